@@ -1,0 +1,10 @@
+//! tandem: a mail daemon for agencies that place freelance virtual assistants with clients.
+//!
+//! The library holds everything; `main.rs` only parses the command line and calls [`cli::run`].
+//! See ARCHITECTURE.md for the map.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod store;

@@ -1,0 +1,237 @@
+//! Engagements and their agreements.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::{StoreError, parse_column};
+use crate::domain::{AgreementStatus, EngagementStatus, Signer};
+
+#[derive(Debug, Clone)]
+pub struct NewEngagement {
+    pub assistant_id: i64,
+    pub client_id: i64,
+    pub start_date: NaiveDate,
+    pub trial_end: NaiveDate,
+    pub hourly_rate_cents: Option<i64>,
+    pub budget_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Engagement {
+    pub id: i64,
+    pub assistant_id: i64,
+    pub assistant_name: String,
+    pub client_id: i64,
+    pub client_tag: String,
+    pub client_name: String,
+    pub start_date: NaiveDate,
+    pub trial_end: NaiveDate,
+    pub status: EngagementStatus,
+    pub hourly_rate_cents: Option<i64>,
+    pub budget_minutes: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Agreement {
+    pub id: i64,
+    pub engagement_id: i64,
+    pub kind: String,
+    pub signers: Signer,
+    pub status: AgreementStatus,
+    pub status_changed_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EngagementRow {
+    id: i64,
+    assistant_id: i64,
+    assistant_name: String,
+    client_id: i64,
+    client_tag: String,
+    client_name: String,
+    start_date: NaiveDate,
+    trial_end: NaiveDate,
+    status: String,
+    hourly_rate_cents: Option<i64>,
+    budget_minutes: Option<i64>,
+    created_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<EngagementRow> for Engagement {
+    type Error = StoreError;
+    fn try_from(r: EngagementRow) -> Result<Self, StoreError> {
+        Ok(Engagement {
+            id: r.id,
+            assistant_id: r.assistant_id,
+            assistant_name: r.assistant_name,
+            client_id: r.client_id,
+            client_tag: r.client_tag,
+            client_name: r.client_name,
+            start_date: r.start_date,
+            trial_end: r.trial_end,
+            status: parse_column(&r.status, "engagement status")?,
+            hourly_rate_cents: r.hourly_rate_cents,
+            budget_minutes: r.budget_minutes,
+            created_at: r.created_at,
+            ended_at: r.ended_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT e.id, e.assistant_id, a.name AS assistant_name, e.client_id, \
+     c.tag AS client_tag, c.name AS client_name, e.start_date, e.trial_end, e.status, \
+     e.hourly_rate_cents, e.budget_minutes, e.created_at, e.ended_at \
+     FROM engagement e JOIN assistant a ON a.id = e.assistant_id JOIN client c ON c.id = e.client_id";
+
+/// Inserts the engagement (status `onboarding`) and one `pending` agreement per required kind.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    new: &NewEngagement,
+    agreements: &[(String, Signer)],
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO engagement (assistant_id, client_id, start_date, trial_end, status, \
+         hourly_rate_cents, budget_minutes, created_at) \
+         VALUES ($1, $2, $3, $4, 'onboarding', $5, $6, $7) RETURNING id",
+    )
+    .bind(new.assistant_id)
+    .bind(new.client_id)
+    .bind(new.start_date)
+    .bind(new.trial_end)
+    .bind(new.hourly_rate_cents)
+    .bind(new.budget_minutes)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (kind, signers) in agreements {
+        sqlx::query(
+            "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at) \
+             VALUES ($1, $2, $3, 'pending', $4)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(signers.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Engagement, StoreError> {
+    let row: EngagementRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no engagement {id} (see `tandem engagement list`)"
+            ))
+        })?;
+    row.try_into()
+}
+
+pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreError> {
+    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY e.id")))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Engagements that have not ended, for an assistant (the ones their mail can be about).
+pub async fn open_for_assistant(
+    conn: &mut SqliteConnection,
+    assistant_id: i64,
+) -> Result<Vec<Engagement>, StoreError> {
+    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE e.assistant_id = $1 AND e.status <> 'ended' ORDER BY e.id"
+    )))
+    .bind(assistant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Sets the engagement `ended`. Ending an ended engagement is refused, not silently repeated.
+pub async fn end(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let engagement = get(conn, id).await?;
+    if engagement.status == EngagementStatus::Ended {
+        return Err(StoreError::Conflict(format!("engagement {id} has ended already")));
+    }
+    sqlx::query("UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves an engagement from one status to another, only if it is still in the first; returns
+/// whether it moved (another process may have moved it first).
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    id: i64,
+    from: EngagementStatus,
+    to: EngagementStatus,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query("UPDATE engagement SET status = $1 WHERE id = $2 AND status = $3")
+        .bind(to.as_str())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(moved == 1)
+}
+
+/// Engagements in `onboarding` whose start date is at or before `day` (the latest date
+/// anywhere on earth is passed in; the caller checks each in its client's zone).
+pub async fn onboarding_started_by(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> Result<Vec<Engagement>, StoreError> {
+    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE e.status = 'onboarding' AND e.start_date <= $1 ORDER BY e.start_date"
+    )))
+    .bind(day)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// The earliest start date of an engagement still in `onboarding`, for the scheduler's wake-up.
+pub async fn next_onboarding_start(conn: &mut SqliteConnection) -> Result<Option<NaiveDate>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT MIN(start_date) FROM engagement WHERE status = 'onboarding'")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub async fn agreements(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+) -> Result<Vec<Agreement>, StoreError> {
+    let rows: Vec<(i64, i64, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, engagement_id, kind, signers, status, status_changed_at FROM agreement \
+         WHERE engagement_id = $1 ORDER BY id",
+    )
+    .bind(engagement_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, engagement_id, kind, signers, status, status_changed_at)| {
+            Ok(Agreement {
+                id,
+                engagement_id,
+                kind,
+                signers: parse_column(&signers, "signer")?,
+                status: parse_column(&status, "agreement status")?,
+                status_changed_at,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! The daemon's own health per component: when it last worked, and what went wrong since.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Health {
+    pub component: String,
+    pub last_ok_at: Option<DateTime<Utc>>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub error_count: i64,
+}
+
+pub async fn record_ok(
+    conn: &mut SqliteConnection,
+    component: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO health (component, last_ok_at) VALUES ($1, $2) \
+         ON CONFLICT (component) DO UPDATE SET last_ok_at = excluded.last_ok_at",
+    )
+    .bind(component)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_error(
+    conn: &mut SqliteConnection,
+    component: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO health (component, last_error_at, last_error, error_count) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (component) DO UPDATE SET last_error_at = excluded.last_error_at, \
+         last_error = excluded.last_error, error_count = health.error_count + 1",
+    )
+    .bind(component)
+    .bind(now)
+    .bind(error)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<Health>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT component, last_ok_at, last_error_at, last_error, error_count FROM health ORDER BY component",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,91 @@
+//! The inbound audit trail: one row per message read, keyed so that no message is recorded,
+//! or acted on, twice.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+use crate::domain::{Classification, Disposition};
+
+#[derive(Debug, Clone)]
+pub struct NewInbound<'a> {
+    /// The Message-ID, or `sha256:<hex>` of the raw bytes for mail without one.
+    pub dedupe_key: &'a str,
+    pub message_id: Option<&'a str>,
+    /// Where it was read from (`maildir:FILE`), for the operator.
+    pub source: &'a str,
+    pub from_addr: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub classification: Classification,
+    pub reason: &'a str,
+    pub disposition: Disposition,
+    pub size_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InboundRow {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub source: String,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub classification: String,
+    pub reason: String,
+    pub disposition: String,
+    pub size_bytes: i64,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Records a message. Returns its new row id, or `None` when a message with the same key has
+/// been recorded before (then nothing is written and nothing may be acted on).
+pub async fn record(
+    conn: &mut SqliteConnection,
+    new: &NewInbound<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO inbound_message (dedupe_key, message_id, source, from_addr, subject, sent_at, \
+         classification, reason, disposition, size_bytes, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(new.dedupe_key)
+    .bind(new.message_id)
+    .bind(new.source)
+    .bind(new.from_addr)
+    .bind(new.subject)
+    .bind(new.sent_at)
+    .bind(new.classification.as_str())
+    .bind(new.reason)
+    .bind(new.disposition.as_str())
+    .bind(new.size_bytes as i64)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Where an already recorded message belongs, so a copy seen again is filed the same way.
+pub async fn disposition_of(
+    conn: &mut SqliteConnection,
+    dedupe_key: &str,
+) -> Result<Option<Disposition>, StoreError> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT disposition FROM inbound_message WHERE dedupe_key = $1")
+            .bind(dedupe_key)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(value.as_deref().and_then(Disposition::parse))
+}
+
+pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<InboundRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, dedupe_key, message_id, source, from_addr, subject, sent_at, classification, \
+         reason, disposition, size_bytes, received_at FROM inbound_message ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}

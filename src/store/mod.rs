@@ -1,0 +1,109 @@
+//! The database: the pool, migrations, and the queries, grouped by table family. Every query is
+//! portable SQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`); exactly-once decisions are made
+//! here by unique keys, never by reading first and writing after.
+
+pub mod engagements;
+pub mod health;
+pub mod inbound;
+pub mod outbox;
+pub mod people;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub type Db = sqlx::Sqlite;
+pub type Pool = sqlx::SqlitePool;
+pub type Tx = sqlx::Transaction<'static, Db>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not open the database '{url}'")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("the database '{0}' does not exist yet: run `tandem init`")]
+    Missing(String),
+    #[error("could not bring the database schema up to date")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database holds a value tandem cannot read: {0}")]
+    Corrupt(String),
+    #[error("a database query failed")]
+    Query(#[from] sqlx::Error),
+}
+
+/// How a database is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Create the file (and its folder) when missing, and apply migrations.
+    Create,
+    /// Open an existing database read-only; used where tandem promises no side effects.
+    ReadOnly,
+}
+
+/// Opens the pool: WAL, foreign keys on, a busy timeout so concurrent writers (a CLI command
+/// beside the daemon) wait instead of failing.
+pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool, StoreError> {
+    let open_err = |source| StoreError::Open {
+        url: url.to_string(),
+        source,
+    };
+    let mut options = SqliteConnectOptions::from_str(url)
+        .map_err(open_err)?
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let file = options.get_filename().to_path_buf();
+    match mode {
+        Open::Create => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            }
+            options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+        }
+        Open::ReadOnly => {
+            if !Path::new(&file).exists() {
+                return Err(StoreError::Missing(url.to_string()));
+            }
+            options = options.read_only(true);
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
+        .map_err(open_err)?;
+    if mode == Open::Create {
+        MIGRATOR.run(&pool).await?;
+    }
+    Ok(pool)
+}
+
+/// Whether every migration shipped with this binary has been applied (for `tandem check`).
+pub async fn schema_is_current(pool: &Pool) -> Result<bool, StoreError> {
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?;
+    Ok(applied as usize == MIGRATOR.iter().count())
+}
+
+pub(crate) fn parse_column<T: FromStr>(value: &str, what: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} '{value}': {e}")))
+}

@@ -1,0 +1,188 @@
+//! The outbox: every message tandem will send or has sent. A row is written in the same
+//! transaction as the change that causes it; the worker claims one due row at a time with a
+//! lease, so two workers never hold the same row and a crashed worker's row comes back.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct NewOutbound<'a> {
+    /// Why this mail exists (`welcome:ENGAGEMENT:ADDRESS`); a second row with the same key is
+    /// not written.
+    pub natural_key: &'a str,
+    pub message_id: &'a str,
+    pub kind: &'a str,
+    pub engagement_id: Option<i64>,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    /// The complete RFC 5322 message.
+    pub raw: &'a [u8],
+}
+
+/// Writes the row, due now. Returns `false` when a row with the same natural key exists.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    new: &NewOutbound<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
+         state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8) \
+         ON CONFLICT (natural_key) DO NOTHING",
+    )
+    .bind(new.natural_key)
+    .bind(new.message_id)
+    .bind(new.kind)
+    .bind(new.engagement_id)
+    .bind(new.recipient)
+    .bind(new.subject)
+    .bind(new.raw)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// A row the worker holds until `lease_until`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub raw: Vec<u8>,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// Claims the most overdue row: a queued one whose time has come, or one whose holder's lease
+/// ran out (that worker crashed mid-send). The condition is repeated in the UPDATE, so of two
+/// workers racing for one row exactly one gets it.
+pub async fn claim_due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<Claimed>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE outbox SET state = 'sending', lease_until = $2, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM outbox \
+                     WHERE (state = 'queued' AND next_attempt_at <= $1) \
+                        OR (state = 'sending' AND lease_until < $1) \
+                     ORDER BY next_attempt_at, id LIMIT 1) \
+           AND ((state = 'queued' AND next_attempt_at <= $1) \
+                OR (state = 'sending' AND lease_until < $1)) \
+         RETURNING id, message_id, recipient, raw, attempts",
+    )
+    .bind(now)
+    .bind(lease_until)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn mark_sent(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = $1, lease_until = NULL, last_error = $2 \
+         WHERE id = $3",
+    )
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
+        .bind(error)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Puts a failed row back in the queue, due now, with a fresh count of attempts.
+pub async fn requeue_failed(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let moved = sqlx::query(
+        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1 \
+         WHERE id = $2 AND state = 'failed'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved == 1 {
+        return Ok(());
+    }
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Err(match state {
+        None => StoreError::NotFound(format!("there is no outbox message {id}")),
+        Some(state) => StoreError::Conflict(format!(
+            "outbox message {id} is {state}; only failed messages can be retried"
+        )),
+    })
+}
+
+/// When the worker next has something to do: the earliest queued row or expiring lease.
+pub async fn next_due(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let queued: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
+            .fetch_one(&mut *conn)
+            .await?;
+    let leased: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT MIN(lease_until) FROM outbox WHERE state = 'sending'")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(queued.into_iter().chain(leased).min())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub natural_key: String,
+    pub message_id: String,
+    pub kind: String,
+    pub engagement_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, natural_key, message_id, kind, engagement_id, recipient, subject, state, attempts, \
+         next_attempt_at, last_error, created_at, sent_at FROM outbox ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,339 @@
+//! Assistants, clients and their contacts.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::{StoreError, parse_column};
+use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
+
+#[derive(Debug, Clone)]
+pub struct NewAssistant {
+    pub name: String,
+    pub emails: Vec<EmailAddress>,
+    pub timezone: TimeZone,
+    pub locale: Locale,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assistant {
+    pub id: i64,
+    pub name: String,
+    /// The first is where tandem writes to; all are recognised as the assistant's.
+    pub emails: Vec<String>,
+    pub timezone: TimeZone,
+    pub locale: Locale,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Assistant {
+    pub fn primary_email(&self) -> &str {
+        self.emails.first().map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub tag: ClientTag,
+    pub timezone: TimeZone,
+    pub locale: Locale,
+    pub contacts: Vec<Contact>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub id: i64,
+    pub tag: String,
+    pub name: String,
+    pub timezone: TimeZone,
+    pub locale: Locale,
+    pub contacts: Vec<ContactRow>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ContactRow {
+    pub name: String,
+    pub email: String,
+    pub role: Option<String>,
+    pub reachability: Option<String>,
+}
+
+/// Who an address belongs to, as far as tandem knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Person {
+    Assistant { id: i64, name: String },
+    Contact { client_id: i64, client_tag: String, name: String },
+}
+
+async fn ensure_address_is_free(
+    conn: &mut SqliteConnection,
+    email: &EmailAddress,
+) -> Result<(), StoreError> {
+    match find_person(conn, email).await? {
+        None => Ok(()),
+        Some(Person::Assistant { id, name }) => Err(StoreError::Conflict(format!(
+            "the address {email} already belongs to assistant {id} ({name})"
+        ))),
+        Some(Person::Contact { client_tag, name, .. }) => Err(StoreError::Conflict(format!(
+            "the address {email} already belongs to {name}, a contact of client '{client_tag}'"
+        ))),
+    }
+}
+
+pub async fn insert_assistant(
+    conn: &mut SqliteConnection,
+    new: &NewAssistant,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    for email in &new.emails {
+        ensure_address_is_free(conn, email).await?;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO assistant (name, timezone, locale, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(new.timezone.name())
+    .bind(new.locale.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (position, email) in new.emails.iter().enumerate() {
+        let inserted = sqlx::query(
+            "INSERT INTO assistant_email (email, assistant_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(email.as_str())
+        .bind(id)
+        .bind(position as i64)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the address {email} is given twice"
+            )));
+        }
+    }
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct AssistantRow {
+    id: i64,
+    name: String,
+    timezone: String,
+    locale: String,
+    created_at: DateTime<Utc>,
+}
+
+async fn complete_assistant(
+    conn: &mut SqliteConnection,
+    row: AssistantRow,
+) -> Result<Assistant, StoreError> {
+    let emails = sqlx::query_scalar(
+        "SELECT email FROM assistant_email WHERE assistant_id = $1 ORDER BY position",
+    )
+    .bind(row.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Assistant {
+        id: row.id,
+        name: row.name,
+        emails,
+        timezone: parse_column(&row.timezone, "time zone")?,
+        locale: parse_column(&row.locale, "locale")?,
+        created_at: row.created_at,
+    })
+}
+
+pub async fn assistant(conn: &mut SqliteConnection, id: i64) -> Result<Assistant, StoreError> {
+    let row: AssistantRow = sqlx::query_as(
+        "SELECT id, name, timezone, locale, created_at FROM assistant WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("there is no assistant {id}")))?;
+    complete_assistant(conn, row).await
+}
+
+pub async fn assistant_by_email(
+    conn: &mut SqliteConnection,
+    email: &EmailAddress,
+) -> Result<Assistant, StoreError> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT assistant_id FROM assistant_email WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    match id {
+        Some(id) => assistant(conn, id).await,
+        None => Err(StoreError::NotFound(format!(
+            "no assistant has the address {email} (see `tandem assistant list`)"
+        ))),
+    }
+}
+
+pub async fn list_assistants(conn: &mut SqliteConnection) -> Result<Vec<Assistant>, StoreError> {
+    let rows: Vec<AssistantRow> = sqlx::query_as(
+        "SELECT id, name, timezone, locale, created_at FROM assistant ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(complete_assistant(conn, row).await?);
+    }
+    Ok(out)
+}
+
+pub async fn insert_client(
+    conn: &mut SqliteConnection,
+    new: &NewClient,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO client (tag, name, timezone, locale, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tag) DO NOTHING RETURNING id",
+    )
+    .bind(new.tag.as_str())
+    .bind(&new.name)
+    .bind(new.timezone.name())
+    .bind(new.locale.as_str())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = id.ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "a client with the tag '{}' exists already; choose another tag",
+            new.tag
+        ))
+    })?;
+    for (position, contact) in new.contacts.iter().enumerate() {
+        if let Some(Person::Assistant { id, name }) = find_person(conn, &contact.email).await? {
+            return Err(StoreError::Conflict(format!(
+                "the address {} belongs to assistant {id} ({name}) and cannot be a client contact",
+                contact.email
+            )));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO contact (client_id, position, name, email, role, reachability) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, email) DO NOTHING",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&contact.name)
+        .bind(contact.email.as_str())
+        .bind(&contact.role)
+        .bind(&contact.reachability)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the contact address {} is given twice",
+                contact.email
+            )));
+        }
+    }
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: i64,
+    tag: String,
+    name: String,
+    timezone: String,
+    locale: String,
+    created_at: DateTime<Utc>,
+}
+
+async fn complete_client(conn: &mut SqliteConnection, row: ClientRow) -> Result<Client, StoreError> {
+    let contacts = sqlx::query_as(
+        "SELECT name, email, role, reachability FROM contact WHERE client_id = $1 ORDER BY position",
+    )
+    .bind(row.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Client {
+        id: row.id,
+        tag: row.tag,
+        name: row.name,
+        timezone: parse_column(&row.timezone, "time zone")?,
+        locale: parse_column(&row.locale, "locale")?,
+        contacts,
+        created_at: row.created_at,
+    })
+}
+
+pub async fn client(conn: &mut SqliteConnection, id: i64) -> Result<Client, StoreError> {
+    let row: ClientRow = sqlx::query_as(
+        "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("there is no client {id}")))?;
+    complete_client(conn, row).await
+}
+
+pub async fn client_by_tag(conn: &mut SqliteConnection, tag: &ClientTag) -> Result<Client, StoreError> {
+    let row: ClientRow = sqlx::query_as(
+        "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE tag = $1",
+    )
+    .bind(tag.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "unknown client tag '{tag}' (see `tandem client list`)"
+        ))
+    })?;
+    complete_client(conn, row).await
+}
+
+pub async fn list_clients(conn: &mut SqliteConnection) -> Result<Vec<Client>, StoreError> {
+    let rows: Vec<ClientRow> = sqlx::query_as(
+        "SELECT id, tag, name, timezone, locale, created_at FROM client ORDER BY tag",
+    )
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(complete_client(conn, row).await?);
+    }
+    Ok(out)
+}
+
+/// Who writes from this address: an assistant, a client contact, or nobody tandem knows.
+pub async fn find_person(
+    conn: &mut SqliteConnection,
+    email: &EmailAddress,
+) -> Result<Option<Person>, StoreError> {
+    let assistant: Option<(i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.name FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
+         WHERE e.email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id, name)) = assistant {
+        return Ok(Some(Person::Assistant { id, name }));
+    }
+    let contact: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.tag, k.name FROM contact k JOIN client c ON c.id = k.client_id \
+         WHERE k.email = $1 ORDER BY c.id LIMIT 1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(contact.map(|(client_id, client_tag, name)| Person::Contact {
+        client_id,
+        client_tag,
+        name,
+    }))
+}
