@@ -37,6 +37,8 @@ pub struct Config {
     pub outbound: Outbound,
     #[serde(default)]
     pub engagements: EngagementDefaults,
+    #[serde(default)]
+    pub templates: TemplatesConfig,
     /// The agreements each new engagement needs, in the order they are listed to people.
     pub agreements: Vec<AgreementKind>,
 }
@@ -134,6 +136,22 @@ impl Default for EngagementDefaults {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct TemplatesConfig {
+    /// The folder holding `de/` and `en/` with the mail templates.
+    #[serde(default = "default_templates_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for TemplatesConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_templates_dir(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgreementKind {
     /// The short name used on the command line and in the database (`dpa`).
     pub kind: String,
@@ -181,6 +199,9 @@ fn default_retry_base() -> Duration {
 fn default_retry_max() -> Duration {
     Duration::from_secs(6 * 3600)
 }
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("templates")
+}
 fn default_trial_weeks() -> u32 {
     4
 }
@@ -200,7 +221,10 @@ impl Config {
 
     /// Parses configuration from TOML text, with no environment overrides (for tests and tools).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Self::extract(Figment::new().merge(Toml::string(text)), Path::new("<string>"))
+        Self::extract(
+            Figment::new().merge(Toml::string(text)),
+            Path::new("<string>"),
+        )
     }
 
     fn extract(figment: Figment, path: &Path) -> Result<Self, ConfigError> {
@@ -295,7 +319,10 @@ impl Config {
                 return invalid(&key, &format!("'{}' is listed twice", a.kind));
             }
             if a.de.trim().is_empty() || a.en.trim().is_empty() {
-                return invalid(&format!("agreements[{i}]"), "needs both a 'de' and an 'en' name");
+                return invalid(
+                    &format!("agreements[{i}]"),
+                    "needs both a 'de' and an 'en' name",
+                );
             }
         }
         Ok(())
@@ -316,7 +343,10 @@ mod tests {
     fn the_shipped_config_is_valid() {
         let c = Config::from_toml(SHIPPED).unwrap();
         let kinds: Vec<_> = c.agreements.iter().map(|a| a.kind.as_str()).collect();
-        assert_eq!(kinds, ["contract", "nda", "dpa", "data_handover", "billing"]);
+        assert_eq!(
+            kinds,
+            ["contract", "nda", "dpa", "data_handover", "billing"]
+        );
         assert_eq!(c.database.url, "sqlite://var/tandem.db");
     }
 
@@ -328,12 +358,27 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let cases = [
-            (with("timezone = \"Europe/Berlin\"", "timezone = \"Mars/Base\""), "agency.timezone"),
-            (with("default_locale = \"de\"", "default_locale = \"fr\""), "agency.default_locale"),
-            (with("backend = \"maildir\"", "backend = \"pop3\""), "inbound.backend"),
-            (with("batch_size = 100", "batch_size = 0"), "inbound.batch_size"),
+            (
+                with("timezone = \"Europe/Berlin\"", "timezone = \"Mars/Base\""),
+                "agency.timezone",
+            ),
+            (
+                with("default_locale = \"de\"", "default_locale = \"fr\""),
+                "agency.default_locale",
+            ),
+            (
+                with("backend = \"maildir\"", "backend = \"pop3\""),
+                "inbound.backend",
+            ),
+            (
+                with("batch_size = 100", "batch_size = 0"),
+                "inbound.batch_size",
+            ),
             (with("[agency]", "[agency]\ncolour = \"red\""), "agency"),
-            (with("signers = \"both\"", "signers = \"everyone\""), "agreements"),
+            (
+                with("signers = \"both\"", "signers = \"everyone\""),
+                "agreements",
+            ),
         ];
         for (text, key) in cases {
             let err = Config::from_toml(&text).unwrap_err().to_string();

@@ -4,7 +4,13 @@
 //! See ARCHITECTURE.md for the map.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod inbound;
+pub mod onboarding;
+pub mod outbound;
+pub mod schedule;
 pub mod store;
+pub mod templates;

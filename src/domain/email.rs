@@ -34,7 +34,9 @@ impl EmailAddress {
             && !local.ends_with('.')
             && !local.contains("..");
         if !local_ok {
-            return Err(bad("the part before '@' has characters an address cannot have"));
+            return Err(bad(
+                "the part before '@' has characters an address cannot have",
+            ));
         }
         let domain = domain.to_lowercase();
         let labels: Vec<&str> = domain.split('.').collect();
@@ -187,10 +189,21 @@ mod tests {
     #[test]
     fn addresses_are_validated_and_normalised() {
         assert_eq!(
-            EmailAddress::parse(" Anna.Berg@ACME.Example ").unwrap().as_str(),
+            EmailAddress::parse(" Anna.Berg@ACME.Example ")
+                .unwrap()
+                .as_str(),
             "anna.berg@acme.example"
         );
-        for bad in ["", "anna", "anna@", "@acme.de", "an na@acme.de", "anna@acme", "a..b@x.de", "anna@-x.de"] {
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@acme.de",
+            "an na@acme.de",
+            "anna@acme",
+            "a..b@x.de",
+            "anna@-x.de",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} should be refused");
         }
         assert!(EmailAddress::parse("team+token@localhost").is_ok());

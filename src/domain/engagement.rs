@@ -90,7 +90,13 @@ mod tests {
         for s in ["onboarding", "trial", "active", "paused", "ended"] {
             assert_eq!(s.parse::<EngagementStatus>().unwrap().as_str(), s);
         }
-        assert!("gone".parse::<EngagementStatus>().unwrap_err().0.contains("one of onboarding"));
+        assert!(
+            "gone"
+                .parse::<EngagementStatus>()
+                .unwrap_err()
+                .0
+                .contains("one of onboarding")
+        );
         assert_eq!("Both".parse::<Signer>().unwrap(), Signer::Both);
     }
 }

@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn tags() {
         assert_eq!(ClientTag::parse("#ACME").unwrap().as_str(), "acme");
-        assert_eq!(ClientTag::parse("acme-gmbh_2").unwrap().as_str(), "acme-gmbh_2");
+        assert_eq!(
+            ClientTag::parse("acme-gmbh_2").unwrap().as_str(),
+            "acme-gmbh_2"
+        );
         for bad in ["", "#", "-acme", "ac me", "acmé", &"a".repeat(33)] {
             assert!(ClientTag::parse(bad).is_err(), "{bad} should be refused");
         }

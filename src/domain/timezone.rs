@@ -61,7 +61,10 @@ mod tests {
 
     #[test]
     fn zones() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").unwrap().name(),
+            "Europe/Berlin"
+        );
         let err = TimeZone::parse("Europe/Berln").unwrap_err();
         assert!(err.0.contains("unknown time zone 'Europe/Berln'"), "{err}");
     }

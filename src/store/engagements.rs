@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::SqliteConnection;
 
 use super::{StoreError, parse_column};
-use crate::domain::{AgreementStatus, EngagementStatus, Signer};
+use crate::domain::{AgreementStatus, EngagementStatus, Signer, TimeZone};
 
 #[derive(Debug, Clone)]
 pub struct NewEngagement {
@@ -25,6 +25,8 @@ pub struct Engagement {
     pub client_id: i64,
     pub client_tag: String,
     pub client_name: String,
+    /// The client's zone: the engagement's dates are days there.
+    pub client_timezone: TimeZone,
     pub start_date: NaiveDate,
     pub trial_end: NaiveDate,
     pub status: EngagementStatus,
@@ -52,6 +54,7 @@ struct EngagementRow {
     client_id: i64,
     client_tag: String,
     client_name: String,
+    client_timezone: String,
     start_date: NaiveDate,
     trial_end: NaiveDate,
     status: String,
@@ -71,6 +74,7 @@ impl TryFrom<EngagementRow> for Engagement {
             client_id: r.client_id,
             client_tag: r.client_tag,
             client_name: r.client_name,
+            client_timezone: parse_column(&r.client_timezone, "time zone")?,
             start_date: r.start_date,
             trial_end: r.trial_end,
             status: parse_column(&r.status, "engagement status")?,
@@ -83,7 +87,7 @@ impl TryFrom<EngagementRow> for Engagement {
 }
 
 const SELECT: &str = "SELECT e.id, e.assistant_id, a.name AS assistant_name, e.client_id, \
-     c.tag AS client_tag, c.name AS client_name, e.start_date, e.trial_end, e.status, \
+     c.tag AS client_tag, c.name AS client_name, c.timezone AS client_timezone, e.start_date, e.trial_end, e.status, \
      e.hourly_rate_cents, e.budget_minutes, e.created_at, e.ended_at \
      FROM engagement e JOIN assistant a ON a.id = e.assistant_id JOIN client c ON c.id = e.client_id";
 
@@ -124,22 +128,24 @@ pub async fn insert(
 }
 
 pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Engagement, StoreError> {
-    let row: EngagementRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "there is no engagement {id} (see `tandem engagement list`)"
-            ))
-        })?;
+    let row: EngagementRow =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "there is no engagement {id} (see `tandem engagement list`)"
+                ))
+            })?;
     row.try_into()
 }
 
 pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY e.id")))
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows: Vec<EngagementRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY e.id")))
+            .fetch_all(&mut *conn)
+            .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
@@ -158,16 +164,24 @@ pub async fn open_for_assistant(
 }
 
 /// Sets the engagement `ended`. Ending an ended engagement is refused, not silently repeated.
-pub async fn end(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn end(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let engagement = get(conn, id).await?;
     if engagement.status == EngagementStatus::Ended {
-        return Err(StoreError::Conflict(format!("engagement {id} has ended already")));
+        return Err(StoreError::Conflict(format!(
+            "engagement {id} has ended already"
+        )));
     }
-    sqlx::query("UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -189,26 +203,18 @@ pub async fn transition(
     Ok(moved == 1)
 }
 
-/// Engagements in `onboarding` whose start date is at or before `day` (the latest date
-/// anywhere on earth is passed in; the caller checks each in its client's zone).
-pub async fn onboarding_started_by(
+/// Engagements in one status, oldest start first.
+pub async fn in_status(
     conn: &mut SqliteConnection,
-    day: NaiveDate,
+    status: EngagementStatus,
 ) -> Result<Vec<Engagement>, StoreError> {
     let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE e.status = 'onboarding' AND e.start_date <= $1 ORDER BY e.start_date"
+        "{SELECT} WHERE e.status = $1 ORDER BY e.start_date, e.id"
     )))
-    .bind(day)
+    .bind(status.as_str())
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(TryInto::try_into).collect()
-}
-
-/// The earliest start date of an engagement still in `onboarding`, for the scheduler's wake-up.
-pub async fn next_onboarding_start(conn: &mut SqliteConnection) -> Result<Option<NaiveDate>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT MIN(start_date) FROM engagement WHERE status = 'onboarding'")
-        .fetch_one(&mut *conn)
-        .await?)
 }
 
 pub async fn agreements(
@@ -223,15 +229,17 @@ pub async fn agreements(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|(id, engagement_id, kind, signers, status, status_changed_at)| {
-            Ok(Agreement {
-                id,
-                engagement_id,
-                kind,
-                signers: parse_column(&signers, "signer")?,
-                status: parse_column(&status, "agreement status")?,
-                status_changed_at,
-            })
-        })
+        .map(
+            |(id, engagement_id, kind, signers, status, status_changed_at)| {
+                Ok(Agreement {
+                    id,
+                    engagement_id,
+                    kind,
+                    signers: parse_column(&signers, "signer")?,
+                    status: parse_column(&status, "agreement status")?,
+                    status_changed_at,
+                })
+            },
+        )
         .collect()
 }

@@ -83,7 +83,11 @@ pub async fn claim_due(
     .await?)
 }
 
-pub async fn mark_sent(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
          WHERE id = $2",
@@ -113,17 +117,27 @@ pub async fn mark_retry(
     Ok(())
 }
 
-pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
-        .bind(error)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Puts a failed row back in the queue, due now, with a fresh count of attempts.
-pub async fn requeue_failed(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn requeue_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let moved = sqlx::query(
         "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1 \
          WHERE id = $2 AND state = 'failed'",

@@ -64,8 +64,15 @@ pub struct ContactRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Person {
-    Assistant { id: i64, name: String },
-    Contact { client_id: i64, client_tag: String, name: String },
+    Assistant {
+        id: i64,
+        name: String,
+    },
+    Contact {
+        client_id: i64,
+        client_tag: String,
+        name: String,
+    },
 }
 
 async fn ensure_address_is_free(
@@ -77,7 +84,9 @@ async fn ensure_address_is_free(
         Some(Person::Assistant { id, name }) => Err(StoreError::Conflict(format!(
             "the address {email} already belongs to assistant {id} ({name})"
         ))),
-        Some(Person::Contact { client_tag, name, .. }) => Err(StoreError::Conflict(format!(
+        Some(Person::Contact {
+            client_tag, name, ..
+        }) => Err(StoreError::Conflict(format!(
             "the address {email} already belongs to {name}, a contact of client '{client_tag}'"
         ))),
     }
@@ -178,11 +187,10 @@ pub async fn assistant_by_email(
 }
 
 pub async fn list_assistants(conn: &mut SqliteConnection) -> Result<Vec<Assistant>, StoreError> {
-    let rows: Vec<AssistantRow> = sqlx::query_as(
-        "SELECT id, name, timezone, locale, created_at FROM assistant ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<AssistantRow> =
+        sqlx::query_as("SELECT id, name, timezone, locale, created_at FROM assistant ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(complete_assistant(conn, row).await?);
@@ -252,7 +260,10 @@ struct ClientRow {
     created_at: DateTime<Utc>,
 }
 
-async fn complete_client(conn: &mut SqliteConnection, row: ClientRow) -> Result<Client, StoreError> {
+async fn complete_client(
+    conn: &mut SqliteConnection,
+    row: ClientRow,
+) -> Result<Client, StoreError> {
     let contacts = sqlx::query_as(
         "SELECT name, email, role, reachability FROM contact WHERE client_id = $1 ORDER BY position",
     )
@@ -281,7 +292,10 @@ pub async fn client(conn: &mut SqliteConnection, id: i64) -> Result<Client, Stor
     complete_client(conn, row).await
 }
 
-pub async fn client_by_tag(conn: &mut SqliteConnection, tag: &ClientTag) -> Result<Client, StoreError> {
+pub async fn client_by_tag(
+    conn: &mut SqliteConnection,
+    tag: &ClientTag,
+) -> Result<Client, StoreError> {
     let row: ClientRow = sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE tag = $1",
     )
@@ -300,8 +314,8 @@ pub async fn list_clients(conn: &mut SqliteConnection) -> Result<Vec<Client>, St
     let rows: Vec<ClientRow> = sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client ORDER BY tag",
     )
-        .fetch_all(&mut *conn)
-        .await?;
+    .fetch_all(&mut *conn)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(complete_client(conn, row).await?);
@@ -331,9 +345,11 @@ pub async fn find_person(
     .bind(email.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(contact.map(|(client_id, client_tag, name)| Person::Contact {
-        client_id,
-        client_tag,
-        name,
-    }))
+    Ok(
+        contact.map(|(client_id, client_tag, name)| Person::Contact {
+            client_id,
+            client_tag,
+            name,
+        }),
+    )
 }

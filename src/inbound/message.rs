@@ -1,0 +1,275 @@
+//! Reading one raw message into what tandem needs of it. Pure: bytes in, values out.
+
+use chrono::{DateTime, Utc};
+use mail_parser::{MessageParser, MimeHeaders};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::EmailAddress;
+
+/// What tandem reads from a message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incoming {
+    /// The key that makes processing exactly-once: the Message-ID, or `sha256:HEX` of the
+    /// raw bytes when there is none.
+    pub dedupe_key: String,
+    /// The Message-ID in angle brackets, as tandem writes its own.
+    pub message_id: Option<String>,
+    /// The sender's address, when it is one.
+    pub from: Option<EmailAddress>,
+    /// The sender as written, also when it is not a valid address.
+    pub from_raw: Option<String>,
+    pub subject: Option<String>,
+    pub date: Option<DateTime<Utc>>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Why the message is auto-generated (RFC 3834 and the common conventions), if it is.
+    pub auto_generated: Option<String>,
+    /// The message's text: the plain part, or the HTML part turned into text.
+    pub text: String,
+    /// Whether the bytes could be read as a message at all.
+    pub readable: bool,
+    pub size: usize,
+}
+
+/// Subjects out-of-office and other autoresponders use, lower-case, matched at the start.
+const AUTO_REPLY_SUBJECTS: &[&str] = &[
+    "out of office",
+    "out-of-office",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "auto:",
+    "automatische antwort",
+    "abwesenheitsnotiz",
+    "abwesenheitsmeldung",
+    "autosvar",
+    "réponse automatique",
+    "respuesta automática",
+];
+
+fn bracketed(id: &str) -> String {
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
+}
+
+fn ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    match value {
+        mail_parser::HeaderValue::Text(id) => vec![bracketed(id)],
+        mail_parser::HeaderValue::TextList(list) => list.iter().map(|id| bracketed(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn raw_header<'a>(message: &'a mail_parser::Message<'_>, name: &str) -> Option<String> {
+    message
+        .header_raw(name)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+}
+
+/// Why this message was sent by a machine rather than a person, if it was.
+fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Option<String> {
+    if let Some(value) = raw_header(message, "Auto-Submitted") {
+        let kind = value.split(';').next().unwrap_or_default().trim();
+        if kind != "no" {
+            return Some(format!("Auto-Submitted: {kind}"));
+        }
+    }
+    if let Some(value) = raw_header(message, "Precedence") {
+        if ["bulk", "list", "junk", "auto_reply"].contains(&value.as_str()) {
+            return Some(format!("Precedence: {value}"));
+        }
+    }
+    if message.header_raw("List-Id").is_some() {
+        return Some("mailing list (List-Id)".into());
+    }
+    for header in ["X-Autoreply", "X-Autorespond", "X-Autoresponder"] {
+        if message.header_raw(header).is_some() {
+            return Some(format!("autoresponder ({header})"));
+        }
+    }
+    if let Some(value) = raw_header(message, "X-Auto-Response-Suppress") {
+        // Exchange marks its own automatic replies with "All" or "OOF" here.
+        if value.contains("oof") && message.header_raw("In-Reply-To").is_some() {
+            return Some("out-of-office reply (X-Auto-Response-Suppress)".into());
+        }
+    }
+    if let Some(value) = raw_header(message, "Return-Path") {
+        if value == "<>" {
+            return Some("null return path".into());
+        }
+    }
+    let daemon = |addr: &str| {
+        let local = addr
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        ["mailer-daemon", "postmaster", "mail-daemon"].contains(&local.as_str())
+    };
+    if let Some(addr) = message.return_address().filter(|a| daemon(a)) {
+        return Some(format!("bounce ({addr})"));
+    }
+    if let Some(addr) = from.filter(|a| daemon(a)) {
+        return Some(format!("bounce ({addr})"));
+    }
+    if let Some(ct) = message.content_type() {
+        if ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        {
+            let report = ct
+                .attribute("report-type")
+                .unwrap_or("report")
+                .to_ascii_lowercase();
+            return Some(format!("delivery or read report ({report})"));
+        }
+    }
+    let subject = message.subject().unwrap_or_default().trim().to_lowercase();
+    if let Some(prefix) = AUTO_REPLY_SUBJECTS.iter().find(|p| subject.starts_with(*p)) {
+        return Some(format!("out-of-office reply (subject \"{prefix}…\")"));
+    }
+    None
+}
+
+impl Incoming {
+    pub fn parse(raw: &[u8]) -> Self {
+        let hash = format!("sha256:{:x}", Sha256::digest(raw));
+        let parsed = MessageParser::default()
+            .parse(raw)
+            .filter(|m| !m.headers().is_empty());
+        let Some(message) = parsed else {
+            return Self {
+                dedupe_key: hash,
+                message_id: None,
+                from: None,
+                from_raw: None,
+                subject: None,
+                date: None,
+                in_reply_to: Vec::new(),
+                references: Vec::new(),
+                auto_generated: None,
+                text: String::from_utf8_lossy(raw).into_owned(),
+                readable: false,
+                size: raw.len(),
+            };
+        };
+        let message_id = message
+            .message_id()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(bracketed);
+        let from_raw = message
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_string);
+        let from = from_raw
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok());
+        let date = message
+            .date()
+            .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+        Self {
+            dedupe_key: message_id.clone().unwrap_or_else(|| hash.clone()),
+            auto_generated: auto_generated(&message, from_raw.as_deref()),
+            in_reply_to: ids(message.in_reply_to()),
+            references: ids(message.references()),
+            subject: message.subject().map(str::to_string),
+            text: message
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            message_id,
+            from,
+            from_raw,
+            date,
+            readable: true,
+            size: raw.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(headers: &str) -> Incoming {
+        Incoming::parse(format!("{headers}\r\n\r\nHello\r\n").as_bytes())
+    }
+
+    const PERSON: &str = "From: Anna <anna@acme.example>\r\nTo: team@example.org\r\n\
+                          Subject: Question\r\nMessage-ID: <abc@acme.example>\r\n\
+                          Date: Thu, 26 Nov 2026 10:00:00 +0100";
+
+    #[test]
+    fn a_person_s_mail() {
+        let m = mail(PERSON);
+        assert_eq!(m.message_id.as_deref(), Some("<abc@acme.example>"));
+        assert_eq!(m.dedupe_key, "<abc@acme.example>");
+        assert_eq!(m.from.unwrap().as_str(), "anna@acme.example");
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2026-11-26T09:00:00+00:00");
+        assert_eq!(m.auto_generated, None);
+        assert_eq!(m.text.trim(), "Hello");
+    }
+
+    #[test]
+    fn machine_mail_is_recognised() {
+        let cases = [
+            "Auto-Submitted: auto-replied",
+            "Precedence: bulk",
+            "List-Id: <news.acme.example>",
+            "Return-Path: <>",
+            "X-Autoreply: yes",
+            "Subject: Automatische Antwort: Ihre Nachricht",
+        ];
+        for extra in cases {
+            let headers = if extra.starts_with("Subject") {
+                PERSON.replace("Subject: Question", extra)
+            } else {
+                format!("{PERSON}\r\n{extra}")
+            };
+            assert!(
+                mail(&headers).auto_generated.is_some(),
+                "{extra} is auto-generated"
+            );
+        }
+        assert_eq!(
+            mail(&format!("{PERSON}\r\nAuto-Submitted: no")).auto_generated,
+            None
+        );
+        let bounce = PERSON.replace("anna@acme.example", "MAILER-DAEMON@mx.acme.example");
+        assert!(mail(&bounce).auto_generated.unwrap().starts_with("bounce"));
+        let dsn = format!(
+            "{PERSON}\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x"
+        );
+        assert!(
+            mail(&dsn)
+                .auto_generated
+                .unwrap()
+                .contains("delivery-status")
+        );
+    }
+
+    #[test]
+    fn mail_without_message_id_is_keyed_by_content() {
+        let m = mail("From: anna@acme.example\r\nSubject: hi");
+        assert!(m.dedupe_key.starts_with("sha256:"));
+        assert_eq!(
+            m.dedupe_key,
+            mail("From: anna@acme.example\r\nSubject: hi").dedupe_key
+        );
+    }
+
+    #[test]
+    fn garbage_is_unreadable_but_keyed() {
+        let m = Incoming::parse(b"");
+        assert!(!m.readable);
+        assert!(m.dedupe_key.starts_with("sha256:"));
+    }
+}

@@ -1,0 +1,195 @@
+//! The reader: fetch a batch, and for each message record its row (and, in later flows, its
+//! effects) in one transaction keyed by its Message-ID, then move it on the server. A crash
+//! before the commit leaves the message to be read again; a crash after it leaves a row, so the
+//! message read again is only moved. Nothing is lost and nothing is done twice.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::classify::{Decision, classify};
+use super::message::Incoming;
+use super::{Fetched, InboundError};
+use crate::app::{App, Event, Shutdown, wait_for_event};
+use crate::domain::Disposition;
+use crate::store::{self, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Mailbox(#[from] InboundError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ReadError {
+    fn from(e: sqlx::Error) -> Self {
+        ReadError::Store(e.into())
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Messages fetched.
+    pub read: usize,
+    /// Messages recorded for the first time.
+    pub recorded: usize,
+    /// Messages whose row existed already (seen before; only moved now).
+    pub duplicates: usize,
+    /// Messages moved out of the inbox.
+    pub settled: usize,
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Recorded(Decision),
+    Duplicate(Disposition),
+}
+
+/// Records one message. Its row and everything it causes commit together, or not at all.
+pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
+    let mut tx = app.pool.begin().await?;
+    let sender = match &incoming.from {
+        Some(from) => store::people::find_person(&mut tx, from).await?,
+        None => None,
+    };
+    let decision = classify(incoming, &app.config.agency.from.email, sender.as_ref());
+    let row = store::inbound::NewInbound {
+        dedupe_key: &incoming.dedupe_key,
+        message_id: incoming.message_id.as_deref(),
+        source,
+        from_addr: incoming
+            .from
+            .as_ref()
+            .map(|f| f.as_str())
+            .or(incoming.from_raw.as_deref()),
+        subject: incoming.subject.as_deref(),
+        sent_at: incoming.date,
+        classification: decision.classification,
+        reason: &decision.reason,
+        disposition: decision.disposition,
+        size_bytes: incoming.size,
+    };
+    let now = app.clock.now();
+    match store::inbound::record(&mut tx, &row, now).await? {
+        Some(_id) => {
+            tx.commit().await?;
+            Ok(Outcome::Recorded(decision))
+        }
+        None => {
+            tx.rollback().await?;
+            let mut conn = app.pool.acquire().await?;
+            let disposition = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key)
+                .await?
+                .unwrap_or(decision.disposition);
+            Ok(Outcome::Duplicate(disposition))
+        }
+    }
+}
+
+async fn handle(app: &App, fetched: &Fetched, report: &mut Report) -> Result<(), ReadError> {
+    let incoming = Incoming::parse(&fetched.raw);
+    let source = format!("{}: {}", app.mailbox.describe(), fetched.id);
+    let disposition = match record(app, &incoming, &source).await? {
+        Outcome::Recorded(decision) => {
+            report.recorded += 1;
+            tracing::info!(
+                message_id = incoming.dedupe_key,
+                from = incoming.from_raw.as_deref().unwrap_or("-"),
+                classification = decision.classification.as_str(),
+                reason = decision.reason,
+                "recorded"
+            );
+            decision.disposition
+        }
+        Outcome::Duplicate(disposition) => {
+            report.duplicates += 1;
+            tracing::info!(
+                message_id = incoming.dedupe_key,
+                "seen before; moving it only"
+            );
+            disposition
+        }
+    };
+    match app.mailbox.settle(&fetched.id, disposition).await {
+        Ok(()) => report.settled += 1,
+        Err(e) => {
+            // The row is committed; the message stays and is settled on a later step.
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::error!(%error, "could not move a recorded message");
+            let mut conn = app.pool.acquire().await?;
+            store::health::record_error(&mut conn, "inbound", &error, app.clock.now()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one batch from the mailbox.
+pub async fn step(app: &App) -> Result<Report, ReadError> {
+    let batch = app.mailbox.fetch(app.config.inbound.batch_size).await?;
+    let mut report = Report {
+        read: batch.len(),
+        ..Report::default()
+    };
+    for fetched in &batch {
+        handle(app, fetched, &mut report).await?;
+    }
+    let mut conn = app.pool.acquire().await?;
+    store::health::record_ok(&mut conn, "inbound", app.clock.now()).await?;
+    Ok(report)
+}
+
+/// Reads until the inbox is empty (or nothing more can be moved); returns the sum of the steps.
+pub async fn drain(app: &App) -> Result<Report, ReadError> {
+    let mut total = Report::default();
+    loop {
+        let report = step(app).await?;
+        total.read += report.read;
+        total.recorded += report.recorded;
+        total.duplicates += report.duplicates;
+        total.settled += report.settled;
+        if report.read == 0 || report.settled == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// The reader loop: drain the inbox, wait `poll_interval` (or for shutdown), again. Errors are
+/// logged with their chain and recorded in the health table; the loop goes on.
+pub async fn run(app: &App, mut shutdown: Shutdown) {
+    let poll = app.config.inbound.poll_interval;
+    let mut failures = 0u32;
+    loop {
+        let wait = match drain(app).await.context("reading the mailbox") {
+            Ok(report) => {
+                failures = 0;
+                if report.read > 0 {
+                    tracing::debug!(?report, "mailbox read");
+                }
+                poll
+            }
+            Err(e) => {
+                failures += 1;
+                let error = format!("{e:#}");
+                tracing::error!(%error, failures, "reading the mailbox failed; retrying");
+                if let Ok(mut conn) = app.pool.acquire().await {
+                    if let Err(e) =
+                        store::health::record_error(&mut conn, "inbound", &error, app.clock.now())
+                            .await
+                    {
+                        tracing::error!(
+                            error = format!("{:#}", anyhow::Error::from(e)),
+                            "could not record the failure"
+                        );
+                    }
+                }
+                (poll * failures.min(12)).min(Duration::from_secs(300))
+            }
+        };
+        if wait_for_event(wait, None, &mut shutdown).await == Event::Shutdown {
+            return;
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Starting an engagement: the engagement, its required agreements and the welcome mails to
+//! every client contact and to the assistant, all in one transaction.
+
+mod format;
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::domain::{ClientTag, EmailAddress, EngagementStatus, Locale, Mailbox};
+use crate::outbound::{self, AutoSubmitted, OutboundError, Outgoing};
+use crate::store::engagements::NewEngagement;
+use crate::store::people::{Assistant, Client};
+use crate::store::{self, StoreError};
+use crate::templates::TemplateError;
+
+pub use format::{format_date, format_hours, format_money};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardingError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+impl From<sqlx::Error> for OnboardingError {
+    fn from(e: sqlx::Error) -> Self {
+        OnboardingError::Store(e.into())
+    }
+}
+
+/// When the trial ends: on a date, after some weeks, or after the configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialEnd {
+    On(NaiveDate),
+    AfterWeeks(u32),
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngagementRequest {
+    pub assistant: EmailAddress,
+    pub client: ClientTag,
+    pub start: NaiveDate,
+    pub trial: TrialEnd,
+    pub hourly_rate_cents: Option<i64>,
+    pub budget_minutes: Option<i64>,
+}
+
+/// What `start` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Started {
+    pub engagement_id: i64,
+    pub agreements: usize,
+    /// Welcome mails queued (one per client contact, one to the assistant).
+    pub welcome_mails: usize,
+}
+
+/// Creates the engagement with its agreements and queues the welcome mails.
+pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, OnboardingError> {
+    let now = app.clock.now();
+    let trial_end = match request.trial {
+        TrialEnd::On(date) => date,
+        TrialEnd::AfterWeeks(0) => {
+            return Err(OnboardingError::Invalid(
+                "the trial must last at least one week".into(),
+            ));
+        }
+        TrialEnd::AfterWeeks(weeks) => request.start + Duration::weeks(weeks.into()),
+        TrialEnd::Default => {
+            request.start + Duration::weeks(app.config.engagements.default_trial_weeks.into())
+        }
+    };
+    if trial_end < request.start {
+        return Err(OnboardingError::Invalid(format!(
+            "the trial end {trial_end} is before the start {}",
+            request.start
+        )));
+    }
+    if request.hourly_rate_cents.is_some_and(|r| r < 0) {
+        return Err(OnboardingError::Invalid(
+            "the hourly rate cannot be negative".into(),
+        ));
+    }
+    if request.budget_minutes.is_some_and(|b| b <= 0) {
+        return Err(OnboardingError::Invalid(
+            "the monthly budget must be more than zero hours".into(),
+        ));
+    }
+
+    let mut tx = app.pool.begin().await?;
+    let assistant = store::people::assistant_by_email(&mut tx, &request.assistant).await?;
+    let client = store::people::client_by_tag(&mut tx, &request.client).await?;
+    let open = store::engagements::open_for_assistant(&mut tx, assistant.id).await?;
+    if let Some(existing) = open.iter().find(|e| e.client_id == client.id) {
+        return Err(OnboardingError::Invalid(format!(
+            "{} already works for '{}' in engagement {} ({}); end it first",
+            assistant.name, client.tag, existing.id, existing.status
+        )));
+    }
+    let agreements: Vec<_> = app
+        .config
+        .agreements
+        .iter()
+        .map(|a| (a.kind.clone(), a.signers))
+        .collect();
+    let new = NewEngagement {
+        assistant_id: assistant.id,
+        client_id: client.id,
+        start_date: request.start,
+        trial_end,
+        hourly_rate_cents: request.hourly_rate_cents,
+        budget_minutes: request.budget_minutes,
+    };
+    let id = store::engagements::insert(&mut tx, &new, &agreements, now).await?;
+    let engagement = store::engagements::get(&mut tx, id).await?;
+    debug_assert_eq!(engagement.status, EngagementStatus::Onboarding);
+
+    let several_clients = !open.is_empty();
+    let corrupt = |e: crate::domain::ParseError| StoreError::Corrupt(e.0);
+    let mut recipients = Vec::new();
+    for contact in &client.contacts {
+        let email = EmailAddress::parse(&contact.email).map_err(corrupt)?;
+        recipients.push((contact.name.clone(), email, client.locale, "welcome_client"));
+    }
+    let email = EmailAddress::parse(assistant.primary_email()).map_err(corrupt)?;
+    recipients.push((
+        assistant.name.clone(),
+        email,
+        assistant.locale,
+        "welcome_assistant",
+    ));
+
+    let mut welcome_mails = 0;
+    for (name, email, locale, template) in recipients {
+        let context = WelcomeContext::new(
+            app,
+            &assistant,
+            &client,
+            &engagement,
+            &name,
+            locale,
+            several_clients,
+        );
+        let rendered = app.templates.render(locale, template, &context)?;
+        let key = format!("welcome:{id}:{email}");
+        let to = Mailbox {
+            name: Some(name),
+            email,
+        };
+        let mail = Outgoing::new(
+            &app.config.agency.from,
+            vec![to],
+            rendered,
+            locale,
+            AutoSubmitted::Generated,
+        );
+        if outbound::enqueue(&mut tx, &key, "welcome", Some(id), &mail, now).await? {
+            welcome_mails += 1;
+        }
+    }
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    tracing::info!(
+        engagement = id,
+        assistant = assistant.name,
+        client = client.tag,
+        welcome_mails,
+        "engagement started"
+    );
+    Ok(Started {
+        engagement_id: id,
+        agreements: agreements.len(),
+        welcome_mails,
+    })
+}
+
+/// The variables of the welcome templates. Dates and amounts are formatted for the reader.
+#[derive(Debug, Clone, Serialize)]
+pub struct WelcomeContext {
+    agency: AgencyView,
+    recipient_name: String,
+    assistant: AssistantView,
+    client: ClientView,
+    contacts: Vec<ContactView>,
+    engagement: EngagementView,
+    agreements: Vec<AgreementView>,
+    hours_address: String,
+    hours_example: Vec<String>,
+    several_clients: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AgencyView {
+    name: String,
+    email: String,
+    operator_email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AssistantView {
+    name: String,
+    email: String,
+    timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ClientView {
+    name: String,
+    tag: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ContactView {
+    name: String,
+    email: String,
+    role: Option<String>,
+    reachability: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct EngagementView {
+    id: i64,
+    start_date: String,
+    trial_end: String,
+    trial_weeks: i64,
+    hourly_rate: Option<String>,
+    budget_hours: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AgreementView {
+    name: String,
+    client_signs: bool,
+    assistant_signs: bool,
+}
+
+impl WelcomeContext {
+    fn new(
+        app: &App,
+        assistant: &Assistant,
+        client: &Client,
+        engagement: &store::engagements::Engagement,
+        recipient_name: &str,
+        locale: Locale,
+        several_clients: bool,
+    ) -> Self {
+        let config = &app.config;
+        let tag = several_clients
+            .then(|| format!(" #{}", client.tag))
+            .unwrap_or_default();
+        let hours_example = match locale {
+            Locale::De => vec![
+                format!(
+                    "{} 2,5h{tag} Posteingang und Kalender",
+                    engagement.start_date
+                ),
+                format!("gestern 1:30{tag} Recherche Reiseangebote"),
+            ],
+            Locale::En => vec![
+                format!("{} 2.5h{tag} inbox and calendar", engagement.start_date),
+                format!("yesterday 1:30{tag} travel research"),
+            ],
+        };
+        Self {
+            agency: AgencyView {
+                name: config.agency.name.clone(),
+                email: config.agency.from.email.to_string(),
+                operator_email: config.agency.operator_email.to_string(),
+            },
+            recipient_name: recipient_name.to_string(),
+            assistant: AssistantView {
+                name: assistant.name.clone(),
+                email: assistant.primary_email().to_string(),
+                timezone: assistant.timezone.to_string(),
+            },
+            client: ClientView {
+                name: client.name.clone(),
+                tag: client.tag.clone(),
+            },
+            contacts: client
+                .contacts
+                .iter()
+                .map(|c| ContactView {
+                    name: c.name.clone(),
+                    email: c.email.clone(),
+                    role: c.role.clone(),
+                    reachability: c.reachability.clone(),
+                })
+                .collect(),
+            engagement: EngagementView {
+                id: engagement.id,
+                start_date: format_date(engagement.start_date, locale),
+                trial_end: format_date(engagement.trial_end, locale),
+                trial_weeks: ((engagement.trial_end - engagement.start_date).num_days() + 6) / 7,
+                hourly_rate: engagement
+                    .hourly_rate_cents
+                    .map(|c| format_money(c, locale)),
+                budget_hours: engagement.budget_minutes.map(|m| format_hours(m, locale)),
+            },
+            agreements: config
+                .agreements
+                .iter()
+                .map(|a| AgreementView {
+                    name: a.name(locale).to_string(),
+                    client_signs: a.signers.includes_client(),
+                    assistant_signs: a.signers.includes_assistant(),
+                })
+                .collect(),
+            hours_address: config.agency.from.email.to_string(),
+            hours_example,
+            several_clients,
+        }
+    }
+}
+
+/// A context with every variable set (and every optional one both set and unset across the
+/// contacts), for checking the templates at start-up.
+pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
+    let sample = serde_json::json!({
+        "agency": { "name": "Example Agency", "email": "team@example.org", "operator_email": "operator@example.org" },
+        "recipient_name": "Anna Berg",
+        "assistant": { "name": "Sam Lee", "email": "sam@va.example", "timezone": "Europe/Lisbon" },
+        "client": { "name": "Acme GmbH", "tag": "acme" },
+        "contacts": [
+            { "name": "Anna Berg", "email": "anna@acme.example", "role": "CEO", "reachability": "Mon-Thu 9-13" },
+            { "name": "Ben Roth", "email": "ben@acme.example", "role": null, "reachability": null }
+        ],
+        "engagement": { "id": 7, "start_date": "1 December 2026", "trial_end": "29 December 2026",
+                        "trial_weeks": 4, "hourly_rate": "€45.00", "budget_hours": "20" },
+        "agreements": [
+            { "name": "Freelance contract", "client_signs": true, "assistant_signs": true },
+            { "name": "Data processing agreement", "client_signs": true, "assistant_signs": false }
+        ],
+        "hours_address": "team@example.org",
+        "hours_example": ["2026-12-01 2.5h inbox", "yesterday 1:30 research"],
+        "several_clients": true
+    });
+    let mut without_options = sample.clone();
+    without_options["engagement"]["hourly_rate"] = serde_json::Value::Null;
+    without_options["engagement"]["budget_hours"] = serde_json::Value::Null;
+    without_options["agreements"] = serde_json::json!([]);
+    without_options["several_clients"] = serde_json::Value::Bool(false);
+    vec![
+        ("welcome_client", sample.clone()),
+        ("welcome_assistant", sample),
+        ("welcome_client", without_options.clone()),
+        ("welcome_assistant", without_options),
+    ]
+}

@@ -1,0 +1,95 @@
+//! Mail out: building messages, the transports that deliver them, and the outbox worker.
+//!
+//! Nothing is sent directly: a flow renders its mail with [`message::build`] and writes it to
+//! the outbox in its own transaction ([`enqueue`]); the worker ([`worker`]) delivers rows
+//! through a [`Transport`]. This module and `inbound/` are the only ones that touch the outside.
+
+pub mod file;
+pub mod message;
+pub mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use crate::store::{self, StoreError};
+
+pub use message::{AutoSubmitted, Outgoing};
+
+/// What went wrong delivering one message, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A 4xx answer, a lost connection, a full disk: retried with backoff.
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// A 5xx answer, an address the server refuses: marked failed, shown to the operator.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// One message as the outbox holds it.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    /// The outbox row, which names the delivery (a file transport writes one file per row).
+    pub outbox_id: i64,
+    pub message_id: &'a str,
+    pub recipient: &'a str,
+    pub raw: &'a [u8],
+}
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// A way of delivering mail. Sending the same envelope twice must be harmless where the
+/// transport can make it so (the file transport overwrites; SMTP cannot, see the outbox worker).
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    fn send<'a>(&'a self, envelope: &'a Envelope<'a>) -> SendFuture<'a>;
+
+    /// A human description for `tandem check` and logs (`file: var/mail/outbox`).
+    fn describe(&self) -> String;
+
+    /// Checks that the transport can deliver now, without sending anything.
+    fn check<'a>(&'a self) -> SendFuture<'a>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Builds `mail` and writes it to the outbox under `natural_key`, in the caller's transaction.
+/// Returns `false` when that key was queued before (nothing is written then).
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    natural_key: &str,
+    kind: &str,
+    engagement_id: Option<i64>,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<bool, OutboundError> {
+    let raw = message::build(mail, now)?;
+    let recipients = mail
+        .to
+        .iter()
+        .map(|m| m.email.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(store::outbox::enqueue(
+        conn,
+        &store::outbox::NewOutbound {
+            natural_key,
+            message_id: &mail.message_id,
+            kind,
+            engagement_id,
+            recipient: &recipients,
+            subject: &mail.subject,
+            raw: &raw,
+        },
+        now,
+    )
+    .await?)
+}

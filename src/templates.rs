@@ -1,0 +1,186 @@
+//! The handlebars registry: every mail tandem writes is three templates per locale under
+//! `templates/<locale>/` (`NAME.subject.hbs`, `NAME.txt.hbs`, `NAME.html.hbs`), plus partials
+//! whose names start with `_` (`_layout.html.hbs`). All are registered once, in strict mode,
+//! and rendered against a sample of each mail's context at start-up, so a missing template or
+//! an unknown variable stops the daemon then, not at 3 a.m.
+
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use crate::domain::Locale;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template folder '{0}' could not be read")]
+    Folder(PathBuf, #[source] std::io::Error),
+    #[error("template '{0}' is missing")]
+    Missing(PathBuf),
+    #[error("template '{0}' could not be read")]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("template '{path}' does not compile: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("template '{name}' ({locale}) could not be rendered: {message}")]
+    Render {
+        name: String,
+        locale: Locale,
+        message: String,
+    },
+}
+
+/// One part of a mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Subject,
+    Text,
+    Html,
+}
+
+impl Part {
+    const ALL: [Part; 3] = [Part::Subject, Part::Text, Part::Html];
+
+    fn extension(self) -> &'static str {
+        match self {
+            Part::Subject => "subject.hbs",
+            Part::Text => "txt.hbs",
+            Part::Html => "html.hbs",
+        }
+    }
+}
+
+/// A mail rendered in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The compiled templates. The HTML registry escapes values; the text one (subjects and plain
+/// parts) does not, since there is no markup to protect.
+pub struct Templates {
+    dir: PathBuf,
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+fn key(locale: Locale, name: &str, part: Part) -> String {
+    format!("{locale}/{name}.{}", part.extension())
+}
+
+impl Templates {
+    /// Loads and compiles every mail in `mails` for every locale, then renders each against its
+    /// sample context. `mails` pairs a template name with a context holding every variable the
+    /// real one will.
+    pub fn load(dir: &Path, mails: &[(&str, serde_json::Value)]) -> Result<Self, TemplateError> {
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        let mut text = Handlebars::new();
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+
+        for locale in Locale::ALL {
+            let folder = dir.join(locale.as_str());
+            let entries =
+                std::fs::read_dir(&folder).map_err(|e| TemplateError::Folder(folder.clone(), e))?;
+            for entry in entries {
+                let path = entry
+                    .map_err(|e| TemplateError::Folder(folder.clone(), e))?
+                    .path();
+                let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+                    continue;
+                };
+                let Some(partial) = file.strip_prefix('_') else {
+                    continue;
+                };
+                let source = read(&path)?;
+                let (registry, stem) = match partial.strip_suffix(".html.hbs") {
+                    Some(stem) => (&mut html, stem),
+                    None => match partial.strip_suffix(".txt.hbs") {
+                        Some(stem) => (&mut text, stem),
+                        None => continue,
+                    },
+                };
+                registry
+                    .register_partial(&format!("{locale}/{stem}"), source)
+                    .map_err(|e| TemplateError::Syntax {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+            for (name, _) in mails {
+                for part in Part::ALL {
+                    let path = folder.join(format!("{name}.{}", part.extension()));
+                    let source = read(&path)?;
+                    let registry = if part == Part::Html {
+                        &mut html
+                    } else {
+                        &mut text
+                    };
+                    registry
+                        .register_template_string(&key(locale, name, part), source)
+                        .map_err(|e| TemplateError::Syntax {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        })?;
+                }
+            }
+        }
+        let templates = Self {
+            dir: dir.to_path_buf(),
+            html,
+            text,
+        };
+        for (name, sample) in mails {
+            for locale in Locale::ALL {
+                templates.render(locale, name, sample)?;
+            }
+        }
+        Ok(templates)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Renders the mail `name` in `locale`. The subject is folded onto one line.
+    pub fn render(
+        &self,
+        locale: Locale,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<Rendered, TemplateError> {
+        let render = |registry: &Handlebars<'static>, part: Part| {
+            registry
+                .render(&key(locale, name, part), context)
+                .map_err(|e| TemplateError::Render {
+                    name: name.to_string(),
+                    locale,
+                    message: e.to_string(),
+                })
+        };
+        let subject = render(&self.text, Part::Subject)?;
+        Ok(Rendered {
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: render(&self.text, Part::Text)?,
+            html: render(&self.html, Part::Html)?,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<String, TemplateError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(TemplateError::Missing(path.to_path_buf()))
+        }
+        Err(e) => Err(TemplateError::Read(path.to_path_buf(), e)),
+    }
+}
