@@ -26,6 +26,8 @@ pub enum AppError {
     Templates(#[from] TemplateError),
     #[error("could not prepare the mailbox")]
     Mailbox(#[from] InboundError),
+    #[error("could not create the outbox folder '{0}'")]
+    Outbox(std::path::PathBuf, #[source] std::io::Error),
 }
 
 /// Everything a flow needs, built once from the config.
@@ -63,6 +65,12 @@ impl App {
         .await?;
         let mailbox = mailbox(&config);
         mailbox.prepare().await?;
+        match (&config.outbound.backend, &config.outbound.dir) {
+            (OutboundBackend::File, Some(dir)) => {
+                std::fs::create_dir_all(dir).map_err(|e| AppError::Outbox(dir.clone(), e))?
+            }
+            (OutboundBackend::File, None) => {}
+        }
         Ok(Self {
             transport: transport(&config),
             mailbox,

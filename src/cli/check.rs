@@ -1,0 +1,66 @@
+//! `tandem check`: config, templates, database and mail transports, each ok or failed.
+
+use std::path::Path;
+
+use crate::app::template_samples;
+use crate::config::{Config, InboundBackend, OutboundBackend};
+use crate::outbound::Transport;
+use crate::outbound::file::FileTransport;
+use crate::store;
+use crate::templates::Templates;
+
+pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
+    let mut failed = 0;
+    let mut report = |what: &str, result: Result<String, String>| match result {
+        Ok(detail) => println!("ok      {what}: {detail}"),
+        Err(error) => {
+            failed += 1;
+            println!("FAILED  {what}: {error}");
+        }
+    };
+    let chain = |e: anyhow::Error| format!("{e:#}");
+
+    report("config", Ok(path.display().to_string()));
+
+    let templates = Templates::load(&config.templates.dir, &template_samples())
+        .map(|t| format!("{} (de, en)", t.dir().display()))
+        .map_err(|e| chain(e.into()));
+    report("templates", templates);
+
+    let database = async {
+        let pool = store::connect(&config.database.url, 1, store::Open::ReadOnly).await?;
+        let current = store::schema_is_current(&pool).await?;
+        anyhow::ensure!(current, "the schema is not current: run `tandem init`");
+        Ok(config.database.url.clone())
+    };
+    report("database", database.await.map_err(chain));
+
+    let inbound = match config.inbound.backend {
+        InboundBackend::Maildir => {
+            let root = config.inbound.maildir.clone().unwrap_or_default();
+            match std::fs::read_dir(root.join("new")) {
+                Ok(_) => Ok(format!("maildir: {}", root.display())),
+                Err(e) => Err(format!(
+                    "maildir '{}' cannot be read ({e}): run `tandem init`",
+                    root.display()
+                )),
+            }
+        }
+    };
+    report("mail in", inbound);
+
+    let transport = match config.outbound.backend {
+        OutboundBackend::File => {
+            FileTransport::new(config.outbound.dir.clone().unwrap_or_default())
+        }
+    };
+    let outbound = transport
+        .check()
+        .await
+        .map(|()| transport.describe())
+        .map_err(|e| e.to_string());
+    report("mail out", outbound);
+
+    anyhow::ensure!(failed == 0, "{failed} check(s) failed");
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! `tandem engagement add|list|show|end`.
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::{open_app, open_store, print_json, print_table};
+use crate::config::Config;
+use crate::domain::{ClientTag, EmailAddress};
+use crate::onboarding::{self, EngagementRequest, TrialEnd};
+use crate::outbound::worker;
+use crate::store::{self, engagements};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start an engagement: creates its agreements and sends the welcome mails.
+    Add {
+        /// One of the assistant's addresses.
+        #[arg(long)]
+        assistant: String,
+        /// The client's tag.
+        #[arg(long)]
+        client: String,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        start: String,
+        /// Last day of the trial (YYYY-MM-DD).
+        #[arg(long, conflicts_with = "trial_weeks")]
+        trial_end: Option<String>,
+        /// Length of the trial in weeks (default from the config).
+        #[arg(long)]
+        trial_weeks: Option<u32>,
+        /// Hourly rate, e.g. 45 or 45.50.
+        #[arg(long)]
+        rate: Option<String>,
+        /// Monthly hours budget, e.g. 20 or 12.5.
+        #[arg(long)]
+        budget: Option<String>,
+    },
+    /// List engagements.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one engagement with its agreements.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End an engagement.
+    End { id: i64 },
+}
+
+fn parse_date(value: &str, what: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{what} '{value}' is not a date: write YYYY-MM-DD"))
+}
+
+/// `45`, `45.5`, `45,50` -> hundredths. Used for money (cents) and for hours (hundredths).
+fn parse_hundredths(value: &str, what: &str) -> anyhow::Result<i64> {
+    let bad = || anyhow::anyhow!("{what} '{value}' is not a number such as 45 or 45.50");
+    let text = value.trim().replace(',', ".");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.len() > 2 {
+        return Err(bad());
+    }
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(bad)
+}
+
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    engagement: engagements::Engagement,
+    agreements: Vec<engagements::Agreement>,
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Add {
+            assistant,
+            client,
+            start,
+            trial_end,
+            trial_weeks,
+            rate,
+            budget,
+        } => {
+            let request = EngagementRequest {
+                assistant: EmailAddress::parse(&assistant)?,
+                client: ClientTag::parse(&client)?,
+                start: parse_date(&start, "--start")?,
+                trial: match (trial_end, trial_weeks) {
+                    (Some(end), _) => TrialEnd::On(parse_date(&end, "--trial-end")?),
+                    (None, Some(weeks)) => TrialEnd::AfterWeeks(weeks),
+                    (None, None) => TrialEnd::Default,
+                },
+                hourly_rate_cents: rate.map(|r| parse_hundredths(&r, "--rate")).transpose()?,
+                budget_minutes: budget
+                    .map(|b| parse_hundredths(&b, "--budget").map(|h| h * 60 / 100))
+                    .transpose()?,
+            };
+            let app = open_app(config).await?;
+            let started = onboarding::start(&app, &request).await?;
+            println!(
+                "added engagement {} with {} agreement(s); {} welcome mail(s) queued",
+                started.engagement_id, started.agreements, started.welcome_mails
+            );
+            // Deliver now, so the mail goes out even when no daemon is running; what fails
+            // stays queued for the daemon.
+            match worker::drain(&app).await {
+                Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
+                Err(e) => eprintln!(
+                    "warning: mail stays queued for the daemon: {:#}",
+                    anyhow::Error::from(e)
+                ),
+            }
+        }
+        Command::List { json } => {
+            let pool = open_store(&config).await?;
+            let list = engagements::list(&mut *pool.acquire().await?).await?;
+            if json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.id.to_string(),
+                        e.assistant_name.clone(),
+                        e.client_tag.clone(),
+                        e.status.to_string(),
+                        e.start_date.to_string(),
+                        e.trial_end.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["ID", "ASSISTANT", "CLIENT", "STATUS", "START", "TRIAL END"],
+                &rows,
+            );
+        }
+        Command::Show { id, json } => {
+            let pool = open_store(&config).await?;
+            let mut conn = pool.acquire().await?;
+            let shown = Shown {
+                engagement: engagements::get(&mut conn, id).await?,
+                agreements: engagements::agreements(&mut conn, id).await?,
+            };
+            if json {
+                return print_json(&shown);
+            }
+            let e = &shown.engagement;
+            println!(
+                "engagement {}: {} for {} ({})",
+                e.id, e.assistant_name, e.client_name, e.client_tag
+            );
+            println!("status:     {}", e.status);
+            println!("start:      {}", e.start_date);
+            println!("trial end:  {}", e.trial_end);
+            if let Some(cents) = e.hourly_rate_cents {
+                println!("rate:       {}.{:02} per hour", cents / 100, cents % 100);
+            }
+            if let Some(minutes) = e.budget_minutes {
+                println!(
+                    "budget:     {} h per month",
+                    onboarding::format_hours(minutes, crate::domain::Locale::En)
+                );
+            }
+            if let Some(ended) = e.ended_at {
+                println!("ended:      {ended}");
+            }
+            println!("agreements:");
+            let rows: Vec<Vec<String>> = shown
+                .agreements
+                .iter()
+                .map(|a| {
+                    let name = config
+                        .agreement(&a.kind)
+                        .map(|k| k.en.clone())
+                        .unwrap_or_default();
+                    vec![
+                        a.kind.clone(),
+                        a.status.to_string(),
+                        a.signers.to_string(),
+                        name,
+                    ]
+                })
+                .collect();
+            print_table(&["KIND", "STATUS", "SIGNERS", "DOCUMENT"], &rows);
+        }
+        Command::End { id } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            store::engagements::end(&mut tx, id, chrono::Utc::now()).await?;
+            tx.commit().await?;
+            println!("engagement {id} ended");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_hundredths("45", "x").unwrap(), 4500);
+        assert_eq!(parse_hundredths("45.5", "x").unwrap(), 4550);
+        assert_eq!(parse_hundredths("45,05", "x").unwrap(), 4505);
+        assert_eq!(parse_hundredths(".5", "x").unwrap(), 50);
+        for bad in ["", ".", "4.555", "-3", "abc", "1e3"] {
+            assert!(parse_hundredths(bad, "x").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The command line: one file per noun. Each command validates its arguments into domain values
+//! first, so a bad argument is refused before anything is opened or changed.
+
+mod assistant;
+mod check;
+mod client;
+mod daemon;
+mod engagement;
+mod outbox;
+mod parse;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::{self, Config};
+use crate::store::{self, Pool};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "The mail daemon for virtual-assistant agencies"
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "TANDEM_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database and the mail folders from the config.
+    Init,
+    /// Run the daemon: read mail, send mail, keep the schedule. Ctrl-C stops it.
+    Run {
+        /// One pass of everything, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Assistants: add, list.
+    #[command(subcommand)]
+    Assistant(assistant::Command),
+    /// Clients and their contact persons: add, list.
+    #[command(subcommand)]
+    Client(client::Command),
+    /// Engagements (one assistant working for one client): add, list, show, end.
+    #[command(subcommand)]
+    Engagement(engagement::Command),
+    /// Outgoing mail: list, retry.
+    #[command(subcommand)]
+    Outbox(outbox::Command),
+    /// Show how the daemon reads one message, without changing anything.
+    Parse(parse::Args),
+    /// Check the config, templates, database and mail transports.
+    Check,
+}
+
+/// Runs one command. The config is loaded here, so every command refuses a broken one alike.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Init => daemon::init(config).await,
+        Command::Run { once } => daemon::run(config, once).await,
+        Command::Assistant(command) => assistant::run(config, command).await,
+        Command::Client(command) => client::run(config, command).await,
+        Command::Engagement(command) => engagement::run(config, command).await,
+        Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Parse(args) => parse::run(config, args).await,
+        Command::Check => check::run(config, &cli.config).await,
+    }
+}
+
+/// The database alone, for commands that need nothing else.
+async fn open_store(config: &Config) -> anyhow::Result<Pool> {
+    Ok(store::connect(
+        &config.database.url,
+        config.database.max_connections,
+        store::Open::Create,
+    )
+    .await?)
+}
+
+/// The whole context, for commands that render or send mail.
+async fn open_app(config: Config) -> anyhow::Result<App> {
+    App::new(config, Arc::new(SystemClock))
+        .await
+        .context("could not start")
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints rows as left-aligned columns under a header.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
