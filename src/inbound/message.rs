@@ -154,7 +154,7 @@ impl Incoming {
                 in_reply_to: Vec::new(),
                 references: Vec::new(),
                 auto_generated: None,
-                text: String::from_utf8_lossy(raw).into_owned(),
+                text: String::from_utf8_lossy(raw).replace("\r\n", "\n"),
                 readable: false,
                 size: raw.len(),
             };
@@ -183,7 +183,7 @@ impl Incoming {
             subject: message.subject().map(str::to_string),
             text: message
                 .body_text(0)
-                .map(|t| t.into_owned())
+                .map(|t| t.replace("\r\n", "\n"))
                 .unwrap_or_default(),
             message_id,
             from,
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(m.from.unwrap().as_str(), "anna@acme.example");
         assert_eq!(m.date.unwrap().to_rfc3339(), "2026-11-26T09:00:00+00:00");
         assert_eq!(m.auto_generated, None);
-        assert_eq!(m.text.trim(), "Hello");
+        assert_eq!(m.text, "Hello\n");
     }
 
     #[test]

@@ -171,9 +171,10 @@ mod tests {
         assert_eq!(parsed.in_reply_to().as_text(), Some("parent@x.example"));
         assert_eq!(parsed.text_body_count(), 1);
         assert_eq!(parsed.html_body_count(), 1);
+        // Lines travel with CRLF endings, as SMTP requires.
         assert_eq!(
             parsed.body_text(0).unwrap(),
-            "Hallo Anna,\nschön, dass es losgeht.\n"
+            "Hallo Anna,\r\nschön, dass es losgeht.\r\n"
         );
     }
 }
