@@ -59,7 +59,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Retry { id } => {
-            outbox::requeue_failed(&mut conn, id, chrono::Utc::now()).await?;
+            outbox::requeue_failed(&mut conn, id).await?;
             println!("outbox message {id} queued again");
         }
     }

@@ -52,6 +52,12 @@ pub struct EngagementRequest {
     pub budget_minutes: Option<i64>,
 }
 
+/// The last day of a trial of `weeks` weeks that begins on `start` (a trial from a Tuesday
+/// ends on a Monday).
+fn last_day_after(start: NaiveDate, weeks: u32) -> NaiveDate {
+    start + Duration::weeks(weeks.into()) - Duration::days(1)
+}
+
 /// What `start` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Started {
@@ -71,9 +77,9 @@ pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, On
                 "the trial must last at least one week".into(),
             ));
         }
-        TrialEnd::AfterWeeks(weeks) => request.start + Duration::weeks(weeks.into()),
+        TrialEnd::AfterWeeks(weeks) => last_day_after(request.start, weeks),
         TrialEnd::Default => {
-            request.start + Duration::weeks(app.config.engagements.default_trial_weeks.into())
+            last_day_after(request.start, app.config.engagements.default_trial_weeks)
         }
     };
     if trial_end < request.start {
@@ -297,7 +303,8 @@ impl WelcomeContext {
                 id: engagement.id,
                 start_date: format_date(engagement.start_date, locale),
                 trial_end: format_date(engagement.trial_end, locale),
-                trial_weeks: ((engagement.trial_end - engagement.start_date).num_days() + 6) / 7,
+                // Both days count: 1 Dec to 28 Dec is four weeks.
+                trial_weeks: ((engagement.trial_end - engagement.start_date).num_days() + 7) / 7,
                 hourly_rate: engagement
                     .hourly_rate_cents
                     .map(|c| format_money(c, locale)),

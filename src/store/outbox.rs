@@ -132,17 +132,13 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Puts a failed row back in the queue, due now, with a fresh count of attempts.
-pub async fn requeue_failed(
-    conn: &mut SqliteConnection,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// Puts a failed row back in the queue with a fresh count of attempts. It is due at once: its
+/// next attempt is set to when it was first queued, which is in the past on every clock.
+pub async fn requeue_failed(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
     let moved = sqlx::query(
-        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1 \
-         WHERE id = $2 AND state = 'failed'",
+        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = created_at \
+         WHERE id = $1 AND state = 'failed'",
     )
-    .bind(now)
     .bind(id)
     .execute(&mut *conn)
     .await?

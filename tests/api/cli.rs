@@ -1,0 +1,527 @@
+use std::process::Command;
+
+use crate::helpers::{BINARY, config_text, describe, message, spawn_app};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Each broken config is refused with its key named, and nothing is created.
+#[test]
+fn invalid_config_is_refused_naming_the_key_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = config_text(dir.path());
+    let cases = [
+        (
+            good.replace(
+                "timezone = \"Europe/Berlin\"",
+                "timezone = \"Europe/Berln\"",
+            ),
+            "agency.timezone",
+        ),
+        (
+            good.replace(
+                "operator_email = \"operator@example.org\"",
+                "operator_email = \"operator\"",
+            ),
+            "agency.operator_email",
+        ),
+        (
+            good.replace("[database]", "[database]\nurl_typo = 1"),
+            "database",
+        ),
+        (
+            good.replace("batch_size = 100", "batch_size = -5"),
+            "inbound.batch_size",
+        ),
+        (
+            good.replace("poll_interval = \"5s\"", "poll_interval = \"often\""),
+            "inbound.poll_interval",
+        ),
+        ("[agency\nname = 1".to_string(), "could not be read"),
+    ];
+    for (text, expected) in cases {
+        let path = dir.path().join("broken.toml");
+        std::fs::write(&path, &text).unwrap();
+        for args in [&["init"][..], &["assistant", "list"], &["check"]] {
+            let output = Command::new(BINARY)
+                .arg("--config")
+                .arg(&path)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                !output.status.success(),
+                "{args:?} accepted a broken config:\n{}",
+                describe(&output)
+            );
+            assert!(
+                stderr(&output).contains(expected),
+                "expected '{expected}' in:\n{}",
+                describe(&output)
+            );
+        }
+        assert!(
+            !dir.path().join("var").exists(),
+            "a broken config created var/"
+        );
+    }
+    let missing = Command::new(BINARY)
+        .args(["--config", "/nonexistent/tandem.toml", "init"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("config file '/nonexistent/tandem.toml' does not exist"));
+}
+
+#[test]
+fn environment_variables_override_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.toml");
+    std::fs::write(&path, config_text(dir.path())).unwrap();
+    let output = Command::new(BINARY)
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .env("TANDEM_AGENCY__TIMEZONE", "Mars/Olympus")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("agency.timezone"),
+        "{}",
+        describe(&output)
+    );
+
+    let elsewhere = dir.path().join("elsewhere.db");
+    let output = Command::new(BINARY)
+        .env("TANDEM_CONFIG", &path)
+        .env(
+            "TANDEM_DATABASE__URL",
+            format!("sqlite://{}", elsewhere.display()),
+        )
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(elsewhere.exists());
+    assert!(!dir.path().join("var/tandem.db").exists());
+}
+
+#[tokio::test]
+async fn bad_arguments_give_a_clear_message_and_change_nothing() {
+    let t = spawn_app().await;
+    let ok = t.tandem(&[
+        "client",
+        "add",
+        "--name",
+        "Acme GmbH",
+        "--tag",
+        "acme",
+        "--contact",
+        "Anna Berg <anna@acme.example> | CEO | Mon-Thu 9-13",
+        "--locale",
+        "de",
+    ]);
+    assert!(ok.status.success(), "{}", describe(&ok));
+    let ok = t.tandem(&[
+        "assistant",
+        "add",
+        "--name",
+        "Sam Lee",
+        "--email",
+        "sam@va.example",
+        "--locale",
+        "en",
+    ]);
+    assert!(ok.status.success(), "{}", describe(&ok));
+
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "assistant",
+                "add",
+                "--name",
+                "Kim",
+                "--email",
+                "kim@va.example",
+                "--timezone",
+                "Europe/Atlantis",
+            ],
+            "unknown time zone 'Europe/Atlantis'",
+        ),
+        (
+            &[
+                "assistant",
+                "add",
+                "--name",
+                "Kim",
+                "--email",
+                "kim.va.example",
+            ],
+            "'kim.va.example' is not an email address",
+        ),
+        (
+            &[
+                "assistant",
+                "add",
+                "--name",
+                "Kim",
+                "--email",
+                "kim@va.example",
+                "--locale",
+                "fr",
+            ],
+            "unknown locale 'fr'",
+        ),
+        (
+            &[
+                "assistant",
+                "add",
+                "--name",
+                "Kim",
+                "--email",
+                "anna@acme.example",
+            ],
+            "already belongs to Anna Berg",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--name",
+                "Other",
+                "--tag",
+                "acme",
+                "--contact",
+                "O <o@other.example>",
+            ],
+            "a client with the tag 'acme' exists already",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--name",
+                "Other",
+                "--tag",
+                "other",
+                "--contact",
+                "Olga <olga@>",
+            ],
+            "'olga@' is not an email address",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--name",
+                "Other",
+                "--tag",
+                "other thing",
+                "--contact",
+                "O <o@other.example>",
+            ],
+            "is not a client tag",
+        ),
+        (
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "sam@va.example",
+                "--client",
+                "globex",
+                "--start",
+                "2026-12-01",
+            ],
+            "unknown client tag 'globex'",
+        ),
+        (
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "nobody@va.example",
+                "--client",
+                "acme",
+                "--start",
+                "2026-12-01",
+            ],
+            "no assistant has the address nobody@va.example",
+        ),
+        (
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "sam@va.example",
+                "--client",
+                "acme",
+                "--start",
+                "2026-12-01",
+                "--trial-end",
+                "2026-11-01",
+            ],
+            "the trial end 2026-11-01 is before the start 2026-12-01",
+        ),
+        (
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "sam@va.example",
+                "--client",
+                "acme",
+                "--start",
+                "1.12.2026",
+            ],
+            "--start '1.12.2026' is not a date",
+        ),
+        (
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "sam@va.example",
+                "--client",
+                "acme",
+                "--start",
+                "2026-12-01",
+                "--rate",
+                "lots",
+            ],
+            "--rate 'lots' is not a number",
+        ),
+        (&["engagement", "show", "99"], "there is no engagement 99"),
+        (&["engagement", "end", "99"], "there is no engagement 99"),
+    ];
+    for (args, expected) in cases {
+        let output = t.tandem(args);
+        assert!(
+            !output.status.success(),
+            "{args:?} succeeded:\n{}",
+            describe(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "expected '{expected}' for {args:?}:\n{}",
+            describe(&output)
+        );
+    }
+    assert_eq!(t.count("assistant").await, 1);
+    assert_eq!(t.count("assistant_email").await, 1);
+    assert_eq!(t.count("client").await, 1);
+    assert_eq!(t.count("contact").await, 1);
+    assert_eq!(t.count("engagement").await, 0);
+    assert_eq!(t.count("agreement").await, 0);
+    assert_eq!(t.count("outbox").await, 0);
+    assert!(t.sent_files().is_empty());
+}
+
+#[tokio::test]
+async fn the_walk_through_from_the_readme() {
+    let t = spawn_app().await;
+    for args in [
+        &[
+            "assistant",
+            "add",
+            "--name",
+            "Sam Lee",
+            "--email",
+            "sam@va.example",
+            "--email",
+            "sam.lee@gmail.example",
+            "--timezone",
+            "Europe/Lisbon",
+            "--locale",
+            "en",
+        ][..],
+        &[
+            "client",
+            "add",
+            "--name",
+            "Acme GmbH",
+            "--tag",
+            "acme",
+            "--locale",
+            "de",
+            "--contact",
+            "Anna Berg <anna@acme.example> | Geschäftsführung | Mo-Do 9-13",
+            "--contact",
+            "Ben Roth <ben@acme.example>",
+        ],
+        &[
+            "engagement",
+            "add",
+            "--assistant",
+            "sam.lee@gmail.example",
+            "--client",
+            "acme",
+            "--start",
+            "2026-12-01",
+            "--trial-weeks",
+            "6",
+            "--rate",
+            "45,50",
+            "--budget",
+            "20",
+        ],
+    ] {
+        let output = t.tandem(args);
+        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+    }
+    // The welcome mails are in the outbox folder straight away.
+    assert_eq!(t.sent_files().len(), 3);
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = t.tandem(args);
+        assert!(output.status.success(), "{}", describe(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let assistants = json(&["assistant", "list", "--json"]);
+    assert_eq!(
+        assistants[0]["emails"],
+        serde_json::json!(["sam@va.example", "sam.lee@gmail.example"])
+    );
+    let clients = json(&["client", "list", "--json"]);
+    assert_eq!(clients[0]["contacts"][0]["reachability"], "Mo-Do 9-13");
+    assert_eq!(clients[0]["contacts"][1]["role"], serde_json::Value::Null);
+    let engagements = json(&["engagement", "list", "--json"]);
+    assert_eq!(engagements.as_array().unwrap().len(), 1);
+    let shown = json(&["engagement", "show", "1", "--json"]);
+    assert_eq!(shown["status"], "onboarding");
+    assert_eq!(shown["trial_end"], "2027-01-11");
+    assert_eq!(shown["hourly_rate_cents"], 4550);
+    assert_eq!(shown["budget_minutes"], 1200);
+    assert_eq!(shown["agreements"].as_array().unwrap().len(), 5);
+    let outbox = json(&["outbox", "list", "--json"]);
+    assert!(
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["state"] == "sent")
+    );
+
+    let ended = t.tandem(&["engagement", "end", "1"]);
+    assert!(ended.status.success(), "{}", describe(&ended));
+    assert_eq!(
+        json(&["engagement", "show", "1", "--json"])["status"],
+        "ended"
+    );
+    let again = t.tandem(&["engagement", "end", "1"]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("has ended already"));
+
+    let human = t.tandem(&["engagement", "list"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("Sam Lee"));
+}
+
+#[tokio::test]
+async fn parse_shows_how_a_message_is_read_without_changing_anything() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    let file = t.dir.path().join("question.eml");
+    std::fs::write(
+        &file,
+        message(
+            "Anna Berg <anna@acme.example>",
+            "<p1@acme.example>",
+            "Frage",
+            "",
+            "Wann ist das Kickoff?",
+        ),
+    )
+    .unwrap();
+    let output = t.tandem(&["parse", file.to_str().unwrap(), "--json"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(parsed["message_id"], "<p1@acme.example>");
+    assert_eq!(parsed["from"], "anna@acme.example");
+    assert_eq!(parsed["classification"], "unrecognised");
+    assert!(parsed["reason"].as_str().unwrap().contains("Anna Berg"));
+    assert_eq!(parsed["text"], "Wann ist das Kickoff?\n");
+    for empty in ["entries", "rejected", "answers"] {
+        assert_eq!(parsed[empty], serde_json::json!([]), "{empty}");
+    }
+    assert_eq!(t.count("inbound_message").await, 0);
+
+    let oof = t.dir.path().join("oof.eml");
+    std::fs::write(
+        &oof,
+        message(
+            "anna@acme.example",
+            "<o@acme.example>",
+            "Abwesenheitsnotiz",
+            "",
+            "weg",
+        ),
+    )
+    .unwrap();
+    let output = t.tandem(&["parse", oof.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("classification: ignored"),
+        "{}",
+        describe(&output)
+    );
+
+    let missing = t.tandem(&["parse", "/nonexistent.eml"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("could not read '/nonexistent.eml'"));
+}
+
+#[tokio::test]
+async fn check_reports_each_part() {
+    let t = spawn_app().await;
+    let output = t.tandem(&["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for part in ["config", "templates", "database", "mail in", "mail out"] {
+        assert!(
+            text.contains(&format!("ok      {part}:")),
+            "{part} in:\n{text}"
+        );
+    }
+    // A template gone missing is named.
+    let templates = t.dir.path().join("templates");
+    copy_dir(
+        &std::path::Path::new(crate::helpers::MANIFEST_DIR).join("templates"),
+        &templates,
+    );
+    std::fs::remove_file(templates.join("en/welcome_client.html.hbs")).unwrap();
+    let config = std::fs::read_to_string(&t.config_path).unwrap().replace(
+        &format!("{}/templates", crate::helpers::MANIFEST_DIR),
+        templates.to_str().unwrap(),
+    );
+    std::fs::write(&t.config_path, config).unwrap();
+    let output = t.tandem(&["check"]);
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("FAILED  templates")
+            && text.contains("en/welcome_client.html.hbs' is missing"),
+        "{text}"
+    );
+    // The daemon refuses to start on it, too.
+    let output = t.tandem(&["run", "--once"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("en/welcome_client.html.hbs' is missing"),
+        "{}",
+        describe(&output)
+    );
+}
+
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! `spawn_app()`: a tandem of its own for each test, on a temporary folder (database, Maildir,
+//! outbox) with a manual clock, plus helpers that read what it wrote and say what they saw when
+//! an assertion fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tandem::app::App;
+use tandem::clock::ManualClock;
+use tandem::config::Config;
+use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
+use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::store::people::{self, NewAssistant, NewClient};
+use tempfile::TempDir;
+
+pub const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+pub const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
+
+/// The config shipped in `config/tandem.toml`.
+pub fn shipped_config() -> String {
+    std::fs::read_to_string(Path::new(MANIFEST_DIR).join("config/tandem.toml")).unwrap()
+}
+
+pub struct TestApp {
+    /// Holds every file of this app; removed when the test ends.
+    pub dir: TempDir,
+    pub config_path: PathBuf,
+    pub app: Arc<App>,
+    pub clock: ManualClock,
+}
+
+/// 2026-11-26 10:00 UTC, a Thursday.
+pub fn test_now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// The shipped config with every path moved into `dir`.
+pub fn config_text(dir: &Path) -> String {
+    let d = dir.display();
+    shipped_config()
+        .replace(
+            "sqlite://var/tandem.db",
+            &format!("sqlite://{d}/var/tandem.db"),
+        )
+        .replace("\"var/mail/inbox\"", &format!("\"{d}/var/mail/inbox\""))
+        .replace("\"var/mail/outbox\"", &format!("\"{d}/var/mail/outbox\""))
+        .replace(
+            "dir = \"templates\"",
+            &format!("dir = \"{MANIFEST_DIR}/templates\""),
+        )
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(dir.path());
+    let config_path = dir.path().join("tandem.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let config = Config::from_toml(&text).unwrap();
+    let clock = ManualClock::new(test_now());
+    let app = App::new(config, Arc::new(clock.clone())).await.unwrap();
+    TestApp {
+        dir,
+        config_path,
+        app: Arc::new(app),
+        clock,
+    }
+}
+
+impl TestApp {
+    /// A fresh App on the same folders and database, as after a restart of the daemon.
+    pub async fn restart(&self) -> Arc<App> {
+        let config = Config::load(&self.config_path).unwrap();
+        Arc::new(
+            App::new(config, Arc::new(self.clock.clone()))
+                .await
+                .unwrap(),
+        )
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        self.clock.now_utc()
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("var/mail/inbox")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.dir.path().join("var/mail/outbox")
+    }
+
+    /// Delivers a message as an MTA would: written to `tmp/`, renamed into `new/`.
+    pub fn deliver(&self, name: &str, raw: &[u8]) {
+        let tmp = self.inbox().join("tmp").join(name);
+        std::fs::write(&tmp, raw).unwrap();
+        std::fs::rename(&tmp, self.inbox().join("new").join(name)).unwrap();
+    }
+
+    /// Files under a Maildir folder, relative to the inbox (`.Processed/cur/NAME`), sorted.
+    pub fn mailbox_files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.inbox(), &self.inbox(), &mut out);
+        out.retain(|f| !f.ends_with("maildirfolder"));
+        out.sort();
+        out
+    }
+
+    /// The `.eml` files written by the file transport, sorted by name.
+    pub fn sent_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.outbox_dir()) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        files
+    }
+
+    /// Runs the binary against this app's config.
+    pub fn tandem(&self, args: &[&str]) -> Output {
+        Command::new(BINARY)
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .env("TANDEM_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Sam Lee (English, Lisbon) and Acme GmbH (German, Berlin) with two contacts.
+    pub async fn add_people(&self) {
+        let now = self.clock.now_utc();
+        let mut tx = self.app.pool.begin().await.unwrap();
+        people::insert_assistant(
+            &mut tx,
+            &NewAssistant {
+                name: "Sam Lee".into(),
+                emails: vec![EmailAddress::parse("sam@va.example").unwrap()],
+                timezone: TimeZone::parse("Europe/Lisbon").unwrap(),
+                locale: Locale::En,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        people::insert_client(
+            &mut tx,
+            &NewClient {
+                name: "Acme GmbH".into(),
+                tag: ClientTag::parse("acme").unwrap(),
+                timezone: TimeZone::parse("Europe/Berlin").unwrap(),
+                locale: Locale::De,
+                contacts: vec![
+                    Contact::parse("Anna Berg <anna@acme.example> | Geschäftsführung | Mo-Do 9-13")
+                        .unwrap(),
+                    Contact::parse("Ben Roth <ben@acme.example>").unwrap(),
+                ],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Sam for Acme from 2026-12-01, four weeks' trial, 45 an hour, 20 hours a month.
+    pub async fn start_engagement(&self) -> onboarding::Started {
+        onboarding::start(
+            &self.app,
+            &EngagementRequest {
+                assistant: EmailAddress::parse("sam@va.example").unwrap(),
+                client: ClientTag::parse("acme").unwrap(),
+                start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                trial: TrialEnd::Default,
+                hourly_rate_cents: Some(4500),
+                budget_minutes: Some(1200),
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        tandem::clock::Clock::now(self)
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+/// A plain message from `from`.
+pub fn message(
+    from: &str,
+    message_id: &str,
+    subject: &str,
+    extra_headers: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: Example Agency <team@example.org>\r\nSubject: {subject}\r\n\
+         Message-ID: {message_id}\r\nDate: Thu, 26 Nov 2026 09:30:00 +0100\r\n{extra_headers}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Compares `actual` with `tests/golden/NAME`. On a mismatch it writes `NAME.actual` beside it
+/// and fails; `TANDEM_BLESS=1` writes the golden file instead.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = Path::new(MANIFEST_DIR).join("tests/golden").join(name);
+    if std::env::var_os("TANDEM_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        let actual_path = path.with_extension(format!(
+            "{}.actual",
+            path.extension().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&actual_path, actual).unwrap();
+        panic!(
+            "golden file {} is missing; the actual output is in {} (TANDEM_BLESS=1 accepts it)",
+            path.display(),
+            actual_path.display()
+        )
+    });
+    if expected != actual {
+        let actual_path = path.with_extension(format!(
+            "{}.actual",
+            path.extension().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&actual_path, actual).unwrap();
+        panic!(
+            "{} differs from the golden file; the actual output is in {}\n\
+             (diff them; TANDEM_BLESS=1 accepts the new output)",
+            path.display(),
+            actual_path.display()
+        );
+    }
+}
+
+/// Prints a command's output when it is not what a test expected.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "exit: {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

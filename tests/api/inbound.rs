@@ -1,0 +1,237 @@
+use tandem::domain::Classification;
+use tandem::inbound::message::Incoming;
+use tandem::inbound::reader::{self, Outcome, Report};
+use tandem::outbound::worker;
+use tandem::store;
+
+use crate::helpers::{message, spawn_app};
+
+async fn rows(t: &crate::helpers::TestApp) -> Vec<(String, String, String)> {
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::inbound::list(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.dedupe_key, r.classification, r.disposition))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redelivery() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    let raw = message(
+        "Anna Berg <anna@acme.example>",
+        "<q1@acme.example>",
+        "Frage zur Rechnung",
+        "",
+        "Hallo, eine kurze Frage.",
+    );
+    t.deliver("1764149400.M1P1.host", &raw);
+
+    let report = reader::drain(&t.app).await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 1,
+            recorded: 1,
+            duplicates: 0,
+            settled: 1
+        }
+    );
+    assert_eq!(
+        rows(&t).await,
+        [(
+            "<q1@acme.example>".into(),
+            "unrecognised".into(),
+            "attention".into()
+        )]
+    );
+    // Mail from a known person that tandem does not answer goes to a person, unread.
+    assert_eq!(t.mailbox_files(), [".Attention/new/1764149400.M1P1.host"]);
+
+    // Nothing left to read, also after a restart.
+    assert_eq!(reader::drain(&t.app).await.unwrap().read, 0);
+    let restarted = t.restart().await;
+    assert_eq!(reader::drain(&restarted).await.unwrap().read, 0);
+
+    // The same message delivered again (another copy, another file name) is not recorded again,
+    // and is filed where the first went.
+    t.deliver("1764149999.M2P2.host", &raw);
+    let report = reader::drain(&restarted).await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 1,
+            recorded: 0,
+            duplicates: 1,
+            settled: 1
+        }
+    );
+    assert_eq!(rows(&t).await.len(), 1);
+    assert_eq!(
+        t.mailbox_files(),
+        [
+            ".Attention/new/1764149400.M1P1.host",
+            ".Attention/new/1764149999.M2P2.host"
+        ]
+    );
+    // Nothing was ever answered.
+    assert_eq!(t.count("outbox").await, 0);
+}
+
+#[tokio::test]
+async fn an_out_of_office_reply_is_ignored_and_never_answered() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    let outlook = message(
+        "Anna Berg <anna@acme.example>",
+        "<oof@acme.example>",
+        "Automatische Antwort: Willkommen",
+        "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
+        "Ich bin bis Montag nicht im Büro.",
+    );
+    let subject_only = message(
+        "Ben Roth <ben@acme.example>",
+        "<oof2@acme.example>",
+        "Out of Office: Welcome",
+        "",
+        "I am away until Monday.",
+    );
+    let bounce = message(
+        "Mail Delivery System <MAILER-DAEMON@mx.acme.example>",
+        "<bounce@mx.acme.example>",
+        "Undelivered Mail Returned to Sender",
+        "Return-Path: <>\r\n",
+        "This is the mail system.",
+    );
+    t.deliver("1.oof", &outlook);
+    t.deliver("2.oof", &subject_only);
+    t.deliver("3.bounce", &bounce);
+    reader::drain(&t.app).await.unwrap();
+    let all = rows(&t).await;
+    assert_eq!(all.len(), 3);
+    for (key, classification, disposition) in &all {
+        assert_eq!(
+            (classification.as_str(), disposition.as_str()),
+            ("ignored", "processed"),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        t.mailbox_files(),
+        [
+            ".Processed/cur/1.oof:2,S",
+            ".Processed/cur/2.oof:2,S",
+            ".Processed/cur/3.bounce:2,S"
+        ]
+    );
+    assert_eq!(worker::drain(&t.app).await.unwrap(), 0);
+    assert_eq!(t.count("outbox").await, 0);
+    assert!(t.sent_files().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_senders_and_unreadable_mail_are_quarantined_not_dropped() {
+    let t = spawn_app().await;
+    t.deliver(
+        "1.spam",
+        &message(
+            "Winner <win@lottery.example>",
+            "<w@lottery.example>",
+            "You won",
+            "",
+            "Click",
+        ),
+    );
+    t.deliver("2.junk", b"\x00\x01 not a message at all");
+    t.deliver(
+        "3.noid",
+        b"From: nobody@nowhere.example\r\nSubject: no id\r\n\r\nhello\r\n",
+    );
+    reader::drain(&t.app).await.unwrap();
+    let all = rows(&t).await;
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(
+        all.iter()
+            .all(|(_, c, d)| c == "unrecognised" && d == "quarantine"),
+        "{all:?}"
+    );
+    // Without a Message-ID the content is the key.
+    assert_eq!(
+        all.iter()
+            .filter(|(k, _, _)| k.starts_with("sha256:"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        t.mailbox_files(),
+        [
+            ".Quarantine/new/1.spam",
+            ".Quarantine/new/2.junk",
+            ".Quarantine/new/3.noid"
+        ]
+    );
+    assert_eq!(t.count("outbox").await, 0);
+}
+
+/// A crash after the row commits but before the message is moved: the next read records
+/// nothing and only moves it.
+#[tokio::test]
+async fn a_crash_between_commit_and_move_loses_and_doubles_nothing() {
+    let t = spawn_app().await;
+    let raw = message(
+        "stranger@else.example",
+        "<c1@else.example>",
+        "hi",
+        "",
+        "hello",
+    );
+    t.deliver("1.crash", &raw);
+    let outcome = reader::record(&t.app, &Incoming::parse(&raw), "test")
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, Outcome::Recorded(ref d) if d.classification == Classification::Unrecognised)
+    );
+    assert_eq!(t.mailbox_files(), ["new/1.crash"]);
+
+    let report = reader::drain(&*t.restart().await).await.unwrap();
+    assert_eq!(
+        (report.recorded, report.duplicates, report.settled),
+        (0, 1, 1)
+    );
+    assert_eq!(t.mailbox_files(), [".Quarantine/new/1.crash"]);
+    assert_eq!(t.count("inbound_message").await, 1);
+}
+
+/// The first start reads what is already there, in batches, including mail a client has
+/// already seen (`cur/`).
+#[tokio::test]
+async fn a_full_mailbox_is_read_in_batches() {
+    let t = spawn_app().await;
+    for i in 0..250 {
+        let raw = message(
+            "someone@else.example",
+            &format!("<m{i}@else.example>"),
+            "hi",
+            "",
+            "x",
+        );
+        t.deliver(&format!("{:010}.m{i}", 1_764_000_000 + i), &raw);
+    }
+    let seen = message("someone@else.example", "<seen@else.example>", "hi", "", "x");
+    std::fs::write(t.inbox().join("cur/1700000000.seen:2,S"), &seen).unwrap();
+
+    let first = reader::step(&t.app).await.unwrap();
+    assert_eq!(first.read, 100, "a step reads one batch");
+    let rest = reader::drain(&t.app).await.unwrap();
+    assert_eq!(first.recorded + rest.recorded, 251);
+    assert_eq!(t.count("inbound_message").await, 251);
+    assert_eq!(t.mailbox_files().len(), 251);
+    assert!(
+        t.mailbox_files()
+            .iter()
+            .all(|f| f.starts_with(".Quarantine/new/"))
+    );
+}

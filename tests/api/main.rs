@@ -1,0 +1,16 @@
+//! tandem's integration tests: one binary, one module per capability.
+//!
+//! - `helpers`: `spawn_app()` (a private tandem on temporary folders and database, with a
+//!   manual clock), golden-file comparison, message builders.
+//! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
+//! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
+//! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
+//! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
+//! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+
+mod cli;
+mod daemon;
+mod helpers;
+mod inbound;
+mod onboarding;
+mod outbox;
