@@ -91,6 +91,25 @@ impl App {
         Ok(())
     }
 
+    /// Notes a failed step in the health table, where the digest reads it. Should even that
+    /// fail (the database is the trouble), the log keeps both errors.
+    pub async fn record_failure(&self, component: &str, error: &str) {
+        let result = match self.pool.acquire().await {
+            Ok(mut conn) => {
+                store::health::record_error(&mut conn, component, error, self.clock.now()).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            tracing::error!(
+                component,
+                error,
+                cause = format!("{:#}", anyhow::Error::from(e)),
+                "could not record a failure in the health table"
+            );
+        }
+    }
+
     /// The daemon. Returns when `shutdown` completes and every task has finished its current
     /// step.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {

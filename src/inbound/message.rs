@@ -32,21 +32,24 @@ pub struct Incoming {
     pub size: usize,
 }
 
-/// Subjects out-of-office and other autoresponders use, lower-case, matched at the start.
+/// How autoresponders begin their subjects, lower-case. Each ends in a colon, as the
+/// responder puts it before the original subject: a person writing "Out of office next week"
+/// is not a machine, and "Auto: ..." is a German subject about a car.
 const AUTO_REPLY_SUBJECTS: &[&str] = &[
-    "out of office",
-    "out-of-office",
-    "automatic reply",
-    "auto reply",
-    "autoreply",
-    "auto-reply",
-    "auto:",
-    "automatische antwort",
-    "abwesenheitsnotiz",
-    "abwesenheitsmeldung",
-    "autosvar",
-    "réponse automatique",
-    "respuesta automática",
+    "out of office:",
+    "out of office reply:",
+    "out-of-office:",
+    "automatic reply:",
+    "auto reply:",
+    "autoreply:",
+    "auto-reply:",
+    "automatische antwort:",
+    "abwesenheitsnotiz:",
+    "abwesenheitsmeldung:",
+    "autosvar:",
+    "réponse automatique :",
+    "réponse automatique:",
+    "respuesta automática:",
 ];
 
 fn bracketed(id: &str) -> String {
@@ -64,7 +67,7 @@ fn ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
     }
 }
 
-fn raw_header<'a>(message: &'a mail_parser::Message<'_>, name: &str) -> Option<String> {
+fn raw_header(message: &mail_parser::Message<'_>, name: &str) -> Option<String> {
     message
         .header_raw(name)
         .map(|v| v.trim().to_ascii_lowercase())
@@ -79,10 +82,10 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
             return Some(format!("Auto-Submitted: {kind}"));
         }
     }
-    if let Some(value) = raw_header(message, "Precedence") {
-        if ["bulk", "list", "junk", "auto_reply"].contains(&value.as_str()) {
-            return Some(format!("Precedence: {value}"));
-        }
+    if let Some(value) = raw_header(message, "Precedence")
+        && ["bulk", "list", "junk", "auto_reply"].contains(&value.as_str())
+    {
+        return Some(format!("Precedence: {value}"));
     }
     if message.header_raw("List-Id").is_some() {
         return Some("mailing list (List-Id)".into());
@@ -92,16 +95,8 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
             return Some(format!("autoresponder ({header})"));
         }
     }
-    if let Some(value) = raw_header(message, "X-Auto-Response-Suppress") {
-        // Exchange marks its own automatic replies with "All" or "OOF" here.
-        if value.contains("oof") && message.header_raw("In-Reply-To").is_some() {
-            return Some("out-of-office reply (X-Auto-Response-Suppress)".into());
-        }
-    }
-    if let Some(value) = raw_header(message, "Return-Path") {
-        if value == "<>" {
-            return Some("null return path".into());
-        }
+    if raw_header(message, "Return-Path").as_deref() == Some("<>") {
+        return Some("null return path".into());
     }
     let daemon = |addr: &str| {
         let local = addr
@@ -117,18 +112,17 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
     if let Some(addr) = from.filter(|a| daemon(a)) {
         return Some(format!("bounce ({addr})"));
     }
-    if let Some(ct) = message.content_type() {
-        if ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-        {
-            let report = ct
-                .attribute("report-type")
-                .unwrap_or("report")
-                .to_ascii_lowercase();
-            return Some(format!("delivery or read report ({report})"));
-        }
+    if let Some(ct) = message.content_type()
+        && ct.ctype().eq_ignore_ascii_case("multipart")
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    {
+        let report = ct
+            .attribute("report-type")
+            .unwrap_or("report")
+            .to_ascii_lowercase();
+        return Some(format!("delivery or read report ({report})"));
     }
     let subject = message.subject().unwrap_or_default().trim().to_lowercase();
     if let Some(prefix) = AUTO_REPLY_SUBJECTS.iter().find(|p| subject.starts_with(*p)) {

@@ -174,17 +174,7 @@ pub async fn run(app: &App, mut shutdown: Shutdown) {
                 failures += 1;
                 let error = format!("{e:#}");
                 tracing::error!(%error, failures, "reading the mailbox failed; retrying");
-                if let Ok(mut conn) = app.pool.acquire().await {
-                    if let Err(e) =
-                        store::health::record_error(&mut conn, "inbound", &error, app.clock.now())
-                            .await
-                    {
-                        tracing::error!(
-                            error = format!("{:#}", anyhow::Error::from(e)),
-                            "could not record the failure"
-                        );
-                    }
-                }
+                app.record_failure("inbound", &error).await;
                 (poll * failures.min(12)).min(Duration::from_secs(300))
             }
         };

@@ -257,9 +257,11 @@ impl WelcomeContext {
         several_clients: bool,
     ) -> Self {
         let config = &app.config;
-        let tag = several_clients
-            .then(|| format!(" #{}", client.tag))
-            .unwrap_or_default();
+        let tag = if several_clients {
+            format!(" #{}", client.tag)
+        } else {
+            String::new()
+        };
         let hours_example = match locale {
             Locale::De => vec![
                 format!(

@@ -80,17 +80,7 @@ pub async fn run(app: &App, mut shutdown: Shutdown) {
             Err(e) => {
                 let error = format!("{e:#}");
                 tracing::error!(%error, "scheduler step failed; retrying");
-                if let Ok(mut conn) = app.pool.acquire().await {
-                    if let Err(e) =
-                        store::health::record_error(&mut conn, "scheduler", &error, app.clock.now())
-                            .await
-                    {
-                        tracing::error!(
-                            error = format!("{:#}", anyhow::Error::from(e)),
-                            "could not record the failure"
-                        );
-                    }
-                }
+                app.record_failure("scheduler", &error).await;
                 MAX_SLEEP
             }
         };

@@ -453,7 +453,7 @@ async fn parse_shows_how_a_message_is_read_without_changing_anything() {
         message(
             "anna@acme.example",
             "<o@acme.example>",
-            "Abwesenheitsnotiz",
+            "Abwesenheitsnotiz: Willkommen",
             "",
             "weg",
         ),

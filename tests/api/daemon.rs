@@ -110,8 +110,9 @@ fn run_on_the_shipped_config_creates_var_and_stops_on_ctrl_c() {
     .unwrap();
     output.wait_for("recorded");
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // Ctrl-C is SIGINT; the shell's own `kill` sends it (no extra tool needed).
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());
