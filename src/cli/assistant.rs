@@ -1,5 +1,6 @@
 //! `tandem assistant add|list`.
 
+use crate::clock::{Clock as _, SystemClock};
 use clap::Subcommand;
 
 use super::{open_store, print_json, print_table};
@@ -57,7 +58,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            let id = people::insert_assistant(&mut tx, &new, chrono::Utc::now()).await?;
+            let id = people::insert_assistant(&mut tx, &new, SystemClock.now()).await?;
             tx.commit().await?;
             println!("added assistant {id}: {} <{}>", new.name, new.emails[0]);
         }

@@ -1,5 +1,6 @@
 //! `tandem client add|list`.
 
+use crate::clock::{Clock as _, SystemClock};
 use clap::Subcommand;
 
 use super::{open_store, print_json, print_table};
@@ -63,7 +64,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            let id = people::insert_client(&mut tx, &new, chrono::Utc::now()).await?;
+            let id = people::insert_client(&mut tx, &new, SystemClock.now()).await?;
             tx.commit().await?;
             println!(
                 "added client {id}: {} ('{}') with {} contact(s)",

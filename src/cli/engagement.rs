@@ -1,5 +1,6 @@
 //! `tandem engagement add|list|show|end`.
 
+use crate::clock::{Clock as _, SystemClock};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -206,7 +207,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::End { id } => {
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            store::engagements::end(&mut tx, id, chrono::Utc::now()).await?;
+            store::engagements::end(&mut tx, id, SystemClock.now()).await?;
             tx.commit().await?;
             println!("engagement {id} ended");
         }
