@@ -3,9 +3,9 @@
 use crate::clock::{Clock as _, SystemClock};
 use clap::Subcommand;
 
-use super::{open_store, print_json, print_table};
+use super::{open_store, print_json, print_table, required_name, zone_and_locale};
 use crate::config::Config;
-use crate::domain::{EmailAddress, Locale, TimeZone};
+use crate::domain::EmailAddress;
 use crate::store::people::{self, NewAssistant};
 
 #[derive(Debug, Subcommand)]
@@ -39,22 +39,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             timezone,
             locale,
         } => {
-            let name = name.trim().to_string();
-            anyhow::ensure!(!name.is_empty(), "the name must not be empty");
+            let (timezone, locale) =
+                zone_and_locale(&config, timezone.as_deref(), locale.as_deref())?;
             let new = NewAssistant {
-                name,
+                name: required_name(&name)?,
                 emails: emails
                     .iter()
                     .map(|e| EmailAddress::parse(e))
                     .collect::<Result<_, _>>()?,
-                timezone: match timezone {
-                    Some(tz) => TimeZone::parse(&tz)?,
-                    None => config.agency.timezone,
-                },
-                locale: match locale {
-                    Some(l) => l.parse::<Locale>()?,
-                    None => config.agency.default_locale,
-                },
+                timezone,
+                locale,
             };
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;

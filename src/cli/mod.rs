@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::{self, Config};
+use crate::domain::{Locale, TimeZone};
 use crate::store::{self, Pool};
 
 #[derive(Debug, Parser)]
@@ -94,6 +95,30 @@ async fn open_app(config: Config) -> anyhow::Result<App> {
     App::new(config, Arc::new(SystemClock))
         .await
         .context("could not start")
+}
+
+/// A person's name, trimmed; an empty one is refused.
+fn required_name(name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "the name must not be empty");
+    Ok(name.to_string())
+}
+
+/// `--timezone` and `--locale` as given, or else the agency's.
+fn zone_and_locale(
+    config: &Config,
+    timezone: Option<&str>,
+    locale: Option<&str>,
+) -> anyhow::Result<(TimeZone, Locale)> {
+    let timezone = match timezone {
+        Some(tz) => TimeZone::parse(tz)?,
+        None => config.agency.timezone,
+    };
+    let locale = match locale {
+        Some(l) => l.parse()?,
+        None => config.agency.default_locale,
+    };
+    Ok((timezone, locale))
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {

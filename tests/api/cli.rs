@@ -6,6 +6,20 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The command failed, and said `expected` on stderr.
+fn assert_refused(output: &std::process::Output, expected: &str, what: &str) {
+    assert!(
+        !output.status.success(),
+        "{what} succeeded:\n{}",
+        describe(output)
+    );
+    assert!(
+        stderr(output).contains(expected),
+        "expected '{expected}' for {what}:\n{}",
+        describe(output)
+    );
+}
+
 /// Each broken config is refused with its key named, and nothing is created.
 #[test]
 fn invalid_config_is_refused_naming_the_key_and_creates_nothing() {
@@ -50,16 +64,7 @@ fn invalid_config_is_refused_naming_the_key_and_creates_nothing() {
                 .args(args)
                 .output()
                 .unwrap();
-            assert!(
-                !output.status.success(),
-                "{args:?} accepted a broken config:\n{}",
-                describe(&output)
-            );
-            assert!(
-                stderr(&output).contains(expected),
-                "expected '{expected}' in:\n{}",
-                describe(&output)
-            );
+            assert_refused(&output, expected, &format!("{args:?} on a broken config"));
         }
         assert!(
             !dir.path().join("var").exists(),
@@ -298,16 +303,7 @@ async fn bad_arguments_give_a_clear_message_and_change_nothing() {
     ];
     for (args, expected) in cases {
         let output = t.tandem(args);
-        assert!(
-            !output.status.success(),
-            "{args:?} succeeded:\n{}",
-            describe(&output)
-        );
-        assert!(
-            stderr(&output).contains(expected),
-            "expected '{expected}' for {args:?}:\n{}",
-            describe(&output)
-        );
+        assert_refused(&output, expected, &format!("{args:?}"));
     }
     assert_eq!(t.count("assistant").await, 1);
     assert_eq!(t.count("assistant_email").await, 1);

@@ -217,26 +217,12 @@ async fn the_trial_begins_at_local_midnight_of_the_start_date() {
         "2026-11-30T23:00:00+00:00"
     );
 
+    let trials_started = async || tandem::schedule::step(&t.app).await.unwrap().trials_started;
     t.clock
         .set(step.next_due.unwrap() - chrono::Duration::seconds(1));
-    assert!(
-        tandem::schedule::step(&t.app)
-            .await
-            .unwrap()
-            .trials_started
-            .is_empty()
-    );
+    assert_eq!(trials_started().await, Vec::<i64>::new());
     t.clock.set(step.next_due.unwrap());
-    assert_eq!(
-        tandem::schedule::step(&t.app).await.unwrap().trials_started,
-        [id]
-    );
+    assert_eq!(trials_started().await, [id]);
     // Once only.
-    assert!(
-        tandem::schedule::step(&t.app)
-            .await
-            .unwrap()
-            .trials_started
-            .is_empty()
-    );
+    assert_eq!(trials_started().await, Vec::<i64>::new());
 }
