@@ -184,3 +184,72 @@ fn read(path: &Path) -> Result<String, TemplateError> {
         Err(e) => Err(TemplateError::Read(path.to_path_buf(), e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for locale in ["de", "en"] {
+            std::fs::create_dir_all(dir.path().join(locale)).unwrap();
+            for (name, text) in files {
+                std::fs::write(dir.path().join(locale).join(name), text).unwrap();
+            }
+        }
+        dir
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("_layout.html.hbs", "<html>{{> @partial-block}}</html>"),
+        ("hello.subject.hbs", "Hello\n  {{name}}\n"),
+        ("hello.txt.hbs", "Hi {{name}} & co"),
+        (
+            "hello.html.hbs",
+            "{{#> de/layout}}<p>Hi {{name}}</p>{{/de/layout}}",
+        ),
+    ];
+
+    fn sample() -> Vec<(&'static str, serde_json::Value)> {
+        vec![("hello", serde_json::json!({ "name": "<Anna>" }))]
+    }
+
+    #[test]
+    fn renders_text_unescaped_and_html_escaped() {
+        let dir = folder(GOOD);
+        let t = Templates::load(dir.path(), &sample()).unwrap();
+        let r = t.render(Locale::En, "hello", &sample()[0].1).unwrap();
+        assert_eq!(r.subject, "Hello <Anna>");
+        assert_eq!(r.text, "Hi <Anna> & co");
+        assert_eq!(r.html, "<html><p>Hi &lt;Anna&gt;</p></html>");
+    }
+
+    #[test]
+    fn a_missing_template_or_variable_fails_at_load() {
+        let missing = folder(&GOOD[..3]);
+        let err = Templates::load(missing.path(), &sample()).unwrap_err();
+        assert!(
+            matches!(err, TemplateError::Missing(ref p) if p.ends_with("de/hello.html.hbs")),
+            "{err}"
+        );
+
+        let mut unknown = GOOD.to_vec();
+        unknown[2] = ("hello.txt.hbs", "Hi {{nmae}}");
+        let dir = folder(&unknown);
+        let err = Templates::load(dir.path(), &sample())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'hello' (de) could not be rendered") && err.contains("nmae"),
+            "{err}"
+        );
+
+        let mut broken = GOOD.to_vec();
+        broken[2] = ("hello.txt.hbs", "Hi {{#if name}}");
+        let dir = folder(&broken);
+        let err = Templates::load(dir.path(), &sample())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hello.txt.hbs' does not compile"), "{err}");
+    }
+}
