@@ -43,6 +43,8 @@ pub struct Outgoing {
     pub auto_submitted: AutoSubmitted,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// For mail that expects an answer: the token a reply is matched by (see [`Outgoing::expecting_reply`]).
+    pub token: Option<String>,
 }
 
 impl Outgoing {
@@ -66,8 +68,75 @@ impl Outgoing {
             auto_submitted,
             in_reply_to: None,
             references: Vec::new(),
+            token: None,
         }
     }
+
+    /// Marks the mail as one that expects an answer: a random token goes into its Message-ID,
+    /// its Reply-To plus-address (`team+TOKEN@...`) and its subject (`[#TOKEN]`), since each
+    /// of the three is lost by some mail client, and a reply found by any one is matched.
+    pub fn expecting_reply(mut self) -> Self {
+        let token = new_token();
+        let (local, domain) = self.from.email.as_str().split_once('@').unwrap_or_default();
+        self.message_id = format!("<{token}@{domain}>");
+        self.reply_to = EmailAddress::parse(&format!("{local}+{token}@{domain}"))
+            .ok()
+            .map(|email| Mailbox {
+                name: self.from.name.clone(),
+                email,
+            });
+        self.subject = format!("{} [#{token}]", self.subject);
+        self.token = Some(token);
+        self
+    }
+
+    /// Threads the mail under `parent` (its Message-ID and References).
+    pub fn in_reply_to(mut self, parent_id: &str, parent_references: &[String]) -> Self {
+        self.in_reply_to = Some(parent_id.to_string());
+        self.references = parent_references.to_vec();
+        self.references.push(parent_id.to_string());
+        self
+    }
+}
+
+/// 100 random bits in lower-case base 36 (20 characters): letters and digits only, so it
+/// survives plus-addresses (which some servers lower-case) and subject lines.
+pub fn new_token() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut bits = uuid::Uuid::new_v4().as_u128() >> 28;
+    let mut token = String::with_capacity(20);
+    for _ in 0..20 {
+        token.push(char::from(ALPHABET[(bits % 36) as usize]));
+        bits /= 36;
+    }
+    token
+}
+
+/// Finds tokens in text: `[#TOKEN]` in a subject, `local+TOKEN@` in an address.
+pub fn tokens_in(text: &str) -> Vec<String> {
+    let is_token = |t: &str| {
+        t.len() == 20
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    };
+    let mut found = Vec::new();
+    for (i, _) in text.match_indices("[#") {
+        if let Some(end) = text[i + 2..].find(']') {
+            let t = text[i + 2..i + 2 + end].trim().to_ascii_lowercase();
+            if is_token(&t) {
+                found.push(t);
+            }
+        }
+    }
+    for (i, _) in text.match_indices('+') {
+        if let Some(end) = text[i + 1..].find('@') {
+            let t = text[i + 1..i + 1 + end].to_ascii_lowercase();
+            if is_token(&t) {
+                found.push(t);
+            }
+        }
+    }
+    found
 }
 
 /// `<random@agency-domain>`: 122 random bits, so it is unique and cannot be guessed.
@@ -129,6 +198,32 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_travel_three_ways_and_are_found_again() {
+        let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
+        let to = vec![Mailbox::parse("sam@va.example").unwrap()];
+        let rendered = Rendered {
+            subject: "Hours logged".into(),
+            text: "t".into(),
+            html: "h".into(),
+        };
+        let mail = Outgoing::new(&from, to, rendered, Locale::En, AutoSubmitted::Replied)
+            .expecting_reply();
+        let token = mail.token.clone().unwrap();
+        assert_eq!(token.len(), 20);
+        assert_eq!(mail.message_id, format!("<{token}@example.org>"));
+        assert_eq!(mail.subject, format!("Hours logged [#{token}]"));
+        let reply_to = mail.reply_to.as_ref().unwrap().email.to_string();
+        assert_eq!(reply_to, format!("team+{token}@example.org"));
+        assert_eq!(
+            tokens_in(&format!("Re: AW: {}", mail.subject.to_uppercase())),
+            [token.clone()]
+        );
+        assert_eq!(tokens_in(&reply_to), [token]);
+        assert!(tokens_in("Re: [#short] a+b@c.de").is_empty());
+        assert_ne!(new_token(), new_token());
+    }
 
     #[test]
     fn a_built_message_reads_back_with_every_header() {

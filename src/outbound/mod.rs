@@ -16,7 +16,7 @@ use sqlx::SqliteConnection;
 
 use crate::store::{self, StoreError};
 
-pub use message::{AutoSubmitted, Outgoing};
+pub use message::{AutoSubmitted, Outgoing, tokens_in};
 
 /// What went wrong delivering one message, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +87,7 @@ pub async fn enqueue(
             engagement_id,
             recipient: &recipients,
             subject: &mail.subject,
+            token: mail.token.as_deref(),
             raw: &raw,
         },
         now,

@@ -18,6 +18,8 @@ pub struct NewOutbound<'a> {
     pub engagement_id: Option<i64>,
     pub recipient: &'a str,
     pub subject: &'a str,
+    /// The reply token, for mail that expects an answer.
+    pub token: Option<&'a str>,
     /// The complete RFC 5322 message.
     pub raw: &'a [u8],
 }
@@ -30,8 +32,8 @@ pub async fn enqueue(
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
-         state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8) \
+         token, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 'queued', 0, $8, $8) \
          ON CONFLICT (natural_key) DO NOTHING",
     )
     .bind(new.natural_key)
@@ -42,6 +44,7 @@ pub async fn enqueue(
     .bind(new.subject)
     .bind(new.raw)
     .bind(now)
+    .bind(new.token)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -195,4 +198,47 @@ pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<OutboxRow>, StoreEr
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// A message tandem sent that a reply names, by Message-ID or by token.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Sent {
+    pub id: i64,
+    pub message_id: String,
+    pub kind: String,
+    pub engagement_id: Option<i64>,
+    pub recipient: String,
+    pub token: Option<String>,
+}
+
+/// The first message found, trying `message_ids` in order (the caller puts In-Reply-To first,
+/// then References from the newest), then `tokens`.
+pub async fn find_sent(
+    conn: &mut SqliteConnection,
+    message_ids: &[String],
+    tokens: &[String],
+) -> Result<Option<Sent>, StoreError> {
+    for id in message_ids {
+        let row: Option<Sent> = sqlx::query_as(
+            "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox WHERE message_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if row.is_some() {
+            return Ok(row);
+        }
+    }
+    for token in tokens {
+        let row: Option<Sent> = sqlx::query_as(
+            "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox WHERE token = $1",
+        )
+        .bind(token)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if row.is_some() {
+            return Ok(row);
+        }
+    }
+    Ok(None)
 }

@@ -1,0 +1,240 @@
+//! Submissions, time entries and locked months.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    pub engagement_id: i64,
+    pub work_date: NaiveDate,
+    pub minutes: u32,
+    pub description: &'a str,
+    pub line_no: usize,
+    pub line_text: &'a str,
+}
+
+/// Records a submission and its entries; returns the submission's id.
+pub async fn insert_submission(
+    conn: &mut SqliteConnection,
+    inbound_id: i64,
+    assistant_id: i64,
+    receipt_message_id: &str,
+    entries: &[NewEntry<'_>],
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submission (inbound_id, assistant_id, receipt_message_id, status, created_at) \
+         VALUES ($1, $2, $3, 'logged', $4) RETURNING id",
+    )
+    .bind(inbound_id)
+    .bind(assistant_id)
+    .bind(receipt_message_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
+             line_no, line_text, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'logged', $8)",
+        )
+        .bind(id)
+        .bind(e.engagement_id)
+        .bind(e.work_date)
+        .bind(i64::from(e.minutes))
+        .bind(e.description)
+        .bind(e.line_no as i64)
+        .bind(e.line_text)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Minutes an assistant has logged (not void) on a day, over all engagements.
+pub async fn minutes_on(
+    conn: &mut SqliteConnection,
+    assistant_id: i64,
+    day: NaiveDate,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(t.minutes), 0) FROM time_entry t \
+         JOIN engagement e ON e.id = t.engagement_id \
+         WHERE e.assistant_id = $1 AND t.work_date = $2 AND t.status = 'logged'",
+    )
+    .bind(assistant_id)
+    .bind(day)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Minutes logged (not void) for an engagement between two days, both included.
+pub async fn minutes_between(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(minutes), 0) FROM time_entry \
+         WHERE engagement_id = $1 AND work_date >= $2 AND work_date <= $3 AND status = 'logged'",
+    )
+    .bind(engagement_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// A submission found by the Message-ID of its receipt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Submission {
+    pub id: i64,
+    pub assistant_id: i64,
+    pub status: String,
+}
+
+pub async fn submission_by_receipt(
+    conn: &mut SqliteConnection,
+    receipt_message_id: &str,
+) -> Result<Option<Submission>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, assistant_id, status FROM submission WHERE receipt_message_id = $1",
+    )
+    .bind(receipt_message_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Voids a submission and its entries; returns how many entries were voided (0 when it was
+/// void already).
+pub async fn void_submission(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE submission SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved == 0 {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE submission_id = $2 AND status = 'logged'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Voids one entry.
+pub async fn void_entry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let moved = sqlx::query(
+        "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved == 1 {
+        return Ok(());
+    }
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM time_entry WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Err(match status {
+        None => StoreError::NotFound(format!("there is no time entry {id}")),
+        Some(_) => StoreError::Conflict(format!("time entry {id} is void already")),
+    })
+}
+
+/// One entry with who and for whom, for lists and the billing export.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EntryRow {
+    pub id: i64,
+    pub engagement_id: i64,
+    pub work_date: NaiveDate,
+    pub minutes: i64,
+    pub description: String,
+    pub status: String,
+    pub assistant: String,
+    pub client: String,
+    pub hourly_rate_cents: Option<i64>,
+    pub line_no: i64,
+    pub line_text: String,
+    pub submission_id: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub client: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Include void entries.
+    pub with_void: bool,
+}
+
+pub async fn entries(
+    conn: &mut SqliteConnection,
+    filter: &EntryFilter,
+) -> Result<Vec<EntryRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.engagement_id, t.work_date, t.minutes, t.description, t.status, \
+         a.name AS assistant, c.tag AS client, e.hourly_rate_cents, t.line_no, t.line_text, \
+         t.submission_id \
+         FROM time_entry t JOIN engagement e ON e.id = t.engagement_id \
+         JOIN assistant a ON a.id = e.assistant_id JOIN client c ON c.id = e.client_id \
+         WHERE ($1 IS NULL OR c.tag = $1) AND ($2 IS NULL OR t.work_date >= $2) \
+           AND ($3 IS NULL OR t.work_date <= $3) AND ($4 OR t.status = 'logged') \
+         ORDER BY t.work_date, a.name, c.tag, t.id",
+    )
+    .bind(&filter.client)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.with_void)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Whether the month (`YYYY-MM`) of `day` is locked.
+pub async fn is_locked(conn: &mut SqliteConnection, day: NaiveDate) -> Result<bool, StoreError> {
+    let month = day.format("%Y-%m").to_string();
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT month FROM locked_month WHERE month = $1")
+            .bind(month)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Locks a month; returns `false` when it was locked already.
+pub async fn lock_month(
+    conn: &mut SqliteConnection,
+    month: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query("INSERT INTO locked_month (month, locked_at) VALUES ($1, $2) ON CONFLICT (month) DO NOTHING")
+        .bind(month)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
