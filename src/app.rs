@@ -49,7 +49,9 @@ pub struct App {
 
 /// The template names every flow renders, each with a sample of its context.
 pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    crate::onboarding::template_samples()
+    let mut samples = crate::onboarding::template_samples();
+    samples.extend(crate::timelog::flow::template_samples());
+    samples
 }
 
 impl App {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod format;
 pub mod inbound;
 pub mod onboarding;
 pub mod outbound;

@@ -179,7 +179,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             if let Some(minutes) = e.budget_minutes {
                 println!(
                     "budget:     {} h per month",
-                    onboarding::format_hours(minutes, crate::domain::Locale::En)
+                    crate::format::format_hours(minutes, crate::domain::Locale::En)
                 );
             }
             if let Some(ended) = e.ended_at {

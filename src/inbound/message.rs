@@ -25,8 +25,13 @@ pub struct Incoming {
     pub references: Vec<String>,
     /// Why the message is auto-generated (RFC 3834 and the common conventions), if it is.
     pub auto_generated: Option<String>,
+    /// Every address the message was sent to (To, Cc, Delivered-To, X-Original-To), lower-case:
+    /// a reply token may ride in a plus-address.
+    pub recipients: Vec<String>,
     /// The message's text: the plain part, or the HTML part turned into text.
     pub text: String,
+    /// What the sender wrote now: `text` without quotes, attributions and signatures.
+    pub new_text: String,
     /// Whether the bytes could be read as a message at all.
     pub readable: bool,
     pub size: usize,
@@ -148,6 +153,8 @@ impl Incoming {
                 in_reply_to: Vec::new(),
                 references: Vec::new(),
                 auto_generated: None,
+                recipients: Vec::new(),
+                new_text: String::new(),
                 text: String::from_utf8_lossy(raw).replace("\r\n", "\n"),
                 readable: false,
                 size: raw.len(),
@@ -166,6 +173,23 @@ impl Incoming {
         let from = from_raw
             .as_deref()
             .and_then(|a| EmailAddress::parse(a).ok());
+        let mut recipients: Vec<String> = message
+            .to()
+            .into_iter()
+            .chain(message.cc())
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address())
+            .map(str::to_lowercase)
+            .collect();
+        for header in ["Delivered-To", "X-Original-To"] {
+            if let Some(value) = message.header_raw(header) {
+                recipients.push(value.trim().trim_matches(['<', '>']).to_lowercase());
+            }
+        }
+        let text = message
+            .body_text(0)
+            .map(|t| t.replace("\r\n", "\n"))
+            .unwrap_or_default();
         let date = message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
@@ -175,10 +199,9 @@ impl Incoming {
             in_reply_to: ids(message.in_reply_to()),
             references: ids(message.references()),
             subject: message.subject().map(str::to_string),
-            text: message
-                .body_text(0)
-                .map(|t| t.replace("\r\n", "\n"))
-                .unwrap_or_default(),
+            recipients,
+            new_text: crate::reply::extract(&text),
+            text,
             message_id,
             from,
             from_raw,

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod maildir;
 pub mod message;
 pub mod reader;
+pub mod route;
 
 use std::future::Future;
 use std::pin::Pin;

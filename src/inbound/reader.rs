@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::classify::{Decision, classify};
+use super::classify::Decision;
 use super::message::Incoming;
+use super::route::{self, Route};
 use super::{Fetched, InboundError};
 use crate::app::{App, Event, Shutdown, wait_for_event};
-use crate::domain::Disposition;
+use crate::domain::{Classification, Disposition};
+use crate::timelog::{self, flow::TimelogError};
 use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,8 @@ pub enum ReadError {
     Mailbox(#[from] InboundError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Flow(#[from] TimelogError),
 }
 
 impl From<sqlx::Error> for ReadError {
@@ -48,14 +52,12 @@ pub enum Outcome {
     Duplicate(Disposition),
 }
 
-/// Records one message. Its row and everything it causes commit together, or not at all.
+/// Records one message and applies its route. The row is written first, so the transaction
+/// holds the write lock while it reads; the row, the flow's rows and its outbox rows commit
+/// together, or not at all.
 pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
+    let now = app.clock.now();
     let mut tx = app.pool.begin().await?;
-    let sender = match &incoming.from {
-        Some(from) => store::people::find_person(&mut tx, from).await?,
-        None => None,
-    };
-    let decision = classify(incoming, &app.config.agency.from.email, sender.as_ref());
     let row = store::inbound::NewInbound {
         dedupe_key: &incoming.dedupe_key,
         message_id: incoming.message_id.as_deref(),
@@ -67,26 +69,40 @@ pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outc
             .or(incoming.from_raw.as_deref()),
         subject: incoming.subject.as_deref(),
         sent_at: incoming.date,
-        classification: decision.classification,
-        reason: &decision.reason,
-        disposition: decision.disposition,
+        // Provisional; set below once the route is known, in the same transaction.
+        classification: Classification::Unrecognised,
+        reason: "being read",
+        disposition: Disposition::Attention,
         size_bytes: incoming.size,
     };
-    let now = app.clock.now();
-    match store::inbound::record(&mut tx, &row, now).await? {
-        Some(_id) => {
-            tx.commit().await?;
-            Ok(Outcome::Recorded(decision))
-        }
-        None => {
-            tx.rollback().await?;
-            let mut conn = app.pool.acquire().await?;
-            let disposition = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key)
-                .await?
-                .unwrap_or(decision.disposition);
-            Ok(Outcome::Duplicate(disposition))
+    let Some(id) = store::inbound::record(&mut tx, &row, now).await? else {
+        tx.rollback().await?;
+        let mut conn = app.pool.acquire().await?;
+        let disposition = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key)
+            .await?
+            .unwrap_or(Disposition::Attention);
+        return Ok(Outcome::Duplicate(disposition));
+    };
+    let route = route::route(&mut tx, &app.config, incoming, now).await?;
+    match &route {
+        Route::File(_) => {}
+        Route::Hours(_, plan) => timelog::flow::apply(app, &mut tx, plan, id, incoming).await?,
+        Route::Cancel {
+            assistant,
+            submission_id,
+            ..
+        } => {
+            timelog::flow::cancel(app, &mut tx, assistant, *submission_id, incoming).await?;
         }
     }
+    let decision = route.decision().clone();
+    store::inbound::set_outcome(&mut tx, id, decision.classification, &decision.reason, decision.disposition)
+        .await?;
+    tx.commit().await?;
+    if !matches!(route, Route::File(_)) {
+        app.outbox_wake.notify_one();
+    }
+    Ok(Outcome::Recorded(decision))
 }
 
 async fn handle(app: &App, fetched: &Fetched, report: &mut Report) -> Result<(), ReadError> {

@@ -1,8 +1,6 @@
 //! Starting an engagement: the engagement, its required agreements and the welcome mails to
 //! every client contact and to the assistant, all in one transaction.
 
-mod format;
-
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
@@ -14,7 +12,7 @@ use crate::store::people::{Assistant, Client};
 use crate::store::{self, StoreError};
 use crate::templates::TemplateError;
 
-pub use format::{format_date, format_hours, format_money};
+use crate::format::{format_date, format_hours, format_money};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnboardingError {

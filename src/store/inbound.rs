@@ -68,6 +68,26 @@ pub async fn record(
     .await?)
 }
 
+/// Sets what was decided about a recorded message (in the transaction that recorded it).
+pub async fn set_outcome(
+    conn: &mut SqliteConnection,
+    id: i64,
+    classification: Classification,
+    reason: &str,
+    disposition: Disposition,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE inbound_message SET classification = $1, reason = $2, disposition = $3 WHERE id = $4",
+    )
+    .bind(classification.as_str())
+    .bind(reason)
+    .bind(disposition.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Where an already recorded message belongs, so a copy seen again is filed the same way.
 pub async fn disposition_of(
     conn: &mut SqliteConnection,

@@ -21,17 +21,15 @@ pub async fn insert_submission(
     conn: &mut SqliteConnection,
     inbound_id: i64,
     assistant_id: i64,
-    receipt_message_id: &str,
     entries: &[NewEntry<'_>],
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submission (inbound_id, assistant_id, receipt_message_id, status, created_at) \
-         VALUES ($1, $2, $3, 'logged', $4) RETURNING id",
+        "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
+         VALUES ($1, $2, 'logged', $3) RETURNING id",
     )
     .bind(inbound_id)
     .bind(assistant_id)
-    .bind(receipt_message_id)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -53,6 +51,20 @@ pub async fn insert_submission(
         .await?;
     }
     Ok(id)
+}
+
+/// Records the Message-ID of the receipt, which a `cancel` reply will name.
+pub async fn set_receipt(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    receipt_message_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE submission SET receipt_message_id = $1 WHERE id = $2")
+        .bind(receipt_message_id)
+        .bind(submission_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Minutes an assistant has logged (not void) on a day, over all engagements.
@@ -176,6 +188,7 @@ pub struct EntryRow {
     pub status: String,
     pub assistant: String,
     pub client: String,
+    pub client_name: String,
     pub hourly_rate_cents: Option<i64>,
     pub line_no: i64,
     pub line_text: String,
@@ -191,20 +204,35 @@ pub struct EntryFilter {
     pub with_void: bool,
 }
 
+const ENTRY_SELECT: &str = "SELECT t.id, t.engagement_id, t.work_date, t.minutes, t.description, t.status, \
+     a.name AS assistant, c.tag AS client, c.name AS client_name, e.hourly_rate_cents, t.line_no, \
+     t.line_text, t.submission_id \
+     FROM time_entry t JOIN engagement e ON e.id = t.engagement_id \
+     JOIN assistant a ON a.id = e.assistant_id JOIN client c ON c.id = e.client_id";
+
+/// The entries of one submission, in line order.
+pub async fn entries_of_submission(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+) -> Result<Vec<EntryRow>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ENTRY_SELECT} WHERE t.submission_id = $1 ORDER BY t.line_no"
+    )))
+    .bind(submission_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 pub async fn entries(
     conn: &mut SqliteConnection,
     filter: &EntryFilter,
 ) -> Result<Vec<EntryRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, t.engagement_id, t.work_date, t.minutes, t.description, t.status, \
-         a.name AS assistant, c.tag AS client, e.hourly_rate_cents, t.line_no, t.line_text, \
-         t.submission_id \
-         FROM time_entry t JOIN engagement e ON e.id = t.engagement_id \
-         JOIN assistant a ON a.id = e.assistant_id JOIN client c ON c.id = e.client_id \
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ENTRY_SELECT} \
          WHERE ($1 IS NULL OR c.tag = $1) AND ($2 IS NULL OR t.work_date >= $2) \
            AND ($3 IS NULL OR t.work_date <= $3) AND ($4 OR t.status = 'logged') \
-         ORDER BY t.work_date, a.name, c.tag, t.id",
-    )
+         ORDER BY t.work_date, a.name, c.tag, t.id"
+    )))
     .bind(&filter.client)
     .bind(filter.from)
     .bind(filter.to)

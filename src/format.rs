@@ -1,4 +1,4 @@
-//! Dates, amounts and hours written the way each language writes them.
+//! Dates, amounts and hours written the way each language writes them, for mail and the CLI.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -67,6 +67,22 @@ pub fn format_hours(minutes: i64, locale: Locale) -> String {
     }
 }
 
+/// `Mo., 23.11.` / `Mon 23 Nov`: a short day for lists.
+pub fn format_day(date: NaiveDate, locale: Locale) -> String {
+    const DAYS_DE: [&str; 7] = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."];
+    const DAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let weekday = date.weekday().num_days_from_monday() as usize;
+    match locale {
+        Locale::De => format!("{} {:02}.{:02}.", DAYS_DE[weekday], date.day(), date.month()),
+        Locale::En => format!("{} {} {}", DAYS_EN[weekday], date.day(), &MONTHS_EN[date.month0() as usize][..3]),
+    }
+}
+
+/// `1:30 h`: minutes as hours and minutes, the same in both languages.
+pub fn format_duration(minutes: i64) -> String {
+    format!("{}:{:02} h", minutes / 60, minutes % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +97,10 @@ mod tests {
         assert_eq!(format_hours(1200, Locale::De), "20");
         assert_eq!(format_hours(750, Locale::De), "12,5");
         assert_eq!(format_hours(105, Locale::En), "1.75");
+        let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(format_day(d, Locale::De), "Mo. 23.11.");
+        assert_eq!(format_day(d, Locale::En), "Mon 23 Nov");
+        assert_eq!(format_duration(90), "1:30 h");
+        assert_eq!(format_duration(600), "10:00 h");
     }
 }

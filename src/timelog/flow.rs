@@ -1,0 +1,634 @@
+//! The time-log flow: from an assistant's message to stored entries and a receipt.
+//!
+//! [`plan`] reads (the assistant's engagements, locked months, the day's totals) and decides
+//! every line; it writes nothing, so `tandem parse` shows exactly what the daemon would do.
+//! [`apply`] stores the plan and queues the receipt in the caller's transaction.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::grammar::{self, Context, Line};
+use crate::app::App;
+use crate::domain::{EmailAddress, Locale, Mailbox};
+use crate::format::{format_date, format_day, format_duration};
+use crate::inbound::message::Incoming;
+use crate::outbound::{self, AutoSubmitted, OutboundError, Outgoing};
+use crate::store::engagements::Engagement;
+use crate::store::people::Assistant;
+use crate::store::{self, StoreError};
+use crate::templates::TemplateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TimelogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+/// An entry that will be stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    pub line: usize,
+    #[serde(skip)]
+    pub text: String,
+    pub date: NaiveDate,
+    pub minutes: u32,
+    /// The client's tag.
+    pub client: String,
+    pub description: String,
+    #[serde(skip)]
+    pub engagement_id: i64,
+    #[serde(skip)]
+    pub client_name: String,
+}
+
+/// Why a line was not logged: the grammar's reasons and the flow's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Reason {
+    #[serde(untagged)]
+    Grammar(grammar::Reason),
+    /// The tag names no client of this assistant.
+    UnknownTag { tag: String, known: Vec<String> },
+    /// Several engagements and no tag on the line or in the subject.
+    MissingTag { known: Vec<String> },
+    /// The month is locked (billed).
+    Locked { month: String },
+    /// With this line the day would have more than 24 hours.
+    DayOver24h { date: NaiveDate, minutes: i64 },
+}
+
+impl Reason {
+    pub fn describe(&self, locale: Locale) -> String {
+        let tags = |known: &[String]| {
+            known
+                .iter()
+                .map(|t| format!("#{t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (self, locale) {
+            (Reason::Grammar(reason), _) => reason.describe(locale),
+            (Reason::UnknownTag { tag, known }, Locale::En) => {
+                format!("#{tag} is not one of your clients ({}).", tags(known))
+            }
+            (Reason::UnknownTag { tag, known }, Locale::De) => {
+                format!("#{tag} ist keiner Ihrer Kunden ({}).", tags(known))
+            }
+            (Reason::MissingTag { known }, Locale::En) => format!(
+                "You work for several clients: add the client's tag ({}) to the line or the subject.",
+                tags(known)
+            ),
+            (Reason::MissingTag { known }, Locale::De) => format!(
+                "Sie arbeiten für mehrere Kunden: Bitte das Kürzel des Kunden ({}) in die Zeile oder den Betreff schreiben.",
+                tags(known)
+            ),
+            (Reason::Locked { month }, Locale::En) => {
+                format!("{month} has been billed and is closed; ask the agency to correct it.")
+            }
+            (Reason::Locked { month }, Locale::De) => format!(
+                "{month} ist bereits abgerechnet und geschlossen; bitte wenden Sie sich an die Agentur."
+            ),
+            (Reason::DayOver24h { date, minutes }, Locale::En) => format!(
+                "With this line, {} would have {} logged: more than 24 hours.",
+                format_date(*date, locale),
+                format_duration(*minutes)
+            ),
+            (Reason::DayOver24h { date, minutes }, Locale::De) => format!(
+                "Mit dieser Zeile hätte der {} {} erfasst, mehr als 24 Stunden.",
+                format_date(*date, locale),
+                format_duration(*minutes)
+            ),
+        }
+    }
+
+    fn code(&self) -> String {
+        match self {
+            Reason::Grammar(reason) => serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+                .unwrap_or_else(|| "invalid".into()),
+            Reason::UnknownTag { .. } => "unknown_tag".into(),
+            Reason::MissingTag { .. } => "missing_tag".into(),
+            Reason::Locked { .. } => "locked".into(),
+            Reason::DayOver24h { .. } => "day_over_24h".into(),
+        }
+    }
+}
+
+/// A line that was not logged, with why and how to write it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    pub line: usize,
+    pub text: String,
+    /// A stable code (`no_date`, `unknown_tag`, ...).
+    pub reason: String,
+    /// The reason in the assistant's language.
+    pub message: String,
+    /// The line as it would be accepted.
+    pub example: String,
+    #[serde(skip)]
+    pub detail: Reason,
+}
+
+/// What tandem will do with an assistant's message.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub assistant: Assistant,
+    pub context: Context,
+    pub engagements: Vec<Engagement>,
+    pub accepted: Vec<Accepted>,
+    pub rejected: Vec<Rejection>,
+}
+
+impl Plan {
+    /// Whether the message holds any time-log line (accepted or not): then it is `hours`.
+    pub fn is_time_log(&self) -> bool {
+        !self.accepted.is_empty() || !self.rejected.is_empty()
+    }
+}
+
+/// The day the message was sent, in the assistant's zone; a message dated in the future (a
+/// wrong clock) counts as sent now.
+pub fn message_day(sent: Option<DateTime<Utc>>, now: DateTime<Utc>, assistant: &Assistant) -> NaiveDate {
+    let sent = sent.map_or(now, |s| s.min(now));
+    sent.with_timezone(&assistant.timezone.0).date_naive()
+}
+
+/// `#tag` words in a subject, lower-case (reply tokens in `[#...]` are not tags).
+pub fn subject_tags(subject: &str) -> Vec<String> {
+    subject
+        .split_whitespace()
+        .filter(|w| w.starts_with('#'))
+        .map(|w| {
+            w.trim_start_matches('#')
+                .trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Decides every line of `text` (the new text of the message). Reads, never writes.
+pub async fn plan(
+    conn: &mut SqliteConnection,
+    assistant: Assistant,
+    text: &str,
+    subject: Option<&str>,
+    sent: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Plan, StoreError> {
+    let context = Context {
+        today: message_day(sent, now, &assistant),
+        locale: assistant.locale,
+        day_first: true,
+    };
+    let engagements = store::engagements::open_for_assistant(conn, assistant.id).await?;
+    let known: Vec<String> = engagements.iter().map(|e| e.client_tag.clone()).collect();
+    let subject_tag = subject
+        .map(subject_tags)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|t| known.contains(t));
+
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    // Minutes per day: what is stored plus what this message adds.
+    let mut day_totals: std::collections::HashMap<NaiveDate, i64> = Default::default();
+    let reject = |line: usize, text: String, detail: Reason, example: String| Rejection {
+        line,
+        message: detail.describe(assistant.locale),
+        reason: detail.code(),
+        text,
+        example,
+        detail,
+    };
+    for parsed in grammar::parse(text, &context) {
+        let entry = match parsed {
+            Line::Entry(entry) => entry,
+            Line::Rejected(r) => {
+                let example = r.corrected_example(&context);
+                rejected.push(reject(r.line, r.text.clone(), Reason::Grammar(r.reason.clone()), example));
+                continue;
+            }
+        };
+        let example_with_tag = |tag: &str| format!("{} #{tag}", entry.text);
+        let engagement = match (&entry.client, &subject_tag) {
+            (Some(tag), _) => match engagements.iter().find(|e| &e.client_tag == tag) {
+                Some(e) => e,
+                None => {
+                    let example = known.first().map(|t| entry.text.replace(&format!("#{tag}"), &format!("#{t}"))).unwrap_or_else(|| entry.text.clone());
+                    let reason = Reason::UnknownTag { tag: tag.clone(), known: known.clone() };
+                    rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+                    continue;
+                }
+            },
+            (None, Some(tag)) => engagements.iter().find(|e| &e.client_tag == tag).expect("subject tag is known"),
+            (None, None) if engagements.len() == 1 => &engagements[0],
+            (None, None) => {
+                let example = known.first().map(|t| example_with_tag(t)).unwrap_or_else(|| entry.text.clone());
+                let reason = Reason::MissingTag { known: known.clone() };
+                rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+                continue;
+            }
+        };
+        if store::timelog::is_locked(conn, entry.date).await? {
+            let month = entry.date.format("%Y-%m").to_string();
+            let example = entry.text.clone();
+            rejected.push(reject(entry.line, entry.text.clone(), Reason::Locked { month }, example));
+            continue;
+        }
+        let total = match day_totals.get(&entry.date) {
+            Some(total) => *total,
+            None => store::timelog::minutes_on(conn, assistant.id, entry.date).await?,
+        };
+        let with_this = total + i64::from(entry.minutes);
+        if with_this > 24 * 60 {
+            let example = entry.text.clone();
+            let reason = Reason::DayOver24h { date: entry.date, minutes: with_this };
+            rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+            day_totals.insert(entry.date, total);
+            continue;
+        }
+        day_totals.insert(entry.date, with_this);
+        accepted.push(Accepted {
+            line: entry.line,
+            text: entry.text,
+            date: entry.date,
+            minutes: entry.minutes,
+            client: engagement.client_tag.clone(),
+            description: entry.description,
+            engagement_id: engagement.id,
+            client_name: engagement.client_name.clone(),
+        });
+    }
+    Ok(Plan {
+        assistant,
+        context,
+        engagements,
+        accepted,
+        rejected,
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct EntryView {
+    day: String,
+    duration: String,
+    client: String,
+    client_name: String,
+    description: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TotalView {
+    week: String,
+    client: String,
+    client_name: String,
+    duration: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RejectedView {
+    line: String,
+    reason: String,
+    example: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AgencyView {
+    name: String,
+    email: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ReceiptContext {
+    agency: AgencyView,
+    assistant_name: String,
+    original_subject: String,
+    accepted: Vec<EntryView>,
+    totals: Vec<TotalView>,
+    rejected: Vec<RejectedView>,
+    show_help: bool,
+    help_examples: Vec<String>,
+    several_clients: bool,
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CancelledContext {
+    agency: AgencyView,
+    assistant_name: String,
+    original_subject: String,
+    voided: Vec<EntryView>,
+    already_void: bool,
+}
+
+fn week_label(monday: NaiveDate, locale: Locale) -> String {
+    let sunday = monday + Duration::days(6);
+    let week = monday.iso_week().week();
+    let span = |d: NaiveDate| match locale {
+        Locale::De => format!("{}.{}.", d.day(), d.month()),
+        Locale::En => format_day(d, Locale::En)[4..].to_string(),
+    };
+    match locale {
+        Locale::De => format!("KW {week}, {}–{}", span(monday), span(sunday)),
+        Locale::En => format!("week {week}, {}–{}", span(monday), span(sunday)),
+    }
+}
+
+fn monday_of(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+fn help_examples(today: NaiveDate, locale: Locale, tag: Option<&str>) -> Vec<String> {
+    let tag = tag.map(|t| format!(" #{t}")).unwrap_or_default();
+    match locale {
+        Locale::De => vec![
+            format!("{today} 2,5h{tag} Posteingang und Kalender"),
+            format!("gestern 1:30{tag} Recherche Reiseangebote"),
+            format!("Mo 45min{tag} Telefonate"),
+        ],
+        Locale::En => vec![
+            format!("{today} 2.5h{tag} inbox and calendar"),
+            format!("yesterday 1:30{tag} travel research"),
+            format!("Mon 45min{tag} calls"),
+        ],
+    }
+}
+
+fn agency(app: &App) -> AgencyView {
+    AgencyView {
+        name: app.config.agency.name.clone(),
+        email: app.config.agency.from.email.to_string(),
+    }
+}
+
+fn assistant_mailbox(assistant: &Assistant, incoming: &Incoming) -> Result<Mailbox, StoreError> {
+    // Answer the address the mail came from when it is one of the assistant's.
+    let email = match &incoming.from {
+        Some(from) if assistant.emails.iter().any(|e| e == from.as_str()) => from.clone(),
+        _ => EmailAddress::parse(assistant.primary_email()).map_err(|e| StoreError::Corrupt(e.0))?,
+    };
+    Ok(Mailbox {
+        name: Some(assistant.name.clone()),
+        email,
+    })
+}
+
+fn threaded(app: &App, to: Mailbox, rendered: crate::templates::Rendered, locale: Locale, incoming: &Incoming) -> Outgoing {
+    let mail = Outgoing::new(&app.config.agency.from, vec![to], rendered, locale, AutoSubmitted::Replied);
+    match &incoming.message_id {
+        Some(parent) => mail.in_reply_to(parent, &incoming.references),
+        None => mail,
+    }
+}
+
+/// Stores the plan's entries and queues the receipt, in the caller's transaction.
+pub async fn apply(
+    app: &App,
+    tx: &mut SqliteConnection,
+    plan: &Plan,
+    inbound_id: i64,
+    incoming: &Incoming,
+) -> Result<(), TimelogError> {
+    let now = app.clock.now();
+    let locale = plan.assistant.locale;
+    let several = plan.engagements.len() > 1;
+    let entry_views = |entries: &[Accepted]| -> Vec<EntryView> {
+        entries
+            .iter()
+            .map(|a| EntryView {
+                day: format_day(a.date, locale),
+                duration: format_duration(i64::from(a.minutes)),
+                client: a.client.clone(),
+                client_name: a.client_name.clone(),
+                description: a.description.clone(),
+            })
+            .collect()
+    };
+    // The weeks the accepted entries fall in, or this week.
+    let mut weeks: Vec<NaiveDate> = plan.accepted.iter().map(|a| monday_of(a.date)).collect();
+    if weeks.is_empty() {
+        weeks.push(monday_of(plan.context.today));
+    }
+    weeks.sort();
+    weeks.dedup();
+
+    let to = assistant_mailbox(&plan.assistant, incoming)?;
+    let subject = incoming.subject.clone().unwrap_or_default();
+    let original_subject = strip_reply_prefixes(&subject);
+    // Entries are stored before the totals are read, so the totals include them.
+    let entries: Vec<store::timelog::NewEntry<'_>> = plan
+        .accepted
+        .iter()
+        .map(|a| store::timelog::NewEntry {
+            engagement_id: a.engagement_id,
+            work_date: a.date,
+            minutes: a.minutes,
+            description: &a.description,
+            line_no: a.line,
+            line_text: &a.text,
+        })
+        .collect();
+    let mut totals = Vec::new();
+    let submission = if entries.is_empty() {
+        None
+    } else {
+        Some(
+            store::timelog::insert_submission(tx, inbound_id, plan.assistant.id, &entries, now).await?,
+        )
+    };
+    for monday in &weeks {
+        for engagement in &plan.engagements {
+            let minutes = store::timelog::minutes_between(tx, engagement.id, *monday, *monday + Duration::days(6)).await?;
+            if minutes > 0 || (plan.engagements.len() == 1) {
+                totals.push(TotalView {
+                    week: week_label(*monday, locale),
+                    client: engagement.client_tag.clone(),
+                    client_name: engagement.client_name.clone(),
+                    duration: format_duration(minutes),
+                });
+            }
+        }
+    }
+    let context = ReceiptContext {
+        agency: agency(app),
+        assistant_name: plan.assistant.name.clone(),
+        original_subject,
+        accepted: entry_views(&plan.accepted),
+        totals,
+        rejected: plan
+            .rejected
+            .iter()
+            .map(|r| RejectedView {
+                line: r.text.clone(),
+                reason: r.message.clone(),
+                example: r.example.clone(),
+            })
+            .collect(),
+        show_help: plan.accepted.is_empty(),
+        help_examples: help_examples(
+            plan.context.today,
+            locale,
+            several.then(|| plan.engagements[0].client_tag.as_str()),
+        ),
+        several_clients: several,
+        tags: plan.engagements.iter().map(|e| e.client_tag.clone()).collect(),
+    };
+    let rendered = app.templates.render(locale, "hours_receipt", &context)?;
+    let mail = threaded(app, to, rendered, locale, incoming).expecting_reply();
+    if let Some(id) = submission {
+        store::timelog::set_receipt(tx, id, &mail.message_id).await?;
+    }
+    outbound::enqueue(tx, &format!("receipt:{inbound_id}"), "receipt", None, &mail, now).await?;
+    Ok(())
+}
+
+/// `Re: AW: Fwd: Hours` -> `Hours`.
+pub fn strip_reply_prefixes(subject: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_lowercase();
+        let Some(prefix) = ["re:", "aw:", "wg:", "fw:", "fwd:", "antw:"].iter().find(|p| lower.starts_with(*p)) else {
+            break;
+        };
+        s = s[prefix.len()..].trim_start();
+    }
+    // Drop a reply token the subject carries from an earlier receipt.
+    let mut out = s.to_string();
+    for token in outbound::tokens_in(s) {
+        out = out.replace(&format!("[#{token}]"), "");
+        out = out.replace(&format!("[#{}]", token.to_uppercase()), "");
+    }
+    out.trim().to_string()
+}
+
+/// Whether the new text of a reply asks to cancel: `cancel`, `storno`, `stornieren`, alone or
+/// in a short sentence ("Storno bitte", "please cancel this").
+pub fn is_cancel(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    !words.is_empty()
+        && words.len() <= 8
+        && words
+            .iter()
+            .any(|w| ["cancel", "storno", "stornieren", "stornierung", "annullieren"].contains(&w.as_str()))
+}
+
+/// Voids the submission a `cancel` reply names and queues the confirmation.
+pub async fn cancel(
+    app: &App,
+    tx: &mut SqliteConnection,
+    assistant: &Assistant,
+    submission_id: i64,
+    incoming: &Incoming,
+) -> Result<u64, TimelogError> {
+    let now = app.clock.now();
+    let entries: Vec<_> = store::timelog::entries_of_submission(tx, submission_id)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == "logged")
+        .collect();
+    let voided = store::timelog::void_submission(tx, submission_id, now).await?;
+    let locale = assistant.locale;
+    let context = CancelledContext {
+        agency: agency(app),
+        assistant_name: assistant.name.clone(),
+        original_subject: strip_reply_prefixes(incoming.subject.as_deref().unwrap_or_default()),
+        voided: entries
+            .iter()
+            .map(|e| EntryView {
+                day: format_day(e.work_date, locale),
+                duration: format_duration(e.minutes),
+                client: e.client.clone(),
+                client_name: e.client_name.clone(),
+                description: e.description.clone(),
+            })
+            .collect(),
+        already_void: voided == 0,
+    };
+    let rendered = app.templates.render(locale, "hours_cancelled", &context)?;
+    let to = assistant_mailbox(assistant, incoming)?;
+    let mail = threaded(app, to, rendered, locale, incoming);
+    let key = format!("cancelled:{}", incoming.dedupe_key);
+    outbound::enqueue(tx, &key, "cancelled", None, &mail, now).await?;
+    Ok(voided)
+}
+
+/// Samples of the contexts, for checking the templates at start-up.
+pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
+    let entry = serde_json::json!({ "day": "Mon 23 Nov", "duration": "2:30 h", "client": "acme", "client_name": "Acme GmbH", "description": "Invoices" });
+    let receipt = serde_json::json!({
+        "agency": { "name": "Example Agency", "email": "team@example.org" },
+        "assistant_name": "Sam Lee",
+        "original_subject": "Hours",
+        "accepted": [entry],
+        "totals": [{ "week": "week 48, 23–29 Nov", "client": "acme", "client_name": "Acme GmbH", "duration": "12:30 h" }],
+        "rejected": [{ "line": "23.11. Kalenderpflege", "reason": "The line has no duration.", "example": "23.11. 1:30 Kalenderpflege" }],
+        "show_help": true,
+        "help_examples": ["2026-11-26 2.5h inbox"],
+        "several_clients": true,
+        "tags": ["acme", "globex"]
+    });
+    let mut bare = receipt.clone();
+    bare["original_subject"] = "".into();
+    bare["accepted"] = serde_json::json!([]);
+    bare["rejected"] = serde_json::json!([]);
+    bare["show_help"] = false.into();
+    bare["several_clients"] = false.into();
+    let cancelled = serde_json::json!({
+        "agency": { "name": "Example Agency", "email": "team@example.org" },
+        "assistant_name": "Sam Lee",
+        "original_subject": "Hours",
+        "voided": [entry],
+        "already_void": false
+    });
+    let mut again = cancelled.clone();
+    again["voided"] = serde_json::json!([]);
+    again["already_void"] = true.into();
+    again["original_subject"] = "".into();
+    vec![
+        ("hours_receipt", receipt),
+        ("hours_receipt", bare),
+        ("hours_cancelled", cancelled),
+        ("hours_cancelled", again),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_words() {
+        for yes in ["cancel", "Cancel!", "Storno bitte", "please cancel this submission", "STORNIEREN"] {
+            assert!(is_cancel(yes), "{yes}");
+        }
+        for no in ["", "2026-11-23 2h cancel subscription research for client", "Thanks!", "I will not cancel the meeting on Monday because the client asked me to keep it"] {
+            assert!(!is_cancel(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn subjects() {
+        assert_eq!(strip_reply_prefixes("Re: AW: Hours [#0123456789abcdefghij]"), "Hours");
+        assert_eq!(subject_tags("Stunden #Globex KW 48, #acme."), ["globex", "acme"]);
+        assert!(subject_tags("Re: Hours [#0123456789abcdefghij]").is_empty());
+    }
+
+    #[test]
+    fn week_labels() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(week_label(monday, Locale::De), "KW 48, 23.11.–29.11.");
+        assert_eq!(week_label(monday, Locale::En), "week 48, 23 Nov–29 Nov");
+        assert_eq!(monday_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), monday);
+    }
+}
