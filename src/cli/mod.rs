@@ -6,8 +6,9 @@ mod check;
 mod client;
 mod daemon;
 mod engagement;
+mod hours;
 mod outbox;
-mod parse;
+pub mod parse;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Engagements (one assistant working for one client): add, list, show, end.
     #[command(subcommand)]
     Engagement(engagement::Command),
+    /// Logged hours: list, void, export (CSV for billing), lock a billed month.
+    #[command(subcommand)]
+    Hours(hours::Command),
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
@@ -74,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
+        Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,

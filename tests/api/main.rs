@@ -4,6 +4,7 @@
 //!   manual clock), golden-file comparison, message builders.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
+//! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
@@ -11,6 +12,7 @@
 mod cli;
 mod daemon;
 mod helpers;
+mod hours;
 mod inbound;
 mod onboarding;
 mod outbox;
