@@ -12,6 +12,7 @@ pub mod domain;
 pub mod inbound;
 pub mod onboarding;
 pub mod outbound;
+pub mod reply;
 pub mod schedule;
 pub mod store;
 pub mod templates;
