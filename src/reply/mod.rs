@@ -184,8 +184,8 @@ fn glued(line: &str, i: usize, headers: &Headers, quote_follows: bool) -> Option
         cut: Cut::Attribution,
         end: !quote_follows,
     });
-    let header = quotes::glued_from(line)
-        .filter(|&(_, from)| headers.glued_block_at(i, from))
+    let header = quotes::glued_header(line)
+        .filter(|&(_, bits)| headers.glued_block_at(i, bits))
         .map(|(at, _)| Mark::Glued {
             at,
             cut: Cut::HeaderBlock,

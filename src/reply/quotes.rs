@@ -146,21 +146,26 @@ impl Headers {
         self.bits.get(i).is_some_and(|&b| b != 0) && is_block(self.mask[i], self.run[i])
     }
 
-    /// Whether line `i`, which has a sender line glued onto its end (whose bits are `from`),
+    /// Whether line `i`, which has a header line glued onto its end (whose bits are `glued`),
     /// starts a header block together with the header lines that follow it.
-    pub(super) fn glued_block_at(&self, i: usize, from: u8) -> bool {
+    pub(super) fn glued_block_at(&self, i: usize, glued: u8) -> bool {
         self.bits.get(i) == Some(&0)
             && self.bits.get(i + 1).is_some_and(|&b| b != 0)
-            && is_block(self.mask[i + 1] | from, self.run[i + 1] + 1)
+            && is_block(self.mask[i + 1] | glued, self.run[i + 1] + 1)
     }
 }
 
-/// A sender header glued onto the end of a line of text, as HTML conversion leaves Outlook on the
-/// web's reply ("1: 4 2: 5 From: tandem <team@agency.example>"): where it starts and its bits.
-pub(super) fn glued_from(line: &str) -> Option<(usize, u8)> {
-    let at = [line.rfind("From:"), line.rfind("Von:")]
-        .into_iter()
-        .flatten()
+/// The header names that HTML conversion glues onto the end of the text above a block, as
+/// mail clients capitalise them: Outlook on the web puts "From:" first, GMX "Gesendet:".
+const GLUED_HEADER_NAMES: &[&str] = &["From:", "Von:", "Sent:", "Gesendet:", "Date:", "Datum:"];
+
+/// The first header line of a block glued onto the end of a line of text ("1: 4 2: 5 From:
+/// tandem <team@agency.example>", "anbei die Stunden. Gesendet: Montag, 23. November 2026"):
+/// where it starts and its bits.
+pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
+    let at = GLUED_HEADER_NAMES
+        .iter()
+        .filter_map(|name| line.rfind(name))
         .max()?;
     if line[..at]
         .trim_matches(|c: char| c == '*' || c.is_whitespace())
@@ -168,12 +173,7 @@ pub(super) fn glued_from(line: &str) -> Option<(usize, u8)> {
     {
         return None;
     }
-    let key = if line[at..].starts_with("From:") {
-        5
-    } else {
-        4
-    };
-    let bits = sender_bits(line[at + key..].trim_start_matches('*').trim());
+    let bits = header_bits(&line[at..]);
     (bits != 0).then_some((at, bits))
 }
 
@@ -216,10 +216,14 @@ pub(super) fn is_dated_attribution(text: &str) -> bool {
     false
 }
 
-/// "Anna Berg wrote:", "Anna Berg <anna@acme.example> schrieb:" (Thunderbird without a date).
+/// "Anna Berg wrote:", "Anna Berg <anna@acme.example> schrieb:" (Thunderbird without a date),
+/// "Quoting Anna Berg <anna@acme.example>:" / "Zitat von ...:" (Horde).
 fn is_named_attribution(t: &str) -> bool {
     if t.len() > 150 {
         return false;
+    }
+    if (t.starts_with("Quoting ") || t.starts_with("Zitat von ")) && t.ends_with(':') {
+        return t.contains('@');
     }
     let Some(name) = t
         .strip_suffix("wrote:")
@@ -321,6 +325,8 @@ mod tests {
             "On 23.11. I wrote:",
             "On 23.11.2026 at 10:00 I wrote:",
             "Am 23.11.2026 schrieb ich folgende Berichte:",
+            "Am 23.11.2026 um 10:00 schrieb mir der Kunde:",
+            "On Mon, 23 Nov 2026 at 10:02, my colleague and I wrote:",
             "Am 23.11. schrieb Anna drei Berichte:",
             "Ich schrieb am 23.11.2026 um 10:00:",
             "On Mon, 23 Nov 2026 at 10:02, Anna wrote: see below",
@@ -342,6 +348,10 @@ mod tests {
         assert!(!is_named_attribution("Like I wrote:"));
         assert!(!is_named_attribution("wrote:"));
         assert!(!is_named_attribution("Ich schrieb:"));
+        assert!(is_named_attribution(
+            "Zitat von Anna Berg <anna@acme.example>:"
+        ));
+        assert!(!is_named_attribution("Quoting the client:"));
     }
 
     #[test]
@@ -465,11 +475,14 @@ mod tests {
     }
 
     #[test]
-    fn glued_sender_lines() {
+    fn glued_header_lines() {
         let line = "1: 4 2: 5 From: tandem <team@agency.example>";
-        assert_eq!(glued_from(line), Some((10, FROM | FROM_ADDRESS)));
-        assert_eq!(glued_from("From: tandem <team@agency.example>"), None);
-        assert_eq!(glued_from("Arbeitszeit Von: 9:00"), None);
+        assert_eq!(glued_header(line), Some((10, FROM | FROM_ADDRESS)));
+        let gmx = "anbei die Stunden.\u{a0} Gesendet:\u{a0}Montag, 23. November 2026 um 10:02 Uhr";
+        assert_eq!(glued_header(gmx), Some((21, DATE)));
+        assert_eq!(glued_header("From: tandem <team@agency.example>"), None);
+        assert_eq!(glued_header("Arbeitszeit Von: 9:00"), None);
+        assert_eq!(glued_header("Gesendet habe ich es"), None);
         let lines = [
             line,
             " Sent:Monday, November 23, 2026 10:02",

@@ -330,6 +330,16 @@ On 23.11.26 10:02, tandem wrote:
         "Hi,\n\nthe contract is signed.\n\nAnna",
         Some(Cut::Attribution),
     );
+    let date_line_above = "\
+Signed.
+
+On 23.11.26 10:02,
+Anna Berg wrote:
+> Hello Anna,
+";
+    check(date_line_above, "Signed.", Some(Cut::Attribution));
+    let initial = "Ok\nOn 23.11.26 10:02, I. Berg wrote:\nHello";
+    check(initial, "Ok", Some(Cut::Attribution));
     let named = "\
 Signed.
 
@@ -566,6 +576,20 @@ fn html_only_apple_glues_the_app_line_onto_the_text() {
 }
 
 #[test]
+fn html_only_gmx_glues_the_date_line_onto_the_text() {
+    let text = "Hallo,anbei die Stunden.\u{a0} Gesendet:\u{a0}Montag, 23. November 2026 um 10:02 Uhr\n Von:\u{a0}\"tandem\" <team@agency.example>\n An:\u{a0}\"Maria\" <maria@gmx.example>\n Betreff:\u{a0}Stunden Hallo Maria,";
+    check(text, "Hallo,anbei die Stunden.", Some(Cut::HeaderBlock));
+}
+
+#[test]
+fn html_only_thunderbird_and_yahoo() {
+    let thunderbird = "Signed, thanks.\n\nOn 23.11.26 10:02, tandem wrote:\nHello Anna,\nplease sign. -- Anna Berg";
+    check(thunderbird, "Signed, thanks.", Some(Cut::Attribution));
+    let yahoo = "Thanks!\nAnnaOn Monday, November 23, 2026, 10:02:00 AM GMT+1, tandem <team@agency.example> wrote:\n\nHello Anna";
+    check(yahoo, "Thanks!\nAnna", Some(Cut::Attribution));
+}
+
+#[test]
 fn html_only_glued_attribution() {
     let text = "Thanks!On Monday, November 23, 2026, 10:02:00 AM GMT+1, Anna Berg <anna@acme.example> wrote:\nHello,\nhow was the week?";
     check(text, "Thanks!", Some(Cut::Attribution));
@@ -588,6 +612,8 @@ fn html_only_messages_through_the_reader() {
     assert_eq!(mail(outlook), "Hallo,\n1: 4");
     let owa = "<div>\r\n1: 4</div>\r\n<div>\r\n2: 5</div>\r\n<div id=\"appendonsend\"></div>\r\n<hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\r\n<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri, sans-serif\"><b>From:</b> tandem &lt;team@agency.example&gt;<br>\r\n<b>Sent:</b> Monday, November 23, 2026 10:02<br>\r\n<b>To:</b> Anna Berg &lt;anna@acme.example&gt;<br>\r\n<b>Subject:</b> Feedback</font>\r\n<div>&nbsp;</div>\r\n</div>\r\n<div><p>Hello Anna,</p></div>";
     assert_eq!(mail(owa), "1: 4 2: 5");
+    let gmx = "<div><div>Hallo,</div><div>anbei die Stunden.</div><div>&nbsp;</div><div>\r\n<div name=\"quote\">\r\n<div><b>Gesendet:</b>&nbsp;Montag, 23. November 2026 um 10:02 Uhr<br/>\r\n<b>Von:</b>&nbsp;&quot;tandem&quot; &lt;team@agency.example&gt;<br/>\r\n<b>An:</b>&nbsp;&quot;Maria&quot; &lt;maria@gmx.example&gt;<br/>\r\n<b>Betreff:</b>&nbsp;Stunden</div>\r\n<div name=\"quoted-content\">Hallo Maria,</div></div></div></div>";
+    assert_eq!(mail(gmx), "Hallo,anbei die Stunden.");
 }
 
 // ---------------------------------------------------------------- never over-strip

@@ -36,7 +36,8 @@ fn strip_punctuation(word: &str) -> &str {
 /// someone's name instead.
 pub(super) fn is_pronoun(word: &str) -> bool {
     const PRONOUNS: &[&str] = &[
-        "i", "we", "you", "he", "she", "they", "ich", "wir", "du", "er", "sie", "ihr", "man", "es",
+        "i", "me", "we", "us", "you", "he", "she", "they", "ich", "mir", "wir", "uns", "du", "er",
+        "sie", "ihr", "man", "es",
     ];
     PRONOUNS.iter().any(|p| word.eq_ignore_ascii_case(p))
 }
@@ -44,12 +45,15 @@ pub(super) fn is_pronoun(word: &str) -> bool {
 /// Whether `s` has a word only its writer uses of themselves ("I", "wir"): never part of the
 /// name in an attribution.
 pub(super) fn has_first_person(s: &str) -> bool {
-    s.split_whitespace().map(strip_punctuation).any(|w| {
-        w == "I"
-            || ["we", "ich", "wir"]
-                .iter()
-                .any(|p| w.eq_ignore_ascii_case(p))
-    })
+    // Only commas and colons come off: "I." is an initial.
+    s.split_whitespace()
+        .map(|w| w.trim_matches([',', ';', ':']))
+        .any(|w| {
+            w == "I"
+                || ["we", "ich", "wir"]
+                    .iter()
+                    .any(|p| w.eq_ignore_ascii_case(p))
+        })
 }
 
 /// Whether `s` names a moment as attribution lines do: a clock time (`10:02`), a four-digit
