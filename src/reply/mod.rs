@@ -179,35 +179,20 @@ fn classify(lines: &[&str], contents: &[&str]) -> Vec<Mark> {
 
 /// A marker glued onto the end of a line of new text, the earliest if there are several.
 fn glued(line: &str, i: usize, headers: &Headers, quote_follows: bool) -> Option<Mark> {
-    let attribution = quotes::glued_attribution(line).map(|at| Mark::Glued {
-        at,
-        cut: Cut::Attribution,
-        end: !quote_follows,
-    });
+    let attribution =
+        quotes::glued_attribution(line).map(|at| (at, Cut::Attribution, !quote_follows));
     let header = quotes::glued_header(line)
         .filter(|&(_, bits)| headers.glued_block_at(i, bits))
-        .map(|(at, _)| Mark::Glued {
-            at,
-            cut: Cut::HeaderBlock,
-            end: true,
-        });
+        .map(|(at, _)| (at, Cut::HeaderBlock, true));
     let first = attribution
         .into_iter()
         .chain(header)
-        .min_by_key(|m| match m {
-            Mark::Glued { at, .. } => *at,
-            _ => usize::MAX,
-        });
-    let before = match first {
-        Some(Mark::Glued { at, .. }) => &line[..at],
-        _ => line,
-    };
-    let app = signature::glued_app_line(before).map(|at| Mark::Glued {
-        at,
-        cut: Cut::MobileSignature,
-        end: true,
-    });
+        .min_by_key(|&(at, ..)| at);
+    // An app line can end the text before either ("Ok!Sent from my iPhoneOn ... wrote:").
+    let before = first.map_or(line, |(at, ..)| &line[..at]);
+    let app = signature::glued_app_line(before).map(|at| (at, Cut::MobileSignature, true));
     app.or(first)
+        .map(|(at, cut, end)| Mark::Glued { at, cut, end })
 }
 
 /// Whether the delimiter at line `at` starts a signature: at most
