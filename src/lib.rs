@@ -13,6 +13,7 @@ pub mod format;
 pub mod inbound;
 pub mod onboarding;
 pub mod outbound;
+pub mod reply;
 pub mod schedule;
 pub mod store;
 pub mod templates;

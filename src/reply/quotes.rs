@@ -1,0 +1,495 @@
+//! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:",
+//! "Am ... schrieb ...:"), the separators of Outlook, Gmail and Thunderbird ("-----Original
+//! Message-----"), and header blocks ("From: / Sent: / To: / Subject:").
+//!
+//! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run
+//! of a header block) and is bounded in the work it does, so classifying a message stays linear.
+
+use super::text::{first_word, has_date_or_time, has_first_person, is_pronoun, last_word};
+
+/// The longest attribution considered, in bytes: a date, a name and an address fit easily;
+/// a paragraph of prose that happens to end in "wrote:" does not.
+const MAX_ATTRIBUTION: usize = 300;
+
+/// Whether a line is quoted: its first non-space character is `>` (any depth: `>>`, `> >`).
+pub(super) fn is_quote(content: &str) -> bool {
+    content.starts_with('>')
+}
+
+/// What the dashed separators above an original or forwarded message say, lower-case.
+const SEPARATOR_PHRASES: &[&str] = &[
+    "original message",
+    "ursprüngliche nachricht",
+    "original-nachricht",
+    "originalnachricht",
+    "original nachricht",
+    "forwarded message",
+    "weitergeleitete nachricht",
+];
+
+/// The undashed lines Apple Mail puts above a forwarded message.
+const FORWARD_INTROS: &[&str] = &[
+    "begin forwarded message:",
+    "anfang der weitergeleiteten nachricht:",
+];
+
+/// "-----Original Message-----", "---------- Forwarded message ---------",
+/// "-------- Weitergeleitete Nachricht --------", "Begin forwarded message:" and the like.
+pub(super) fn is_separator(content: &str) -> bool {
+    if content.starts_with("--") {
+        let inner = content.trim_matches(|c: char| c == '-' || c.is_whitespace());
+        return SEPARATOR_PHRASES
+            .iter()
+            .any(|p| inner.eq_ignore_ascii_case(p));
+    }
+    FORWARD_INTROS
+        .iter()
+        .any(|p| content.eq_ignore_ascii_case(p))
+}
+
+/// Outlook's line of underscores above a header block. It only counts before one.
+pub(super) fn is_underscore_line(content: &str) -> bool {
+    content.len() >= 10 && content.bytes().all(|b| b == b'_')
+}
+
+// What a header line contributes to a block, as bits.
+/// "From:"/"Von:" with a value that can be a sender (not "Von: 9:00").
+const FROM: u8 = 1;
+/// ... whose value carries an address.
+const FROM_ADDRESS: u8 = 2;
+/// "Sent:"/"Gesendet:"/"Date:"/"Datum:" with a digit in the value.
+const DATE: u8 = 4;
+/// "Subject:"/"Betreff:".
+const SUBJECT: u8 = 8;
+/// "To:"/"An:"/"Cc:" and the rest: part of a block, never evidence of one.
+const OTHER: u8 = 16;
+
+/// What a "From:" or "Von:" value contributes: a sender starts with a name, a quote or an
+/// address, never with a digit.
+fn sender_bits(value: &str) -> u8 {
+    match value.chars().next() {
+        Some(c) if !c.is_ascii_digit() => FROM | if value.contains('@') { FROM_ADDRESS } else { 0 },
+        _ => 0,
+    }
+}
+
+/// The bits of a line that starts with a header name and a colon, 0 for any other line. Bold
+/// markers (`*From:*`) and a missing space after the colon (`Von:tandem`, as HTML conversion
+/// leaves it) are accepted.
+fn header_bits(content: &str) -> u8 {
+    let content = content.trim_start_matches('*');
+    let Some(colon) = content.bytes().take(16).position(|b| b == b':') else {
+        return 0;
+    };
+    let key = content[..colon].trim_end_matches('*').trim();
+    let value = content[colon + 1..].trim_start_matches('*').trim();
+    let is = |names: &[&str]| names.iter().any(|n| key.eq_ignore_ascii_case(n));
+    if is(&["from", "von"]) {
+        sender_bits(value)
+    } else if is(&["sent", "date", "gesendet", "datum"]) {
+        if value.bytes().any(|b| b.is_ascii_digit()) {
+            DATE
+        } else {
+            0
+        }
+    } else if is(&["subject", "betreff"]) {
+        SUBJECT
+    } else if is(&["to", "an", "cc", "bcc", "kopie", "reply-to", "antwort an"]) {
+        OTHER
+    } else {
+        0
+    }
+}
+
+/// Whether consecutive header lines with these bits make a block. Real blocks (Outlook, OWA,
+/// GMX, Gmail's and Apple's forwards) always have a sender and a date or subject; the extra
+/// condition (an address, or a date in three lines or more) keeps a time log written as
+/// "Von: ... / Betreff: ..." from being taken for one.
+fn is_block(bits: u8, lines: usize) -> bool {
+    lines >= 2
+        && bits & FROM != 0
+        && bits & (DATE | SUBJECT) != 0
+        && (bits & FROM_ADDRESS != 0 || (bits & DATE != 0 && lines >= 3))
+}
+
+/// The header lines of a message, with for each line the run of header lines it starts.
+pub(super) struct Headers {
+    /// What each line contributes (0: not a header line).
+    bits: Vec<u8>,
+    /// How many header lines follow each other from this line on.
+    run: Vec<usize>,
+    /// The bits of that run together.
+    mask: Vec<u8>,
+}
+
+impl Headers {
+    pub(super) fn new(contents: &[&str]) -> Self {
+        let bits: Vec<u8> = contents.iter().map(|c| header_bits(c)).collect();
+        let n = bits.len();
+        let (mut run, mut mask) = (vec![0; n], vec![0; n]);
+        for i in (0..n).rev() {
+            if bits[i] != 0 {
+                let (next_run, next_mask) = if i + 1 < n {
+                    (run[i + 1], mask[i + 1])
+                } else {
+                    (0, 0)
+                };
+                run[i] = 1 + next_run;
+                mask[i] = bits[i] | next_mask;
+            }
+        }
+        Self { bits, run, mask }
+    }
+
+    /// Whether a header block starts at line `i`.
+    pub(super) fn block_at(&self, i: usize) -> bool {
+        self.bits.get(i).is_some_and(|&b| b != 0) && is_block(self.mask[i], self.run[i])
+    }
+
+    /// Whether line `i`, which has a header line glued onto its end (whose bits are `glued`),
+    /// starts a header block together with the header lines that follow it.
+    pub(super) fn glued_block_at(&self, i: usize, glued: u8) -> bool {
+        self.bits.get(i) == Some(&0)
+            && self.bits.get(i + 1).is_some_and(|&b| b != 0)
+            && is_block(self.mask[i + 1] | glued, self.run[i + 1] + 1)
+    }
+}
+
+/// The header names that HTML conversion glues onto the end of the text above a block, as
+/// mail clients capitalise them: Outlook on the web puts "From:" first, GMX "Gesendet:".
+const GLUED_HEADER_NAMES: &[&str] = &["From:", "Von:", "Sent:", "Gesendet:", "Date:", "Datum:"];
+
+/// The first header line of a block glued onto the end of a line of text ("1: 4 2: 5 From:
+/// tandem <team@agency.example>", "anbei die Stunden. Gesendet: Montag, 23. November 2026"):
+/// where it starts and its bits.
+pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
+    let at = GLUED_HEADER_NAMES
+        .iter()
+        .filter_map(|name| line.rfind(name))
+        .max()?;
+    if line[..at]
+        .trim_matches(|c: char| c == '*' || c.is_whitespace())
+        .is_empty()
+    {
+        return None;
+    }
+    let bits = header_bits(&line[at..]);
+    (bits != 0).then_some((at, bits))
+}
+
+/// How sure an attribution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attribution {
+    /// Dated ("On <date>, Anna wrote:"), over `span` lines: it introduces a quote whether or not
+    /// `>` marks follow.
+    Dated { span: usize },
+    /// Only a name ("Anna Berg wrote:"): an attribution only when a `>` quote follows.
+    Named,
+}
+
+/// "On <date> ... wrote:" (Gmail, Apple, Thunderbird), "<name> wrote on <date>:",
+/// "Am <date> ... schrieb <name>:" (Gmail, Apple, Thunderbird, GMX) and "<name> schrieb am
+/// <date>:" (Thunderbird), on one string of at most [`MAX_ATTRIBUTION`] bytes.
+pub(super) fn is_dated_attribution(text: &str) -> bool {
+    let t = text.trim();
+    if t.len() > MAX_ATTRIBUTION || !t.ends_with(':') || !has_date_or_time(t) || has_first_person(t)
+    {
+        return false;
+    }
+    let body = &t[..t.len() - 1];
+    if let Some(before) = t.strip_prefix("On ").and_then(|r| r.strip_suffix("wrote:")) {
+        return !last_word(before).is_some_and(is_pronoun);
+    }
+    if let Some(at) = t.find(" wrote on ") {
+        return last_word(&t[..at]).is_some_and(|w| !is_pronoun(w));
+    }
+    if t.starts_with("Am ")
+        && let Some(at) = body.find(" schrieb ")
+    {
+        let name = &body[at + " schrieb ".len()..];
+        return first_word(name).is_some_and(|w| !is_pronoun(w));
+    }
+    if let Some(at) = t.find(" schrieb am ") {
+        let name = t[..at].trim();
+        return name.len() <= 120 && first_word(name).is_some_and(|w| !is_pronoun(w));
+    }
+    false
+}
+
+/// "Anna Berg wrote:", "Anna Berg <anna@acme.example> schrieb:" (Thunderbird without a date),
+/// "Quoting Anna Berg <anna@acme.example>:" / "Zitat von ...:" (Horde).
+fn is_named_attribution(t: &str) -> bool {
+    if t.len() > 150 {
+        return false;
+    }
+    if (t.starts_with("Quoting ") || t.starts_with("Zitat von ")) && t.ends_with(':') {
+        return t.contains('@');
+    }
+    let Some(name) = t
+        .strip_suffix("wrote:")
+        .or_else(|| t.strip_suffix("schrieb:"))
+    else {
+        return false;
+    };
+    let name = name.trim();
+    let words = name.split_whitespace().count();
+    (1..=8).contains(&words)
+        && !first_word(name).is_some_and(is_pronoun)
+        && !last_word(name).is_some_and(is_pronoun)
+}
+
+/// `start..start + len` as one string, when those lines can be an attribution at all: none blank
+/// or quoted, the last ending in a colon, not too long together.
+fn window(contents: &[&str], start: usize, len: usize) -> Option<String> {
+    let lines = contents.get(start..start + len)?;
+    if lines.iter().any(|l| l.is_empty() || is_quote(l)) || !lines.last()?.ends_with(':') {
+        return None;
+    }
+    if lines.iter().map(|l| l.len() + 1).sum::<usize>() > MAX_ATTRIBUTION + 1 {
+        return None;
+    }
+    Some(lines.join(" "))
+}
+
+fn dated_window(contents: &[&str], start: usize, len: usize) -> bool {
+    window(contents, start, len).is_some_and(|t| is_dated_attribution(&t))
+}
+
+/// The attribution starting at line `i`, on its own line or wrapped over two or three.
+pub(super) fn attribution_at(contents: &[&str], i: usize) -> Option<Attribution> {
+    for span in 1..=3 {
+        if dated_window(contents, i, span) {
+            // A wrapped match that only borrowed a line of text above the attribution belongs
+            // to the next line: "Thanks!" + "Anna schrieb am 23.11.2026 um 10:02:".
+            if (1..span).any(|shorter| dated_window(contents, i + 1, shorter)) {
+                return None;
+            }
+            return Some(Attribution::Dated { span });
+        }
+    }
+    is_named_attribution(contents.get(i)?).then_some(Attribution::Named)
+}
+
+/// A dated attribution glued onto the end of a line of text, as HTML conversion leaves
+/// `<div>`-based editors ("Thanks!On Mon, 23 Nov 2026 at 10:02, Anna <a@b> wrote:"): where it
+/// starts. Only the last [`MAX_ATTRIBUTION`] bytes and a few candidates are tried.
+pub(super) fn glued_attribution(line: &str) -> Option<usize> {
+    let t = line.trim_end();
+    if !t.ends_with(':') {
+        return None;
+    }
+    let mut start = t.len().saturating_sub(MAX_ATTRIBUTION);
+    while !t.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &t[start..];
+    let mut candidates: Vec<usize> = ["On ", "Am "]
+        .iter()
+        .flat_map(|w| tail.match_indices(w).map(|(at, _)| start + at).take(8))
+        .collect();
+    candidates.sort_unstable();
+    candidates
+        .into_iter()
+        .find(|&at| !t[..at].trim().is_empty() && is_dated_attribution(&t[at..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_attributions_of_every_client() {
+        for line in [
+            "On Mon, 23 Nov 2026 at 10:02, Anna Berg <anna@acme.example> wrote:",
+            "On Mon, Nov 23, 2026 at 10:02 AM Anna Berg <anna@acme.example> wrote:",
+            "On 23/11/2026 10:02, Anna wrote:",
+            "On Nov 23, 2026, at 10:02, Anna <a@b> wrote:",
+            "On 23.11.26 10:02, Anna Berg wrote:",
+            "On Monday, November 23, 2026, 10:02:00 AM GMT+1, Anna Berg <anna@acme.example> wrote:",
+            "Anna Berg wrote on 23.11.2026 10:02:",
+            "Am 23.11.2026 um 10:02 schrieb Anna Berg <anna@acme.example>:",
+            "Am Mo., 23. Nov. 2026 um 10:02 Uhr schrieb Anna Berg <anna@acme.example>:",
+            "Am 23.11.26 um 10:02 schrieb Anna Berg:",
+            "Am 23.11.2026 schrieb Anna:",
+            "Anna Berg <anna@acme.example> schrieb am 23.11.2026 um 10:02:",
+        ] {
+            assert!(is_dated_attribution(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn prose_that_looks_like_an_attribution_is_not_one() {
+        for line in [
+            "I wrote: 2 reports",
+            "On Monday I wrote:",
+            "On 23.11. I wrote:",
+            "On 23.11.2026 at 10:00 I wrote:",
+            "Am 23.11.2026 schrieb ich folgende Berichte:",
+            "Am 23.11.2026 um 10:00 schrieb mir der Kunde:",
+            "On Mon, 23 Nov 2026 at 10:02, my colleague and I wrote:",
+            "Am 23.11. schrieb Anna drei Berichte:",
+            "Ich schrieb am 23.11.2026 um 10:00:",
+            "On Mon, 23 Nov 2026 at 10:02, Anna wrote: see below",
+            "Wichtig: bitte zurückrufen",
+        ] {
+            assert!(!is_dated_attribution(line), "{line}");
+        }
+        let long = format!("On 23.11.2026 {} wrote:", "and then ".repeat(40));
+        assert!(!is_dated_attribution(&long));
+    }
+
+    #[test]
+    fn named_attributions_need_a_name() {
+        assert!(is_named_attribution("Anna Berg wrote:"));
+        assert!(is_named_attribution(
+            "Anna Berg <anna@acme.example> schrieb:"
+        ));
+        assert!(!is_named_attribution("I wrote:"));
+        assert!(!is_named_attribution("Like I wrote:"));
+        assert!(!is_named_attribution("wrote:"));
+        assert!(!is_named_attribution("Ich schrieb:"));
+        assert!(is_named_attribution(
+            "Zitat von Anna Berg <anna@acme.example>:"
+        ));
+        assert!(!is_named_attribution("Quoting the client:"));
+    }
+
+    #[test]
+    fn wrapped_attributions_are_found_at_their_first_line() {
+        let lines = [
+            "Thanks!",
+            "On Mon, 23 Nov 2026 at 10:02, Anna Berg <",
+            "anna@acme.example> wrote:",
+        ];
+        assert_eq!(attribution_at(&lines, 0), None);
+        assert_eq!(
+            attribution_at(&lines, 1),
+            Some(Attribution::Dated { span: 2 })
+        );
+        let lines = [
+            "Danke!",
+            "Anna Berg <anna@acme.example> schrieb am",
+            "23.11.2026 um 10:02:",
+        ];
+        assert_eq!(attribution_at(&lines, 0), None);
+        assert_eq!(
+            attribution_at(&lines, 1),
+            Some(Attribution::Dated { span: 2 })
+        );
+        let lines = [
+            "On Mon, 23 Nov 2026 at 10:02, Anna Berg",
+            "<anna@acme.example>",
+            "wrote:",
+        ];
+        assert_eq!(
+            attribution_at(&lines, 0),
+            Some(Attribution::Dated { span: 3 })
+        );
+        let lines = ["On Mon, 23 Nov 2026 at 10:02, Anna Berg", "", "wrote:"];
+        assert_eq!(attribution_at(&lines, 0), None);
+    }
+
+    #[test]
+    fn glued_attributions_are_found_after_the_text() {
+        let line = "Thanks!On Mon, 23 Nov 2026 at 10:02, Anna <anna@acme.example> wrote:";
+        assert_eq!(glued_attribution(line), Some(7));
+        assert_eq!(
+            glued_attribution("Passt.Am 23.11.2026 um 10:02 schrieb Anna:"),
+            Some(6)
+        );
+        assert_eq!(
+            glued_attribution("On Mon, 23 Nov 2026 at 10:02, Anna wrote:"),
+            None
+        );
+        assert_eq!(glued_attribution("Thanks! On Monday I wrote:"), None);
+    }
+
+    #[test]
+    fn separators() {
+        for line in [
+            "-----Original Message-----",
+            "----- Original Message -----",
+            "-----Ursprüngliche Nachricht-----",
+            "---------- Forwarded message ---------",
+            "---------- Weitergeleitete Nachricht ---------",
+            "-------- Forwarded Message --------",
+            "-------- Original-Nachricht --------",
+            "Begin forwarded message:",
+            "Anfang der weitergeleiteten Nachricht:",
+        ] {
+            assert!(is_separator(line), "{line}");
+        }
+        for line in [
+            "--",
+            "---",
+            "-- Anna",
+            "Original message attached",
+            "Kalender -- Termine",
+        ] {
+            assert!(!is_separator(line), "{line}");
+        }
+    }
+
+    fn is_header_line(content: &str) -> bool {
+        header_bits(content) != 0
+    }
+
+    #[test]
+    fn header_lines() {
+        assert!(is_header_line("From: Anna Berg <anna@acme.example>"));
+        assert!(is_header_line("Von:tandem <team@agency.example>"));
+        assert!(is_header_line("*From:* Anna Berg"));
+        assert!(is_header_line(
+            "Gesendet: Montag, 23. November 2026 um 10:02 Uhr"
+        ));
+        assert!(!is_header_line("Gesendet: gestern"));
+        assert!(!is_header_line("Von: 9:00"));
+        assert!(!is_header_line("Note: 2h inbox"));
+        assert!(!is_header_line("Wichtig: bitte zurückrufen"));
+        assert!(is_header_line("SUBJECT: x"));
+    }
+
+    #[test]
+    fn header_blocks_need_a_sender_and_a_date_or_subject() {
+        let block = |lines: &[&str]| Headers::new(lines).block_at(0);
+        assert!(block(&["From: anna@acme.example", "Subject: hi"]));
+        assert!(block(&[
+            "From: Anna Berg",
+            "Sent: Monday, 23 Nov 2026",
+            "To: Bob"
+        ]));
+        assert!(block(&[
+            "Gesendet: 23.11.2026",
+            "Von: \"Anna\" <a@b>",
+            "An: x",
+            "Betreff: y"
+        ]));
+        assert!(!block(&["Von: Montag bis Freitag erreichbar"]));
+        assert!(!block(&[
+            "Von: Montag bis Freitag erreichbar",
+            "Subject: the invoices"
+        ]));
+        assert!(!block(&["Datum: 23.11.2026", "Von: 9:00", "Bis: 12:00"]));
+        assert!(!block(&["Subject: the invoices", "To: Anna"]));
+        assert!(!block(&["From: anna@acme.example", "", "Subject: hi"]));
+    }
+
+    #[test]
+    fn glued_header_lines() {
+        let line = "1: 4 2: 5 From: tandem <team@agency.example>";
+        assert_eq!(glued_header(line), Some((10, FROM | FROM_ADDRESS)));
+        let gmx = "anbei die Stunden.\u{a0} Gesendet:\u{a0}Montag, 23. November 2026 um 10:02 Uhr";
+        assert_eq!(glued_header(gmx), Some((21, DATE)));
+        assert_eq!(glued_header("From: tandem <team@agency.example>"), None);
+        assert_eq!(glued_header("Arbeitszeit Von: 9:00"), None);
+        assert_eq!(glued_header("Gesendet habe ich es"), None);
+        let lines = [
+            line,
+            " Sent:Monday, November 23, 2026 10:02",
+            " To:Anna",
+            " Subject: x",
+        ];
+        let contents: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+        assert!(Headers::new(&contents).glued_block_at(0, FROM | FROM_ADDRESS));
+    }
+}
