@@ -15,3 +15,4 @@ pub mod outbound;
 pub mod schedule;
 pub mod store;
 pub mod templates;
+pub mod timelog;
