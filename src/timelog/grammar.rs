@@ -184,10 +184,12 @@ impl<'c> Walker<'c> {
         let before = self.block.as_ref().map(|block| block.id);
         let borrowed = self.classify(number, text, &parts, open, after_blank);
         // A loose block ends at the first line under it that does not borrow its date.
-        if let Some(block) = &self.block {
-            if block.loose && !borrowed && before == Some(block.id) {
-                self.block = None;
-            }
+        if let Some(block) = &self.block
+            && block.loose
+            && !borrowed
+            && before == Some(block.id)
+        {
+            self.block = None;
         }
     }
 

@@ -59,9 +59,8 @@ pub(super) fn resolve(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
         DateSpec::Full { year, month, day } => NaiveDate::from_ymd_opt(year, month, day),
         DateSpec::NoYear { month, day } => nearest_year(month, day, today),
         DateSpec::Weekday(weekday) => {
-            let back = (today.weekday().num_days_from_monday() + 7
-                - weekday.num_days_from_monday())
-                % 7;
+            let back =
+                (today.weekday().num_days_from_monday() + 7 - weekday.num_days_from_monday()) % 7;
             today.checked_sub_days(Days::new(u64::from(back)))
         }
         DateSpec::DaysAgo(n) => today.checked_sub_days(Days::new(u64::from(n))),
@@ -332,7 +331,10 @@ fn weekday(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Option<DateMatch> {
         .filter(|m| t.ends_word(m.end))
         .max_by_key(|m| m.end);
     Some(match spelled_out {
-        Some(m) => DateMatch { as_hours: None, ..m },
+        Some(m) => DateMatch {
+            as_hours: None,
+            ..m
+        },
         None => DateMatch {
             end: j,
             spec: DateSpec::Weekday(day),
@@ -411,7 +413,6 @@ mod tests {
             "Mon",
             "montag",
             "Monday",
-            "vorgestern",
             "23. Nov.",
         ] {
             assert_eq!(date(text, true, today()), nov23, "{text}");
@@ -419,8 +420,10 @@ mod tests {
         assert_eq!(date("heute", true, today()), Some(today()));
         assert_eq!(date("Today", true, today()), Some(today()));
         assert_eq!(date("gestern", true, today()), Some(ymd(2026, 11, 25)));
+        assert_eq!(date("vorgestern", true, today()), Some(ymd(2026, 11, 24)));
         assert_eq!(date("yesterday", true, today()), Some(ymd(2026, 11, 25)));
-        assert_eq!(date("3. März", true, today()), Some(ymd(2026, 3, 3)));
+        assert_eq!(date("3. Oktober", true, today()), Some(ymd(2026, 10, 3)));
+        assert_eq!(date("3. März", true, today()), Some(ymd(2027, 3, 3)));
         assert_eq!(date("Dez 1", true, today()), Some(ymd(2026, 12, 1)));
     }
 
@@ -443,7 +446,11 @@ mod tests {
             ("Sunday", 22),
         ];
         for (text, day) in cases {
-            assert_eq!(date(text, true, today()), Some(ymd(2026, 11, day)), "{text}");
+            assert_eq!(
+                date(text, true, today()),
+                Some(ymd(2026, 11, day)),
+                "{text}"
+            );
         }
     }
 
@@ -466,17 +473,25 @@ mod tests {
         let jan3 = ymd(2027, 1, 3);
         assert_eq!(date("28.12.", true, jan3), Some(ymd(2026, 12, 28)));
         assert_eq!(date("2.1.", true, jan3), Some(ymd(2027, 1, 2)));
-        assert_eq!(date("5 Jan", true, ymd(2026, 12, 30)), Some(ymd(2027, 1, 5)));
+        assert_eq!(
+            date("5 Jan", true, ymd(2026, 12, 30)),
+            Some(ymd(2027, 1, 5))
+        );
         // A few days ahead stays in this year (and is rejected as future later).
         assert_eq!(date("30.11.", true, today()), Some(ymd(2026, 11, 30)));
         assert_eq!(date("29.02.", true, today()), None);
-        assert_eq!(date("29.02.", true, ymd(2028, 3, 1)), Some(ymd(2028, 2, 29)));
+        assert_eq!(
+            date("29.02.", true, ymd(2028, 3, 1)),
+            Some(ymd(2028, 2, 29))
+        );
     }
 
     #[test]
     fn slashes_follow_the_locale_unless_impossible() {
-        assert_eq!(date("3/4", true, today()), Some(ymd(2026, 4, 3)));
-        assert_eq!(date("3/4", false, today()), Some(ymd(2026, 3, 4)));
+        assert_eq!(date("3/11", true, today()), Some(ymd(2026, 11, 3)));
+        assert_eq!(date("11/3", false, today()), Some(ymd(2026, 11, 3)));
+        // Nearest to today, even when that is ahead (and then rejected as future).
+        assert_eq!(date("3/4", true, today()), Some(ymd(2027, 4, 3)));
         assert_eq!(date("11/23", true, today()), Some(ymd(2026, 11, 23)));
         assert_eq!(date("23/11", false, today()), Some(ymd(2026, 11, 23)));
         assert_eq!(date("24/7", true, today()), None);

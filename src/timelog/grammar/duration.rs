@@ -96,7 +96,7 @@ impl DurationForm {
     /// they are exact for multiples of 3 minutes (0.05 h); the others for every minute up to a day.
     pub fn can_express(self, minutes: u32) -> bool {
         if self.is_decimal() {
-            minutes % 3 == 0
+            minutes.is_multiple_of(3)
         } else {
             true
         }
@@ -194,15 +194,21 @@ pub(super) fn digits_value(digits: &str) -> u64 {
     })
 }
 
-/// `2`, `2.5`, `2,5` at token `i`.
+/// `2`, `2.5`, `2,5` at token `i`. Not `1.2.` followed by more (`1.2.3`, `01.12.-05.12.`): that
+/// is a version or a date, whatever its first part looks like.
 pub(super) fn number<'a>(t: Tokens<'_, 'a>, i: usize) -> Option<(usize, Number<'a>)> {
     let int = t.num(i, 1, usize::MAX)?;
-    if t.is_sym_in(i + 1, &['.', ',']) && t.glued(i + 1) && t.glued(i + 2) {
-        if let Some(frac) = t.num(i + 2, 1, usize::MAX) {
-            return Some((i + 3, Number { int, frac: Some(frac) }));
-        }
+    let frac = t
+        .num(i + 2, 1, usize::MAX)
+        .filter(|_| t.is_sym_in(i + 1, &['.', ',']) && t.glued(i + 1) && t.glued(i + 2));
+    let Some(frac) = frac else {
+        return Some((i + 1, Number { int, frac: None }));
+    };
+    if t.is_sym(i + 3, '.') && t.glued(i + 3) && t.glued(i + 4) {
+        return None;
     }
-    Some((i + 1, Number { int, frac: None }))
+    let frac = Some(frac);
+    Some((i + 3, Number { int, frac }))
 }
 
 const HOUR_UNITS: [&str; 9] = [
@@ -332,14 +338,13 @@ fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
         has_minutes: false,
     };
     let mut minute = 0;
-    if t.is_sym_in(i + 1, &[':', '.']) && t.glued(i + 1) && t.glued(i + 2) {
-        if let Some(m) = t.num(i + 2, 2, 2).map(digits_value).filter(|&m| m < 60) {
-            minute = m as u32;
-            c.end = i + 3;
-            c.explicit = t.is_sym(i + 1, ':');
-            c.dotted = !c.explicit;
-            c.has_minutes = true;
-        }
+    let separated = t.is_sym_in(i + 1, &[':', '.']) && t.glued(i + 1) && t.glued(i + 2);
+    if separated && let Some(m) = t.num(i + 2, 2, 2).map(digits_value).filter(|&m| m < 60) {
+        minute = m as u32;
+        c.end = i + 3;
+        c.explicit = t.is_sym(i + 1, ':');
+        c.dotted = !c.explicit;
+        c.has_minutes = true;
     }
     if let Some(pm) = meridiem(t, c.end) {
         if !(1..=12).contains(&hour) {
@@ -482,8 +487,23 @@ mod tests {
     #[test]
     fn not_durations() {
         for text in [
-            "", "h", "inbox", "23.11.", "2026-11-23", "1:3", "1:60", "2x", "50%", "2 Rechnungen",
-            "9 to 11", "25-26", "22-1", "1.5.", "100", "+49", "1:30:00",
+            "",
+            "h",
+            "inbox",
+            "23.11.",
+            "2026-11-23",
+            "1:3",
+            "1:60",
+            "2x",
+            "50%",
+            "2 Rechnungen",
+            "9 to 11",
+            "25-26",
+            "22-1",
+            "1.5.",
+            "100",
+            "+49",
+            "1:30:00",
         ] {
             assert_eq!(parse_duration(text), None, "{text}");
         }
@@ -493,8 +513,14 @@ mod tests {
     fn huge_numbers_saturate() {
         assert_eq!(parse_duration("99999999h"), Some(u32::MAX));
         assert_eq!(parse_duration("9999999m"), Some(9_999_999));
-        assert_eq!(parse_duration(&format!("{}h", "9".repeat(400))), Some(u32::MAX));
-        assert_eq!(parse_duration(&format!("1.{}h", "9".repeat(400))), Some(120));
+        assert_eq!(
+            parse_duration(&format!("{}h", "9".repeat(400))),
+            Some(u32::MAX)
+        );
+        assert_eq!(
+            parse_duration(&format!("1.{}h", "9".repeat(400))),
+            Some(120)
+        );
     }
 
     #[test]

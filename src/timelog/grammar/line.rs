@@ -128,9 +128,13 @@ impl<'a> Analysis<'a> {
                 !covered(k) && is_wordish(&self.tokens[k]) && !(ignore_labels && self.is_label(k))
             })
         };
-        let date_only = description
-            .split_whitespace()
-            .all(|w| LABELS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase().as_str()));
+        let date_only = description.split_whitespace().all(|w| {
+            LABELS.contains(
+                &w.trim_matches(|c: char| !c.is_alphabetic())
+                    .to_lowercase()
+                    .as_str(),
+            )
+        });
         Parts {
             date: date.map(|f| self.date_part(f, words(0, self.found[f].start, true))),
             duration: duration.map(|f| {
@@ -257,10 +261,10 @@ impl<'a> Analysis<'a> {
             if !keep(k) {
                 continue;
             }
-            if let Some(end) = previous_end {
-                if self.line[end..token.start].contains(char::is_whitespace) {
-                    out.push(' ');
-                }
+            if let Some(end) = previous_end
+                && self.line[end..token.start].contains(char::is_whitespace)
+            {
+                out.push(' ');
             }
             out.push_str(token.text);
             previous_end = Some(token.end);
@@ -271,7 +275,10 @@ impl<'a> Analysis<'a> {
 
 /// A token that carries meaning in a description (not punctuation).
 fn is_wordish(token: &Token<'_>) -> bool {
-    matches!(token.kind, Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque)
+    matches!(
+        token.kind,
+        Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
+    )
 }
 
 fn tidy(text: &str) -> String {
@@ -319,11 +326,13 @@ fn longest_at(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Option<Found> {
         end: i + 1,
         what: What::Tag(name),
     });
-    let dates = date::candidates(t, i, day_first).into_iter().map(|d| Found {
-        start: i,
-        end: d.end,
-        what: What::Date(d),
-    });
+    let dates = date::candidates(t, i, day_first)
+        .into_iter()
+        .map(|d| Found {
+            start: i,
+            end: d.end,
+            what: What::Date(d),
+        });
     let durations = duration::candidates(t, i).into_iter().map(|d| Found {
         start: i,
         end: d.end,
@@ -358,7 +367,8 @@ fn with_lead_word(t: Tokens<'_, '_>, f: &Found, free_from: usize) -> usize {
     };
     let takes = f.start > free_from
         && t.get(f.start).is_some_and(|tok| tok.spaced)
-        && t.word(f.start - 1).is_some_and(|w| leads.contains(&w.as_str()));
+        && t.word(f.start - 1)
+            .is_some_and(|w| leads.contains(&w.as_str()));
     if takes { f.start - 1 } else { f.start }
 }
 
@@ -481,7 +491,10 @@ mod tests {
         assert_eq!(parts("- inbox: 1.5h").description, "inbox");
         assert_eq!(parts("• 30 min calls").description, "calls");
         assert_eq!(parts("inbox (2h) calls").description, "inbox calls");
-        assert_eq!(parts("2026-11-23 – 2h – Anruf bei Müller").description, "Anruf bei Müller");
+        assert_eq!(
+            parts("2026-11-23 – 2h – Anruf bei Müller").description,
+            "Anruf bei Müller"
+        );
         assert_eq!(
             parts("Mo von 9 bis 11 Uhr Recherche").description,
             "Recherche"

@@ -1,7 +1,7 @@
 //! What a rejected line is told: the reason in one sentence, and the line as it should have
 //! been written, built from the line's own parts so the assistant can copy it.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::date::{self, DateSpec};
 use super::line::Analysis;
@@ -73,35 +73,36 @@ impl Rejected {
         };
         let tag = parts.tag.map(|t| format!("#{t}"));
         let description = Some(parts.description).filter(|d| !d.is_empty());
-        [Some(day.format("%Y-%m-%d").to_string()), Some(duration), tag, description]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            Some(day.format("%Y-%m-%d").to_string()),
+            Some(duration),
+            tag,
+            description,
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
-/// `31.02.` as the last day of February: the nearest real day of the month that was meant, if it
-/// is not in the future.
+/// `31.02.` as the last day of February: the latest real day of the month that was meant, not
+/// after today.
 fn repaired(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
-    let (year, month, day) = match spec {
-        DateSpec::Full { year, month, day } => (Some(year), month, day),
-        DateSpec::NoYear { month, day } => (None, month, day),
+    let (years, month, day) = match spec {
+        DateSpec::Full { year, month, day } => (vec![year], month, day),
+        DateSpec::NoYear { month, day } => {
+            let year = today.year();
+            (vec![year, year.checked_sub(1)?], month, day)
+        }
         _ => return None,
     };
-    if !(1..=12).contains(&month) {
-        return None;
-    }
-    (1..=day.min(31))
-        .rev()
-        .find_map(|day| {
-            let spec = match year {
-                Some(year) => DateSpec::Full { year, month, day },
-                None => DateSpec::NoYear { month, day },
-            };
-            date::resolve(spec, today)
-        })
-        .filter(|d| *d <= today)
+    years.into_iter().find_map(|year| {
+        (1..=day.min(31))
+            .rev()
+            .find_map(|day| NaiveDate::from_ymd_opt(year, month, day))
+            .filter(|d| *d <= today)
+    })
 }
 
 /// A duration for a line over 24 hours: `90h` was most likely meant as 90 minutes; otherwise a
@@ -109,7 +110,7 @@ fn repaired(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
 fn shorter(minutes: u32) -> String {
     let hours = minutes / 60;
     // The number written, read as minutes, must fit in a day.
-    if minutes % 60 == 0 && (25..=24 * 60).contains(&hours) {
+    if minutes.is_multiple_of(60) && (25..=24 * 60).contains(&hours) {
         format!("{hours} min")
     } else {
         "8h".to_string()
@@ -138,7 +139,11 @@ mod tests {
     fn every_reason_in_both_languages() {
         let date = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let cases = [
-            (Reason::NoDate, "Die Zeile hat kein Datum.", "This line has no date."),
+            (
+                Reason::NoDate,
+                "Die Zeile hat kein Datum.",
+                "This line has no date.",
+            ),
             (
                 Reason::NoDuration,
                 "Die Zeile hat keine Dauer.",
@@ -161,7 +166,11 @@ mod tests {
                 "„31.02.“ ist kein gültiges Datum.",
                 "“31.02.” is not a valid date.",
             ),
-            (Reason::ZeroDuration, "Die Dauer ist null.", "The duration is zero."),
+            (
+                Reason::ZeroDuration,
+                "Die Dauer ist null.",
+                "The duration is zero.",
+            ),
         ];
         for (reason, de, en) in cases {
             assert_eq!(reason.describe(Locale::De), de);
@@ -177,7 +186,11 @@ mod tests {
                 Reason::NoDuration,
                 "2026-11-23 1.5h Kalenderpflege",
             ),
-            ("- inbox: 2,5 Std.", Reason::NoDate, "2026-11-26 2,5 Std. inbox"),
+            (
+                "- inbox: 2,5 Std.",
+                Reason::NoDate,
+                "2026-11-26 2,5 Std. inbox",
+            ),
             (
                 "30.11. 2h #acme Rechnungen",
                 Reason::FutureDate {
@@ -202,10 +215,18 @@ mod tests {
                 Reason::TooLong { minutes: u32::MAX },
                 "2026-11-25 8h x",
             ),
-            ("Mo 0h Telefonate", Reason::ZeroDuration, "2026-11-23 1.5h Telefonate"),
+            (
+                "Mo 0h Telefonate",
+                Reason::ZeroDuration,
+                "2026-11-23 1.5h Telefonate",
+            ),
         ];
         for (text, reason, example) in cases {
-            assert_eq!(rejected(text, reason).corrected_example(&ctx()), example, "{text}");
+            assert_eq!(
+                rejected(text, reason).corrected_example(&ctx()),
+                example,
+                "{text}"
+            );
         }
     }
 }

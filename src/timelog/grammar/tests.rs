@@ -44,7 +44,12 @@ fn rejections(text: &str) -> Vec<(usize, Reason)> {
 
 /// (date, minutes, client, description) of an entry, for compact assertions.
 fn summary(e: &Entry) -> (NaiveDate, u32, Option<&str>, &str) {
-    (e.date, e.minutes, e.client.as_deref(), e.description.as_str())
+    (
+        e.date,
+        e.minutes,
+        e.client.as_deref(),
+        e.description.as_str(),
+    )
 }
 
 #[test]
@@ -60,7 +65,12 @@ gestern 2,5 Std. Buchhaltung vorbereitet
     assert_eq!(
         got,
         vec![
-            (ymd(2026, 11, 23), 150, Some("acme"), "Invoices and reminders"),
+            (
+                ymd(2026, 11, 23),
+                150,
+                Some("acme"),
+                "Invoices and reminders"
+            ),
             (ymd(2026, 11, 23), 90, None, "Kalenderpflege"),
             (ymd(2026, 11, 23), 45, None, "Recherche Reiseangebote"),
             (ymd(2026, 11, 25), 75, None, "inbox zero"),
@@ -89,7 +99,10 @@ fn a_date_line_gives_its_date_to_the_lines_under_it() {
 #[test]
 fn bullets_of_every_kind_or_none() {
     let all = entries("Datum: 23.11.\n* 1h a\n• 2h b\n1,5 c\n  -   45 Min. d");
-    let got: Vec<_> = all.iter().map(|e| (e.minutes, e.description.as_str())).collect();
+    let got: Vec<_> = all
+        .iter()
+        .map(|e| (e.minutes, e.description.as_str()))
+        .collect();
     assert_eq!(got, vec![(60, "a"), (120, "b"), (90, "c"), (45, "d")]);
     assert!(all.iter().all(|e| e.date == ymd(2026, 11, 23)));
 }
@@ -119,7 +132,10 @@ fn blocks_end_at_the_next_date_line_or_at_a_blank_line_before_prose() {
 #[test]
 fn lines_with_their_own_date_inside_a_block_keep_it_and_the_block_goes_on() {
     let all = entries("23.11.\n- 1h a\n- 24.11. 2h b\n- 3h c");
-    let dates: Vec<_> = all.iter().map(|e| e.date.format("%d").to_string()).collect();
+    let dates: Vec<_> = all
+        .iter()
+        .map(|e| e.date.format("%d").to_string())
+        .collect();
     assert_eq!(dates, ["23", "24", "23"]);
 }
 
@@ -155,7 +171,11 @@ fn any_order() {
         "2026-11-23: Invoices (2.5h)",
     ] {
         let e = one(line);
-        assert_eq!(summary(&e), (ymd(2026, 11, 23), 150, None, "Invoices"), "{line}");
+        assert_eq!(
+            summary(&e),
+            (ymd(2026, 11, 23), 150, None, "Invoices"),
+            "{line}"
+        );
     }
     let e = one("Monday, 23 Nov\n- inbox: 1.5h");
     assert_eq!((e.minutes, e.description.as_str()), (90, "inbox"));
@@ -192,7 +212,11 @@ fn every_duration_form_on_a_line() {
         ("22:00-01:00", 180),
     ] {
         let e = one(&format!("2026-11-23 {text} Recherche"));
-        assert_eq!((e.minutes, e.description.as_str()), (minutes, "Recherche"), "{text}");
+        assert_eq!(
+            (e.minutes, e.description.as_str()),
+            (minutes, "Recherche"),
+            "{text}"
+        );
     }
 }
 
@@ -218,7 +242,11 @@ fn every_date_form_on_a_line() {
         "am Montag",
     ] {
         let e = one(&format!("{date} 2h Recherche"));
-        assert_eq!(summary(&e), (ymd(2026, 11, 23), 120, None, "Recherche"), "{date}");
+        assert_eq!(
+            summary(&e),
+            (ymd(2026, 11, 23), 120, None, "Recherche"),
+            "{date}"
+        );
     }
     for (date, day) in [
         ("today", 26),
@@ -227,14 +255,30 @@ fn every_date_form_on_a_line() {
         ("gestern", 25),
         ("vorgestern", 24),
     ] {
-        assert_eq!(one(&format!("{date} 2h x")).date, ymd(2026, 11, day), "{date}");
+        assert_eq!(
+            one(&format!("{date} 2h x")).date,
+            ymd(2026, 11, day),
+            "{date}"
+        );
     }
 }
 
 #[test]
 fn weekdays_from_thursday() {
-    for (day, date) in [("Mo", 23), ("Di", 24), ("Mi", 25), ("Do", 26), ("Fr", 20), ("Sa", 21), ("So", 22)] {
-        assert_eq!(one(&format!("{day} 1h x")).date, ymd(2026, 11, date), "{day}");
+    for (day, date) in [
+        ("Mo", 23),
+        ("Di", 24),
+        ("Mi", 25),
+        ("Do", 26),
+        ("Fr", 20),
+        ("Sa", 21),
+        ("So", 22),
+    ] {
+        assert_eq!(
+            one(&format!("{day} 1h x")).date,
+            ymd(2026, 11, date),
+            "{day}"
+        );
     }
 }
 
@@ -256,7 +300,7 @@ fn month_first_locales() {
         day_first: false,
         ..ctx()
     };
-    let lines = parse("11/23 1h a\n3/4 1h b\n23/11 1h c", &us);
+    let lines = parse("11/23 1h a\n11/3 1h b\n23/11 1h c", &us);
     let dates: Vec<_> = lines
         .iter()
         .map(|l| match l {
@@ -264,7 +308,10 @@ fn month_first_locales() {
             Line::Rejected(r) => panic!("{r:?}"),
         })
         .collect();
-    assert_eq!(dates, [ymd(2026, 11, 23), ymd(2026, 3, 4), ymd(2026, 11, 23)]);
+    assert_eq!(
+        dates,
+        [ymd(2026, 11, 23), ymd(2026, 11, 3), ymd(2026, 11, 23)]
+    );
 }
 
 #[test]
@@ -338,18 +385,33 @@ fn traps_are_not_misread() {
     assert_eq!(one("2026-11-23 1h x").minutes, 60);
     // The first duration wins; numbers in the description stay there.
     let e = one("23.11. 2h 10 Rechnungen geschrieben");
-    assert_eq!((e.minutes, e.description.as_str()), (120, "10 Rechnungen geschrieben"));
+    assert_eq!(
+        (e.minutes, e.description.as_str()),
+        (120, "10 Rechnungen geschrieben")
+    );
     let e = one("23.11. 1,5 Std. 3 Angebote, 2 Mails");
-    assert_eq!((e.minutes, e.description.as_str()), (90, "3 Angebote, 2 Mails"));
+    assert_eq!(
+        (e.minutes, e.description.as_str()),
+        (90, "3 Angebote, 2 Mails")
+    );
     // A tag wherever it stands.
-    assert_eq!(one("Rechnungen #Acme 23.11. 2h").client.as_deref(), Some("acme"));
+    assert_eq!(
+        one("Rechnungen #Acme 23.11. 2h").client.as_deref(),
+        Some("acme")
+    );
     // `1.5` is never 1 h 50.
     assert_eq!(one("23.11. 1.50 x").minutes, 90);
     // An issue number is not a tag.
     let e = one("23.11. 2h Ticket #123 gelöst");
-    assert_eq!((e.client, e.description.as_str()), (None, "Ticket #123 gelöst"));
+    assert_eq!(
+        (e.client, e.description.as_str()),
+        (None, "Ticket #123 gelöst")
+    );
     // A description keeps non-ASCII.
-    assert_eq!(one("23.11. 2h Grüße an Jürgen – erledigt ✓").description, "Grüße an Jürgen – erledigt ✓");
+    assert_eq!(
+        one("23.11. 2h Grüße an Jürgen – erledigt ✓").description,
+        "Grüße an Jürgen – erledigt ✓"
+    );
 }
 
 #[test]
@@ -369,9 +431,19 @@ Invoices 2.5h
         vec![
             (2, Reason::NoDate),
             (3, Reason::NoDuration),
-            (4, Reason::FutureDate { date: ymd(2026, 11, 30) }),
+            (
+                4,
+                Reason::FutureDate {
+                    date: ymd(2026, 11, 30)
+                }
+            ),
             (5, Reason::TooLong { minutes: 1500 }),
-            (6, Reason::InvalidDate { text: "31.02.".to_string() }),
+            (
+                6,
+                Reason::InvalidDate {
+                    text: "31.02.".to_string()
+                }
+            ),
             (7, Reason::ZeroDuration),
             (9, Reason::NoDate),
             (10, Reason::TooLong { minutes: u32::MAX }),
@@ -384,7 +456,10 @@ Invoices 2.5h
 fn a_whole_day_is_the_most_one_line_may_have() {
     assert_eq!(one("23.11. 24h Messe").minutes, 1440);
     assert_eq!(one("23.11. 00:00-24:00 Messe").minutes, 1440);
-    assert_eq!(rejections("23.11. 24:01 Messe"), vec![(1, Reason::TooLong { minutes: 1441 })]);
+    assert_eq!(
+        rejections("23.11. 24:01 Messe"),
+        vec![(1, Reason::TooLong { minutes: 1441 })]
+    );
 }
 
 #[test]
@@ -393,8 +468,18 @@ fn lines_under_an_unusable_date_line_are_rejected_with_its_reason() {
     assert_eq!(
         rejections(text),
         vec![
-            (2, Reason::InvalidDate { text: "31.02.".to_string() }),
-            (5, Reason::FutureDate { date: ymd(2026, 11, 30) }),
+            (
+                2,
+                Reason::InvalidDate {
+                    text: "31.02.".to_string()
+                }
+            ),
+            (
+                5,
+                Reason::FutureDate {
+                    date: ymd(2026, 11, 30)
+                }
+            ),
         ]
     );
 }
@@ -402,14 +487,22 @@ fn lines_under_an_unusable_date_line_are_rejected_with_its_reason() {
 #[test]
 fn unsure_rejections_only_in_a_mail_that_is_a_time_log() {
     // On their own these could be prose (a sick note, a remark), so they stay silent...
-    for text in ["gestern Buchhaltung vorbereitet", "Calls 1.5h with the client", "inbox: 1,5"] {
+    for text in [
+        "gestern Buchhaltung vorbereitet",
+        "Calls 1.5h with the client",
+        "inbox: 1,5",
+    ] {
         assert_eq!(parse(text, &ctx()), vec![], "{text}");
     }
     // ...but next to real entries they are forgotten parts.
     let text = "23.11. 2h Rechnungen\ngestern Buchhaltung vorbereitet\nCalls 1.5h with the client\ninbox: 1,5";
     assert_eq!(
         rejections(text),
-        vec![(2, Reason::NoDuration), (3, Reason::NoDate), (4, Reason::NoDate)]
+        vec![
+            (2, Reason::NoDuration),
+            (3, Reason::NoDate),
+            (4, Reason::NoDate)
+        ]
     );
 }
 
@@ -448,14 +541,20 @@ fn rejections_can_be_explained_and_corrected() {
         panic!("{lines:?}")
     };
     assert_eq!(r.reason.describe(Locale::En), "This line has no duration.");
-    assert_eq!(r.corrected_example(&ctx()), "2026-11-23 1.5h Kalenderpflege");
+    assert_eq!(
+        r.corrected_example(&ctx()),
+        "2026-11-23 1.5h Kalenderpflege"
+    );
 }
 
 #[test]
 fn extreme_todays_do_not_panic() {
     for today in [NaiveDate::MIN, NaiveDate::MAX] {
         let ctx = Context::new(today, Locale::En);
-        for line in parse("Mo 1h a\n31.12. 2h b\n1.1. 2h c\ngestern 2h d\n31.02. 1h e", &ctx) {
+        for line in parse(
+            "Mo 1h a\n31.12. 2h b\n1.1. 2h c\ngestern 2h d\n31.02. 1h e",
+            &ctx,
+        ) {
             if let Line::Rejected(r) = line {
                 r.reason.describe(Locale::De);
                 r.corrected_example(&ctx);
