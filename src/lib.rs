@@ -17,3 +17,4 @@ pub mod reply;
 pub mod schedule;
 pub mod store;
 pub mod templates;
+pub mod timelog;

@@ -1,0 +1,519 @@
+//! One line: the scan that finds dates, durations and tags among its tokens, and the choice of
+//! which of them the line means; what is left is the description.
+//!
+//! The scan is greedy from left to right, longest match first, so `23 Nov` beats the number `23`
+//! and `09:00-11:30` beats `09:00`. The choice then prefers the clearest reading: a duration
+//! with a unit over a bare number, and a bare number only where timesheets put it (right after
+//! the date, or at the end), so "10 Rechnungen" in a description stays in the description.
+
+use super::date::{self, Certainty, DateMatch, DateSpec};
+use super::duration::{self, DurationMatch, Strength};
+use super::token::{Kind, Token, Tokens, tokenize};
+use crate::domain::ClientTag;
+
+/// Words that may stand next to a date on a line that is only a date: `Datum: 23.11.`,
+/// `Montag, den 23.11.`, `Hours for Monday:`.
+const LABELS: [&str; 16] = [
+    "datum", "date", "tag", "day", "am", "on", "den", "der", "the", "for", "für", "vom", "hours",
+    "stunden", "my", "meine",
+];
+
+/// Characters that separate the parts of a line and are dropped at the description's edges.
+const SEPARATORS: [char; 14] = [
+    '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
+];
+
+/// What the scan found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum What {
+    Tag(String),
+    Date(DateMatch),
+    Duration(DurationMatch),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    /// Token range.
+    start: usize,
+    end: usize,
+    what: What,
+}
+
+/// A tokenized line and everything that could be a date, a duration or a tag in it.
+pub(super) struct Analysis<'a> {
+    line: &'a str,
+    tokens: Vec<Token<'a>>,
+    found: Vec<Found>,
+}
+
+/// The date the line names, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DatePart {
+    pub spec: DateSpec,
+    pub certainty: Certainty,
+    /// The date as the user wrote it, for `InvalidDate`.
+    pub text: String,
+    /// Nothing but labels and punctuation before it.
+    pub at_start: bool,
+}
+
+/// The duration the line names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DurationPart {
+    pub minutes: u32,
+    pub strength: Strength,
+    /// As the user wrote it, for the corrected example.
+    pub text: String,
+    pub at_start: bool,
+    pub at_end: bool,
+}
+
+/// What a line says once its readings are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Parts {
+    pub date: Option<DatePart>,
+    pub duration: Option<DurationPart>,
+    /// Lower-case, without `#`.
+    pub tag: Option<String>,
+    /// The user's words without the date, duration and tag, and without separators at the edges.
+    pub description: String,
+    /// The line asks something: never an entry.
+    pub question: bool,
+    /// The line has nothing but a date, labels and maybe a tag: it starts a date block.
+    pub date_only: bool,
+    /// The line ends with `:`, like a heading over a list.
+    pub heading: bool,
+    /// How many things on the line read as dates (two are a span like "01.12.-05.12.").
+    pub dates: usize,
+}
+
+impl Parts {
+    /// Words in the description.
+    pub fn words(&self) -> usize {
+        self.description.split_whitespace().count()
+    }
+
+    /// The description ends like a sentence, so the line is more likely prose than an entry.
+    pub fn ends_sentence(&self) -> bool {
+        self.description.ends_with(['.', '!', '?'])
+    }
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(line: &'a str, day_first: bool) -> Self {
+        let tokens = tokenize(line);
+        let found = scan(Tokens(&tokens), day_first);
+        Self {
+            line,
+            tokens,
+            found,
+        }
+    }
+
+    /// Chooses the date, duration and tag. `in_block`: a date block is open, so a lone `23.11`
+    /// is more likely 23.11 hours under it than a date.
+    pub fn resolve(&self, in_block: bool) -> Parts {
+        let tag = self.first(|w| matches!(w, What::Tag(_)));
+        let date = self.choose_date(in_block);
+        let duration = self.choose_duration(date, tag);
+        let used = [date, duration, tag];
+        let covered = |k: usize| {
+            used.iter()
+                .flatten()
+                .any(|&f| (self.found[f].start..self.found[f].end).contains(&k))
+        };
+        let description = self.description(|k| !covered(k));
+        let words = |from: usize, to: usize, ignore_labels: bool| {
+            (from..to).any(|k| {
+                !covered(k) && is_wordish(&self.tokens[k]) && !(ignore_labels && self.is_label(k))
+            })
+        };
+        let date_only = description.split_whitespace().all(|w| {
+            LABELS.contains(
+                &w.trim_matches(|c: char| !c.is_alphabetic())
+                    .to_lowercase()
+                    .as_str(),
+            )
+        });
+        Parts {
+            date: date.map(|f| self.date_part(f, words(0, self.found[f].start, true))),
+            duration: duration.map(|f| {
+                let found = &self.found[f];
+                DurationPart {
+                    minutes: self.minutes_of(f),
+                    strength: self.strength_of(f),
+                    text: self.text(found.start, found.end).to_string(),
+                    at_start: !words(0, found.start, false),
+                    at_end: !words(found.end, self.tokens.len(), false),
+                }
+            }),
+            tag: tag.and_then(|f| match &self.found[f].what {
+                What::Tag(name) => Some(name.clone()),
+                _ => None,
+            }),
+            question: self.line.trim_end().ends_with('?'),
+            date_only,
+            heading: self.line.trim_end().ends_with(':'),
+            dates: self
+                .found
+                .iter()
+                .enumerate()
+                .filter(|&(i, f)| matches!(f.what, What::Date(_)) && Some(i) != duration)
+                .count(),
+            description,
+        }
+    }
+
+    fn first(&self, pred: impl Fn(&What) -> bool) -> Option<usize> {
+        self.found.iter().position(|f| pred(&f.what))
+    }
+
+    /// The first clear date; else a `23.11` that could also be hours, read as a date unless a
+    /// date block is open and nothing else on the line is a duration.
+    fn choose_date(&self, in_block: bool) -> Option<usize> {
+        self.first(|w| matches!(w, What::Date(d) if d.as_hours.is_none()))
+            .or_else(|| {
+                let has_duration = self.first(|w| matches!(w, What::Duration(_))).is_some();
+                self.first(|w| matches!(w, What::Date(_)))
+                    .filter(|_| has_duration || !in_block)
+            })
+    }
+
+    /// The first duration with a unit, colon or clock range; else the first bare number that
+    /// stands where a duration would (nothing but the date, tag and punctuation before it, or
+    /// nothing after it) and is at most a day.
+    fn choose_duration(&self, date: Option<usize>, tag: Option<usize>) -> Option<usize> {
+        let candidates: Vec<usize> = (0..self.found.len())
+            .filter(|&f| Some(f) != date)
+            .filter(|&f| match &self.found[f].what {
+                What::Duration(_) => true,
+                What::Date(d) => d.as_hours.is_some(),
+                What::Tag(_) => false,
+            })
+            .collect();
+        if let Some(&f) = candidates
+            .iter()
+            .find(|&&f| self.strength_of(f) == Strength::Strong)
+        {
+            return Some(f);
+        }
+        let outside = |k: usize, f: usize| {
+            let inside = |g: Option<usize>| {
+                g.is_some_and(|g| (self.found[g].start..self.found[g].end).contains(&k))
+            };
+            !inside(date) && !inside(tag) && !inside(Some(f)) && is_wordish(&self.tokens[k])
+        };
+        candidates.into_iter().find(|&f| {
+            let found = &self.found[f];
+            let alone_before = !(0..found.start).any(|k| outside(k, f));
+            let alone_after = !(found.end..self.tokens.len()).any(|k| outside(k, f));
+            (1..=24 * 60).contains(&self.minutes_of(f)) && (alone_before || alone_after)
+        })
+    }
+
+    fn minutes_of(&self, f: usize) -> u32 {
+        match &self.found[f].what {
+            What::Duration(d) => d.minutes,
+            What::Date(d) => d.as_hours.unwrap_or(0),
+            What::Tag(_) => 0,
+        }
+    }
+
+    fn strength_of(&self, f: usize) -> Strength {
+        match &self.found[f].what {
+            What::Duration(d) => d.strength,
+            _ => Strength::Medium,
+        }
+    }
+
+    fn date_part(&self, f: usize, words_before: bool) -> DatePart {
+        let found = &self.found[f];
+        let What::Date(d) = &found.what else {
+            unreachable!("choose_date only returns dates")
+        };
+        // The date itself, without an `on`/`am` taken in front of it.
+        let first = (found.start..found.end)
+            .find(|&k| !self.is_label(k) || k + 1 == found.end)
+            .unwrap_or(found.start);
+        DatePart {
+            spec: d.spec,
+            certainty: d.certainty,
+            text: self.text(first, found.end).to_string(),
+            at_start: !words_before,
+        }
+    }
+
+    fn is_label(&self, k: usize) -> bool {
+        let t = &self.tokens[k];
+        t.kind == Kind::Word && LABELS.contains(&t.text.to_lowercase().as_str())
+    }
+
+    fn text(&self, from: usize, to: usize) -> &'a str {
+        Tokens(&self.tokens).span_text(self.line, from, to)
+    }
+
+    /// The kept tokens, spaced as the user spaced them, then tidied: no separators at the edges,
+    /// no empty brackets or doubled separators where a part was taken out.
+    fn description(&self, keep: impl Fn(usize) -> bool) -> String {
+        let mut out = String::new();
+        let mut previous_end = None;
+        for (k, token) in self.tokens.iter().enumerate() {
+            if !keep(k) {
+                continue;
+            }
+            if let Some(end) = previous_end
+                && self.line[end..token.start].contains(char::is_whitespace)
+            {
+                out.push(' ');
+            }
+            out.push_str(token.text);
+            previous_end = Some(token.end);
+        }
+        tidy(&out)
+    }
+}
+
+/// A token that carries meaning in a description (not punctuation).
+fn is_wordish(token: &Token<'_>) -> bool {
+    matches!(
+        token.kind,
+        Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
+    )
+}
+
+fn tidy(text: &str) -> String {
+    let mut text = text.to_string();
+    for empty in ["()", "[]", "{}", "( )", "[ ]"] {
+        text = text.replace(empty, " ");
+    }
+    let is_separator_word = |w: &str| w.chars().all(|c| SEPARATORS.contains(&c));
+    let mut words: Vec<&str> = Vec::new();
+    for word in text.split_whitespace() {
+        let doubled = is_separator_word(word) && words.last().is_some_and(|w| is_separator_word(w));
+        if !doubled {
+            words.push(word);
+        }
+    }
+    words
+        .join(" ")
+        .trim_matches(|c: char| SEPARATORS.contains(&c) || c.is_whitespace())
+        .to_string()
+}
+
+/// Finds, left to right, the longest date, duration or tag at each word start.
+fn scan(t: Tokens<'_, '_>, day_first: bool) -> Vec<Found> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        match longest_at(t, i, day_first) {
+            Some(mut f) => {
+                i = f.end;
+                f.start = with_lead_word(t, &f, found.last().map_or(0, |g| g.end));
+                found.push(f);
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+fn longest_at(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Option<Found> {
+    if !t.starts_word(i) {
+        return None;
+    }
+    let tag = tag_at(t, i).map(|name| Found {
+        start: i,
+        end: i + 1,
+        what: What::Tag(name),
+    });
+    let dates = date::candidates(t, i, day_first)
+        .into_iter()
+        .map(|d| Found {
+            start: i,
+            end: d.end,
+            what: What::Date(d),
+        });
+    let durations = duration::candidates(t, i).into_iter().map(|d| Found {
+        start: i,
+        end: d.end,
+        what: What::Duration(d),
+    });
+    // On equal length the earlier kind wins: a tag, then a date, then a duration.
+    tag.into_iter()
+        .chain(dates)
+        .chain(durations)
+        .filter(|f| f.end > i && t.ends_word(f.end))
+        .fold(None, |best: Option<Found>, f| match best {
+            Some(b) if b.end >= f.end => Some(b),
+            _ => Some(f),
+        })
+}
+
+/// A `#tag` that is a valid client tag, lower-cased without `#`.
+fn tag_at(t: Tokens<'_, '_>, i: usize) -> Option<String> {
+    let token = t.get(i).filter(|tok| tok.kind == Kind::Tag)?;
+    ClientTag::parse(token.text)
+        .ok()
+        .map(|tag| tag.as_str().to_string())
+}
+
+/// `on 2026-11-23`, `am Montag`, `von 9 bis 11`: the little word in front belongs to the date or
+/// range, not to the description. Returns the match's new start.
+fn with_lead_word(t: Tokens<'_, '_>, f: &Found, free_from: usize) -> usize {
+    let leads: &[&str] = match &f.what {
+        What::Date(_) => &["on", "am"],
+        What::Duration(d) if d.is_range => &["von", "from"],
+        _ => return f.start,
+    };
+    let takes = f.start > free_from
+        && t.get(f.start).is_some_and(|tok| tok.spaced)
+        && t.word(f.start - 1)
+            .is_some_and(|w| leads.contains(&w.as_str()));
+    if takes { f.start - 1 } else { f.start }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(line: &str) -> Parts {
+        Analysis::new(line, true).resolve(false)
+    }
+
+    fn minutes(line: &str) -> Option<u32> {
+        parts(line).duration.map(|d| d.minutes)
+    }
+
+    #[test]
+    fn parts_in_any_order() {
+        for line in [
+            "2026-11-23 2.5h #acme Invoices and reminders",
+            "Invoices and reminders 2.5h on 2026-11-23 #acme",
+            "2.5h 2026-11-23 #ACME Invoices and reminders",
+            "#acme | 2026-11-23 | 2.5h | Invoices and reminders",
+            "- Invoices and reminders: 2.5h, 2026-11-23 #acme",
+        ] {
+            let p = parts(line);
+            assert_eq!(p.description, "Invoices and reminders", "{line}");
+            assert_eq!(p.tag.as_deref(), Some("acme"), "{line}");
+            assert_eq!(p.duration.as_ref().map(|d| d.minutes), Some(150), "{line}");
+            assert_eq!(
+                p.date.map(|d| d.spec),
+                Some(DateSpec::Full {
+                    year: 2026,
+                    month: 11,
+                    day: 23
+                }),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_clear_duration_wins_and_numbers_stay_in_the_description() {
+        let p = parts("2026-11-23 2h 10 Rechnungen geschrieben");
+        assert_eq!(p.duration.unwrap().minutes, 120);
+        assert_eq!(p.description, "10 Rechnungen geschrieben");
+        let p = parts("2026-11-23 1.5 10 Rechnungen geschrieben");
+        assert_eq!(p.duration.unwrap().minutes, 90);
+        assert_eq!(p.description, "10 Rechnungen geschrieben");
+        let p = parts("2026-11-23 Rechnungen 10 Stück");
+        assert_eq!(p.duration, None);
+        let p = parts("2026-11-23 2 Rechnungen 1.5h");
+        assert_eq!(p.duration.unwrap().minutes, 90);
+        assert_eq!(p.description, "2 Rechnungen");
+    }
+
+    #[test]
+    fn bare_numbers_only_where_durations_stand() {
+        assert_eq!(minutes("2026-11-23 1.5 inbox"), Some(90));
+        assert_eq!(minutes("- inbox: 1,5"), Some(90));
+        assert_eq!(minutes("2026-11-23 2 inbox"), Some(120));
+        assert_eq!(minutes("2026-11-23 30 inbox"), None);
+        assert_eq!(minutes("Call +49 30 1234567"), None);
+        assert_eq!(minutes("Version 2 of the inbox rules"), None);
+    }
+
+    #[test]
+    fn traps() {
+        let p = parts("23.11.");
+        assert!(p.date.is_some() && p.duration.is_none() && p.date_only);
+        let p = parts("1.5");
+        assert!(p.date.is_none());
+        assert_eq!(p.duration.unwrap().minutes, 90);
+        let p = parts("2026-11-23");
+        assert!(p.duration.is_none() && p.date_only);
+        for prose in [
+            "Hi Anna,",
+            "Thanks!",
+            "Viele Grüße",
+            "Best, Sam",
+            "Hier meine Stunden für diese Woche:",
+            "Here are my hours:",
+            "+49 30 1234567",
+            "https://example.com/2026/11/23/report?x=1.5",
+            "Sent from my iPhone",
+        ] {
+            let p = parts(prose);
+            assert!(p.date.is_none() && p.duration.is_none(), "{prose}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn undotted_day_month_reads_as_hours_only_when_the_date_is_elsewhere() {
+        let p = parts("23.11 Kalenderpflege");
+        assert!(p.date.is_some() && p.duration.is_none());
+        let p = parts("2026-11-23 1.10 Kalenderpflege");
+        assert_eq!(p.duration.unwrap().minutes, 66);
+        let p = Analysis::new("- 1.10 Kalenderpflege", true).resolve(true);
+        assert!(p.date.is_none());
+        assert_eq!(p.duration.unwrap().minutes, 66);
+    }
+
+    #[test]
+    fn date_lines() {
+        for line in [
+            "Monday, 23 Nov",
+            "Datum: 23.11.",
+            "Montag, den 23.11.:",
+            "23.11. #acme",
+            "**23.11.**",
+        ] {
+            let p = parts(line);
+            assert!(p.date.is_some() && p.duration.is_none(), "{line}");
+            assert!(p.date_only, "{line}: {p:?}");
+        }
+        assert!(!parts("23.11. Kalenderpflege").date_only);
+    }
+
+    #[test]
+    fn descriptions_keep_the_users_words() {
+        assert_eq!(parts("- inbox: 1.5h").description, "inbox");
+        assert_eq!(parts("• 30 min calls").description, "calls");
+        assert_eq!(parts("inbox (2h) calls").description, "inbox calls");
+        assert_eq!(
+            parts("2026-11-23 – 2h – Anruf bei Müller").description,
+            "Anruf bei Müller"
+        );
+        assert_eq!(
+            parts("Mo von 9 bis 11 Uhr Recherche").description,
+            "Recherche"
+        );
+        assert_eq!(
+            parts("gestern 2,5 Std. Buchhaltung vorbereitet.").description,
+            "Buchhaltung vorbereitet."
+        );
+    }
+
+    #[test]
+    fn positions_and_shape() {
+        let p = parts("Invoices 2.5h");
+        let d = p.duration.unwrap();
+        assert!(!d.at_start && d.at_end);
+        let p = parts("Datum: 23.11. Kalenderpflege");
+        assert!(p.date.unwrap().at_start);
+        let p = parts("Is 2h on 23.11. ok?");
+        assert!(p.question);
+        assert_eq!(parts("01.12. bis 05.12. Urlaub").dates, 2);
+    }
+}

@@ -1,0 +1,232 @@
+//! What a rejected line is told: the reason in one sentence, and the line as it should have
+//! been written, built from the line's own parts so the assistant can copy it.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::date::{self, DateSpec};
+use super::line::Analysis;
+use super::{Context, Reason, Rejected};
+use crate::domain::Locale;
+use crate::onboarding::{format_date, format_hours};
+
+/// Stands in for a duration the line does not have.
+const SAMPLE_DURATION: &str = "1.5h";
+
+impl Reason {
+    /// One short sentence, in German or English.
+    pub fn describe(&self, locale: Locale) -> String {
+        let de = locale == Locale::De;
+        match self {
+            Reason::NoDate if de => "Die Zeile hat kein Datum.".to_string(),
+            Reason::NoDate => "This line has no date.".to_string(),
+            Reason::NoDuration if de => "Die Zeile hat keine Dauer.".to_string(),
+            Reason::NoDuration => "This line has no duration.".to_string(),
+            Reason::FutureDate { date } if de => {
+                format!("Der {} liegt in der Zukunft.", format_date(*date, locale))
+            }
+            Reason::FutureDate { date } => {
+                format!("{} is in the future.", format_date(*date, locale))
+            }
+            Reason::TooLong { minutes } => {
+                let hours = format_hours(i64::from(*minutes), locale);
+                if de {
+                    format!("{hours} Stunden in einer Zeile sind mehr als 24 Stunden.")
+                } else {
+                    format!("{hours} hours on one line are more than 24 hours.")
+                }
+            }
+            Reason::InvalidDate { text } if de => format!("„{text}“ ist kein gültiges Datum."),
+            Reason::InvalidDate { text } => format!("“{text}” is not a valid date."),
+            Reason::ZeroDuration if de => "Die Dauer ist null.".to_string(),
+            Reason::ZeroDuration => "The duration is zero.".to_string(),
+        }
+    }
+}
+
+impl Rejected {
+    /// The line corrected, e.g. `2026-11-23 1.5h Kalenderpflege`: the date (ISO, which every
+    /// locale reads the same way), the duration, the tag and the description, each the line's own
+    /// where it has a usable one. A missing or unusable date becomes today; a missing duration a
+    /// sample.
+    pub fn corrected_example(&self, ctx: &Context) -> String {
+        let parts = Analysis::new(&self.text, ctx.day_first).resolve(false);
+        let own_date = parts
+            .date
+            .as_ref()
+            .and_then(|d| date::resolve(d.spec, ctx.today))
+            .filter(|d| *d <= ctx.today);
+        let day = match &self.reason {
+            Reason::NoDate | Reason::FutureDate { .. } => ctx.today,
+            Reason::InvalidDate { .. } => parts
+                .date
+                .as_ref()
+                .and_then(|d| repaired(d.spec, ctx.today))
+                .unwrap_or(ctx.today),
+            _ => own_date.unwrap_or(ctx.today),
+        };
+        let duration = match &self.reason {
+            Reason::NoDuration | Reason::ZeroDuration => SAMPLE_DURATION.to_string(),
+            Reason::TooLong { minutes } => shorter(*minutes),
+            _ => parts
+                .duration
+                .map_or_else(|| SAMPLE_DURATION.to_string(), |d| d.text),
+        };
+        let tag = parts.tag.map(|t| format!("#{t}"));
+        let description = Some(parts.description).filter(|d| !d.is_empty());
+        [
+            Some(day.format("%Y-%m-%d").to_string()),
+            Some(duration),
+            tag,
+            description,
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// `31.02.` as the last day of February: the latest real day of the month that was meant, not
+/// after today.
+fn repaired(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
+    let (years, month, day) = match spec {
+        DateSpec::Full { year, month, day } => (vec![year], month, day),
+        DateSpec::NoYear { month, day } => {
+            let year = today.year();
+            (vec![year, year.checked_sub(1)?], month, day)
+        }
+        _ => return None,
+    };
+    years.into_iter().find_map(|year| {
+        (1..=day.min(31))
+            .rev()
+            .find_map(|day| NaiveDate::from_ymd_opt(year, month, day))
+            .filter(|d| *d <= today)
+    })
+}
+
+/// A duration for a line over 24 hours: `90h` was most likely meant as 90 minutes; otherwise a
+/// working day.
+fn shorter(minutes: u32) -> String {
+    let hours = minutes / 60;
+    // The number written, read as minutes, must fit in a day.
+    if minutes.is_multiple_of(60) && (25..=24 * 60).contains(&hours) {
+        format!("{hours} min")
+    } else {
+        "8h".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn ctx() -> Context {
+        Context::new(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(), Locale::De)
+    }
+
+    fn rejected(text: &str, reason: Reason) -> Rejected {
+        Rejected {
+            line: 1,
+            text: text.to_string(),
+            reason,
+        }
+    }
+
+    #[test]
+    fn every_reason_in_both_languages() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let cases = [
+            (
+                Reason::NoDate,
+                "Die Zeile hat kein Datum.",
+                "This line has no date.",
+            ),
+            (
+                Reason::NoDuration,
+                "Die Zeile hat keine Dauer.",
+                "This line has no duration.",
+            ),
+            (
+                Reason::FutureDate { date },
+                "Der 30. November 2026 liegt in der Zukunft.",
+                "30 November 2026 is in the future.",
+            ),
+            (
+                Reason::TooLong { minutes: 1530 },
+                "25,5 Stunden in einer Zeile sind mehr als 24 Stunden.",
+                "25.5 hours on one line are more than 24 hours.",
+            ),
+            (
+                Reason::InvalidDate {
+                    text: "31.02.".to_string(),
+                },
+                "„31.02.“ ist kein gültiges Datum.",
+                "“31.02.” is not a valid date.",
+            ),
+            (
+                Reason::ZeroDuration,
+                "Die Dauer ist null.",
+                "The duration is zero.",
+            ),
+        ];
+        for (reason, de, en) in cases {
+            assert_eq!(reason.describe(Locale::De), de);
+            assert_eq!(reason.describe(Locale::En), en);
+        }
+    }
+
+    #[test]
+    fn corrected_examples_reuse_the_line() {
+        let cases = [
+            (
+                "23.11. Kalenderpflege",
+                Reason::NoDuration,
+                "2026-11-23 1.5h Kalenderpflege",
+            ),
+            (
+                "- inbox: 2,5 Std.",
+                Reason::NoDate,
+                "2026-11-26 2,5 Std. inbox",
+            ),
+            (
+                "30.11. 2h #acme Rechnungen",
+                Reason::FutureDate {
+                    date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                },
+                "2026-11-26 2h #acme Rechnungen",
+            ),
+            (
+                "31.02. 2h Rechnungen",
+                Reason::InvalidDate {
+                    text: "31.02.".to_string(),
+                },
+                "2026-02-28 2h Rechnungen",
+            ),
+            (
+                "gestern 90h Telefonate",
+                Reason::TooLong { minutes: 5400 },
+                "2026-11-25 90 min Telefonate",
+            ),
+            (
+                "gestern 99999999h x",
+                Reason::TooLong { minutes: u32::MAX },
+                "2026-11-25 8h x",
+            ),
+            (
+                "Mo 0h Telefonate",
+                Reason::ZeroDuration,
+                "2026-11-23 1.5h Telefonate",
+            ),
+        ];
+        for (text, reason, example) in cases {
+            assert_eq!(
+                rejected(text, reason).corrected_example(&ctx()),
+                example,
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Time logs: what assistants email in as plain lines of text.
+//!
+//! `grammar` turns the text of a message into entries and rejected lines; it is pure (no I/O,
+//! no clock: "today" comes in through its `Context`), so it is tested and fuzzed on its own.
+pub mod grammar;
