@@ -47,10 +47,8 @@ pub struct Accepted {
 }
 
 /// Why a line was not logged: the grammar's reasons and the flow's own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    #[serde(untagged)]
     Grammar(grammar::Reason),
     /// The tag names no client of this assistant.
     UnknownTag { tag: String, known: Vec<String> },

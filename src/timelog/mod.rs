@@ -2,4 +2,7 @@
 //!
 //! `grammar` turns the text of a message into entries and rejected lines; it is pure (no I/O,
 //! no clock: "today" comes in through its `Context`), so it is tested and fuzzed on its own.
+//! `flow` resolves those lines against the assistant's engagements, stores them with the
+//! message they came from and queues the receipt; it also voids a submission on `cancel`.
 pub mod grammar;
+pub mod flow;

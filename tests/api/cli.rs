@@ -437,7 +437,7 @@ async fn parse_shows_how_a_message_is_read_without_changing_anything() {
     assert_eq!(parsed["from"], "anna@acme.example");
     assert_eq!(parsed["classification"], "unrecognised");
     assert!(parsed["reason"].as_str().unwrap().contains("Anna Berg"));
-    assert_eq!(parsed["text"], "Wann ist das Kickoff?\n");
+    assert_eq!(parsed["text"], "Wann ist das Kickoff?");
     for empty in ["entries", "rejected", "answers"] {
         assert_eq!(parsed[empty], serde_json::json!([]), "{empty}");
     }

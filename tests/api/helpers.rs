@@ -149,7 +149,10 @@ impl TestApp {
             &mut tx,
             &NewAssistant {
                 name: "Sam Lee".into(),
-                emails: vec![EmailAddress::parse("sam@va.example").unwrap()],
+                emails: vec![
+                    EmailAddress::parse("sam@va.example").unwrap(),
+                    EmailAddress::parse("sam.lee@gmail.example").unwrap(),
+                ],
                 timezone: TimeZone::parse("Europe/Lisbon").unwrap(),
                 locale: Locale::En,
             },

@@ -7,7 +7,7 @@ use super::date::{self, DateSpec};
 use super::line::Analysis;
 use super::{Context, Reason, Rejected};
 use crate::domain::Locale;
-use crate::onboarding::{format_date, format_hours};
+use crate::format::{format_date, format_hours};
 
 /// Stands in for a duration the line does not have.
 const SAMPLE_DURATION: &str = "1.5h";
