@@ -73,8 +73,18 @@ pub fn format_day(date: NaiveDate, locale: Locale) -> String {
     const DAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let weekday = date.weekday().num_days_from_monday() as usize;
     match locale {
-        Locale::De => format!("{} {:02}.{:02}.", DAYS_DE[weekday], date.day(), date.month()),
-        Locale::En => format!("{} {} {}", DAYS_EN[weekday], date.day(), &MONTHS_EN[date.month0() as usize][..3]),
+        Locale::De => format!(
+            "{} {:02}.{:02}.",
+            DAYS_DE[weekday],
+            date.day(),
+            date.month()
+        ),
+        Locale::En => format!(
+            "{} {} {}",
+            DAYS_EN[weekday],
+            date.day(),
+            &MONTHS_EN[date.month0() as usize][..3]
+        ),
     }
 }
 

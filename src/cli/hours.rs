@@ -113,7 +113,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 })
                 .collect();
             print_table(
-                &["ID", "DATE", "ASSISTANT", "CLIENT", "TIME", "STATUS", "DESCRIPTION"],
+                &[
+                    "ID",
+                    "DATE",
+                    "ASSISTANT",
+                    "CLIENT",
+                    "TIME",
+                    "STATUS",
+                    "DESCRIPTION",
+                ],
                 &table,
             );
             let total: i64 = rows
@@ -190,7 +198,10 @@ mod tests {
     #[test]
     fn months_and_decimals() {
         let (a, b) = parse_month("2026-12").unwrap();
-        assert_eq!((a.to_string(), b.to_string()), ("2026-12-01".into(), "2026-12-31".into()));
+        assert_eq!(
+            (a.to_string(), b.to_string()),
+            ("2026-12-01".into(), "2026-12-31".into())
+        );
         assert_eq!(parse_month("2027-02").unwrap().1.to_string(), "2027-02-28");
         assert!(parse_month("2026-13").is_err());
         assert_eq!(decimal(150), "1.50");

@@ -61,7 +61,10 @@ pub async fn analyse(
         Some(pool) => {
             let mut conn = pool.acquire().await?;
             let seen = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key).await?;
-            (route(&mut conn, config, &incoming, now).await?, seen.is_some())
+            (
+                route(&mut conn, config, &incoming, now).await?,
+                seen.is_some(),
+            )
         }
         None => (
             Route::File(classify(&incoming, &config.agency.from.email, None)),
@@ -70,7 +73,11 @@ pub async fn analyse(
     };
     let decision = route.decision().clone();
     let (entries, rejected) = match route {
-        Route::Hours(_, plan) => (plan.accepted, plan.rejected),
+        Route::Hours(_, plan)
+        | Route::Cancel {
+            corrections: Some(plan),
+            ..
+        } => (plan.accepted, plan.rejected),
         _ => (Vec::new(), Vec::new()),
     };
     Ok(Parsed {
@@ -112,7 +119,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     println!("message-id:     {}", or_dash(parsed.message_id));
     println!("from:           {}", or_dash(parsed.from));
     println!("subject:        {}", or_dash(parsed.subject));
-    println!("date:           {}", or_dash(parsed.date.map(|d| d.to_rfc3339())));
+    println!(
+        "date:           {}",
+        or_dash(parsed.date.map(|d| d.to_rfc3339()))
+    );
     println!("classification: {}", parsed.classification.as_str());
     println!("reason:         {}", parsed.reason);
     println!("goes to:        {}", parsed.disposition.as_str());
@@ -130,7 +140,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         );
     }
     for r in &parsed.rejected {
-        println!("rejected:       line {}: {} ({})", r.line, r.text, r.message);
+        println!(
+            "rejected:       line {}: {} ({})",
+            r.line, r.text, r.message
+        );
     }
     println!("text:\n{}", parsed.text);
     Ok(())

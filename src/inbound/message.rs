@@ -136,6 +136,19 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
     None
 }
 
+/// The first text body: the plain part, or, for HTML-only mail, the HTML turned into text by
+/// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
+fn body_text(message: &mail_parser::Message<'_>) -> String {
+    let Some(part) = message.text_part(0) else {
+        return String::new();
+    };
+    match &part.body {
+        mail_parser::PartType::Html(html) => super::html::html_to_text(html),
+        mail_parser::PartType::Text(text) => text.replace("\r\n", "\n").replace('\r', "\n"),
+        _ => String::new(),
+    }
+}
+
 impl Incoming {
     pub fn parse(raw: &[u8]) -> Self {
         let hash = format!("sha256:{:x}", Sha256::digest(raw));
@@ -186,10 +199,7 @@ impl Incoming {
                 recipients.push(value.trim().trim_matches(['<', '>']).to_lowercase());
             }
         }
-        let text = message
-            .body_text(0)
-            .map(|t| t.replace("\r\n", "\n"))
-            .unwrap_or_default();
+        let text = body_text(&message);
         let date = message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));

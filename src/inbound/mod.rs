@@ -3,6 +3,7 @@
 //! before moving it on the server.
 
 pub mod classify;
+pub mod html;
 pub mod maildir;
 pub mod message;
 pub mod reader;

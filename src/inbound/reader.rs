@@ -13,8 +13,8 @@ use super::route::{self, Route};
 use super::{Fetched, InboundError};
 use crate::app::{App, Event, Shutdown, wait_for_event};
 use crate::domain::{Classification, Disposition};
-use crate::timelog::{self, flow::TimelogError};
 use crate::store::{self, StoreError};
+use crate::timelog::{self, flow::TimelogError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -90,14 +90,24 @@ pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outc
         Route::Cancel {
             assistant,
             submission_id,
+            corrections,
             ..
         } => {
             timelog::flow::cancel(app, &mut tx, assistant, *submission_id, incoming).await?;
+            if let Some(plan) = corrections {
+                timelog::flow::apply(app, &mut tx, plan, id, incoming).await?;
+            }
         }
     }
     let decision = route.decision().clone();
-    store::inbound::set_outcome(&mut tx, id, decision.classification, &decision.reason, decision.disposition)
-        .await?;
+    store::inbound::set_outcome(
+        &mut tx,
+        id,
+        decision.classification,
+        &decision.reason,
+        decision.disposition,
+    )
+    .await?;
     tx.commit().await?;
     if !matches!(route, Route::File(_)) {
         app.outbox_wake.notify_one();

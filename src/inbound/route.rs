@@ -20,11 +20,13 @@ pub enum Route {
     File(Decision),
     /// An assistant's time log: store the plan, send the receipt.
     Hours(Decision, Box<Plan>),
-    /// A `cancel` reply to a receipt: void that submission, confirm.
+    /// A `cancel` reply to a receipt: void that submission, confirm; and log the corrected
+    /// lines the reply may carry.
     Cancel {
         decision: Decision,
         assistant: Box<Assistant>,
         submission_id: i64,
+        corrections: Option<Box<Plan>>,
     },
 }
 
@@ -69,13 +71,20 @@ pub async fn route(
     }
     let replied_to = store::outbox::find_sent(conn, &ids, &tokens).await?;
 
-    let Person::Assistant { id: assistant_id, .. } = person else {
+    let Person::Assistant {
+        id: assistant_id, ..
+    } = person
+    else {
         // Client contacts' replies (surveys, agreements) are understood by later flows.
         let reason = match &replied_to {
             Some(sent) => format!("{}; a reply to tandem's {} mail", first.reason, sent.kind),
             None => first.reason,
         };
-        return Ok(Route::File(decision(first.classification, first.disposition, reason)));
+        return Ok(Route::File(decision(
+            first.classification,
+            first.disposition,
+            reason,
+        )));
     };
     let assistant = store::people::assistant(conn, assistant_id).await?;
 
@@ -83,15 +92,31 @@ pub async fn route(
         if flow::is_cancel(&incoming.new_text) {
             let submission = store::timelog::submission_by_receipt(conn, &sent.message_id).await?;
             return Ok(match submission {
-                Some(s) if s.assistant_id == assistant.id => Route::Cancel {
-                    decision: decision(
-                        Classification::Reply,
-                        Disposition::Processed,
-                        format!("cancel reply to the receipt of submission {}", s.id),
-                    ),
-                    assistant: Box::new(assistant),
-                    submission_id: s.id,
-                },
+                Some(s) if s.assistant_id == assistant.id => {
+                    let plan = flow::plan(
+                        conn,
+                        assistant.clone(),
+                        &incoming.new_text,
+                        incoming.subject.as_deref(),
+                        incoming.date,
+                        now,
+                    )
+                    .await?;
+                    let mut reason = format!("cancel reply to the receipt of submission {}", s.id);
+                    if plan.is_time_log() {
+                        reason.push_str(&format!(
+                            "; with corrections: {} accepted, {} rejected",
+                            plan.accepted.len(),
+                            plan.rejected.len()
+                        ));
+                    }
+                    Route::Cancel {
+                        decision: decision(Classification::Reply, Disposition::Processed, reason),
+                        assistant: Box::new(assistant),
+                        submission_id: s.id,
+                        corrections: plan.is_time_log().then(|| Box::new(plan)),
+                    }
+                }
                 Some(_) => Route::File(decision(
                     Classification::Unrecognised,
                     Disposition::Attention,
@@ -132,5 +157,9 @@ pub async fn route(
         Some(sent) => format!("{}; a reply to tandem's {} mail", first.reason, sent.kind),
         None => first.reason,
     };
-    Ok(Route::File(decision(first.classification, first.disposition, reason)))
+    Ok(Route::File(decision(
+        first.classification,
+        first.disposition,
+        reason,
+    )))
 }

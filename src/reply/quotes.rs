@@ -213,6 +213,14 @@ pub(super) fn is_dated_attribution(text: &str) -> bool {
         let name = t[..at].trim();
         return name.len() <= 120 && first_word(name).is_some_and(|w| !is_pronoun(w));
     }
+    // Gmail's German Android app: "Am Mi., 25. Nov. 2026, 18:06 hat Anna <a@b> geschrieben:".
+    if t.starts_with("Am ")
+        && body.ends_with(" geschrieben")
+        && let Some(at) = body.find(" hat ")
+    {
+        let name = &body[at + " hat ".len()..];
+        return first_word(name).is_some_and(|w| !is_pronoun(w));
+    }
     false
 }
 
@@ -312,6 +320,7 @@ mod tests {
             "Am 23.11.26 um 10:02 schrieb Anna Berg:",
             "Am 23.11.2026 schrieb Anna:",
             "Anna Berg <anna@acme.example> schrieb am 23.11.2026 um 10:02:",
+            "Am Mi., 25. Nov. 2026, 18:06 hat Example Agency <team@example.org> geschrieben:",
         ] {
             assert!(is_dated_attribution(line), "{line}");
         }
@@ -326,6 +335,7 @@ mod tests {
             "On 23.11.2026 at 10:00 I wrote:",
             "Am 23.11.2026 schrieb ich folgende Berichte:",
             "Am 23.11.2026 um 10:00 schrieb mir der Kunde:",
+            "Am 23.11.2026 um 10:00 hat ich das geschrieben:",
             "On Mon, 23 Nov 2026 at 10:02, my colleague and I wrote:",
             "Am 23.11. schrieb Anna drei Berichte:",
             "Ich schrieb am 23.11.2026 um 10:00:",

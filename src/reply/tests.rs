@@ -595,8 +595,8 @@ fn html_only_glued_attribution() {
     check(text, "Thanks!", Some(Cut::Attribution));
 }
 
-/// The same, end to end through the message reader, so a change in mail-parser's conversion
-/// shows here.
+/// The same, end to end through the message reader (whose HTML conversion keeps lines and
+/// marks `<blockquote>` with `>`), so a change in the conversion shows here.
 #[test]
 fn html_only_messages_through_the_reader() {
     use crate::inbound::message::Incoming;
@@ -607,13 +607,13 @@ fn html_only_messages_through_the_reader() {
         extract(&Incoming::parse(raw.as_bytes()).text)
     };
     let gmail = r#"<div dir="ltr"><div>Thanks, looks good!</div><div><br></div><div>Anna</div></div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, 23 Nov 2026 at 10:02, tandem &lt;<a href="mailto:team@agency.example">team@agency.example</a>&gt; wrote:<br></div><blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex"><div>Hello Anna,<br><br>how was the week?<br></div></blockquote></div>"#;
-    assert_eq!(mail(gmail), "Thanks, looks good!\nAnna");
+    assert_eq!(mail(gmail), "Thanks, looks good!\n\nAnna");
     let outlook = r#"<html><body lang="DE"><div class="WordSection1"><p class="MsoNormal">Hallo,<o:p></o:p></p><p class="MsoNormal">1: 4<o:p></o:p></p><p class="MsoNormal"><o:p>&nbsp;</o:p></p><div><div style="border:none;border-top:solid #E1E1E1 1.0pt"><p class="MsoNormal"><b>Von:</b> tandem &lt;team@agency.example&gt; <br><b>Gesendet:</b> Montag, 23. November 2026 10:02<br><b>An:</b> Anna Berg &lt;anna@acme.example&gt;<br><b>Betreff:</b> Feedback<o:p></o:p></p></div></div><p class="MsoNormal">Hallo Anna,<o:p></o:p></p></div></body></html>"#;
     assert_eq!(mail(outlook), "Hallo,\n1: 4");
     let owa = "<div>\r\n1: 4</div>\r\n<div>\r\n2: 5</div>\r\n<div id=\"appendonsend\"></div>\r\n<hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\r\n<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri, sans-serif\"><b>From:</b> tandem &lt;team@agency.example&gt;<br>\r\n<b>Sent:</b> Monday, November 23, 2026 10:02<br>\r\n<b>To:</b> Anna Berg &lt;anna@acme.example&gt;<br>\r\n<b>Subject:</b> Feedback</font>\r\n<div>&nbsp;</div>\r\n</div>\r\n<div><p>Hello Anna,</p></div>";
-    assert_eq!(mail(owa), "1: 4 2: 5");
+    assert_eq!(mail(owa), "1: 4\n2: 5");
     let gmx = "<div><div>Hallo,</div><div>anbei die Stunden.</div><div>&nbsp;</div><div>\r\n<div name=\"quote\">\r\n<div><b>Gesendet:</b>&nbsp;Montag, 23. November 2026 um 10:02 Uhr<br/>\r\n<b>Von:</b>&nbsp;&quot;tandem&quot; &lt;team@agency.example&gt;<br/>\r\n<b>An:</b>&nbsp;&quot;Maria&quot; &lt;maria@gmx.example&gt;<br/>\r\n<b>Betreff:</b>&nbsp;Stunden</div>\r\n<div name=\"quoted-content\">Hallo Maria,</div></div></div></div>";
-    assert_eq!(mail(gmx), "Hallo,anbei die Stunden.");
+    assert_eq!(mail(gmx), "Hallo,\nanbei die Stunden.");
 }
 
 // ---------------------------------------------------------------- never over-strip

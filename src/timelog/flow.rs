@@ -51,13 +51,23 @@ pub struct Accepted {
 pub enum Reason {
     Grammar(grammar::Reason),
     /// The tag names no client of this assistant.
-    UnknownTag { tag: String, known: Vec<String> },
+    UnknownTag {
+        tag: String,
+        known: Vec<String>,
+    },
     /// Several engagements and no tag on the line or in the subject.
-    MissingTag { known: Vec<String> },
+    MissingTag {
+        known: Vec<String>,
+    },
     /// The month is locked (billed).
-    Locked { month: String },
+    Locked {
+        month: String,
+    },
     /// With this line the day would have more than 24 hours.
-    DayOver24h { date: NaiveDate, minutes: i64 },
+    DayOver24h {
+        date: NaiveDate,
+        minutes: i64,
+    },
 }
 
 impl Reason {
@@ -152,7 +162,11 @@ impl Plan {
 
 /// The day the message was sent, in the assistant's zone; a message dated in the future (a
 /// wrong clock) counts as sent now.
-pub fn message_day(sent: Option<DateTime<Utc>>, now: DateTime<Utc>, assistant: &Assistant) -> NaiveDate {
+pub fn message_day(
+    sent: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    assistant: &Assistant,
+) -> NaiveDate {
     let sent = sent.map_or(now, |s| s.min(now));
     sent.with_timezone(&assistant.timezone.0).date_naive()
 }
@@ -210,7 +224,12 @@ pub async fn plan(
             Line::Entry(entry) => entry,
             Line::Rejected(r) => {
                 let example = r.corrected_example(&context);
-                rejected.push(reject(r.line, r.text.clone(), Reason::Grammar(r.reason.clone()), example));
+                rejected.push(reject(
+                    r.line,
+                    r.text.clone(),
+                    Reason::Grammar(r.reason.clone()),
+                    example,
+                ));
                 continue;
             }
         };
@@ -219,17 +238,31 @@ pub async fn plan(
             (Some(tag), _) => match engagements.iter().find(|e| &e.client_tag == tag) {
                 Some(e) => e,
                 None => {
-                    let example = known.first().map(|t| entry.text.replace(&format!("#{tag}"), &format!("#{t}"))).unwrap_or_else(|| entry.text.clone());
-                    let reason = Reason::UnknownTag { tag: tag.clone(), known: known.clone() };
+                    let example = known
+                        .first()
+                        .map(|t| entry.text.replace(&format!("#{tag}"), &format!("#{t}")))
+                        .unwrap_or_else(|| entry.text.clone());
+                    let reason = Reason::UnknownTag {
+                        tag: tag.clone(),
+                        known: known.clone(),
+                    };
                     rejected.push(reject(entry.line, entry.text.clone(), reason, example));
                     continue;
                 }
             },
-            (None, Some(tag)) => engagements.iter().find(|e| &e.client_tag == tag).expect("subject tag is known"),
+            (None, Some(tag)) => engagements
+                .iter()
+                .find(|e| &e.client_tag == tag)
+                .expect("subject tag is known"),
             (None, None) if engagements.len() == 1 => &engagements[0],
             (None, None) => {
-                let example = known.first().map(|t| example_with_tag(t)).unwrap_or_else(|| entry.text.clone());
-                let reason = Reason::MissingTag { known: known.clone() };
+                let example = known
+                    .first()
+                    .map(|t| example_with_tag(t))
+                    .unwrap_or_else(|| entry.text.clone());
+                let reason = Reason::MissingTag {
+                    known: known.clone(),
+                };
                 rejected.push(reject(entry.line, entry.text.clone(), reason, example));
                 continue;
             }
@@ -237,7 +270,12 @@ pub async fn plan(
         if store::timelog::is_locked(conn, entry.date).await? {
             let month = entry.date.format("%Y-%m").to_string();
             let example = entry.text.clone();
-            rejected.push(reject(entry.line, entry.text.clone(), Reason::Locked { month }, example));
+            rejected.push(reject(
+                entry.line,
+                entry.text.clone(),
+                Reason::Locked { month },
+                example,
+            ));
             continue;
         }
         let total = match day_totals.get(&entry.date) {
@@ -247,7 +285,10 @@ pub async fn plan(
         let with_this = total + i64::from(entry.minutes);
         if with_this > 24 * 60 {
             let example = entry.text.clone();
-            let reason = Reason::DayOver24h { date: entry.date, minutes: with_this };
+            let reason = Reason::DayOver24h {
+                date: entry.date,
+                minutes: with_this,
+            };
             rejected.push(reject(entry.line, entry.text.clone(), reason, example));
             day_totals.insert(entry.date, total);
             continue;
@@ -370,7 +411,9 @@ fn assistant_mailbox(assistant: &Assistant, incoming: &Incoming) -> Result<Mailb
     // Answer the address the mail came from when it is one of the assistant's.
     let email = match &incoming.from {
         Some(from) if assistant.emails.iter().any(|e| e == from.as_str()) => from.clone(),
-        _ => EmailAddress::parse(assistant.primary_email()).map_err(|e| StoreError::Corrupt(e.0))?,
+        _ => {
+            EmailAddress::parse(assistant.primary_email()).map_err(|e| StoreError::Corrupt(e.0))?
+        }
     };
     Ok(Mailbox {
         name: Some(assistant.name.clone()),
@@ -378,8 +421,20 @@ fn assistant_mailbox(assistant: &Assistant, incoming: &Incoming) -> Result<Mailb
     })
 }
 
-fn threaded(app: &App, to: Mailbox, rendered: crate::templates::Rendered, locale: Locale, incoming: &Incoming) -> Outgoing {
-    let mail = Outgoing::new(&app.config.agency.from, vec![to], rendered, locale, AutoSubmitted::Replied);
+fn threaded(
+    app: &App,
+    to: Mailbox,
+    rendered: crate::templates::Rendered,
+    locale: Locale,
+    incoming: &Incoming,
+) -> Outgoing {
+    let mail = Outgoing::new(
+        &app.config.agency.from,
+        vec![to],
+        rendered,
+        locale,
+        AutoSubmitted::Replied,
+    );
     match &incoming.message_id {
         Some(parent) => mail.in_reply_to(parent, &incoming.references),
         None => mail,
@@ -438,12 +493,19 @@ pub async fn apply(
         None
     } else {
         Some(
-            store::timelog::insert_submission(tx, inbound_id, plan.assistant.id, &entries, now).await?,
+            store::timelog::insert_submission(tx, inbound_id, plan.assistant.id, &entries, now)
+                .await?,
         )
     };
     for monday in &weeks {
         for engagement in &plan.engagements {
-            let minutes = store::timelog::minutes_between(tx, engagement.id, *monday, *monday + Duration::days(6)).await?;
+            let minutes = store::timelog::minutes_between(
+                tx,
+                engagement.id,
+                *monday,
+                *monday + Duration::days(6),
+            )
+            .await?;
             if minutes > 0 || (plan.engagements.len() == 1) {
                 totals.push(TotalView {
                     week: week_label(*monday, locale),
@@ -476,14 +538,26 @@ pub async fn apply(
             several.then(|| plan.engagements[0].client_tag.as_str()),
         ),
         several_clients: several,
-        tags: plan.engagements.iter().map(|e| e.client_tag.clone()).collect(),
+        tags: plan
+            .engagements
+            .iter()
+            .map(|e| e.client_tag.clone())
+            .collect(),
     };
     let rendered = app.templates.render(locale, "hours_receipt", &context)?;
     let mail = threaded(app, to, rendered, locale, incoming).expecting_reply();
     if let Some(id) = submission {
         store::timelog::set_receipt(tx, id, &mail.message_id).await?;
     }
-    outbound::enqueue(tx, &format!("receipt:{inbound_id}"), "receipt", None, &mail, now).await?;
+    outbound::enqueue(
+        tx,
+        &format!("receipt:{inbound_id}"),
+        "receipt",
+        None,
+        &mail,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -492,7 +566,10 @@ pub fn strip_reply_prefixes(subject: &str) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();
-        let Some(prefix) = ["re:", "aw:", "wg:", "fw:", "fwd:", "antw:"].iter().find(|p| lower.starts_with(*p)) else {
+        let Some(prefix) = ["re:", "aw:", "wg:", "fw:", "fwd:", "antw:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+        else {
             break;
         };
         s = s[prefix.len()..].trim_start();
@@ -506,19 +583,37 @@ pub fn strip_reply_prefixes(subject: &str) -> String {
     out.trim().to_string()
 }
 
-/// Whether the new text of a reply asks to cancel: `cancel`, `storno`, `stornieren`, alone or
-/// in a short sentence ("Storno bitte", "please cancel this").
+/// Whether the new text of a reply asks to cancel: `cancel`, `storno`, `stornieren` alone or
+/// in a short line at the top ("Storno bitte", "please cancel this"), possibly followed by
+/// an explanation or corrected lines.
 pub fn is_cancel(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    !words.is_empty()
-        && words.len() <= 8
-        && words
-            .iter()
-            .any(|w| ["cancel", "storno", "stornieren", "stornierung", "annullieren"].contains(&w.as_str()))
+    let words = |line: &str| -> Vec<String> {
+        line.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let asks = |words: &[String]| {
+        words.iter().any(|w| {
+            [
+                "cancel",
+                "storno",
+                "stornieren",
+                "stornierung",
+                "annullieren",
+            ]
+            .contains(&w.as_str())
+        })
+    };
+    let all = words(text);
+    if !all.is_empty() && all.len() <= 8 && asks(&all) {
+        return true;
+    }
+    // The first line with words: short, and asking.
+    text.lines()
+        .map(words)
+        .find(|w| !w.is_empty())
+        .is_some_and(|first| first.len() <= 4 && asks(&first))
 }
 
 /// Voids the submission a `cancel` reply names and queues the confirmation.
@@ -607,18 +702,42 @@ mod tests {
 
     #[test]
     fn cancel_words() {
-        for yes in ["cancel", "Cancel!", "Storno bitte", "please cancel this submission", "STORNIEREN"] {
+        for yes in [
+            "cancel",
+            "Cancel!",
+            "Storno bitte",
+            "please cancel this submission",
+            "STORNIEREN",
+        ] {
             assert!(is_cancel(yes), "{yes}");
         }
-        for no in ["", "2026-11-23 2h cancel subscription research for client", "Thanks!", "I will not cancel the meeting on Monday because the client asked me to keep it"] {
+        assert!(is_cancel(
+            "Storno\n\nDa habe ich mich beim Kunden vertan, schicke es gleich neu.\n\nViele Grüße\nLena"
+        ));
+        assert!(is_cancel(
+            "storno bitte\n25.11. 1h #acme Präsentation überarbeitet"
+        ));
+        for no in [
+            "",
+            "2026-11-23 2h cancel subscription research for client",
+            "Thanks!",
+            "I will not cancel the meeting on Monday because the client asked me to keep it",
+            "Hi,\nI had to cancel the call with Ben today, so only 1h inbox.",
+        ] {
             assert!(!is_cancel(no), "{no}");
         }
     }
 
     #[test]
     fn subjects() {
-        assert_eq!(strip_reply_prefixes("Re: AW: Hours [#0123456789abcdefghij]"), "Hours");
-        assert_eq!(subject_tags("Stunden #Globex KW 48, #acme."), ["globex", "acme"]);
+        assert_eq!(
+            strip_reply_prefixes("Re: AW: Hours [#0123456789abcdefghij]"),
+            "Hours"
+        );
+        assert_eq!(
+            subject_tags("Stunden #Globex KW 48, #acme."),
+            ["globex", "acme"]
+        );
         assert!(subject_tags("Re: Hours [#0123456789abcdefghij]").is_empty());
     }
 
@@ -627,6 +746,9 @@ mod tests {
         let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(week_label(monday, Locale::De), "KW 48, 23.11.–29.11.");
         assert_eq!(week_label(monday, Locale::En), "week 48, 23 Nov–29 Nov");
-        assert_eq!(monday_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), monday);
+        assert_eq!(
+            monday_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()),
+            monday
+        );
     }
 }

@@ -4,5 +4,5 @@
 //! no clock: "today" comes in through its `Context`), so it is tested and fuzzed on its own.
 //! `flow` resolves those lines against the assistant's engagements, stores them with the
 //! message they came from and queues the receipt; it also voids a submission on `cancel`.
-pub mod grammar;
 pub mod flow;
+pub mod grammar;

@@ -55,7 +55,11 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     assert_eq!(
         summary,
         [
-            ("2026-11-23".to_string(), 150, "Invoices and reminders".to_string()),
+            (
+                "2026-11-23".to_string(),
+                150,
+                "Invoices and reminders".to_string()
+            ),
             ("2026-11-25".to_string(), 90, "calendar cleanup".to_string()),
         ]
     );
@@ -66,11 +70,20 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     let (subject, text, raw) = last_sent(&t);
     let receipt = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(receipt.in_reply_to().as_text(), Some("h1@va.example"));
-    assert_eq!(receipt.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
+    assert_eq!(
+        receipt.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-replied")
+    );
     assert!(subject.starts_with("Re: Hours [#"), "{subject}");
-    assert!(text.contains("Invoices and reminders") && text.contains("2:30 h"), "{text}");
+    assert!(
+        text.contains("Invoices and reminders") && text.contains("2:30 h"),
+        "{text}"
+    );
     assert!(text.contains("4:00 h"), "the week's total:\n{text}");
-    assert!(text.contains("Tue inbox zero"), "the rejected line:\n{text}");
+    assert!(
+        text.contains("Tue inbox zero"),
+        "the rejected line:\n{text}"
+    );
     let receipt_id = receipt.message_id().unwrap().to_string();
 
     // Sam replies "cancel" from his phone, quoting the receipt.
@@ -79,18 +92,28 @@ async fn hours_by_mail_receipt_cancel_and_export() {
         "<c1@va.example>",
         &format!("Re: {subject}"),
         &format!("In-Reply-To: <{receipt_id}>\r\nReferences: <h1@va.example> <{receipt_id}>\r\n"),
-        &format!("cancel\n\nSent from my iPhone\n\n> {}", text.replace('\n', "\n> ")),
+        &format!(
+            "cancel\n\nSent from my iPhone\n\n> {}",
+            text.replace('\n', "\n> ")
+        ),
     );
     t.deliver("2.cancel", &cancel);
     reader::drain(&t.app).await.unwrap();
     worker::drain(&t.app).await.unwrap();
     let listed = t.tandem(&["hours", "list", "--json"]);
     let entries: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    assert_eq!(entries, serde_json::json!([]), "the cancelled entries no longer count");
+    assert_eq!(
+        entries,
+        serde_json::json!([]),
+        "the cancelled entries no longer count"
+    );
     let (_, text, raw) = last_sent(&t);
     let confirmation = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(confirmation.in_reply_to().as_text(), Some("c1@va.example"));
-    assert!(text.contains("Invoices and reminders"), "the confirmation lists what was voided:\n{text}");
+    assert!(
+        text.contains("Invoices and reminders"),
+        "the confirmation lists what was voided:\n{text}"
+    );
 
     // Corrected hours; the export of November holds exactly them.
     let corrected = message(
@@ -119,20 +142,36 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     // The operator locks November: later hours for it are rejected with the reason.
     let lock = t.tandem(&["hours", "lock", "--month", "2026-11"]);
     assert!(lock.status.success(), "{}", describe(&lock));
-    t.deliver("4.late", &message("sam@va.example", "<h3@va.example>", "late", "", "24.11. 1h calls"));
+    t.deliver(
+        "4.late",
+        &message(
+            "sam@va.example",
+            "<h3@va.example>",
+            "late",
+            "",
+            "24.11. 1h calls",
+        ),
+    );
     reader::drain(&t.app).await.unwrap();
     worker::drain(&t.app).await.unwrap();
     let (_, text, _) = last_sent(&t);
-    assert!(text.contains("24.11. 1h calls") && text.contains("2026-11"), "{text}");
+    assert!(
+        text.contains("24.11. 1h calls") && text.contains("2026-11"),
+        "{text}"
+    );
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
 
     // A void by the operator.
     let void = t.tandem(&["hours", "void", "1"]);
-    assert!(!void.status.success(), "entry 1 was voided by the cancel already");
-    let first_logged: i64 = sqlx::query_scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    assert!(
+        !void.status.success(),
+        "entry 1 was voided by the cancel already"
+    );
+    let first_logged: i64 =
+        sqlx::query_scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
+            .fetch_one(&t.app.pool)
+            .await
+            .unwrap();
     let void = t.tandem(&["hours", "void", &first_logged.to_string()]);
     assert!(void.status.success(), "{}", describe(&void));
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
@@ -146,7 +185,16 @@ async fn a_note_without_hours_goes_to_a_person() {
     t.start_engagement().await;
     worker::drain(&t.app).await.unwrap();
     let before = t.sent_files().len();
-    t.deliver("1.sick", &message("sam@va.example", "<s1@va.example>", "sick", "", "Hi, I am sick today and will not work.\nSam"));
+    t.deliver(
+        "1.sick",
+        &message(
+            "sam@va.example",
+            "<s1@va.example>",
+            "sick",
+            "",
+            "Hi, I am sick today and will not work.\nSam",
+        ),
+    );
     reader::drain(&t.app).await.unwrap();
     worker::drain(&t.app).await.unwrap();
     assert_eq!(t.sent_files().len(), before);

@@ -4,6 +4,8 @@
 //!   manual clock), golden-file comparison, message builders.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
+//! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
+//!   `tandem parse --json` reads them.
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
@@ -11,6 +13,7 @@
 
 mod cli;
 mod daemon;
+mod fixtures;
 mod helpers;
 mod hours;
 mod inbound;

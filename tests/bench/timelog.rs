@@ -41,7 +41,10 @@ fn main() {
         locale: Locale::De,
         day_first: true,
     };
-    let texts: Vec<String> = messages.iter().map(|raw| Incoming::parse(raw).new_text).collect();
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|raw| Incoming::parse(raw).new_text)
+        .collect();
     let lines: usize = texts.iter().map(|t| t.lines().count()).sum();
     let budget = Duration::from_secs(3);
 
