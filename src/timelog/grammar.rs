@@ -114,9 +114,15 @@ pub fn parse(text: &str, ctx: &Context) -> Vec<Line> {
     walker.finish()
 }
 
-/// A line that looks like an item of a list: indented or bulleted.
+/// A line that looks like an item of a list: indented, bulleted or numbered (`1)`, `2.`).
 fn is_list_item(raw: &str) -> bool {
-    raw.starts_with(char::is_whitespace) || raw.trim_start().starts_with(['-', '*', '•', '–', '·'])
+    let numbered = raw
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .strip_prefix([')', '.'])
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace));
+    raw.starts_with(char::is_whitespace)
+        || raw.starts_with(['-', '*', '•', '–', '·'])
+        || (numbered && raw.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// The longest a single line may be.

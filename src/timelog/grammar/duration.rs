@@ -24,8 +24,20 @@ pub(super) struct DurationMatch {
     pub end: usize,
     pub minutes: u32,
     pub strength: Strength,
-    /// A time range (`von 9 bis 11`): its `von`/`from` belongs to it, not to the description.
-    pub is_range: bool,
+    pub shape: Shape,
+}
+
+/// How a duration was written, where the line needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// With a unit: `2h`, `90 min`, `1:30 Std`.
+    Units,
+    /// `1:30` alone: a duration, unless a word like "at" or "um" makes it a clock time.
+    Colon,
+    /// `9-11 Uhr`: its `von`/`from` belongs to it, not to the description.
+    Range,
+    /// `2`, `1.5`.
+    Bare,
 }
 
 /// Every duration reading that starts at token `i` (right boundaries not yet checked).
@@ -230,25 +242,58 @@ fn unit(t: Tokens<'_, '_>, j: usize, units: &[&str]) -> Option<usize> {
 
 /// `2.5h`, `2,5 Std.`, `90 min`, `1h30`, `1h30m`, `1h 30m`, `1 Stunde 30 Minuten`.
 fn with_units(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
-    let (j, n) = number(t, i)?;
     let strong = |end, minutes| DurationMatch {
         end,
         minutes,
         strength: Strength::Strong,
-        is_range: false,
+        shape: Shape::Units,
     };
+    // `½ h` has no whole part.
+    if let Some((j, half)) = fraction(t, i) {
+        return unit(t, j, &HOUR_UNITS).map(|k| strong(k, half));
+    }
+    let (j, n) = number(t, i)?;
     if let Some(k) = unit(t, j, &MINUTE_UNITS) {
         return Some(strong(k, n.minutes()));
     }
-    let k = unit(t, j, &HOUR_UNITS)?;
-    let hours = n.hours_to_minutes();
-    match n.frac {
-        None => {
-            let (end, extra) = minutes_after_hours(t, k).unwrap_or((k, 0));
-            Some(strong(end, hours.saturating_add(extra)))
-        }
-        Some(_) => Some(strong(k, hours)),
+    // `90'`: minutes, as some write them.
+    if t.is_sym_in(j, &['\'', '′']) && t.glued(j) {
+        return Some(strong(j + 1, n.minutes()));
     }
+    let hours = n.hours_to_minutes();
+    if n.frac.is_some() {
+        return unit(t, j, &HOUR_UNITS).map(|k| strong(k, hours));
+    }
+    let (j, part) = fraction(t, j).unwrap_or((j, 0));
+    let k = unit(t, j, &HOUR_UNITS)?;
+    let (end, extra) = match part {
+        0 => minutes_after_hours(t, k).unwrap_or((k, 0)),
+        _ => (k, 0),
+    };
+    Some(strong(
+        end,
+        hours.saturating_add(part).saturating_add(extra),
+    ))
+}
+
+/// A fraction of an hour in minutes: `½`, `¼`, `¾` (glued or spaced), or a spaced `1/2`, `1/4`,
+/// `3/4` (as in `1 1/2 Std`).
+fn fraction(t: Tokens<'_, '_>, j: usize) -> Option<(usize, u32)> {
+    let symbol = [('½', 30), ('¼', 15), ('¾', 45)]
+        .into_iter()
+        .find(|&(c, _)| t.is_sym(j, c));
+    if let Some((_, minutes)) = symbol {
+        return Some((j + 1, minutes));
+    }
+    let written = (t.num(j, 1, 1)?, t.num(j + 2, 1, 1)?);
+    let minutes = match written {
+        ("1", "2") => 30,
+        ("1", "4") => 15,
+        ("3", "4") => 45,
+        _ => return None,
+    };
+    let ok = !t.glued(j) && t.is_sym(j + 1, '/') && t.glued(j + 1) && t.glued(j + 2);
+    ok.then_some((j + 3, minutes))
 }
 
 /// The minutes part after whole hours: glued `30`/`30m` (`1h30`), or spaced with a unit
@@ -283,7 +328,14 @@ fn colon(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
     if minutes >= 60 {
         return None;
     }
-    let end = unit(t, i + 3, &HOUR_UNITS).unwrap_or(i + 3);
+    // `10:30 Uhr`, `9:00 AM` are clock times.
+    if is_uhr(t, i + 3) || meridiem(t, i + 3).is_some() {
+        return None;
+    }
+    let (end, shape) = match unit(t, i + 3, &HOUR_UNITS) {
+        Some(end) => (end, Shape::Units),
+        None => (i + 3, Shape::Colon),
+    };
     let total = digits_value(hours)
         .saturating_mul(60)
         .saturating_add(minutes);
@@ -291,7 +343,7 @@ fn colon(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
         end,
         minutes: u32::try_from(total).unwrap_or(u32::MAX),
         strength: Strength::Strong,
-        is_range: false,
+        shape,
     })
 }
 
@@ -310,7 +362,7 @@ fn bare(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
         } else {
             Strength::Weak
         },
-        is_range: false,
+        shape: Shape::Bare,
     })
 }
 
@@ -326,6 +378,8 @@ struct Clock {
     dotted: bool,
     /// Has a minutes part (`9:30`, `9.30`).
     has_minutes: bool,
+    /// Written with am (`Some(false)`) or pm (`Some(true)`).
+    meridiem: Option<bool>,
 }
 
 fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
@@ -336,6 +390,7 @@ fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
         explicit: false,
         dotted: false,
         has_minutes: false,
+        meridiem: None,
     };
     let mut minute = 0;
     let separated = t.is_sym_in(i + 1, &[':', '.']) && t.glued(i + 1) && t.glued(i + 2);
@@ -353,6 +408,7 @@ fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
         hour = hour % 12 + if pm { 12 } else { 0 };
         c.end += 1;
         c.explicit = true;
+        c.meridiem = Some(pm);
     }
     if hour > 24 || (hour == 24 && minute > 0) {
         return None;
@@ -407,7 +463,11 @@ fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
     if word_sep && !explicit {
         return None;
     }
-    let (a, b) = (from.minute_of_day, to.minute_of_day);
+    let (mut a, b) = (from.minute_of_day, to.minute_of_day);
+    // `2-3 pm` is 14:00 to 15:00; `9-5pm` is 9:00 to 17:00.
+    if to.meridiem == Some(true) && from.meridiem.is_none() && a < 12 * 60 && a + 12 * 60 < b {
+        a += 12 * 60;
+    }
     let minutes = match b.cmp(&a) {
         std::cmp::Ordering::Greater => b - a,
         // Over midnight only when the times are clearly clock times: `22-1` is more likely
@@ -423,7 +483,7 @@ fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
         } else {
             Strength::Weak
         },
-        is_range: true,
+        shape: Shape::Range,
     })
 }
 
@@ -478,6 +538,14 @@ mod tests {
             ("22:00-01:00", 180),
             ("00:00-24:00", 1440),
             ("24h", 1440),
+            ("1 1/2 Std", 90),
+            ("1½h", 90),
+            ("½ h", 30),
+            ("2 3/4 hours", 165),
+            ("90'", 90),
+            ("2-3 pm", 60),
+            ("9-5pm", 480),
+            ("11am - 1pm", 120),
         ];
         for (text, minutes) in cases {
             assert_eq!(parse_duration(text), Some(minutes), "{text}");
@@ -498,6 +566,10 @@ mod tests {
             "50%",
             "2 Rechnungen",
             "9 to 11",
+            "10:30 Uhr",
+            "9:00 AM",
+            "1 1/3 h",
+            "1/2",
             "25-26",
             "22-1",
             "1.5.",

@@ -7,7 +7,7 @@
 //! the date, or at the end), so "10 Rechnungen" in a description stays in the description.
 
 use super::date::{self, Certainty, DateMatch, DateSpec};
-use super::duration::{self, DurationMatch, Strength};
+use super::duration::{self, DurationMatch, Shape, Strength};
 use super::token::{Kind, Token, Tokens, tokenize};
 use crate::domain::ClientTag;
 
@@ -44,6 +44,8 @@ pub(super) struct Analysis<'a> {
     line: &'a str,
     tokens: Vec<Token<'a>>,
     found: Vec<Found>,
+    /// Tokens of a list number at the start (`1)`, `2.`): punctuation, not words.
+    marker: usize,
 }
 
 /// The date the line names, as written.
@@ -102,11 +104,13 @@ impl Parts {
 impl<'a> Analysis<'a> {
     pub fn new(line: &'a str, day_first: bool) -> Self {
         let tokens = tokenize(line);
-        let found = scan(Tokens(&tokens), day_first);
+        let mut found = scan(Tokens(&tokens), day_first);
+        let marker = list_number(Tokens(&tokens), &mut found);
         Self {
             line,
             tokens,
             found,
+            marker,
         }
     }
 
@@ -122,11 +126,10 @@ impl<'a> Analysis<'a> {
                 .flatten()
                 .any(|&f| (self.found[f].start..self.found[f].end).contains(&k))
         };
-        let description = self.description(|k| !covered(k));
+        let description = self.description(|k| k >= self.marker && !covered(k));
         let words = |from: usize, to: usize, ignore_labels: bool| {
-            (from..to).any(|k| {
-                !covered(k) && is_wordish(&self.tokens[k]) && !(ignore_labels && self.is_label(k))
-            })
+            (from..to)
+                .any(|k| !covered(k) && self.is_wordish(k) && !(ignore_labels && self.is_label(k)))
         };
         let date_only = description.split_whitespace().all(|w| {
             LABELS.contains(
@@ -201,14 +204,18 @@ impl<'a> Analysis<'a> {
             let inside = |g: Option<usize>| {
                 g.is_some_and(|g| (self.found[g].start..self.found[g].end).contains(&k))
             };
-            !inside(date) && !inside(tag) && !inside(Some(f)) && is_wordish(&self.tokens[k])
+            !inside(date) && !inside(tag) && !inside(Some(f)) && self.is_wordish(k)
         };
-        candidates.into_iter().find(|&f| {
+        let chosen = candidates.iter().copied().find(|&f| {
             let found = &self.found[f];
             let alone_before = !(0..found.start).any(|k| outside(k, f));
             let alone_after = !(found.end..self.tokens.len()).any(|k| outside(k, f));
             (1..=24 * 60).contains(&self.minutes_of(f)) && (alone_before || alone_after)
-        })
+        })?;
+        // `Today: 6 calls, 2 meetings` counts things; a bare whole number is hours only when it
+        // is the only bare number on the line.
+        let counts = self.strength_of(chosen) == Strength::Weak && candidates.len() > 1;
+        (!counts).then_some(chosen)
     }
 
     fn minutes_of(&self, f: usize) -> u32 {
@@ -243,6 +250,15 @@ impl<'a> Analysis<'a> {
         }
     }
 
+    /// Token `k` carries meaning in a description (not punctuation, not a list number).
+    fn is_wordish(&self, k: usize) -> bool {
+        k >= self.marker
+            && matches!(
+                self.tokens[k].kind,
+                Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
+            )
+    }
+
     fn is_label(&self, k: usize) -> bool {
         let t = &self.tokens[k];
         t.kind == Kind::Word && LABELS.contains(&t.text.to_lowercase().as_str())
@@ -273,12 +289,27 @@ impl<'a> Analysis<'a> {
     }
 }
 
-/// A token that carries meaning in a description (not punctuation).
-fn is_wordish(token: &Token<'_>) -> bool {
-    matches!(
-        token.kind,
-        Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
-    )
+/// `1)` or `2.` starting a numbered list item: how many tokens it takes (0 if none). The scan
+/// read its number as bare hours; that reading is dropped. (`23. Nov` is a date, not a number.)
+fn list_number(t: Tokens<'_, '_>, found: &mut Vec<Found>) -> usize {
+    let numbered = t.num(0, 1, 2).is_some()
+        && t.is_sym_in(1, &[')', '.'])
+        && t.glued(1)
+        && t.get(2).is_some_and(|tok| tok.spaced);
+    if !numbered {
+        return 0;
+    }
+    match found.first() {
+        Some(f) if f.start == 0 => {
+            let bare = matches!(&f.what, What::Duration(d) if d.shape == Shape::Bare);
+            if !(bare && f.end == 1) {
+                return 0;
+            }
+            found.remove(0);
+            2
+        }
+        _ => 2,
+    }
 }
 
 fn tidy(text: &str) -> String {
@@ -342,11 +373,28 @@ fn longest_at(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Option<Found> {
     tag.into_iter()
         .chain(dates)
         .chain(durations)
-        .filter(|f| f.end > i && t.ends_word(f.end))
+        .filter(|f| f.end > i && t.ends_word(f.end) && !is_clock_time(t, f))
         .fold(None, |best: Option<Found>, f| match best {
             Some(b) if b.end >= f.end => Some(b),
             _ => Some(f),
         })
+}
+
+/// Words that make the `10:30` after them a time of day, not a duration.
+const CLOCK_WORDS: [&str; 17] = [
+    "at", "um", "ab", "bis", "gegen", "by", "until", "till", "from", "von", "seit", "since",
+    "around", "before", "after", "vor", "nach",
+];
+
+/// `at 10:30`, `um 9:00`: a colon duration that is really a time of day.
+fn is_clock_time(t: Tokens<'_, '_>, f: &Found) -> bool {
+    let What::Duration(d) = &f.what else {
+        return false;
+    };
+    d.shape == Shape::Colon
+        && f.start > 0
+        && t.word(f.start - 1)
+            .is_some_and(|w| CLOCK_WORDS.contains(&w.as_str()))
 }
 
 /// A `#tag` that is a valid client tag, lower-cased without `#`.
@@ -362,7 +410,7 @@ fn tag_at(t: Tokens<'_, '_>, i: usize) -> Option<String> {
 fn with_lead_word(t: Tokens<'_, '_>, f: &Found, free_from: usize) -> usize {
     let leads: &[&str] = match &f.what {
         What::Date(_) => &["on", "am"],
-        What::Duration(d) if d.is_range => &["von", "from"],
+        What::Duration(d) if d.shape == Shape::Range => &["von", "from"],
         _ => return f.start,
     };
     let takes = f.start > free_from

@@ -415,6 +415,27 @@ fn traps_are_not_misread() {
 }
 
 #[test]
+fn clock_times_counts_and_list_numbers_are_not_durations() {
+    for text in [
+        "Kann ich Sie um 10:30 anrufen",
+        "See you at 10:30",
+        "Meeting 10:30 Uhr",
+        "Call at 9:00 AM",
+        "Today: 6 calls, 2 meetings",
+    ] {
+        assert_eq!(parse(text, &ctx()), vec![], "{text}");
+    }
+    let all = entries("Mo\n1) 2h inbox\n2. 1,5 calls");
+    let got: Vec<_> = all
+        .iter()
+        .map(|e| (e.minutes, e.description.as_str()))
+        .collect();
+    assert_eq!(got, vec![(120, "inbox"), (90, "calls")]);
+    // `23. Nov` at the start is a date, not a list number.
+    assert_eq!(one("23. Nov 2h x").date, ymd(2026, 11, 23));
+}
+
+#[test]
 fn rejections_line_by_line() {
     let text = "Hallo,
 - 1.5h inbox
