@@ -144,9 +144,70 @@ fn body_text(message: &mail_parser::Message<'_>) -> String {
     };
     match &part.body {
         mail_parser::PartType::Html(html) => super::html::html_to_text(html),
-        mail_parser::PartType::Text(text) => text.replace("\r\n", "\n").replace('\r', "\n"),
+        mail_parser::PartType::Text(text) => {
+            let text = text.replace("\r\n", "\n").replace('\r', "\n");
+            let flowed = part.content_type().is_some_and(|ct| {
+                ct.attribute("format")
+                    .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+            });
+            if flowed {
+                let delsp = part.content_type().is_some_and(|ct| {
+                    ct.attribute("delsp")
+                        .is_some_and(|d| d.eq_ignore_ascii_case("yes"))
+                });
+                unflow(&text, delsp)
+            } else {
+                text
+            }
+        }
         _ => String::new(),
     }
+}
+
+/// RFC 3676: a line ending in a space continues on the next line (of the same quote depth);
+/// with `delsp=yes` that space is not part of the text. The signature separator `-- ` is not
+/// a soft break.
+fn unflow(text: &str, delsp: bool) -> String {
+    let depth = |line: &str| line.chars().take_while(|&c| c == '>').count();
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<usize> = None; // quote depth of a paragraph still being joined
+    for line in text.split('\n') {
+        let d = depth(line);
+        let content = line[d..].strip_prefix(' ').unwrap_or(&line[d..]);
+        match open {
+            Some(od) if od == d => {}
+            Some(_) => {
+                out.push('\n');
+                out.push_str(&">".repeat(d));
+                if d > 0 {
+                    out.push(' ');
+                }
+            }
+            None => {
+                out.push_str(&">".repeat(d));
+                if d > 0 {
+                    out.push(' ');
+                }
+            }
+        }
+        let soft = content.ends_with(' ') && content != "-- ";
+        if soft {
+            out.push_str(if delsp {
+                &content[..content.len() - 1]
+            } else {
+                content
+            });
+            open = Some(d);
+        } else {
+            out.push_str(content);
+            out.push('\n');
+            open = None;
+        }
+    }
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out
 }
 
 impl Incoming {
@@ -291,6 +352,16 @@ mod tests {
             m.dedupe_key,
             mail("From: anna@acme.example\r\nSubject: hi").dedupe_key
         );
+    }
+
+    #[test]
+    fn format_flowed_paragraphs_are_joined() {
+        let text = "Buchhaltung vorbereitet, Belege sortiert und an das \nSteuerbüro geschickt\n-- \nLena\n> quoted \n> on\nnext";
+        assert_eq!(
+            unflow(text, false),
+            "Buchhaltung vorbereitet, Belege sortiert und an das Steuerbüro geschickt\n-- \nLena\n> quoted on\nnext"
+        );
+        assert_eq!(unflow("ab \ncd", true), "abcd");
     }
 
     #[test]
