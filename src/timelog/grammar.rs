@@ -209,7 +209,7 @@ impl<'c> Walker<'c> {
         open: Option<usize>,
         after_blank: bool,
     ) -> bool {
-        if parts.question {
+        if parts.question || (parts.total && parts.duration.is_some()) {
             self.prose(after_blank);
             return false;
         }

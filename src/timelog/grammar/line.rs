@@ -18,6 +18,24 @@ const LABELS: [&str; 16] = [
     "stunden", "my", "meine",
 ];
 
+/// First words of a line that sums up others.
+const TOTALS: [&str; 8] = [
+    "total",
+    "totals",
+    "sum",
+    "gesamt",
+    "insgesamt",
+    "summe",
+    "zusammen",
+    "gesamtzeit",
+];
+
+/// A word without surrounding punctuation, lower-cased: `Datum:` is `datum`.
+fn bare_word(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphabetic())
+        .to_lowercase()
+}
+
 /// Characters that separate the parts of a line and are dropped at the description's edges.
 const SEPARATORS: [char; 14] = [
     '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
@@ -87,6 +105,8 @@ pub(super) struct Parts {
     pub heading: bool,
     /// How many things on the line read as dates (two are a span like "01.12.-05.12.").
     pub dates: usize,
+    /// A sum of other lines (`Total: 7.5h`, `Summe 12 Std`), which must not be counted again.
+    pub total: bool,
 }
 
 impl Parts {
@@ -131,13 +151,9 @@ impl<'a> Analysis<'a> {
             (from..to)
                 .any(|k| !covered(k) && self.is_wordish(k) && !(ignore_labels && self.is_label(k)))
         };
-        let date_only = description.split_whitespace().all(|w| {
-            LABELS.contains(
-                &w.trim_matches(|c: char| !c.is_alphabetic())
-                    .to_lowercase()
-                    .as_str(),
-            )
-        });
+        let date_only = description
+            .split_whitespace()
+            .all(|w| LABELS.contains(&bare_word(w).as_str()));
         Parts {
             date: date.map(|f| self.date_part(f, words(0, self.found[f].start, true))),
             duration: duration.map(|f| {
@@ -157,6 +173,10 @@ impl<'a> Analysis<'a> {
             question: self.line.trim_end().ends_with('?'),
             date_only,
             heading: self.line.trim_end().ends_with(':'),
+            total: description
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| TOTALS.contains(&bare_word(w).as_str())),
             dates: self
                 .found
                 .iter()

@@ -436,6 +436,12 @@ fn clock_times_counts_and_list_numbers_are_not_durations() {
 }
 
 #[test]
+fn totals_are_not_counted_again() {
+    let all = entries("Mo\n- 2h a\n- 1,5h b\nTotal: 3.5h\nSumme 3,5 Std.\n23.11. gesamt 3,5h");
+    assert_eq!(all.len(), 2);
+}
+
+#[test]
 fn rejections_line_by_line() {
     let text = "Hallo,
 - 1.5h inbox
