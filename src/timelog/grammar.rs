@@ -274,7 +274,7 @@ impl<'c> Walker<'c> {
         let resolved = self.date_result(date);
         let certain = date.certainty != Certainty::Uncertain;
         if parts.date_only || (parts.heading && certain && parts.dates == 1) {
-            return self.open_block(resolved, parts, None);
+            return self.open_block(resolved, parts, false, None);
         }
         if parts.dates > 1 || parts.words() > 12 || !date.at_start || !certain {
             return self.prose(after_blank);
@@ -292,7 +292,7 @@ impl<'c> Walker<'c> {
         });
         let explicit = date.certainty == Certainty::Explicit;
         if parts.words() <= 6 && !parts.ends_sentence() {
-            self.open_block(resolved, parts, rejection.map(|r| (r, explicit)));
+            self.open_block(resolved, parts, true, rejection.map(|r| (r, explicit)));
         } else if let (Some(rejected), true) = (rejection, explicit) {
             self.slots.push(Slot::Sure(Line::Rejected(rejected)));
         } else {
@@ -300,10 +300,12 @@ impl<'c> Walker<'c> {
         }
     }
 
+    /// `loose`: see [`Block::loose`]; `rejection`: the header's own, if nothing borrows its date.
     fn open_block(
         &mut self,
         date: Result<NaiveDate, Reason>,
         parts: &Parts,
+        loose: bool,
         rejection: Option<(Rejected, bool)>,
     ) {
         let id = self.borrowed.len();
@@ -312,7 +314,7 @@ impl<'c> Walker<'c> {
             id,
             date,
             tag: parts.tag.clone(),
-            loose: rejection.is_some(),
+            loose,
         });
         self.slots.push(Slot::Header {
             block: id,

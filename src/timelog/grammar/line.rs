@@ -30,16 +30,16 @@ const TOTALS: [&str; 8] = [
     "gesamtzeit",
 ];
 
+/// Characters that separate the parts of a line and are dropped at the description's edges.
+const SEPARATORS: [char; 14] = [
+    '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
+];
+
 /// A word without surrounding punctuation, lower-cased: `Datum:` is `datum`.
 fn bare_word(word: &str) -> String {
     word.trim_matches(|c: char| !c.is_alphabetic())
         .to_lowercase()
 }
-
-/// Characters that separate the parts of a line and are dropped at the description's edges.
-const SEPARATORS: [char; 14] = [
-    '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
-];
 
 /// What the scan found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl<'a> Analysis<'a> {
             .split_whitespace()
             .all(|w| LABELS.contains(&bare_word(w).as_str()));
         Parts {
-            date: date.map(|f| self.date_part(f, words(0, self.found[f].start, true))),
+            date: date.and_then(|f| self.date_part(f, words(0, self.found[f].start, true))),
             duration: duration.map(|f| {
                 let found = &self.found[f];
                 DurationPart {
@@ -253,21 +253,21 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn date_part(&self, f: usize, words_before: bool) -> DatePart {
+    fn date_part(&self, f: usize, words_before: bool) -> Option<DatePart> {
         let found = &self.found[f];
         let What::Date(d) = &found.what else {
-            unreachable!("choose_date only returns dates")
+            return None;
         };
         // The date itself, without an `on`/`am` taken in front of it.
         let first = (found.start..found.end)
             .find(|&k| !self.is_label(k) || k + 1 == found.end)
             .unwrap_or(found.start);
-        DatePart {
+        Some(DatePart {
             spec: d.spec,
             certainty: d.certainty,
             text: self.text(first, found.end).to_string(),
             at_start: !words_before,
-        }
+        })
     }
 
     /// Token `k` carries meaning in a description (not punctuation, not a list number).
