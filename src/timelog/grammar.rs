@@ -24,7 +24,7 @@ pub use duration::{DurationForm, format_duration, parse_duration};
 
 use crate::domain::Locale;
 use date::Certainty;
-use duration::Strength;
+use duration::{Shape, Strength};
 use line::{Analysis, DatePart, Parts};
 
 /// What the parser knows besides the text.
@@ -240,15 +240,18 @@ impl<'c> Walker<'c> {
         }
     }
 
-    /// A duration without a date: rejected when the duration stands where entries put it.
+    /// A duration without a date: rejected when the duration stands where entries put it. A
+    /// time or a span of time without a date (`Erreichbar: 9-13 Uhr`, `Termin: 10:30`) is as
+    /// likely prose, so it is rejected only in a mail with clear entries.
     fn without_date(&mut self, number: usize, text: &str, parts: &Parts, after_blank: bool) {
         let Some(duration) = &parts.duration else {
             return;
         };
         let edge = duration.at_start || duration.at_end;
+        let clock = matches!(duration.shape, Shape::Colon | Shape::Range);
         let sure = match duration.strength {
             _ if parts.words() > 12 => None,
-            Strength::Strong if edge => Some(true),
+            Strength::Strong if edge => Some(!clock),
             Strength::Medium if duration.at_start => Some(true),
             Strength::Strong if parts.words() <= 6 => Some(false),
             Strength::Medium if duration.at_end => Some(false),

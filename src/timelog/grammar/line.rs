@@ -82,6 +82,7 @@ pub(super) struct DatePart {
 pub(super) struct DurationPart {
     pub minutes: u32,
     pub strength: Strength,
+    pub shape: Shape,
     /// As the user wrote it, for the corrected example.
     pub text: String,
     pub at_start: bool,
@@ -161,6 +162,10 @@ impl<'a> Analysis<'a> {
                 DurationPart {
                     minutes: self.minutes_of(f),
                     strength: self.strength_of(f),
+                    shape: match &found.what {
+                        What::Duration(d) => d.shape,
+                        _ => Shape::Bare,
+                    },
                     text: self.text(found.start, found.end).to_string(),
                     at_start: !words(0, found.start, false),
                     at_end: !words(found.end, self.tokens.len(), false),
