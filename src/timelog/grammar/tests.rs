@@ -525,13 +525,18 @@ fn unsure_rejections_only_in_a_mail_that_is_a_time_log() {
         assert_eq!(parse(text, &ctx()), vec![], "{text}");
     }
     // ...but next to real entries they are forgotten parts.
-    let text = "23.11. 2h Rechnungen\ngestern Buchhaltung vorbereitet\nCalls 1.5h with the client\ninbox: 1,5";
+    let text = "23.11. 2h Rechnungen
+gestern Buchhaltung vorbereitet
+Calls 1.5h with the client
+inbox: 1,5
+09:00-11:30 Meeting";
     assert_eq!(
         rejections(text),
         vec![
             (2, Reason::NoDuration),
             (3, Reason::NoDate),
-            (4, Reason::NoDate)
+            (4, Reason::NoDate),
+            (5, Reason::NoDate),
         ]
     );
 }
