@@ -24,7 +24,7 @@ pub use duration::{DurationForm, format_duration, parse_duration};
 
 use crate::domain::Locale;
 use date::Certainty;
-use duration::Strength;
+use duration::{Shape, Strength};
 use line::{Analysis, DatePart, Parts};
 
 /// What the parser knows besides the text.
@@ -209,7 +209,7 @@ impl<'c> Walker<'c> {
         open: Option<usize>,
         after_blank: bool,
     ) -> bool {
-        if parts.question {
+        if parts.question || (parts.total && parts.duration.is_some()) {
             self.prose(after_blank);
             return false;
         }
@@ -240,15 +240,18 @@ impl<'c> Walker<'c> {
         }
     }
 
-    /// A duration without a date: rejected when the duration stands where entries put it.
+    /// A duration without a date: rejected when the duration stands where entries put it. A
+    /// time or a span of time without a date (`Erreichbar: 9-13 Uhr`, `Termin: 10:30`) is as
+    /// likely prose, so it is rejected only in a mail with clear entries.
     fn without_date(&mut self, number: usize, text: &str, parts: &Parts, after_blank: bool) {
         let Some(duration) = &parts.duration else {
             return;
         };
         let edge = duration.at_start || duration.at_end;
+        let clock = matches!(duration.shape, Shape::Colon | Shape::Range);
         let sure = match duration.strength {
             _ if parts.words() > 12 => None,
-            Strength::Strong if edge => Some(true),
+            Strength::Strong if edge => Some(!clock),
             Strength::Medium if duration.at_start => Some(true),
             Strength::Strong if parts.words() <= 6 => Some(false),
             Strength::Medium if duration.at_end => Some(false),
@@ -274,7 +277,7 @@ impl<'c> Walker<'c> {
         let resolved = self.date_result(date);
         let certain = date.certainty != Certainty::Uncertain;
         if parts.date_only || (parts.heading && certain && parts.dates == 1) {
-            return self.open_block(resolved, parts, None);
+            return self.open_block(resolved, parts, false, None);
         }
         if parts.dates > 1 || parts.words() > 12 || !date.at_start || !certain {
             return self.prose(after_blank);
@@ -292,7 +295,7 @@ impl<'c> Walker<'c> {
         });
         let explicit = date.certainty == Certainty::Explicit;
         if parts.words() <= 6 && !parts.ends_sentence() {
-            self.open_block(resolved, parts, rejection.map(|r| (r, explicit)));
+            self.open_block(resolved, parts, true, rejection.map(|r| (r, explicit)));
         } else if let (Some(rejected), true) = (rejection, explicit) {
             self.slots.push(Slot::Sure(Line::Rejected(rejected)));
         } else {
@@ -300,10 +303,12 @@ impl<'c> Walker<'c> {
         }
     }
 
+    /// `loose`: see [`Block::loose`]; `rejection`: the header's own, if nothing borrows its date.
     fn open_block(
         &mut self,
         date: Result<NaiveDate, Reason>,
         parts: &Parts,
+        loose: bool,
         rejection: Option<(Rejected, bool)>,
     ) {
         let id = self.borrowed.len();
@@ -312,7 +317,7 @@ impl<'c> Walker<'c> {
             id,
             date,
             tag: parts.tag.clone(),
-            loose: rejection.is_some(),
+            loose,
         });
         self.slots.push(Slot::Header {
             block: id,

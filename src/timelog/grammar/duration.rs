@@ -114,6 +114,11 @@ impl DurationForm {
         }
     }
 
+    /// 1 h 30 written in this form, for the format help.
+    pub fn example(self) -> String {
+        format_duration(90, self)
+    }
+
     fn is_decimal(self) -> bool {
         matches!(
             self,
@@ -617,6 +622,7 @@ mod tests {
         assert_eq!(f(DurationForm::BareDecimal), "1.5");
         assert_eq!(f(DurationForm::BareComma), "1,5");
         assert_eq!(f(DurationForm::Range), "09:00-10:30");
+        assert_eq!(DurationForm::Std.example(), "1,5 Std");
         assert_eq!(format_duration(63, DurationForm::DecimalHours), "1.05h");
         assert_eq!(format_duration(120, DurationForm::BareDecimal), "2");
         assert_eq!(format_duration(1000, DurationForm::Range), "09:00-01:40");

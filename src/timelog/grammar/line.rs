@@ -18,10 +18,28 @@ const LABELS: [&str; 16] = [
     "stunden", "my", "meine",
 ];
 
+/// First words of a line that sums up others.
+const TOTALS: [&str; 8] = [
+    "total",
+    "totals",
+    "sum",
+    "gesamt",
+    "insgesamt",
+    "summe",
+    "zusammen",
+    "gesamtzeit",
+];
+
 /// Characters that separate the parts of a line and are dropped at the description's edges.
 const SEPARATORS: [char; 14] = [
     '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
 ];
+
+/// A word without surrounding punctuation, lower-cased: `Datum:` is `datum`.
+fn bare_word(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphabetic())
+        .to_lowercase()
+}
 
 /// What the scan found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +82,7 @@ pub(super) struct DatePart {
 pub(super) struct DurationPart {
     pub minutes: u32,
     pub strength: Strength,
+    pub shape: Shape,
     /// As the user wrote it, for the corrected example.
     pub text: String,
     pub at_start: bool,
@@ -87,6 +106,8 @@ pub(super) struct Parts {
     pub heading: bool,
     /// How many things on the line read as dates (two are a span like "01.12.-05.12.").
     pub dates: usize,
+    /// A sum of other lines (`Total: 7.5h`, `Summe 12 Std`), which must not be counted again.
+    pub total: bool,
 }
 
 impl Parts {
@@ -131,20 +152,20 @@ impl<'a> Analysis<'a> {
             (from..to)
                 .any(|k| !covered(k) && self.is_wordish(k) && !(ignore_labels && self.is_label(k)))
         };
-        let date_only = description.split_whitespace().all(|w| {
-            LABELS.contains(
-                &w.trim_matches(|c: char| !c.is_alphabetic())
-                    .to_lowercase()
-                    .as_str(),
-            )
-        });
+        let date_only = description
+            .split_whitespace()
+            .all(|w| LABELS.contains(&bare_word(w).as_str()));
         Parts {
-            date: date.map(|f| self.date_part(f, words(0, self.found[f].start, true))),
+            date: date.and_then(|f| self.date_part(f, words(0, self.found[f].start, true))),
             duration: duration.map(|f| {
                 let found = &self.found[f];
                 DurationPart {
                     minutes: self.minutes_of(f),
                     strength: self.strength_of(f),
+                    shape: match &found.what {
+                        What::Duration(d) => d.shape,
+                        _ => Shape::Bare,
+                    },
                     text: self.text(found.start, found.end).to_string(),
                     at_start: !words(0, found.start, false),
                     at_end: !words(found.end, self.tokens.len(), false),
@@ -157,6 +178,10 @@ impl<'a> Analysis<'a> {
             question: self.line.trim_end().ends_with('?'),
             date_only,
             heading: self.line.trim_end().ends_with(':'),
+            total: description
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| TOTALS.contains(&bare_word(w).as_str())),
             dates: self
                 .found
                 .iter()
@@ -233,21 +258,21 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn date_part(&self, f: usize, words_before: bool) -> DatePart {
+    fn date_part(&self, f: usize, words_before: bool) -> Option<DatePart> {
         let found = &self.found[f];
         let What::Date(d) = &found.what else {
-            unreachable!("choose_date only returns dates")
+            return None;
         };
         // The date itself, without an `on`/`am` taken in front of it.
         let first = (found.start..found.end)
             .find(|&k| !self.is_label(k) || k + 1 == found.end)
             .unwrap_or(found.start);
-        DatePart {
+        Some(DatePart {
             spec: d.spec,
             certainty: d.certainty,
             text: self.text(first, found.end).to_string(),
             at_start: !words_before,
-        }
+        })
     }
 
     /// Token `k` carries meaning in a description (not punctuation, not a list number).

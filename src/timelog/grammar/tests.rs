@@ -367,6 +367,9 @@ fn prose_is_silent() {
         "Vom 01.12. bis 05.12. bin ich im Urlaub",
         "30.11. Urlaub",
         "Version 2.5 is out",
+        "Erreichbar: 9-13 Uhr",
+        "Termin: 10:30",
+        "3pm-5pm call with Acme",
         "I need 2 hours for the report next week because the client sent the data late",
         "",
         "   ",
@@ -433,6 +436,12 @@ fn clock_times_counts_and_list_numbers_are_not_durations() {
     assert_eq!(got, vec![(120, "inbox"), (90, "calls")]);
     // `23. Nov` at the start is a date, not a list number.
     assert_eq!(one("23. Nov 2h x").date, ymd(2026, 11, 23));
+}
+
+#[test]
+fn totals_are_not_counted_again() {
+    let all = entries("Mo\n- 2h a\n- 1,5h b\nTotal: 3.5h\nSumme 3,5 Std.\n23.11. gesamt 3,5h");
+    assert_eq!(all.len(), 2);
 }
 
 #[test]
@@ -516,13 +525,18 @@ fn unsure_rejections_only_in_a_mail_that_is_a_time_log() {
         assert_eq!(parse(text, &ctx()), vec![], "{text}");
     }
     // ...but next to real entries they are forgotten parts.
-    let text = "23.11. 2h Rechnungen\ngestern Buchhaltung vorbereitet\nCalls 1.5h with the client\ninbox: 1,5";
+    let text = "23.11. 2h Rechnungen
+gestern Buchhaltung vorbereitet
+Calls 1.5h with the client
+inbox: 1,5
+09:00-11:30 Meeting";
     assert_eq!(
         rejections(text),
         vec![
             (2, Reason::NoDuration),
             (3, Reason::NoDate),
-            (4, Reason::NoDate)
+            (4, Reason::NoDate),
+            (5, Reason::NoDate),
         ]
     );
 }

@@ -53,10 +53,23 @@ pub(super) fn tokenize(line: &str) -> Vec<Token<'_>> {
 }
 
 /// The whitespace-separated words of a line with their byte offsets.
-fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split(char::is_whitespace)
-        .filter(|w| !w.is_empty())
-        .map(move |w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
+fn words(line: &str) -> Vec<(usize, &str)> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in line.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                words.push((s, &line[s..i]));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, &line[s..]));
+    }
+    words
 }
 
 /// URLs and mail addresses carry digits and dots that are not dates or durations.
