@@ -88,47 +88,47 @@ pub async fn route(
     };
     let assistant = store::people::assistant(conn, assistant_id).await?;
 
-    if let Some(sent) = replied_to.as_ref().filter(|s| s.kind == "receipt") {
-        if flow::is_cancel(&incoming.new_text) {
-            let submission = store::timelog::submission_by_receipt(conn, &sent.message_id).await?;
-            return Ok(match submission {
-                Some(s) if s.assistant_id == assistant.id => {
-                    let plan = flow::plan(
-                        conn,
-                        assistant.clone(),
-                        &incoming.new_text,
-                        incoming.subject.as_deref(),
-                        incoming.date,
-                        now,
-                    )
-                    .await?;
-                    let mut reason = format!("cancel reply to the receipt of submission {}", s.id);
-                    if plan.is_time_log() {
-                        reason.push_str(&format!(
-                            "; with corrections: {} accepted, {} rejected",
-                            plan.accepted.len(),
-                            plan.rejected.len()
-                        ));
-                    }
-                    Route::Cancel {
-                        decision: decision(Classification::Reply, Disposition::Processed, reason),
-                        assistant: Box::new(assistant),
-                        submission_id: s.id,
-                        corrections: plan.is_time_log().then(|| Box::new(plan)),
-                    }
+    if let Some(sent) = replied_to.as_ref().filter(|s| s.kind == "receipt")
+        && flow::is_cancel(&incoming.new_text)
+    {
+        let submission = store::timelog::submission_by_receipt(conn, &sent.message_id).await?;
+        return Ok(match submission {
+            Some(s) if s.assistant_id == assistant.id => {
+                let plan = flow::plan(
+                    conn,
+                    assistant.clone(),
+                    &incoming.new_text,
+                    incoming.subject.as_deref(),
+                    incoming.date,
+                    now,
+                )
+                .await?;
+                let mut reason = format!("cancel reply to the receipt of submission {}", s.id);
+                if plan.is_time_log() {
+                    reason.push_str(&format!(
+                        "; with corrections: {} accepted, {} rejected",
+                        plan.accepted.len(),
+                        plan.rejected.len()
+                    ));
                 }
-                Some(_) => Route::File(decision(
-                    Classification::Unrecognised,
-                    Disposition::Attention,
-                    "a cancel for another assistant's hours: not trusted, for a person".into(),
-                )),
-                None => Route::File(decision(
-                    Classification::Unrecognised,
-                    Disposition::Attention,
-                    "a cancel for a receipt that logged nothing: for a person".into(),
-                )),
-            });
-        }
+                Route::Cancel {
+                    decision: decision(Classification::Reply, Disposition::Processed, reason),
+                    assistant: Box::new(assistant),
+                    submission_id: s.id,
+                    corrections: plan.is_time_log().then(|| Box::new(plan)),
+                }
+            }
+            Some(_) => Route::File(decision(
+                Classification::Unrecognised,
+                Disposition::Attention,
+                "a cancel for another assistant's hours: not trusted, for a person".into(),
+            )),
+            None => Route::File(decision(
+                Classification::Unrecognised,
+                Disposition::Attention,
+                "a cancel for a receipt that logged nothing: for a person".into(),
+            )),
+        });
     }
 
     let plan = flow::plan(
@@ -141,15 +141,24 @@ pub async fn route(
     )
     .await?;
     if plan.is_time_log() {
+        // A reply to tandem's mail is a reply first (PRODUCT.md's order), handled here by the
+        // time-log flow.
+        let (classification, replying) = match &replied_to {
+            Some(sent) => (
+                Classification::Reply,
+                format!("a reply to tandem's {} mail; ", sent.kind),
+            ),
+            None => (Classification::Hours, String::new()),
+        };
         let reason = format!(
-            "time log: {} entr{} accepted, {} line{} rejected",
+            "{replying}time log: {} entr{} accepted, {} line{} rejected",
             plan.accepted.len(),
             if plan.accepted.len() == 1 { "y" } else { "ies" },
             plan.rejected.len(),
             if plan.rejected.len() == 1 { "" } else { "s" },
         );
         return Ok(Route::Hours(
-            decision(Classification::Hours, Disposition::Processed, reason),
+            decision(classification, Disposition::Processed, reason),
             Box::new(plan),
         ));
     }

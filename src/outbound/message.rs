@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(reply_to, format!("team+{token}@example.org"));
         assert_eq!(
             tokens_in(&format!("Re: AW: {}", mail.subject.to_uppercase())),
-            [token.clone()]
+            std::slice::from_ref(&token)
         );
         assert_eq!(tokens_in(&reply_to), [token]);
         assert!(tokens_in("Re: [#short] a+b@c.de").is_empty());

@@ -249,8 +249,11 @@ impl<'c> Walker<'c> {
         };
         let edge = duration.at_start || duration.at_end;
         let clock = matches!(duration.shape, Shape::Colon | Shape::Range);
+        // "Von 9 bis 12 Uhr war ich beim Arzt, danach:" introduces what follows.
+        let heading = text.trim_end().ends_with(':');
         let sure = match duration.strength {
             _ if parts.words() > 12 => None,
+            _ if clock && heading => None,
             Strength::Strong if edge => Some(!clock),
             Strength::Medium if duration.at_start => Some(true),
             Strength::Strong if parts.words() <= 6 => Some(false),
@@ -279,7 +282,19 @@ impl<'c> Walker<'c> {
         if parts.date_only || (parts.heading && certain && parts.dates == 1) {
             return self.open_block(resolved, parts, false, None);
         }
-        if parts.dates > 1 || parts.words() > 12 || !date.at_start || !certain {
+        if parts.dates > 1 || parts.words() > 12 || !date.at_start {
+            return self.prose(after_blank);
+        }
+        // "Wed calendar cleanup": a word-like weekday opens only a short line, and its
+        // rejection counts only in a mail with clear entries (see `open_block`).
+        let first_word_then_comma = text
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.ends_with(','));
+        let heading = text.trim_end().ends_with(':');
+        if !certain
+            && (parts.words() > 6 || parts.ends_sentence() || first_word_then_comma || heading)
+        {
             return self.prose(after_blank);
         }
         // Nobody logs work ahead: a future date without a duration is a plan ("30.11. Urlaub").

@@ -114,7 +114,7 @@ async fn seed_receipts(t: &TestApp) -> usize {
         let sent: DateTime<Utc> = format!("{}Z", sent.replace(' ', "T")).parse().unwrap();
         let recipient = unquote(to);
         let assistant = people::assistant_by_email(
-            &mut *t.app.pool.acquire().await.unwrap(),
+            &mut t.app.pool.acquire().await.unwrap(),
             &EmailAddress::parse(&recipient).unwrap(),
         )
         .await

@@ -690,3 +690,17 @@ fn check_never_panics(text: &str) {
     }
     let _ = parse_duration(text);
 }
+
+/// Found by the golden corpus: a word-like weekday opening a short line is an attempt (rejected
+/// beside clear entries), but not when it reads as a word ("So, ...") or introduces something;
+/// a time span that introduces what follows is prose.
+#[test]
+fn word_like_weekdays_and_introductions() {
+    let text = "Wed calendar cleanup\n2026-11-23 1h inbox";
+    assert_eq!(rejections(text), [(1, Reason::NoDuration)]);
+    let text = "So, hier meine Stunden für diese Woche:\n2026-11-23 1h inbox";
+    assert_eq!(rejections(text), []);
+    let text = "Von 9 bis 12 Uhr war ich beim Arzt, danach:\n2026-11-23 1h Posteingang";
+    assert_eq!(rejections(text), []);
+    assert_eq!(entries(text).len(), 1);
+}
