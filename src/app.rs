@@ -10,9 +10,11 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, InboundBackend, OutboundBackend};
+use crate::inbound::imap::{Folders, ImapMailbox};
 use crate::inbound::maildir::Maildir;
 use crate::inbound::{InboundError, Mailbox, reader};
 use crate::outbound::file::FileTransport;
+use crate::outbound::smtp::SmtpTransport;
 use crate::outbound::{Transport, worker};
 use crate::schedule;
 use crate::store::{self, Pool, StoreError};
@@ -26,6 +28,8 @@ pub enum AppError {
     Templates(#[from] TemplateError),
     #[error("could not prepare the mailbox")]
     Mailbox(#[from] InboundError),
+    #[error("could not set up SMTP: {0}")]
+    Smtp(String),
     #[error("could not create the outbox folder '{0}'")]
     Outbox(std::path::PathBuf, #[source] std::io::Error),
 }
@@ -65,16 +69,16 @@ impl App {
             store::Open::Create,
         )
         .await?;
-        let mailbox = mailbox(&config);
+        let mailbox = mailbox(&config)?;
         mailbox.prepare().await?;
         match (&config.outbound.backend, &config.outbound.dir) {
             (OutboundBackend::File, Some(dir)) => {
                 std::fs::create_dir_all(dir).map_err(|e| AppError::Outbox(dir.clone(), e))?
             }
-            (OutboundBackend::File, None) => {}
+            (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
         Ok(Self {
-            transport: transport(&config),
+            transport: transport(&config)?,
             mailbox,
             pool,
             templates,
@@ -158,23 +162,34 @@ impl App {
     }
 }
 
-fn mailbox(config: &Config) -> Arc<dyn Mailbox> {
-    match config.inbound.backend {
-        InboundBackend::Maildir => Arc::new(Maildir::new(
+/// The mailbox the config names (nothing is connected yet).
+pub fn mailbox(config: &Config) -> Result<Arc<dyn Mailbox>, AppError> {
+    let folders = Folders {
+        processed: config.inbound.processed_folder.clone(),
+        attention: config.inbound.attention_folder.clone(),
+        quarantine: config.inbound.quarantine_folder.clone(),
+    };
+    Ok(match (config.inbound.backend, &config.inbound.imap) {
+        (InboundBackend::Imap, Some(imap)) => Arc::new(ImapMailbox::new(imap, folders)?),
+        _ => Arc::new(Maildir::new(
             config.inbound.maildir.clone().unwrap_or_default(),
-            &config.inbound.processed_folder,
-            &config.inbound.attention_folder,
-            &config.inbound.quarantine_folder,
+            &folders.processed,
+            &folders.attention,
+            &folders.quarantine,
         )),
-    }
+    })
 }
 
-fn transport(config: &Config) -> Arc<dyn Transport> {
-    match config.outbound.backend {
-        OutboundBackend::File => Arc::new(FileTransport::new(
+/// The transport the config names (nothing is connected yet).
+pub fn transport(config: &Config) -> Result<Arc<dyn Transport>, AppError> {
+    Ok(match (config.outbound.backend, &config.outbound.smtp) {
+        (OutboundBackend::Smtp, Some(smtp)) => {
+            Arc::new(SmtpTransport::new(smtp, &config.agency.from.email).map_err(AppError::Smtp)?)
+        }
+        _ => Arc::new(FileTransport::new(
             config.outbound.dir.clone().unwrap_or_default(),
         )),
-    }
+    })
 }
 
 /// The receiving end of the shutdown signal, one clone per task.

@@ -71,6 +71,174 @@ pub struct Database {
 #[serde(rename_all = "lowercase")]
 pub enum InboundBackend {
     Maildir,
+    Imap,
+}
+
+/// How a connection to a mail server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587); refused if the
+    /// server does not offer it.
+    Starttls,
+    /// No encryption at all: only when the config says so, for a server on the same host.
+    None,
+}
+
+/// A password that never prints: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where a server's password comes from: an environment variable or a file, never the config.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// The login name; no login is made without it (SMTP only).
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A file holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+}
+
+impl Credentials {
+    /// The password, read now from the environment or the file.
+    pub fn password(&self, key: &str) -> Result<Option<Secret>, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: key.to_string(),
+            reason,
+        };
+        match (&self.password_env, &self.password_file) {
+            (Some(_), Some(_)) => Err(invalid(
+                "give password_env or password_file, not both".into(),
+            )),
+            (Some(var), None) => std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| invalid(format!("the environment variable {var} is not set"))),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .map(|v| Some(Secret::new(v.lines().next().unwrap_or_default())))
+                .map_err(|e| invalid(format!("'{}' cannot be read: {e}", file.display()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// An IMAP mailbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    pub host: String,
+    /// Default: 993 with `tls = "implicit"`, 143 otherwise.
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// A PEM file of extra certificates to trust (a private CA or a self-signed server).
+    pub ca_file: Option<PathBuf>,
+    /// The folder mail arrives in.
+    #[serde(default = "default_inbox")]
+    pub inbox: String,
+    /// Wait for new mail with IDLE where the server offers it (else poll every poll_interval).
+    #[serde(default = "default_true")]
+    pub idle: bool,
+    /// How long one IDLE lasts before it is renewed (servers drop it after 30 minutes).
+    #[serde(default = "default_idle_renew", with = "humantime_serde")]
+    pub idle_renew: Duration,
+    /// How long any one command may take before the connection is given up and reopened.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Imap {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Implicit => 993,
+            TlsMode::Starttls | TlsMode::None => 143,
+        })
+    }
+
+    pub fn password(&self) -> Result<Secret, ConfigError> {
+        let credentials = Credentials {
+            username: Some(self.username.clone()),
+            password_env: self.password_env.clone(),
+            password_file: self.password_file.clone(),
+        };
+        credentials
+            .password("inbound.imap")?
+            .ok_or(ConfigError::Invalid {
+                key: "inbound.imap.password_env".into(),
+                reason: "IMAP needs a password: set password_env or password_file".into(),
+            })
+    }
+}
+
+/// An SMTP server (submission).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    /// Default: 465 with `tls = "implicit"`, 587 with `starttls`, 25 with `none`.
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// A PEM file of extra certificates to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Connections kept open for reuse.
+    #[serde(default = "default_pool")]
+    pub pool_size: u32,
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Smtp {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Implicit => 465,
+            TlsMode::Starttls => 587,
+            TlsMode::None => 25,
+        })
+    }
+
+    /// The login, if one is configured.
+    pub fn login(&self) -> Result<Option<(String, Secret)>, ConfigError> {
+        let credentials = Credentials {
+            username: self.username.clone(),
+            password_env: self.password_env.clone(),
+            password_file: self.password_file.clone(),
+        };
+        let password = credentials.password("outbound.smtp")?;
+        match (&self.username, password) {
+            (Some(user), Some(password)) => Ok(Some((user.clone(), password))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                key: "outbound.smtp.username".into(),
+                reason: "give both a username and a password (password_env or password_file), or neither".into(),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +247,8 @@ pub struct Inbound {
     pub backend: InboundBackend,
     /// The Maildir read when `backend = "maildir"`; mail arrives in its `new/`.
     pub maildir: Option<PathBuf>,
+    /// The mailbox read when `backend = "imap"`.
+    pub imap: Option<Imap>,
     /// Where handled mail is moved (a Maildir++ subfolder, `.Processed`).
     #[serde(default = "default_processed")]
     pub processed_folder: String,
@@ -100,6 +270,7 @@ pub struct Inbound {
 #[serde(rename_all = "lowercase")]
 pub enum OutboundBackend {
     File,
+    Smtp,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +279,8 @@ pub struct Outbound {
     pub backend: OutboundBackend,
     /// The folder `backend = "file"` writes one `.eml` per message into.
     pub dir: Option<PathBuf>,
+    /// The server `backend = "smtp"` delivers through.
+    pub smtp: Option<Smtp>,
     /// Attempts before a message that keeps failing temporarily is marked `failed`.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
@@ -172,6 +345,24 @@ impl AgreementKind {
     }
 }
 
+fn default_tls() -> TlsMode {
+    TlsMode::Implicit
+}
+fn default_inbox() -> String {
+    "INBOX".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_idle_renew() -> Duration {
+    Duration::from_secs(25 * 60)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_pool() -> u32 {
+    4
+}
 fn default_max_connections() -> u32 {
     5
 }
@@ -261,11 +452,26 @@ impl Config {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
-        match self.inbound.backend {
-            InboundBackend::Maildir if self.inbound.maildir.is_none() => {
+        match (self.inbound.backend, &self.inbound.imap) {
+            (InboundBackend::Maildir, _) if self.inbound.maildir.is_none() => {
                 return invalid("inbound.maildir", "is required when backend = \"maildir\"");
             }
-            InboundBackend::Maildir => {}
+            (InboundBackend::Imap, None) => {
+                return invalid("inbound.imap", "is required when backend = \"imap\"");
+            }
+            (InboundBackend::Imap, Some(imap)) => {
+                if imap.host.trim().is_empty() {
+                    return invalid("inbound.imap.host", "must not be empty");
+                }
+                imap.password()?;
+                if imap.idle_renew.is_zero() || imap.idle_renew > Duration::from_secs(29 * 60) {
+                    return invalid(
+                        "inbound.imap.idle_renew",
+                        "must be more than zero and at most 29 minutes",
+                    );
+                }
+            }
+            (InboundBackend::Maildir, _) => {}
         }
         for (key, folder) in [
             ("inbound.processed_folder", &self.inbound.processed_folder),
@@ -286,11 +492,23 @@ impl Config {
         if self.inbound.batch_size == 0 {
             return invalid("inbound.batch_size", "must be at least 1");
         }
-        match self.outbound.backend {
-            OutboundBackend::File if self.outbound.dir.is_none() => {
+        match (self.outbound.backend, &self.outbound.smtp) {
+            (OutboundBackend::File, _) if self.outbound.dir.is_none() => {
                 return invalid("outbound.dir", "is required when backend = \"file\"");
             }
-            OutboundBackend::File => {}
+            (OutboundBackend::Smtp, None) => {
+                return invalid("outbound.smtp", "is required when backend = \"smtp\"");
+            }
+            (OutboundBackend::Smtp, Some(smtp)) => {
+                if smtp.host.trim().is_empty() {
+                    return invalid("outbound.smtp.host", "must not be empty");
+                }
+                if smtp.pool_size == 0 {
+                    return invalid("outbound.smtp.pool_size", "must be at least 1");
+                }
+                smtp.login()?;
+            }
+            (OutboundBackend::File, _) => {}
         }
         if self.outbound.max_attempts == 0 {
             return invalid("outbound.max_attempts", "must be at least 1");
@@ -353,6 +571,34 @@ mod tests {
     fn with(from: &str, to: &str) -> String {
         assert!(SHIPPED.contains(from), "shipped config lacks {from}");
         SHIPPED.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn mail_servers_and_their_secrets() {
+        let text = SHIPPED
+            .replace("backend = \"maildir\"", "backend = \"imap\"")
+        .replace(
+            "[outbound]",
+            "[inbound.imap]\nhost = \"mail.example.org\"\nusername = \"team\"\npassword_env = \"TANDEM_TEST_NO_SUCH_VAR\"\n\n[outbound]",
+        );
+        let err = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("inbound.imap") && err.contains("TANDEM_TEST_NO_SUCH_VAR is not set"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let text = text.replace(
+            "password_env = \"TANDEM_TEST_NO_SUCH_VAR\"",
+            &format!("password_file = \"{}\"", file.display()),
+        );
+        let config = Config::from_toml(&text).unwrap();
+        let imap = config.inbound.imap.unwrap();
+        assert_eq!((imap.port(), imap.tls), (993, TlsMode::Implicit));
+        assert_eq!(imap.password().unwrap().expose(), "s3cret");
+        assert_eq!(format!("{:?}", imap.password().unwrap()), "***");
     }
 
     #[test]

@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use crate::app::template_samples;
-use crate::config::{Config, InboundBackend, OutboundBackend};
-use crate::outbound::Transport;
-use crate::outbound::file::FileTransport;
+use crate::config::Config;
 use crate::store;
 use crate::templates::Templates;
 
@@ -35,30 +33,20 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     };
     report("database", database.await.map_err(chain));
 
-    let inbound = match config.inbound.backend {
-        InboundBackend::Maildir => {
-            let root = config.inbound.maildir.clone().unwrap_or_default();
-            match std::fs::read_dir(root.join("new")) {
-                Ok(_) => Ok(format!("maildir: {}", root.display())),
-                Err(e) => Err(format!(
-                    "maildir '{}' cannot be read ({e}): run `tandem init`",
-                    root.display()
-                )),
-            }
-        }
+    let inbound = match crate::app::mailbox(&config) {
+        Ok(mailbox) => mailbox.check().await.map_err(|e| chain(e.into())),
+        Err(e) => Err(chain(e.into())),
     };
     report("mail in", inbound);
 
-    let transport = match config.outbound.backend {
-        OutboundBackend::File => {
-            FileTransport::new(config.outbound.dir.clone().unwrap_or_default())
-        }
+    let outbound = match crate::app::transport(&config) {
+        Ok(transport) => transport
+            .check()
+            .await
+            .map(|()| transport.describe())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(chain(e.into())),
     };
-    let outbound = transport
-        .check()
-        .await
-        .map(|()| transport.describe())
-        .map_err(|e| e.to_string());
     report("mail out", outbound);
 
     anyhow::ensure!(failed == 0, "{failed} check(s) failed");

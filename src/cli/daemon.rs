@@ -5,25 +5,28 @@ use std::sync::Arc;
 use super::open_app;
 use crate::config::{Config, InboundBackend, OutboundBackend};
 
-fn where_mail_goes(config: &Config) {
+fn where_mail_goes(app: &crate::app::App) {
+    let config = &app.config;
     match config.inbound.backend {
         InboundBackend::Maildir => println!(
             "mail in:  drop messages into {}/new",
             config.inbound.maildir.clone().unwrap_or_default().display()
         ),
+        InboundBackend::Imap => println!("mail in:  {}", app.mailbox.describe()),
     }
     match config.outbound.backend {
         OutboundBackend::File => println!(
             "mail out: written as .eml files to {}",
             config.outbound.dir.clone().unwrap_or_default().display()
         ),
+        OutboundBackend::Smtp => println!("mail out: {}", app.transport.describe()),
     }
 }
 
 pub async fn init(config: Config) -> anyhow::Result<()> {
     let app = open_app(config).await?;
     println!("database: {}", app.config.database.url);
-    where_mail_goes(&app.config);
+    where_mail_goes(&app);
     Ok(())
 }
 
@@ -35,7 +38,7 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("tandem is running (database {})", app.config.database.url);
-    where_mail_goes(&app.config);
+    where_mail_goes(&app);
     println!("Ctrl-C stops it.");
     Arc::new(app).run(shutdown_signal()).await
 }

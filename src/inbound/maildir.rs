@@ -117,7 +117,11 @@ impl Mailbox for Maildir {
             for id in names {
                 let path = self.root.join(&id);
                 match tokio::fs::read(&path).await {
-                    Ok(raw) => batch.push(Fetched { id, raw }),
+                    Ok(raw) => batch.push(Fetched {
+                        id,
+                        raw,
+                        position: None,
+                    }),
                     // Moved by another reader between listing and reading.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Self::read_error(&path)(e)),
@@ -154,5 +158,24 @@ impl Mailbox for Maildir {
 
     fn describe(&self) -> String {
         format!("maildir: {}", self.root.display())
+    }
+
+    fn check(&self) -> InboundFuture<'_, String> {
+        Box::pin(async move {
+            let new = self.root.join("new");
+            let mut entries = tokio::fs::read_dir(&new)
+                .await
+                .map_err(Self::read_error(&new))?;
+            let mut waiting = 0;
+            while entries
+                .next_entry()
+                .await
+                .map_err(Self::read_error(&new))?
+                .is_some()
+            {
+                waiting += 1;
+            }
+            Ok(format!("{} ({waiting} in new/)", self.describe()))
+        })
     }
 }

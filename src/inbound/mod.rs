@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod html;
+pub mod imap;
 pub mod maildir;
 pub mod message;
 pub mod reader;
@@ -17,9 +18,18 @@ use crate::domain::Disposition;
 /// A message fetched from the mailbox, not yet settled.
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    /// The transport's handle for it (a Maildir path, later an IMAP UID).
+    /// The transport's handle for it (a Maildir path, an IMAP UID).
     pub id: String,
     pub raw: Vec<u8>,
+    /// Where an IMAP message stands (UIDVALIDITY and UID), for the stored watermark.
+    pub position: Option<Position>,
+}
+
+/// An IMAP message's place: its UID, valid while the folder's UIDVALIDITY stays the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub uidvalidity: u32,
+    pub uid: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +46,31 @@ pub enum InboundError {
         target: String,
         #[source]
         source: std::io::Error,
+    },
+    #[error("could not connect to the mail server {server}")]
+    Connect {
+        server: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the mail server {server} refused {what}: {answer}")]
+    Refused {
+        server: String,
+        what: String,
+        answer: String,
+    },
+    #[error("the mail server {server} did not answer {what} within {seconds} s")]
+    Timeout {
+        server: String,
+        what: String,
+        seconds: u64,
+    },
+    #[error("the connection to the mail server {server} failed during {what}")]
+    Io {
+        server: String,
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -57,4 +92,16 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
 
     /// A human description for `tandem check` and logs.
     fn describe(&self) -> String;
+
+    /// Returns when new mail may have arrived (IMAP IDLE), or after `max` at the latest.
+    fn wait(&self, max: std::time::Duration) -> InboundFuture<'_, ()> {
+        Box::pin(async move {
+            tokio::time::sleep(max).await;
+            Ok(())
+        })
+    }
+
+    /// Connects (where there is something to connect to) and says what it found, for
+    /// `tandem check`; changes nothing.
+    fn check(&self) -> InboundFuture<'_, String>;
 }

@@ -204,8 +204,21 @@ pub async fn run(app: &App, mut shutdown: Shutdown) {
                 (poll * failures.min(12)).min(Duration::from_secs(300))
             }
         };
-        if wait_for_event(wait, None, &mut shutdown).await == Event::Shutdown {
-            return;
+        // Until new mail may be there (IMAP IDLE) or the wait is over, or shutdown.
+        let waited = tokio::select! {
+            biased;
+            () = shutdown.wait() => return,
+            waited = app.mailbox.wait(wait) => waited,
+        };
+        if let Err(e) = waited {
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::warn!(%error, "waiting for new mail failed; reading again");
+            app.record_failure("inbound", &error).await;
+            // Do not spin when the server is down: the next read fails and backs off.
+            if wait_for_event(Duration::from_secs(1), None, &mut shutdown).await == Event::Shutdown
+            {
+                return;
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod message;
+pub mod smtp;
 pub mod worker;
 
 use std::future::Future;
