@@ -55,8 +55,13 @@ pub fn config_text(dir: &Path) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|text| text).await
+}
+
+/// `spawn_app()` with the config text edited first (another backend, other keys).
+pub async fn spawn_app_with(edit: impl FnOnce(String) -> String) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(dir.path());
+    let text = edit(config_text(dir.path()));
     let config_path = dir.path().join("tandem.toml");
     std::fs::write(&config_path, &text).unwrap();
     let config = Config::from_toml(&text).unwrap();

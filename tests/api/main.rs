@@ -9,6 +9,9 @@
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
+//! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
+//! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
+//!   failed with the server's answer, `tandem check`.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 
 mod cli;
@@ -19,3 +22,5 @@ mod hours;
 mod inbound;
 mod onboarding;
 mod outbox;
+mod sink;
+mod smtp;

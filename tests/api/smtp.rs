@@ -1,0 +1,231 @@
+//! Mail out over SMTP, against a real Postfix `smtp-sink`.
+
+use chrono::Duration;
+use mail_parser::MessageParser;
+use tandem::domain::{Locale, Mailbox};
+use tandem::outbound::worker::{self, Step};
+use tandem::outbound::{self, AutoSubmitted, Outgoing};
+use tandem::templates::Rendered;
+
+use crate::helpers::{TestApp, describe, spawn_app_with};
+use crate::sink::SmtpSink;
+
+async fn app_with(sink: &SmtpSink) -> TestApp {
+    spawn_app_with(|text| sink.config(&text)).await
+}
+
+/// Queues `n` plain messages, as a flow would; returns their Message-IDs.
+async fn queue(t: &TestApp, n: usize) -> Vec<String> {
+    let from = t.app.config.agency.from.clone();
+    let mut ids = Vec::new();
+    let mut tx = t.app.pool.begin().await.unwrap();
+    for i in 0..n {
+        let rendered = Rendered {
+            subject: format!("Test {i}"),
+            text: format!("Message {i}\n"),
+            html: format!("<p>Message {i}</p>"),
+        };
+        let to = Mailbox::parse(&format!("Person {i} <p{i}@example.net>")).unwrap();
+        let mail = Outgoing::new(
+            &from,
+            vec![to],
+            rendered,
+            Locale::En,
+            AutoSubmitted::Generated,
+        );
+        ids.push(mail.message_id.clone());
+        outbound::enqueue(
+            &mut tx,
+            &format!("test:{i}"),
+            "test",
+            None,
+            &mail,
+            t.clock_now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// The Message-IDs of what the sink received, in angle brackets.
+fn received_ids(sink: &SmtpSink) -> Vec<String> {
+    let mut ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|raw| {
+            let m = MessageParser::default().parse(raw).unwrap();
+            format!(
+                "<{}>",
+                m.message_id().expect("a received message has a Message-ID")
+            )
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Steps the worker until nothing is due; returns what each step did.
+async fn drain_steps(t: &TestApp) -> Vec<Step> {
+    let mut steps = Vec::new();
+    loop {
+        match worker::step(&t.app).await.unwrap() {
+            Step::Idle => return steps,
+            step => steps.push(step),
+        }
+    }
+}
+
+#[tokio::test]
+async fn welcome_mails_arrive_at_the_smtp_server_as_valid_mime() {
+    let sink = SmtpSink::start(&[]);
+    let t = app_with(&sink).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    assert_eq!(worker::drain(&t.app).await.unwrap(), 3);
+
+    let received = sink.messages();
+    assert_eq!(received.len(), 3);
+    let mut seen = Vec::new();
+    for raw in &received {
+        let text = String::from_utf8_lossy(raw);
+        assert!(
+            text.contains("X-Mail-Args: <team@example.org>"),
+            "envelope sender:\n{text}"
+        );
+        let m = MessageParser::default().parse(raw).unwrap();
+        assert_eq!(
+            m.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-generated")
+        );
+        assert_eq!(m.text_body_count(), 1);
+        assert_eq!(m.html_body_count(), 1);
+        seen.push(
+            m.to()
+                .unwrap()
+                .first()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["anna@acme.example", "ben@acme.example", "sam@va.example"]
+    );
+    // Nothing is sent twice.
+    assert_eq!(worker::drain(&t.app).await.unwrap(), 0);
+    assert_eq!(sink.messages().len(), 3);
+}
+
+/// The server goes away after some messages, then answers 4xx for a while, then works again:
+/// every message arrives, exactly once.
+#[tokio::test]
+async fn temporary_failures_deliver_every_message_exactly_once() {
+    let mut sink = SmtpSink::start(&[]);
+    let t = app_with(&sink).await;
+    let mut ids = queue(&t, 10).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            worker::step(&t.app).await.unwrap(),
+            Step::Sent { .. }
+        ));
+    }
+
+    // Gone: connections are refused.
+    sink.stop();
+    let steps = drain_steps(&t).await;
+    assert_eq!(steps.len(), 7);
+    for step in &steps {
+        let Step::Retrying { error, .. } = step else {
+            panic!("expected a retry: {step:?}");
+        };
+        assert!(error.to_lowercase().contains("connection"), "{error}");
+    }
+
+    // Back, but answering 4xx to every recipient.
+    sink.restart(&["-r", "RCPT"]);
+    t.clock.advance(Duration::seconds(31));
+    let steps = drain_steps(&t).await;
+    assert_eq!(steps.len(), 7);
+    for step in &steps {
+        let Step::Retrying { error, .. } = step else {
+            panic!("expected a retry: {step:?}");
+        };
+        assert!(error.starts_with("450"), "{error}");
+    }
+
+    // Healthy again.
+    sink.restart(&[]);
+    t.clock.advance(Duration::seconds(61));
+    let steps = drain_steps(&t).await;
+    assert!(
+        steps.iter().all(|s| matches!(s, Step::Sent { .. })),
+        "{steps:?}"
+    );
+    assert_eq!(steps.len(), 7);
+
+    ids.sort();
+    assert_eq!(received_ids(&sink), ids, "each message exactly once");
+    let listed = t.tandem(&["outbox", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "sent")
+    );
+}
+
+/// A 5xx answer is final: the message is `failed` with the server's words, listed for the
+/// operator, and not tried again.
+#[tokio::test]
+async fn a_permanent_failure_is_marked_failed_with_the_servers_answer() {
+    let sink = SmtpSink::start(&["-f", "RCPT"]);
+    let t = app_with(&sink).await;
+    queue(&t, 1).await;
+    let Step::Failed { id, error } = worker::step(&t.app).await.unwrap() else {
+        panic!("a 5xx answer should fail the message");
+    };
+    assert!(
+        error.contains("500") && error.contains("Error: command failed"),
+        "{error}"
+    );
+    t.clock.advance(Duration::days(1));
+    assert_eq!(worker::step(&t.app).await.unwrap(), Step::Idle);
+    assert!(sink.messages().is_empty());
+
+    let listed = t.tandem(&["outbox", "list"]);
+    assert!(listed.status.success(), "{}", describe(&listed));
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&id.to_string()))
+        .unwrap();
+    assert!(
+        row.contains("failed") && row.contains("Error: command failed"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn check_reports_the_smtp_server() {
+    let mut sink = SmtpSink::start(&[]);
+    let t = app_with(&sink).await;
+    let ok = t.tandem(&["check"]);
+    let text = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(ok.status.success(), "{}", describe(&ok));
+    assert!(
+        text.contains(&format!("ok      mail out: smtp: 127.0.0.1:{}", sink.port)),
+        "{text}"
+    );
+
+    sink.stop();
+    let down = t.tandem(&["check"]);
+    assert!(!down.status.success());
+    let text = String::from_utf8_lossy(&down.stdout);
+    assert!(text.contains("FAILED  mail out:"), "{text}");
+}
