@@ -182,6 +182,18 @@ pub async fn drain(app: &App) -> Result<Report, ReadError> {
     }
 }
 
+/// How long to wait after `failures` failed steps in a row: the poll interval doubled per
+/// failure, at most five minutes, with a random ±20 % so that several daemons (or a server's
+/// many clients) do not come back in step.
+pub fn reconnect_delay(poll: Duration, failures: u32) -> Duration {
+    let base = poll
+        .checked_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
+        .unwrap_or(Duration::MAX)
+        .min(Duration::from_secs(300));
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 401) as f64 / 1000.0 - 0.2;
+    base.mul_f64(1.0 + jitter)
+}
+
 /// The reader loop: drain the inbox, wait `poll_interval` (or for shutdown), again. Errors are
 /// logged with their chain and recorded in the health table; the loop goes on.
 pub async fn run(app: &App, mut shutdown: Shutdown) {
@@ -201,7 +213,7 @@ pub async fn run(app: &App, mut shutdown: Shutdown) {
                 let error = format!("{e:#}");
                 tracing::error!(%error, failures, "reading the mailbox failed; retrying");
                 app.record_failure("inbound", &error).await;
-                (poll * failures.min(12)).min(Duration::from_secs(300))
+                reconnect_delay(poll, failures)
             }
         };
         // Until new mail may be there (IMAP IDLE) or the wait is over, or shutdown.
@@ -219,6 +231,20 @@ pub async fn run(app: &App, mut shutdown: Shutdown) {
             {
                 return;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnects_back_off_exponentially_with_jitter() {
+        let poll = Duration::from_secs(5);
+        for (failures, base) in [(1, 5.0), (2, 10.0), (3, 20.0), (7, 300.0), (40, 300.0)] {
+            let d = reconnect_delay(poll, failures).as_secs_f64();
+            assert!((base * 0.8..=base * 1.2).contains(&d), "{failures}: {d}");
         }
     }
 }
