@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, describe, spawn_app_with};
 use crate::sink::SmtpSink;
 
 async fn app_with(sink: &SmtpSink) -> TestApp {
-    spawn_app_with(|text| sink.config(&text)).await
+    spawn_app_with(|_, text| sink.config(&text)).await
 }
 
 /// Queues `n` plain messages, as a flow would; returns their Message-IDs.

@@ -1,0 +1,145 @@
+//! Crash safety with real servers: the daemon is killed (SIGKILL, no goodbye) at random points
+//! while it reads hundreds of time-log mails from Dovecot and answers them through smtp-sink,
+//! then started again, over and over. Afterwards every message was recorded and answered
+//! exactly once, every answer arrived, and a second copy arrived only where a kill fell
+//! between the server's 250 and the outbox recording it (at most one per kill).
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mail_parser::MessageParser;
+
+use crate::helpers::{BINARY, describe, spawn_app_with};
+use crate::servers::{Dovecot, Tls};
+use crate::sink::SmtpSink;
+
+const MESSAGES: usize = 300;
+
+/// A small deterministic generator, so a failing run can be repeated from its printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn hours_mail(i: usize) -> Vec<u8> {
+    let day = 1 + i % 28;
+    format!(
+        "From: Sam Lee <sam@va.example>\r\nTo: team@example.org\r\nSubject: Hours {i}\r\n\
+         Message-ID: <crash-{i}@va.example>\r\nDate: Fri, 30 Oct 2026 18:00:00 +0000\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\n\r\n2026-10-{day:02} 1h task {i}\r\n\r\nSam\r\n"
+    )
+    .into_bytes()
+}
+
+fn start_daemon(config: &std::path::Path) -> Child {
+    Command::new(BINARY)
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("TANDEM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_nothing_is_lost_or_doubled() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let sink = SmtpSink::start(&[]);
+    let t = spawn_app_with(|dir, text| {
+        sink.config(&dovecot.tandem_config(dir, &text, &account, Tls::None))
+    })
+    .await;
+    for args in [
+        &["assistant", "add", "--name", "Sam Lee", "--email", "sam@va.example", "--locale", "en"][..],
+        &["client", "add", "--name", "Acme GmbH", "--tag", "acme", "--contact", "Anna Berg <anna@acme.example>"],
+        &["engagement", "add", "--assistant", "sam@va.example", "--client", "acme", "--start", "2026-10-01"],
+    ] {
+        let output = t.tandem(args);
+        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+    }
+    for i in 0..MESSAGES {
+        dovecot.deliver(&account, &hours_mail(i));
+    }
+
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    println!("seed {seed}");
+    let mut rng = Rng(seed);
+    let done = || async {
+        let recorded = t.count("inbound_message").await as usize;
+        let unsent = t.count("outbox WHERE state <> 'sent'").await;
+        recorded == MESSAGES && unsent == 0
+    };
+
+    // Kill it at random moments until it has finished between two kills.
+    let mut kills = 0;
+    for _ in 0..60 {
+        if done().await {
+            break;
+        }
+        let mut daemon = start_daemon(&t.config_path);
+        let after = Duration::from_millis(150 + rng.next() % 1500);
+        tokio::time::sleep(after).await;
+        if daemon.try_wait().unwrap().is_none() {
+            daemon.kill().unwrap();
+            kills += 1;
+        }
+        daemon.wait().unwrap();
+    }
+    // Then let it finish, and stop it the polite way.
+    let mut daemon = start_daemon(&t.config_path);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !done().await {
+        assert!(Instant::now() < deadline, "the daemon did not finish after {kills} kills (seed {seed})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", daemon.id())])
+        .status()
+        .unwrap();
+    daemon.wait().unwrap();
+    println!("{kills} kills");
+    assert!(kills >= 3, "too few kills landed to test anything (seed {seed})");
+
+    // Every message recorded once, every submission stored once, every answer queued once.
+    assert_eq!(t.count("inbound_message").await as usize, MESSAGES);
+    assert_eq!(t.count("submission").await as usize, MESSAGES);
+    assert_eq!(t.count("time_entry").await as usize, MESSAGES);
+    assert_eq!(t.count("outbox WHERE kind = 'receipt'").await as usize, MESSAGES);
+    assert_eq!(t.count("outbox WHERE kind = 'welcome'").await, 2);
+
+    // Every answer arrived; a second copy only for a kill after the server's 250.
+    let queued: Vec<String> = sqlx::query_scalar("SELECT message_id FROM outbox")
+        .fetch_all(&t.app.pool)
+        .await
+        .unwrap();
+    let mut arrived: HashMap<String, usize> = HashMap::new();
+    for raw in sink.messages() {
+        let m = MessageParser::default().parse(&raw).unwrap();
+        *arrived.entry(format!("<{}>", m.message_id().unwrap())).or_default() += 1;
+    }
+    for id in &queued {
+        assert!(arrived.contains_key(id), "{id} never arrived (seed {seed})");
+    }
+    assert_eq!(arrived.len(), queued.len(), "something arrived that was never queued");
+    let doubles: usize = arrived.values().map(|n| n - 1).sum();
+    println!("{doubles} second copies");
+    assert!(doubles <= kills, "{doubles} second copies for {kills} kills (seed {seed})");
+
+    // The INBOX is empty; every message sits in the processed folder, once.
+    assert!(dovecot.list(&account, "INBOX").await.is_empty());
+    assert_eq!(dovecot.list(&account, "Processed").await.len(), MESSAGES);
+}
