@@ -726,11 +726,14 @@ impl Mailbox for ImapMailbox {
                 (true, false) => "IDLE supported but off (idle = false): polling",
                 (false, _) => "no IDLE: polling",
             };
+            let messages = match mailbox.exists {
+                1 => "1 message".to_string(),
+                n => format!("{n} messages"),
+            };
             Ok(format!(
-                "{} ({}), {} messages, {idle}",
+                "{} ({}), {messages}, {idle}",
                 self.describe(),
                 self.tls_label(),
-                mailbox.exists,
             ))
         })
     }

@@ -55,8 +55,14 @@ pub fn config_text(dir: &Path) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_, text| text).await
+}
+
+/// `spawn_app()` on an edited config: `edit(dir, text)` gets the app's folder and the config
+/// text with every path moved into it, and returns the text to use (say, reading from IMAP).
+pub async fn spawn_app_with(edit: impl FnOnce(&Path, String) -> String) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(dir.path());
+    let text = edit(dir.path(), config_text(dir.path()));
     let config_path = dir.path().join("tandem.toml");
     std::fs::write(&config_path, &text).unwrap();
     let config = Config::from_toml(&text).unwrap();

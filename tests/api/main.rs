@@ -8,6 +8,9 @@
 //!   `tandem parse --json` reads them.
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
+//! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
+//!   move, a new UIDVALIDITY, an outage under the running reader, TLS and STARTTLS, `check`.
+//! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 
@@ -16,6 +19,8 @@ mod daemon;
 mod fixtures;
 mod helpers;
 mod hours;
+mod imap;
 mod inbound;
 mod onboarding;
 mod outbox;
+mod servers;
