@@ -538,6 +538,16 @@ impl ImapMailbox {
             }
         }
         absorb(conn);
+        tracing::debug!(
+            uid,
+            folder,
+            how = if conn.caps.moves {
+                "MOVE"
+            } else {
+                "COPY, EXPUNGE"
+            },
+            "settled"
+        );
         Ok(())
     }
 

@@ -385,6 +385,57 @@ async fn inbound_health(t: &TestApp) -> store::health::Health {
         .unwrap_or_else(|| panic!("no health row for inbound"))
 }
 
+/// A server that offers neither MOVE, UIDPLUS nor IDLE: mail is copied, marked deleted and
+/// expunged instead of moved, and the reader polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
+    let dovecot = Dovecot::start_with("imap_capability = IMAP4rev1 LITERAL+ SASL-IR\n");
+    let account = dovecot.add_user();
+    let t = spawn(&dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    dovecot.append(&account, &stranger(1)).await;
+    dovecot.append(&account, &hours()).await;
+
+    let report = reader::drain(&t.app)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\nlog:\n{}", dovecot.log()));
+    assert_eq!(
+        report,
+        Report {
+            read: 2,
+            recorded: 2,
+            duplicates: 0,
+            settled: 2
+        }
+    );
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<stranger1@unknown.example>", false)])
+    );
+    assert_eq!(
+        dovecot.list(&account, "Processed").await,
+        listed(&[("<hours1@va.example>", true)])
+    );
+
+    // No IDLE: waiting is a pause of the length asked for.
+    let started = Instant::now();
+    t.app
+        .mailbox
+        .wait(Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let output = t.tandem(&["check"]);
+    assert!(
+        output.status.success()
+            && String::from_utf8_lossy(&output.stdout).contains("0 messages, no IDLE: polling"),
+        "{}",
+        describe(&output)
+    );
+}
+
 /// `tandem check` logs in and looks at the INBOX; with a wrong password it fails, naming the
 /// server and its answer, and never the password.
 #[tokio::test]

@@ -108,6 +108,11 @@ impl Dovecot {
 
     /// Starts a private Dovecot on free loopback ports.
     pub fn start() -> Dovecot {
+        Dovecot::start_with("")
+    }
+
+    /// Starts a private Dovecot with `extra` appended to its config (settings of its own).
+    pub fn start_with(extra: &str) -> Dovecot {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Dovecot's processes run as nobody and dovenull: they must pass through.
@@ -119,7 +124,7 @@ impl Dovecot {
         make_certificate(&root.join("tls"));
         let (imap_port, imaps_port) = (free_port(), free_port());
         let conf = root.join("dovecot.conf");
-        std::fs::write(&conf, config(root, imap_port, imaps_port)).unwrap();
+        std::fs::write(&conf, config(root, imap_port, imaps_port) + extra).unwrap();
         let dovecot = Dovecot {
             conf,
             imap_port,
@@ -368,6 +373,10 @@ impl Dovecot {
     /// Runs `sh -c` in the background, detached from the test's output, that stops this
     /// Dovecot and removes its folder once the test process is gone: a shared server is never
     /// dropped, and a test process may die before its drops run.
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the watchdog outlives the test process by design; nobody waits for it"
+    )]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
