@@ -526,3 +526,72 @@ async fn mail_is_read_over_implicit_tls_and_starttls() {
         );
     }
 }
+
+/// With `tls = "starttls"`, a server that will not start TLS is refused: tandem never logs in
+/// over the plain connection. (A stand-in server: Dovecot with TLS on always offers STARTTLS.)
+#[tokio::test]
+async fn starttls_is_required_never_optional() {
+    use tandem::config::{Imap, TlsMode};
+    use tandem::inbound::Mailbox as _;
+    use tandem::inbound::imap::{Folders, ImapMailbox};
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        write
+            .write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] plain text only\r\n")
+            .await
+            .unwrap();
+        let mut lines = BufReader::new(read).lines();
+        let mut heard = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let tag = line.split(' ').next().unwrap_or("*").to_string();
+            heard.push(line);
+            let _ = write
+                .write_all(format!("{tag} BAD STARTTLS is not offered here\r\n").as_bytes())
+                .await;
+        }
+        heard
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "secret-password\n").unwrap();
+    let config = Imap {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        tls: TlsMode::Starttls,
+        username: "team".into(),
+        password_env: None,
+        password_file: Some(dir.path().join("pw")),
+        ca_file: None,
+        inbox: "INBOX".into(),
+        idle: true,
+        idle_renew: Duration::from_secs(60),
+        timeout: Duration::from_secs(10),
+    };
+    let folders = Folders {
+        processed: "Processed".into(),
+        attention: "Attention".into(),
+        quarantine: "Quarantine".into(),
+    };
+    let mailbox = ImapMailbox::new(&config, folders).unwrap();
+    let err = mailbox.check().await.unwrap_err();
+    assert!(
+        matches!(&err, InboundError::Refused { what, .. } if what == "STARTTLS"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("STARTTLS is not offered here"),
+        "{err}"
+    );
+    drop(mailbox);
+    let heard = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the connection was not closed")
+        .unwrap();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].ends_with(" STARTTLS"), "{heard:?}");
+}
