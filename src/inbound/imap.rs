@@ -1,7 +1,42 @@
-//! The IMAP mailbox. (Being written: the interface is fixed, the bodies are not.)
+//! The IMAP mailbox: one session to the server, kept between steps and opened again when it
+//! breaks (an I/O error, a BYE, a timeout: the next call reconnects; pauses between attempts are
+//! the reader's business). TLS from the first byte, STARTTLS (refused if the server will not), or
+//! none when the config says `tls = "none"`. Every command has `timeout` to answer.
+//!
+//! Reading: `UID SEARCH ALL`, the lowest `max` UIDs, `UID FETCH (UID BODY.PEEK[])`, so a batch
+//! is all that is ever held and nothing is marked seen by reading. Settling: `UID MOVE` into the
+//! folder for the disposition, or `UID COPY` + `\Deleted` + (`UID`) `EXPUNGE` on a server without
+//! MOVE; processed mail is marked `\Seen` first, mail for a person stays unseen. Waiting: IDLE
+//! until the server reports something, where the server offers it and `idle` is on; else a
+//! plain pause (polling).
+//!
+//! A UID means a message only under its folder's UIDVALIDITY; `settle` moves a UID only while
+//! the inbox has the UIDVALIDITY it was fetched under, so a recreated inbox never has the wrong
+//! message moved: the message is read again and recognised by its Message-ID.
 
-use super::{Fetched, InboundError, InboundFuture, Mailbox};
-use crate::config::Imap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::error::Error as ImapError;
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::imap_proto::{Response, Status};
+use async_imap::types::{Capabilities, UnsolicitedResponse};
+use async_imap::{Client, Session};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+
+use super::{Fetched, InboundError, InboundFuture, Mailbox, Position};
+use crate::config::{Imap, TlsMode};
 use crate::domain::Disposition;
 
 /// The folders settled mail is moved into.
@@ -12,44 +47,847 @@ pub struct Folders {
     pub quarantine: String,
 }
 
-#[derive(Debug)]
+/// Reads one IMAP folder. Cheap to build: nothing is connected before the first call.
 pub struct ImapMailbox {
     config: Imap,
     folders: Folders,
+    /// `host:port`, as every error names the server.
+    server: String,
+    /// `None` with `tls = "none"`; else webpki's roots plus `ca_file`.
+    tls: Option<TlsConnector>,
+    /// The name the server's certificate must carry: the configured host.
+    server_name: ServerName<'static>,
+    /// One session at a time; every call takes the lock for as long as it talks to the server
+    /// (an IDLE too, so a call during it waits for the IDLE to end, at most `idle_renew`).
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for ImapMailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapMailbox")
+            .field("server", &self.server)
+            .field("inbox", &self.config.inbox)
+            .field("tls", &self.config.tls)
+            .field("folders", &self.folders)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// The open session; `None` until the first call and after it broke.
+    conn: Option<Conn>,
+    /// The UIDVALIDITY the UIDs handed out by the last fetch belong to.
+    fetched_under: Option<u32>,
+}
+
+struct Conn {
+    session: Session<Stream>,
+    caps: Caps,
+    /// The inbox's UIDVALIDITY once it is selected in this session.
+    selected: Option<u32>,
+    /// The server announced mail (EXISTS) outside IDLE since the last search: the next wait
+    /// returns at once instead of idling past it.
+    new_mail: bool,
+}
+
+/// What the server offers that changes what tandem does.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    idle: bool,
+    moves: bool,
+    uidplus: bool,
+}
+
+impl Caps {
+    fn of(caps: &Capabilities) -> Self {
+        Self {
+            idle: caps.has_str("IDLE"),
+            moves: caps.has_str("MOVE"),
+            uidplus: caps.has_str("UIDPLUS"),
+        }
+    }
+}
+
+/// The connection under the session: plain TCP (before STARTTLS, or with `tls = "none"`) or TLS.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
 }
 
 impl ImapMailbox {
+    /// Checks what can be checked without the server: the host as a TLS name and `ca_file`.
     pub fn new(config: &Imap, folders: Folders) -> Result<Self, InboundError> {
+        let server_name = ServerName::try_from(config.host.clone()).map_err(|e| {
+            InboundError::Setup(format!("inbound.imap.host '{}': {e}", config.host))
+        })?;
+        let tls = match config.tls {
+            TlsMode::None => None,
+            TlsMode::Implicit | TlsMode::Starttls => Some(tls_connector(config)?),
+        };
         Ok(Self {
+            server: format!("{}:{}", config.host, config.port()),
             config: config.clone(),
             folders,
+            tls,
+            server_name,
+            state: Mutex::new(State::default()),
         })
+    }
+
+    fn folder(&self, disposition: Disposition) -> &str {
+        match disposition {
+            Disposition::Processed => &self.folders.processed,
+            Disposition::Attention => &self.folders.attention,
+            Disposition::Quarantine => &self.folders.quarantine,
+        }
+    }
+
+    fn tls_label(&self) -> &'static str {
+        match self.config.tls {
+            TlsMode::Implicit => "TLS implicit",
+            TlsMode::Starttls => "STARTTLS",
+            TlsMode::None => "no TLS",
+        }
+    }
+
+    /// An error of async-imap as tandem says it: a NO or BAD is the server refusing `what`
+    /// (the session stays usable), anything else a failed connection.
+    fn failure(&self, what: &str, error: ImapError) -> InboundError {
+        match error {
+            ImapError::No(text) | ImapError::Bad(text) => InboundError::Refused {
+                server: self.server.clone(),
+                what: what.to_string(),
+                answer: server_answer(&text),
+            },
+            other => InboundError::Io {
+                server: self.server.clone(),
+                what: what.to_string(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    fn timed_out(&self, what: &str) -> InboundError {
+        InboundError::Timeout {
+            server: self.server.clone(),
+            what: what.to_string(),
+            seconds: self.config.timeout.as_secs(),
+        }
+    }
+
+    fn lost(&self, what: &str, why: &str) -> InboundError {
+        InboundError::Io {
+            server: self.server.clone(),
+            what: what.to_string(),
+            source: why.into(),
+        }
+    }
+
+    /// One command, given `timeout` to complete.
+    async fn timed<T>(
+        &self,
+        what: &str,
+        command: impl Future<Output = Result<T, ImapError>>,
+    ) -> Result<T, InboundError> {
+        match tokio::time::timeout(self.config.timeout, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.failure(what, e)),
+            Err(_) => Err(self.timed_out(what)),
+        }
+    }
+
+    async fn handshake(&self, tcp: TcpStream) -> Result<Stream, InboundError> {
+        let Some(tls) = &self.tls else {
+            return Ok(Stream::Plain(tcp));
+        };
+        match tokio::time::timeout(
+            self.config.timeout,
+            tls.connect(self.server_name.clone(), tcp),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(stream))),
+            Ok(Err(e)) => Err(InboundError::Connect {
+                server: self.server.clone(),
+                source: format!("TLS handshake: {e}").into(),
+            }),
+            Err(_) => Err(self.timed_out("the TLS handshake")),
+        }
+    }
+
+    /// Reads the server's first line; a BYE there is a refusal.
+    async fn greeting<T>(&self, client: &mut Client<T>) -> Result<(), InboundError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+    {
+        let response = match tokio::time::timeout(self.config.timeout, client.read_response()).await
+        {
+            Ok(Ok(Some(response))) => response,
+            Ok(Ok(None)) => {
+                return Err(self.lost("the greeting", "the server closed the connection"));
+            }
+            Ok(Err(e)) => return Err(self.failure("the greeting", e.into())),
+            Err(_) => return Err(self.timed_out("the greeting")),
+        };
+        match response.parsed() {
+            Response::Data {
+                status: Status::Ok | Status::PreAuth,
+                ..
+            } => Ok(()),
+            Response::Data { outcome, .. } => Err(InboundError::Refused {
+                server: self.server.clone(),
+                what: "the connection".into(),
+                answer: outcome.information.as_deref().unwrap_or("").to_string(),
+            }),
+            other => Err(self.lost("the greeting", &format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Connects, secures the connection as configured, and logs in.
+    async fn connect(&self) -> Result<Conn, InboundError> {
+        let address = (self.config.host.as_str(), self.config.port());
+        let tcp = match tokio::time::timeout(self.config.timeout, TcpStream::connect(address)).await
+        {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => {
+                return Err(InboundError::Connect {
+                    server: self.server.clone(),
+                    source: Box::new(e),
+                });
+            }
+            Err(_) => return Err(self.timed_out("connecting")),
+        };
+        // Commands are small and answered one by one: do not wait to fill packets.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let client = match self.config.tls {
+            TlsMode::Implicit => {
+                let mut client = Client::new(self.handshake(tcp).await?);
+                self.greeting(&mut client).await?;
+                client
+            }
+            TlsMode::Starttls => {
+                let mut client = Client::new(tcp);
+                self.greeting(&mut client).await?;
+                // A server that does not offer STARTTLS answers BAD or NO: refused, never
+                // continued in plain text. Whatever the server sent after its OK is dropped
+                // with the plain connection.
+                self.timed(
+                    "STARTTLS",
+                    client.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
+                Client::new(self.handshake(client.into_inner()).await?)
+            }
+            TlsMode::None => {
+                let mut client = Client::new(Stream::Plain(tcp));
+                self.greeting(&mut client).await?;
+                client
+            }
+        };
+        let password = self
+            .config
+            .password()
+            .map_err(|e| InboundError::Setup(e.to_string()))?;
+        let what = format!("the login of '{}'", self.config.username);
+        let login = client.login_with_capabilities(&self.config.username, password.expose());
+        let (mut session, caps) = match tokio::time::timeout(self.config.timeout, login).await {
+            Ok(Ok(logged_in)) => logged_in,
+            Ok(Err((e, _client))) => return Err(self.failure(&what, e)),
+            Err(_) => return Err(self.timed_out(&what)),
+        };
+        let caps = match caps {
+            Some(caps) => caps,
+            None => self.timed("CAPABILITY", session.capabilities()).await?,
+        };
+        let caps = Caps::of(&caps);
+        tracing::debug!(server = self.server, ?caps, "logged in");
+        Ok(Conn {
+            session,
+            caps,
+            selected: None,
+            new_mail: false,
+        })
+    }
+
+    /// The open session, or a new one.
+    async fn connection<'s>(
+        &self,
+        slot: &'s mut Option<Conn>,
+    ) -> Result<&'s mut Conn, InboundError> {
+        let conn = match slot.take() {
+            Some(conn) => conn,
+            None => self.connect().await?,
+        };
+        Ok(slot.insert(conn))
+    }
+
+    /// Selects the inbox unless it is selected; returns its UIDVALIDITY.
+    async fn select(&self, conn: &mut Conn) -> Result<u32, InboundError> {
+        if let Some(uidvalidity) = conn.selected {
+            return Ok(uidvalidity);
+        }
+        let what = format!("SELECT {}", self.config.inbox);
+        let mailbox = self
+            .timed(&what, conn.session.select(&self.config.inbox))
+            .await?;
+        let Some(uidvalidity) = mailbox.uid_validity else {
+            return Err(self.lost(&what, "the server sent no UIDVALIDITY"));
+        };
+        conn.selected = Some(uidvalidity);
+        Ok(uidvalidity)
+    }
+
+    async fn prepare_in(&self, state: &mut State) -> Result<(), InboundError> {
+        let conn = self.connection(&mut state.conn).await?;
+        for folder in [
+            &self.folders.processed,
+            &self.folders.attention,
+            &self.folders.quarantine,
+        ] {
+            let pattern = quoted(folder);
+            let names = self
+                .timed("LIST", async {
+                    let names = conn.session.list(Some(""), Some(&pattern)).await?;
+                    names.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            if names.iter().any(|n| n.name() == folder.as_str()) {
+                continue;
+            }
+            match self
+                .timed(&format!("CREATE {folder}"), conn.session.create(folder))
+                .await
+            {
+                Ok(()) => tracing::info!(server = self.server, folder, "created the folder"),
+                // Another reader created it between LIST and CREATE.
+                Err(InboundError::Refused { answer, .. }) if already_exists(&answer) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.select(conn).await?;
+        Ok(())
+    }
+
+    async fn fetch_in(&self, state: &mut State, max: usize) -> Result<Vec<Fetched>, InboundError> {
+        let conn = self.connection(&mut state.conn).await?;
+        let uidvalidity = match conn.selected {
+            Some(uidvalidity) => {
+                // Brings mail that arrived since the last command into the session's view.
+                self.timed("NOOP", conn.session.noop()).await?;
+                uidvalidity
+            }
+            None => self.select(conn).await?,
+        };
+        absorb(conn);
+        conn.new_mail = false;
+        let mut uids: Vec<u32> = self
+            .timed("UID SEARCH", conn.session.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .collect();
+        absorb(conn);
+        state.fetched_under = Some(uidvalidity);
+        uids.sort_unstable();
+        uids.truncate(max);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let what = "UID FETCH";
+        let mut batch = Vec::with_capacity(uids.len());
+        let mut fetches = self
+            .timed(
+                what,
+                conn.session.uid_fetch(uid_set(&uids), "(UID BODY.PEEK[])"),
+            )
+            .await?;
+        // Each response gets `timeout`, not the whole batch: a large batch on a slow line is
+        // no failure as long as the server keeps sending.
+        loop {
+            let fetch = match tokio::time::timeout(self.config.timeout, fetches.next()).await {
+                Ok(Some(Ok(fetch))) => fetch,
+                Ok(Some(Err(e))) => return Err(self.failure(what, e)),
+                Ok(None) => break,
+                Err(_) => return Err(self.timed_out(what)),
+            };
+            // Unsolicited FETCH responses (flag changes of other messages) carry no body.
+            if let (Some(uid), Some(raw)) = (fetch.uid, fetch.body())
+                && uids.binary_search(&uid).is_ok()
+            {
+                batch.push(Fetched {
+                    id: uid.to_string(),
+                    raw: raw.to_vec(),
+                    position: Some(Position { uidvalidity, uid }),
+                });
+            }
+        }
+        drop(fetches);
+        absorb(conn);
+        // A UID missing here was moved by another reader between SEARCH and FETCH.
+        batch.sort_by_key(|f| f.position.map(|p| p.uid));
+        batch.dedup_by_key(|f| f.position.map(|p| p.uid));
+        Ok(batch)
+    }
+
+    async fn settle_in(
+        &self,
+        state: &mut State,
+        uid: u32,
+        disposition: Disposition,
+    ) -> Result<(), InboundError> {
+        let folder = self.folder(disposition);
+        let conn = self.connection(&mut state.conn).await?;
+        let uidvalidity = self.select(conn).await?;
+        if state.fetched_under != Some(uidvalidity) {
+            return Err(InboundError::Changed {
+                server: self.server.clone(),
+                detail: format!(
+                    "{} has UIDVALIDITY {uidvalidity}, not the {} UID {uid} was read under; \
+                     the message is left to be read again",
+                    self.config.inbox,
+                    state
+                        .fetched_under
+                        .map_or_else(|| "(none)".to_string(), |v| v.to_string()),
+                ),
+            });
+        }
+        let uid = uid.to_string();
+        let session = &mut conn.session;
+        if disposition == Disposition::Processed {
+            self.timed("UID STORE", async {
+                let updates = session.uid_store(&uid, "+FLAGS.SILENT (\\Seen)").await?;
+                updates.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        }
+        // A UID no longer in the inbox is no error: MOVE, COPY, STORE and EXPUNGE of it do
+        // nothing and answer OK.
+        if conn.caps.moves {
+            self.timed(
+                &format!("UID MOVE to {folder}"),
+                session.uid_mv(&uid, folder),
+            )
+            .await?;
+        } else {
+            self.timed(
+                &format!("UID COPY to {folder}"),
+                session.uid_copy(&uid, folder),
+            )
+            .await?;
+            self.timed("UID STORE", async {
+                let updates = session.uid_store(&uid, "+FLAGS.SILENT (\\Deleted)").await?;
+                updates.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            if conn.caps.uidplus {
+                self.timed("UID EXPUNGE", async {
+                    let gone = session.uid_expunge(&uid).await?;
+                    gone.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            } else {
+                // Without UIDPLUS this also expunges whatever else is marked deleted.
+                self.timed("EXPUNGE", async {
+                    let gone = session.expunge().await?;
+                    gone.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            }
+        }
+        absorb(conn);
+        tracing::debug!(
+            uid,
+            folder,
+            how = if conn.caps.moves {
+                "MOVE"
+            } else {
+                "COPY, EXPUNGE"
+            },
+            "settled"
+        );
+        Ok(())
+    }
+
+    /// IDLE on the open session for at most `limit`; the session is dropped on any failure.
+    async fn idle(&self, state: &mut State, limit: Duration) -> Result<(), InboundError> {
+        let Some(mut conn) = state.conn.take() else {
+            return Ok(());
+        };
+        self.select(&mut conn).await?;
+        let Conn {
+            session,
+            caps,
+            selected,
+            ..
+        } = conn;
+        let mut handle = session.idle();
+        self.timed("IDLE", handle.init()).await?;
+        let outcome = {
+            // `_stop` ends the wait when dropped: it lives until the wait is over.
+            let (wait, _stop) = handle.wait_with_timeout(limit);
+            // The inner timeout restarts with every keep-alive the server sends; this one
+            // does not.
+            tokio::time::timeout(limit, wait).await
+        };
+        match outcome {
+            Err(_) | Ok(Ok(IdleResponse::Timeout)) => {}
+            Ok(Ok(IdleResponse::NewData(response))) => {
+                if let Response::Data {
+                    status: Status::Bye,
+                    outcome,
+                } = response.parsed()
+                {
+                    let why = format!(
+                        "the server said BYE: {}",
+                        outcome.information.as_deref().unwrap_or("")
+                    );
+                    return Err(self.lost("IDLE", &why));
+                }
+                tracing::debug!(server = self.server, "IDLE: the mailbox changed");
+            }
+            // The stop source is alive, so this means the stream ended: the server hung up.
+            Ok(Ok(IdleResponse::ManualInterrupt)) => {
+                return Err(self.lost("IDLE", "the server closed the connection"));
+            }
+            Ok(Err(e)) => return Err(self.failure("IDLE", e)),
+        }
+        let session = self.timed("DONE", handle.done()).await?;
+        state.conn = Some(Conn {
+            session,
+            caps,
+            selected,
+            new_mail: false,
+        });
+        Ok(())
+    }
+
+    /// Before trying an operation again: a session reused from an earlier call may have been
+    /// closed by the server meanwhile (a restart, an idle timeout); when the operation failed
+    /// on the connection, it is worth one more try on a new session.
+    fn try_again<T>(
+        &self,
+        state: &mut State,
+        reused: bool,
+        result: &Result<T, InboundError>,
+    ) -> bool {
+        match result {
+            Err(e @ InboundError::Io { .. }) if reused => {
+                tracing::info!(
+                    error = chain(e),
+                    "the IMAP session broke; reconnecting once"
+                );
+                state.conn = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// After an operation: the session is dropped unless it worked or the server merely
+    /// refused a command.
+    fn keep_if_sound<T>(&self, state: &mut State, result: &Result<T, InboundError>) {
+        if let Err(e) = result
+            && !matches!(e, InboundError::Refused { .. })
+            && state.conn.take().is_some()
+        {
+            tracing::debug!(
+                server = self.server,
+                error = chain(e),
+                "dropped the IMAP session"
+            );
+        }
     }
 }
 
 impl Mailbox for ImapMailbox {
     fn prepare(&self) -> InboundFuture<'_, ()> {
-        todo!("{:?}", self.folders)
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.prepare_in(&mut state).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.prepare_in(&mut state).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
     }
 
-    fn fetch(&self, _max: usize) -> InboundFuture<'_, Vec<Fetched>> {
-        todo!()
+    fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.fetch_in(&mut state, max).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.fetch_in(&mut state, max).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
     }
 
-    fn settle<'a>(&'a self, _id: &'a str, _disposition: Disposition) -> InboundFuture<'a, ()> {
-        todo!()
+    fn settle<'a>(&'a self, id: &'a str, disposition: Disposition) -> InboundFuture<'a, ()> {
+        Box::pin(async move {
+            let uid: u32 = id.parse().map_err(|_| {
+                InboundError::Setup(format!(
+                    "'{id}' is not an IMAP UID (a message of another mailbox?)"
+                ))
+            })?;
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.settle_in(&mut state, uid, disposition).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.settle_in(&mut state, uid, disposition).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
     }
 
     fn describe(&self) -> String {
-        format!(
-            "imap: {}:{}/{}",
-            self.config.host,
-            self.config.port(),
-            self.config.inbox
-        )
+        format!("imap: {}/{}", self.server, self.config.inbox)
+    }
+
+    fn wait(&self, max: Duration) -> InboundFuture<'_, ()> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            // IDLE only on a session that works; after a failure the reader's pause is kept and
+            // its next read reconnects.
+            let idle = match state.conn.as_mut() {
+                Some(conn) if self.config.idle && conn.caps.idle => {
+                    absorb(conn);
+                    if conn.new_mail {
+                        conn.new_mail = false;
+                        return Ok(());
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !idle {
+                drop(state);
+                tokio::time::sleep(max).await;
+                return Ok(());
+            }
+            let result = self.idle(&mut state, max.min(self.config.idle_renew)).await;
+            if result.is_err() {
+                state.conn = None;
+            }
+            result
+        })
     }
 
     fn check(&self) -> InboundFuture<'_, String> {
-        todo!()
+        Box::pin(async move {
+            let mut conn = self.connect().await?;
+            let what = format!("EXAMINE {}", self.config.inbox);
+            // EXAMINE: the inbox read-only, so checking changes nothing (not even \Recent).
+            let mailbox = self
+                .timed(&what, conn.session.examine(&self.config.inbox))
+                .await?;
+            if let Err(e) = self.timed("LOGOUT", conn.session.logout()).await {
+                tracing::debug!(error = %e, "logout after the check failed");
+            }
+            let idle = match (conn.caps.idle, self.config.idle) {
+                (true, true) => "IDLE supported",
+                (true, false) => "IDLE supported but off (idle = false): polling",
+                (false, _) => "no IDLE: polling",
+            };
+            let messages = match mailbox.exists {
+                1 => "1 message".to_string(),
+                n => format!("{n} messages"),
+            };
+            Ok(format!(
+                "{} ({}), {messages}, {idle}",
+                self.describe(),
+                self.tls_label(),
+            ))
+        })
+    }
+}
+
+/// Takes what the server said between commands: an EXISTS means new mail. Should the queue
+/// have filled up (async-imap keeps 100 and drops the rest), an EXISTS may be lost, so new
+/// mail is assumed.
+fn absorb(conn: &mut Conn) {
+    let receiver = &conn.session.unsolicited_responses;
+    if receiver.is_full() {
+        conn.new_mail = true;
+    }
+    while let Ok(response) = receiver.try_recv() {
+        if matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        ) {
+            conn.new_mail = true;
+        }
+    }
+}
+
+/// The trusted roots: webpki's, plus every certificate in `ca_file`.
+fn tls_connector(config: &Imap) -> Result<TlsConnector, InboundError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &config.ca_file {
+        let setup = |reason: String| {
+            InboundError::Setup(format!(
+                "inbound.imap.ca_file '{}': {reason}",
+                file.display()
+            ))
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(file).map_err(|e| setup(e.to_string()))? {
+            let cert = cert.map_err(|e| setup(e.to_string()))?;
+            roots.add(cert).map_err(|e| setup(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(setup("holds no PEM certificate".into()));
+        }
+    }
+    // ring explicitly: the one provider compiled in, whatever the process default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| InboundError::Setup(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// A sorted list of UIDs as an IMAP set, runs as ranges: `1:3,7,9:10`.
+fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A folder name as an IMAP quoted string.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The server's words in async-imap's rendering of a NO or BAD (`code: Some(..), info:
+/// Some("...")`): the response code in brackets, then the text, as the server sent them.
+fn server_answer(text: &str) -> String {
+    let info = text
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .map(|info| info.replace("\\\"", "\""));
+    let code = text
+        .strip_prefix("code: Some(")
+        .and_then(|rest| rest.split_once("), info: "))
+        .map(|(code, _)| code.to_uppercase());
+    match (code, info) {
+        (Some(code), Some(info)) => format!("[{code}] {info}"),
+        (None, Some(info)) => info,
+        _ => text.to_string(),
+    }
+}
+
+/// An error with its causes, as one line for the log.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn already_exists(answer: &str) -> bool {
+    let answer = answer.to_ascii_lowercase();
+    answer.contains("alreadyexists") || answer.contains("already exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_join_runs_into_ranges() {
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[7]), "7");
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[4294967294, 4294967295]), "4294967294:4294967295");
+    }
+
+    #[test]
+    fn the_servers_words_are_kept_without_async_imaps_rendering() {
+        assert_eq!(
+            server_answer(r#"code: None, info: Some("Authentication failed.")"#),
+            "Authentication failed."
+        );
+        assert_eq!(server_answer("something else"), "something else");
+        assert!(already_exists("[ALREADYEXISTS] Mailbox already exists"));
+        assert!(!already_exists("[TRYCREATE] Mailbox doesn't exist: Nope"));
+    }
+
+    #[test]
+    fn folder_names_are_quoted() {
+        assert_eq!(quoted("Processed"), "\"Processed\"");
+        assert_eq!(quoted(r#"a "b"\c"#), r#""a \"b\"\\c""#);
     }
 }

@@ -72,6 +72,13 @@ pub enum InboundError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Settings that cannot be used as they are (an unreadable `ca_file`, a missing password).
+    #[error("the mailbox settings cannot be used: {0}")]
+    Setup(String),
+    /// The mailbox changed under tandem in a way that makes a handle void (IMAP: a new
+    /// UIDVALIDITY between fetching a message and moving it). The message is read again.
+    #[error("the mailbox on {server} changed: {detail}")]
+    Changed { server: String, detail: String },
 }
 
 pub type InboundFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, InboundError>> + Send + 'a>>;

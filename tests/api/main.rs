@@ -8,6 +8,10 @@
 //!   `tandem parse --json` reads them.
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
+//! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
+//!   move, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
+//!   IDLE, TLS and STARTTLS (required, never optional), `check`.
+//! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
@@ -19,8 +23,10 @@ mod daemon;
 mod fixtures;
 mod helpers;
 mod hours;
+mod imap;
 mod inbound;
 mod onboarding;
 mod outbox;
+mod servers;
 mod sink;
 mod smtp;

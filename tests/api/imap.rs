@@ -1,0 +1,597 @@
+//! Reading mail over IMAP, against a real Dovecot (`servers::Dovecot`): exactly once, moved to
+//! its folder on the server, in batches, across a crash, a new UIDVALIDITY and an outage; over
+//! plain IMAP, STARTTLS and implicit TLS; and `tandem check`.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tandem::app::shutdown_channel;
+use tandem::domain::Disposition;
+use tandem::inbound::InboundError;
+use tandem::inbound::message::Incoming;
+use tandem::inbound::reader::{self, Outcome, Report};
+use tandem::store;
+
+use crate::helpers::{TestApp, describe, message, spawn_app_with};
+use crate::servers::{Account, Dovecot, Listed, Tls, password_file};
+
+async fn spawn(dovecot: &Dovecot, account: &Account, tls: Tls) -> TestApp {
+    spawn_app_with(|dir, text| dovecot.tandem_config(dir, &text, account, tls)).await
+}
+
+/// The audit trail as (Message-ID, disposition), in the order recorded.
+async fn rows(t: &TestApp) -> Vec<(String, String)> {
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::inbound::list(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.dedupe_key, r.disposition))
+        .collect()
+}
+
+fn listed(messages: &[(&str, bool)]) -> Vec<Listed> {
+    messages
+        .iter()
+        .map(|(message_id, seen)| Listed {
+            message_id: message_id.to_string(),
+            seen: *seen,
+        })
+        .collect()
+}
+
+/// Polls `done` every 100 ms for up to 60 s; fails naming `what` if it never holds.
+async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(Instant::now() < deadline, "waited 60 s in vain for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn stranger(n: u32) -> Vec<u8> {
+    message(
+        "Max Muster <max@unknown.example>",
+        &format!("<stranger{n}@unknown.example>"),
+        "Angebot",
+        "",
+        "Guten Tag, wir haben ein Angebot für Sie.",
+    )
+}
+
+fn hours() -> Vec<u8> {
+    message(
+        "Sam Lee <sam@va.example>",
+        "<hours1@va.example>",
+        "Hours",
+        "",
+        "2026-11-23 2.5h Invoices and reminders",
+    )
+}
+
+fn question() -> Vec<u8> {
+    message(
+        "Anna Berg <anna@acme.example>",
+        "<question1@acme.example>",
+        "Frage zur Rechnung",
+        "",
+        "Hallo, eine kurze Frage.",
+    )
+}
+
+/// Acceptance: what waits in the INBOX before the first start is read, each message is recorded
+/// once and moved to its folder on the server (processed mail seen, quarantined mail unseen),
+/// and nothing is read again, also after a restart.
+#[tokio::test]
+async fn mail_is_recorded_once_and_moved_to_its_folder_on_the_server() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    dovecot.append(&account, &stranger(1)).await;
+    let t = spawn(dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    dovecot.append(&account, &hours()).await;
+
+    let report = reader::drain(&t.app).await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 2,
+            recorded: 2,
+            duplicates: 0,
+            settled: 2
+        }
+    );
+    // Oldest first.
+    assert_eq!(
+        rows(&t).await,
+        [
+            ("<stranger1@unknown.example>".into(), "quarantine".into()),
+            ("<hours1@va.example>".into(), "processed".into()),
+        ]
+    );
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<stranger1@unknown.example>", false)])
+    );
+    assert_eq!(
+        dovecot.list(&account, "Processed").await,
+        listed(&[("<hours1@va.example>", true)])
+    );
+    assert_eq!(dovecot.list(&account, "Attention").await, []);
+
+    assert_eq!(reader::drain(&t.app).await.unwrap(), Report::default());
+    let restarted = t.restart().await;
+    assert_eq!(reader::drain(&restarted).await.unwrap(), Report::default());
+    assert_eq!(t.count("inbound_message").await, 2);
+}
+
+/// A full INBOX is read `batch_size` messages at a time, lowest UID first.
+#[tokio::test]
+async fn a_full_inbox_is_read_in_batches_oldest_first() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    for n in 1..=5 {
+        dovecot.append(&account, &stranger(n)).await;
+    }
+    let t = spawn_app_with(|dir, text| {
+        dovecot
+            .tandem_config(dir, &text, &account, Tls::None)
+            .replace("batch_size = 100", "batch_size = 2")
+    })
+    .await;
+
+    let fetched = t.app.mailbox.fetch(2).await.unwrap();
+    let uids: Vec<u32> = fetched.iter().map(|f| f.position.unwrap().uid).collect();
+    assert_eq!(uids, [1, 2]);
+    assert_eq!(
+        fetched.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["1", "2"]
+    );
+
+    assert_eq!(reader::step(&t.app).await.unwrap().read, 2);
+    assert_eq!(reader::drain(&t.app).await.unwrap().read, 3);
+    let expected: Vec<(String, String)> = (1..=5)
+        .map(|n| {
+            (
+                format!("<stranger{n}@unknown.example>"),
+                "quarantine".into(),
+            )
+        })
+        .collect();
+    assert_eq!(rows(&t).await, expected);
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(dovecot.list(&account, "Quarantine").await.len(), 5);
+}
+
+/// A crash after the message's row committed and before it was moved: read again, it is
+/// recognised and only moved.
+#[tokio::test]
+async fn a_crash_between_commit_and_move_neither_loses_nor_doubles() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = spawn(dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    dovecot.append(&account, &question()).await;
+
+    // The first life: fetched and recorded, then the process dies before the move.
+    let fetched = t.app.mailbox.fetch(10).await.unwrap();
+    assert_eq!(fetched.len(), 1);
+    let incoming = Incoming::parse(&fetched[0].raw);
+    let outcome = reader::record(&t.app, &incoming, "crashed before the move")
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Recorded(_)), "{outcome:?}");
+
+    let restarted = t.restart().await;
+    assert_eq!(
+        reader::drain(&restarted).await.unwrap(),
+        Report {
+            read: 1,
+            recorded: 0,
+            duplicates: 1,
+            settled: 1
+        }
+    );
+    assert_eq!(
+        rows(&t).await,
+        [("<question1@acme.example>".into(), "attention".into())]
+    );
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    // For a person: unseen.
+    assert_eq!(
+        dovecot.list(&account, "Attention").await,
+        listed(&[("<question1@acme.example>", false)])
+    );
+}
+
+/// The INBOX recreated under a new UIDVALIDITY, with the same messages put back (their UIDs
+/// start at 1 again): a UID fetched under the old UIDVALIDITY is not moved (it may name another
+/// message now), nothing is recorded twice, and every message is moved again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_uidvalidity_moves_nothing_by_old_uids_and_records_nothing_twice() {
+    let dovecot = Dovecot::start();
+    let account = dovecot.add_user();
+    let t = spawn(&dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    dovecot.append(&account, &stranger(1)).await;
+    dovecot.append(&account, &question()).await;
+    assert_eq!(reader::drain(&t.app).await.unwrap().recorded, 2);
+    let old = dovecot
+        .session(&account)
+        .await
+        .examine("INBOX")
+        .await
+        .unwrap()
+        .uid_validity
+        .unwrap();
+
+    // A third message, fetched (UID 3) and recorded, but not yet moved.
+    dovecot.append(&account, &stranger(3)).await;
+    let fetched = t.app.mailbox.fetch(10).await.unwrap();
+    assert_eq!(fetched.len(), 1);
+    let position = fetched[0].position.unwrap();
+    assert_eq!((position.uidvalidity, position.uid), (old, 3));
+    let incoming = Incoming::parse(&fetched[0].raw);
+    reader::record(&t.app, &incoming, "before the INBOX was recreated")
+        .await
+        .unwrap();
+
+    // The INBOX recreated while the server is down: its UID list and indexes are gone (the
+    // record of used UIDVALIDITYs stays, so the new one differs), the three messages are back.
+    dovecot.stop();
+    let maildir = dovecot.maildir(&account);
+    for entry in std::fs::read_dir(&maildir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    for cur in ["new", "cur"] {
+        for entry in std::fs::read_dir(maildir.join(cur)).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+    }
+    dovecot.deliver(&account, &question());
+    dovecot.deliver(&account, &stranger(1));
+    dovecot.deliver(&account, &stranger(3));
+    dovecot.start_again();
+    let new = dovecot
+        .session(&account)
+        .await
+        .examine("INBOX")
+        .await
+        .unwrap()
+        .uid_validity
+        .unwrap();
+    assert_ne!(old, new, "the INBOX kept its UIDVALIDITY");
+
+    // UID 3 under the new UIDVALIDITY may be any of the three: it is left alone.
+    let err = t
+        .app
+        .mailbox
+        .settle(&position.uid.to_string(), Disposition::Quarantine)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InboundError::Changed { .. }), "{err:?}");
+    assert_eq!(dovecot.list(&account, "INBOX").await.len(), 3);
+
+    let report = reader::drain(&t.app)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\nlog:\n{}", dovecot.log()));
+    assert_eq!(
+        report,
+        Report {
+            read: 3,
+            recorded: 0,
+            duplicates: 3,
+            settled: 3
+        }
+    );
+    assert_eq!(t.count("inbound_message").await, 3);
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[
+            ("<stranger1@unknown.example>", false),
+            ("<stranger1@unknown.example>", false),
+            ("<stranger3@unknown.example>", false),
+        ])
+    );
+    assert_eq!(
+        dovecot.list(&account, "Attention").await,
+        listed(&[
+            ("<question1@acme.example>", false),
+            ("<question1@acme.example>", false),
+        ])
+    );
+}
+
+/// The daemon's reader waits in IDLE; the server goes away, mail arrives meanwhile, the server
+/// comes back: the reader reconnects by itself and reads the mail, and the outage is on
+/// record in the health table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_survives_an_outage_and_reads_what_came_meanwhile() {
+    let dovecot = Dovecot::start();
+    let account = dovecot.add_user();
+    let t = spawn(&dovecot, &account, Tls::None).await;
+    let (stop, signal) = shutdown_channel();
+    let reader = tokio::spawn({
+        let app = t.app.clone();
+        async move { reader::run(&app, signal).await }
+    });
+
+    // Delivered while the reader waits: IDLE (or, failing that, the next poll) brings it in.
+    dovecot.append(&account, &stranger(1)).await;
+    wait_until("the first message to be moved", || async {
+        dovecot.list(&account, "Quarantine").await.len() == 1
+    })
+    .await;
+
+    dovecot.stop();
+    dovecot.deliver(&account, &stranger(2));
+    // The IDLE ends with the server's BYE; the reader then finds the server gone.
+    wait_until("the reader to find the server gone", || async {
+        inbound_health(&t)
+            .await
+            .last_error
+            .is_some_and(|e| e.starts_with("reading the mailbox: could not connect"))
+    })
+    .await;
+    dovecot.start_again();
+    wait_until("the message that came during the outage", || async {
+        t.count("inbound_message").await == 2
+    })
+    .await;
+    wait_until("it to be moved", || async {
+        dovecot.list(&account, "Quarantine").await.len() == 2
+    })
+    .await;
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        rows(&t).await,
+        [
+            ("<stranger1@unknown.example>".into(), "quarantine".into()),
+            ("<stranger2@unknown.example>".into(), "quarantine".into()),
+        ]
+    );
+    let inbound = inbound_health(&t).await;
+    let error = inbound.last_error.as_deref().unwrap_or_default();
+    assert!(
+        inbound.error_count >= 2 && error.contains(&format!("127.0.0.1:{}", dovecot.imap_port)),
+        "{inbound:?}"
+    );
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the reader did not stop")
+        .unwrap();
+}
+
+async fn inbound_health(t: &TestApp) -> store::health::Health {
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::health::all(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| h.component == "inbound")
+        .unwrap_or_else(|| panic!("no health row for inbound"))
+}
+
+/// A server that offers neither MOVE, UIDPLUS nor IDLE: mail is copied, marked deleted and
+/// expunged instead of moved, and the reader polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
+    let dovecot = Dovecot::start_with("imap_capability = IMAP4rev1 LITERAL+ SASL-IR\n");
+    let account = dovecot.add_user();
+    let t = spawn(&dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    dovecot.append(&account, &stranger(1)).await;
+    dovecot.append(&account, &hours()).await;
+
+    let report = reader::drain(&t.app)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\nlog:\n{}", dovecot.log()));
+    assert_eq!(
+        report,
+        Report {
+            read: 2,
+            recorded: 2,
+            duplicates: 0,
+            settled: 2
+        }
+    );
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<stranger1@unknown.example>", false)])
+    );
+    assert_eq!(
+        dovecot.list(&account, "Processed").await,
+        listed(&[("<hours1@va.example>", true)])
+    );
+
+    // No IDLE: waiting is a pause of the length asked for.
+    let started = Instant::now();
+    t.app
+        .mailbox
+        .wait(Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let output = t.tandem(&["check"]);
+    assert!(
+        output.status.success()
+            && String::from_utf8_lossy(&output.stdout).contains("0 messages, no IDLE: polling"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// `tandem check` logs in and looks at the INBOX; with a wrong password it fails, naming the
+/// server and its answer, and never the password.
+#[tokio::test]
+async fn check_reports_the_mailbox_and_a_refused_login() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = spawn(dovecot, &account, Tls::None).await;
+    dovecot.append(&account, &stranger(1)).await;
+
+    let output = t.tandem(&["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "ok      mail in: imap: 127.0.0.1:{}/INBOX (no TLS), 1 message, IDLE supported",
+        dovecot.imap_port
+    );
+    assert!(stdout.contains(&expected), "{}", describe(&output));
+
+    std::fs::write(password_file(t.dir.path()), "not-the-password\n").unwrap();
+    let output = t.tandem(&["check"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("mail in"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with("FAILED  mail in:")
+            && line.contains(&format!("127.0.0.1:{}", dovecot.imap_port))
+            && line.contains(&format!("refused the login of '{}'", account.user))
+            && line.contains("Authentication failed"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        !describe(&output).contains("not-the-password"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// Implicit TLS and STARTTLS, trusting the server's self-signed certificate through `ca_file`;
+/// without it, the certificate is refused.
+#[tokio::test]
+async fn mail_is_read_over_implicit_tls_and_starttls() {
+    let dovecot = Dovecot::shared();
+    for (tls, label) in [(Tls::Implicit, "TLS implicit"), (Tls::Starttls, "STARTTLS")] {
+        let account = dovecot.add_user();
+        let t = spawn(dovecot, &account, tls).await;
+        dovecot.append(&account, &stranger(1)).await;
+        assert_eq!(
+            reader::drain(&t.app).await.unwrap(),
+            Report {
+                read: 1,
+                recorded: 1,
+                duplicates: 0,
+                settled: 1
+            },
+            "{label}"
+        );
+        assert_eq!(dovecot.list(&account, "Quarantine").await.len(), 1);
+
+        let output = t.tandem(&["check"]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains(&format!("/INBOX ({label}), 0 messages")),
+            "{}",
+            describe(&output)
+        );
+
+        // The same without the certificate: webpki's roots do not know it.
+        let text = std::fs::read_to_string(&t.config_path).unwrap();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.starts_with("ca_file"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&t.config_path, without).unwrap();
+        let output = t.tandem(&["check"]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !output.status.success()
+                && stdout
+                    .contains("FAILED  mail in: could not connect to the mail server localhost:")
+                && stdout.contains("certificate"),
+            "{label}: {}",
+            describe(&output)
+        );
+    }
+}
+
+/// With `tls = "starttls"`, a server that will not start TLS is refused: tandem never logs in
+/// over the plain connection. (A stand-in server: Dovecot with TLS on always offers STARTTLS.)
+#[tokio::test]
+async fn starttls_is_required_never_optional() {
+    use tandem::config::{Imap, TlsMode};
+    use tandem::inbound::Mailbox as _;
+    use tandem::inbound::imap::{Folders, ImapMailbox};
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        write
+            .write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] plain text only\r\n")
+            .await
+            .unwrap();
+        let mut lines = BufReader::new(read).lines();
+        let mut heard = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let tag = line.split(' ').next().unwrap_or("*").to_string();
+            heard.push(line);
+            let _ = write
+                .write_all(format!("{tag} BAD STARTTLS is not offered here\r\n").as_bytes())
+                .await;
+        }
+        heard
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "secret-password\n").unwrap();
+    let config = Imap {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        tls: TlsMode::Starttls,
+        username: "team".into(),
+        password_env: None,
+        password_file: Some(dir.path().join("pw")),
+        ca_file: None,
+        inbox: "INBOX".into(),
+        idle: true,
+        idle_renew: Duration::from_secs(60),
+        timeout: Duration::from_secs(10),
+    };
+    let folders = Folders {
+        processed: "Processed".into(),
+        attention: "Attention".into(),
+        quarantine: "Quarantine".into(),
+    };
+    let mailbox = ImapMailbox::new(&config, folders).unwrap();
+    let err = mailbox.check().await.unwrap_err();
+    assert!(
+        matches!(&err, InboundError::Refused { what, .. } if what == "STARTTLS"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("STARTTLS is not offered here"),
+        "{err}"
+    );
+    drop(mailbox);
+    let heard = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the connection was not closed")
+        .unwrap();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].ends_with(" STARTTLS"), "{heard:?}");
+}

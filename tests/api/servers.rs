@@ -1,0 +1,517 @@
+//! Real mail servers for the tests, private to the test run: `Dovecot` (IMAP on loopback, plain
+//! and STARTTLS on one port, implicit TLS on another, a self-signed certificate, passwd-file
+//! users, Maildir owned by nobody).
+//!
+//! Starting Dovecot takes about a second and stopping it 2.5 s, so tests share one server
+//! (`Dovecot::shared()`) and each takes a user of its own (`add_user`); a test that stops the
+//! server (an outage) starts a private one (`Dovecot::start()`). A test that needs a server
+//! never skips: when Dovecot cannot start, it fails with Dovecot's log.
+
+use std::net::TcpListener;
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_imap::Client;
+use futures_util::TryStreamExt as _;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+
+const DOVECOT: &str = "/usr/sbin/dovecot";
+/// nobody:nogroup, who owns the mail: Dovecot drops privileges to it.
+const MAIL_UID: u32 = 65534;
+
+/// A private Dovecot, stopped when dropped (and, should the test process die first, by a
+/// watchdog that outlives it).
+pub struct Dovecot {
+    /// Config, certificate, users, logs, state and mail; removed on drop.
+    dir: TempDir,
+    conf: PathBuf,
+    /// Plain IMAP, which offers STARTTLS.
+    pub imap_port: u16,
+    /// IMAP over implicit TLS.
+    pub imaps_port: u16,
+    users: AtomicUsize,
+}
+
+/// A mailbox user of a Dovecot.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: String,
+    pub password: String,
+}
+
+/// A message in a folder, as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub message_id: String,
+    pub seen: bool,
+}
+
+/// How tandem is to connect to a `Dovecot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain IMAP to 127.0.0.1.
+    None,
+    /// STARTTLS to `localhost` on the plain port, trusting the server's certificate.
+    Starttls,
+    /// TLS from the first byte to `localhost` on the IMAPS port, trusting the certificate.
+    Implicit,
+}
+
+/// Where `Dovecot::tandem_config` puts the IMAP password, in the app's folder.
+pub fn password_file(dir: &Path) -> PathBuf {
+    dir.join("imap-password")
+}
+
+impl Dovecot {
+    /// tandem's config text (as `spawn_app_with` passes it) turned to read `account`'s INBOX
+    /// on this server: `backend = "imap"`, an `[inbound.imap]` table, a password file in
+    /// `dir`, and a poll interval of one second so an outage is over quickly.
+    pub fn tandem_config(&self, dir: &Path, text: &str, account: &Account, tls: Tls) -> String {
+        std::fs::write(password_file(dir), format!("{}\n", account.password)).unwrap();
+        let (host, port, mode) = match tls {
+            Tls::None => ("127.0.0.1", self.imap_port, "none"),
+            Tls::Starttls => ("localhost", self.imap_port, "starttls"),
+            Tls::Implicit => ("localhost", self.imaps_port, "implicit"),
+        };
+        let mut table = format!(
+            "[inbound.imap]\nhost = \"{host}\"\nport = {port}\ntls = \"{mode}\"\n\
+             username = \"{}\"\npassword_file = \"{}\"\ntimeout = \"10s\"\n",
+            account.user,
+            password_file(dir).display()
+        );
+        if tls != Tls::None {
+            table.push_str(&format!("ca_file = \"{}\"\n", self.certificate().display()));
+        }
+        let edited = text
+            .replace("backend = \"maildir\"", "backend = \"imap\"")
+            .replace("poll_interval = \"5s\"", "poll_interval = \"1s\"")
+            .replace("\n[outbound]", &format!("\n{table}\n[outbound]"));
+        assert!(
+            edited.contains("[inbound.imap]") && edited.contains("backend = \"imap\""),
+            "the shipped config changed; tandem_config cannot edit it:\n{text}"
+        );
+        edited
+    }
+
+    /// The server the tests of this run share. Never stopped by a test; the watchdog stops it
+    /// when the test process ends.
+    pub fn shared() -> &'static Dovecot {
+        static SHARED: OnceLock<Dovecot> = OnceLock::new();
+        SHARED.get_or_init(Dovecot::start)
+    }
+
+    /// Starts a private Dovecot on free loopback ports.
+    pub fn start() -> Dovecot {
+        Dovecot::start_with("")
+    }
+
+    /// Starts a private Dovecot with `extra` appended to its config (settings of its own).
+    pub fn start_with(extra: &str) -> Dovecot {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Dovecot's processes run as nobody and dovenull: they must pass through.
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in ["run", "state", "log", "tls", "mail", "users"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
+        }
+        chown(root.join("mail"), Some(MAIL_UID), Some(MAIL_UID)).unwrap();
+        make_certificate(&root.join("tls"));
+        let (imap_port, imaps_port) = (free_port(), free_port());
+        let conf = root.join("dovecot.conf");
+        std::fs::write(&conf, config(root, imap_port, imaps_port) + extra).unwrap();
+        let dovecot = Dovecot {
+            conf,
+            imap_port,
+            imaps_port,
+            users: AtomicUsize::new(0),
+            dir,
+        };
+        dovecot.watchdog();
+        dovecot.start_again();
+        dovecot
+    }
+
+    /// Starts the stopped server again, on the same ports and mail.
+    pub fn start_again(&self) {
+        let (status, said) = self.dovecot(&[]);
+        if !status.success() {
+            panic!(
+                "dovecot did not start: {status}\n{said}\nlog:\n{}",
+                self.log()
+            );
+        }
+        // It binds its listeners before it returns; still, do not race its first accept.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_err() {
+            if Instant::now() > deadline {
+                panic!(
+                    "dovecot does not accept connections on {}\nlog:\n{}",
+                    self.imap_port,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server and ends its sessions: every client sees BYE and a closed connection.
+    pub fn stop(&self) {
+        let (status, said) = self.dovecot(&["stop"]);
+        assert!(
+            status.success(),
+            "dovecot stop failed: {status}\n{said}\nlog:\n{}",
+            self.log()
+        );
+        self.end_sessions();
+    }
+
+    fn end_sessions(&self) {
+        // The master leaves running `imap` processes behind (measured: an IDLE session got
+        // its BYE some 9 s later, and one that woke meanwhile went on serving): end them,
+        // found by this instance's name in their process titles.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = self.processes();
+            if left.is_empty() {
+                return;
+            }
+            let signal = if Instant::now() < deadline {
+                "-TERM"
+            } else {
+                "-KILL"
+            };
+            for pid in &left {
+                let _ = Command::new("kill")
+                    .arg(signal)
+                    .arg(pid.to_string())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pids of this instance's processes (titled `dovecot-INSTANCE/SERVICE`).
+    fn processes(&self) -> Vec<u32> {
+        let title = format!("{}/", self.instance());
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+                && cmdline.starts_with(title.as_bytes())
+            {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    fn instance(&self) -> String {
+        format!("dovecot-tandem-test-{}", self.imap_port)
+    }
+
+    /// Runs `dovecot -c CONF ARGS` and returns what it said. Its output goes to a file, not a
+    /// pipe: the daemon it leaves behind would hold a pipe open, and reading it never end.
+    fn dovecot(&self, args: &[&str]) -> (std::process::ExitStatus, String) {
+        let said = self.dir.path().join("log/command.out");
+        let file = std::fs::File::create(&said).unwrap();
+        let status = Command::new(DOVECOT)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status();
+        let status = match status {
+            Ok(status) => status,
+            Err(e) => panic!("cannot run {DOVECOT} (is dovecot-imapd installed?): {e}"),
+        };
+        (status, std::fs::read_to_string(&said).unwrap_or_default())
+    }
+
+    /// Dovecot's log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log/dovecot.log"))
+            .unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// The self-signed certificate the server presents (for `ca_file`).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("tls/cert.pem")
+    }
+
+    /// A new user with a random password, in a passwd-file of its own.
+    pub fn add_user(&self) -> Account {
+        let n = self.users.fetch_add(1, Ordering::SeqCst);
+        let account = Account {
+            user: format!("user{n}"),
+            password: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        std::fs::write(
+            self.dir.path().join("users").join(&account.user),
+            format!("{}:{{PLAIN}}{}::::::\n", account.user, account.password),
+        )
+        .unwrap();
+        account
+    }
+
+    /// The user's Maildir (the INBOX; folders are `.NAME` inside).
+    pub fn maildir(&self, account: &Account) -> PathBuf {
+        self.dir
+            .path()
+            .join("mail")
+            .join(&account.user)
+            .join("Maildir")
+    }
+
+    /// Delivers into the INBOX by writing the file into `Maildir/new/`, as an MTA would: works
+    /// while the server is down.
+    pub fn deliver(&self, account: &Account, raw: &[u8]) {
+        static DELIVERED: AtomicUsize = AtomicUsize::new(0);
+        let maildir = self.maildir(account);
+        for dir in [
+            maildir.parent().unwrap().to_path_buf(),
+            maildir.clone(),
+            maildir.join("tmp"),
+            maildir.join("new"),
+            maildir.join("cur"),
+        ] {
+            if !dir.exists() {
+                std::fs::create_dir(&dir).unwrap();
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+                chown(&dir, Some(MAIL_UID), Some(MAIL_UID)).unwrap();
+            }
+        }
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let name = format!(
+            "{secs}.M{}P{}.tandem-test",
+            DELIVERED.fetch_add(1, Ordering::SeqCst),
+            std::process::id()
+        );
+        let tmp = maildir.join("tmp").join(&name);
+        std::fs::write(&tmp, raw).unwrap();
+        chown(&tmp, Some(MAIL_UID), Some(MAIL_UID)).unwrap();
+        std::fs::rename(&tmp, maildir.join("new").join(&name)).unwrap();
+    }
+
+    /// Logs in over plain IMAP (the server must be running).
+    pub async fn session(&self, account: &Account) -> async_imap::Session<TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
+            .await
+            .unwrap();
+        let mut client = Client::new(tcp);
+        client.read_response().await.unwrap().expect("a greeting");
+        match client.login(&account.user, &account.password).await {
+            Ok(session) => session,
+            Err((e, _)) => panic!(
+                "login of {} failed: {e}\nlog:\n{}",
+                account.user,
+                self.log()
+            ),
+        }
+    }
+
+    /// Delivers into the INBOX with IMAP APPEND.
+    pub async fn append(&self, account: &Account, raw: &[u8]) {
+        let mut session = self.session(account).await;
+        session.append("INBOX", None, None, raw).await.unwrap();
+        session.logout().await.unwrap();
+    }
+
+    /// The messages in a folder (`INBOX`, `Processed`, ...), sorted by Message-ID; empty when
+    /// the folder does not exist.
+    pub async fn list(&self, account: &Account, folder: &str) -> Vec<Listed> {
+        let mut session = self.session(account).await;
+        let mut listed = Vec::new();
+        if let Ok(mailbox) = session.examine(folder).await
+            && mailbox.exists > 0
+        {
+            let fetches: Vec<_> = session
+                .fetch("1:*", "(FLAGS BODY.PEEK[HEADER])")
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            for fetch in fetches {
+                let header = String::from_utf8_lossy(fetch.header().unwrap_or_default());
+                let message_id = header
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("message-id")
+                            .then(|| value.trim().to_string())
+                    })
+                    .unwrap_or_default();
+                let seen = fetch
+                    .flags()
+                    .any(|f| matches!(f, async_imap::types::Flag::Seen));
+                listed.push(Listed { message_id, seen });
+            }
+        }
+        session.logout().await.unwrap();
+        listed.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        listed
+    }
+
+    /// Runs `sh -c` in the background, detached from the test's output, that stops this
+    /// Dovecot and removes its folder once the test process is gone: a shared server is never
+    /// dropped, and a test process may die before its drops run.
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the watchdog outlives the test process by design; nobody waits for it"
+    )]
+    fn watchdog(&self) {
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             if [ -e '{dir}/run/master.pid' ]; then {DOVECOT} -c '{conf}' stop; fi; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = self.dir.path().display(),
+            conf = self.conf.display(),
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            // Its own process group: a Ctrl-C to the test run must not stop the watchdog.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if self.dir.path().join("run/master.pid").exists() {
+            let (status, said) = self.dovecot(&["stop"]);
+            if !status.success() {
+                eprintln!("dovecot stop failed: {status}\n{said}");
+            }
+        }
+        self.end_sessions();
+    }
+}
+
+/// A port nobody listens on now, and not handed out before in this test run (servers started
+/// in parallel must not be given the same one).
+fn free_port() -> u16 {
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1. `CA:FALSE`, or rustls refuses it as
+/// an end entity.
+fn make_certificate(dir: &Path) {
+    let output = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args([
+            "-addext",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+        ])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("openssl must be installed");
+    assert!(
+        output.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A complete config: nothing from /etc/dovecot is read.
+fn config(root: &Path, imap_port: u16, imaps_port: u16) -> String {
+    let dir = root.display();
+    format!(
+        r#"# A private Dovecot for tandem's tests; everything lives under {dir}.
+base_dir      = {dir}/run
+state_dir     = {dir}/state
+instance_name = tandem-test-{imap_port}
+log_path      = {dir}/log/dovecot.log
+
+protocols = imap
+listen    = 127.0.0.1
+
+default_login_user    = dovenull
+default_internal_user = dovecot
+first_valid_uid = 1
+
+ssl          = yes
+ssl_cert     = <{dir}/tls/cert.pem
+ssl_key      = <{dir}/tls/key.pem
+ssl_dh       = </usr/share/dovecot/dh.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+# A wrong password is answered at once, not after the default 2 s.
+auth_failure_delay = 0
+
+passdb {{
+  driver = passwd-file
+  # One file per user: a user added while the server runs is known at once (a shared file
+  # is checked for changes at most once a second).
+  args   = scheme=PLAIN username_format=%u {dir}/users/%u
+}}
+userdb {{
+  driver = static
+  args   = uid={MAIL_UID} gid={MAIL_UID} home={dir}/mail/%u
+}}
+
+mail_location = maildir:~/Maildir
+mail_fsync = never
+
+namespace inbox {{
+  inbox     = yes
+  separator = /
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port    = {imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port    = {imaps_port}
+    ssl     = yes
+  }}
+}}
+"#
+    )
+}
