@@ -398,18 +398,29 @@ impl ImapMailbox {
             if names.iter().any(|n| n.name() == folder.as_str()) {
                 continue;
             }
-            match self
-                .timed(&format!("CREATE {folder}"), conn.session.create(folder))
-                .await
-            {
-                Ok(()) => tracing::info!(server = self.server, folder, "created the folder"),
-                // Another reader created it between LIST and CREATE.
-                Err(InboundError::Refused { answer, .. }) if already_exists(&answer) => {}
-                Err(e) => return Err(e),
-            }
+            self.create_folder(&mut conn.session, folder).await?;
         }
         self.select(conn).await?;
         Ok(())
+    }
+
+    /// Creates a folder; one that exists already (another reader was quicker) is fine.
+    async fn create_folder(
+        &self,
+        session: &mut Session<Stream>,
+        folder: &str,
+    ) -> Result<(), InboundError> {
+        match self
+            .timed(&format!("CREATE {folder}"), session.create(folder))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(server = self.server, folder, "created the folder");
+                Ok(())
+            }
+            Err(InboundError::Refused { answer, .. }) if already_exists(&answer) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn fetch_in(&self, state: &mut State, max: usize) -> Result<Vec<Fetched>, InboundError> {
@@ -505,18 +516,30 @@ impl ImapMailbox {
         }
         // A UID no longer in the inbox is no error: MOVE, COPY, STORE and EXPUNGE of it do
         // nothing and answer OK.
-        if conn.caps.moves {
-            self.timed(
-                &format!("UID MOVE to {folder}"),
-                session.uid_mv(&uid, folder),
-            )
-            .await?;
+        let what = if conn.caps.moves {
+            format!("UID MOVE to {folder}")
         } else {
-            self.timed(
-                &format!("UID COPY to {folder}"),
-                session.uid_copy(&uid, folder),
-            )
-            .await?;
+            format!("UID COPY to {folder}")
+        };
+        let mut created = false;
+        loop {
+            let result = if conn.caps.moves {
+                self.timed(&what, session.uid_mv(&uid, folder)).await
+            } else {
+                self.timed(&what, session.uid_copy(&uid, folder)).await
+            };
+            match result {
+                // The folder is gone (a person deleted it): made again, once.
+                Err(InboundError::Refused { ref answer, .. })
+                    if !created && answer.contains("TRYCREATE") =>
+                {
+                    self.create_folder(session, folder).await?;
+                    created = true;
+                }
+                other => break other?,
+            }
+        }
+        if !conn.caps.moves {
             self.timed("UID STORE", async {
                 let updates = session.uid_store(&uid, "+FLAGS.SILENT (\\Deleted)").await?;
                 updates.try_collect::<Vec<_>>().await

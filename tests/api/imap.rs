@@ -131,6 +131,25 @@ async fn mail_is_recorded_once_and_moved_to_its_folder_on_the_server() {
     assert_eq!(t.count("inbound_message").await, 2);
 }
 
+/// A folder a person deleted while tandem runs is made again when mail is moved into it.
+#[tokio::test]
+async fn a_deleted_folder_is_made_again() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = spawn(dovecot, &account, Tls::None).await;
+    let mut session = dovecot.session(&account).await;
+    session.delete("Quarantine").await.unwrap();
+    session.logout().await.unwrap();
+    dovecot.append(&account, &stranger(1)).await;
+
+    assert_eq!(reader::drain(&t.app).await.unwrap().settled, 1);
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<stranger1@unknown.example>", false)])
+    );
+}
+
 /// A full INBOX is read `batch_size` messages at a time, lowest UID first.
 #[tokio::test]
 async fn a_full_inbox_is_read_in_batches_oldest_first() {

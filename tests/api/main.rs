@@ -9,7 +9,7 @@
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
-//!   move, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
+//!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
 //!   IDLE, TLS and STARTTLS (required, never optional), `check`.
 //! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
