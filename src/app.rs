@@ -70,7 +70,17 @@ impl App {
         )
         .await?;
         let mailbox = mailbox(&config)?;
-        mailbox.prepare().await?;
+        // A local Maildir that cannot be made is a setup error; a mail server that is down now
+        // is not: the reader connects when it can, and the health table shows the failure.
+        if let Err(e) = mailbox.prepare().await {
+            if config.inbound.backend == InboundBackend::Maildir {
+                return Err(e.into());
+            }
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::warn!(%error, "the mailbox cannot be prepared now; the reader will retry");
+            let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+            store::health::record_error(&mut conn, "inbound", &error, clock.now()).await?;
+        }
         match (&config.outbound.backend, &config.outbound.dir) {
             (OutboundBackend::File, Some(dir)) => {
                 std::fs::create_dir_all(dir).map_err(|e| AppError::Outbox(dir.clone(), e))?

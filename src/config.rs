@@ -289,6 +289,10 @@ pub struct Outbound {
     pub retry_base: Duration,
     #[serde(default = "default_retry_max", with = "humantime_serde")]
     pub retry_max: Duration,
+    /// How long a worker holds a message it is sending; after that (its process died
+    /// mid-send) another worker, or the restarted daemon, takes it over. Longer than any send.
+    #[serde(default = "default_lease", with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -392,6 +396,9 @@ fn default_retry_max() -> Duration {
 }
 fn default_templates_dir() -> PathBuf {
     PathBuf::from("templates")
+}
+fn default_lease() -> Duration {
+    Duration::from_secs(300)
 }
 fn default_trial_weeks() -> u32 {
     4
@@ -500,6 +507,12 @@ impl Config {
                 return invalid("outbound.smtp", "is required when backend = \"smtp\"");
             }
             (OutboundBackend::Smtp, Some(smtp)) => {
+                if self.outbound.lease <= smtp.timeout {
+                    return invalid(
+                        "outbound.lease",
+                        "must be longer than outbound.smtp.timeout, or a slow send could be taken over and sent twice",
+                    );
+                }
                 if smtp.host.trim().is_empty() {
                     return invalid("outbound.smtp.host", "must not be empty");
                 }

@@ -11,10 +11,6 @@ use super::{Envelope, SendError};
 use crate::app::{App, Event, Shutdown, wait_for_event};
 use crate::store::{self, StoreError};
 
-/// How long a claimed row is held before another worker may take it over (it is assumed that
-/// its worker died mid-send).
-const LEASE: Duration = Duration::from_secs(300);
-
 /// What one turn of the worker did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -46,7 +42,8 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
 /// Claims and delivers one due message.
 pub async fn step(app: &App) -> Result<Step, StoreError> {
     let now = app.clock.now();
-    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let lease_until =
+        now + chrono::Duration::from_std(app.config.outbound.lease).unwrap_or_default();
     let mut conn = app.pool.acquire().await?;
     let Some(row) = store::outbox::claim_due(&mut conn, now, lease_until).await? else {
         return Ok(Step::Idle);

@@ -38,14 +38,20 @@ fn hours_mail(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn start_daemon(config: &std::path::Path) -> Child {
+/// Starts `tandem run`; its log is appended to `log` for the failure message.
+fn start_daemon(config: &std::path::Path, log: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(BINARY)
         .arg("--config")
         .arg(config)
         .arg("run")
         .env("TANDEM_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
 }
@@ -56,13 +62,42 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
     let account = dovecot.add_user();
     let sink = SmtpSink::start(&[]);
     let t = spawn_app_with(|dir, text| {
+        // A send cut off by a kill is taken up again after 15 s, not 5 minutes.
         sink.config(&dovecot.tandem_config(dir, &text, &account, Tls::None))
+            .replace("lease = \"5m\"", "lease = \"15s\"")
     })
     .await;
     for args in [
-        &["assistant", "add", "--name", "Sam Lee", "--email", "sam@va.example", "--locale", "en"][..],
-        &["client", "add", "--name", "Acme GmbH", "--tag", "acme", "--contact", "Anna Berg <anna@acme.example>"],
-        &["engagement", "add", "--assistant", "sam@va.example", "--client", "acme", "--start", "2026-10-01"],
+        &[
+            "assistant",
+            "add",
+            "--name",
+            "Sam Lee",
+            "--email",
+            "sam@va.example",
+            "--locale",
+            "en",
+        ][..],
+        &[
+            "client",
+            "add",
+            "--name",
+            "Acme GmbH",
+            "--tag",
+            "acme",
+            "--contact",
+            "Anna Berg <anna@acme.example>",
+        ],
+        &[
+            "engagement",
+            "add",
+            "--assistant",
+            "sam@va.example",
+            "--client",
+            "acme",
+            "--start",
+            "2026-10-01",
+        ],
     ] {
         let output = t.tandem(args);
         assert!(output.status.success(), "{args:?}\n{}", describe(&output));
@@ -78,6 +113,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         | 1;
     println!("seed {seed}");
     let mut rng = Rng(seed);
+    let log = t.dir.path().join("daemon.log");
     let done = || async {
         let recorded = t.count("inbound_message").await as usize;
         let unsent = t.count("outbox WHERE state <> 'sent'").await;
@@ -90,7 +126,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         if done().await {
             break;
         }
-        let mut daemon = start_daemon(&t.config_path);
+        let mut daemon = start_daemon(&t.config_path, &log);
         let after = Duration::from_millis(150 + rng.next() % 1500);
         tokio::time::sleep(after).await;
         if daemon.try_wait().unwrap().is_none() {
@@ -100,10 +136,18 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         daemon.wait().unwrap();
     }
     // Then let it finish, and stop it the polite way.
-    let mut daemon = start_daemon(&t.config_path);
+    let mut daemon = start_daemon(&t.config_path, &log);
     let deadline = Instant::now() + Duration::from_secs(180);
     while !done().await {
-        assert!(Instant::now() < deadline, "the daemon did not finish after {kills} kills (seed {seed})");
+        if Instant::now() > deadline {
+            let recorded = t.count("inbound_message").await;
+            let unsent = t.count("outbox WHERE state <> 'sent'").await;
+            panic!(
+                "the daemon did not finish after {kills} kills (seed {seed}): {recorded} recorded, \
+                 {unsent} unsent; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Command::new("sh")
@@ -112,13 +156,19 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         .unwrap();
     daemon.wait().unwrap();
     println!("{kills} kills");
-    assert!(kills >= 3, "too few kills landed to test anything (seed {seed})");
+    assert!(
+        kills >= 3,
+        "too few kills landed to test anything (seed {seed})"
+    );
 
     // Every message recorded once, every submission stored once, every answer queued once.
     assert_eq!(t.count("inbound_message").await as usize, MESSAGES);
     assert_eq!(t.count("submission").await as usize, MESSAGES);
     assert_eq!(t.count("time_entry").await as usize, MESSAGES);
-    assert_eq!(t.count("outbox WHERE kind = 'receipt'").await as usize, MESSAGES);
+    assert_eq!(
+        t.count("outbox WHERE kind = 'receipt'").await as usize,
+        MESSAGES
+    );
     assert_eq!(t.count("outbox WHERE kind = 'welcome'").await, 2);
 
     // Every answer arrived; a second copy only for a kill after the server's 250.
@@ -129,15 +179,40 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
     let mut arrived: HashMap<String, usize> = HashMap::new();
     for raw in sink.messages() {
         let m = MessageParser::default().parse(&raw).unwrap();
-        *arrived.entry(format!("<{}>", m.message_id().unwrap())).or_default() += 1;
+        *arrived
+            .entry(format!("<{}>", m.message_id().unwrap()))
+            .or_default() += 1;
     }
     for id in &queued {
         assert!(arrived.contains_key(id), "{id} never arrived (seed {seed})");
     }
-    assert_eq!(arrived.len(), queued.len(), "something arrived that was never queued");
+    assert_eq!(
+        arrived.len(),
+        queued.len(),
+        "something arrived that was never queued"
+    );
     let doubles: usize = arrived.values().map(|n| n - 1).sum();
     println!("{doubles} second copies");
-    assert!(doubles <= kills, "{doubles} second copies for {kills} kills (seed {seed})");
+    assert!(
+        doubles <= kills,
+        "{doubles} second copies for {kills} kills (seed {seed})"
+    );
+    // And each copy came from an attempt of its own: a send cut off by a kill, taken up again.
+    let attempts: HashMap<String, i64> = sqlx::query_as("SELECT message_id, attempts FROM outbox")
+        .fetch_all(&t.app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    for (id, n) in &arrived {
+        if *n > 1 {
+            let tried = attempts[id] as usize;
+            assert!(
+                *n <= tried,
+                "{id} arrived {n} times in {tried} attempts (seed {seed})"
+            );
+        }
+    }
 
     // The INBOX is empty; every message sits in the processed folder, once.
     assert!(dovecot.list(&account, "INBOX").await.is_empty());

@@ -16,9 +16,12 @@
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
 //!   failed with the server's answer, `tandem check`.
+//! - `crash`: the daemon killed at random points while it reads hundreds of mails from
+//!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 
 mod cli;
+mod crash;
 mod daemon;
 mod fixtures;
 mod helpers;

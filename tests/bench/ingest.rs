@@ -64,7 +64,10 @@ async fn main() {
     for i in 0..n {
         dovecot.deliver(&account, &hours_mail(i));
     }
-    println!("loaded {n} messages into Maildir in {:.1} s", load.elapsed().as_secs_f64());
+    println!(
+        "loaded {n} messages into Maildir in {:.1} s",
+        load.elapsed().as_secs_f64()
+    );
 
     // Raw: what any IMAP client could do.
     let mut session = dovecot.session(&account).await;
@@ -81,7 +84,10 @@ async fn main() {
             .await
             .unwrap();
         fetched += messages.len();
-        bytes += messages.iter().map(|m| m.body().map_or(0, <[u8]>::len)).sum::<usize>();
+        bytes += messages
+            .iter()
+            .map(|m| m.body().map_or(0, <[u8]>::len))
+            .sum::<usize>();
     }
     let raw = fetched as f64 / start.elapsed().as_secs_f64();
     println!(
@@ -93,15 +99,22 @@ async fn main() {
     // The daemon's full ingest.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/tandem.toml")).unwrap();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/tandem.toml"))
+            .unwrap();
     let text = shipped
         .replace("sqlite://var/tandem.db", &format!("sqlite://{d}/tandem.db"))
         .replace("\"var/mail/inbox\"", &format!("\"{d}/inbox\""))
         .replace("\"var/mail/outbox\"", &format!("\"{d}/outbox\""))
-        .replace("dir = \"templates\"", concat!("dir = \"", env!("CARGO_MANIFEST_DIR"), "/templates\""))
+        .replace(
+            "dir = \"templates\"",
+            concat!("dir = \"", env!("CARGO_MANIFEST_DIR"), "/templates\""),
+        )
         .replace("batch_size = 100", "batch_size = 500");
     let text = dovecot.tandem_config(dir.path(), &text, &account, Tls::None);
-    let app = App::new(Config::from_toml(&text).unwrap(), Arc::new(SystemClock)).await.unwrap();
+    let app = App::new(Config::from_toml(&text).unwrap(), Arc::new(SystemClock))
+        .await
+        .unwrap();
     let now = chrono::Utc::now();
     let mut tx = app.pool.begin().await.unwrap();
     let sam = people::NewAssistant {
