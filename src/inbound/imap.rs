@@ -483,10 +483,11 @@ impl ImapMailbox {
         Ok(batch)
     }
 
+    /// Moves the UIDs of `uid` (one UID or a set, `4,7,9`) to the folder for `disposition`.
     async fn settle_in(
         &self,
         state: &mut State,
-        uid: u32,
+        uid: &str,
         disposition: Disposition,
     ) -> Result<(), InboundError> {
         let folder = self.folder(disposition);
@@ -505,7 +506,6 @@ impl ImapMailbox {
                 ),
             });
         }
-        let uid = uid.to_string();
         let session = &mut conn.session;
         if disposition == Disposition::Processed {
             self.timed("UID STORE", async {
@@ -524,9 +524,9 @@ impl ImapMailbox {
         let mut created = false;
         loop {
             let result = if conn.caps.moves {
-                self.timed(&what, session.uid_mv(&uid, folder)).await
+                self.timed(&what, session.uid_mv(uid, folder)).await
             } else {
-                self.timed(&what, session.uid_copy(&uid, folder)).await
+                self.timed(&what, session.uid_copy(uid, folder)).await
             };
             match result {
                 // The folder is gone (a person deleted it): made again, once.
@@ -541,13 +541,13 @@ impl ImapMailbox {
         }
         if !conn.caps.moves {
             self.timed("UID STORE", async {
-                let updates = session.uid_store(&uid, "+FLAGS.SILENT (\\Deleted)").await?;
+                let updates = session.uid_store(uid, "+FLAGS.SILENT (\\Deleted)").await?;
                 updates.try_collect::<Vec<_>>().await
             })
             .await?;
             if conn.caps.uidplus {
                 self.timed("UID EXPUNGE", async {
-                    let gone = session.uid_expunge(&uid).await?;
+                    let gone = session.uid_expunge(uid).await?;
                     gone.try_collect::<Vec<_>>().await
                 })
                 .await?;
@@ -571,6 +571,39 @@ impl ImapMailbox {
             },
             "settled"
         );
+        Ok(())
+    }
+
+    /// Settles many messages with one command per folder (a MOVE per message would make the
+    /// server rewrite its index once per message).
+    async fn settle_set(&self, items: &[(String, Disposition)]) -> Result<(), InboundError> {
+        let mut groups: Vec<(Disposition, Vec<u32>)> = Vec::new();
+        for (id, disposition) in items {
+            let uid: u32 = id.parse().map_err(|_| {
+                InboundError::Setup(format!(
+                    "'{id}' is not an IMAP UID (a message of another mailbox?)"
+                ))
+            })?;
+            match groups.iter_mut().find(|(d, _)| d == disposition) {
+                Some((_, uids)) => uids.push(uid),
+                None => groups.push((*disposition, vec![uid])),
+            }
+        }
+        let mut state = self.state.lock().await;
+        for (disposition, uids) in groups {
+            let set = uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let reused = state.conn.is_some();
+            let mut result = self.settle_in(&mut state, &set, disposition).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.settle_in(&mut state, &set, disposition).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result?;
+        }
         Ok(())
     }
 
@@ -693,21 +726,11 @@ impl Mailbox for ImapMailbox {
     }
 
     fn settle<'a>(&'a self, id: &'a str, disposition: Disposition) -> InboundFuture<'a, ()> {
-        Box::pin(async move {
-            let uid: u32 = id.parse().map_err(|_| {
-                InboundError::Setup(format!(
-                    "'{id}' is not an IMAP UID (a message of another mailbox?)"
-                ))
-            })?;
-            let mut state = self.state.lock().await;
-            let reused = state.conn.is_some();
-            let mut result = self.settle_in(&mut state, uid, disposition).await;
-            if self.try_again(&mut state, reused, &result) {
-                result = self.settle_in(&mut state, uid, disposition).await;
-            }
-            self.keep_if_sound(&mut state, &result);
-            result
-        })
+        Box::pin(async move { self.settle_set(&[(id.to_string(), disposition)]).await })
+    }
+
+    fn settle_many<'a>(&'a self, items: &'a [(String, Disposition)]) -> InboundFuture<'a, ()> {
+        Box::pin(async move { self.settle_set(items).await })
     }
 
     fn describe(&self) -> String {

@@ -97,6 +97,17 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// that is no longer there (another reader moved it) is not an error.
     fn settle<'a>(&'a self, id: &'a str, disposition: Disposition) -> InboundFuture<'a, ()>;
 
+    /// Settles several messages at once (an IMAP server moves a set in one command). The
+    /// default settles them one by one.
+    fn settle_many<'a>(&'a self, items: &'a [(String, Disposition)]) -> InboundFuture<'a, ()> {
+        Box::pin(async move {
+            for (id, disposition) in items {
+                self.settle(id, *disposition).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// A human description for `tandem check` and logs.
     fn describe(&self) -> String;
 

@@ -115,10 +115,15 @@ pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outc
     Ok(Outcome::Recorded(decision))
 }
 
-async fn handle(app: &App, fetched: &Fetched, report: &mut Report) -> Result<(), ReadError> {
+/// Records one message; returns the folder it belongs in.
+async fn handle(
+    app: &App,
+    fetched: &Fetched,
+    report: &mut Report,
+) -> Result<Disposition, ReadError> {
     let incoming = Incoming::parse(&fetched.raw);
     let source = format!("{}: {}", app.mailbox.describe(), fetched.id);
-    let disposition = match record(app, &incoming, &source).await? {
+    Ok(match record(app, &incoming, &source).await? {
         Outcome::Recorded(decision) => {
             report.recorded += 1;
             tracing::info!(
@@ -138,29 +143,31 @@ async fn handle(app: &App, fetched: &Fetched, report: &mut Report) -> Result<(),
             );
             disposition
         }
-    };
-    match app.mailbox.settle(&fetched.id, disposition).await {
-        Ok(()) => report.settled += 1,
-        Err(e) => {
-            // The row is committed; the message stays and is settled on a later step.
-            let error = format!("{:#}", anyhow::Error::from(e));
-            tracing::error!(%error, "could not move a recorded message");
-            let mut conn = app.pool.acquire().await?;
-            store::health::record_error(&mut conn, "inbound", &error, app.clock.now()).await?;
-        }
-    }
-    Ok(())
+    })
 }
 
-/// Reads one batch from the mailbox.
+/// Reads one batch from the mailbox: records every message (each in its own transaction),
+/// then moves them all (one command per folder on an IMAP server).
 pub async fn step(app: &App) -> Result<Report, ReadError> {
     let batch = app.mailbox.fetch(app.config.inbound.batch_size).await?;
     let mut report = Report {
         read: batch.len(),
         ..Report::default()
     };
+    let mut settle = Vec::with_capacity(batch.len());
     for fetched in &batch {
-        handle(app, fetched, &mut report).await?;
+        let disposition = handle(app, fetched, &mut report).await?;
+        settle.push((fetched.id.clone(), disposition));
+    }
+    match app.mailbox.settle_many(&settle).await {
+        Ok(()) => report.settled = settle.len(),
+        Err(e) => {
+            // The rows are committed; the messages stay and are moved on a later step.
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::error!(%error, "could not move recorded messages");
+            app.record_failure("inbound", &error).await;
+            return Ok(report);
+        }
     }
     let mut conn = app.pool.acquire().await?;
     store::health::record_ok(&mut conn, "inbound", app.clock.now()).await?;
