@@ -229,3 +229,51 @@ async fn check_reports_the_smtp_server() {
     let text = String::from_utf8_lossy(&down.stdout);
     assert!(text.contains("FAILED  mail out:"), "{text}");
 }
+
+/// Acceptance end to end: a time log APPENDed to Dovecot is recorded, moved to the processed
+/// folder, and its receipt arrives at smtp-sink as valid MIME, threaded under the mail.
+#[tokio::test]
+async fn a_mail_appended_over_imap_is_answered_over_smtp() {
+    use crate::servers::{Dovecot, Tls};
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let sink = SmtpSink::start(&[]);
+    let t = spawn_app_with(|dir, text| {
+        sink.config(&dovecot.tandem_config(dir, &text, &account, Tls::Starttls))
+    })
+    .await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let hours = crate::helpers::message(
+        "Sam Lee <sam@va.example>",
+        "<e2e@va.example>",
+        "Hours",
+        "",
+        "2026-11-23 2.5h Invoices and reminders",
+    );
+    dovecot.append(&account, &hours).await;
+
+    t.app.run_once().await.unwrap();
+
+    assert!(dovecot.list(&account, "INBOX").await.is_empty());
+    let processed = dovecot.list(&account, "Processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].message_id, "<e2e@va.example>");
+    let receipts: Vec<Vec<u8>> = sink
+        .messages()
+        .into_iter()
+        .filter(|raw| String::from_utf8_lossy(raw).contains("In-Reply-To: <e2e@va.example>"))
+        .collect();
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let m = MessageParser::default().parse(&receipts[0]).unwrap();
+    assert_eq!(
+        m.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-replied")
+    );
+    assert_eq!((m.text_body_count(), m.html_body_count()), (1, 1));
+    assert!(m.body_text(0).unwrap().contains("Invoices and reminders"));
+    assert_eq!(
+        m.to().unwrap().first().unwrap().address(),
+        Some("sam@va.example")
+    );
+}
