@@ -1,12 +1,10 @@
 //! `tandem engagement add|list|show|end`.
 
 use crate::clock::{Clock as _, SystemClock};
-use anyhow::Context as _;
-use chrono::NaiveDate;
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{open_app, open_store, print_json, print_table};
+use super::{open_app, open_store, parse_date, print_json, print_table};
 use crate::config::Config;
 use crate::domain::{ClientTag, EmailAddress};
 use crate::onboarding::{self, EngagementRequest, TrialEnd};
@@ -52,11 +50,6 @@ pub enum Command {
     },
     /// End an engagement.
     End { id: i64 },
-}
-
-fn parse_date(value: &str, what: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .with_context(|| format!("{what} '{value}' is not a date: write YYYY-MM-DD"))
 }
 
 /// `45`, `45.5`, `45,50` -> hundredths. Used for money (cents) and for hours (hundredths).

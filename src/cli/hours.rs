@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
 use clap::Subcommand;
 
-use super::{open_store, print_json, print_table};
+use super::{open_store, parse_date, print_json, print_table};
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::domain::ClientTag;
@@ -48,11 +48,6 @@ pub enum Command {
     },
 }
 
-fn parse_day(value: &str, what: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .with_context(|| format!("{what} '{value}' is not a date: write YYYY-MM-DD"))
-}
-
 /// `2026-11` -> its first and last day.
 fn parse_month(value: &str) -> anyhow::Result<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::parse_from_str(&format!("{}-01", value.trim()), "%Y-%m-%d")
@@ -89,8 +84,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         } => {
             let filter = EntryFilter {
                 client: client_filter(client)?,
-                from: from.map(|d| parse_day(&d, "--from")).transpose()?,
-                to: to.map(|d| parse_day(&d, "--to")).transpose()?,
+                from: from.map(|d| parse_date(&d, "--from")).transpose()?,
+                to: to.map(|d| parse_date(&d, "--to")).transpose()?,
                 with_void: all,
             };
             let pool = open_store(&config).await?;

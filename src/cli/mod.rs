@@ -102,6 +102,12 @@ async fn open_app(config: Config) -> anyhow::Result<App> {
         .context("could not start")
 }
 
+/// A day given on the command line (`--start 2026-12-01`); `what` names the option.
+fn parse_date(value: &str, what: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{what} '{value}' is not a date: write YYYY-MM-DD"))
+}
+
 /// A person's name, trimmed; an empty one is refused.
 fn required_name(name: &str) -> anyhow::Result<String> {
     let name = name.trim();
