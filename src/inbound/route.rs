@@ -46,6 +46,16 @@ fn decision(classification: Classification, disposition: Disposition, reason: St
     }
 }
 
+/// Mail from a known person that no flow takes: filed for a person as `classify` decided,
+/// saying which of tandem's mails it answers, if any.
+fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Route {
+    let reason = match replied_to {
+        Some(sent) => format!("{}; a reply to tandem's {} mail", first.reason, sent.kind),
+        None => first.reason,
+    };
+    Route::File(decision(first.classification, first.disposition, reason))
+}
+
 /// Decides what to do with `incoming`, reading the database through `conn`.
 pub async fn route(
     conn: &mut SqliteConnection,
@@ -76,15 +86,7 @@ pub async fn route(
     } = person
     else {
         // Client contacts' replies (surveys, agreements) are understood by later flows.
-        let reason = match &replied_to {
-            Some(sent) => format!("{}; a reply to tandem's {} mail", first.reason, sent.kind),
-            None => first.reason,
-        };
-        return Ok(Route::File(decision(
-            first.classification,
-            first.disposition,
-            reason,
-        )));
+        return Ok(for_a_person(first, replied_to.as_ref()));
     };
     let assistant = store::people::assistant(conn, assistant_id).await?;
 
@@ -162,13 +164,5 @@ pub async fn route(
             Box::new(plan),
         ));
     }
-    let reason = match &replied_to {
-        Some(sent) => format!("{}; a reply to tandem's {} mail", first.reason, sent.kind),
-        None => first.reason,
-    };
-    Ok(Route::File(decision(
-        first.classification,
-        first.disposition,
-        reason,
-    )))
+    Ok(for_a_person(first, replied_to.as_ref()))
 }
