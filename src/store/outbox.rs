@@ -218,24 +218,19 @@ pub async fn find_sent(
     message_ids: &[String],
     tokens: &[String],
 ) -> Result<Option<Sent>, StoreError> {
-    for id in message_ids {
-        let row: Option<Sent> = sqlx::query_as(
-            "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox WHERE message_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    for token in tokens {
-        let row: Option<Sent> = sqlx::query_as(
-            "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox WHERE token = $1",
-        )
-        .bind(token)
-        .fetch_optional(&mut *conn)
-        .await?;
+    const BY_ID: &str = "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox \
+                         WHERE message_id = $1";
+    const BY_TOKEN: &str = "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox \
+                            WHERE token = $1";
+    let lookups = message_ids
+        .iter()
+        .map(|id| (BY_ID, id))
+        .chain(tokens.iter().map(|token| (BY_TOKEN, token)));
+    for (sql, value) in lookups {
+        let row: Option<Sent> = sqlx::query_as(sql)
+            .bind(value)
+            .fetch_optional(&mut *conn)
+            .await?;
         if row.is_some() {
             return Ok(row);
         }
