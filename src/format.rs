@@ -67,24 +67,23 @@ pub fn format_hours(minutes: i64, locale: Locale) -> String {
     }
 }
 
-/// `Mo., 23.11.` / `Mon 23 Nov`: a short day for lists.
+/// `Mo. 23.11.` / `Mon 23 Nov`: a short day for lists.
 pub fn format_day(date: NaiveDate, locale: Locale) -> String {
     const DAYS_DE: [&str; 7] = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."];
     const DAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let weekday = date.weekday().num_days_from_monday() as usize;
+    let days = match locale {
+        Locale::De => DAYS_DE,
+        Locale::En => DAYS_EN,
+    };
+    format!("{} {}", days[weekday], format_day_month(date, locale))
+}
+
+/// `23.11.` / `23 Nov`: a day without its weekday or year.
+pub fn format_day_month(date: NaiveDate, locale: Locale) -> String {
     match locale {
-        Locale::De => format!(
-            "{} {:02}.{:02}.",
-            DAYS_DE[weekday],
-            date.day(),
-            date.month()
-        ),
-        Locale::En => format!(
-            "{} {} {}",
-            DAYS_EN[weekday],
-            date.day(),
-            &MONTHS_EN[date.month0() as usize][..3]
-        ),
+        Locale::De => format!("{:02}.{:02}.", date.day(), date.month()),
+        Locale::En => format!("{} {}", date.day(), &MONTHS_EN[date.month0() as usize][..3]),
     }
 }
 
@@ -110,6 +109,7 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(format_day(d, Locale::De), "Mo. 23.11.");
         assert_eq!(format_day(d, Locale::En), "Mon 23 Nov");
+        assert_eq!(format_day_month(d, Locale::En), "23 Nov");
         assert_eq!(format_duration(90), "1:30 h");
         assert_eq!(format_duration(600), "10:00 h");
     }

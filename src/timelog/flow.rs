@@ -11,7 +11,7 @@ use sqlx::SqliteConnection;
 use super::grammar::{self, Context, Line};
 use crate::app::App;
 use crate::domain::{EmailAddress, Locale, Mailbox};
-use crate::format::{format_date, format_day, format_duration};
+use crate::format::{format_date, format_day, format_day_month, format_duration};
 use crate::inbound::message::Incoming;
 use crate::outbound::{self, AutoSubmitted, OutboundError, Outgoing};
 use crate::store::engagements::Engagement;
@@ -114,16 +114,13 @@ impl Reason {
         }
     }
 
-    fn code(&self) -> String {
+    fn code(&self) -> &'static str {
         match self {
-            Reason::Grammar(reason) => serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-                .unwrap_or_else(|| "invalid".into()),
-            Reason::UnknownTag { .. } => "unknown_tag".into(),
-            Reason::MissingTag { .. } => "missing_tag".into(),
-            Reason::Locked { .. } => "locked".into(),
-            Reason::DayOver24h { .. } => "day_over_24h".into(),
+            Reason::Grammar(reason) => reason.code(),
+            Reason::UnknownTag { .. } => "unknown_tag",
+            Reason::MissingTag { .. } => "missing_tag",
+            Reason::Locked { .. } => "locked",
+            Reason::DayOver24h { .. } => "day_over_24h",
         }
     }
 }
@@ -214,7 +211,7 @@ pub async fn plan(
     let reject = |line: usize, text: String, detail: Reason, example: String| Rejection {
         line,
         message: detail.describe(assistant.locale),
-        reason: detail.code(),
+        reason: detail.code().to_string(),
         text,
         example,
         detail,
@@ -372,7 +369,7 @@ fn week_label(monday: NaiveDate, locale: Locale) -> String {
     let week = monday.iso_week().week();
     let span = |d: NaiveDate| match locale {
         Locale::De => format!("{}.{}.", d.day(), d.month()),
-        Locale::En => format_day(d, Locale::En)[4..].to_string(),
+        Locale::En => format_day_month(d, Locale::En),
     };
     match locale {
         Locale::De => format!("KW {week}, {}–{}", span(monday), span(sunday)),

@@ -96,6 +96,20 @@ pub enum Reason {
     ZeroDuration,
 }
 
+impl Reason {
+    /// The stable code of the reason, as serialised (`no_date`, `future_date`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::NoDate => "no_date",
+            Reason::NoDuration => "no_duration",
+            Reason::FutureDate { .. } => "future_date",
+            Reason::TooLong { .. } => "too_long",
+            Reason::InvalidDate { .. } => "invalid_date",
+            Reason::ZeroDuration => "zero_duration",
+        }
+    }
+}
+
 /// What one line of the text turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -704,3 +704,24 @@ fn word_like_weekdays_and_introductions() {
     assert_eq!(rejections(text), []);
     assert_eq!(entries(text).len(), 1);
 }
+
+/// `Reason::code` is the code the JSON output carries.
+#[test]
+fn reason_codes_match_their_serialised_form() {
+    let reasons = [
+        Reason::NoDate,
+        Reason::NoDuration,
+        Reason::FutureDate {
+            date: ymd(2026, 11, 30),
+        },
+        Reason::TooLong { minutes: 1500 },
+        Reason::InvalidDate {
+            text: "31.02.".into(),
+        },
+        Reason::ZeroDuration,
+    ];
+    for reason in reasons {
+        let json = serde_json::to_value(&reason).unwrap();
+        assert_eq!(json["code"], reason.code(), "{reason:?}");
+    }
+}
