@@ -55,6 +55,9 @@ pub struct App {
 pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     let mut samples = crate::onboarding::template_samples();
     samples.extend(crate::timelog::flow::template_samples());
+    samples.extend(crate::timelog::nudge::template_samples());
+    samples.extend(crate::survey::flow::template_samples());
+    samples.extend(crate::agreements::template_samples());
     samples
 }
 

@@ -87,6 +87,15 @@ pub fn format_day_month(date: NaiveDate, locale: Locale) -> String {
     }
 }
 
+/// `Dezember 2026` / `December 2026`.
+pub fn format_month(year: i32, month: u32, locale: Locale) -> String {
+    let i = (month.clamp(1, 12) - 1) as usize;
+    match locale {
+        Locale::De => format!("{} {year}", MONTHS_DE[i]),
+        Locale::En => format!("{} {year}", MONTHS_EN[i]),
+    }
+}
+
 /// `1:30 h`: minutes as hours and minutes, the same in both languages.
 pub fn format_duration(minutes: i64) -> String {
     format!("{}:{:02} h", minutes / 60, minutes % 60)

@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the map.
 #![forbid(unsafe_code)]
 
+pub mod agreements;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -13,8 +14,10 @@ pub mod format;
 pub mod inbound;
 pub mod onboarding;
 pub mod outbound;
+pub mod recipients;
 pub mod reply;
 pub mod schedule;
 pub mod store;
+pub mod survey;
 pub mod templates;
 pub mod timelog;

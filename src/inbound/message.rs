@@ -32,9 +32,56 @@ pub struct Incoming {
     pub text: String,
     /// What the sender wrote now: `text` without quotes, attributions and signatures.
     pub new_text: String,
+    /// Files attached to it (a signed agreement comes back as a PDF).
+    pub attachments: Vec<Attachment>,
     /// Whether the bytes could be read as a message at all.
     pub readable: bool,
     pub size: usize,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    /// The name the sender gave it, or `attachment` when there is none.
+    pub filename: String,
+    /// `application/pdf`, lower-case.
+    pub content_type: String,
+    pub size: usize,
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
+impl Attachment {
+    pub fn is_pdf(&self) -> bool {
+        self.content_type == "application/pdf"
+            || self.filename.to_ascii_lowercase().ends_with(".pdf")
+    }
+}
+
+fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
+    message
+        .attachments()
+        .map(|part| {
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            let data = part.contents().to_vec();
+            Attachment {
+                filename: part
+                    .attachment_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "attachment".into()),
+                content_type,
+                size: data.len(),
+                data,
+            }
+        })
+        .collect()
 }
 
 /// How autoresponders begin their subjects, lower-case. Each ends in a colon, as the
@@ -230,6 +277,7 @@ impl Incoming {
                 recipients: Vec::new(),
                 new_text: String::new(),
                 text: String::from_utf8_lossy(raw).replace("\r\n", "\n"),
+                attachments: Vec::new(),
                 readable: false,
                 size: raw.len(),
             };
@@ -272,6 +320,7 @@ impl Incoming {
             subject: message.subject().map(str::to_string),
             recipients,
             new_text: crate::reply::extract(&text),
+            attachments: attachments(&message),
             text,
             message_id,
             from,

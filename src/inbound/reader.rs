@@ -24,6 +24,8 @@ pub enum ReadError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Flow(#[from] TimelogError),
+    #[error(transparent)]
+    Mail(#[from] crate::recipients::MailError),
 }
 
 impl From<sqlx::Error> for ReadError {
@@ -97,6 +99,27 @@ pub async fn record(app: &App, incoming: &Incoming, source: &str) -> Result<Outc
             if let Some(plan) = corrections {
                 timelog::flow::apply(app, &mut tx, plan, id, incoming).await?;
             }
+        }
+        Route::Survey { survey, parsed, .. } => {
+            crate::survey::flow::store_answers(app, &mut tx, survey, parsed, id, incoming).await?
+        }
+        Route::TrialReview {
+            survey,
+            go_on,
+            comments,
+            ..
+        } => {
+            crate::survey::flow::decide_trial(app, &mut tx, survey, *go_on, comments, id, incoming)
+                .await?
+        }
+        Route::Agreements {
+            engagement_id,
+            party,
+            kinds,
+            ..
+        } => {
+            crate::agreements::receive(app, &mut tx, *engagement_id, *party, kinds, id, incoming)
+                .await?
         }
     }
     let decision = route.decision().clone();

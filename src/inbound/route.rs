@@ -9,8 +9,11 @@ use super::classify::{Decision, classify};
 use super::message::Incoming;
 use crate::config::Config;
 use crate::domain::{Classification, Disposition};
+use crate::schedule::plan::Party;
 use crate::store::people::{Assistant, Person};
+use crate::store::surveys::Survey;
 use crate::store::{self, StoreError};
+use crate::survey::answers::{self, Parsed};
 use crate::timelog::flow::{self, Plan};
 
 /// What the daemon will do with a message.
@@ -28,13 +31,213 @@ pub enum Route {
         submission_id: i64,
         corrections: Option<Box<Plan>>,
     },
+    /// Answers to a survey: store them, thank the client, alert the operator on a low score.
+    Survey {
+        decision: Decision,
+        survey: Box<Survey>,
+        parsed: Parsed,
+    },
+    /// The client's answer to the trial review.
+    TrialReview {
+        decision: Decision,
+        survey: Box<Survey>,
+        parsed: Parsed,
+        go_on: bool,
+        comments: String,
+    },
+    /// A reply to an agreement reminder that says signed or carries the document.
+    Agreements {
+        decision: Decision,
+        engagement_id: i64,
+        party: Party,
+        kinds: Vec<String>,
+    },
 }
 
 impl Route {
     pub fn decision(&self) -> &Decision {
         match self {
-            Route::File(d) | Route::Hours(d, _) | Route::Cancel { decision: d, .. } => d,
+            Route::File(d)
+            | Route::Hours(d, _)
+            | Route::Cancel { decision: d, .. }
+            | Route::Survey { decision: d, .. }
+            | Route::TrialReview { decision: d, .. }
+            | Route::Agreements { decision: d, .. } => d,
         }
+    }
+
+    /// The survey answers the route stores, if any.
+    pub fn answers(&self) -> Option<&Parsed> {
+        match self {
+            Route::Survey { parsed, .. } | Route::TrialReview { parsed, .. } => Some(parsed),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the reply comes from someone the mail was sent to: one of its addresses, or
+/// another address of the same assistant.
+async fn trusted(
+    conn: &mut SqliteConnection,
+    sent: &store::outbox::Sent,
+    from: &crate::domain::EmailAddress,
+    person: Option<&Person>,
+) -> Result<bool, StoreError> {
+    if sent.was_sent_to(from.as_str()) {
+        return Ok(true);
+    }
+    if let Some(Person::Assistant { id, .. }) = person {
+        let assistant = store::people::assistant(conn, *id).await?;
+        return Ok(assistant.emails.iter().any(|e| sent.was_sent_to(e)));
+    }
+    Ok(false)
+}
+
+fn reply(reason: String) -> Decision {
+    decision(Classification::Reply, Disposition::Processed, reason)
+}
+
+/// A reply to a survey, a trial review or an agreement reminder, from its recipient; `None`
+/// when the reply says nothing tandem can act on (then it goes to a person).
+async fn answer(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    incoming: &Incoming,
+    sent: &store::outbox::Sent,
+    person: &Person,
+) -> Result<Option<Route>, StoreError> {
+    match (sent.kind.as_str(), sent.survey_id) {
+        ("survey" | "survey_reminder", Some(survey_id)) => {
+            let survey = store::surveys::get(conn, survey_id).await?;
+            let questions: Vec<crate::survey::Question> =
+                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let parsed = answers::parse(&incoming.text, &questions);
+            if parsed.answers.is_empty() && parsed.invalid.is_empty() {
+                return Ok(None);
+            }
+            let reason = format!(
+                "survey {} answered: {} of {} question{}{}",
+                survey.id,
+                parsed.answers.len(),
+                questions.len(),
+                if questions.len() == 1 { "" } else { "s" },
+                if parsed.missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", missing {}",
+                        parsed
+                            .missing
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+            Ok(Some(Route::Survey {
+                decision: reply(reason),
+                survey: Box::new(survey),
+                parsed,
+            }))
+        }
+        ("trial_review", Some(survey_id)) => {
+            let survey = store::surveys::get(conn, survey_id).await?;
+            let questions: Vec<crate::survey::Question> =
+                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let parsed = answers::parse(&incoming.text, &questions);
+            let numbered = parsed.answers.iter().find_map(|a| match a.value {
+                answers::Value::YesNo(b) if a.key == "continue" => Some(b),
+                _ => None,
+            });
+            let comment = parsed.answers.iter().find_map(|a| match &a.value {
+                answers::Value::Text(t) if a.key == "comments" => Some(t.clone()),
+                _ => None,
+            });
+            // "Ja, gerne!" on the first line, maybe with a comment below.
+            let mut lines = incoming
+                .new_text
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| l.is_empty());
+            let first = lines.next().unwrap_or_default();
+            let (go_on, comments) = match (numbered, answers::yes_no(first)) {
+                (Some(b), _) => (b, comment.unwrap_or_default()),
+                (None, Some(b)) => {
+                    let rest: Vec<&str> = lines.collect();
+                    (
+                        b,
+                        comment.unwrap_or_else(|| rest.join("\n").trim().to_string()),
+                    )
+                }
+                (None, None) => return Ok(None),
+            };
+            let reason = format!(
+                "trial review answered: {}",
+                if go_on {
+                    "go on (the engagement becomes active)"
+                } else {
+                    "do not go on (the operator is told)"
+                }
+            );
+            Ok(Some(Route::TrialReview {
+                decision: reply(reason),
+                survey: Box::new(survey),
+                parsed,
+                go_on,
+                comments,
+            }))
+        }
+        ("agreement_reminder", _) => {
+            let Some(engagement_id) = sent.engagement_id else {
+                return Ok(None);
+            };
+            let has_pdf = incoming.attachments.iter().any(|a| a.is_pdf());
+            if !has_pdf && !crate::agreements::says_signed(&incoming.new_text) {
+                return Ok(None);
+            }
+            let party = match person {
+                Person::Assistant { .. } => Party::Assistant,
+                Person::Contact { .. } => Party::Client,
+            };
+            let all = store::engagements::agreements(conn, engagement_id).await?;
+            let pending: Vec<(String, String, String)> =
+                crate::agreements::pending_for(&all, party)
+                    .into_iter()
+                    .map(|a| {
+                        let (de, en) = config
+                            .agreement(&a.kind)
+                            .map(|k| (k.de.clone(), k.en.clone()))
+                            .unwrap_or_default();
+                        (a.kind.clone(), de, en)
+                    })
+                    .collect();
+            if pending.is_empty() {
+                return Ok(None);
+            }
+            let mut kinds =
+                crate::agreements::mentioned(&incoming.new_text, &incoming.attachments, &pending);
+            if kinds.is_empty() {
+                kinds = pending.into_iter().map(|(kind, ..)| kind).collect();
+            }
+            let reason = format!(
+                "agreement{} received for the operator to confirm: {}{}",
+                if kinds.len() == 1 { "" } else { "s" },
+                kinds.join(", "),
+                if has_pdf {
+                    " (with the signed document)"
+                } else {
+                    ""
+                }
+            );
+            Ok(Some(Route::Agreements {
+                decision: reply(reason),
+                engagement_id,
+                party,
+                kinds,
+            }))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -68,7 +271,11 @@ pub async fn route(
         None => None,
     };
     let first = classify(incoming, &config.agency.from.email, sender.as_ref());
-    let Some(person) = sender.filter(|_| first.disposition == Disposition::Attention) else {
+    // Machine mail and unreadable mail are never replies; everything else may be one.
+    let may_reply = incoming.readable
+        && incoming.auto_generated.is_none()
+        && first.classification != Classification::Ignored;
+    let Some(from) = incoming.from.as_ref().filter(|_| may_reply) else {
         return Ok(Route::File(first));
     };
 
@@ -80,6 +287,26 @@ pub async fn route(
         tokens.extend(crate::outbound::tokens_in(address));
     }
     let replied_to = store::outbox::find_sent(conn, &ids, &tokens).await?;
+    if let Some(sent) = &replied_to
+        && !trusted(conn, sent, from, sender.as_ref()).await?
+    {
+        return Ok(Route::File(decision(
+            Classification::Unrecognised,
+            Disposition::Attention,
+            format!(
+                "a reply to tandem's {} mail to {}, but from {from}: not trusted, for a person",
+                sent.kind, sent.recipient
+            ),
+        )));
+    }
+    let Some(person) = sender.filter(|_| first.disposition == Disposition::Attention) else {
+        return Ok(Route::File(first));
+    };
+    if let Some(sent) = &replied_to
+        && let Some(route) = answer(conn, config, incoming, sent, &person).await?
+    {
+        return Ok(route);
+    }
 
     let Person::Assistant {
         id: assistant_id, ..

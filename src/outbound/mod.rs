@@ -72,6 +72,19 @@ pub async fn enqueue(
     mail: &Outgoing,
     now: DateTime<Utc>,
 ) -> Result<bool, OutboundError> {
+    enqueue_about(conn, natural_key, kind, engagement_id, None, mail, now).await
+}
+
+/// [`enqueue`] for a mail that asks survey `survey_id`, so that its answer finds the survey.
+pub async fn enqueue_about(
+    conn: &mut SqliteConnection,
+    natural_key: &str,
+    kind: &str,
+    engagement_id: Option<i64>,
+    survey_id: Option<i64>,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<bool, OutboundError> {
     let raw = message::build(mail, now)?;
     let recipients = mail
         .to
@@ -89,6 +102,7 @@ pub async fn enqueue(
             recipient: &recipients,
             subject: &mail.subject,
             token: mail.token.as_deref(),
+            survey_id,
             raw: &raw,
         },
         now,

@@ -1,26 +1,42 @@
 //! The scheduler: one loop that wakes at the next due time, asks the injected clock what is
-//! due, and does it. For now it moves engagements from `onboarding` to `trial` on their start
-//! date (in the client's time zone); reminders, surveys and the digest join it later, each
-//! writing to the outbox under a natural key.
+//! due, and does it. It starts trials on their start date (in the client's time zone) and
+//! sends what [`plan`] says is due for every engagement: surveys and their reminders, the trial
+//! review, agreement reminders and their escalation, hours nudges. Each send is written to the
+//! outbox under its natural key in one transaction, so a restart, a catch-up after downtime or
+//! a second daemon never sends it twice. [`cadence`] and [`plan`] do no I/O.
 
+pub mod cadence;
+pub mod plan;
+
+use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
 
 use crate::app::{App, Event, Shutdown, wait_for_event};
+use crate::config::Config;
 use crate::domain::{EngagementStatus, TimeZone};
+use crate::recipients::{MailError, People, operator};
 use crate::store::{self, StoreError};
+use plan::{Facts, Kind, Party, Planned};
 
 /// The longest the scheduler sleeps, so work queued by another process (a CLI command) is
 /// picked up within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// How far ahead each step plans: far enough to always see the next monthly send.
+const HORIZON_DAYS: i64 = 70;
 
 /// What one step did, and when the next is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// Engagements whose trial began in this step.
     pub trials_started: Vec<i64>,
+    /// Natural keys of the mail queued in this step.
+    pub queued: Vec<String>,
     /// When something is next due, if anything is.
     pub next_due: Option<DateTime<Utc>>,
 }
@@ -38,11 +54,107 @@ pub fn start_of_day(date: NaiveDate, zone: TimeZone) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
-pub async fn step(app: &App) -> Result<Step, StoreError> {
+/// Reads what the plan needs to know about one engagement.
+pub async fn facts(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    engagement: store::engagements::Engagement,
+) -> Result<Facts, StoreError> {
+    let assistant = store::people::assistant(conn, engagement.assistant_id).await?;
+    let agreements = store::engagements::agreements(conn, engagement.id).await?;
+    let sent = store::outbox::keys_of_engagement(conn, engagement.id).await?;
+    let surveys = store::surveys::facts(conn, engagement.id).await?;
+    let weeks_with_hours: HashSet<String> = store::timelog::days_with_hours(conn, engagement.id)
+        .await?
+        .into_iter()
+        .map(cadence::iso_week)
+        .collect();
+    Ok(Facts {
+        engagement,
+        assistant_timezone: assistant.timezone,
+        operator_timezone: config.agency.timezone,
+        agreements,
+        sent,
+        surveys,
+        weeks_with_hours,
+    })
+}
+
+/// Writes one planned send, in one transaction that begins by taking the write lock (so two
+/// daemons queue it once, and neither fails on a stale read). Returns whether it was queued.
+pub async fn send(app: &App, planned: &Planned) -> Result<bool, MailError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let people = People::load(&mut tx, planned.engagement_id).await?;
+    let key = planned.key.as_str();
+    let queued = match &planned.kind {
+        Kind::Survey { period, trial } => {
+            let occasion = crate::survey::flow::Occasion::Feedback {
+                period: period.clone(),
+                trial: *trial,
+            };
+            crate::survey::flow::send(app, &mut tx, &people, &occasion, key, now)
+                .await?
+                .is_some()
+        }
+        Kind::SurveyReminder { period } => {
+            crate::survey::flow::remind(app, &mut tx, &people, period, key, now).await?
+        }
+        Kind::TrialReview => {
+            crate::survey::flow::send_trial_review(app, &mut tx, &people, key, now)
+                .await?
+                .is_some()
+        }
+        Kind::TrialSilent => {
+            let answered = store::surveys::facts(&mut tx, people.engagement.id)
+                .await?
+                .iter()
+                .any(|s| s.kind == "trial_review" && s.answered_at.is_some());
+            !answered
+                && crate::survey::flow::alert_trial(app, &mut tx, &people, false, "", key, now)
+                    .await?
+        }
+        Kind::AgreementReminder { party, number } => {
+            crate::agreements::remind(app, &mut tx, &people, *party, *number, key, now).await?
+        }
+        Kind::AgreementEscalation => {
+            crate::agreements::escalate(app, &mut tx, &people, key, now).await?
+        }
+        Kind::HoursNudge { week } => {
+            crate::timelog::nudge::nudge(app, &mut tx, &people, week, key, now).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(queued)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not queue {key}")]
+    Send {
+        key: String,
+        #[source]
+        source: MailError,
+    },
+}
+
+impl From<sqlx::Error> for ScheduleError {
+    fn from(e: sqlx::Error) -> Self {
+        ScheduleError::Store(e.into())
+    }
+}
+
+pub async fn step(app: &App) -> Result<Step, ScheduleError> {
     let now = app.clock.now();
     let mut conn = app.pool.acquire().await?;
     let mut trials_started = Vec::new();
+    let mut queued = Vec::new();
     let mut next_due: Option<DateTime<Utc>> = None;
+    let mut soonest = |due: DateTime<Utc>| {
+        next_due = Some(next_due.map_or(due, |n: DateTime<Utc>| n.min(due)));
+    };
     for engagement in store::engagements::in_status(&mut conn, EngagementStatus::Onboarding).await?
     {
         let begins = start_of_day(engagement.start_date, engagement.client_timezone);
@@ -59,14 +171,94 @@ pub async fn step(app: &App) -> Result<Step, StoreError> {
                 trials_started.push(engagement.id);
             }
         } else {
-            next_due = Some(next_due.map_or(begins, |n| n.min(begins)));
+            soonest(begins);
+        }
+    }
+    let until = now + chrono::Duration::days(HORIZON_DAYS);
+    for engagement in store::engagements::scheduled(&mut conn).await? {
+        let facts = facts(&mut conn, &app.config, engagement).await?;
+        let planned = plan::plan(&facts, &app.config.schedule, until);
+        for due in plan::due_now(&planned, &facts.sent, now) {
+            let sent = send(app, due).await.map_err(|source| ScheduleError::Send {
+                key: due.key.clone(),
+                source,
+            })?;
+            if sent {
+                tracing::info!(key = due.key, "scheduled mail queued");
+                queued.push(due.key.clone());
+            }
+        }
+        if let Some(due) = plan::next_due(&planned, &facts.sent, now) {
+            soonest(due);
         }
     }
     store::health::record_ok(&mut conn, "scheduler", now).await?;
+    if !queued.is_empty() {
+        app.outbox_wake.notify_one();
+    }
     Ok(Step {
         trials_started,
+        queued,
         next_due,
     })
+}
+
+/// One line of `tandem schedule preview`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub engagement_id: i64,
+    pub client: String,
+    pub key: String,
+    pub kind: &'static str,
+    /// When it goes out, in UTC.
+    pub due: DateTime<Utc>,
+    /// The same in the recipient's time zone, `2026-12-04 10:00`.
+    pub local: String,
+    pub timezone: String,
+    pub party: Party,
+    pub recipient: String,
+    pub condition: Option<&'static str>,
+}
+
+/// Every send the schedule will make up to `until` (what is due now included), as if nobody
+/// answers, signs or logs hours meanwhile. Reads only.
+pub async fn preview(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    engagement_id: Option<i64>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<Preview>, StoreError> {
+    let mut out = Vec::new();
+    for engagement in store::engagements::scheduled(conn).await? {
+        if engagement_id.is_some_and(|id| id != engagement.id) {
+            continue;
+        }
+        let people = People::load(conn, engagement.id).await?;
+        let facts = facts(conn, config, engagement).await?;
+        let planned = plan::plan(&facts, &config.schedule, until);
+        for p in plan::upcoming(&planned, &facts.sent, now) {
+            let recipient = match p.party {
+                Party::Client => people.client_contact()?.mailbox.to_string(),
+                Party::Assistant => people.assistant()?.mailbox.to_string(),
+                Party::Operator => operator(config).mailbox.to_string(),
+            };
+            out.push(Preview {
+                engagement_id: p.engagement_id,
+                client: people.client.tag.clone(),
+                key: p.key.clone(),
+                kind: p.kind.name(),
+                due: p.due,
+                local: p.local_due().format("%Y-%m-%d %H:%M").to_string(),
+                timezone: p.zone.to_string(),
+                party: p.party,
+                recipient,
+                condition: p.condition,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
+    Ok(out)
 }
 
 pub async fn run(app: &App, mut shutdown: Shutdown) {

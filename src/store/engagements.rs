@@ -243,3 +243,137 @@ pub async fn agreements(
         )
         .collect()
 }
+
+/// An agreement with the names the operator knows it by, for `tandem agreement list`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AgreementListing {
+    pub id: i64,
+    pub engagement_id: i64,
+    pub client_tag: String,
+    pub assistant_name: String,
+    pub kind: String,
+    pub signers: String,
+    pub status: String,
+    pub status_changed_at: DateTime<Utc>,
+    pub signed_on: Option<NaiveDate>,
+    /// Signed documents that came back by mail.
+    pub documents: i64,
+}
+
+/// Agreements of open engagements (or of every engagement with `all`), by engagement; only
+/// those still waiting for a signature (`pending`, `received`) with `open_only`.
+pub async fn list_agreements(
+    conn: &mut SqliteConnection,
+    open_only: bool,
+    engagement_id: Option<i64>,
+) -> Result<Vec<AgreementListing>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT g.id, g.engagement_id, c.tag AS client_tag, a.name AS assistant_name, g.kind, \
+         g.signers, g.status, g.status_changed_at, g.signed_on, \
+         (SELECT COUNT(*) FROM agreement_document d WHERE d.agreement_id = g.id) AS documents \
+         FROM agreement g JOIN engagement e ON e.id = g.engagement_id \
+         JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id \
+         WHERE ($1 = 0 OR g.status IN ('pending', 'received')) \
+           AND ($2 IS NULL OR g.engagement_id = $2) \
+         ORDER BY g.engagement_id, g.id",
+    )
+    .bind(open_only)
+    .bind(engagement_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Sets an agreement `signed` (on `signed_on`) or `waived`. Only an agreement still waiting
+/// (`pending` or `received`) moves; anything else is refused with its state.
+pub async fn settle_agreement(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+    kind: &str,
+    to: AgreementStatus,
+    signed_on: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let moved = sqlx::query(
+        "UPDATE agreement SET status = $1, status_changed_at = $2, signed_on = $3 \
+         WHERE engagement_id = $4 AND kind = $5 AND status IN ('pending', 'received')",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(signed_on)
+    .bind(engagement_id)
+    .bind(kind)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved == 1 {
+        return Ok(());
+    }
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2")
+            .bind(engagement_id)
+            .bind(kind)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Err(match state {
+        None => StoreError::NotFound(format!(
+            "engagement {engagement_id} has no agreement '{kind}' (see `tandem engagement show {engagement_id}`)"
+        )),
+        Some(state) => StoreError::Conflict(format!(
+            "the '{kind}' agreement of engagement {engagement_id} is {state} already"
+        )),
+    })
+}
+
+/// Sets a pending agreement `received` (a reply carried it; the operator confirms). Returns
+/// whether it moved.
+pub async fn mark_received(
+    conn: &mut SqliteConnection,
+    agreement_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE agreement SET status = 'received', status_changed_at = $1 \
+         WHERE id = $2 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(agreement_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// Keeps a document that came back by mail.
+pub async fn add_document(
+    conn: &mut SqliteConnection,
+    agreement_id: i64,
+    inbound_id: i64,
+    filename: &str,
+    content_type: &str,
+    data: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO agreement_document (agreement_id, inbound_id, filename, content_type, data, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(agreement_id)
+    .bind(inbound_id)
+    .bind(filename)
+    .bind(content_type)
+    .bind(data)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Engagements the schedule works for: every one that has not ended, oldest first.
+pub async fn scheduled(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreError> {
+    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE e.status NOT IN ('ended', 'paused') ORDER BY e.id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}

@@ -7,6 +7,7 @@ pub mod health;
 pub mod inbound;
 pub mod outbox;
 pub mod people;
+pub mod surveys;
 pub mod timelog;
 
 use std::path::Path;

@@ -20,6 +20,8 @@ pub struct NewOutbound<'a> {
     pub subject: &'a str,
     /// The reply token, for mail that expects an answer.
     pub token: Option<&'a str>,
+    /// The survey a survey mail (or its reminder) asks, so its answer finds it.
+    pub survey_id: Option<i64>,
     /// The complete RFC 5322 message.
     pub raw: &'a [u8],
 }
@@ -32,8 +34,8 @@ pub async fn enqueue(
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
-         token, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 'queued', 0, $8, $8) \
+         token, survey_id, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'queued', 0, $8, $8) \
          ON CONFLICT (natural_key) DO NOTHING",
     )
     .bind(new.natural_key)
@@ -45,6 +47,7 @@ pub async fn enqueue(
     .bind(new.raw)
     .bind(now)
     .bind(new.token)
+    .bind(new.survey_id)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -207,8 +210,21 @@ pub struct Sent {
     pub message_id: String,
     pub kind: String,
     pub engagement_id: Option<i64>,
+    /// Every address it went to, comma-separated.
     pub recipient: String,
     pub token: Option<String>,
+    pub survey_id: Option<i64>,
+    pub natural_key: String,
+}
+
+impl Sent {
+    /// Whether `address` is one the mail was sent to: only its recipients are trusted to
+    /// answer it.
+    pub fn was_sent_to(&self, address: &str) -> bool {
+        self.recipient
+            .split(',')
+            .any(|r| r.trim().eq_ignore_ascii_case(address))
+    }
 }
 
 /// The first message found, trying `message_ids` in order (the caller puts In-Reply-To first,
@@ -218,10 +234,10 @@ pub async fn find_sent(
     message_ids: &[String],
     tokens: &[String],
 ) -> Result<Option<Sent>, StoreError> {
-    const BY_ID: &str = "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox \
-                         WHERE message_id = $1";
-    const BY_TOKEN: &str = "SELECT id, message_id, kind, engagement_id, recipient, token FROM outbox \
-                            WHERE token = $1";
+    const BY_ID: &str = "SELECT id, message_id, kind, engagement_id, recipient, token, survey_id, \
+                         natural_key FROM outbox WHERE message_id = $1";
+    const BY_TOKEN: &str = "SELECT id, message_id, kind, engagement_id, recipient, token, survey_id, \
+                            natural_key FROM outbox WHERE token = $1";
     let lookups = message_ids
         .iter()
         .map(|id| (BY_ID, id))
@@ -236,4 +252,18 @@ pub async fn find_sent(
         }
     }
     Ok(None)
+}
+
+/// The natural keys of an engagement's mail, with when each was queued: what the scheduler has
+/// done already.
+pub async fn keys_of_engagement(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+    let rows: Vec<(String, DateTime<Utc>)> =
+        sqlx::query_as("SELECT natural_key, created_at FROM outbox WHERE engagement_id = $1")
+            .bind(engagement_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }

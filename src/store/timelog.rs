@@ -266,3 +266,16 @@ pub async fn lock_month(
         .rows_affected()
         == 1)
 }
+
+/// The days an engagement has hours logged (not void) on.
+pub async fn days_with_hours(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+) -> Result<Vec<NaiveDate>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT work_date FROM time_entry WHERE engagement_id = $1 AND status = 'logged'",
+    )
+    .bind(engagement_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}

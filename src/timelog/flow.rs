@@ -364,7 +364,7 @@ struct CancelledContext {
     already_void: bool,
 }
 
-fn week_label(monday: NaiveDate, locale: Locale) -> String {
+pub(crate) fn week_label(monday: NaiveDate, locale: Locale) -> String {
     let sunday = monday + Duration::days(6);
     let week = monday.iso_week().week();
     let span = |d: NaiveDate| match locale {

@@ -4,5 +4,7 @@
 //! no clock: "today" comes in through its `Context`), so it is tested and fuzzed on its own.
 //! `flow` resolves those lines against the assistant's engagements, stores them with the
 //! message they came from and queues the receipt; it also voids a submission on `cancel`.
+//! `nudge` reminds an assistant who has logged nothing for an engagement this week.
 pub mod flow;
 pub mod grammar;
+pub mod nudge;

@@ -1,0 +1,515 @@
+//! What the schedule sends for one engagement: every planned mail with its natural key, when it
+//! is due (inside the send window, in the recipient's time zone) and to whom. Pure: computed
+//! from [`Facts`] the scheduler reads from the store and from the config; the scheduler and
+//! `tandem schedule preview` both ask it, so the preview is what the daemon will do.
+//!
+//! Each mail belongs to a series (the weekly surveys, one party's agreement reminders, ...).
+//! When the daemon was down, only the latest due mail of a series is sent on catch-up, never a
+//! flood of stale ones ([`due_now`]).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use serde::Serialize;
+
+use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
+use crate::config::ScheduleConfig;
+use crate::domain::{AgreementStatus, EngagementStatus, Signer, TimeZone};
+use crate::store::engagements::{Agreement, Engagement};
+use crate::store::surveys::SurveyFact;
+
+/// Who a planned mail goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The client's first contact person.
+    Client,
+    Assistant,
+    Operator,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Client => "client",
+            Party::Assistant => "assistant",
+            Party::Operator => "operator",
+        }
+    }
+
+    /// Whether this party signs agreements signed by `signer`.
+    fn signs(self, signer: Signer) -> bool {
+        match self {
+            Party::Client => signer.includes_client(),
+            Party::Assistant => signer.includes_assistant(),
+            Party::Operator => false,
+        }
+    }
+}
+
+/// What a planned mail is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// A feedback survey for a period (`2026-W49` in the trial, `2027-01` after).
+    Survey { period: String, trial: bool },
+    /// The one reminder of an unanswered survey.
+    SurveyReminder { period: String },
+    /// Asking the client whether to go on after the trial.
+    TrialReview,
+    /// Telling the operator the client did not answer the trial review.
+    TrialSilent,
+    /// Reminder `number` (1-based) of the agreements `party` still has to sign.
+    AgreementReminder { party: Party, number: u32 },
+    /// Telling the operator the agreements are unsigned after every reminder.
+    AgreementEscalation,
+    /// Reminding the assistant who has logged nothing this week.
+    HoursNudge { week: String },
+}
+
+impl Kind {
+    /// The outbox `kind` of the mail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Survey { .. } => "survey",
+            Kind::SurveyReminder { .. } => "survey_reminder",
+            Kind::TrialReview => "trial_review",
+            Kind::TrialSilent => "trial_alert",
+            Kind::AgreementReminder { .. } => "agreement_reminder",
+            Kind::AgreementEscalation => "agreement_escalation",
+            Kind::HoursNudge { .. } => "hours_nudge",
+        }
+    }
+}
+
+/// One mail the schedule will send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    /// The natural key of its outbox row: a second copy cannot be queued.
+    pub key: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+    pub engagement_id: i64,
+    pub party: Party,
+    /// When it goes out (inside the send window of the recipient).
+    pub due: DateTime<Utc>,
+    /// The recipient's zone, in which `due` is shown.
+    #[serde(skip)]
+    pub zone: TimeZone,
+    /// What must still be true then for it to go ("if unanswered"), in words.
+    pub condition: Option<&'static str>,
+    /// Mails of one series replace each other on catch-up: only the latest due one is sent.
+    #[serde(skip)]
+    series: String,
+    /// After this it is not worth sending any more.
+    #[serde(skip)]
+    stale_after: Option<DateTime<Utc>>,
+}
+
+impl Planned {
+    /// `due` in the recipient's local time.
+    pub fn local_due(&self) -> NaiveDateTime {
+        to_local(self.due, self.zone.0)
+    }
+}
+
+/// What the schedule needs to know about one engagement, read from the store.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub engagement: Engagement,
+    pub assistant_timezone: TimeZone,
+    pub operator_timezone: TimeZone,
+    pub agreements: Vec<Agreement>,
+    /// Natural keys of the engagement's mail already queued, with when.
+    pub sent: HashMap<String, DateTime<Utc>>,
+    pub surveys: Vec<SurveyFact>,
+    /// ISO weeks (`2026-W49`) in which hours were logged for the engagement.
+    pub weeks_with_hours: HashSet<String>,
+}
+
+fn end_of_day(date: NaiveDate) -> NaiveDateTime {
+    date.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default())
+}
+
+fn start_of(date: NaiveDate) -> NaiveDateTime {
+    date.and_time(NaiveTime::MIN)
+}
+
+struct Planner<'a> {
+    facts: &'a Facts,
+    config: &'a ScheduleConfig,
+    window: &'a SendWindow,
+    until: DateTime<Utc>,
+    out: Vec<Planned>,
+}
+
+impl Planner<'_> {
+    fn id(&self) -> i64 {
+        self.facts.engagement.id
+    }
+
+    fn zone(&self, party: Party) -> TimeZone {
+        match party {
+            Party::Client => self.facts.engagement.client_timezone,
+            Party::Assistant => self.facts.assistant_timezone,
+            Party::Operator => self.facts.operator_timezone,
+        }
+    }
+
+    /// A local time of `party` as the UTC instant it goes out: moved into the send window.
+    fn due(&self, party: Party, local: NaiveDateTime) -> DateTime<Utc> {
+        let zone = self.zone(party).0;
+        self.window.next_open(local_to_utc(local, zone), zone)
+    }
+
+    fn until_local(&self, party: Party) -> NaiveDateTime {
+        to_local(self.until, self.zone(party).0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        key: String,
+        kind: Kind,
+        party: Party,
+        due: DateTime<Utc>,
+        series: &str,
+        condition: Option<&'static str>,
+        stale_after: Option<DateTime<Utc>>,
+    ) {
+        if due > self.until {
+            return;
+        }
+        self.out.push(Planned {
+            key,
+            kind,
+            engagement_id: self.id(),
+            party,
+            due,
+            zone: self.zone(party),
+            condition,
+            series: series.to_string(),
+            stale_after,
+        });
+    }
+
+    /// Occurrences of `cadence` (local to `party`) from the start of `from` to the end of `to`.
+    fn occurrences(
+        &self,
+        cadence: &Cadence,
+        party: Party,
+        from: NaiveDate,
+        to: Option<NaiveDate>,
+    ) -> Vec<NaiveDateTime> {
+        let start = start_of(from);
+        let mut end = self.until_local(party);
+        if let Some(to) = to {
+            end = end.min(end_of_day(to));
+        }
+        if end < start {
+            return Vec::new();
+        }
+        cadence.between(start, start - Duration::seconds(1), end)
+    }
+
+    fn surveys(&mut self) {
+        let facts = self.facts;
+        let e = &facts.engagement;
+        let (start, trial_end) = (e.start_date, e.trial_end);
+        // (period, due) of every feedback survey, sent or planned.
+        let mut surveys: Vec<(String, DateTime<Utc>, bool)> = Vec::new();
+        let trial = self.occurrences(
+            &self.config.survey_trial,
+            Party::Client,
+            start,
+            Some(trial_end),
+        );
+        let after = self.occurrences(
+            &self.config.survey_after_trial,
+            Party::Client,
+            trial_end + Duration::days(1),
+            None,
+        );
+        for (local, in_trial) in trial
+            .into_iter()
+            .map(|l| (l, true))
+            .chain(after.into_iter().map(|l| (l, false)))
+        {
+            let period = if in_trial {
+                iso_week(local.date())
+            } else {
+                month(local.date())
+            };
+            let due = self.due(Party::Client, local);
+            let key = format!("survey:{}:{period}", self.id());
+            self.push(
+                key,
+                Kind::Survey {
+                    period: period.clone(),
+                    trial: in_trial,
+                },
+                Party::Client,
+                due,
+                "survey",
+                None,
+                None,
+            );
+            surveys.push((period, due, false));
+        }
+        // Surveys that went out are known by when they did, and whether they were answered.
+        for fact in facts.surveys.iter().filter(|s| s.kind == "feedback") {
+            let answered = fact.answered_at.is_some();
+            match surveys.iter_mut().find(|(p, ..)| *p == fact.period) {
+                Some(s) => *s = (fact.period.clone(), fact.sent_at, answered),
+                None => surveys.push((fact.period.clone(), fact.sent_at, answered)),
+            }
+        }
+        surveys.sort_by_key(|(_, due, _)| *due);
+        let days = self.config.survey_reminder_days;
+        if days == 0 {
+            return;
+        }
+        let zone = self.zone(Party::Client).0;
+        for (i, (period, sent, answered)) in surveys.iter().enumerate() {
+            if *answered {
+                continue;
+            }
+            let local = to_local(*sent, zone) + Duration::days(i64::from(days));
+            let due = self.due(Party::Client, local);
+            // A reminder is pointless once the next survey has gone out.
+            if surveys.get(i + 1).is_some_and(|(_, next, _)| *next <= due) {
+                continue;
+            }
+            let key = format!("survey_reminder:{}:{period}", self.id());
+            self.push(
+                key,
+                Kind::SurveyReminder {
+                    period: period.clone(),
+                },
+                Party::Client,
+                due,
+                "survey_reminder",
+                Some("if the survey is unanswered"),
+                None,
+            );
+        }
+    }
+
+    fn trial_review(&mut self) {
+        let facts = self.facts;
+        let e = &facts.engagement;
+        if !matches!(
+            e.status,
+            EngagementStatus::Onboarding | EngagementStatus::Trial
+        ) {
+            return;
+        }
+        let review = facts.surveys.iter().find(|s| s.kind == "trial_review");
+        if review.is_some_and(|r| r.answered_at.is_some()) {
+            return;
+        }
+        let at = self.config.trial_review_time();
+        let day = (e.trial_end - Duration::days(i64::from(self.config.trial_review_days_before)))
+            .max(e.start_date);
+        let trial_over = local_to_utc(
+            start_of(e.trial_end + Duration::days(1)),
+            e.client_timezone.0,
+        );
+        let due = self.due(Party::Client, day.and_time(at));
+        let key = format!("trial_review:{}", self.id());
+        self.push(
+            key,
+            Kind::TrialReview,
+            Party::Client,
+            due,
+            "trial_review",
+            None,
+            Some(trial_over),
+        );
+        let silent = self.due(
+            Party::Operator,
+            (e.trial_end + Duration::days(1)).and_time(at),
+        );
+        let key = format!("trial_silent:{}", self.id());
+        self.push(
+            key,
+            Kind::TrialSilent,
+            Party::Operator,
+            silent,
+            "trial_silent",
+            Some("if the client has not answered the trial review"),
+            None,
+        );
+    }
+
+    fn agreements(&mut self) {
+        let pending = |party: Party| {
+            self.facts
+                .agreements
+                .iter()
+                .any(|a| a.status == AgreementStatus::Pending && party.signs(a.signers))
+        };
+        let max = self.config.agreement_escalate_after;
+        for party in [Party::Client, Party::Assistant] {
+            if !pending(party) {
+                continue;
+            }
+            let zone = self.zone(party).0;
+            let anchor = to_local(self.facts.engagement.created_at, zone);
+            let mut at = anchor;
+            for number in 1..=max {
+                at = self.config.agreement_reminders.next_after(anchor, at);
+                let due = self.due(party, at);
+                if due > self.until {
+                    break;
+                }
+                let key = format!(
+                    "agreement_reminder:{}:{}:{number}",
+                    self.id(),
+                    party.as_str()
+                );
+                self.push(
+                    key,
+                    Kind::AgreementReminder { party, number },
+                    party,
+                    due,
+                    &format!("agreement_reminder:{}", party.as_str()),
+                    Some("if still unsigned"),
+                    None,
+                );
+            }
+        }
+        if pending(Party::Client) || pending(Party::Assistant) {
+            let zone = self.zone(Party::Operator).0;
+            let anchor = to_local(self.facts.engagement.created_at, zone);
+            let mut at = anchor;
+            for _ in 0..=max {
+                at = self.config.agreement_reminders.next_after(anchor, at);
+            }
+            let due = self.due(Party::Operator, at);
+            let key = format!("agreement_escalation:{}", self.id());
+            self.push(
+                key,
+                Kind::AgreementEscalation,
+                Party::Operator,
+                due,
+                "agreement_escalation",
+                Some("if still unsigned"),
+                None,
+            );
+        }
+    }
+
+    fn nudges(&mut self) {
+        let facts = self.facts;
+        let e = &facts.engagement;
+        let zone = self.zone(Party::Assistant).0;
+        // The start date is a day of the client's; the assistant's first day is the one
+        // that contains its first hour.
+        let first = to_local(
+            local_to_utc(start_of(e.start_date), e.client_timezone.0),
+            zone,
+        );
+        for local in self.occurrences(
+            &self.config.hours_nudge,
+            Party::Assistant,
+            first.date(),
+            None,
+        ) {
+            let week = iso_week(local.date());
+            if facts.weeks_with_hours.contains(&week) {
+                continue;
+            }
+            let due = self.due(Party::Assistant, local);
+            // Once its week is over, a nudge for it is noise.
+            let monday = local.date()
+                - Duration::days(i64::from(
+                    chrono::Datelike::weekday(&local.date()).num_days_from_monday(),
+                ));
+            let stale = local_to_utc(start_of(monday + Duration::days(7)), zone);
+            let key = format!("hours_nudge:{}:{week}", self.id());
+            self.push(
+                key,
+                Kind::HoursNudge { week },
+                Party::Assistant,
+                due,
+                "hours_nudge",
+                Some("if nothing is logged for the week by then"),
+                Some(stale),
+            );
+        }
+    }
+}
+
+/// Every mail the schedule plans for the engagement up to `until`, sent or not, in order of
+/// when it is due.
+pub fn plan(facts: &Facts, config: &ScheduleConfig, until: DateTime<Utc>) -> Vec<Planned> {
+    if matches!(
+        facts.engagement.status,
+        EngagementStatus::Ended | EngagementStatus::Paused
+    ) {
+        return Vec::new();
+    }
+    let mut planner = Planner {
+        facts,
+        config,
+        window: &config.send_window,
+        until,
+        out: Vec::new(),
+    };
+    planner.surveys();
+    planner.trial_review();
+    planner.agreements();
+    planner.nudges();
+    let mut out = planner.out;
+    out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+/// What to send at `now`: of each series, the latest mail that is due, not sent yet and not
+/// stale. An earlier one that was missed (the daemon was down) is left out: it is replaced.
+pub fn due_now<'a>(
+    planned: &'a [Planned],
+    sent: &HashMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<&'a Planned> {
+    let mut latest: HashMap<&str, &Planned> = HashMap::new();
+    for p in planned.iter().filter(|p| p.due <= now) {
+        latest.insert(p.series.as_str(), p);
+    }
+    let mut due: Vec<&Planned> = latest
+        .into_values()
+        .filter(|p| !sent.contains_key(&p.key))
+        .filter(|p| p.stale_after.is_none_or(|s| now < s))
+        .collect();
+    due.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
+    due
+}
+
+/// What is still to come after `now`, and what is due now: the preview's list.
+pub fn upcoming<'a>(
+    planned: &'a [Planned],
+    sent: &HashMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<&'a Planned> {
+    let mut out = due_now(planned, sent, now);
+    out.extend(
+        planned
+            .iter()
+            .filter(|p| p.due > now && !sent.contains_key(&p.key)),
+    );
+    out
+}
+
+/// When the engagement next needs the scheduler.
+pub fn next_due(
+    planned: &[Planned],
+    sent: &HashMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    planned
+        .iter()
+        .filter(|p| p.due > now && !sent.contains_key(&p.key))
+        .map(|p| p.due)
+        .min()
+}

@@ -1,0 +1,166 @@
+//! Surveys (feedback questionnaires and trial reviews) and their answers.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct NewSurvey<'a> {
+    pub engagement_id: i64,
+    /// `feedback` or `trial_review`.
+    pub kind: &'a str,
+    pub period: &'a str,
+    /// The questions as asked (JSON).
+    pub questions: &'a str,
+    pub recipient: &'a str,
+    pub locale: &'a str,
+    pub message_id: &'a str,
+}
+
+/// Writes the survey; `None` when one with the same (engagement, kind, period) exists: then it
+/// was sent before, by this process or another, and nothing more may be written for it.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    new: &NewSurvey<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO survey (engagement_id, kind, period, questions, recipient, locale, message_id, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (engagement_id, kind, period) DO NOTHING RETURNING id",
+    )
+    .bind(new.engagement_id)
+    .bind(new.kind)
+    .bind(new.period)
+    .bind(new.questions)
+    .bind(new.recipient)
+    .bind(new.locale)
+    .bind(new.message_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Survey {
+    pub id: i64,
+    pub engagement_id: i64,
+    pub client_tag: String,
+    pub assistant_name: String,
+    pub kind: String,
+    pub period: String,
+    #[serde(skip)]
+    pub questions: String,
+    pub recipient: String,
+    pub locale: String,
+    pub message_id: String,
+    pub sent_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+const SELECT: &str = "SELECT s.id, s.engagement_id, c.tag AS client_tag, a.name AS assistant_name, \
+     s.kind, s.period, s.questions, s.recipient, s.locale, s.message_id, s.sent_at, s.answered_at \
+     FROM survey s JOIN engagement e ON e.id = s.engagement_id \
+     JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id";
+
+pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Survey, StoreError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no survey {id} (see `tandem survey list`)"
+            ))
+        })
+}
+
+/// Every survey, newest first; of one engagement when given.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    engagement_id: Option<i64>,
+) -> Result<Vec<Survey>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE ($1 IS NULL OR s.engagement_id = $1) ORDER BY s.sent_at DESC, s.id DESC"
+    )))
+    .bind(engagement_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct StoredAnswer {
+    pub number: i64,
+    pub key: String,
+    /// JSON: a number, true/false or a string.
+    pub value: String,
+    pub answered_at: DateTime<Utc>,
+}
+
+pub async fn answers(
+    conn: &mut SqliteConnection,
+    survey_id: i64,
+) -> Result<Vec<StoredAnswer>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT number, key, value, answered_at FROM survey_answer WHERE survey_id = $1 ORDER BY number",
+    )
+    .bind(survey_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Stores one answer; an answer given again replaces the earlier one.
+pub async fn store_answer(
+    conn: &mut SqliteConnection,
+    survey_id: i64,
+    number: usize,
+    key: &str,
+    value_json: &str,
+    inbound_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO survey_answer (survey_id, number, key, value, inbound_id, answered_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (survey_id, key) DO UPDATE SET value = excluded.value, \
+         inbound_id = excluded.inbound_id, answered_at = excluded.answered_at",
+    )
+    .bind(survey_id)
+    .bind(number as i64)
+    .bind(key)
+    .bind(value_json)
+    .bind(inbound_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE survey SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")
+        .bind(now)
+        .bind(survey_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What the scheduler needs to know of an engagement's surveys.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SurveyFact {
+    pub id: i64,
+    pub kind: String,
+    pub period: String,
+    pub sent_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+pub async fn facts(
+    conn: &mut SqliteConnection,
+    engagement_id: i64,
+) -> Result<Vec<SurveyFact>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, period, sent_at, answered_at FROM survey WHERE engagement_id = $1 ORDER BY sent_at, id",
+    )
+    .bind(engagement_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,776 @@
+//! Sending surveys and trial reviews, and storing what comes back: the answers, the thanks
+//! mail naming what is missing, the operator's alert on a low score, and the trial's decision.
+//! Every function writes in the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::answers::{Parsed, Value};
+use super::{Question, QuestionKind};
+use crate::app::App;
+use crate::domain::{EngagementStatus, Locale};
+use crate::format::{format_date, format_month};
+use crate::inbound::message::Incoming;
+use crate::outbound::{self, AutoSubmitted, Outgoing};
+use crate::recipients::{AgencyView, MailError, People, Recipient, operator};
+use crate::store::{self, StoreError, surveys::Survey};
+
+/// `2026-W49` -> `KW 49` / `week 49`; `2027-01` -> `Januar 2027`; anything else as it is.
+pub fn period_label(period: &str, locale: Locale) -> String {
+    if let Some((_, week)) = period.split_once("-W") {
+        let week = week.trim_start_matches('0');
+        return match locale {
+            Locale::De => format!("KW {week}"),
+            Locale::En => format!("week {week}"),
+        };
+    }
+    if let Some((year, month)) = period.split_once('-')
+        && let (Ok(year), Ok(month)) = (year.parse::<i32>(), month.parse::<u32>())
+        && period.len() == 7
+    {
+        return format_month(year, month, locale);
+    }
+    period.to_string()
+}
+
+#[derive(Debug, Serialize)]
+struct QuestionView {
+    number: usize,
+    text: String,
+    key: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SurveyContext {
+    agency: AgencyView,
+    recipient_name: String,
+    client_name: String,
+    assistant_name: String,
+    period_label: String,
+    trial: bool,
+    reminder: bool,
+    questions: Vec<QuestionView>,
+    example: Vec<String>,
+}
+
+fn example(questions: &[Question], locale: Locale) -> Vec<String> {
+    questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let value = match (q.kind, locale) {
+                (QuestionKind::Scale, _) => q.max.saturating_sub(1).max(q.min).to_string(),
+                (QuestionKind::YesNo, Locale::De) => "ja".into(),
+                (QuestionKind::YesNo, Locale::En) => "yes".into(),
+                (QuestionKind::Text, _) => "...".into(),
+            };
+            format!("{}: {value}", i + 1)
+        })
+        .collect()
+}
+
+fn question_views(questions: &[Question], locale: Locale) -> Vec<QuestionView> {
+    questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| QuestionView {
+            number: i + 1,
+            text: q.text(locale).to_string(),
+            key: q.key.clone(),
+        })
+        .collect()
+}
+
+fn mail_to(
+    app: &App,
+    to: &Recipient,
+    rendered: crate::templates::Rendered,
+    auto: AutoSubmitted,
+) -> Outgoing {
+    Outgoing::new(
+        &app.config.agency.from,
+        vec![to.mailbox.clone()],
+        rendered,
+        to.locale,
+        auto,
+    )
+}
+
+/// What a survey mail is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occasion {
+    /// The scheduled survey of a period.
+    Feedback { period: String, trial: bool },
+    /// Sent by the operator now (`tandem survey send`).
+    Manual,
+}
+
+/// Writes a feedback survey and queues its mail under `key`. `None` when this survey was sent
+/// before (by this process or another): then nothing is written.
+pub async fn send(
+    app: &App,
+    tx: &mut SqliteConnection,
+    people: &People,
+    occasion: &Occasion,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, MailError> {
+    let to = people.client_contact()?;
+    let questions = &app.config.surveys.questions;
+    let (period, trial) = match occasion {
+        Occasion::Feedback { period, trial } => (period.clone(), *trial),
+        Occasion::Manual => (
+            format!("manual-{}", now.format("%Y%m%dT%H%M%S")),
+            people.engagement.status == EngagementStatus::Trial,
+        ),
+    };
+    let label = match occasion {
+        Occasion::Manual => format_date(now.with_timezone(&to.zone.0).date_naive(), to.locale),
+        Occasion::Feedback { .. } => period_label(&period, to.locale),
+    };
+    let context = SurveyContext {
+        agency: AgencyView::new(&app.config),
+        recipient_name: to.name.clone(),
+        client_name: people.client.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        period_label: label,
+        trial,
+        reminder: false,
+        questions: question_views(questions, to.locale),
+        example: example(questions, to.locale),
+    };
+    let rendered = app.templates.render(to.locale, "survey", &context)?;
+    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated).expecting_reply();
+    let questions_json = serde_json::to_string(questions).unwrap_or_default();
+    let new = store::surveys::NewSurvey {
+        engagement_id: people.engagement.id,
+        kind: "feedback",
+        period: &period,
+        questions: &questions_json,
+        recipient: to.mailbox.email.as_str(),
+        locale: to.locale.as_str(),
+        message_id: &mail.message_id,
+    };
+    let Some(id) = store::surveys::insert(tx, &new, now).await? else {
+        return Ok(None);
+    };
+    outbound::enqueue_about(
+        tx,
+        key,
+        "survey",
+        Some(people.engagement.id),
+        Some(id),
+        &mail,
+        now,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {
+    serde_json::from_str(&survey.questions)
+        .map_err(|e| StoreError::Corrupt(format!("the questions of survey {}: {e}", survey.id)))
+}
+
+/// Queues the one reminder of an unanswered survey, threaded under it.
+pub async fn remind(
+    app: &App,
+    tx: &mut SqliteConnection,
+    people: &People,
+    period: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    let surveys = store::surveys::list(tx, Some(people.engagement.id)).await?;
+    let Some(survey) = surveys
+        .into_iter()
+        .find(|s| s.kind == "feedback" && s.period == period)
+    else {
+        return Ok(false);
+    };
+    if survey.answered_at.is_some() {
+        return Ok(false);
+    }
+    let to = people.client_contact()?;
+    let questions = stored_questions(&survey)?;
+    let context = SurveyContext {
+        agency: AgencyView::new(&app.config),
+        recipient_name: to.name.clone(),
+        client_name: people.client.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        period_label: period_label(period, to.locale),
+        trial: people.engagement.status == EngagementStatus::Trial,
+        reminder: true,
+        questions: question_views(&questions, to.locale),
+        example: example(&questions, to.locale),
+    };
+    let rendered = app.templates.render(to.locale, "survey", &context)?;
+    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated)
+        .in_reply_to(&survey.message_id, &[])
+        .expecting_reply();
+    Ok(outbound::enqueue_about(
+        tx,
+        key,
+        "survey_reminder",
+        Some(people.engagement.id),
+        Some(survey.id),
+        &mail,
+        now,
+    )
+    .await?)
+}
+
+/// The two questions of the trial review.
+pub fn trial_questions(assistant_name: &str) -> Vec<Question> {
+    vec![
+        Question::new(
+            "continue",
+            QuestionKind::YesNo,
+            &format!("Soll {assistant_name} nach der Probezeit weiter für Sie arbeiten? (ja/nein)"),
+            &format!("Should {assistant_name} go on working for you after the trial? (yes/no)"),
+        ),
+        Question::new(
+            "comments",
+            QuestionKind::Text,
+            "Möchten Sie uns etwas zur Probezeit sagen?",
+            "Anything you would like to tell us about the trial?",
+        ),
+    ]
+}
+
+#[derive(Debug, Serialize)]
+struct TrialReviewContext {
+    agency: AgencyView,
+    recipient_name: String,
+    client_name: String,
+    assistant_name: String,
+    trial_end: String,
+    continue_question: String,
+    comments_question: String,
+}
+
+/// Asks the client whether the collaboration goes on after the trial.
+pub async fn send_trial_review(
+    app: &App,
+    tx: &mut SqliteConnection,
+    people: &People,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, MailError> {
+    let to = people.client_contact()?;
+    let questions = trial_questions(&people.assistant.name);
+    let context = TrialReviewContext {
+        agency: AgencyView::new(&app.config),
+        recipient_name: to.name.clone(),
+        client_name: people.client.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        trial_end: format_date(people.engagement.trial_end, to.locale),
+        continue_question: questions[0].text(to.locale).to_string(),
+        comments_question: questions[1].text(to.locale).to_string(),
+    };
+    let rendered = app.templates.render(to.locale, "trial_review", &context)?;
+    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated).expecting_reply();
+    let questions_json = serde_json::to_string(&questions).unwrap_or_default();
+    let new = store::surveys::NewSurvey {
+        engagement_id: people.engagement.id,
+        kind: "trial_review",
+        period: "trial",
+        questions: &questions_json,
+        recipient: to.mailbox.email.as_str(),
+        locale: to.locale.as_str(),
+        message_id: &mail.message_id,
+    };
+    let Some(id) = store::surveys::insert(tx, &new, now).await? else {
+        return Ok(None);
+    };
+    outbound::enqueue_about(
+        tx,
+        key,
+        "trial_review",
+        Some(people.engagement.id),
+        Some(id),
+        &mail,
+        now,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+#[derive(Debug, Serialize)]
+struct TrialAlertContext {
+    agency: AgencyView,
+    engagement_id: i64,
+    client_name: String,
+    client_tag: String,
+    assistant_name: String,
+    trial_end: String,
+    declined: bool,
+    comments: String,
+}
+
+/// Tells the operator that the client said no (`declined`) or did not answer the review.
+pub async fn alert_trial(
+    app: &App,
+    tx: &mut SqliteConnection,
+    people: &People,
+    declined: bool,
+    comments: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    let to = operator(&app.config);
+    let context = TrialAlertContext {
+        agency: AgencyView::new(&app.config),
+        engagement_id: people.engagement.id,
+        client_name: people.client.name.clone(),
+        client_tag: people.client.tag.clone(),
+        assistant_name: people.assistant.name.clone(),
+        trial_end: format_date(people.engagement.trial_end, to.locale),
+        declined,
+        comments: comments.to_string(),
+    };
+    let rendered = app.templates.render(to.locale, "trial_alert", &context)?;
+    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated);
+    Ok(outbound::enqueue(
+        tx,
+        key,
+        "trial_alert",
+        Some(people.engagement.id),
+        &mail,
+        now,
+    )
+    .await?)
+}
+
+/// An answer as people read it.
+pub fn value_text(value: &Value, locale: Locale) -> String {
+    match (value, locale) {
+        (Value::Scale(n), _) => n.to_string(),
+        (Value::YesNo(true), Locale::De) => "ja".into(),
+        (Value::YesNo(false), Locale::De) => "nein".into(),
+        (Value::YesNo(true), Locale::En) => "yes".into(),
+        (Value::YesNo(false), Locale::En) => "no".into(),
+        (Value::Text(t), _) => t.clone(),
+    }
+}
+
+fn value_json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A stored answer's JSON read back.
+pub fn value_from_json(json: &str) -> Value {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Number(n)) => Value::Scale(n.as_i64().unwrap_or_default()),
+        Ok(serde_json::Value::Bool(b)) => Value::YesNo(b),
+        Ok(serde_json::Value::String(s)) => Value::Text(s),
+        _ => Value::Text(json.to_string()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AnsweredView {
+    number: usize,
+    text: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MissingView {
+    number: usize,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct InvalidView {
+    number: usize,
+    text: String,
+    given: String,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ThanksContext {
+    agency: AgencyView,
+    recipient_name: String,
+    assistant_name: String,
+    period_label: String,
+    answered: Vec<AnsweredView>,
+    missing: Vec<MissingView>,
+    invalid: Vec<InvalidView>,
+    complete: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LowView {
+    number: usize,
+    text: String,
+    value: String,
+    max: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct ScoreAlertContext {
+    agency: AgencyView,
+    engagement_id: i64,
+    client_name: String,
+    client_tag: String,
+    assistant_name: String,
+    contact_name: String,
+    contact_email: String,
+    survey_id: i64,
+    period_label: String,
+    threshold: i64,
+    low: Vec<LowView>,
+    answers: Vec<AnsweredView>,
+}
+
+/// The mail a reply answers, threaded under it.
+fn answer_to(
+    app: &App,
+    to: &Recipient,
+    rendered: crate::templates::Rendered,
+    incoming: &Incoming,
+) -> Outgoing {
+    let mail = mail_to(app, to, rendered, AutoSubmitted::Replied);
+    match &incoming.message_id {
+        Some(parent) => mail.in_reply_to(parent, &incoming.references),
+        None => mail,
+    }
+}
+
+/// The reply's sender as a recipient of the answer (the person the survey was sent to).
+fn sender(to: &Recipient, incoming: &Incoming) -> Recipient {
+    let mut to = to.clone();
+    if let Some(from) = &incoming.from {
+        to.mailbox.email = from.clone();
+    }
+    to
+}
+
+/// Stores the answers of a survey reply, thanks the client (naming what is missing) and, for a
+/// scale answer at or under the threshold, alerts the operator at once.
+pub async fn store_answers(
+    app: &App,
+    tx: &mut SqliteConnection,
+    survey: &Survey,
+    parsed: &Parsed,
+    inbound_id: i64,
+    incoming: &Incoming,
+) -> Result<(), MailError> {
+    let now = app.clock.now();
+    let people = People::load(tx, survey.engagement_id).await?;
+    let questions = stored_questions(survey)?;
+    for a in &parsed.answers {
+        store::surveys::store_answer(
+            tx,
+            survey.id,
+            a.number,
+            &a.key,
+            &value_json(&a.value),
+            inbound_id,
+            now,
+        )
+        .await?;
+    }
+    let stored = store::surveys::answers(tx, survey.id).await?;
+    let to = sender(&people.client_contact()?, incoming);
+    let locale = to.locale;
+    let text_of = |number: usize| {
+        questions
+            .get(number.wrapping_sub(1))
+            .map(|q| q.text(locale).to_string())
+            .unwrap_or_default()
+    };
+    let answered: Vec<AnsweredView> = parsed
+        .answers
+        .iter()
+        .map(|a| AnsweredView {
+            number: a.number,
+            text: text_of(a.number),
+            value: value_text(&a.value, locale),
+        })
+        .collect();
+    let missing: Vec<MissingView> = questions
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| !stored.iter().any(|s| s.key == q.key))
+        .map(|(i, q)| MissingView {
+            number: i + 1,
+            text: q.text(locale).to_string(),
+        })
+        .collect();
+    let context = ThanksContext {
+        agency: AgencyView::new(&app.config),
+        recipient_name: to.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        period_label: period_label(&survey.period, locale),
+        complete: missing.is_empty() && parsed.invalid.is_empty(),
+        answered,
+        missing,
+        invalid: parsed
+            .invalid
+            .iter()
+            .map(|i| InvalidView {
+                number: i.number,
+                text: text_of(i.number),
+                given: i.text.clone(),
+                reason: i.reason.clone(),
+            })
+            .collect(),
+    };
+    let rendered = app.templates.render(locale, "survey_thanks", &context)?;
+    let mail = answer_to(app, &to, rendered, incoming);
+    outbound::enqueue(
+        tx,
+        &format!("survey_thanks:{inbound_id}"),
+        "survey_thanks",
+        Some(survey.engagement_id),
+        &mail,
+        now,
+    )
+    .await?;
+
+    let threshold = app.config.surveys.alert_threshold;
+    let low: Vec<LowView> = parsed
+        .answers
+        .iter()
+        .filter_map(
+            |a| match (&a.value, questions.get(a.number.wrapping_sub(1))) {
+                (Value::Scale(n), Some(q)) if *n <= threshold => Some((a, *n, q)),
+                _ => None,
+            },
+        )
+        .map(|(a, n, q)| LowView {
+            number: a.number,
+            text: q.text(app.config.agency.default_locale).to_string(),
+            value: n.to_string(),
+            max: q.max,
+        })
+        .collect();
+    if !low.is_empty() {
+        let op = operator(&app.config);
+        let contact = people.client_contact()?;
+        let context = ScoreAlertContext {
+            agency: AgencyView::new(&app.config),
+            engagement_id: survey.engagement_id,
+            client_name: people.client.name.clone(),
+            client_tag: people.client.tag.clone(),
+            assistant_name: people.assistant.name.clone(),
+            contact_name: contact.name,
+            contact_email: incoming
+                .from
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| survey.recipient.clone()),
+            survey_id: survey.id,
+            period_label: period_label(&survey.period, op.locale),
+            threshold,
+            low,
+            answers: parsed
+                .answers
+                .iter()
+                .map(|a| AnsweredView {
+                    number: a.number,
+                    text: questions
+                        .get(a.number.wrapping_sub(1))
+                        .map(|q| q.text(op.locale).to_string())
+                        .unwrap_or_default(),
+                    value: value_text(&a.value, op.locale),
+                })
+                .collect(),
+        };
+        let rendered = app.templates.render(op.locale, "score_alert", &context)?;
+        let mail = mail_to(app, &op, rendered, AutoSubmitted::Generated);
+        outbound::enqueue(
+            tx,
+            &format!("score_alert:{inbound_id}"),
+            "score_alert",
+            Some(survey.engagement_id),
+            &mail,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct TrialThanksContext {
+    agency: AgencyView,
+    recipient_name: String,
+    assistant_name: String,
+    #[serde(rename = "continue")]
+    go_on: bool,
+}
+
+/// The client's answer to the trial review: `yes` makes the engagement active, `no` alerts the
+/// operator; both are stored and thanked for.
+pub async fn decide_trial(
+    app: &App,
+    tx: &mut SqliteConnection,
+    survey: &Survey,
+    go_on: bool,
+    comments: &str,
+    inbound_id: i64,
+    incoming: &Incoming,
+) -> Result<(), MailError> {
+    let now = app.clock.now();
+    let people = People::load(tx, survey.engagement_id).await?;
+    store::surveys::store_answer(
+        tx,
+        survey.id,
+        1,
+        "continue",
+        &value_json(&Value::YesNo(go_on)),
+        inbound_id,
+        now,
+    )
+    .await?;
+    if !comments.is_empty() {
+        store::surveys::store_answer(
+            tx,
+            survey.id,
+            2,
+            "comments",
+            &value_json(&Value::Text(comments.to_string())),
+            inbound_id,
+            now,
+        )
+        .await?;
+    }
+    if go_on {
+        let moved = store::engagements::transition(
+            tx,
+            survey.engagement_id,
+            EngagementStatus::Trial,
+            EngagementStatus::Active,
+        )
+        .await?;
+        tracing::info!(
+            engagement = survey.engagement_id,
+            moved,
+            "the client goes on after the trial"
+        );
+    } else {
+        alert_trial(
+            app,
+            tx,
+            &people,
+            true,
+            comments,
+            &format!("trial_declined:{}", survey.engagement_id),
+            now,
+        )
+        .await?;
+    }
+    let to = sender(&people.client_contact()?, incoming);
+    let context = TrialThanksContext {
+        agency: AgencyView::new(&app.config),
+        recipient_name: to.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        go_on,
+    };
+    let rendered = app
+        .templates
+        .render(to.locale, "trial_review_thanks", &context)?;
+    let mail = answer_to(app, &to, rendered, incoming);
+    outbound::enqueue(
+        tx,
+        &format!("trial_review_thanks:{inbound_id}"),
+        "trial_review_thanks",
+        Some(survey.engagement_id),
+        &mail,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Samples of every context, for checking the templates at start-up.
+pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
+    let agency = AgencyView::sample();
+    let questions: Vec<_> = question_views(&super::default_questions(), Locale::En)
+        .into_iter()
+        .map(|q| serde_json::json!({ "number": q.number, "text": q.text, "key": q.key }))
+        .collect();
+    let survey = serde_json::json!({
+        "agency": agency, "recipient_name": "Anna Berg", "client_name": "Acme GmbH",
+        "assistant_name": "Sam Lee", "period_label": "week 49", "trial": true, "reminder": false,
+        "questions": questions, "example": ["1: 4", "2: 5", "3: yes", "4: ..."]
+    });
+    let mut reminder = survey.clone();
+    reminder["reminder"] = true.into();
+    reminder["trial"] = false.into();
+    let thanks = serde_json::json!({
+        "agency": agency, "recipient_name": "Anna Berg", "assistant_name": "Sam Lee", "period_label": "week 49",
+        "answered": [{ "number": 1, "text": "Overall?", "value": "4" }],
+        "missing": [{ "number": 2, "text": "Communication?" }],
+        "invalid": [{ "number": 4, "text": "Anything?", "given": "7", "reason": "not between 1 and 5" }],
+        "complete": false
+    });
+    let mut complete = thanks.clone();
+    complete["missing"] = serde_json::json!([]);
+    complete["invalid"] = serde_json::json!([]);
+    complete["complete"] = true.into();
+    let alert = serde_json::json!({
+        "agency": agency, "engagement_id": 7, "client_name": "Acme GmbH", "client_tag": "acme",
+        "assistant_name": "Sam Lee", "contact_name": "Anna Berg", "contact_email": "anna@acme.example",
+        "survey_id": 3, "period_label": "week 49", "threshold": 2,
+        "low": [{ "number": 1, "text": "Overall?", "value": "2", "max": 5 }],
+        "answers": [{ "number": 1, "text": "Overall?", "value": "2" }]
+    });
+    let review = serde_json::json!({
+        "agency": agency, "recipient_name": "Anna Berg", "client_name": "Acme GmbH", "assistant_name": "Sam Lee",
+        "trial_end": "28 December 2026", "continue_question": "Go on? (yes/no)", "comments_question": "Anything?"
+    });
+    let review_thanks = serde_json::json!({
+        "agency": agency, "recipient_name": "Anna Berg", "assistant_name": "Sam Lee", "continue": true
+    });
+    let mut review_no = review_thanks.clone();
+    review_no["continue"] = false.into();
+    let trial_alert = serde_json::json!({
+        "agency": agency, "engagement_id": 7, "client_name": "Acme GmbH", "client_tag": "acme",
+        "assistant_name": "Sam Lee", "trial_end": "28 December 2026", "declined": true, "comments": "Not the right fit."
+    });
+    let mut silent = trial_alert.clone();
+    silent["declined"] = false.into();
+    silent["comments"] = "".into();
+    vec![
+        ("survey", survey),
+        ("survey", reminder),
+        ("survey_thanks", thanks),
+        ("survey_thanks", complete),
+        ("score_alert", alert),
+        ("trial_review", review),
+        ("trial_review_thanks", review_thanks),
+        ("trial_review_thanks", review_no),
+        ("trial_alert", trial_alert),
+        ("trial_alert", silent),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_labels() {
+        assert_eq!(period_label("2026-W49", Locale::De), "KW 49");
+        assert_eq!(period_label("2026-W05", Locale::En), "week 5");
+        assert_eq!(period_label("2027-01", Locale::De), "Januar 2027");
+        assert_eq!(period_label("trial", Locale::En), "trial");
+    }
+
+    #[test]
+    fn answers_round_trip_through_json() {
+        for v in [
+            Value::Scale(4),
+            Value::YesNo(false),
+            Value::Text("gut".into()),
+        ] {
+            assert_eq!(value_from_json(&value_json(&v)), v);
+        }
+    }
+}
