@@ -350,6 +350,32 @@ pub async fn receive(
     Ok(())
 }
 
+/// `tandem agreement remind ENGAGEMENT`: a reminder now, outside the cadence, to every party
+/// with an agreement still pending. Returns the parties reminded.
+pub async fn remind_now(app: &App, engagement_id: i64) -> Result<Vec<Party>, MailError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let people = People::load(&mut tx, engagement_id).await?;
+    if people.engagement.status == crate::domain::EngagementStatus::Ended {
+        return Err(MailError::Store(store::StoreError::Conflict(format!(
+            "engagement {engagement_id} has ended"
+        ))));
+    }
+    let sent = store::outbox::keys_of_engagement(&mut tx, engagement_id).await?;
+    let mut reminded = Vec::new();
+    for party in [Party::Client, Party::Assistant] {
+        let prefix = format!("agreement_reminder:{engagement_id}:{}:", party.as_str());
+        let number = sent.keys().filter(|k| k.starts_with(&prefix)).count() as u32 + 1;
+        let key = format!("{prefix}manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
+        if remind(app, &mut tx, &people, party, number, &key, now).await? {
+            reminded.push(party);
+        }
+    }
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    Ok(reminded)
+}
+
 /// Samples of every context, for checking the templates at start-up.
 pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     let agency = AgencyView::sample();

@@ -1,6 +1,7 @@
 //! The command line: one file per noun. Each command validates its arguments into domain values
 //! first, so a bad argument is refused before anything is opened or changed.
 
+mod agreement;
 mod assistant;
 mod check;
 mod client;
@@ -9,6 +10,8 @@ mod engagement;
 mod hours;
 mod outbox;
 pub mod parse;
+mod schedule;
+mod survey;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +60,15 @@ pub enum Command {
     /// Engagements (one assistant working for one client): add, list, show, end.
     #[command(subcommand)]
     Engagement(engagement::Command),
+    /// Agreements: list, sign, waive, remind.
+    #[command(subcommand)]
+    Agreement(agreement::Command),
+    /// Feedback surveys and trial reviews: list, show, send.
+    #[command(subcommand)]
+    Survey(survey::Command),
+    /// The schedule: preview what it will send.
+    #[command(subcommand)]
+    Schedule(schedule::Command),
     /// Logged hours: list, void, export (CSV for billing), lock a billed month.
     #[command(subcommand)]
     Hours(hours::Command),
@@ -78,6 +90,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
+        Command::Agreement(command) => agreement::run(config, command).await,
+        Command::Survey(command) => survey::run(config, command).await,
+        Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
         Command::Parse(args) => parse::run(config, args).await,

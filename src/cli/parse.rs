@@ -24,6 +24,19 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Read it as this kind of answer even when it matches nothing tandem sent (`survey`:
+    /// answers to the configured questionnaire).
+    #[arg(long = "as", value_name = "KIND", value_parser = ["survey"])]
+    pub as_kind: Option<String>,
+}
+
+/// One survey answer, as `tandem parse` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParsedAnswer {
+    /// The question's number in the survey mail.
+    pub question: usize,
+    pub key: String,
+    pub value: crate::survey::answers::Value,
 }
 
 /// The output of `tandem parse`.
@@ -44,8 +57,14 @@ pub struct Parsed {
     pub entries: Vec<Accepted>,
     /// Time-log lines it would reject, with why.
     pub rejected: Vec<Rejection>,
-    /// Survey answers (filled by the survey flow).
-    pub answers: Vec<serde_json::Value>,
+    /// Survey answers it would store.
+    pub answers: Vec<ParsedAnswer>,
+    /// Agreements it would mark received (for the operator to confirm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agreements: Vec<String>,
+    /// Files attached to the message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::inbound::message::Attachment>,
 }
 
 /// Reads `raw` as the daemon would, with `pool` (read-only) for who is who; `None` when there
@@ -55,6 +74,7 @@ pub async fn analyse(
     pool: Option<&Pool>,
     raw: &[u8],
     now: DateTime<Utc>,
+    as_survey: bool,
 ) -> Result<Parsed, StoreError> {
     let incoming = Incoming::parse(raw);
     let (route, seen_before) = match pool {
@@ -72,6 +92,33 @@ pub async fn analyse(
         ),
     };
     let decision = route.decision().clone();
+    let mut answers: Vec<ParsedAnswer> = match route.answers() {
+        Some(parsed) => parsed
+            .answers
+            .iter()
+            .map(|a| ParsedAnswer {
+                question: a.number,
+                key: a.key.clone(),
+                value: a.value.clone(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    if as_survey && answers.is_empty() {
+        answers = crate::survey::answers::parse(&incoming.text, &config.surveys.questions)
+            .answers
+            .into_iter()
+            .map(|a| ParsedAnswer {
+                question: a.number,
+                key: a.key,
+                value: a.value,
+            })
+            .collect();
+    }
+    let agreements = match &route {
+        Route::Agreements { kinds, .. } => kinds.clone(),
+        _ => Vec::new(),
+    };
     let (entries, rejected) = match route {
         Route::Hours(_, plan)
         | Route::Cancel {
@@ -96,7 +143,9 @@ pub async fn analyse(
         text: incoming.new_text,
         entries,
         rejected,
-        answers: Vec::new(),
+        answers,
+        agreements,
+        attachments: incoming.attachments,
     })
 }
 
@@ -111,7 +160,8 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let parsed = analyse(&config, pool.as_ref(), &raw, SystemClock.now()).await?;
+    let as_survey = args.as_kind.as_deref() == Some("survey");
+    let parsed = analyse(&config, pool.as_ref(), &raw, SystemClock.now(), as_survey).await?;
     if args.json {
         return print_json(&parsed);
     }
@@ -143,6 +193,26 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         println!(
             "rejected:       line {}: {} ({})",
             r.line, r.text, r.message
+        );
+    }
+    for a in &parsed.answers {
+        println!(
+            "answer:         {}. {} = {}",
+            a.question,
+            a.key,
+            serde_json::to_string(&a.value).unwrap_or_default()
+        );
+    }
+    if !parsed.agreements.is_empty() {
+        println!(
+            "agreements:     {} (received)",
+            parsed.agreements.join(", ")
+        );
+    }
+    for a in &parsed.attachments {
+        println!(
+            "attachment:     {} ({}, {} bytes)",
+            a.filename, a.content_type, a.size
         );
     }
     println!("text:\n{}", parsed.text);

@@ -121,7 +121,7 @@ pub async fn send(
     let (period, trial) = match occasion {
         Occasion::Feedback { period, trial } => (period.clone(), *trial),
         Occasion::Manual => (
-            format!("manual-{}", now.format("%Y%m%dT%H%M%S")),
+            format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f")),
             people.engagement.status == EngagementStatus::Trial,
         ),
     };
@@ -166,6 +166,32 @@ pub async fn send(
     )
     .await?;
     Ok(Some(id))
+}
+
+/// `tandem survey send ENGAGEMENT`: a survey now, outside the cadence.
+pub async fn send_now(app: &App, engagement_id: i64) -> Result<i64, MailError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let people = People::load(&mut tx, engagement_id).await?;
+    if people.engagement.status == EngagementStatus::Ended {
+        return Err(MailError::Store(StoreError::Conflict(format!(
+            "engagement {engagement_id} has ended"
+        ))));
+    }
+    let key = format!(
+        "survey:{engagement_id}:manual-{}",
+        now.format("%Y%m%dT%H%M%S%.3f")
+    );
+    let id = send(app, &mut tx, &people, &Occasion::Manual, &key, now)
+        .await?
+        .ok_or_else(|| {
+            MailError::Store(StoreError::Conflict(
+                "a survey was sent this very second; try again".into(),
+            ))
+        })?;
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    Ok(id)
 }
 
 fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {

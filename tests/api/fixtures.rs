@@ -216,9 +216,10 @@ async fn the_golden_corpus_reads_as_expected() {
     let mut mismatches = Vec::new();
     for file in &files {
         let raw = std::fs::read(file).unwrap();
-        let parsed = tandem::cli::parse::analyse(&t.app.config, Some(&t.app.pool), &raw, now)
-            .await
-            .unwrap();
+        let parsed =
+            tandem::cli::parse::analyse(&t.app.config, Some(&t.app.pool), &raw, now, false)
+                .await
+                .unwrap();
         let actual = serde_json::to_string_pretty(&parsed).unwrap() + "\n";
         let expected_path = file.with_extension("json");
         let actual_path = file.with_extension("actual.json");

@@ -1,0 +1,146 @@
+//! `tandem agreement list|sign|waive|remind`.
+
+use clap::Subcommand;
+
+use super::{open_app, open_store, parse_date, print_json, print_table};
+use crate::clock::{Clock as _, SystemClock};
+use crate::config::Config;
+use crate::domain::AgreementStatus;
+use crate::outbound::worker;
+use crate::store::engagements;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the agreements of every engagement.
+    List {
+        /// Only those still waiting for a signature (pending, or received for you to confirm).
+        #[arg(long)]
+        pending: bool,
+        /// Only this engagement's.
+        #[arg(long)]
+        engagement: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark an agreement signed; its reminders stop at once.
+    Sign {
+        engagement: i64,
+        /// The agreement's kind (contract, nda, dpa, ...).
+        kind: String,
+        /// The day it was signed (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Mark an agreement as not needed; its reminders stop at once.
+    Waive { engagement: i64, kind: String },
+    /// Remind the signers of the engagement's pending agreements now.
+    Remind { engagement: i64 },
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::List {
+            pending,
+            engagement,
+            json,
+        } => {
+            let pool = open_store(&config).await?;
+            let rows =
+                engagements::list_agreements(&mut *pool.acquire().await?, pending, engagement)
+                    .await?;
+            if json {
+                return print_json(&rows);
+            }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.engagement_id.to_string(),
+                        a.client_tag.clone(),
+                        a.assistant_name.clone(),
+                        a.kind.clone(),
+                        a.status.clone(),
+                        a.signers.clone(),
+                        a.signed_on.map(|d| d.to_string()).unwrap_or_default(),
+                        a.documents.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ENGAGEMENT",
+                    "CLIENT",
+                    "ASSISTANT",
+                    "KIND",
+                    "STATUS",
+                    "SIGNERS",
+                    "SIGNED ON",
+                    "DOCUMENTS",
+                ],
+                &table,
+            );
+        }
+        Command::Sign {
+            engagement,
+            kind,
+            date,
+        } => {
+            let now = SystemClock.now();
+            let on = match date {
+                Some(d) => parse_date(&d, "--date")?,
+                None => now.with_timezone(&config.agency.timezone.0).date_naive(),
+            };
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            engagements::settle_agreement(
+                &mut tx,
+                engagement,
+                &kind,
+                AgreementStatus::Signed,
+                Some(on),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            println!("the '{kind}' agreement of engagement {engagement} is signed ({on})");
+        }
+        Command::Waive { engagement, kind } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            engagements::settle_agreement(
+                &mut tx,
+                engagement,
+                &kind,
+                AgreementStatus::Waived,
+                None,
+                SystemClock.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            println!("the '{kind}' agreement of engagement {engagement} is waived");
+        }
+        Command::Remind { engagement } => {
+            let app = open_app(config).await?;
+            let reminded = crate::agreements::remind_now(&app, engagement).await?;
+            if reminded.is_empty() {
+                println!("engagement {engagement} has no pending agreement: nothing sent");
+                return Ok(());
+            }
+            let parties: Vec<&str> = reminded.iter().map(|p| p.as_str()).collect();
+            println!("reminder queued to the {}", parties.join(" and the "));
+            deliver(&app).await;
+        }
+    }
+    Ok(())
+}
+
+/// Sends what was queued now, so it goes out without a daemon; what fails stays queued.
+pub(super) async fn deliver(app: &crate::app::App) {
+    match worker::drain(app).await {
+        Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
+        Err(e) => eprintln!(
+            "warning: mail stays queued for the daemon: {:#}",
+            anyhow::Error::from(e)
+        ),
+    }
+}

@@ -1,0 +1,79 @@
+//! `tandem schedule preview`: every send the schedule will make, when and to whom, without
+//! sending anything.
+
+use anyhow::Context as _;
+use chrono::{Duration, NaiveTime};
+use clap::Subcommand;
+
+use super::{open_store, parse_date, print_json, print_table};
+use crate::clock::{Clock as _, SystemClock};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List what the schedule will send (as if nobody answers, signs or logs hours meanwhile).
+    Preview {
+        #[arg(long)]
+        engagement: Option<i64>,
+        /// The last day to show (YYYY-MM-DD, the operator's time zone; default: 7 days ahead).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    let Command::Preview {
+        engagement,
+        until,
+        json,
+    } = command;
+    let now = SystemClock.now();
+    let zone = config.agency.timezone.0;
+    let last_day = match until {
+        Some(day) => parse_date(&day, "--until")?,
+        None => now.with_timezone(&zone).date_naive() + Duration::days(7),
+    };
+    let until = crate::schedule::cadence::local_to_utc(
+        last_day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()),
+        zone,
+    );
+    anyhow::ensure!(until >= now, "--until {last_day} is in the past");
+    let pool = open_store(&config).await?;
+    let mut conn = pool.acquire().await?;
+    if let Some(id) = engagement {
+        crate::store::engagements::get(&mut conn, id).await?;
+    }
+    let rows = crate::schedule::preview(&mut conn, &config, engagement, now, until)
+        .await
+        .context("could not plan the schedule")?;
+    if json {
+        return print_json(&rows);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.local.clone(),
+                r.timezone.clone(),
+                r.engagement_id.to_string(),
+                r.kind.to_string(),
+                r.recipient.clone(),
+                r.condition.unwrap_or_default().to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "WHEN (LOCAL)",
+            "ZONE",
+            "ENGAGEMENT",
+            "KIND",
+            "TO",
+            "CONDITION",
+        ],
+        &table,
+    );
+    Ok(())
+}

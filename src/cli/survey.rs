@@ -1,0 +1,137 @@
+//! `tandem survey list|show|send`.
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::agreement::deliver;
+use super::{open_app, open_store, print_json, print_table};
+use crate::config::Config;
+use crate::domain::Locale;
+use crate::store::surveys;
+use crate::survey::flow::{period_label, value_from_json, value_text};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List surveys and trial reviews, newest first.
+    List {
+        #[arg(long)]
+        engagement: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one survey with its questions and answers.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a survey for the engagement now, outside the cadence.
+    Send { engagement: i64 },
+}
+
+#[derive(Serialize)]
+struct ShownAnswer {
+    question: usize,
+    key: String,
+    text: String,
+    value: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    survey: surveys::Survey,
+    answers: Vec<ShownAnswer>,
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::List { engagement, json } => {
+            let pool = open_store(&config).await?;
+            let list = surveys::list(&mut *pool.acquire().await?, engagement).await?;
+            if json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.engagement_id.to_string(),
+                        s.client_tag.clone(),
+                        s.kind.clone(),
+                        s.period.clone(),
+                        s.sent_at.format("%Y-%m-%d %H:%M").to_string(),
+                        s.answered_at
+                            .map(|a| a.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ID",
+                    "ENGAGEMENT",
+                    "CLIENT",
+                    "KIND",
+                    "PERIOD",
+                    "SENT (UTC)",
+                    "ANSWERED (UTC)",
+                ],
+                &rows,
+            );
+        }
+        Command::Show { id, json } => {
+            let pool = open_store(&config).await?;
+            let mut conn = pool.acquire().await?;
+            let survey = surveys::get(&mut conn, id).await?;
+            let stored = surveys::answers(&mut conn, id).await?;
+            let questions: Vec<crate::survey::Question> =
+                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let answers = questions
+                .iter()
+                .enumerate()
+                .map(|(i, q)| ShownAnswer {
+                    question: i + 1,
+                    key: q.key.clone(),
+                    text: q.en.clone(),
+                    value: stored
+                        .iter()
+                        .find(|a| a.key == q.key)
+                        .and_then(|a| serde_json::from_str(&a.value).ok()),
+                })
+                .collect();
+            let shown = Shown { survey, answers };
+            if json {
+                return print_json(&shown);
+            }
+            let s = &shown.survey;
+            println!(
+                "survey {}: {} of engagement {} ({}, {})",
+                s.id, s.kind, s.engagement_id, s.assistant_name, s.client_tag
+            );
+            println!("period:   {}", period_label(&s.period, Locale::En));
+            println!("to:       {}", s.recipient);
+            println!("sent:     {}", s.sent_at.format("%Y-%m-%d %H:%M UTC"));
+            match s.answered_at {
+                Some(at) => println!("answered: {}", at.format("%Y-%m-%d %H:%M UTC")),
+                None => println!("answered: not yet"),
+            }
+            for a in &shown.answers {
+                let value = stored
+                    .iter()
+                    .find(|st| st.key == a.key)
+                    .map(|st| value_text(&value_from_json(&st.value), Locale::En))
+                    .unwrap_or_else(|| "-".into());
+                println!("{}. {} ({})\n   {value}", a.question, a.text, a.key);
+            }
+        }
+        Command::Send { engagement } => {
+            let app = open_app(config).await?;
+            let id = crate::survey::flow::send_now(&app, engagement).await?;
+            println!("survey {id} queued for engagement {engagement}");
+            deliver(&app).await;
+        }
+    }
+    Ok(())
+}
