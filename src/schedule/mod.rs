@@ -179,6 +179,12 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
         let facts = facts(&mut conn, &app.config, engagement).await?;
         let planned = plan::plan(&facts, &app.config.schedule, until);
         for due in plan::due_now(&planned, &facts.sent, now) {
+            // Caught up outside the send window (the daemon was down): at the next opening.
+            let open = app.config.schedule.send_window.next_open(now, due.zone.0);
+            if open > now {
+                soonest(open);
+                continue;
+            }
             let sent = send(app, due).await.map_err(|source| ScheduleError::Send {
                 key: due.key.clone(),
                 source,
@@ -238,6 +244,11 @@ pub async fn preview(
         let facts = facts(conn, config, engagement).await?;
         let planned = plan::plan(&facts, &config.schedule, until);
         for p in plan::upcoming(&planned, &facts.sent, now) {
+            // What is overdue goes at the next opening of the window.
+            let due = match p.due <= now {
+                true => config.schedule.send_window.next_open(now, p.zone.0),
+                false => p.due,
+            };
             let recipient = match p.party {
                 Party::Client => people.client_contact()?.mailbox.to_string(),
                 Party::Assistant => people.assistant()?.mailbox.to_string(),
@@ -248,8 +259,10 @@ pub async fn preview(
                 client: people.client.tag.clone(),
                 key: p.key.clone(),
                 kind: p.kind.name(),
-                due: p.due,
-                local: p.local_due().format("%Y-%m-%d %H:%M").to_string(),
+                due,
+                local: cadence::to_local(due, p.zone.0)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
                 timezone: p.zone.to_string(),
                 party: p.party,
                 recipient,

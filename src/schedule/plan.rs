@@ -104,6 +104,10 @@ pub struct Planned {
     /// After this it is not worth sending any more.
     #[serde(skip)]
     stale_after: Option<DateTime<Utc>>,
+    /// Depends on a mail that has not gone out yet (a reminder of a survey still to be sent):
+    /// shown in the preview, but sent only once its time is reckoned from the real one.
+    #[serde(skip)]
+    hypothetical: bool,
 }
 
 impl Planned {
@@ -190,6 +194,7 @@ impl Planner<'_> {
             condition,
             series: series.to_string(),
             stale_after,
+            hypothetical: false,
         });
     }
 
@@ -216,8 +221,8 @@ impl Planner<'_> {
         let facts = self.facts;
         let e = &facts.engagement;
         let (start, trial_end) = (e.start_date, e.trial_end);
-        // (period, due) of every feedback survey, sent or planned.
-        let mut surveys: Vec<(String, DateTime<Utc>, bool)> = Vec::new();
+        // (period, due, answered, sent) of every feedback survey, sent or planned.
+        let mut surveys: Vec<(String, DateTime<Utc>, bool, bool)> = Vec::new();
         let trial = self.occurrences(
             &self.config.survey_trial,
             Party::Client,
@@ -254,32 +259,34 @@ impl Planner<'_> {
                 None,
                 None,
             );
-            surveys.push((period, due, false));
+            surveys.push((period, due, false, false));
         }
         // Surveys that went out are known by when they did, and whether they were answered.
         for fact in facts.surveys.iter().filter(|s| s.kind == "feedback") {
             let answered = fact.answered_at.is_some();
+            let survey = (fact.period.clone(), fact.sent_at, answered, true);
             match surveys.iter_mut().find(|(p, ..)| *p == fact.period) {
-                Some(s) => *s = (fact.period.clone(), fact.sent_at, answered),
-                None => surveys.push((fact.period.clone(), fact.sent_at, answered)),
+                Some(s) => *s = survey,
+                None => surveys.push(survey),
             }
         }
-        surveys.sort_by_key(|(_, due, _)| *due);
+        surveys.sort_by_key(|(_, due, ..)| *due);
         let days = self.config.survey_reminder_days;
         if days == 0 {
             return;
         }
         let zone = self.zone(Party::Client).0;
-        for (i, (period, sent, answered)) in surveys.iter().enumerate() {
+        for (i, (period, sent, answered, went_out)) in surveys.iter().enumerate() {
             if *answered {
                 continue;
             }
             let local = to_local(*sent, zone) + Duration::days(i64::from(days));
             let due = self.due(Party::Client, local);
             // A reminder is pointless once the next survey has gone out.
-            if surveys.get(i + 1).is_some_and(|(_, next, _)| *next <= due) {
+            if surveys.get(i + 1).is_some_and(|(_, next, ..)| *next <= due) {
                 continue;
             }
+            let before = self.out.len();
             let key = format!("survey_reminder:{}:{period}", self.id());
             self.push(
                 key,
@@ -292,6 +299,9 @@ impl Planner<'_> {
                 Some("if the survey is unanswered"),
                 None,
             );
+            if !went_out && let Some(p) = self.out.get_mut(before) {
+                p.hypothetical = true;
+            }
         }
     }
 
@@ -479,7 +489,7 @@ pub fn due_now<'a>(
     }
     let mut due: Vec<&Planned> = latest
         .into_values()
-        .filter(|p| !sent.contains_key(&p.key))
+        .filter(|p| !sent.contains_key(&p.key) && !p.hypothetical)
         .filter(|p| p.stale_after.is_none_or(|s| now < s))
         .collect();
     due.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));

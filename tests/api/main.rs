@@ -19,6 +19,9 @@
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+//! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
+//!   expected local times across DST, once across restarts, catch-up and two daemons;
+//!   signing stops reminders; logged hours stop the nudge.
 
 mod cli;
 mod crash;
@@ -30,6 +33,7 @@ mod imap;
 mod inbound;
 mod onboarding;
 mod outbox;
+mod schedule;
 mod servers;
 mod sink;
 mod smtp;
