@@ -81,8 +81,11 @@ pub fn mentioned(
                 let telling = name
                     .split(|c: char| !c.is_alphanumeric())
                     .find(|w| w.chars().count() >= 6 && !GENERIC.contains(w));
-                abbreviation.is_some_and(|a| haystack.contains(&a))
-                    || telling.is_some_and(|w| words.contains(&w))
+                let abbreviated = abbreviation.is_some_and(|a| match a.contains(' ') {
+                    true => haystack.contains(&a),
+                    false => words.contains(&a.as_str()),
+                });
+                abbreviated || telling.is_some_and(|w| words.contains(&w))
             });
             by_kind || by_name
         })

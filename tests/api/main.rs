@@ -19,6 +19,8 @@
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+//! - `replies`: answers to surveys, the trial review and agreement reminders, end to end, by
+//!   each correlation path alone; a token from another sender is not trusted.
 //! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
 //!   signing stops reminders; logged hours stop the nudge.
@@ -33,6 +35,7 @@ mod imap;
 mod inbound;
 mod onboarding;
 mod outbox;
+mod replies;
 mod schedule;
 mod servers;
 mod sink;

@@ -197,7 +197,13 @@ async fn the_preview_is_what_the_daemon_sends() {
         .map(|p| Sent {
             local: p
                 .due
-                .with_timezone(&zone_of(p.recipient.rsplit('<').next().unwrap().trim_end_matches('>')))
+                .with_timezone(&zone_of(
+                    p.recipient
+                        .rsplit('<')
+                        .next()
+                        .unwrap()
+                        .trim_end_matches('>'),
+                ))
                 .format("%Y-%m-%d %a %H:%M")
                 .to_string(),
             kind: p.kind.to_string(),
@@ -220,7 +226,11 @@ async fn the_preview_is_what_the_daemon_sends() {
     );
 
     run_schedule(&t, six_months_later(), false, false).await;
-    assert_eq!(scheduled_sends(&t).await, expected(), "what the daemon sent");
+    assert_eq!(
+        scheduled_sends(&t).await,
+        expected(),
+        "what the daemon sent"
+    );
     // Each at the instant the preview gave.
     let keys: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT natural_key, created_at FROM outbox WHERE kind <> 'welcome' ORDER BY natural_key",
@@ -254,7 +264,9 @@ async fn day_by_day_with_a_restart_at_every_step() {
     .await
     .unwrap();
     assert_eq!(
-        utc.iter().map(|u| u.format("%H:%M").to_string()).collect::<Vec<_>>(),
+        utc.iter()
+            .map(|u| u.format("%H:%M").to_string())
+            .collect::<Vec<_>>(),
         ["09:00", "08:00"]
     );
 }
@@ -280,7 +292,8 @@ async fn two_daemons_send_each_message_once() {
 async fn a_catch_up_sends_only_the_latest_of_each_series() {
     let t = engagement().await;
     // Down from before the first send until Monday 11 Jan 2027, 13:00 in Berlin.
-    t.clock.set(Utc.with_ymd_and_hms(2027, 1, 11, 12, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 11, 12, 0, 0).unwrap());
     let step = schedule::step(&*t.restart().await).await.unwrap();
     let mut keys = step.queued.clone();
     keys.sort();
@@ -320,9 +333,14 @@ async fn a_catch_up_sends_only_the_latest_of_each_series() {
 async fn signing_stops_the_reminders() {
     let t = engagement().await;
     // The first reminders go out on 3 Dec.
-    t.clock.set(Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap());
     let first = schedule::step(&t.app).await.unwrap();
-    assert!(first.queued.contains(&"agreement_reminder:1:client:1".to_string()));
+    assert!(
+        first
+            .queued
+            .contains(&"agreement_reminder:1:client:1".to_string())
+    );
     for (kind, command) in [
         ("contract", "sign"),
         ("nda", "sign"),
@@ -340,7 +358,13 @@ async fn signing_stops_the_reminders() {
         "{}",
         crate::helpers::describe(&again)
     );
-    run_schedule(&t, Utc.with_ymd_and_hms(2027, 1, 31, 0, 0, 0).unwrap(), false, false).await;
+    run_schedule(
+        &t,
+        Utc.with_ymd_and_hms(2027, 1, 31, 0, 0, 0).unwrap(),
+        false,
+        false,
+    )
+    .await;
     let kinds: Vec<String> = scheduled_sends(&t)
         .await
         .into_iter()
@@ -363,18 +387,29 @@ async fn signing_stops_the_reminders() {
 #[tokio::test]
 async fn hours_logged_keep_the_nudge_away() {
     let t = engagement().await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap());
     let mail = b"From: Sam Lee <sam@va.example>\r\nTo: team@example.org\r\nSubject: Hours\r\n\
                  Message-ID: <h1@va.example>\r\nDate: Wed, 02 Dec 2026 12:00:00 +0000\r\n\r\n\
                  2026-12-01 2h inbox\r\n";
     t.deliver("1.eml", mail);
     tandem::inbound::reader::drain(&t.app).await.unwrap();
-    run_schedule(&t, Utc.with_ymd_and_hms(2026, 12, 13, 0, 0, 0).unwrap(), false, false).await;
+    run_schedule(
+        &t,
+        Utc.with_ymd_and_hms(2026, 12, 13, 0, 0, 0).unwrap(),
+        false,
+        false,
+    )
+    .await;
     let nudges: Vec<String> = scheduled_sends(&t)
         .await
         .into_iter()
         .filter(|s| s.kind == "hours_nudge")
         .map(|s| s.local)
         .collect();
-    assert_eq!(nudges, ["2026-12-11 Fri 15:00"], "only the week without hours");
+    assert_eq!(
+        nudges,
+        ["2026-12-11 Fri 15:00"],
+        "only the week without hours"
+    );
 }
