@@ -487,3 +487,79 @@ async fn operator_commands() {
     let past = t.tandem(&["schedule", "preview", "--until", "2000-01-01"]);
     assert!(!past.status.success());
 }
+
+/// Acceptance 5: the same over a real IMAP mailbox (Dovecot) and SMTP server (smtp-sink): the
+/// scheduled survey arrives at the SMTP server, the answer appended over IMAP is read, its
+/// low score reaches the operator in the same pass, and a PDF reply to an agreement reminder
+/// is kept.
+#[tokio::test]
+async fn over_imap_and_smtp() {
+    use crate::servers::{Dovecot, Tls};
+    use crate::sink::SmtpSink;
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let sink = SmtpSink::start(&[]);
+    let t = crate::helpers::spawn_app_with(|dir, text| {
+        sink.config(&dovecot.tandem_config(dir, &text, &account, Tls::Starttls))
+    })
+    .await;
+    t.add_people().await;
+    t.start_engagement().await;
+    // Friday 4 Dec 2026, 10:00 in Berlin: the first survey and the first reminders are due.
+    t.clock.set(Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap());
+    t.app.run_once().await.unwrap();
+    let survey = sent_mail(&t, "survey").await;
+    let arrived = |needle: &str| {
+        sink.messages()
+            .into_iter()
+            .filter(|raw| String::from_utf8_lossy(raw).contains(needle))
+            .count()
+    };
+    assert_eq!(arrived(&format!("Message-ID: {}", survey.message_id)), 1);
+
+    let answer = reply(
+        "Anna Berg <anna@acme.example>",
+        &survey,
+        Path::InReplyTo,
+        "imap-answer@acme.example",
+        "1: 1\r\n2: 2\r\n3: nein\r\n4: Leider gar nicht zufrieden.",
+    );
+    dovecot.append(&account, &answer).await;
+    let reminder: Vec<u8> = sqlx::query_scalar(
+        "SELECT raw FROM outbox WHERE kind = 'agreement_reminder' AND recipient = 'anna@acme.example'",
+    )
+    .fetch_one(&t.app.pool)
+    .await
+    .unwrap();
+    let m = MessageParser::default().parse(&reminder).unwrap();
+    let to_anna = SentMail {
+        message_id: format!("<{}>", m.message_id().unwrap()),
+        subject: m.subject().unwrap().to_string(),
+        text: m.body_text(0).unwrap().to_string(),
+        token: String::new(),
+    };
+    let signed = with_pdf(reply(
+        "Anna Berg <anna@acme.example>",
+        &to_anna,
+        Path::InReplyTo,
+        "imap-signed@acme.example",
+        "Anbei der Auftragsverarbeitungsvertrag, unterschrieben.",
+    ));
+    dovecot.append(&account, &signed).await;
+
+    t.app.run_once().await.unwrap();
+    assert!(dovecot.list(&account, "INBOX").await.is_empty());
+    assert_eq!(dovecot.list(&account, "Processed").await.len(), 2);
+    assert_eq!(answers(&t).await.len(), 4);
+    assert_eq!(arrived("In-Reply-To: <imap-answer@acme.example>"), 1, "the thanks");
+    let alerts: Vec<Vec<u8>> = sink
+        .messages()
+        .into_iter()
+        .filter(|raw| String::from_utf8_lossy(raw).contains("X-Rcpt-Args: <operator@example.org>")
+            || String::from_utf8_lossy(raw).contains("To: Example Agency <operator@example.org>"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "one low-score alert to the operator");
+    let documents: i64 = t.count("agreement_document").await;
+    assert_eq!(documents, 1);
+    assert_eq!(arrived("In-Reply-To: <imap-signed@acme.example>"), 1);
+}
