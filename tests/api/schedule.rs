@@ -373,9 +373,10 @@ async fn signing_stops_the_reminders() {
         .collect();
     assert_eq!(
         kinds,
+        // Sam's at 10:00 in Lisbon, Anna's at 11:00 in Berlin, on 3 Dec.
         [
-            "agreement_reminder anna@acme.example",
-            "agreement_reminder sam@va.example"
+            "agreement_reminder sam@va.example",
+            "agreement_reminder anna@acme.example"
         ]
     );
     let listed = t.tandem(&["agreement", "list", "--pending", "--json"]);
