@@ -174,7 +174,22 @@ async fn run_stops_when_its_shutdown_future_completes() {
 async fn run_once_reads_everything_and_sends_everything_then_exits() {
     let t = spawn_app().await;
     t.add_people().await;
-    t.start_engagement().await;
+    // `tandem run --once` runs on the wall clock, so the engagement is added on it too, to
+    // start a month from today: nothing of its schedule is due yet.
+    let start = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    let added = t.tandem(&[
+        "engagement",
+        "add",
+        "--assistant",
+        "sam@va.example",
+        "--client",
+        "acme",
+        "--start",
+        &start,
+    ]);
+    assert!(added.status.success(), "{}", crate::helpers::describe(&added));
     for i in 0..3 {
         t.deliver(
             &format!("{i}.mail"),
@@ -195,7 +210,7 @@ async fn run_once_reads_everything_and_sends_everything_then_exits() {
     );
     assert_eq!(t.count("inbound_message").await, 3);
     assert_eq!(t.sent_files().len(), 3);
-    // The engagement starts on 1 December; on 26 November it is still onboarding.
+    // The engagement starts in a month: it is still onboarding.
     let status: String = sqlx::query_scalar("SELECT status FROM engagement")
         .fetch_one(&t.app.pool)
         .await
