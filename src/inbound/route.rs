@@ -93,6 +93,22 @@ async fn trusted(
     Ok(false)
 }
 
+/// "Hi,", "Hallo Herr Roth,", "Dear Sam," "Guten Tag,": a salutation, not an answer.
+fn is_greeting(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let words = lower.split_whitespace().count();
+    const OPENERS: &[&str] = &[
+        "hi", "hello", "hallo", "dear", "liebe", "lieber", "guten", "sehr", "hey", "moin", "servus",
+    ];
+    let first = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    answers::yes_no(line).is_none()
+        && words <= 4
+        && (lower.ends_with(',') || OPENERS.contains(&first))
+}
+
 fn reply(reason: String) -> Decision {
     decision(Classification::Reply, Disposition::Processed, reason)
 }
@@ -154,12 +170,12 @@ async fn answer(
                 answers::Value::Text(t) if a.key == "comments" => Some(t.clone()),
                 _ => None,
             });
-            // "Ja, gerne!" on the first line, maybe with a comment below.
+            // "Ja, gerne!" on the first line after the greeting, maybe with a comment below.
             let mut lines = incoming
                 .new_text
                 .lines()
                 .map(str::trim)
-                .skip_while(|l| l.is_empty());
+                .skip_while(|l| l.is_empty() || is_greeting(l));
             let first = lines.next().unwrap_or_default();
             let (go_on, comments) = match (numbered, answers::yes_no(first)) {
                 (Some(b), _) => (b, comment.unwrap_or_default()),
@@ -167,7 +183,7 @@ async fn answer(
                     let rest: Vec<&str> = lines.collect();
                     (
                         b,
-                        comment.unwrap_or_else(|| rest.join("\n").trim().to_string()),
+                        comment.unwrap_or_else(|| answers::without_sign_off(&rest.join("\n"))),
                     )
                 }
                 (None, None) => return Ok(None),
@@ -180,6 +196,23 @@ async fn answer(
                     "do not go on (the operator is told)"
                 }
             );
+            // What is stored: the decision, and the comment when there is one.
+            let mut decided = vec![answers::Answer {
+                number: 1,
+                key: "continue".into(),
+                value: answers::Value::YesNo(go_on),
+            }];
+            if !comments.is_empty() {
+                decided.push(answers::Answer {
+                    number: 2,
+                    key: "comments".into(),
+                    value: answers::Value::Text(comments.clone()),
+                });
+            }
+            let parsed = Parsed {
+                answers: decided,
+                ..parsed
+            };
             Ok(Some(Route::TrialReview {
                 decision: reply(reason),
                 survey: Box::new(survey),

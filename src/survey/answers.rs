@@ -1059,10 +1059,50 @@ const SIGN_OFF_ANCHORS: &[&str] = &[
     "bis",
 ];
 
+/// Free text without its closing greeting and signature block ("Kind regards,\nGina\n..."),
+/// trimmed: for comments read outside a questionnaire (the trial review's first-line answer).
+pub fn without_sign_off(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    trim_blank_end(&mut lines);
+    strip_sign_off(&mut lines, 0);
+    lines.join("\n").trim().to_string()
+}
+
 /// Drops a closing greeting from the end of a text answer: one of its last three lines that is
 /// a greeting ("Viele Grüße", "Thanks!", "Best, Anna"), with at most two lines after it that
 /// look like a name or a company. Lines before `keep` are never dropped.
 fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
+    // A greeting followed by a signature block without `-- ` (name, role, address, phone):
+    // short lines that are not sentences.
+    let signature_like = |l: &&str| {
+        let l = l.trim();
+        l.is_empty() || (l.chars().count() <= 70 && !l.ends_with(['.', '!', '?']))
+    };
+    if let Some(at) = (keep..lines.len()).find(|&i| {
+        is_sign_off(lines[i])
+            && lines[i + 1..].iter().all(signature_like)
+            && lines[i + 1..]
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+                <= 8
+    }) {
+        lines.truncate(at);
+        trim_blank_end(lines);
+        return;
+    }
+    // A name alone on the last line, set off by a blank line ("...\n\nGina").
+    if let [.., before, blank, last] = lines[..]
+        && lines.len() >= keep.max(1) + 2
+        && !before.trim().is_empty()
+        && blank.trim().is_empty()
+        && is_name(last)
+        && last.split_whitespace().count() <= 3
+    {
+        lines.truncate(lines.len() - 2);
+        trim_blank_end(lines);
+        return;
+    }
     let filled: Vec<usize> = (0..lines.len())
         .rev()
         .filter(|&i| !lines[i].is_empty())

@@ -189,7 +189,11 @@ async fn run_once_reads_everything_and_sends_everything_then_exits() {
         "--start",
         &start,
     ]);
-    assert!(added.status.success(), "{}", crate::helpers::describe(&added));
+    assert!(
+        added.status.success(),
+        "{}",
+        crate::helpers::describe(&added)
+    );
     for i in 0..3 {
         t.deliver(
             &format!("{i}.mail"),

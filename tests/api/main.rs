@@ -19,6 +19,9 @@
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+//! - `reply_fixtures`: the golden corpus under `tests/fixtures/replies` (survey answers
+//!   numbered and inline, agreements signed and with a PDF, trial yes and no, each by each
+//!   correlation path alone), read as `tandem parse --json` reads it.
 //! - `replies`: answers to surveys, the trial review and agreement reminders, end to end, by
 //!   each correlation path alone; a token from another sender is not trusted.
 //! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
@@ -36,6 +39,7 @@ mod inbound;
 mod onboarding;
 mod outbox;
 mod replies;
+mod reply_fixtures;
 mod schedule;
 mod servers;
 mod sink;

@@ -506,7 +506,8 @@ async fn over_imap_and_smtp() {
     t.add_people().await;
     t.start_engagement().await;
     // Friday 4 Dec 2026, 10:00 in Berlin: the first survey and the first reminders are due.
-    t.clock.set(Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap());
     t.app.run_once().await.unwrap();
     let survey = sent_mail(&t, "survey").await;
     let arrived = |needle: &str| {
@@ -551,12 +552,19 @@ async fn over_imap_and_smtp() {
     assert!(dovecot.list(&account, "INBOX").await.is_empty());
     assert_eq!(dovecot.list(&account, "Processed").await.len(), 2);
     assert_eq!(answers(&t).await.len(), 4);
-    assert_eq!(arrived("In-Reply-To: <imap-answer@acme.example>"), 1, "the thanks");
+    assert_eq!(
+        arrived("In-Reply-To: <imap-answer@acme.example>"),
+        1,
+        "the thanks"
+    );
     let alerts: Vec<Vec<u8>> = sink
         .messages()
         .into_iter()
-        .filter(|raw| String::from_utf8_lossy(raw).contains("X-Rcpt-Args: <operator@example.org>")
-            || String::from_utf8_lossy(raw).contains("To: Example Agency <operator@example.org>"))
+        .filter(|raw| {
+            String::from_utf8_lossy(raw).contains("X-Rcpt-Args: <operator@example.org>")
+                || String::from_utf8_lossy(raw)
+                    .contains("To: Example Agency <operator@example.org>")
+        })
         .collect();
     assert_eq!(alerts.len(), 1, "one low-score alert to the operator");
     let documents: i64 = t.count("agreement_document").await;
