@@ -750,6 +750,46 @@ mod tests {
             ["contract", "nda", "dpa", "data_handover", "billing"]
         );
         assert_eq!(c.database.url, "sqlite://var/tandem.db");
+        // The shipped questionnaire is the one PRODUCT.md names, and the built-in default.
+        assert_eq!(c.surveys.questions, crate::survey::default_questions());
+        assert_eq!(c.schedule.survey_trial.to_string(), "weekly:fri 10:00");
+        assert_eq!(c.schedule.send_window.to_string(), "mon-fri 08:00-18:00");
+    }
+
+    #[test]
+    fn schedule_errors_name_the_key() {
+        let cases = [
+            (
+                with(
+                    "survey_trial = \"weekly:fri 10:00\"",
+                    "survey_trial = \"weekly:fry 10:00\"",
+                ),
+                "schedule.survey_trial",
+            ),
+            (
+                with(
+                    "send_window = \"mon-fri 08:00-18:00\"",
+                    "send_window = \"mon-fri 18:00-08:00\"",
+                ),
+                "schedule.send_window",
+            ),
+            (
+                with("trial_review_at = \"10:00\"", "trial_review_at = \"ten\""),
+                "schedule.trial_review_at",
+            ),
+            (
+                with("key = \"communication\"", "key = \"satisfaction\""),
+                "surveys.questions[1]",
+            ),
+            (
+                with("kind = \"yes_no\"", "kind = \"stars\""),
+                "surveys.questions",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "'{err}' should name {key}");
+        }
     }
 
     fn with(from: &str, to: &str) -> String {

@@ -18,6 +18,24 @@ pub struct Recipient {
     pub zone: TimeZone,
 }
 
+impl Recipient {
+    /// A mail from the agency to this recipient, in their language.
+    pub fn mail(
+        &self,
+        app: &crate::app::App,
+        rendered: crate::templates::Rendered,
+        auto_submitted: crate::outbound::AutoSubmitted,
+    ) -> crate::outbound::Outgoing {
+        crate::outbound::Outgoing::new(
+            &app.config.agency.from,
+            vec![self.mailbox.clone()],
+            rendered,
+            self.locale,
+            auto_submitted,
+        )
+    }
+}
+
 /// The people of one engagement.
 #[derive(Debug, Clone)]
 pub struct People {

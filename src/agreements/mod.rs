@@ -9,7 +9,7 @@ use sqlx::SqliteConnection;
 use crate::app::App;
 use crate::domain::{AgreementStatus, Locale};
 use crate::inbound::message::{Attachment, Incoming};
-use crate::outbound::{self, AutoSubmitted, Outgoing};
+use crate::outbound::{self, AutoSubmitted};
 use crate::recipients::{AgencyView, MailError, People, operator};
 use crate::schedule::plan::Party;
 use crate::store::{self, engagements::Agreement};
@@ -166,14 +166,9 @@ pub async fn remind(
     let rendered = app
         .templates
         .render(to.locale, "agreement_reminder", &context)?;
-    let mail = Outgoing::new(
-        &app.config.agency.from,
-        vec![to.mailbox.clone()],
-        rendered,
-        to.locale,
-        AutoSubmitted::Generated,
-    )
-    .expecting_reply();
+    let mail = to
+        .mail(app, rendered, AutoSubmitted::Generated)
+        .expecting_reply();
     Ok(outbound::enqueue(
         tx,
         key,
@@ -245,13 +240,7 @@ pub async fn escalate(
     let rendered = app
         .templates
         .render(to.locale, "agreement_escalation", &context)?;
-    let mail = Outgoing::new(
-        &app.config.agency.from,
-        vec![to.mailbox.clone()],
-        rendered,
-        to.locale,
-        AutoSubmitted::Generated,
-    );
+    let mail = to.mail(app, rendered, AutoSubmitted::Generated);
     Ok(outbound::enqueue(
         tx,
         key,
@@ -331,13 +320,7 @@ pub async fn receive(
     let rendered = app
         .templates
         .render(to.locale, "agreement_received", &context)?;
-    let mut mail = Outgoing::new(
-        &app.config.agency.from,
-        vec![to.mailbox.clone()],
-        rendered,
-        to.locale,
-        AutoSubmitted::Replied,
-    );
+    let mut mail = to.mail(app, rendered, AutoSubmitted::Replied);
     if let Some(parent) = &incoming.message_id {
         mail = mail.in_reply_to(parent, &incoming.references);
     }

@@ -82,21 +82,6 @@ fn question_views(questions: &[Question], locale: Locale) -> Vec<QuestionView> {
         .collect()
 }
 
-fn mail_to(
-    app: &App,
-    to: &Recipient,
-    rendered: crate::templates::Rendered,
-    auto: AutoSubmitted,
-) -> Outgoing {
-    Outgoing::new(
-        &app.config.agency.from,
-        vec![to.mailbox.clone()],
-        rendered,
-        to.locale,
-        auto,
-    )
-}
-
 /// What a survey mail is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Occasion {
@@ -141,13 +126,42 @@ pub async fn send(
         example: example(questions, to.locale),
     };
     let rendered = app.templates.render(to.locale, "survey", &context)?;
-    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated).expecting_reply();
-    let questions_json = serde_json::to_string(questions).unwrap_or_default();
-    let new = store::surveys::NewSurvey {
-        engagement_id: people.engagement.id,
+    let mail = to
+        .mail(app, rendered, AutoSubmitted::Generated)
+        .expecting_reply();
+    let asked = Asked {
         kind: "feedback",
         period: &period,
-        questions: &questions_json,
+        questions,
+    };
+    ask(tx, people, &to, &asked, &mail, key, now).await
+}
+
+/// What a survey mail asks, for its `survey` row.
+struct Asked<'a> {
+    /// `feedback` or `trial_review` (also the outbox kind of the mail).
+    kind: &'a str,
+    period: &'a str,
+    questions: &'a [Question],
+}
+
+/// Writes the survey row first (its natural key decides whether this survey was sent before;
+/// then nothing is written) and queues its mail, tied to it for the answer.
+async fn ask(
+    tx: &mut SqliteConnection,
+    people: &People,
+    to: &Recipient,
+    asked: &Asked<'_>,
+    mail: &Outgoing,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, MailError> {
+    let questions = serde_json::to_string(asked.questions).unwrap_or_default();
+    let new = store::surveys::NewSurvey {
+        engagement_id: people.engagement.id,
+        kind: asked.kind,
+        period: asked.period,
+        questions: &questions,
         recipient: to.mailbox.email.as_str(),
         locale: to.locale.as_str(),
         message_id: &mail.message_id,
@@ -155,13 +169,17 @@ pub async fn send(
     let Some(id) = store::surveys::insert(tx, &new, now).await? else {
         return Ok(None);
     };
+    let kind = match asked.kind {
+        "feedback" => "survey",
+        other => other,
+    };
     outbound::enqueue_about(
         tx,
         key,
-        "survey",
+        kind,
         Some(people.engagement.id),
         Some(id),
-        &mail,
+        mail,
         now,
     )
     .await?;
@@ -232,7 +250,8 @@ pub async fn remind(
         example: example(&questions, to.locale),
     };
     let rendered = app.templates.render(to.locale, "survey", &context)?;
-    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated)
+    let mail = to
+        .mail(app, rendered, AutoSubmitted::Generated)
         .in_reply_to(&survey.message_id, &[])
         .expecting_reply();
     Ok(outbound::enqueue_about(
@@ -296,31 +315,15 @@ pub async fn send_trial_review(
         comments_question: questions[1].text(to.locale).to_string(),
     };
     let rendered = app.templates.render(to.locale, "trial_review", &context)?;
-    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated).expecting_reply();
-    let questions_json = serde_json::to_string(&questions).unwrap_or_default();
-    let new = store::surveys::NewSurvey {
-        engagement_id: people.engagement.id,
+    let mail = to
+        .mail(app, rendered, AutoSubmitted::Generated)
+        .expecting_reply();
+    let asked = Asked {
         kind: "trial_review",
         period: "trial",
-        questions: &questions_json,
-        recipient: to.mailbox.email.as_str(),
-        locale: to.locale.as_str(),
-        message_id: &mail.message_id,
+        questions: &questions,
     };
-    let Some(id) = store::surveys::insert(tx, &new, now).await? else {
-        return Ok(None);
-    };
-    outbound::enqueue_about(
-        tx,
-        key,
-        "trial_review",
-        Some(people.engagement.id),
-        Some(id),
-        &mail,
-        now,
-    )
-    .await?;
-    Ok(Some(id))
+    ask(tx, people, &to, &asked, &mail, key, now).await
 }
 
 #[derive(Debug, Serialize)]
@@ -357,7 +360,7 @@ pub async fn alert_trial(
         comments: comments.to_string(),
     };
     let rendered = app.templates.render(to.locale, "trial_alert", &context)?;
-    let mail = mail_to(app, &to, rendered, AutoSubmitted::Generated);
+    let mail = to.mail(app, rendered, AutoSubmitted::Generated);
     Ok(outbound::enqueue(
         tx,
         key,
@@ -416,6 +419,23 @@ struct InvalidView {
     reason: String,
 }
 
+/// Why an answer could not be read, in the reader's language.
+fn invalid_reason(question: &Question, locale: Locale, parser_reason: &str) -> String {
+    match (question.kind, locale) {
+        (QuestionKind::Scale, Locale::De) => format!(
+            "bitte eine ganze Zahl von {} bis {}",
+            question.min, question.max
+        ),
+        (QuestionKind::Scale, Locale::En) => format!(
+            "please give a whole number from {} to {}",
+            question.min, question.max
+        ),
+        (QuestionKind::YesNo, Locale::De) => "bitte mit ja oder nein antworten".into(),
+        (QuestionKind::YesNo, Locale::En) => "please answer yes or no".into(),
+        (QuestionKind::Text, _) => parser_reason.to_string(),
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct ThanksContext {
     agency: AgencyView,
@@ -459,7 +479,7 @@ fn answer_to(
     rendered: crate::templates::Rendered,
     incoming: &Incoming,
 ) -> Outgoing {
-    let mail = mail_to(app, to, rendered, AutoSubmitted::Replied);
+    let mail = to.mail(app, rendered, AutoSubmitted::Replied);
     match &incoming.message_id {
         Some(parent) => mail.in_reply_to(parent, &incoming.references),
         None => mail,
@@ -542,7 +562,10 @@ pub async fn store_answers(
                 number: i.number,
                 text: text_of(i.number),
                 given: i.text.clone(),
-                reason: i.reason.clone(),
+                reason: match questions.get(i.number.wrapping_sub(1)) {
+                    Some(q) => invalid_reason(q, locale, &i.reason),
+                    None => i.reason.clone(),
+                },
             })
             .collect(),
     };
@@ -608,7 +631,7 @@ pub async fn store_answers(
                 .collect(),
         };
         let rendered = app.templates.render(op.locale, "score_alert", &context)?;
-        let mail = mail_to(app, &op, rendered, AutoSubmitted::Generated);
+        let mail = op.mail(app, rendered, AutoSubmitted::Generated);
         outbound::enqueue(
             tx,
             &format!("score_alert:{inbound_id}"),

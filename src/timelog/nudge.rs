@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 use super::flow::week_label;
 use crate::app::App;
 use crate::domain::Locale;
-use crate::outbound::{self, AutoSubmitted, Outgoing};
+use crate::outbound::{self, AutoSubmitted};
 use crate::recipients::{AgencyView, MailError, People};
 use crate::store;
 
@@ -79,14 +79,9 @@ pub async fn nudge(
         examples,
     };
     let rendered = app.templates.render(to.locale, "hours_nudge", &context)?;
-    let mail = Outgoing::new(
-        &app.config.agency.from,
-        vec![to.mailbox.clone()],
-        rendered,
-        to.locale,
-        AutoSubmitted::Generated,
-    )
-    .expecting_reply();
+    let mail = to
+        .mail(app, rendered, AutoSubmitted::Generated)
+        .expecting_reply();
     Ok(outbound::enqueue(
         tx,
         key,

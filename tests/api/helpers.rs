@@ -285,3 +285,55 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Reads every `.eml` of a golden corpus in `dir` as `tandem parse --json` reads it (against
+/// the world `t` holds, at `now`) and compares each with the `.json` beside it. A mismatch
+/// writes `NAME.actual.json` and fails, naming every one; `TANDEM_BLESS=1` writes the expected
+/// files instead. Returns each file with what was read from it.
+pub async fn check_corpus(
+    t: &TestApp,
+    dir: &Path,
+    now: DateTime<Utc>,
+) -> Vec<(PathBuf, tandem::cli::parse::Parsed)> {
+    let bless = std::env::var_os("TANDEM_BLESS").is_some();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    let mut mismatches = Vec::new();
+    let mut read = Vec::new();
+    for file in files {
+        let raw = std::fs::read(&file).unwrap();
+        let parsed =
+            tandem::cli::parse::analyse(&t.app.config, Some(&t.app.pool), &raw, now, false)
+                .await
+                .unwrap();
+        let actual = serde_json::to_string_pretty(&parsed).unwrap() + "\n";
+        let expected_path = file.with_extension("json");
+        let actual_path = file.with_extension("actual.json");
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+        } else {
+            match std::fs::read_to_string(&expected_path) {
+                Ok(expected) if expected == actual => {
+                    let _ = std::fs::remove_file(&actual_path);
+                }
+                _ => {
+                    std::fs::write(&actual_path, &actual).unwrap();
+                    mismatches.push(actual_path.display().to_string());
+                }
+            }
+        }
+        read.push((file, parsed));
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} fixtures differ from their .json; the actual output is in:\n{}",
+        mismatches.len(),
+        read.len(),
+        mismatches.join("\n")
+    );
+    read
+}
