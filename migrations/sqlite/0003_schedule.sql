@@ -47,6 +47,9 @@ CREATE INDEX agreement_document_by_agreement ON agreement_document (agreement_id
 
 -- The day the operator says an agreement was signed (`agreement sign --date`).
 ALTER TABLE agreement ADD COLUMN signed_on TEXT;
+-- Who has sent a `received` agreement back: one side of an agreement both sign still owes it.
+ALTER TABLE agreement ADD COLUMN received_from TEXT
+    CHECK (received_from IN ('client', 'assistant', 'both'));
 
 -- What a mail is about, where a reply must find it: the survey a survey mail or its reminder asks.
 ALTER TABLE outbox ADD COLUMN survey_id INTEGER REFERENCES survey (id);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::SqliteConnection;
 
 use crate::app::App;
-use crate::domain::{AgreementStatus, Locale};
+use crate::domain::{AgreementStatus, Locale, Signer};
 use crate::inbound::message::{Attachment, Incoming};
 use crate::outbound::{self, AutoSubmitted};
 use crate::recipients::{AgencyView, MailError, People, operator};
@@ -109,17 +109,29 @@ struct ReminderContext {
     agreements: Vec<NameView>,
 }
 
+/// Whether `party` still has to sign `agreement`: it is theirs to sign and pending, or it
+/// came back from the other side only, of an agreement both sign.
+pub fn awaits(agreement: &Agreement, party: Party) -> bool {
+    let theirs = match party {
+        Party::Client => agreement.signers.includes_client(),
+        Party::Assistant => agreement.signers.includes_assistant(),
+        Party::Operator => false,
+    };
+    theirs
+        && match agreement.status {
+            AgreementStatus::Pending => true,
+            AgreementStatus::Received => {
+                agreement.signers == Signer::Both
+                    && !matches!(agreement.received_from.as_deref(),
+                        Some(from) if from == party.as_str() || from == "both")
+            }
+            AgreementStatus::Signed | AgreementStatus::Waived => false,
+        }
+}
+
 /// The agreements `party` still has to sign.
 pub fn pending_for(agreements: &[Agreement], party: Party) -> Vec<&Agreement> {
-    agreements
-        .iter()
-        .filter(|a| a.status == AgreementStatus::Pending)
-        .filter(|a| match party {
-            Party::Client => a.signers.includes_client(),
-            Party::Assistant => a.signers.includes_assistant(),
-            Party::Operator => false,
-        })
-        .collect()
+    agreements.iter().filter(|a| awaits(a, party)).collect()
 }
 
 fn name(app: &App, kind: &str, locale: Locale) -> String {
@@ -214,7 +226,7 @@ pub async fn escalate(
     };
     let pending: Vec<EscalationView> = agreements
         .iter()
-        .filter(|a| a.status == AgreementStatus::Pending)
+        .filter(|a| awaits(a, Party::Client) || awaits(a, Party::Assistant))
         .map(|a| EscalationView {
             kind: a.kind.clone(),
             name: name(app, &a.kind, to.locale),
@@ -289,7 +301,7 @@ pub async fn receive(
     }
     let mut names = Vec::new();
     for a in agreements.iter().filter(|a| kinds.contains(&a.kind)) {
-        store::engagements::mark_received(tx, a.id, now).await?;
+        store::engagements::mark_received(tx, a.id, party.as_str(), now).await?;
         for pdf in &pdfs {
             store::engagements::add_document(
                 tx,
@@ -351,8 +363,13 @@ pub async fn remind_now(app: &App, engagement_id: i64) -> Result<Vec<Party>, Mai
     let mut reminded = Vec::new();
     for party in [Party::Client, Party::Assistant] {
         let prefix = format!("agreement_reminder:{engagement_id}:{}:", party.as_str());
-        let number = sent.keys().filter(|k| k.starts_with(&prefix)).count() as u32 + 1;
-        let key = format!("{prefix}manual-{}", now.format("%Y%m%dT%H%M%S%.3f"));
+        let sent_before = sent.keys().filter(|k| k.starts_with(&prefix)).count();
+        let manual = sent
+            .keys()
+            .filter(|k| k.starts_with(&format!("{prefix}manual-")))
+            .count();
+        let number = sent_before as u32 + 1;
+        let key = format!("{prefix}manual-{}", manual + 1);
         if remind(app, &mut tx, &people, party, number, &key, now).await? {
             reminded.push(party);
         }
@@ -414,6 +431,30 @@ mod tests {
         ] {
             assert!(!says_signed(no), "{no}");
         }
+    }
+
+    #[test]
+    fn an_agreement_both_sign_awaits_the_side_that_has_not() {
+        let mut a = Agreement {
+            id: 1,
+            engagement_id: 1,
+            kind: "contract".into(),
+            signers: Signer::Both,
+            status: AgreementStatus::Pending,
+            status_changed_at: chrono::Utc::now(),
+            received_from: None,
+        };
+        assert!(awaits(&a, Party::Client) && awaits(&a, Party::Assistant));
+        a.status = AgreementStatus::Received;
+        a.received_from = Some("assistant".into());
+        assert!(awaits(&a, Party::Client) && !awaits(&a, Party::Assistant));
+        a.received_from = Some("both".into());
+        assert!(!awaits(&a, Party::Client) && !awaits(&a, Party::Assistant));
+        a.signers = Signer::Client;
+        a.received_from = Some("client".into());
+        assert!(!awaits(&a, Party::Client));
+        a.status = AgreementStatus::Signed;
+        assert!(!awaits(&a, Party::Client) && !awaits(&a, Party::Operator));
     }
 
     #[test]

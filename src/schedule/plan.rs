@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
 use crate::config::ScheduleConfig;
-use crate::domain::{AgreementStatus, EngagementStatus, Signer, TimeZone};
+use crate::domain::{EngagementStatus, TimeZone};
 use crate::store::engagements::{Agreement, Engagement};
 use crate::store::surveys::SurveyFact;
 
@@ -34,15 +34,6 @@ impl Party {
             Party::Client => "client",
             Party::Assistant => "assistant",
             Party::Operator => "operator",
-        }
-    }
-
-    /// Whether this party signs agreements signed by `signer`.
-    fn signs(self, signer: Signer) -> bool {
-        match self {
-            Party::Client => signer.includes_client(),
-            Party::Assistant => signer.includes_assistant(),
-            Party::Operator => false,
         }
     }
 }
@@ -357,7 +348,7 @@ impl Planner<'_> {
             self.facts
                 .agreements
                 .iter()
-                .any(|a| a.status == AgreementStatus::Pending && party.signs(a.signers))
+                .any(|a| crate::agreements::awaits(a, party))
         };
         let max = self.config.agreement_escalate_after;
         for party in [Party::Client, Party::Assistant] {

@@ -44,6 +44,8 @@ pub struct Agreement {
     pub signers: Signer,
     pub status: AgreementStatus,
     pub status_changed_at: DateTime<Utc>,
+    /// Who sent a `received` agreement back (`client`, `assistant` or `both`).
+    pub received_from: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -221,8 +223,17 @@ pub async fn agreements(
     conn: &mut SqliteConnection,
     engagement_id: i64,
 ) -> Result<Vec<Agreement>, StoreError> {
-    let rows: Vec<(i64, i64, String, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, engagement_id, kind, signers, status, status_changed_at FROM agreement \
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, engagement_id, kind, signers, status, status_changed_at, received_from FROM agreement \
          WHERE engagement_id = $1 ORDER BY id",
     )
     .bind(engagement_id)
@@ -230,7 +241,7 @@ pub async fn agreements(
     .await?;
     rows.into_iter()
         .map(
-            |(id, engagement_id, kind, signers, status, status_changed_at)| {
+            |(id, engagement_id, kind, signers, status, status_changed_at, received_from)| {
                 Ok(Agreement {
                     id,
                     engagement_id,
@@ -238,6 +249,7 @@ pub async fn agreements(
                     signers: parse_column(&signers, "signer")?,
                     status: parse_column(&status, "agreement status")?,
                     status_changed_at,
+                    received_from,
                 })
             },
         )
@@ -256,6 +268,8 @@ pub struct AgreementListing {
     pub status: String,
     pub status_changed_at: DateTime<Utc>,
     pub signed_on: Option<NaiveDate>,
+    /// Who sent it back by mail, when it is `received`.
+    pub received_from: Option<String>,
     /// Signed documents that came back by mail.
     pub documents: i64,
 }
@@ -269,7 +283,7 @@ pub async fn list_agreements(
 ) -> Result<Vec<AgreementListing>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT g.id, g.engagement_id, c.tag AS client_tag, a.name AS assistant_name, g.kind, \
-         g.signers, g.status, g.status_changed_at, g.signed_on, \
+         g.signers, g.status, g.status_changed_at, g.signed_on, g.received_from, \
          (SELECT COUNT(*) FROM agreement_document d WHERE d.agreement_id = g.id) AS documents \
          FROM agreement g JOIN engagement e ON e.id = g.engagement_id \
          JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id \
@@ -324,19 +338,25 @@ pub async fn settle_agreement(
     })
 }
 
-/// Sets a pending agreement `received` (a reply carried it; the operator confirms). Returns
-/// whether it moved.
+/// Marks an agreement `received` from `side` (`client` or `assistant`), for the operator to
+/// confirm: a pending one moves; one received from the other side is now received from
+/// `both`. Returns whether anything changed.
 pub async fn mark_received(
     conn: &mut SqliteConnection,
     agreement_id: i64,
+    side: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let moved = sqlx::query(
-        "UPDATE agreement SET status = 'received', status_changed_at = $1 \
-         WHERE id = $2 AND status = 'pending'",
+        "UPDATE agreement SET status = 'received', status_changed_at = $1, \
+         received_from = CASE WHEN status = 'pending' THEN $3 ELSE 'both' END \
+         WHERE id = $2 AND (status = 'pending' \
+               OR (status = 'received' AND received_from IS NOT NULL \
+                   AND received_from NOT IN ($3, 'both')))",
     )
     .bind(now)
     .bind(agreement_id)
+    .bind(side)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -87,8 +87,8 @@ fn question_views(questions: &[Question], locale: Locale) -> Vec<QuestionView> {
 pub enum Occasion {
     /// The scheduled survey of a period.
     Feedback { period: String, trial: bool },
-    /// Sent by the operator now (`tandem survey send`).
-    Manual,
+    /// Sent by the operator now (`tandem survey send`): the engagement's `number`th such.
+    Manual { number: usize },
 }
 
 /// Writes a feedback survey and queues its mail under `key`. `None` when this survey was sent
@@ -105,13 +105,15 @@ pub async fn send(
     let questions = &app.config.surveys.questions;
     let (period, trial) = match occasion {
         Occasion::Feedback { period, trial } => (period.clone(), *trial),
-        Occasion::Manual => (
-            format!("manual-{}", now.format("%Y%m%dT%H%M%S%.3f")),
+        Occasion::Manual { number } => (
+            format!("manual-{number}"),
             people.engagement.status == EngagementStatus::Trial,
         ),
     };
     let label = match occasion {
-        Occasion::Manual => format_date(now.with_timezone(&to.zone.0).date_naive(), to.locale),
+        Occasion::Manual { .. } => {
+            format_date(now.with_timezone(&to.zone.0).date_naive(), to.locale)
+        }
         Occasion::Feedback { .. } => period_label(&period, to.locale),
     };
     let context = SurveyContext {
@@ -196,17 +198,27 @@ pub async fn send_now(app: &App, engagement_id: i64) -> Result<i64, MailError> {
             "engagement {engagement_id} has ended"
         ))));
     }
-    let key = format!(
-        "survey:{engagement_id}:manual-{}",
-        now.format("%Y%m%dT%H%M%S%.3f")
-    );
-    let id = send(app, &mut tx, &people, &Occasion::Manual, &key, now)
+    let number = store::surveys::facts(&mut tx, engagement_id)
         .await?
-        .ok_or_else(|| {
-            MailError::Store(StoreError::Conflict(
-                "a survey was sent this very second; try again".into(),
-            ))
-        })?;
+        .iter()
+        .filter(|s| s.period.starts_with("manual-"))
+        .count()
+        + 1;
+    let key = format!("survey:{engagement_id}:manual-{number}");
+    let id = send(
+        app,
+        &mut tx,
+        &people,
+        &Occasion::Manual { number },
+        &key,
+        now,
+    )
+    .await?
+    .ok_or_else(|| {
+        MailError::Store(StoreError::Conflict(format!(
+            "survey {key} exists already; try again"
+        )))
+    })?;
     tx.commit().await?;
     app.outbox_wake.notify_one();
     Ok(id)

@@ -402,6 +402,9 @@ async fn agreement_replies_by_each_path() {
             .filter(|k| *k == "agreement_received")
             .count();
         assert_eq!(thanks, 2);
+        // What both sign is still owed by Sam: only he is reminded now.
+        let reminded = tandem::agreements::remind_now(&t.app, 1).await.unwrap();
+        assert_eq!(reminded, [tandem::schedule::plan::Party::Assistant]);
         // The operator confirms.
         let signed = t.tandem(&["agreement", "sign", "1", "dpa", "--date", "2026-12-04"]);
         assert!(signed.status.success(), "{}", describe(&signed));
