@@ -2,7 +2,8 @@
 //! parse --json` reads it, in the world `tests/fixtures/replies/INDEX.md` describes, compared
 //! with `NNN-*.json` beside it. Each reply kind comes in three files, one per correlation path
 //! alone. A mismatch writes `NNN-*.actual.json` and fails; `TANDEM_BLESS=1` writes the
-//! expected files instead (review them against INDEX.md before committing).
+//! expected files instead (review them against INDEX.md before committing). Then each file is
+//! delivered to a daemon of its own and must have the effect INDEX.md names.
 
 use std::path::{Path, PathBuf};
 
@@ -200,4 +201,103 @@ async fn the_reply_corpus_reads_as_expected() {
         "every file is a reply:\n{}",
         not_replies.join("\n")
     );
+}
+
+/// Each file of the corpus delivered to a daemon of its own (into the Maildir, read by the
+/// reader) has the effect INDEX.md names: answers stored and thanked for, the low score
+/// alerted, agreements received with their PDF, the trial decided.
+#[tokio::test]
+async fn each_reply_of_the_corpus_has_its_effect() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 24);
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let t = spawn_app().await;
+        seed_world(&t).await;
+        t.clock.set("2026-12-29T12:00:00Z".parse().unwrap());
+        t.deliver("reply.eml", &std::fs::read(file).unwrap());
+        let report = tandem::inbound::reader::drain(&t.app).await.unwrap();
+        assert_eq!(report.recorded, 1, "{name}");
+        let kinds: Vec<String> = sqlx::query_scalar(
+            "SELECT kind FROM outbox WHERE natural_key NOT LIKE 'seed:%' AND kind <> 'welcome' ORDER BY id",
+        )
+        .fetch_all(&t.app.pool)
+        .await
+        .unwrap();
+        let answers: Vec<String> =
+            sqlx::query_scalar("SELECT key FROM survey_answer ORDER BY survey_id, number")
+                .fetch_all(&t.app.pool)
+                .await
+                .unwrap();
+        let statuses: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT engagement_id, kind, status FROM agreement WHERE status <> 'pending' ORDER BY id",
+        )
+        .fetch_all(&t.app.pool)
+        .await
+        .unwrap();
+        let engagements: Vec<String> =
+            sqlx::query_scalar("SELECT status FROM engagement ORDER BY id")
+                .fetch_all(&t.app.pool)
+                .await
+                .unwrap();
+        let documents = t.count("agreement_document").await;
+        let received = |engagement: i64, list: &[&str]| -> Vec<(i64, String, String)> {
+            list.iter()
+                .map(|k| (engagement, k.to_string(), "received".to_string()))
+                .collect()
+        };
+        let group = name[..3].parse::<u32>().unwrap().div_ceil(3);
+        match group {
+            1 => {
+                assert_eq!(
+                    answers,
+                    ["satisfaction", "communication", "continue", "comments"],
+                    "{name}"
+                );
+                assert_eq!(kinds, ["survey_thanks"], "{name}");
+            }
+            2 => {
+                assert_eq!(answers.len(), 4, "{name}");
+                assert_eq!(kinds, ["survey_thanks", "score_alert"], "{name}");
+            }
+            3 => {
+                assert_eq!(answers, ["satisfaction", "continue", "comments"], "{name}");
+                assert_eq!(kinds, ["survey_thanks"], "{name}");
+            }
+            4 => {
+                assert_eq!(answers.len(), 4, "{name}");
+                assert_eq!(kinds, ["survey_thanks"], "{name}");
+            }
+            5 => {
+                assert_eq!(statuses, received(1, &["contract", "nda"]), "{name}");
+                assert_eq!(
+                    (documents, kinds.as_slice()),
+                    (0, &["agreement_received".to_string()][..]),
+                    "{name}"
+                );
+            }
+            6 => {
+                assert_eq!(statuses, received(2, &["dpa"]), "{name}");
+                assert_eq!(
+                    (documents, kinds.as_slice()),
+                    (1, &["agreement_received".to_string()][..]),
+                    "{name}"
+                );
+            }
+            7 => {
+                assert_eq!(engagements, ["active", "trial"], "{name}");
+                assert_eq!(kinds, ["trial_review_thanks"], "{name}");
+            }
+            8 => {
+                assert_eq!(engagements, ["trial", "trial"], "{name}");
+                assert_eq!(kinds, ["trial_alert", "trial_review_thanks"], "{name}");
+            }
+            _ => unreachable!("24 files"),
+        }
+    }
 }
