@@ -8,7 +8,7 @@ use super::{open_app, open_store, print_json, print_table};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::store::surveys;
-use crate::survey::flow::{period_label, value_from_json, value_text};
+use crate::survey::flow::{survey_label, value_from_json, value_text};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -86,8 +86,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let mut conn = pool.acquire().await?;
             let survey = surveys::get(&mut conn, id).await?;
             let stored = surveys::answers(&mut conn, id).await?;
-            let questions: Vec<crate::survey::Question> =
-                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let questions = crate::survey::flow::stored_questions(&survey)?;
             let answers = questions
                 .iter()
                 .enumerate()
@@ -110,7 +109,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 "survey {}: {} of engagement {} ({}, {})",
                 s.id, s.kind, s.engagement_id, s.assistant_name, s.client_tag
             );
-            println!("period:   {}", period_label(&s.period, Locale::En));
+            println!("period:   {}", survey_label(s, Locale::En));
             println!("to:       {}", s.recipient);
             println!("sent:     {}", s.sent_at.format("%Y-%m-%d %H:%M UTC"));
             match s.answered_at {

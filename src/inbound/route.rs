@@ -125,8 +125,7 @@ async fn answer(
     match (sent.kind.as_str(), sent.survey_id) {
         ("survey" | "survey_reminder", Some(survey_id)) => {
             let survey = store::surveys::get(conn, survey_id).await?;
-            let questions: Vec<crate::survey::Question> =
-                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let questions = crate::survey::flow::stored_questions(&survey)?;
             let parsed = answers::parse(&incoming.text, &questions);
             if parsed.answers.is_empty() && parsed.invalid.is_empty() {
                 return Ok(None);
@@ -159,8 +158,7 @@ async fn answer(
         }
         ("trial_review", Some(survey_id)) => {
             let survey = store::surveys::get(conn, survey_id).await?;
-            let questions: Vec<crate::survey::Question> =
-                serde_json::from_str(&survey.questions).unwrap_or_default();
+            let questions = crate::survey::flow::stored_questions(&survey)?;
             let parsed = answers::parse(&incoming.text, &questions);
             let numbered = parsed.answers.iter().find_map(|a| match a.value {
                 answers::Value::YesNo(b) if a.key == "continue" => Some(b),

@@ -175,6 +175,7 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
         }
     }
     let until = now + chrono::Duration::days(HORIZON_DAYS);
+    let mut failed: Option<ScheduleError> = None;
     for engagement in store::engagements::scheduled(&mut conn).await? {
         let facts = facts(&mut conn, &app.config, engagement).await?;
         let planned = plan::plan(&facts, &app.config.schedule, until);
@@ -185,28 +186,54 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
                 soonest(open);
                 continue;
             }
-            let sent = send(app, due).await.map_err(|source| ScheduleError::Send {
-                key: due.key.clone(),
-                source,
-            })?;
-            if sent {
-                tracing::info!(key = due.key, "scheduled mail queued");
-                queued.push(due.key.clone());
+            match send(app, due).await {
+                Ok(true) => {
+                    tracing::info!(key = due.key, "scheduled mail queued");
+                    queued.push(due.key.clone());
+                }
+                Ok(false) => {}
+                // One engagement's trouble does not hold up the others; the step reports it.
+                Err(source) => {
+                    let error = ScheduleError::Send {
+                        key: due.key.clone(),
+                        source,
+                    };
+                    tracing::error!(
+                        error = chain(&error),
+                        "a scheduled mail could not be queued"
+                    );
+                    failed.get_or_insert(error);
+                }
             }
         }
         if let Some(due) = plan::next_due(&planned, &facts.sent, now) {
             soonest(due);
         }
     }
-    store::health::record_ok(&mut conn, "scheduler", now).await?;
     if !queued.is_empty() {
         app.outbox_wake.notify_one();
     }
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    store::health::record_ok(&mut conn, "scheduler", now).await?;
     Ok(Step {
         trials_started,
         queued,
         next_due,
     })
+}
+
+/// An error with its causes, `a: b: c`, as the logs write them.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// One line of `tandem schedule preview`.

@@ -34,6 +34,15 @@ pub fn period_label(period: &str, locale: Locale) -> String {
     period.to_string()
 }
 
+/// What a sent survey was about: its period, or for one the operator sent, the day it went
+/// out (its UTC date).
+pub fn survey_label(survey: &Survey, locale: Locale) -> String {
+    match survey.period.starts_with("manual-") {
+        true => format_date(survey.sent_at.date_naive(), locale),
+        false => period_label(&survey.period, locale),
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct QuestionView {
     number: usize,
@@ -224,7 +233,8 @@ pub async fn send_now(app: &App, engagement_id: i64) -> Result<i64, MailError> {
     Ok(id)
 }
 
-fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {
+/// The questions a survey asked, as stored with it.
+pub fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {
     serde_json::from_str(&survey.questions)
         .map_err(|e| StoreError::Corrupt(format!("the questions of survey {}: {e}", survey.id)))
 }
@@ -563,7 +573,7 @@ pub async fn store_answers(
         agency: AgencyView::new(&app.config),
         recipient_name: to.name.clone(),
         assistant_name: people.assistant.name.clone(),
-        period_label: period_label(&survey.period, locale),
+        period_label: survey_label(survey, locale),
         complete: missing.is_empty() && parsed.invalid.is_empty(),
         answered,
         missing,
@@ -626,7 +636,7 @@ pub async fn store_answers(
                 .map(ToString::to_string)
                 .unwrap_or_else(|| survey.recipient.clone()),
             survey_id: survey.id,
-            period_label: period_label(&survey.period, op.locale),
+            period_label: survey_label(survey, op.locale),
             threshold,
             low,
             answers: parsed
