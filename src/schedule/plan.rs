@@ -122,6 +122,17 @@ pub struct Facts {
     pub weeks_with_hours: HashSet<String>,
 }
 
+/// The period a survey of `cadence` on `date` is for, the last part of its natural key: the
+/// ISO week of a weekly survey (`2026-W49`), the month of a monthly one (`2027-01`), else the
+/// day (`2026-12-03`), so that no two surveys of a cadence share a period.
+pub fn period_of(cadence: &Cadence, date: NaiveDate) -> String {
+    match cadence {
+        Cadence::Weekly { days, .. } if days.iter().count() == 1 => iso_week(date),
+        Cadence::MonthlyWeekday { .. } | Cadence::MonthlyDay { .. } => month(date),
+        Cadence::Weekly { .. } | Cadence::Every { .. } => date.format("%Y-%m-%d").to_string(),
+    }
+}
+
 fn end_of_day(date: NaiveDate) -> NaiveDateTime {
     date.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default())
 }
@@ -231,11 +242,11 @@ impl Planner<'_> {
             .map(|l| (l, true))
             .chain(after.into_iter().map(|l| (l, false)))
         {
-            let period = if in_trial {
-                iso_week(local.date())
-            } else {
-                month(local.date())
+            let cadence = match in_trial {
+                true => &self.config.survey_trial,
+                false => &self.config.survey_after_trial,
             };
+            let period = period_of(cadence, local.date());
             let due = self.due(Party::Client, local);
             let key = format!("survey:{}:{period}", self.id());
             self.push(
@@ -513,4 +524,20 @@ pub fn next_due(
         .filter(|p| p.due > now && !sent.contains_key(&p.key))
         .map(|p| p.due)
         .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_survey_of_a_cadence_has_a_period_of_its_own() {
+        let day = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let period = |c: &str| period_of(&c.parse().unwrap(), day);
+        assert_eq!(period("weekly:fri 10:00"), "2026-W53");
+        assert_eq!(period("monthly:first mon 10:00"), "2027-01");
+        assert_eq!(period("monthly:15 10:00"), "2027-01");
+        assert_eq!(period("weekly:mon,fri 10:00"), "2027-01-01");
+        assert_eq!(period("every 3d"), "2027-01-01");
+    }
 }

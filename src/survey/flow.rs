@@ -25,6 +25,9 @@ pub fn period_label(period: &str, locale: Locale) -> String {
             Locale::En => format!("week {week}"),
         };
     }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d") {
+        return format_date(day, locale);
+    }
     if let Some((year, month)) = period.split_once('-')
         && let (Ok(year), Ok(month)) = (year.parse::<i32>(), month.parse::<u32>())
         && period.len() == 7
@@ -832,6 +835,7 @@ mod tests {
         assert_eq!(period_label("2026-W05", Locale::En), "week 5");
         assert_eq!(period_label("2027-01", Locale::De), "Januar 2027");
         assert_eq!(period_label("trial", Locale::En), "trial");
+        assert_eq!(period_label("2026-12-03", Locale::En), "3 December 2026");
     }
 
     #[test]
