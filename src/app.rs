@@ -58,6 +58,7 @@ pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     samples.extend(crate::timelog::nudge::template_samples());
     samples.extend(crate::survey::flow::template_samples());
     samples.extend(crate::agreements::template_samples());
+    samples.extend(crate::digest::template_samples());
     samples
 }
 

@@ -49,6 +49,26 @@ pub struct Config {
     /// The feedback questionnaire and its alert threshold.
     #[serde(default)]
     pub surveys: SurveysConfig,
+    /// The operator's weekly digest.
+    #[serde(default)]
+    pub digest: DigestConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    /// When the digest goes to the operator, in the agency's time zone. It reports on the week
+    /// of the day before (a Monday digest reports the week that ended).
+    #[serde(default = "default_digest_at")]
+    pub at: Cadence,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        Self {
+            at: default_digest_at(),
+        }
+    }
 }
 
 /// The rhythm of an engagement. Every time is the recipient's local time.
@@ -522,6 +542,9 @@ fn default_hours_nudge() -> Cadence {
     "weekly:fri 15:00"
         .parse()
         .expect("the default cadence parses")
+}
+fn default_digest_at() -> Cadence {
+    "weekly:mon 08:00".parse().expect("the default cadence parses")
 }
 fn default_alert_threshold() -> i64 {
     2

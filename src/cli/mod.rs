@@ -6,6 +6,7 @@ mod assistant;
 mod check;
 mod client;
 mod daemon;
+mod digest;
 mod engagement;
 mod hours;
 mod outbox;
@@ -75,6 +76,8 @@ pub enum Command {
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
+    /// The operator's weekly digest: preview it, or send it now.
+    Digest(digest::Args),
     /// Show how the daemon reads one message, without changing anything.
     Parse(parse::Args),
     /// Check the config, templates, database and mail transports.
@@ -95,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
     }

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox as LettreMailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
 use super::OutboundError;
 use crate::domain::{EmailAddress, Locale, Mailbox};
@@ -45,6 +46,18 @@ pub struct Outgoing {
     pub references: Vec<String>,
     /// For mail that expects an answer: the token a reply is matched by (see [`Outgoing::expecting_reply`]).
     pub token: Option<String>,
+    /// Images the HTML part shows inline (`<img src="cid:ID">`).
+    pub inline: Vec<Inline>,
+}
+
+/// An image carried inside the message and shown by the HTML part as `cid:CONTENT_ID`.
+#[derive(Debug, Clone)]
+pub struct Inline {
+    /// Without angle brackets: `chart@tandem`.
+    pub content_id: String,
+    /// `image/png`.
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 impl Outgoing {
@@ -69,6 +82,7 @@ impl Outgoing {
             in_reply_to: None,
             references: Vec::new(),
             token: None,
+            inline: Vec::new(),
         }
     }
 
@@ -186,11 +200,25 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
     if !mail.references.is_empty() {
         builder = builder.references(mail.references.join(" "));
     }
+    let body = if mail.inline.is_empty() {
+        MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone())
+    } else {
+        // The HTML and its images travel together in multipart/related.
+        let mut related = MultiPart::related().singlepart(SinglePart::html(mail.html.clone()));
+        for image in &mail.inline {
+            let content_type = ContentType::parse(&image.content_type)
+                .map_err(|e| OutboundError::Build(format!("{}: {e}", image.content_type)))?;
+            related = related.singlepart(
+                Attachment::new_inline(image.content_id.clone())
+                    .body(image.data.clone(), content_type),
+            );
+        }
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(mail.text.clone()))
+            .multipart(related)
+    };
     let message = builder
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|e| OutboundError::Build(e.to_string()))?;
     Ok(message.formatted())
 }

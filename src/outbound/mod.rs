@@ -17,7 +17,7 @@ use sqlx::SqliteConnection;
 
 use crate::store::{self, StoreError};
 
-pub use message::{AutoSubmitted, Outgoing, tokens_in};
+pub use message::{AutoSubmitted, Inline, Outgoing, tokens_in};
 
 /// What went wrong delivering one message, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -210,6 +210,24 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
             soonest(due);
         }
     }
+    match digest_due(&mut conn, &app.config, now).await? {
+        (Some((week, key)), next) => {
+            match crate::digest::send(app, week, &key).await {
+                Ok(true) => {
+                    tracing::info!(key, "weekly digest queued");
+                    queued.push(key);
+                }
+                Ok(false) => {}
+                Err(source) => {
+                    let error = ScheduleError::Send { key, source };
+                    tracing::error!(error = chain(&error), "the digest could not be queued");
+                    failed.get_or_insert(error);
+                }
+            }
+            soonest(next);
+        }
+        (None, next) => soonest(next),
+    }
     if !queued.is_empty() {
         app.outbox_wake.notify_one();
     }
@@ -222,6 +240,44 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
         queued,
         next_due,
     })
+}
+
+/// The weekly digest: the week and natural key of the latest due one when it has not been
+/// queued yet, and when the next one is due. None is due before the agency's first
+/// engagement was added: there is nothing to report on then.
+async fn digest_due(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<(Option<(crate::digest::figures::Week, String)>, DateTime<Utc>), StoreError> {
+    let zone = config.agency.timezone.0;
+    let local_now = cadence::to_local(now, zone);
+    let cadence = &config.digest.at;
+    let next = cadence::local_to_utc(cadence.next_after(local_now, local_now), zone);
+    let first: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
+            .fetch_one(&mut *conn)
+            .await?;
+    let Some(first) = first else {
+        return Ok((None, next));
+    };
+    // The latest occurrence at or before now: the last of the past eight days'.
+    let week_ago = local_now - chrono::Duration::days(8);
+    let Some(latest) = cadence
+        .between(week_ago, week_ago, local_now)
+        .last()
+        .map(|l| cadence::local_to_utc(*l, zone))
+        .filter(|at| *at > first)
+    else {
+        return Ok((None, next));
+    };
+    let week = crate::digest::week_reported(latest, config);
+    let key = format!("digest:{}", week.key());
+    let queued: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE natural_key = $1")
+        .bind(&key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok((queued.is_none().then_some((week, key)), next))
 }
 
 /// An error with its causes, `a: b: c`, as the logs write them.

@@ -47,7 +47,26 @@ pub async fn record_error(
     .bind(error)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("INSERT INTO health_event (component, at, error) VALUES ($1, $2, $3)")
+        .bind(component)
+        .bind(now)
+        .bind(error)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// Errors per component since `since`.
+pub async fn errors_since(
+    conn: &mut SqliteConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT component, COUNT(*) FROM health_event WHERE at > $1 GROUP BY component",
+    )
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<Health>, StoreError> {

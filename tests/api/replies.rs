@@ -560,16 +560,13 @@ async fn over_imap_and_smtp() {
         1,
         "the thanks"
     );
-    let alerts: Vec<Vec<u8>> = sink
-        .messages()
-        .into_iter()
-        .filter(|raw| {
-            String::from_utf8_lossy(raw).contains("X-Rcpt-Args: <operator@example.org>")
-                || String::from_utf8_lossy(raw)
-                    .contains("To: Example Agency <operator@example.org>")
-        })
-        .collect();
+    let alerts: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM outbox WHERE kind = 'score_alert'")
+            .fetch_all(&t.app.pool)
+            .await
+            .unwrap();
     assert_eq!(alerts.len(), 1, "one low-score alert to the operator");
+    assert_eq!(arrived(&format!("Message-ID: {}", alerts[0])), 1);
     let documents: i64 = t.count("agreement_document").await;
     assert_eq!(documents, 1);
     assert_eq!(arrived("In-Reply-To: <imap-signed@acme.example>"), 1);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use tandem::app::App;
 use tandem::outbound::worker;
@@ -32,10 +32,12 @@ fn zone_of(recipient: &str) -> Tz {
     }
 }
 
-/// Every scheduled mail in the outbox (the welcome mails are not the schedule's).
+/// Every scheduled mail of the engagement in the outbox (the welcome mails are not the
+/// schedule's; the operator's weekly digest is checked on its own).
 async fn scheduled_sends(t: &TestApp) -> Vec<Sent> {
     let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT kind, recipient, created_at FROM outbox WHERE kind <> 'welcome' ORDER BY created_at, id",
+        "SELECT kind, recipient, created_at FROM outbox WHERE kind NOT IN ('welcome', 'digest') \
+         ORDER BY created_at, id",
     )
     .fetch_all(&t.app.pool)
     .await
@@ -233,7 +235,8 @@ async fn the_preview_is_what_the_daemon_sends() {
     );
     // Each at the instant the preview gave.
     let keys: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT natural_key, created_at FROM outbox WHERE kind <> 'welcome' ORDER BY natural_key",
+        "SELECT natural_key, created_at FROM outbox WHERE kind NOT IN ('welcome', 'digest') \
+         ORDER BY natural_key",
     )
     .fetch_all(&t.app.pool)
     .await
@@ -269,6 +272,36 @@ async fn day_by_day_with_a_restart_at_every_step() {
             .collect::<Vec<_>>(),
         ["09:00", "08:00"]
     );
+    // The operator's digest: every Monday at 08:00 in Berlin from the first Monday after the
+    // engagement was added, once each, reporting the week that ended.
+    let digests: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT natural_key, created_at FROM outbox WHERE kind = 'digest' ORDER BY created_at",
+    )
+    .fetch_all(&t.app.pool)
+    .await
+    .unwrap();
+    let mut monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let mut expected = Vec::new();
+    while monday <= NaiveDate::from_ymd_opt(2027, 5, 31).unwrap() {
+        let reported = (monday - Duration::days(1)).iso_week();
+        expected.push((
+            format!("digest:{}-W{:02}", reported.year(), reported.week()),
+            format!("{} Mon 08:00", monday.format("%Y-%m-%d")),
+        ));
+        monday += Duration::days(7);
+    }
+    let got: Vec<(String, String)> = digests
+        .into_iter()
+        .map(|(key, at)| {
+            (
+                key,
+                at.with_timezone(&chrono_tz::Europe::Berlin)
+                    .format("%Y-%m-%d %a %H:%M")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
 }
 
 /// Acceptance 2: two daemons on one database send each message once.
@@ -303,6 +336,7 @@ async fn a_catch_up_sends_only_the_latest_of_each_series() {
             "agreement_escalation:1",
             "agreement_reminder:1:assistant:3",
             "agreement_reminder:1:client:3",
+            "digest:2027-W01",
             "survey:1:2027-01",
             "trial_silent:1",
         ]

@@ -1,0 +1,563 @@
+//! The weekly digest: the operator's one page. [`figures`] reads the week's numbers, [`chart`]
+//! draws the hours of the last weeks (PNG for the HTML part, a table for the text part), and
+//! this module writes them out in the operator's language and queues the mail (the chart
+//! inline as `cid:`), once per week under the key `digest:YYYY-Www`.
+
+pub mod chart;
+pub mod figures;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::domain::{EngagementStatus, Locale};
+use crate::format::{format_date, format_day_month, format_duration};
+use crate::outbound::{self, AutoSubmitted, Inline};
+use crate::recipients::{AgencyView, MailError, operator};
+use crate::store::StoreError;
+use crate::templates::{Rendered, Templates};
+use figures::{Figures, Week};
+
+/// The Content-ID of the chart in the mail.
+pub const CHART_CID: &str = "chart@tandem";
+/// The chart shows the engagements with the most hours, at most this many.
+pub const CHART_SERIES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    #[error(transparent)]
+    Chart(#[from] chart::ChartError),
+}
+
+impl From<DigestError> for MailError {
+    fn from(e: DigestError) -> Self {
+        match e {
+            DigestError::Store(e) => MailError::Store(e),
+            DigestError::Template(e) => MailError::Template(e),
+            DigestError::Chart(e) => MailError::Store(StoreError::Corrupt(e.to_string())),
+        }
+    }
+}
+
+/// The week a digest sent at `at` reports on: the ISO week of the day before, in the agency's
+/// zone (a Monday digest reports the week that just ended; a Friday one its own week).
+pub fn week_reported(at: DateTime<Utc>, config: &Config) -> Week {
+    let local = at.with_timezone(&config.agency.timezone.0).date_naive();
+    Week::of(local - Duration::days(1))
+}
+
+/// How the HTML part refers to the chart: `cid:` in mail, or the PNG itself in a preview that
+/// a browser opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartSrc {
+    Cid,
+    DataUri,
+}
+
+/// A rendered digest.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub figures: Figures,
+    pub rendered: Rendered,
+    pub png: Vec<u8>,
+}
+
+fn week_label(week: &Week, locale: Locale) -> String {
+    let (from, to) = (week.monday, week.sunday());
+    match locale {
+        Locale::De => format!(
+            "KW {}, {}–{}{}",
+            week.number,
+            format_day_month(from, locale),
+            format_day_month(to, locale),
+            to.format("%Y")
+        ),
+        Locale::En => format!(
+            "week {}, {}–{} {}",
+            week.number,
+            format_day_month(from, locale),
+            format_day_month(to, locale),
+            to.format("%Y")
+        ),
+    }
+}
+
+fn short_week(monday: chrono::NaiveDate, locale: Locale) -> String {
+    let week = chrono::Datelike::iso_week(&monday).week();
+    match locale {
+        Locale::De => format!("KW {week}"),
+        Locale::En => format!("wk {week}"),
+    }
+}
+
+fn status_label(status: EngagementStatus, locale: Locale) -> &'static str {
+    match (status, locale) {
+        (EngagementStatus::Onboarding, _) => "onboarding",
+        (EngagementStatus::Trial, Locale::De) => "Probezeit",
+        (EngagementStatus::Trial, Locale::En) => "trial",
+        (EngagementStatus::Active, Locale::De) => "aktiv",
+        (EngagementStatus::Active, Locale::En) => "active",
+        (EngagementStatus::Paused, Locale::De) => "pausiert",
+        (EngagementStatus::Paused, Locale::En) => "paused",
+        (EngagementStatus::Ended, Locale::De) => "beendet",
+        (EngagementStatus::Ended, Locale::En) => "ended",
+    }
+}
+
+fn score_label(key: &str, locale: Locale) -> String {
+    match (key, locale) {
+        ("satisfaction", Locale::De) => "Zufriedenheit".into(),
+        ("satisfaction", Locale::En) => "Satisfaction".into(),
+        ("communication", Locale::De) => "Kommunikation".into(),
+        ("communication", Locale::En) => "Communication".into(),
+        _ => key.to_string(),
+    }
+}
+
+fn component_label(component: &str, locale: Locale) -> String {
+    match (component, locale) {
+        ("inbound", Locale::De) => "Posteingang".into(),
+        ("inbound", Locale::En) => "mail in".into(),
+        ("outbound", Locale::De) => "Postausgang".into(),
+        ("outbound", Locale::En) => "mail out".into(),
+        ("scheduler", Locale::De) => "Zeitplan".into(),
+        ("scheduler", Locale::En) => "scheduler".into(),
+        _ => component.to_string(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ScoreView {
+    label: String,
+    value: String,
+    trend: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct EngagementView {
+    id: i64,
+    assistant_name: String,
+    client_name: String,
+    client_tag: String,
+    status: &'static str,
+    this_week: String,
+    last_week: String,
+    month_to_date: String,
+    budget: Option<String>,
+    budget_percent: Option<i64>,
+    over_budget: bool,
+    scores: Vec<ScoreView>,
+    scores_period: Option<String>,
+    pending_agreements: Vec<String>,
+    overdue_agreements: Vec<String>,
+    unanswered_surveys: i64,
+    trial_ends: Option<String>,
+    trial_days_left: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct LowView {
+    engagement: String,
+    question: String,
+    value: String,
+    date: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FiledView {
+    from: String,
+    subject: String,
+    reason: String,
+    received: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FailedView {
+    id: i64,
+    to: String,
+    subject: String,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HoursView {
+    engagement: String,
+    hours: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DependenceView {
+    assistant: String,
+    client: String,
+    share: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NoHoursView {
+    assistant: String,
+    client: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HealthView {
+    component: String,
+    last_ok: Option<String>,
+    errors: i64,
+    last_error: Option<String>,
+}
+
+/// The variables of the digest templates.
+#[derive(Debug, Serialize)]
+struct DigestContext {
+    agency: AgencyView,
+    week_label: String,
+    generated: String,
+    engagements: Vec<EngagementView>,
+    chart_src: String,
+    chart_text: String,
+    attention_any: bool,
+    low_scores: Vec<LowView>,
+    quarantined: Vec<FiledView>,
+    unparseable: Vec<FiledView>,
+    for_a_person: Vec<FiledView>,
+    failed_sends: Vec<FailedView>,
+    hours_without_dpa: Vec<HoursView>,
+    self_employment: Vec<DependenceView>,
+    no_hours: Vec<NoHoursView>,
+    health_ok: bool,
+    health: Vec<HealthView>,
+}
+
+fn at(config: &Config, when: DateTime<Utc>, locale: Locale) -> String {
+    let local = when.with_timezone(&config.agency.timezone.0);
+    format!(
+        "{}, {}",
+        format_date(local.date_naive(), locale),
+        local.format("%H:%M")
+    )
+}
+
+/// The chart's data: the engagements with the most hours over its weeks.
+pub fn chart_of(figures: &Figures, locale: Locale) -> chart::Chart {
+    let mut ranked: Vec<_> = figures
+        .engagements
+        .iter()
+        .map(|e| (e.weekly.iter().sum::<i64>(), e))
+        .filter(|(total, _)| *total > 0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.engagement.id.cmp(&b.1.engagement.id)));
+    chart::Chart {
+        weeks: figures
+            .chart_weeks
+            .iter()
+            .map(|m| short_week(*m, locale))
+            .collect(),
+        series: ranked
+            .into_iter()
+            .take(CHART_SERIES)
+            .map(|(_, e)| chart::Series {
+                label: format!("{} / {}", e.engagement.assistant_name, e.engagement.client_tag),
+                minutes: e.weekly.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn context(
+    figures: &Figures,
+    config: &Config,
+    locale: Locale,
+    now: DateTime<Utc>,
+    chart_src: String,
+    chart_text: String,
+) -> DigestContext {
+    let today = now.with_timezone(&config.agency.timezone.0).date_naive();
+    let names = |id: i64| {
+        figures
+            .engagement(id)
+            .map(|e| format!("{} / {}", e.engagement.assistant_name, e.engagement.client_name))
+            .unwrap_or_else(|| format!("#{id}"))
+    };
+    let agreement = |kind: &String| {
+        config
+            .agreement(kind)
+            .map(|k| k.name(locale).to_string())
+            .unwrap_or_else(|| kind.clone())
+    };
+    let filed = |rows: &[crate::store::digest::FiledRow]| -> Vec<FiledView> {
+        rows.iter()
+            .map(|r| FiledView {
+                from: r.from_addr.clone().unwrap_or_else(|| "-".into()),
+                subject: r.subject.clone().unwrap_or_else(|| "-".into()),
+                reason: r.reason.clone(),
+                received: at(config, r.received_at, locale),
+            })
+            .collect()
+    };
+    let health: Vec<HealthView> = figures
+        .health
+        .iter()
+        .map(|h| HealthView {
+            component: component_label(&h.component, locale),
+            last_ok: h.last_ok_at.map(|t| at(config, t, locale)),
+            errors: h.errors_since_last_digest,
+            last_error: h.last_error.clone(),
+        })
+        .collect();
+    let health_ok = figures.health.iter().all(|h| {
+        h.errors_since_last_digest == 0 && h.last_ok_at.is_some_and(|t| now - t <= Duration::days(1))
+    });
+    DigestContext {
+        agency: AgencyView::new(config),
+        week_label: week_label(&figures.week, locale),
+        generated: at(config, now, locale),
+        engagements: figures
+            .engagements
+            .iter()
+            .map(|f| {
+                let e = &f.engagement;
+                let percent = e
+                    .budget_minutes
+                    .filter(|b| *b > 0)
+                    .map(|b| f.month_to_date * 100 / b);
+                EngagementView {
+                    id: e.id,
+                    assistant_name: e.assistant_name.clone(),
+                    client_name: e.client_name.clone(),
+                    client_tag: e.client_tag.clone(),
+                    status: status_label(e.status, locale),
+                    this_week: format_duration(f.this_week),
+                    last_week: format_duration(f.last_week),
+                    month_to_date: format_duration(f.month_to_date),
+                    budget: e.budget_minutes.map(format_duration),
+                    budget_percent: percent,
+                    over_budget: percent.is_some_and(|p| p > 100),
+                    scores: f
+                        .scores
+                        .iter()
+                        .map(|s| ScoreView {
+                            label: score_label(&s.key, locale),
+                            value: s.value.to_string(),
+                            trend: match s.previous {
+                                None => "new",
+                                Some(p) if s.value > p => "↑",
+                                Some(p) if s.value < p => "↓",
+                                Some(_) => "→",
+                            },
+                        })
+                        .collect(),
+                    scores_period: f
+                        .scores_period
+                        .as_deref()
+                        .map(|p| crate::survey::flow::period_label(p, locale)),
+                    pending_agreements: f.pending_agreements.iter().map(agreement).collect(),
+                    overdue_agreements: f.overdue_agreements.iter().map(agreement).collect(),
+                    unanswered_surveys: f.unanswered_surveys,
+                    trial_ends: f.trial_ends.map(|d| format_date(d, locale)),
+                    trial_days_left: f.trial_ends.map(|d| (d - today).num_days()),
+                }
+            })
+            .collect(),
+        chart_src,
+        chart_text,
+        attention_any: figures.needs_attention(),
+        low_scores: figures
+            .low_scores
+            .iter()
+            .map(|l| LowView {
+                engagement: names(l.engagement_id),
+                question: score_label(&l.key, locale),
+                value: l.value.to_string(),
+                date: format_date(
+                    l.answered_at
+                        .with_timezone(&config.agency.timezone.0)
+                        .date_naive(),
+                    locale,
+                ),
+            })
+            .collect(),
+        quarantined: filed(&figures.quarantined),
+        unparseable: filed(&figures.unparseable),
+        for_a_person: filed(&figures.for_a_person),
+        failed_sends: figures
+            .failed_sends
+            .iter()
+            .map(|(id, to, subject, error)| FailedView {
+                id: *id,
+                to: to.clone(),
+                subject: subject.clone(),
+                error: error.clone().unwrap_or_default(),
+            })
+            .collect(),
+        hours_without_dpa: figures
+            .hours_without_dpa
+            .iter()
+            .map(|(id, minutes)| HoursView {
+                engagement: names(*id),
+                hours: format_duration(*minutes),
+            })
+            .collect(),
+        self_employment: figures
+            .dependence
+            .iter()
+            .map(|d| DependenceView {
+                assistant: d.assistant_name.clone(),
+                client: d.client_name.clone(),
+                share: format!("{} %", (d.share_per_mille + 5) / 10),
+            })
+            .collect(),
+        no_hours: figures
+            .no_hours
+            .iter()
+            .filter_map(|id| figures.engagement(*id))
+            .map(|e| NoHoursView {
+                assistant: e.engagement.assistant_name.clone(),
+                client: e.engagement.client_name.clone(),
+            })
+            .collect(),
+        health_ok,
+        health,
+    }
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Reads and renders the digest of `week` in `locale`, as of `now`. Reads only.
+pub async fn render(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    templates: &Templates,
+    week: Week,
+    locale: Locale,
+    now: DateTime<Utc>,
+    chart_src: ChartSrc,
+) -> Result<Digest, DigestError> {
+    let figures = figures::read(conn, config, week, now).await?;
+    let chart = chart_of(&figures, locale);
+    let title = match locale {
+        Locale::De => "Stunden pro Woche",
+        Locale::En => "Hours per week",
+    };
+    let png = chart::png(&chart, title, locale)?;
+    let src = match chart_src {
+        ChartSrc::Cid => format!("cid:{CHART_CID}"),
+        ChartSrc::DataUri => format!("data:image/png;base64,{}", base64(&png)),
+    };
+    let context = context(&figures, config, locale, now, src, chart::text(&chart, locale));
+    let rendered = templates.render(locale, "digest", &context)?;
+    Ok(Digest {
+        figures,
+        rendered,
+        png,
+    })
+}
+
+/// Queues the digest of `week` to the operator under `key`; `false` when it was queued before.
+pub async fn send(app: &App, week: Week, key: &str) -> Result<bool, MailError> {
+    let now = app.clock.now();
+    let to = operator(&app.config);
+    let mut conn = app.pool.acquire().await?;
+    let digest = render(
+        &mut conn,
+        &app.config,
+        &app.templates,
+        week,
+        to.locale,
+        now,
+        ChartSrc::Cid,
+    )
+    .await?;
+    drop(conn);
+    let mut mail = to.mail(app, digest.rendered, AutoSubmitted::Generated);
+    mail.inline.push(Inline {
+        content_id: CHART_CID.into(),
+        content_type: "image/png".into(),
+        data: digest.png,
+    });
+    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let queued = outbound::enqueue(&mut tx, key, "digest", None, &mail, now).await?;
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    Ok(queued)
+}
+
+/// A sample of the context, for checking the templates at start-up.
+pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
+    let engagement = serde_json::json!({
+        "id": 1, "assistant_name": "Sam Lee", "client_name": "Acme GmbH", "client_tag": "acme",
+        "status": "trial", "this_week": "12:30 h", "last_week": "10:00 h", "month_to_date": "22:30 h",
+        "budget": "20:00 h", "budget_percent": 112, "over_budget": true,
+        "scores": [{ "label": "Satisfaction", "value": "4", "trend": "↑" }], "scores_period": "week 48",
+        "pending_agreements": ["NDA"], "overdue_agreements": ["NDA"], "unanswered_surveys": 1,
+        "trial_ends": "28 December 2026", "trial_days_left": 21
+    });
+    let mut bare = engagement.clone();
+    for key in ["budget", "budget_percent", "scores_period", "trial_ends", "trial_days_left"] {
+        bare[key] = serde_json::Value::Null;
+    }
+    bare["scores"] = serde_json::json!([]);
+    bare["pending_agreements"] = serde_json::json!([]);
+    bare["overdue_agreements"] = serde_json::json!([]);
+    bare["over_budget"] = false.into();
+    let filed = serde_json::json!([{ "from": "x@y.example", "subject": "Hi", "reason": "unknown sender", "received": "3 Dec 2026, 14:02" }]);
+    let full = serde_json::json!({
+        "agency": AgencyView::sample(), "week_label": "week 49, 30 Nov–6 Dec 2026",
+        "generated": "7 December 2026, 08:00", "engagements": [engagement, bare],
+        "chart_src": "cid:chart@tandem", "chart_text": "wk 49\n", "attention_any": true,
+        "low_scores": [{ "engagement": "Sam Lee / Acme GmbH", "question": "Satisfaction", "value": "2", "date": "4 December 2026" }],
+        "quarantined": filed, "unparseable": filed, "for_a_person": filed,
+        "failed_sends": [{ "id": 17, "to": "ben@acme.example", "subject": "Reminder", "error": "550" }],
+        "hours_without_dpa": [{ "engagement": "Sam Lee / Acme GmbH", "hours": "12:30 h" }],
+        "self_employment": [{ "assistant": "Sam Lee", "client": "Acme GmbH", "share": "92 %" }],
+        "no_hours": [{ "assistant": "Lena Vogel", "client": "Globex Ltd" }],
+        "health_ok": false,
+        "health": [
+            { "component": "mail in", "last_ok": "7 December 2026, 07:59", "errors": 0, "last_error": null },
+            { "component": "mail out", "last_ok": null, "errors": 2, "last_error": "connection refused" }
+        ]
+    });
+    let mut quiet = full.clone();
+    for key in [
+        "low_scores", "quarantined", "unparseable", "for_a_person", "failed_sends",
+        "hours_without_dpa", "self_employment", "no_hours", "engagements",
+    ] {
+        quiet[key] = serde_json::json!([]);
+    }
+    quiet["attention_any"] = false.into();
+    quiet["health_ok"] = true.into();
+    vec![("digest", full), ("digest", quiet)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_of_bytes() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+}
