@@ -544,7 +544,9 @@ fn default_hours_nudge() -> Cadence {
         .expect("the default cadence parses")
 }
 fn default_digest_at() -> Cadence {
-    "weekly:mon 08:00".parse().expect("the default cadence parses")
+    "weekly:mon 08:00"
+        .parse()
+        .expect("the default cadence parses")
 }
 fn default_alert_threshold() -> i64 {
     2

@@ -27,13 +27,18 @@ pub struct Args {
 
 pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let week = match &args.week {
-        Some(w) => Week::parse(w)
-            .with_context(|| format!("--week '{w}' is not a week: write YYYY-Www, e.g. 2026-W49"))?,
+        Some(w) => Week::parse(w).with_context(|| {
+            format!("--week '{w}' is not a week: write YYYY-Www, e.g. 2026-W49")
+        })?,
         None => digest::week_reported(SystemClock.now(), &config),
     };
     if args.send {
         let app = open_app(config).await?;
-        let key = format!("digest:{}:sent-{}", week.key(), SystemClock.now().timestamp());
+        let key = format!(
+            "digest:{}:sent-{}",
+            week.key(),
+            SystemClock.now().timestamp()
+        );
         digest::send(&app, week, &key).await?;
         println!(
             "digest of {} queued to {}",
@@ -44,10 +49,8 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     // A preview reads the database and the templates only: no mailbox is opened.
-    let templates = crate::templates::Templates::load(
-        &config.templates.dir,
-        &crate::app::template_samples(),
-    )?;
+    let templates =
+        crate::templates::Templates::load(&config.templates.dir, &crate::app::template_samples())?;
     let pool = crate::store::connect(&config.database.url, 1, crate::store::Open::ReadOnly).await?;
     let mut conn = pool.acquire().await?;
     let src = match args.format.as_str() {
@@ -67,7 +70,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     match args.format.as_str() {
         "html" => println!("{}", rendered.rendered.html),
         "json" => print_json(&rendered.figures)?,
-        _ => println!("{}\n\n{}", rendered.rendered.subject, rendered.rendered.text),
+        _ => println!(
+            "{}\n\n{}",
+            rendered.rendered.subject, rendered.rendered.text
+        ),
     }
     Ok(())
 }

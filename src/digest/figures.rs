@@ -43,7 +43,8 @@ impl Week {
     /// `2026-W49`.
     pub fn parse(text: &str) -> Option<Self> {
         let (year, week) = text.trim().split_once("-W")?;
-        let monday = NaiveDate::from_isoywd_opt(year.parse().ok()?, week.parse().ok()?, Weekday::Mon)?;
+        let monday =
+            NaiveDate::from_isoywd_opt(year.parse().ok()?, week.parse().ok()?, Weekday::Mon)?;
         Some(Self::of(monday))
     }
 
@@ -152,7 +153,9 @@ impl Figures {
 
 /// Reasons `classify` gives mail it could not read at all.
 fn unreadable(reason: &str) -> bool {
-    reason.starts_with("unreadable") || reason.contains("has no sender") || reason.contains("not a valid address")
+    reason.starts_with("unreadable")
+        || reason.contains("has no sender")
+        || reason.contains("not a valid address")
 }
 
 /// Reads the figures of `week` as of `now`.
@@ -164,7 +167,10 @@ pub async fn read(
 ) -> Result<Figures, StoreError> {
     let zone = config.agency.timezone.0;
     let start = local_to_utc(week.monday.and_time(chrono::NaiveTime::MIN), zone);
-    let end = local_to_utc((week.monday + Duration::days(7)).and_time(chrono::NaiveTime::MIN), zone);
+    let end = local_to_utc(
+        (week.monday + Duration::days(7)).and_time(chrono::NaiveTime::MIN),
+        zone,
+    );
     let chart_weeks: Vec<NaiveDate> = (0..CHART_WEEKS as i64)
         .rev()
         .map(|i| week.monday - Duration::weeks(i))
@@ -196,7 +202,10 @@ pub async fn read(
 
     let mut agreements: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     for (engagement, kind, status) in store::digest::open_agreements(conn).await? {
-        agreements.entry(engagement).or_default().push((kind, status));
+        agreements
+            .entry(engagement)
+            .or_default()
+            .push((kind, status));
     }
 
     // The newest two answered feedback surveys per engagement, for scores and their trend.
@@ -208,8 +217,10 @@ pub async fn read(
         .filter(|q| q.kind == QuestionKind::Scale)
         .map(|q| q.key.as_str())
         .collect();
-    let mut by_survey: BTreeMap<(i64, std::cmp::Reverse<DateTime<Utc>>, i64), (String, Vec<(String, i64)>)> =
-        BTreeMap::new();
+    let mut by_survey: BTreeMap<
+        (i64, std::cmp::Reverse<DateTime<Utc>>, i64),
+        (String, Vec<(String, i64)>),
+    > = BTreeMap::new();
     let mut low_scores = Vec::new();
     let threshold = config.surveys.alert_threshold;
     for a in answers.iter().filter(|a| a.answered_at < end) {
@@ -283,14 +294,21 @@ pub async fn read(
             }
             _ => (Vec::new(), None),
         };
-        let in_trial = matches!(e.status, EngagementStatus::Onboarding | EngagementStatus::Trial);
+        let in_trial = matches!(
+            e.status,
+            EngagementStatus::Onboarding | EngagementStatus::Trial
+        );
         let trial_ends = (in_trial
             && e.trial_end >= today
             && (e.trial_end - today).num_days() <= TRIAL_SOON_DAYS)
             .then_some(e.trial_end);
         figures.push(EngagementFigures {
             this_week,
-            last_week: sum(id, week.monday - Duration::days(7), week.monday - Duration::days(1)),
+            last_week: sum(
+                id,
+                week.monday - Duration::days(7),
+                week.monday - Duration::days(1),
+            ),
             month_to_date: sum(id, month_start, week.sunday()),
             weekly: chart_weeks
                 .iter()
@@ -312,7 +330,10 @@ pub async fn read(
     for (assistant, client, minutes) in
         store::digest::minutes_by_assistant_and_client(conn, year_ago, week.sunday()).await?
     {
-        per_assistant.entry(assistant).or_default().push((client, minutes));
+        per_assistant
+            .entry(assistant)
+            .or_default()
+            .push((client, minutes));
     }
     let mut dependence = Vec::new();
     for (assistant, clients) in &per_assistant {
@@ -322,8 +343,15 @@ pub async fn read(
                 let name = |id: i64| {
                     figures
                         .iter()
-                        .find(|f| f.engagement.assistant_id == *assistant && f.engagement.client_id == id)
-                        .map(|f| (f.engagement.assistant_name.clone(), f.engagement.client_name.clone()))
+                        .find(|f| {
+                            f.engagement.assistant_id == *assistant && f.engagement.client_id == id
+                        })
+                        .map(|f| {
+                            (
+                                f.engagement.assistant_name.clone(),
+                                f.engagement.client_name.clone(),
+                            )
+                        })
                 };
                 let (assistant_name, client_name) = match name(*client) {
                     Some(names) => names,

@@ -251,7 +251,10 @@ pub fn chart_of(figures: &Figures, locale: Locale) -> chart::Chart {
         .map(|e| (e.weekly.iter().sum::<i64>(), e))
         .filter(|(total, _)| *total > 0)
         .collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.engagement.id.cmp(&b.1.engagement.id)));
+    ranked.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.engagement.id.cmp(&b.1.engagement.id))
+    });
     chart::Chart {
         weeks: figures
             .chart_weeks
@@ -262,7 +265,10 @@ pub fn chart_of(figures: &Figures, locale: Locale) -> chart::Chart {
             .into_iter()
             .take(CHART_SERIES)
             .map(|(_, e)| chart::Series {
-                label: format!("{} / {}", e.engagement.assistant_name, e.engagement.client_tag),
+                label: format!(
+                    "{} / {}",
+                    e.engagement.assistant_name, e.engagement.client_tag
+                ),
                 minutes: e.weekly.clone(),
             })
             .collect(),
@@ -281,7 +287,12 @@ fn context(
     let names = |id: i64| {
         figures
             .engagement(id)
-            .map(|e| format!("{} / {}", e.engagement.assistant_name, e.engagement.client_name))
+            .map(|e| {
+                format!(
+                    "{} / {}",
+                    e.engagement.assistant_name, e.engagement.client_name
+                )
+            })
             .unwrap_or_else(|| format!("#{id}"))
     };
     let agreement = |kind: &String| {
@@ -311,7 +322,8 @@ fn context(
         })
         .collect();
     let health_ok = figures.health.iter().all(|h| {
-        h.errors_since_last_digest == 0 && h.last_ok_at.is_some_and(|t| now - t <= Duration::days(1))
+        h.errors_since_last_digest == 0
+            && h.last_ok_at.is_some_and(|t| now - t <= Duration::days(1))
     });
     DigestContext {
         agency: AgencyView::new(config),
@@ -430,7 +442,11 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -464,7 +480,14 @@ pub async fn render(
         ChartSrc::Cid => format!("cid:{CHART_CID}"),
         ChartSrc::DataUri => format!("data:image/png;base64,{}", base64(&png)),
     };
-    let context = context(&figures, config, locale, now, src, chart::text(&chart, locale));
+    let context = context(
+        &figures,
+        config,
+        locale,
+        now,
+        src,
+        chart::text(&chart, locale),
+    );
     let rendered = templates.render(locale, "digest", &context)?;
     Ok(Digest {
         figures,
@@ -513,7 +536,13 @@ pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
         "trial_ends": "28 December 2026", "trial_days_left": 21
     });
     let mut bare = engagement.clone();
-    for key in ["budget", "budget_percent", "scores_period", "trial_ends", "trial_days_left"] {
+    for key in [
+        "budget",
+        "budget_percent",
+        "scores_period",
+        "trial_ends",
+        "trial_days_left",
+    ] {
         bare[key] = serde_json::Value::Null;
     }
     bare["scores"] = serde_json::json!([]);
@@ -539,8 +568,15 @@ pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     });
     let mut quiet = full.clone();
     for key in [
-        "low_scores", "quarantined", "unparseable", "for_a_person", "failed_sends",
-        "hours_without_dpa", "self_employment", "no_hours", "engagements",
+        "low_scores",
+        "quarantined",
+        "unparseable",
+        "for_a_person",
+        "failed_sends",
+        "hours_without_dpa",
+        "self_employment",
+        "no_hours",
+        "engagements",
     ] {
         quiet[key] = serde_json::json!([]);
     }

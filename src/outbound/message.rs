@@ -3,8 +3,8 @@
 //! Content-Language and `Auto-Submitted`.
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::header::ContentType;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
 use super::OutboundError;

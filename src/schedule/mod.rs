@@ -249,15 +249,20 @@ async fn digest_due(
     conn: &mut SqliteConnection,
     config: &Config,
     now: DateTime<Utc>,
-) -> Result<(Option<(crate::digest::figures::Week, String)>, DateTime<Utc>), StoreError> {
+) -> Result<
+    (
+        Option<(crate::digest::figures::Week, String)>,
+        DateTime<Utc>,
+    ),
+    StoreError,
+> {
     let zone = config.agency.timezone.0;
     let local_now = cadence::to_local(now, zone);
     let cadence = &config.digest.at;
     let next = cadence::local_to_utc(cadence.next_after(local_now, local_now), zone);
-    let first: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
-            .fetch_one(&mut *conn)
-            .await?;
+    let first: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
+        .fetch_one(&mut *conn)
+        .await?;
     let Some(first) = first else {
         return Ok((None, next));
     };

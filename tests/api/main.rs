@@ -19,6 +19,8 @@
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+//! - `digest`: the weekly digest on a seeded database: every figure against the data, both
+//!   languages (text and HTML) against golden files, the mail with its inline chart, the CLI.
 //! - `reply_fixtures`: the golden corpus under `tests/fixtures/replies` (survey answers
 //!   numbered and inline, agreements signed and with a PDF, trial yes and no, each by each
 //!   correlation path alone), read as `tandem parse --json` reads it.
@@ -31,6 +33,7 @@
 mod cli;
 mod crash;
 mod daemon;
+mod digest;
 mod fixtures;
 mod helpers;
 mod hours;
