@@ -1,0 +1,216 @@
+//! Benchmark: the weekly digest of a large agency. Seeds a private SQLite database with 500
+//! engagements and 100,000 time entries over a year (plus agreements, surveys and mail), then
+//! times what `tandem digest --preview` does: opening the database and the templates, reading
+//! the figures, drawing the chart and rendering the mail. Run: `cargo bench --bench digest
+//! [ENGAGEMENTS ENTRIES]`. It prints figures; it asserts nothing.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tandem::config::Config;
+use tandem::digest::{self, ChartSrc, figures::Week};
+use tandem::store::{self, Open};
+use tandem::templates::Templates;
+
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+fn config(dir: &std::path::Path) -> Config {
+    let text = std::fs::read_to_string(format!("{MANIFEST_DIR}/config/tandem.toml"))
+        .unwrap()
+        .replace(
+            "sqlite://var/tandem.db",
+            &format!("sqlite://{}/tandem.db", dir.display()),
+        )
+        .replace(
+            "dir = \"templates\"",
+            &format!("dir = \"{MANIFEST_DIR}/templates\""),
+        );
+    Config::from_toml(&text).unwrap()
+}
+
+async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateTime<Utc>) {
+    let mut tx = pool.begin().await.unwrap();
+    let assistants = engagements.div_ceil(2);
+    for a in 0..assistants {
+        sqlx::query(
+            "INSERT INTO assistant (id, name, timezone, locale, created_at) VALUES ($1, $2, 'Europe/Berlin', 'de', $3)",
+        )
+        .bind(a as i64 + 1)
+        .bind(format!("Assistant {a}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO assistant_email (email, assistant_id, position) VALUES ($1, $2, 0)",
+        )
+        .bind(format!("a{a}@va.example"))
+        .bind(a as i64 + 1)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    for e in 0..engagements {
+        let id = e as i64 + 1;
+        sqlx::query(
+            "INSERT INTO client (id, tag, name, timezone, locale, created_at) VALUES ($1, $2, $3, 'Europe/Berlin', 'de', $4)",
+        )
+        .bind(id)
+        .bind(format!("c{e}"))
+        .bind(format!("Client {e} GmbH"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO contact (client_id, position, name, email) VALUES ($1, 0, 'Contact', $2)",
+        )
+        .bind(id)
+        .bind(format!("c{e}@client.example"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO engagement (id, assistant_id, client_id, start_date, trial_end, status, \
+             budget_minutes, created_at) VALUES ($1, $2, $1, '2025-12-01', '2025-12-28', 'active', 1200, $3)",
+        )
+        .bind(id)
+        .bind((e % assistants) as i64 + 1)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for (kind, signers, status) in [
+            ("contract", "both", "signed"),
+            (
+                "dpa",
+                "client",
+                if e % 7 == 0 { "pending" } else { "signed" },
+            ),
+        ] {
+            sqlx::query(
+                "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(signers)
+            .bind(status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+    }
+    // One submission per engagement and month; the entries spread over the year.
+    let start = NaiveDate::from_ymd_opt(2025, 12, 8).unwrap();
+    let mut submissions = std::collections::HashMap::new();
+    for i in 0..entries {
+        let engagement = (i % engagements) as i64 + 1;
+        let day = start + chrono::Duration::days((i / engagements) as i64 % 364);
+        let month = chrono::Datelike::month(&day);
+        let key = (engagement, month);
+        let submission = match submissions.get(&key) {
+            Some(id) => *id,
+            None => {
+                let inbound: i64 = sqlx::query_scalar(
+                    "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
+                     size_bytes, received_at) VALUES ($1, 'bench', 'hours', 'bench', 'processed', 0, $2) RETURNING id",
+                )
+                .bind(format!("bench-{engagement}-{month}"))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
+                     SELECT $1, assistant_id, 'logged', $2 FROM engagement WHERE id = $3 RETURNING id",
+                )
+                .bind(inbound)
+                .bind(now)
+                .bind(engagement)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                submissions.insert(key, id);
+                id
+            }
+        };
+        sqlx::query(
+            "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
+             line_no, line_text, status, created_at) VALUES ($1, $2, $3, $4, 'work', 1, 'work', 'logged', $5)",
+        )
+        .bind(submission)
+        .bind(engagement)
+        .bind(day)
+        .bind(30 + (i % 7) as i64 * 15)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let engagements = args.first().copied().unwrap_or(500);
+    let entries = args.get(1).copied().unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let now: DateTime<Utc> = "2026-12-07T07:00:00Z".parse().unwrap();
+    let pool = store::connect(&config.database.url, 1, Open::Create)
+        .await
+        .unwrap();
+    let seeding = Instant::now();
+    seed(&pool, engagements, entries, now).await;
+    println!(
+        "seeded {engagements} engagements and {entries} time entries in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    pool.close().await;
+
+    let week = Week::parse("2026-W49").unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        // What `digest --preview` does after reading the config.
+        let templates =
+            Templates::load(&config.templates.dir, &tandem::app::template_samples()).unwrap();
+        let pool = store::connect(&config.database.url, 1, Open::ReadOnly)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let opened = start.elapsed();
+        let digest = digest::render(
+            &mut conn,
+            &config,
+            &templates,
+            week,
+            config.agency.default_locale,
+            now,
+            ChartSrc::DataUri,
+        )
+        .await
+        .unwrap();
+        let total = start.elapsed();
+        drop(conn);
+        pool.close().await;
+        runs.push((total, opened, digest.rendered.html.len(), digest.png.len()));
+    }
+    runs.sort();
+    let (total, opened, html, png) = runs[runs.len() / 2];
+    let best: Duration = runs[0].0;
+    println!(
+        "digest --preview of {engagements} engagements: median {:.0} ms (best {:.0} ms; opening the \
+         templates and database {:.0} ms), HTML {} KiB, chart {} KiB",
+        total.as_secs_f64() * 1000.0,
+        best.as_secs_f64() * 1000.0,
+        opened.as_secs_f64() * 1000.0,
+        html / 1024,
+        png / 1024
+    );
+}
