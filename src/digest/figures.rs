@@ -151,6 +151,11 @@ impl Figures {
     }
 }
 
+/// A survey's place among the engagement's: newest first.
+type SurveyOrder = (i64, std::cmp::Reverse<DateTime<Utc>>, i64);
+/// A survey's period and its scale answers.
+type SurveyScores = (String, Vec<(String, i64)>);
+
 /// Reasons `classify` gives mail it could not read at all.
 fn unreadable(reason: &str) -> bool {
     reason.starts_with("unreadable")
@@ -217,10 +222,7 @@ pub async fn read(
         .filter(|q| q.kind == QuestionKind::Scale)
         .map(|q| q.key.as_str())
         .collect();
-    let mut by_survey: BTreeMap<
-        (i64, std::cmp::Reverse<DateTime<Utc>>, i64),
-        (String, Vec<(String, i64)>),
-    > = BTreeMap::new();
+    let mut by_survey: BTreeMap<SurveyOrder, SurveyScores> = BTreeMap::new();
     let mut low_scores = Vec::new();
     let threshold = config.surveys.alert_threshold;
     for a in answers.iter().filter(|a| a.answered_at < end) {
@@ -245,7 +247,7 @@ pub async fn read(
         }
     }
     low_scores.sort_by_key(|l| (l.answered_at, l.engagement_id));
-    let mut surveys_of: HashMap<i64, Vec<&(String, Vec<(String, i64)>)>> = HashMap::new();
+    let mut surveys_of: HashMap<i64, Vec<&SurveyScores>> = HashMap::new();
     for ((engagement, ..), survey) in &by_survey {
         surveys_of.entry(*engagement).or_default().push(survey);
     }
