@@ -231,16 +231,20 @@ async fn the_trial_begins_at_local_midnight_of_the_start_date() {
     let id = t.start_engagement().await.engagement_id;
     let step = tandem::schedule::step(&t.app).await.unwrap();
     assert_eq!(step.trials_started, Vec::<i64>::new());
+    // The first thing due is the operator's digest on Monday 30 Nov at 08:00 in Berlin; the
+    // trial begins that night.
     assert_eq!(
         step.next_due.unwrap().to_rfc3339(),
-        "2026-11-30T23:00:00+00:00"
+        "2026-11-30T07:00:00+00:00"
     );
+    let begins: chrono::DateTime<chrono::Utc> = "2026-11-30T23:00:00Z".parse().unwrap();
 
     let trials_started = async || tandem::schedule::step(&t.app).await.unwrap().trials_started;
-    t.clock
-        .set(step.next_due.unwrap() - chrono::Duration::seconds(1));
-    assert_eq!(trials_started().await, Vec::<i64>::new());
-    t.clock.set(step.next_due.unwrap());
+    t.clock.set(begins - chrono::Duration::seconds(1));
+    let before = tandem::schedule::step(&t.app).await.unwrap();
+    assert_eq!(before.trials_started, Vec::<i64>::new());
+    assert_eq!(before.next_due, Some(begins), "the scheduler wakes for it");
+    t.clock.set(begins);
     assert_eq!(trials_started().await, [id]);
     // Once only.
     assert_eq!(trials_started().await, Vec::<i64>::new());

@@ -133,6 +133,8 @@ fn next_day(now: DateTime<Utc>) -> DateTime<Utc> {
 /// with `twice`, two daemons on the database take every step at the same time.
 async fn run_schedule(t: &TestApp, until: DateTime<Utc>, restart: bool, twice: bool) {
     let mut steps = 0;
+    // The second daemon on the same database, running beside the first.
+    let other = t.restart().await;
     loop {
         let app: Arc<App> = if restart {
             t.restart().await
@@ -140,7 +142,6 @@ async fn run_schedule(t: &TestApp, until: DateTime<Utc>, restart: bool, twice: b
             t.app.clone()
         };
         let step = if twice {
-            let other = t.restart().await;
             let (a, b) = tokio::join!(schedule::step(&app), schedule::step(&other));
             let (a, b) = (a.unwrap(), b.unwrap());
             let (x, y) = tokio::join!(worker::drain(&app), worker::drain(&other));
