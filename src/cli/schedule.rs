@@ -57,7 +57,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             vec![
                 r.local.clone(),
                 r.timezone.clone(),
-                r.engagement_id.to_string(),
+                r.engagement_id
+                    .map_or_else(|| "-".into(), |id| id.to_string()),
                 r.kind.to_string(),
                 r.recipient.clone(),
                 r.condition.unwrap_or_default().to_string(),

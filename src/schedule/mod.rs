@@ -300,8 +300,9 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// One line of `tandem schedule preview`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
-    pub engagement_id: i64,
-    pub client: String,
+    /// None for the operator's weekly digest, which is about every engagement.
+    pub engagement_id: Option<i64>,
+    pub client: Option<String>,
     pub key: String,
     pub kind: &'static str,
     /// When it goes out, in UTC.
@@ -343,8 +344,8 @@ pub async fn preview(
                 Party::Operator => operator(config).mailbox.to_string(),
             };
             out.push(Preview {
-                engagement_id: p.engagement_id,
-                client: people.client.tag.clone(),
+                engagement_id: Some(p.engagement_id),
+                client: Some(people.client.tag.clone()),
                 key: p.key.clone(),
                 kind: p.kind.name(),
                 due,
@@ -358,8 +359,54 @@ pub async fn preview(
             });
         }
     }
+    if engagement_id.is_none() {
+        out.extend(digest_preview(conn, config, now, until).await?);
+    }
     out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
     Ok(out)
+}
+
+/// The weekly digests to come up to `until` (none before the first engagement).
+async fn digest_preview(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<Preview>, StoreError> {
+    let first: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
+        .fetch_one(&mut *conn)
+        .await?;
+    let Some(first) = first else {
+        return Ok(Vec::new());
+    };
+    let zone = config.agency.timezone.0;
+    let (from, to) = (cadence::to_local(now, zone), cadence::to_local(until, zone));
+    let op = operator(config);
+    Ok(config
+        .digest
+        .at
+        .between(from, from, to)
+        .into_iter()
+        .map(|local| cadence::local_to_utc(local, zone))
+        .filter(|due| *due > first)
+        .map(|due| {
+            let week = crate::digest::week_reported(due, config);
+            Preview {
+                engagement_id: None,
+                client: None,
+                key: format!("digest:{}", week.key()),
+                kind: "digest",
+                due,
+                local: cadence::to_local(due, zone)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                timezone: config.agency.timezone.to_string(),
+                party: Party::Operator,
+                recipient: op.mailbox.to_string(),
+                condition: None,
+            }
+        })
+        .collect())
 }
 
 pub async fn run(app: &App, mut shutdown: Shutdown) {

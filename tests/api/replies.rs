@@ -487,6 +487,17 @@ async fn operator_commands() {
         kinds.contains("survey") && kinds.contains("hours_nudge"),
         "{kinds:?}"
     );
+    // Without --engagement the operator's weekly digest is listed too.
+    let all = t.tandem(&["schedule", "preview", "--until", "2099-01-01", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "digest" && r["engagement_id"].is_null()),
+        "{}",
+        describe(&all)
+    );
     let past = t.tandem(&["schedule", "preview", "--until", "2000-01-01"]);
     assert!(!past.status.success());
 }
