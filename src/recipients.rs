@@ -5,6 +5,7 @@ use sqlx::SqliteConnection;
 
 use crate::config::Config;
 use crate::domain::{EmailAddress, Locale, Mailbox, TimeZone};
+use crate::inbound::message::Incoming;
 use crate::store::engagements::Engagement;
 use crate::store::people::{Assistant, Client};
 use crate::store::{self, StoreError};
@@ -19,6 +20,29 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// This recipient at the address `incoming` came from (a contact may answer from another
+    /// address than the one written to): the answer goes where the reply came from.
+    pub fn answering(mut self, incoming: &Incoming) -> Self {
+        if let Some(from) = &incoming.from {
+            self.mailbox.email = from.clone();
+        }
+        self
+    }
+
+    /// An answer to `incoming`: auto-replied, threaded under it.
+    pub fn answer(
+        &self,
+        app: &crate::app::App,
+        rendered: crate::templates::Rendered,
+        incoming: &Incoming,
+    ) -> crate::outbound::Outgoing {
+        let mail = self.mail(app, rendered, crate::outbound::AutoSubmitted::Replied);
+        match &incoming.message_id {
+            Some(parent) => mail.in_reply_to(parent, &incoming.references),
+            None => mail,
+        }
+    }
+
     /// A mail from the agency to this recipient, in their language.
     pub fn mail(
         &self,

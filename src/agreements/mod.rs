@@ -292,13 +292,11 @@ pub async fn receive(
     let people = People::load(tx, engagement_id).await?;
     let agreements = store::engagements::agreements(tx, engagement_id).await?;
     let pdfs: Vec<&Attachment> = incoming.attachments.iter().filter(|a| a.is_pdf()).collect();
-    let mut to = match party {
+    let to = match party {
         Party::Assistant => people.assistant()?,
         _ => people.client_contact()?,
-    };
-    if let Some(from) = &incoming.from {
-        to.mailbox.email = from.clone();
     }
+    .answering(incoming);
     let mut names = Vec::new();
     for a in agreements.iter().filter(|a| kinds.contains(&a.kind)) {
         store::engagements::mark_received(tx, a.id, party.as_str(), now).await?;
@@ -332,10 +330,7 @@ pub async fn receive(
     let rendered = app
         .templates
         .render(to.locale, "agreement_received", &context)?;
-    let mut mail = to.mail(app, rendered, AutoSubmitted::Replied);
-    if let Some(parent) = &incoming.message_id {
-        mail = mail.in_reply_to(parent, &incoming.references);
-    }
+    let mail = to.answer(app, rendered, incoming);
     outbound::enqueue(
         tx,
         &format!("agreement_received:{inbound_id}"),

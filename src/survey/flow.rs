@@ -497,29 +497,6 @@ struct ScoreAlertContext {
     answers: Vec<AnsweredView>,
 }
 
-/// The mail a reply answers, threaded under it.
-fn answer_to(
-    app: &App,
-    to: &Recipient,
-    rendered: crate::templates::Rendered,
-    incoming: &Incoming,
-) -> Outgoing {
-    let mail = to.mail(app, rendered, AutoSubmitted::Replied);
-    match &incoming.message_id {
-        Some(parent) => mail.in_reply_to(parent, &incoming.references),
-        None => mail,
-    }
-}
-
-/// The reply's sender as a recipient of the answer (the person the survey was sent to).
-fn sender(to: &Recipient, incoming: &Incoming) -> Recipient {
-    let mut to = to.clone();
-    if let Some(from) = &incoming.from {
-        to.mailbox.email = from.clone();
-    }
-    to
-}
-
 /// Stores the answers of a survey reply, thanks the client (naming what is missing) and, for a
 /// scale answer at or under the threshold, alerts the operator at once.
 pub async fn store_answers(
@@ -546,7 +523,7 @@ pub async fn store_answers(
         .await?;
     }
     let stored = store::surveys::answers(tx, survey.id).await?;
-    let to = sender(&people.client_contact()?, incoming);
+    let to = people.client_contact()?.answering(incoming);
     let locale = to.locale;
     let text_of = |number: usize| {
         questions
@@ -595,7 +572,7 @@ pub async fn store_answers(
             .collect(),
     };
     let rendered = app.templates.render(locale, "survey_thanks", &context)?;
-    let mail = answer_to(app, &to, rendered, incoming);
+    let mail = to.answer(app, rendered, incoming);
     outbound::enqueue(
         tx,
         &format!("survey_thanks:{inbound_id}"),
@@ -739,7 +716,7 @@ pub async fn decide_trial(
         )
         .await?;
     }
-    let to = sender(&people.client_contact()?, incoming);
+    let to = people.client_contact()?.answering(incoming);
     let context = TrialThanksContext {
         agency: AgencyView::new(&app.config),
         recipient_name: to.name.clone(),
@@ -749,7 +726,7 @@ pub async fn decide_trial(
     let rendered = app
         .templates
         .render(to.locale, "trial_review_thanks", &context)?;
-    let mail = answer_to(app, &to, rendered, incoming);
+    let mail = to.answer(app, rendered, incoming);
     outbound::enqueue(
         tx,
         &format!("trial_review_thanks:{inbound_id}"),
