@@ -672,7 +672,7 @@ impl ImapMailbox {
         match result {
             Err(e @ InboundError::Io { .. }) if reused => {
                 tracing::info!(
-                    error = chain(e),
+                    error = crate::app::error_chain(e),
                     "the IMAP session broke; reconnecting once"
                 );
                 state.conn = None;
@@ -691,7 +691,7 @@ impl ImapMailbox {
         {
             tracing::debug!(
                 server = self.server,
-                error = chain(e),
+                error = crate::app::error_chain(e),
                 "dropped the IMAP session"
             );
         }
@@ -889,18 +889,6 @@ fn server_answer(text: &str) -> String {
         (None, Some(info)) => info,
         _ => text.to_string(),
     }
-}
-
-/// An error with its causes, as one line for the log.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn already_exists(answer: &str) -> bool {

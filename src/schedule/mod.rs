@@ -199,7 +199,7 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
                         source,
                     };
                     tracing::error!(
-                        error = chain(&error),
+                        error = crate::app::error_chain(&error),
                         "a scheduled mail could not be queued"
                     );
                     failed.get_or_insert(error);
@@ -220,7 +220,10 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
                 Ok(false) => {}
                 Err(source) => {
                     let error = ScheduleError::Send { key, source };
-                    tracing::error!(error = chain(&error), "the digest could not be queued");
+                    tracing::error!(
+                        error = crate::app::error_chain(&error),
+                        "the digest could not be queued"
+                    );
                     failed.get_or_insert(error);
                 }
             }
@@ -283,18 +286,6 @@ async fn digest_due(
         .fetch_optional(&mut *conn)
         .await?;
     Ok((queued.is_none().then_some((week, key)), next))
-}
-
-/// An error with its causes, `a: b: c`, as the logs write them.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// One line of `tandem schedule preview`.
