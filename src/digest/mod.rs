@@ -52,6 +52,11 @@ pub fn week_reported(at: DateTime<Utc>, config: &Config) -> Week {
     Week::of(local - Duration::days(1))
 }
 
+/// The natural key of the scheduled digest of `week`: one per week.
+pub fn key(week: &Week) -> String {
+    format!("digest:{}", week.key())
+}
+
 /// How the HTML part refers to the chart: `cid:` in mail, or the PNG itself in a preview that
 /// a browser opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -181,7 +181,7 @@ pub async fn step(app: &App) -> Result<Step, ScheduleError> {
         let planned = plan::plan(&facts, &app.config.schedule, until);
         for due in plan::due_now(&planned, &facts.sent, now) {
             // Caught up outside the send window (the daemon was down): at the next opening.
-            let open = app.config.schedule.send_window.next_open(now, due.zone.0);
+            let open = due.goes_out(&app.config.schedule.send_window, now);
             if open > now {
                 soonest(open);
                 continue;
@@ -263,10 +263,7 @@ async fn digest_due(
     let local_now = cadence::to_local(now, zone);
     let cadence = &config.digest.at;
     let next = cadence::local_to_utc(cadence.next_after(local_now, local_now), zone);
-    let first: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
-        .fetch_one(&mut *conn)
-        .await?;
-    let Some(first) = first else {
+    let Some(first) = store::engagements::first_added(conn).await? else {
         return Ok((None, next));
     };
     // The latest occurrence at or before now: the last of the past eight days'.
@@ -280,12 +277,9 @@ async fn digest_due(
         return Ok((None, next));
     };
     let week = crate::digest::week_reported(latest, config);
-    let key = format!("digest:{}", week.key());
-    let queued: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE natural_key = $1")
-        .bind(&key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok((queued.is_none().then_some((week, key)), next))
+    let key = crate::digest::key(&week);
+    let queued = store::outbox::is_queued(conn, &key).await?;
+    Ok(((!queued).then_some((week, key)), next))
 }
 
 /// One line of `tandem schedule preview`.
@@ -324,11 +318,7 @@ pub async fn preview(
         let facts = facts(conn, config, engagement).await?;
         let planned = plan::plan(&facts, &config.schedule, until);
         for p in plan::upcoming(&planned, &facts.sent, now) {
-            // What is overdue goes at the next opening of the window.
-            let due = match p.due <= now {
-                true => config.schedule.send_window.next_open(now, p.zone.0),
-                false => p.due,
-            };
+            let due = p.goes_out(&config.schedule.send_window, now);
             let recipient = match p.party {
                 Party::Client => people.client_contact()?.mailbox.to_string(),
                 Party::Assistant => people.assistant()?.mailbox.to_string(),
@@ -364,10 +354,7 @@ async fn digest_preview(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<Preview>, StoreError> {
-    let first: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
-        .fetch_one(&mut *conn)
-        .await?;
-    let Some(first) = first else {
+    let Some(first) = store::engagements::first_added(conn).await? else {
         return Ok(Vec::new());
     };
     let zone = config.agency.timezone.0;
@@ -385,7 +372,7 @@ async fn digest_preview(
             Preview {
                 engagement_id: None,
                 client: None,
-                key: format!("digest:{}", week.key()),
+                key: crate::digest::key(&week),
                 kind: "digest",
                 due,
                 local: cadence::to_local(due, zone)

@@ -102,9 +102,14 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// `due` in the recipient's local time.
-    pub fn local_due(&self) -> NaiveDateTime {
-        to_local(self.due, self.zone.0)
+    /// When it actually goes out, seen at `now`: at its due time, or, when that has passed
+    /// (the daemon was down, or it waited for the window), at once if the send window is open
+    /// now in the recipient's zone, else at its next opening.
+    pub fn goes_out(&self, window: &SendWindow, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.due > now {
+            true => self.due,
+            false => window.next_open(now, self.zone.0),
+        }
     }
 }
 

@@ -397,3 +397,10 @@ pub async fn scheduled(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, S
     .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
+
+/// When the agency's first engagement was added, if there is one.
+pub async fn first_added(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
+        .fetch_one(&mut *conn)
+        .await?)
+}

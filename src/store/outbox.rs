@@ -267,3 +267,12 @@ pub async fn keys_of_engagement(
             .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Whether a mail with this natural key was queued (and perhaps sent) already.
+pub async fn is_queued(conn: &mut SqliteConnection, natural_key: &str) -> Result<bool, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE natural_key = $1")
+        .bind(natural_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(id.is_some())
+}
