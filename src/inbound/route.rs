@@ -302,10 +302,9 @@ pub async fn route(
         None => None,
     };
     let first = classify(incoming, &config.agency.from.email, sender.as_ref());
-    // Machine mail and unreadable mail are never replies; everything else may be one.
-    let may_reply = incoming.readable
-        && incoming.auto_generated.is_none()
-        && first.classification != Classification::Ignored;
+    // Machine mail (`classify` ignores it) and unreadable mail are never replies; everything
+    // else may be one.
+    let may_reply = incoming.readable && first.classification != Classification::Ignored;
     let Some(from) = incoming.from.as_ref().filter(|_| may_reply) else {
         return Ok(Route::File(first));
     };
