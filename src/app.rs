@@ -1,23 +1,31 @@
-//! The ready context every part of tandem works with ([`App`]: config, pool, templates,
-//! transports, clock), and the daemon: [`App::run`] starts the reader, the outbox worker and
+//! The composition root: [`App`] builds every part of tandem from the config (the pool, the
+//! compiled templates and the composer, the mailbox and the transport, the clock) and hands
+//! each task and flow the few of them it uses. Only the command line (`cli/`) imports this
+//! module; nothing it builds knows it. [`App::run`] starts the reader, the outbox worker and
 //! the scheduler as tasks and stops them all when the shutdown future given to it completes.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::compose::{Composer, MailError};
 use crate::config::{Config, InboundBackend, OutboundBackend};
+use crate::digest::figures::Week;
+use crate::domain::Party;
 use crate::inbound::imap::{Folders, ImapMailbox};
 use crate::inbound::maildir::Maildir;
-use crate::inbound::{InboundError, Mailbox, reader};
+use crate::inbound::{InboundError, Mailbox};
+use crate::onboarding::{self, EngagementRequest, OnboardingError, Started};
+use crate::outbound::Transport;
 use crate::outbound::file::FileTransport;
 use crate::outbound::smtp::SmtpTransport;
-use crate::outbound::{Transport, worker};
-use crate::schedule;
 use crate::store::{self, Pool, StoreError};
+use crate::tasks::outbox::OutboxWorker;
+use crate::tasks::reader::Reader;
+use crate::tasks::scheduler::Scheduler;
+use crate::tasks::{Health, shutdown_channel};
 use crate::templates::{TemplateError, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +42,15 @@ pub enum AppError {
     Outbox(std::path::PathBuf, #[source] std::io::Error),
 }
 
-/// Everything a flow needs, built once from the config.
+/// Everything tandem is made of, built once from the config. Tasks and flows get their parts
+/// from here ([`App::reader`], [`App::outbox`], [`App::scheduler`], [`App::composer`]); none of
+/// them holds the whole.
 #[derive(Debug)]
 pub struct App {
-    pub config: Config,
+    pub config: Arc<Config>,
     pub pool: Pool,
     /// Compiled and checked at start-up.
-    pub templates: Templates,
+    pub templates: Arc<Templates>,
     /// Every "now" in tandem comes from here.
     pub clock: Arc<dyn Clock>,
     /// Where outgoing mail is delivered.
@@ -82,7 +92,7 @@ impl App {
             }
             let error = format!("{:#}", anyhow::Error::from(e));
             tracing::warn!(%error, "the mailbox cannot be prepared now; the reader will retry");
-            let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+            let mut conn = store::acquire(&pool).await?;
             store::health::record_error(&mut conn, "inbound", &error, clock.now()).await?;
         }
         match (&config.outbound.backend, &config.outbound.dir) {
@@ -95,39 +105,129 @@ impl App {
             transport: transport(&config)?,
             mailbox,
             pool,
-            templates,
+            templates: Arc::new(templates),
             clock,
-            config,
+            config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// The templates and the agency's settings, for the flows.
+    pub fn composer(&self) -> Composer {
+        Composer::new(
+            self.templates.clone(),
+            self.config.agency.clone(),
+            self.config.agreements.clone(),
+        )
+    }
+
+    fn health(&self) -> Health {
+        Health::new(self.pool.clone(), self.clock.clone())
+    }
+
+    /// The task that reads the mailbox.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            mailbox: self.mailbox.clone(),
+            compose: self.composer(),
+            config: self.config.clone(),
+            wake: self.outbox_wake.clone(),
+            health: self.health(),
+        }
+    }
+
+    /// The task that delivers the outbox.
+    pub fn outbox(&self) -> OutboxWorker {
+        OutboxWorker {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            transport: self.transport.clone(),
+            settings: self.config.outbound.clone(),
+            idle: self.config.inbound.poll_interval,
+            wake: self.outbox_wake.clone(),
+            health: self.health(),
+        }
+    }
+
+    /// The task that sends what the schedule says is due.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            compose: self.composer(),
+            config: self.config.clone(),
+            wake: self.outbox_wake.clone(),
+            health: self.health(),
+        }
+    }
+
+    /// `tandem engagement add`: the engagement, its agreements and the welcome mails, in one
+    /// transaction; the outbox is woken after the commit.
+    pub async fn start_engagement(
+        &self,
+        request: &EngagementRequest,
+    ) -> Result<Started, OnboardingError> {
+        let mut tx = store::begin(&self.pool).await?;
+        let started = onboarding::start(
+            &mut tx,
+            &self.composer(),
+            self.config.engagements.default_trial_weeks,
+            request,
+            self.clock.now(),
+        )
+        .await?;
+        store::commit(tx).await?;
+        self.outbox_wake.notify_one();
+        Ok(started)
+    }
+
+    /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
+    pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let id = crate::survey::flow::send_now(
+            &mut tx,
+            &self.composer(),
+            &self.config.surveys.questions,
+            engagement_id,
+            self.clock.now(),
+        )
+        .await?;
+        store::commit(tx).await?;
+        self.outbox_wake.notify_one();
+        Ok(id)
+    }
+
+    /// `tandem agreement remind`: a reminder now to every party with an agreement pending.
+    /// Returns the parties reminded.
+    pub async fn remind_agreements_now(&self, engagement_id: i64) -> Result<Vec<Party>, MailError> {
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let reminded = crate::agreements::remind_now(
+            &mut tx,
+            &self.composer(),
+            engagement_id,
+            self.clock.now(),
+        )
+        .await?;
+        store::commit(tx).await?;
+        self.outbox_wake.notify_one();
+        Ok(reminded)
+    }
+
+    /// `tandem digest --send`: queues the digest of `week` under `key`; `false` when it was
+    /// queued before.
+    pub async fn send_digest(&self, week: Week, key: &str) -> Result<bool, MailError> {
+        self.scheduler().send_digest(week, key).await
     }
 
     /// One pass of everything: read the whole inbox, run the scheduler once, send all that is
     /// due. For `tandem run --once` and for tests.
     pub async fn run_once(&self) -> anyhow::Result<()> {
-        reader::drain(self).await?;
-        schedule::step(self).await?;
-        worker::drain(self).await?;
+        self.reader().drain().await?;
+        self.scheduler().step().await?;
+        self.outbox().drain().await?;
         Ok(())
-    }
-
-    /// Notes a failed step in the health table, where the digest reads it. Should even that
-    /// fail (the database is the trouble), the log keeps both errors.
-    pub async fn record_failure(&self, component: &str, error: &str) {
-        let result = match self.pool.acquire().await {
-            Ok(mut conn) => {
-                store::health::record_error(&mut conn, component, error, self.clock.now()).await
-            }
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = result {
-            tracing::error!(
-                component,
-                error,
-                cause = format!("{:#}", anyhow::Error::from(e)),
-                "could not record a failure in the health table"
-            );
-        }
     }
 
     /// The daemon. Returns when `shutdown` completes and every task has finished its current
@@ -135,27 +235,18 @@ impl App {
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (trigger, signal) = shutdown_channel();
         let tasks = [
-            (
-                "reader",
-                tokio::spawn({
-                    let (app, signal) = (self.clone(), signal.clone());
-                    async move { reader::run(&app, signal).await }
-                }),
-            ),
-            (
-                "outbox",
-                tokio::spawn({
-                    let (app, signal) = (self.clone(), signal.clone());
-                    async move { worker::run(&app, signal).await }
-                }),
-            ),
-            (
-                "scheduler",
-                tokio::spawn({
-                    let (app, signal) = (self.clone(), signal.clone());
-                    async move { schedule::run(&app, signal).await }
-                }),
-            ),
+            ("reader", {
+                let (reader, signal) = (self.reader(), signal.clone());
+                tokio::spawn(async move { reader.run(signal).await })
+            }),
+            ("outbox", {
+                let (outbox, signal) = (self.outbox(), signal.clone());
+                tokio::spawn(async move { outbox.run(signal).await })
+            }),
+            ("scheduler", {
+                let (scheduler, signal) = (self.scheduler(), signal.clone());
+                tokio::spawn(async move { scheduler.run(signal).await })
+            }),
         ];
         shutdown.await;
         tracing::info!("shutting down");
@@ -174,19 +265,6 @@ impl App {
             anyhow::bail!("tasks ended abnormally: {}", failed.join(", "))
         }
     }
-}
-
-/// An error with its causes, `a: b: c`, as one line for the log (for an error that is kept,
-/// so it cannot be turned into an `anyhow::Error` for `{:#}`).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The mailbox the config names (nothing is connected yet).
@@ -217,54 +295,4 @@ pub fn transport(config: &Config) -> Result<Arc<dyn Transport>, AppError> {
             config.outbound.dir.clone().unwrap_or_default(),
         )),
     })
-}
-
-/// The receiving end of the shutdown signal, one clone per task.
-#[derive(Debug, Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    /// Completes once shutdown has been asked for (or its sender is gone).
-    pub async fn wait(&mut self) {
-        while !*self.0.borrow_and_update() {
-            if self.0.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-pub fn shutdown_channel() -> (watch::Sender<bool>, Shutdown) {
-    let (tx, rx) = watch::channel(false);
-    (tx, Shutdown(rx))
-}
-
-/// What ended a task's wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// Its next due time came.
-    Due,
-    /// Something new arrived for it.
-    Woken,
-    Shutdown,
-}
-
-/// Waits `timeout`, or until `wake` is notified, or until shutdown, whichever is first.
-pub async fn wait_for_event(
-    timeout: Duration,
-    wake: Option<&Notify>,
-    shutdown: &mut Shutdown,
-) -> Event {
-    let woken = async {
-        match wake {
-            Some(notify) => notify.notified().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        biased;
-        () = shutdown.wait() => Event::Shutdown,
-        () = woken => Event::Woken,
-        () = tokio::time::sleep(timeout) => Event::Due,
-    }
 }

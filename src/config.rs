@@ -10,7 +10,8 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 use crate::domain::{EmailAddress, Locale, Mailbox, Signer, TimeZone};
-use crate::schedule::cadence::{Cadence, SendWindow};
+pub use crate::schedule::ScheduleConfig;
+use crate::schedule::cadence::Cadence;
 use crate::survey::{Question, QuestionKind};
 
 /// The file read when neither `--config` nor `TANDEM_CONFIG` names another.
@@ -67,63 +68,6 @@ impl Default for DigestConfig {
     fn default() -> Self {
         Self {
             at: default_digest_at(),
-        }
-    }
-}
-
-/// The rhythm of an engagement. Every time is the recipient's local time.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleConfig {
-    /// When scheduled mail may go out (`mon-fri 08:00-18:00`); a send due outside it waits for
-    /// the next opening. Answers to replies and alerts go at once.
-    #[serde(default = "default_send_window")]
-    pub send_window: SendWindow,
-    /// Feedback surveys while the trial runs.
-    #[serde(default = "default_survey_trial")]
-    pub survey_trial: Cadence,
-    /// Feedback surveys after the trial.
-    #[serde(default = "default_survey_after_trial")]
-    pub survey_after_trial: Cadence,
-    /// Days after a survey when its one reminder goes, if it is unanswered (0: none).
-    #[serde(default = "default_survey_reminder_days")]
-    pub survey_reminder_days: u32,
-    /// Reminders of unsigned agreements, counted from when the engagement was added.
-    #[serde(default = "default_agreement_reminders")]
-    pub agreement_reminders: Cadence,
-    /// After this many reminders the operator is told instead, and the reminders stop.
-    #[serde(default = "default_escalate_after")]
-    pub agreement_escalate_after: u32,
-    /// Days before the trial's last day when the client is asked whether to go on.
-    #[serde(default = "default_review_days")]
-    pub trial_review_days_before: u32,
-    /// The local time of day the trial review goes out (`10:00`).
-    #[serde(default = "default_review_at")]
-    pub trial_review_at: String,
-    /// When an assistant who has logged nothing this week for an engagement is reminded.
-    #[serde(default = "default_hours_nudge")]
-    pub hours_nudge: Cadence,
-}
-
-impl ScheduleConfig {
-    /// `trial_review_at` as a time of day (validated at load).
-    pub fn trial_review_time(&self) -> chrono::NaiveTime {
-        chrono::NaiveTime::parse_from_str(&self.trial_review_at, "%H:%M").unwrap_or_default()
-    }
-}
-
-impl Default for ScheduleConfig {
-    fn default() -> Self {
-        Self {
-            send_window: default_send_window(),
-            survey_trial: default_survey_trial(),
-            survey_after_trial: default_survey_after_trial(),
-            survey_reminder_days: default_survey_reminder_days(),
-            agreement_reminders: default_agreement_reminders(),
-            agreement_escalate_after: default_escalate_after(),
-            trial_review_days_before: default_review_days(),
-            trial_review_at: default_review_at(),
-            hours_nudge: default_hours_nudge(),
         }
     }
 }
@@ -507,41 +451,6 @@ fn default_lease() -> Duration {
 }
 fn default_trial_weeks() -> u32 {
     4
-}
-fn default_send_window() -> SendWindow {
-    "mon-fri 08:00-18:00"
-        .parse()
-        .expect("the default window parses")
-}
-fn default_survey_trial() -> Cadence {
-    "weekly:fri 10:00"
-        .parse()
-        .expect("the default cadence parses")
-}
-fn default_survey_after_trial() -> Cadence {
-    "monthly:first mon 10:00"
-        .parse()
-        .expect("the default cadence parses")
-}
-fn default_survey_reminder_days() -> u32 {
-    3
-}
-fn default_agreement_reminders() -> Cadence {
-    "every 7d".parse().expect("the default cadence parses")
-}
-fn default_escalate_after() -> u32 {
-    3
-}
-fn default_review_days() -> u32 {
-    5
-}
-fn default_review_at() -> String {
-    "10:00".into()
-}
-fn default_hours_nudge() -> Cadence {
-    "weekly:fri 15:00"
-        .parse()
-        .expect("the default cadence parses")
 }
 fn default_digest_at() -> Cadence {
     "weekly:mon 08:00"

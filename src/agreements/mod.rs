@@ -4,15 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
-use crate::app::App;
-use crate::domain::{AgreementStatus, Locale, Signer};
-use crate::inbound::message::{Attachment, Incoming};
+use crate::compose::{AgencyView, Composer, MailError};
+use crate::domain::{Agreement, Locale, Party};
+use crate::inbound::message::{Attachment, Received};
 use crate::outbound::{self, AutoSubmitted};
-use crate::recipients::{AgencyView, MailError, People, operator};
-use crate::schedule::plan::Party;
-use crate::store::{self, engagements::Agreement};
+use crate::recipients::People;
+use crate::store::{self, Conn};
 
 /// Whether the new text of a reply says the documents are signed or attached, in German or
 /// English, and does not say they are not.
@@ -109,43 +107,16 @@ struct ReminderContext {
     agreements: Vec<NameView>,
 }
 
-/// Whether `party` still has to sign `agreement`: it is theirs to sign and pending, or it
-/// came back from the other side only, of an agreement both sign.
-pub fn awaits(agreement: &Agreement, party: Party) -> bool {
-    let theirs = match party {
-        Party::Client => agreement.signers.includes_client(),
-        Party::Assistant => agreement.signers.includes_assistant(),
-        Party::Operator => false,
-    };
-    theirs
-        && match agreement.status {
-            AgreementStatus::Pending => true,
-            AgreementStatus::Received => {
-                agreement.signers == Signer::Both
-                    && !matches!(agreement.received_from.as_deref(),
-                        Some(from) if from == party.as_str() || from == "both")
-            }
-            AgreementStatus::Signed | AgreementStatus::Waived => false,
-        }
-}
-
 /// The agreements `party` still has to sign.
 pub fn pending_for(agreements: &[Agreement], party: Party) -> Vec<&Agreement> {
-    agreements.iter().filter(|a| awaits(a, party)).collect()
-}
-
-fn name(app: &App, kind: &str, locale: Locale) -> String {
-    app.config
-        .agreement(kind)
-        .map(|k| k.name(locale).to_string())
-        .unwrap_or_else(|| kind.to_string())
+    agreements.iter().filter(|a| a.awaits(party)).collect()
 }
 
 /// Queues a reminder to `party` of the agreements they still have to sign; `false` when there
 /// are none (or it was queued before).
 pub async fn remind(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
     party: Party,
     number: u32,
@@ -162,7 +133,7 @@ pub async fn remind(
         _ => people.client_contact()?,
     };
     let context = ReminderContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         client_name: people.client.name.clone(),
         assistant_name: people.assistant.name.clone(),
@@ -171,15 +142,17 @@ pub async fn remind(
         agreements: pending
             .iter()
             .map(|a| NameView {
-                name: name(app, &a.kind, to.locale),
+                name: compose.agreement_name(&a.kind, to.locale),
             })
             .collect(),
     };
-    let rendered = app
-        .templates
-        .render(to.locale, "agreement_reminder", &context)?;
-    let mail = to
-        .mail(app, rendered, AutoSubmitted::Generated)
+    let mail = compose
+        .mail(
+            &to,
+            "agreement_reminder",
+            &context,
+            AutoSubmitted::Generated,
+        )?
         .expecting_reply();
     Ok(outbound::enqueue(
         tx,
@@ -211,25 +184,27 @@ struct EscalationContext {
 }
 
 /// Tells the operator which agreements are still unsigned after every reminder.
+/// `reminders` is how many were sent (`[schedule] agreement_escalate_after`).
 pub async fn escalate(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
+    reminders: u32,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
     let agreements = store::engagements::agreements(tx, people.engagement.id).await?;
-    let to = operator(&app.config);
+    let to = compose.operator();
     let and = match to.locale {
         Locale::De => "und",
         Locale::En => "and",
     };
     let pending: Vec<EscalationView> = agreements
         .iter()
-        .filter(|a| awaits(a, Party::Client) || awaits(a, Party::Assistant))
+        .filter(|a| a.awaits(Party::Client) || a.awaits(Party::Assistant))
         .map(|a| EscalationView {
             kind: a.kind.clone(),
-            name: name(app, &a.kind, to.locale),
+            name: compose.agreement_name(&a.kind, to.locale),
             signers: match (a.signers.includes_client(), a.signers.includes_assistant()) {
                 (true, true) => format!("{} {and} {}", people.client.name, people.assistant.name),
                 (true, false) => people.client.name.clone(),
@@ -241,18 +216,20 @@ pub async fn escalate(
         return Ok(false);
     }
     let context = EscalationContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         engagement_id: people.engagement.id,
         client_name: people.client.name.clone(),
         client_tag: people.client.tag.clone(),
         assistant_name: people.assistant.name.clone(),
-        reminders: app.config.schedule.agreement_escalate_after,
+        reminders,
         agreements: pending,
     };
-    let rendered = app
-        .templates
-        .render(to.locale, "agreement_escalation", &context)?;
-    let mail = to.mail(app, rendered, AutoSubmitted::Generated);
+    let mail = compose.mail(
+        &to,
+        "agreement_escalation",
+        &context,
+        AutoSubmitted::Generated,
+    )?;
     Ok(outbound::enqueue(
         tx,
         key,
@@ -280,15 +257,18 @@ struct ReceivedContext {
 /// A reply to a reminder that says the agreements are signed, or carries them: `kinds` become
 /// `received`, the PDFs are kept with each, and the sender is thanked.
 pub async fn receive(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     engagement_id: i64,
     party: Party,
     kinds: &[String],
-    inbound_id: i64,
-    incoming: &Incoming,
+    received: Received<'_>,
 ) -> Result<(), MailError> {
-    let now = app.clock.now();
+    let Received {
+        id: inbound_id,
+        incoming,
+        now,
+    } = received;
     let people = People::load(tx, engagement_id).await?;
     let agreements = store::engagements::agreements(tx, engagement_id).await?;
     let pdfs: Vec<&Attachment> = incoming.attachments.iter().filter(|a| a.is_pdf()).collect();
@@ -313,11 +293,11 @@ pub async fn receive(
             .await?;
         }
         names.push(NameView {
-            name: name(app, &a.kind, to.locale),
+            name: compose.agreement_name(&a.kind, to.locale),
         });
     }
     let context = ReceivedContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         agreements: names,
         attachments: pdfs
@@ -327,10 +307,7 @@ pub async fn receive(
             })
             .collect(),
     };
-    let rendered = app
-        .templates
-        .render(to.locale, "agreement_received", &context)?;
-    let mail = to.answer(app, rendered, incoming);
+    let mail = compose.answer(&to, "agreement_received", &context, incoming)?;
     outbound::enqueue(
         tx,
         &format!("agreement_received:{inbound_id}"),
@@ -344,17 +321,21 @@ pub async fn receive(
 }
 
 /// `tandem agreement remind ENGAGEMENT`: a reminder now, outside the cadence, to every party
-/// with an agreement still pending. Returns the parties reminded.
-pub async fn remind_now(app: &App, engagement_id: i64) -> Result<Vec<Party>, MailError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let people = People::load(&mut tx, engagement_id).await?;
+/// with an agreement still pending. Returns the parties reminded. The caller commits (a
+/// transaction that took the write lock at once) and wakes the outbox.
+pub async fn remind_now(
+    tx: &mut Conn,
+    compose: &Composer,
+    engagement_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Party>, MailError> {
+    let people = People::load(tx, engagement_id).await?;
     if people.engagement.status == crate::domain::EngagementStatus::Ended {
         return Err(MailError::Store(store::StoreError::Conflict(format!(
             "engagement {engagement_id} has ended"
         ))));
     }
-    let sent = store::outbox::keys_of_engagement(&mut tx, engagement_id).await?;
+    let sent = store::outbox::keys_of_engagement(tx, engagement_id).await?;
     let mut reminded = Vec::new();
     for party in [Party::Client, Party::Assistant] {
         let prefix = format!("agreement_reminder:{engagement_id}:{}:", party.as_str());
@@ -365,12 +346,10 @@ pub async fn remind_now(app: &App, engagement_id: i64) -> Result<Vec<Party>, Mai
             .count();
         let number = sent_before as u32 + 1;
         let key = format!("{prefix}manual-{}", manual + 1);
-        if remind(app, &mut tx, &people, party, number, &key, now).await? {
+        if remind(tx, compose, &people, party, number, &key, now).await? {
             reminded.push(party);
         }
     }
-    tx.commit().await?;
-    app.outbox_wake.notify_one();
     Ok(reminded)
 }
 
@@ -426,30 +405,6 @@ mod tests {
         ] {
             assert!(!says_signed(no), "{no}");
         }
-    }
-
-    #[test]
-    fn an_agreement_both_sign_awaits_the_side_that_has_not() {
-        let mut a = Agreement {
-            id: 1,
-            engagement_id: 1,
-            kind: "contract".into(),
-            signers: Signer::Both,
-            status: AgreementStatus::Pending,
-            status_changed_at: chrono::Utc::now(),
-            received_from: None,
-        };
-        assert!(awaits(&a, Party::Client) && awaits(&a, Party::Assistant));
-        a.status = AgreementStatus::Received;
-        a.received_from = Some("assistant".into());
-        assert!(awaits(&a, Party::Client) && !awaits(&a, Party::Assistant));
-        a.received_from = Some("both".into());
-        assert!(!awaits(&a, Party::Client) && !awaits(&a, Party::Assistant));
-        a.signers = Signer::Client;
-        a.received_from = Some("client".into());
-        assert!(!awaits(&a, Party::Client));
-        a.status = AgreementStatus::Signed;
-        assert!(!awaits(&a, Party::Client) && !awaits(&a, Party::Operator));
     }
 
     #[test]

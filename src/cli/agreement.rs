@@ -6,7 +6,6 @@ use super::{open_app, open_store, parse_date, print_json, print_table};
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::domain::AgreementStatus;
-use crate::outbound::worker;
 use crate::store::engagements;
 
 #[derive(Debug, Subcommand)]
@@ -121,26 +120,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Remind { engagement } => {
             let app = open_app(config).await?;
-            let reminded = crate::agreements::remind_now(&app, engagement).await?;
+            let reminded = app.remind_agreements_now(engagement).await?;
             if reminded.is_empty() {
                 println!("engagement {engagement} has no pending agreement: nothing sent");
                 return Ok(());
             }
             let parties: Vec<&str> = reminded.iter().map(|p| p.as_str()).collect();
             println!("reminder queued to the {}", parties.join(" and the "));
-            deliver(&app).await;
+            super::deliver(&app).await;
         }
     }
     Ok(())
-}
-
-/// Sends what was queued now, so it goes out without a daemon; what fails stays queued.
-pub(super) async fn deliver(app: &crate::app::App) {
-    match worker::drain(app).await {
-        Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
-        Err(e) => eprintln!(
-            "warning: mail stays queued for the daemon: {:#}",
-            anyhow::Error::from(e)
-        ),
-    }
 }

@@ -1,7 +1,5 @@
 //! `tandem init` and `tandem run`.
 
-use std::sync::Arc;
-
 use super::open_app;
 use crate::config::{Config, InboundBackend, OutboundBackend};
 
@@ -43,7 +41,7 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
     // stops the daemon cleanly instead of killing it.
     let shutdown = shutdown_signal()?;
     println!("Ctrl-C stops it.");
-    Arc::new(app).run(shutdown).await
+    std::sync::Arc::new(app).run(shutdown).await
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from now on; the future completes on either.

@@ -39,13 +39,13 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             week.key(),
             SystemClock.now().timestamp()
         );
-        digest::send(&app, week, &key).await?;
+        app.send_digest(week, &key).await?;
         println!(
             "digest of {} queued to {}",
             week.key(),
             app.config.agency.operator_email
         );
-        super::agreement::deliver(&app).await;
+        super::deliver(&app).await;
         return Ok(());
     }
     // A preview reads the database and the templates only: no mailbox is opened.

@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::{open_app, open_store, parse_date, print_json, print_table};
 use crate::config::Config;
 use crate::domain::{ClientTag, EmailAddress};
-use crate::onboarding::{self, EngagementRequest, TrialEnd};
-use crate::outbound::worker;
+use crate::onboarding::{EngagementRequest, TrialEnd};
+
 use crate::store::{self, engagements};
 
 #[derive(Debug, Subcommand)]
@@ -109,20 +109,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     .transpose()?,
             };
             let app = open_app(config).await?;
-            let started = onboarding::start(&app, &request).await?;
+            let started = app.start_engagement(&request).await?;
             println!(
                 "added engagement {} with {} agreement(s); {} welcome mail(s) queued",
                 started.engagement_id, started.agreements, started.welcome_mails
             );
-            // Deliver now, so the mail goes out even when no daemon is running; what fails
-            // stays queued for the daemon.
-            match worker::drain(&app).await {
-                Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
-                Err(e) => eprintln!(
-                    "warning: mail stays queued for the daemon: {:#}",
-                    anyhow::Error::from(e)
-                ),
-            }
+            super::deliver(&app).await;
         }
         Command::List { json } => {
             let pool = open_store(&config).await?;

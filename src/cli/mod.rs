@@ -121,6 +121,18 @@ async fn open_app(config: Config) -> anyhow::Result<App> {
         .context("could not start")
 }
 
+/// Sends what was queued now, so it goes out even when no daemon is running; what fails stays
+/// queued for the daemon.
+async fn deliver(app: &App) {
+    match app.outbox().drain().await {
+        Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
+        Err(e) => eprintln!(
+            "warning: mail stays queued for the daemon: {:#}",
+            anyhow::Error::from(e)
+        ),
+    }
+}
+
 /// A day given on the command line (`--start 2026-12-01`); `what` names the option.
 fn parse_date(value: &str, what: &str) -> anyhow::Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::domain::{Classification, Disposition};
 use crate::inbound::classify::classify;
 use crate::inbound::message::Incoming;
-use crate::inbound::route::{Route, route};
 use crate::store::{self, Pool, StoreError};
+use crate::tasks::route::{Route, route};
 use crate::timelog::flow::{Accepted, Rejection};
 
 #[derive(Debug, clap::Args)]

@@ -45,7 +45,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     if let Some(id) = engagement {
         crate::store::engagements::get(&mut conn, id).await?;
     }
-    let rows = crate::schedule::preview(&mut conn, &config, engagement, now, until)
+    let rows = crate::tasks::scheduler::preview(&mut conn, &config, engagement, now, until)
         .await
         .context("could not plan the schedule")?;
     if json {

@@ -3,8 +3,7 @@
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::agreement::deliver;
-use super::{open_app, open_store, print_json, print_table};
+use super::{deliver, open_app, open_store, print_json, print_table};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::store::surveys;
@@ -127,7 +126,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Send { engagement } => {
             let app = open_app(config).await?;
-            let id = crate::survey::flow::send_now(&app, engagement).await?;
+            let id = app.send_survey_now(engagement).await?;
             println!("survey {id} queued for engagement {engagement}");
             deliver(&app).await;
         }

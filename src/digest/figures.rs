@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use crate::config::Config;
 use crate::domain::EngagementStatus;
 use crate::schedule::cadence::local_to_utc;
-use crate::store::{self, StoreError, engagements::Engagement};
+use crate::store::{self, Conn, StoreError, engagements::Engagement};
 use crate::survey::QuestionKind;
 
 /// How many weeks the chart shows.
@@ -165,7 +164,7 @@ fn unreadable(reason: &str) -> bool {
 
 /// Reads the figures of `week` as of `now`.
 pub async fn read(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     week: Week,
     now: DateTime<Utc>,

@@ -8,15 +8,13 @@ pub mod figures;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
-use crate::app::App;
+use crate::compose::{AgencyView, Composer, MailError};
 use crate::config::Config;
 use crate::domain::{EngagementStatus, Locale};
 use crate::format::{format_date, format_day_month, format_duration};
-use crate::outbound::{self, AutoSubmitted, Inline};
-use crate::recipients::{AgencyView, MailError, operator};
-use crate::store::StoreError;
+use crate::outbound::{self, AutoSubmitted, Inline, Outgoing};
+use crate::store::{Conn, StoreError};
 use crate::templates::{Rendered, Templates};
 use figures::{Figures, Week};
 
@@ -331,7 +329,7 @@ fn context(
             && h.last_ok_at.is_some_and(|t| now - t <= Duration::days(1))
     });
     DigestContext {
-        agency: AgencyView::new(config),
+        agency: AgencyView::new(&config.agency),
         week_label: week_label(&figures.week, locale),
         generated: at(config, now, locale),
         engagements: figures
@@ -466,7 +464,7 @@ fn base64(data: &[u8]) -> String {
 
 /// Reads and renders the digest of `week` in `locale`, as of `now`. Reads only.
 pub async fn render(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     templates: &Templates,
     week: Week,
@@ -501,33 +499,44 @@ pub async fn render(
     })
 }
 
-/// Queues the digest of `week` to the operator under `key`; `false` when it was queued before.
-pub async fn send(app: &App, week: Week, key: &str) -> Result<bool, MailError> {
-    let now = app.clock.now();
-    let to = operator(&app.config);
-    let mut conn = app.pool.acquire().await?;
+/// The digest of `week` as of `now`, as a mail to the operator with the chart inline. Reads
+/// only, so it is rendered before the write transaction that queues it ([`queue`]).
+pub async fn mail(
+    conn: &mut Conn,
+    compose: &Composer,
+    config: &Config,
+    week: Week,
+    now: DateTime<Utc>,
+) -> Result<Outgoing, MailError> {
+    let to = compose.operator();
     let digest = render(
-        &mut conn,
-        &app.config,
-        &app.templates,
+        conn,
+        config,
+        compose.templates(),
         week,
         to.locale,
         now,
         ChartSrc::Cid,
     )
     .await?;
-    drop(conn);
-    let mut mail = to.mail(app, digest.rendered, AutoSubmitted::Generated);
+    let mut mail = compose.wrap(&to, digest.rendered, AutoSubmitted::Generated);
     mail.inline.push(Inline {
         content_id: CHART_CID.into(),
         content_type: "image/png".into(),
         data: digest.png,
     });
-    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let queued = outbound::enqueue(&mut tx, key, "digest", None, &mail, now).await?;
-    tx.commit().await?;
-    app.outbox_wake.notify_one();
-    Ok(queued)
+    Ok(mail)
+}
+
+/// Queues a digest `mail` under `key` in the caller's transaction; `false` when it was queued
+/// before.
+pub async fn queue(
+    tx: &mut Conn,
+    key: &str,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    Ok(outbound::enqueue(tx, key, "digest", None, mail, now).await?)
 }
 
 /// A sample of the context, for checking the templates at start-up.

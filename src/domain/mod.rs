@@ -9,7 +9,9 @@ mod tag;
 mod timezone;
 
 pub use email::{Contact, EmailAddress, Mailbox};
-pub use engagement::{AgreementStatus, EngagementStatus, Signer};
+pub use engagement::{
+    Agreement, AgreementStatus, Engagement, EngagementStatus, Party, Signer, SurveyFact,
+};
 pub use locale::Locale;
 pub use message::{Classification, Disposition};
 pub use tag::ClientTag;

@@ -672,7 +672,7 @@ impl ImapMailbox {
         match result {
             Err(e @ InboundError::Io { .. }) if reused => {
                 tracing::info!(
-                    error = crate::app::error_chain(e),
+                    error = crate::error::error_chain(e),
                     "the IMAP session broke; reconnecting once"
                 );
                 state.conn = None;
@@ -691,7 +691,7 @@ impl ImapMailbox {
         {
             tracing::debug!(
                 server = self.server,
-                error = crate::app::error_chain(e),
+                error = crate::error::error_chain(e),
                 "dropped the IMAP session"
             );
         }

@@ -7,6 +7,16 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::EmailAddress;
 
+/// A message as the reader recorded it: its `inbound_message` row, what was read from it, and
+/// the one "now" of its handling. What the flows that answer a message are given.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// The `inbound_message` row.
+    pub id: i64,
+    pub incoming: &'a Incoming,
+    pub now: DateTime<Utc>,
+}
+
 /// What tandem reads from a message.
 #[derive(Debug, Clone, Serialize)]
 pub struct Incoming {

@@ -1,14 +1,13 @@
-//! Mail in: the mailbox transports, reading one message ([`message`]), deciding what it is
-//! ([`classify`]) and the reader loop ([`reader`]) that records each message exactly once
-//! before moving it on the server.
+//! Mail in: the mailbox transports ([`maildir`], [`imap`]) behind the [`Mailbox`] trait,
+//! reading one message ([`message`], pure) and deciding what kind of mail it is ([`classify`],
+//! pure). The reader task that records each message exactly once before moving it on the
+//! server is `tasks::reader`.
 
 pub mod classify;
 pub mod html;
 pub mod imap;
 pub mod maildir;
 pub mod message;
-pub mod reader;
-pub mod route;
 
 use std::future::Future;
 use std::pin::Pin;

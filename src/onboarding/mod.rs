@@ -1,18 +1,18 @@
 //! Starting an engagement: the engagement, its required agreements and the welcome mails to
 //! every client contact and to the assistant, all in one transaction.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::app::App;
+use crate::compose::{AgencyView, Composer};
 use crate::domain::{ClientTag, EmailAddress, EngagementStatus, Locale, Mailbox};
-use crate::outbound::{self, AutoSubmitted, OutboundError, Outgoing};
+use crate::format::{format_date, format_hours, format_money};
+use crate::outbound::{self, AutoSubmitted, OutboundError};
+use crate::recipients::Recipient;
 use crate::store::engagements::NewEngagement;
 use crate::store::people::{Assistant, Client};
-use crate::store::{self, StoreError};
+use crate::store::{self, Conn, StoreError};
 use crate::templates::TemplateError;
-
-use crate::format::{format_date, format_hours, format_money};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnboardingError {
@@ -24,12 +24,6 @@ pub enum OnboardingError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Outbound(#[from] OutboundError),
-}
-
-impl From<sqlx::Error> for OnboardingError {
-    fn from(e: sqlx::Error) -> Self {
-        OnboardingError::Store(e.into())
-    }
 }
 
 /// When the trial ends: on a date, after some weeks, or after the configured default.
@@ -65,9 +59,15 @@ pub struct Started {
     pub welcome_mails: usize,
 }
 
-/// Creates the engagement with its agreements and queues the welcome mails.
-pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, OnboardingError> {
-    let now = app.clock.now();
+/// Creates the engagement with its agreements and queues the welcome mails, in the caller's
+/// transaction. `default_trial_weeks` is `[engagements] default_trial_weeks`.
+pub async fn start(
+    tx: &mut Conn,
+    compose: &Composer,
+    default_trial_weeks: u32,
+    request: &EngagementRequest,
+    now: DateTime<Utc>,
+) -> Result<Started, OnboardingError> {
     let trial_end = match request.trial {
         TrialEnd::On(date) => date,
         TrialEnd::AfterWeeks(0) => {
@@ -76,9 +76,7 @@ pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, On
             ));
         }
         TrialEnd::AfterWeeks(weeks) => last_day_after(request.start, weeks),
-        TrialEnd::Default => {
-            last_day_after(request.start, app.config.engagements.default_trial_weeks)
-        }
+        TrialEnd::Default => last_day_after(request.start, default_trial_weeks),
     };
     if trial_end < request.start {
         return Err(OnboardingError::Invalid(format!(
@@ -97,19 +95,17 @@ pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, On
         ));
     }
 
-    let mut tx = app.pool.begin().await?;
-    let assistant = store::people::assistant_by_email(&mut tx, &request.assistant).await?;
-    let client = store::people::client_by_tag(&mut tx, &request.client).await?;
-    let open = store::engagements::open_for_assistant(&mut tx, assistant.id).await?;
+    let assistant = store::people::assistant_by_email(tx, &request.assistant).await?;
+    let client = store::people::client_by_tag(tx, &request.client).await?;
+    let open = store::engagements::open_for_assistant(tx, assistant.id).await?;
     if let Some(existing) = open.iter().find(|e| e.client_id == client.id) {
         return Err(OnboardingError::Invalid(format!(
             "{} already works for '{}' in engagement {} ({}); end it first",
             assistant.name, client.tag, existing.id, existing.status
         )));
     }
-    let agreements: Vec<_> = app
-        .config
-        .agreements
+    let agreements: Vec<_> = compose
+        .agreements()
         .iter()
         .map(|a| (a.kind.clone(), a.signers))
         .collect();
@@ -121,8 +117,8 @@ pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, On
         hourly_rate_cents: request.hourly_rate_cents,
         budget_minutes: request.budget_minutes,
     };
-    let id = store::engagements::insert(&mut tx, &new, &agreements, now).await?;
-    let engagement = store::engagements::get(&mut tx, id).await?;
+    let id = store::engagements::insert(tx, &new, &agreements, now).await?;
+    let engagement = store::engagements::get(tx, id).await?;
     debug_assert_eq!(engagement.status, EngagementStatus::Onboarding);
 
     let several_clients = !open.is_empty();
@@ -130,46 +126,45 @@ pub async fn start(app: &App, request: &EngagementRequest) -> Result<Started, On
     let mut recipients = Vec::new();
     for contact in &client.contacts {
         let email = EmailAddress::parse(&contact.email).map_err(corrupt)?;
-        recipients.push((contact.name.clone(), email, client.locale, "welcome_client"));
+        let to = Recipient {
+            name: contact.name.clone(),
+            mailbox: Mailbox {
+                name: Some(contact.name.clone()),
+                email,
+            },
+            locale: client.locale,
+            zone: client.timezone,
+        };
+        recipients.push((to, "welcome_client"));
     }
     let email = EmailAddress::parse(assistant.primary_email()).map_err(corrupt)?;
-    recipients.push((
-        assistant.name.clone(),
-        email,
-        assistant.locale,
-        "welcome_assistant",
-    ));
+    let to = Recipient {
+        name: assistant.name.clone(),
+        mailbox: Mailbox {
+            name: Some(assistant.name.clone()),
+            email,
+        },
+        locale: assistant.locale,
+        zone: assistant.timezone,
+    };
+    recipients.push((to, "welcome_assistant"));
 
     let mut welcome_mails = 0;
-    for (name, email, locale, template) in recipients {
+    for (to, template) in recipients {
         let context = WelcomeContext::new(
-            app,
+            compose,
             &assistant,
             &client,
             &engagement,
-            &name,
-            locale,
+            &to,
             several_clients,
         );
-        let rendered = app.templates.render(locale, template, &context)?;
-        let key = format!("welcome:{id}:{email}");
-        let to = Mailbox {
-            name: Some(name),
-            email,
-        };
-        let mail = Outgoing::new(
-            &app.config.agency.from,
-            vec![to],
-            rendered,
-            locale,
-            AutoSubmitted::Generated,
-        );
-        if outbound::enqueue(&mut tx, &key, "welcome", Some(id), &mail, now).await? {
+        let key = format!("welcome:{id}:{}", to.mailbox.email);
+        let mail = compose.mail(&to, template, &context, AutoSubmitted::Generated)?;
+        if outbound::enqueue(tx, &key, "welcome", Some(id), &mail, now).await? {
             welcome_mails += 1;
         }
     }
-    tx.commit().await?;
-    app.outbox_wake.notify_one();
     tracing::info!(
         engagement = id,
         assistant = assistant.name,
@@ -197,13 +192,6 @@ pub struct WelcomeContext {
     hours_address: String,
     hours_example: Vec<String>,
     several_clients: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct AgencyView {
-    name: String,
-    email: String,
-    operator_email: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,15 +234,14 @@ struct AgreementView {
 
 impl WelcomeContext {
     fn new(
-        app: &App,
+        compose: &Composer,
         assistant: &Assistant,
         client: &Client,
         engagement: &store::engagements::Engagement,
-        recipient_name: &str,
-        locale: Locale,
+        to: &Recipient,
         several_clients: bool,
     ) -> Self {
-        let config = &app.config;
+        let locale = to.locale;
         let tag = if several_clients {
             format!(" #{}", client.tag)
         } else {
@@ -274,12 +261,8 @@ impl WelcomeContext {
             ],
         };
         Self {
-            agency: AgencyView {
-                name: config.agency.name.clone(),
-                email: config.agency.from.email.to_string(),
-                operator_email: config.agency.operator_email.to_string(),
-            },
-            recipient_name: recipient_name.to_string(),
+            agency: compose.agency_view(),
+            recipient_name: to.name.clone(),
             assistant: AssistantView {
                 name: assistant.name.clone(),
                 email: assistant.primary_email().to_string(),
@@ -310,8 +293,8 @@ impl WelcomeContext {
                     .map(|c| format_money(c, locale)),
                 budget_hours: engagement.budget_minutes.map(|m| format_hours(m, locale)),
             },
-            agreements: config
-                .agreements
+            agreements: compose
+                .agreements()
                 .iter()
                 .map(|a| AgreementView {
                     name: a.name(locale).to_string(),
@@ -319,7 +302,7 @@ impl WelcomeContext {
                     assistant_signs: a.signers.includes_assistant(),
                 })
                 .collect(),
-            hours_address: config.agency.from.email.to_string(),
+            hours_address: compose.agency().from.email.to_string(),
             hours_example,
             several_clients,
         }
@@ -330,7 +313,7 @@ impl WelcomeContext {
 /// contacts), for checking the templates at start-up.
 pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     let sample = serde_json::json!({
-        "agency": { "name": "Example Agency", "email": "team@example.org", "operator_email": "operator@example.org" },
+        "agency": AgencyView::sample(),
         "recipient_name": "Anna Berg",
         "assistant": { "name": "Sam Lee", "email": "sam@va.example", "timezone": "Europe/Lisbon" },
         "client": { "name": "Acme GmbH", "tag": "acme" },

@@ -1,21 +1,20 @@
-//! Mail out: building messages, the transports that deliver them, and the outbox worker.
+//! Mail out: building messages, queueing them in the outbox, and the transports that deliver them.
 //!
 //! Nothing is sent directly: a flow renders its mail with [`message::build`] and writes it to
-//! the outbox in its own transaction ([`enqueue`]); the worker ([`worker`]) delivers rows
-//! through a [`Transport`]. This module and `inbound/` are the only ones that touch the outside.
+//! the outbox in its own transaction ([`enqueue`]); the outbox worker (`tasks::outbox`) delivers
+//! rows through a [`Transport`]. This module and `inbound/` are the only ones that touch the
+//! outside.
 
 pub mod file;
 pub mod message;
 pub mod smtp;
-pub mod worker;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
-use crate::store::{self, StoreError};
+use crate::store::{self, Conn, StoreError};
 
 pub use message::{AutoSubmitted, Inline, Outgoing, tokens_in};
 
@@ -65,7 +64,7 @@ pub enum OutboundError {
 /// Builds `mail` and writes it to the outbox under `natural_key`, in the caller's transaction.
 /// Returns `false` when that key was queued before (nothing is written then).
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     natural_key: &str,
     kind: &str,
     engagement_id: Option<i64>,
@@ -77,7 +76,7 @@ pub async fn enqueue(
 
 /// [`enqueue`] for a mail that asks survey `survey_id`, so that its answer finds the survey.
 pub async fn enqueue_about(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     natural_key: &str,
     kind: &str,
     engagement_id: Option<i64>,

@@ -1,44 +1,108 @@
-//! The scheduler: one loop that wakes at the next due time, asks the injected clock what is
-//! due, and does it. It starts trials on their start date (in the client's time zone) and
-//! sends what [`plan`] says is due for every engagement: surveys and their reminders, the trial
-//! review, agreement reminders and their escalation, hours nudges. Each send is written to the
-//! outbox under its natural key in one transaction, so a restart, a catch-up after downtime or
-//! a second daemon never sends it twice. [`cadence`] and [`plan`] do no I/O.
+//! The schedule, pure: [`cadence`] (when a series of mail is due, the send window, local times
+//! across DST), [`plan`] (every send of an engagement with its natural key and due time, from
+//! the facts the scheduler reads) and the settings of `[schedule]`. Nothing here does I/O; the
+//! scheduler task (`tasks::scheduler`) reads the facts, asks the plan and queues what is due.
 
 pub mod cadence;
 pub mod plan;
 
-use std::collections::HashSet;
-use std::time::Duration;
-
-use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
-use serde::Serialize;
-use sqlx::SqliteConnection;
+use serde::Deserialize;
 
-use crate::app::{App, Event, Shutdown, wait_for_event};
-use crate::config::Config;
-use crate::domain::{EngagementStatus, TimeZone};
-use crate::recipients::{MailError, People, operator};
-use crate::store::{self, StoreError};
-use plan::{Facts, Kind, Party, Planned};
+use crate::domain::TimeZone;
+use cadence::{Cadence, SendWindow};
 
-/// The longest the scheduler sleeps, so work queued by another process (a CLI command) is
-/// picked up within this time.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The rhythm of an engagement. Every time is the recipient's local time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// When scheduled mail may go out (`mon-fri 08:00-18:00`); a send due outside it waits for
+    /// the next opening. Answers to replies and alerts go at once.
+    #[serde(default = "default_send_window")]
+    pub send_window: SendWindow,
+    /// Feedback surveys while the trial runs.
+    #[serde(default = "default_survey_trial")]
+    pub survey_trial: Cadence,
+    /// Feedback surveys after the trial.
+    #[serde(default = "default_survey_after_trial")]
+    pub survey_after_trial: Cadence,
+    /// Days after a survey when its one reminder goes, if it is unanswered (0: none).
+    #[serde(default = "default_survey_reminder_days")]
+    pub survey_reminder_days: u32,
+    /// Reminders of unsigned agreements, counted from when the engagement was added.
+    #[serde(default = "default_agreement_reminders")]
+    pub agreement_reminders: Cadence,
+    /// After this many reminders the operator is told instead, and the reminders stop.
+    #[serde(default = "default_escalate_after")]
+    pub agreement_escalate_after: u32,
+    /// Days before the trial's last day when the client is asked whether to go on.
+    #[serde(default = "default_review_days")]
+    pub trial_review_days_before: u32,
+    /// The local time of day the trial review goes out (`10:00`).
+    #[serde(default = "default_review_at")]
+    pub trial_review_at: String,
+    /// When an assistant who has logged nothing this week for an engagement is reminded.
+    #[serde(default = "default_hours_nudge")]
+    pub hours_nudge: Cadence,
+}
 
-/// How far ahead each step plans: far enough to always see the next monthly send.
-const HORIZON_DAYS: i64 = 70;
+impl ScheduleConfig {
+    /// `trial_review_at` as a time of day (validated at load).
+    pub fn trial_review_time(&self) -> chrono::NaiveTime {
+        chrono::NaiveTime::parse_from_str(&self.trial_review_at, "%H:%M").unwrap_or_default()
+    }
+}
 
-/// What one step did, and when the next is due.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// Engagements whose trial began in this step.
-    pub trials_started: Vec<i64>,
-    /// Natural keys of the mail queued in this step.
-    pub queued: Vec<String>,
-    /// When something is next due, if anything is.
-    pub next_due: Option<DateTime<Utc>>,
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            send_window: default_send_window(),
+            survey_trial: default_survey_trial(),
+            survey_after_trial: default_survey_after_trial(),
+            survey_reminder_days: default_survey_reminder_days(),
+            agreement_reminders: default_agreement_reminders(),
+            agreement_escalate_after: default_escalate_after(),
+            trial_review_days_before: default_review_days(),
+            trial_review_at: default_review_at(),
+            hours_nudge: default_hours_nudge(),
+        }
+    }
+}
+
+fn default_send_window() -> SendWindow {
+    "mon-fri 08:00-18:00"
+        .parse()
+        .expect("the default window parses")
+}
+fn default_survey_trial() -> Cadence {
+    "weekly:fri 10:00"
+        .parse()
+        .expect("the default cadence parses")
+}
+fn default_survey_after_trial() -> Cadence {
+    "monthly:first mon 10:00"
+        .parse()
+        .expect("the default cadence parses")
+}
+fn default_survey_reminder_days() -> u32 {
+    3
+}
+fn default_agreement_reminders() -> Cadence {
+    "every 7d".parse().expect("the default cadence parses")
+}
+fn default_escalate_after() -> u32 {
+    3
+}
+fn default_review_days() -> u32 {
+    5
+}
+fn default_review_at() -> String {
+    "10:00".into()
+}
+fn default_hours_nudge() -> Cadence {
+    "weekly:fri 15:00"
+        .parse()
+        .expect("the default cadence parses")
 }
 
 /// The first instant of `date` in `zone` (midnight, or the first valid time after a DST gap).
@@ -52,360 +116,6 @@ pub fn start_of_day(date: NaiveDate, zone: TimeZone) -> DateTime<Utc> {
         })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
-
-/// Reads what the plan needs to know about one engagement.
-pub async fn facts(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    engagement: store::engagements::Engagement,
-) -> Result<Facts, StoreError> {
-    let assistant = store::people::assistant(conn, engagement.assistant_id).await?;
-    let agreements = store::engagements::agreements(conn, engagement.id).await?;
-    let sent = store::outbox::keys_of_engagement(conn, engagement.id).await?;
-    let surveys = store::surveys::facts(conn, engagement.id).await?;
-    let weeks_with_hours: HashSet<String> = store::timelog::days_with_hours(conn, engagement.id)
-        .await?
-        .into_iter()
-        .map(cadence::iso_week)
-        .collect();
-    Ok(Facts {
-        engagement,
-        assistant_timezone: assistant.timezone,
-        operator_timezone: config.agency.timezone,
-        agreements,
-        sent,
-        surveys,
-        weeks_with_hours,
-    })
-}
-
-/// Writes one planned send, in one transaction that begins by taking the write lock (so two
-/// daemons queue it once, and neither fails on a stale read). Returns whether it was queued.
-pub async fn send(app: &App, planned: &Planned) -> Result<bool, MailError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let people = People::load(&mut tx, planned.engagement_id).await?;
-    let key = planned.key.as_str();
-    let queued = match &planned.kind {
-        Kind::Survey { period, trial } => {
-            let occasion = crate::survey::flow::Occasion::Feedback {
-                period: period.clone(),
-                trial: *trial,
-            };
-            crate::survey::flow::send(app, &mut tx, &people, &occasion, key, now)
-                .await?
-                .is_some()
-        }
-        Kind::SurveyReminder { period } => {
-            crate::survey::flow::remind(app, &mut tx, &people, period, key, now).await?
-        }
-        Kind::TrialReview => {
-            crate::survey::flow::send_trial_review(app, &mut tx, &people, key, now)
-                .await?
-                .is_some()
-        }
-        Kind::TrialSilent => {
-            let answered = store::surveys::facts(&mut tx, people.engagement.id)
-                .await?
-                .iter()
-                .any(|s| s.kind == "trial_review" && s.answered_at.is_some());
-            !answered
-                && crate::survey::flow::alert_trial(app, &mut tx, &people, false, "", key, now)
-                    .await?
-        }
-        Kind::AgreementReminder { party, number } => {
-            crate::agreements::remind(app, &mut tx, &people, *party, *number, key, now).await?
-        }
-        Kind::AgreementEscalation => {
-            crate::agreements::escalate(app, &mut tx, &people, key, now).await?
-        }
-        Kind::HoursNudge { week } => {
-            crate::timelog::nudge::nudge(app, &mut tx, &people, week, key, now).await?
-        }
-    };
-    tx.commit().await?;
-    Ok(queued)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScheduleError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("could not queue {key}")]
-    Send {
-        key: String,
-        #[source]
-        source: MailError,
-    },
-}
-
-impl From<sqlx::Error> for ScheduleError {
-    fn from(e: sqlx::Error) -> Self {
-        ScheduleError::Store(e.into())
-    }
-}
-
-pub async fn step(app: &App) -> Result<Step, ScheduleError> {
-    let now = app.clock.now();
-    let mut conn = app.pool.acquire().await?;
-    let mut trials_started = Vec::new();
-    let mut queued = Vec::new();
-    let mut next_due: Option<DateTime<Utc>> = None;
-    let mut soonest = |due: DateTime<Utc>| {
-        next_due = Some(next_due.map_or(due, |n: DateTime<Utc>| n.min(due)));
-    };
-    for engagement in store::engagements::in_status(&mut conn, EngagementStatus::Onboarding).await?
-    {
-        let begins = start_of_day(engagement.start_date, engagement.client_timezone);
-        if begins <= now {
-            let moved = store::engagements::transition(
-                &mut conn,
-                engagement.id,
-                EngagementStatus::Onboarding,
-                EngagementStatus::Trial,
-            )
-            .await?;
-            if moved {
-                tracing::info!(engagement = engagement.id, "trial started");
-                trials_started.push(engagement.id);
-            }
-        } else {
-            soonest(begins);
-        }
-    }
-    let until = now + chrono::Duration::days(HORIZON_DAYS);
-    let mut failed: Option<ScheduleError> = None;
-    for engagement in store::engagements::scheduled(&mut conn).await? {
-        let facts = facts(&mut conn, &app.config, engagement).await?;
-        let planned = plan::plan(&facts, &app.config.schedule, until);
-        for due in plan::due_now(&planned, &facts.sent, now) {
-            // Caught up outside the send window (the daemon was down): at the next opening.
-            let open = due.goes_out(&app.config.schedule.send_window, now);
-            if open > now {
-                soonest(open);
-                continue;
-            }
-            match send(app, due).await {
-                Ok(true) => {
-                    tracing::info!(key = due.key, "scheduled mail queued");
-                    queued.push(due.key.clone());
-                }
-                Ok(false) => {}
-                // One engagement's trouble does not hold up the others; the step reports it.
-                Err(source) => {
-                    let error = ScheduleError::Send {
-                        key: due.key.clone(),
-                        source,
-                    };
-                    tracing::error!(
-                        error = crate::app::error_chain(&error),
-                        "a scheduled mail could not be queued"
-                    );
-                    failed.get_or_insert(error);
-                }
-            }
-        }
-        if let Some(due) = plan::next_due(&planned, &facts.sent, now) {
-            soonest(due);
-        }
-    }
-    match digest_due(&mut conn, &app.config, now).await? {
-        (Some((week, key)), next) => {
-            match crate::digest::send(app, week, &key).await {
-                Ok(true) => {
-                    tracing::info!(key, "weekly digest queued");
-                    queued.push(key);
-                }
-                Ok(false) => {}
-                Err(source) => {
-                    let error = ScheduleError::Send { key, source };
-                    tracing::error!(
-                        error = crate::app::error_chain(&error),
-                        "the digest could not be queued"
-                    );
-                    failed.get_or_insert(error);
-                }
-            }
-            soonest(next);
-        }
-        (None, next) => soonest(next),
-    }
-    if !queued.is_empty() {
-        app.outbox_wake.notify_one();
-    }
-    if let Some(error) = failed {
-        return Err(error);
-    }
-    store::health::record_ok(&mut conn, "scheduler", now).await?;
-    Ok(Step {
-        trials_started,
-        queued,
-        next_due,
-    })
-}
-
-/// The weekly digest: the week and natural key of the latest due one when it has not been
-/// queued yet, and when the next one is due. None is due before the agency's first
-/// engagement was added: there is nothing to report on then.
-async fn digest_due(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    now: DateTime<Utc>,
-) -> Result<
-    (
-        Option<(crate::digest::figures::Week, String)>,
-        DateTime<Utc>,
-    ),
-    StoreError,
-> {
-    let zone = config.agency.timezone.0;
-    let local_now = cadence::to_local(now, zone);
-    let cadence = &config.digest.at;
-    let next = cadence::local_to_utc(cadence.next_after(local_now, local_now), zone);
-    let Some(first) = store::engagements::first_added(conn).await? else {
-        return Ok((None, next));
-    };
-    // The latest occurrence at or before now: the last of the past eight days'.
-    let week_ago = local_now - chrono::Duration::days(8);
-    let Some(latest) = cadence
-        .between(week_ago, week_ago, local_now)
-        .last()
-        .map(|l| cadence::local_to_utc(*l, zone))
-        .filter(|at| *at > first)
-    else {
-        return Ok((None, next));
-    };
-    let week = crate::digest::week_reported(latest, config);
-    let key = crate::digest::key(&week);
-    let queued = store::outbox::is_queued(conn, &key).await?;
-    Ok(((!queued).then_some((week, key)), next))
-}
-
-/// One line of `tandem schedule preview`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Preview {
-    /// None for the operator's weekly digest, which is about every engagement.
-    pub engagement_id: Option<i64>,
-    pub client: Option<String>,
-    pub key: String,
-    pub kind: &'static str,
-    /// When it goes out, in UTC.
-    pub due: DateTime<Utc>,
-    /// The same in the recipient's time zone, `2026-12-04 10:00`.
-    pub local: String,
-    pub timezone: String,
-    pub party: Party,
-    pub recipient: String,
-    pub condition: Option<&'static str>,
-}
-
-/// Every send the schedule will make up to `until` (what is due now included), as if nobody
-/// answers, signs or logs hours meanwhile. Reads only.
-pub async fn preview(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    engagement_id: Option<i64>,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<Preview>, StoreError> {
-    let mut out = Vec::new();
-    for engagement in store::engagements::scheduled(conn).await? {
-        if engagement_id.is_some_and(|id| id != engagement.id) {
-            continue;
-        }
-        let people = People::load(conn, engagement.id).await?;
-        let facts = facts(conn, config, engagement).await?;
-        let planned = plan::plan(&facts, &config.schedule, until);
-        for p in plan::upcoming(&planned, &facts.sent, now) {
-            let due = p.goes_out(&config.schedule.send_window, now);
-            let recipient = match p.party {
-                Party::Client => people.client_contact()?.mailbox.to_string(),
-                Party::Assistant => people.assistant()?.mailbox.to_string(),
-                Party::Operator => operator(config).mailbox.to_string(),
-            };
-            out.push(Preview {
-                engagement_id: Some(p.engagement_id),
-                client: Some(people.client.tag.clone()),
-                key: p.key.clone(),
-                kind: p.kind.name(),
-                due,
-                local: cadence::to_local(due, p.zone.0)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
-                timezone: p.zone.to_string(),
-                party: p.party,
-                recipient,
-                condition: p.condition,
-            });
-        }
-    }
-    if engagement_id.is_none() {
-        out.extend(digest_preview(conn, config, now, until).await?);
-    }
-    out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
-    Ok(out)
-}
-
-/// The weekly digests to come up to `until` (none before the first engagement).
-async fn digest_preview(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<Preview>, StoreError> {
-    let Some(first) = store::engagements::first_added(conn).await? else {
-        return Ok(Vec::new());
-    };
-    let zone = config.agency.timezone.0;
-    let (from, to) = (cadence::to_local(now, zone), cadence::to_local(until, zone));
-    let op = operator(config);
-    Ok(config
-        .digest
-        .at
-        .between(from, from, to)
-        .into_iter()
-        .map(|local| cadence::local_to_utc(local, zone))
-        .filter(|due| *due > first)
-        .map(|due| {
-            let week = crate::digest::week_reported(due, config);
-            Preview {
-                engagement_id: None,
-                client: None,
-                key: crate::digest::key(&week),
-                kind: "digest",
-                due,
-                local: cadence::to_local(due, zone)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
-                timezone: config.agency.timezone.to_string(),
-                party: Party::Operator,
-                recipient: op.mailbox.to_string(),
-                condition: None,
-            }
-        })
-        .collect())
-}
-
-pub async fn run(app: &App, mut shutdown: Shutdown) {
-    loop {
-        let wait = match step(app).await.context("scheduler") {
-            Ok(step) => step
-                .next_due
-                .map(|due| (due - app.clock.now()).to_std().unwrap_or_default())
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP),
-            Err(e) => {
-                let error = format!("{e:#}");
-                tracing::error!(%error, "scheduler step failed; retrying");
-                app.record_failure("scheduler", &error).await;
-                MAX_SLEEP
-            }
-        };
-        if wait_for_event(wait, None, &mut shutdown).await == Event::Shutdown {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]

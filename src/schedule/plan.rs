@@ -12,31 +12,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Serialize;
 
+use super::ScheduleConfig;
 use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
-use crate::config::ScheduleConfig;
-use crate::domain::{EngagementStatus, TimeZone};
-use crate::store::engagements::{Agreement, Engagement};
-use crate::store::surveys::SurveyFact;
-
-/// Who a planned mail goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Party {
-    /// The client's first contact person.
-    Client,
-    Assistant,
-    Operator,
-}
-
-impl Party {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Client => "client",
-            Party::Assistant => "assistant",
-            Party::Operator => "operator",
-        }
-    }
-}
+use crate::domain::{Agreement, Engagement, EngagementStatus, Party, SurveyFact, TimeZone};
 
 /// What a planned mail is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -360,12 +338,7 @@ impl Planner<'_> {
     }
 
     fn agreements(&mut self) {
-        let pending = |party: Party| {
-            self.facts
-                .agreements
-                .iter()
-                .any(|a| crate::agreements::awaits(a, party))
-        };
+        let pending = |party: Party| self.facts.agreements.iter().any(|a| a.awaits(party));
         let max = self.config.agreement_escalate_after;
         for party in [Party::Client, Party::Assistant] {
             if !pending(party) {

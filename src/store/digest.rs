@@ -1,14 +1,14 @@
 //! The weekly digest's aggregates: a few grouped queries over the whole agency, each one pass
 //! over an indexed range, so the digest of a large agency stays fast.
 
+use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 
 /// Minutes logged (not void) per engagement and day, between two days (both included).
 pub async fn minutes_by_day(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(i64, NaiveDate, i64)>, StoreError> {
@@ -25,7 +25,7 @@ pub async fn minutes_by_day(
 
 /// Minutes logged (not void) per assistant and client since `from` (included).
 pub async fn minutes_by_assistant_and_client(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
@@ -42,9 +42,7 @@ pub async fn minutes_by_assistant_and_client(
 }
 
 /// Every agreement of an engagement that has not ended: (engagement, kind, status).
-pub async fn open_agreements(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<(i64, String, String)>, StoreError> {
+pub async fn open_agreements(conn: &mut Conn) -> Result<Vec<(i64, String, String)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT g.engagement_id, g.kind, g.status FROM agreement g \
          JOIN engagement e ON e.id = g.engagement_id WHERE e.status <> 'ended' ORDER BY g.id",
@@ -66,7 +64,7 @@ pub struct AnswerRow {
 }
 
 pub async fn feedback_answers(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     since: DateTime<Utc>,
 ) -> Result<Vec<AnswerRow>, StoreError> {
     Ok(sqlx::query_as(
@@ -82,7 +80,7 @@ pub async fn feedback_answers(
 
 /// Unanswered surveys and trial reviews per engagement, sent between two instants.
 pub async fn unanswered_surveys(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
@@ -107,7 +105,7 @@ pub struct FiledRow {
 }
 
 pub async fn filed_for_a_person(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<FiledRow>, StoreError> {
@@ -124,7 +122,7 @@ pub async fn filed_for_a_person(
 
 /// Outgoing mail that failed for good: (id, recipient, subject, last error).
 pub async fn failed_sends(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
 ) -> Result<Vec<(i64, String, String, Option<String>)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, recipient, subject, last_error FROM outbox WHERE state = 'failed' ORDER BY id",
@@ -135,7 +133,7 @@ pub async fn failed_sends(
 
 /// When the last digest was queued, if one was.
 pub async fn last_digest(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     before: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(sqlx::query_scalar(

@@ -1,11 +1,12 @@
 //! Engagements and their agreements.
 
+use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::{StoreError, parse_column};
-use crate::domain::{AgreementStatus, EngagementStatus, Signer, TimeZone};
+pub use crate::domain::{Agreement, Engagement};
+use crate::domain::{AgreementStatus, EngagementStatus, Signer};
 
 #[derive(Debug, Clone)]
 pub struct NewEngagement {
@@ -15,37 +16,6 @@ pub struct NewEngagement {
     pub trial_end: NaiveDate,
     pub hourly_rate_cents: Option<i64>,
     pub budget_minutes: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Engagement {
-    pub id: i64,
-    pub assistant_id: i64,
-    pub assistant_name: String,
-    pub client_id: i64,
-    pub client_tag: String,
-    pub client_name: String,
-    /// The client's zone: the engagement's dates are days there.
-    pub client_timezone: TimeZone,
-    pub start_date: NaiveDate,
-    pub trial_end: NaiveDate,
-    pub status: EngagementStatus,
-    pub hourly_rate_cents: Option<i64>,
-    pub budget_minutes: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Agreement {
-    pub id: i64,
-    pub engagement_id: i64,
-    pub kind: String,
-    pub signers: Signer,
-    pub status: AgreementStatus,
-    pub status_changed_at: DateTime<Utc>,
-    /// Who sent a `received` agreement back (`client`, `assistant` or `both`).
-    pub received_from: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -95,7 +65,7 @@ const SELECT: &str = "SELECT e.id, e.assistant_id, a.name AS assistant_name, e.c
 
 /// Inserts the engagement (status `onboarding`) and one `pending` agreement per required kind.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewEngagement,
     agreements: &[(String, Signer)],
     now: DateTime<Utc>,
@@ -129,7 +99,7 @@ pub async fn insert(
     Ok(id)
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Engagement, StoreError> {
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Engagement, StoreError> {
     let row: EngagementRow =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
             .bind(id)
@@ -143,7 +113,7 @@ pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Engagement, Sto
     row.try_into()
 }
 
-pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreError> {
+pub async fn list(conn: &mut Conn) -> Result<Vec<Engagement>, StoreError> {
     let rows: Vec<EngagementRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY e.id")))
             .fetch_all(&mut *conn)
@@ -153,7 +123,7 @@ pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreE
 
 /// Engagements that have not ended, for an assistant (the ones their mail can be about).
 pub async fn open_for_assistant(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     assistant_id: i64,
 ) -> Result<Vec<Engagement>, StoreError> {
     let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -166,11 +136,7 @@ pub async fn open_for_assistant(
 }
 
 /// Sets the engagement `ended`. Ending an ended engagement is refused, not silently repeated.
-pub async fn end(
-    conn: &mut SqliteConnection,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     let engagement = get(conn, id).await?;
     if engagement.status == EngagementStatus::Ended {
         return Err(StoreError::Conflict(format!(
@@ -190,7 +156,7 @@ pub async fn end(
 /// Moves an engagement from one status to another, only if it is still in the first; returns
 /// whether it moved (another process may have moved it first).
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     from: EngagementStatus,
     to: EngagementStatus,
@@ -207,7 +173,7 @@ pub async fn transition(
 
 /// Engagements in one status, oldest start first.
 pub async fn in_status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     status: EngagementStatus,
 ) -> Result<Vec<Engagement>, StoreError> {
     let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -219,10 +185,7 @@ pub async fn in_status(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-pub async fn agreements(
-    conn: &mut SqliteConnection,
-    engagement_id: i64,
-) -> Result<Vec<Agreement>, StoreError> {
+pub async fn agreements(conn: &mut Conn, engagement_id: i64) -> Result<Vec<Agreement>, StoreError> {
     type Row = (
         i64,
         i64,
@@ -277,7 +240,7 @@ pub struct AgreementListing {
 /// Agreements of open engagements (or of every engagement with `all`), by engagement; only
 /// those still waiting for a signature (`pending`, `received`) with `open_only`.
 pub async fn list_agreements(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     open_only: bool,
     engagement_id: Option<i64>,
 ) -> Result<Vec<AgreementListing>, StoreError> {
@@ -300,7 +263,7 @@ pub async fn list_agreements(
 /// Sets an agreement `signed` (on `signed_on`) or `waived`. Only an agreement still waiting
 /// (`pending` or `received`) moves; anything else is refused with its state.
 pub async fn settle_agreement(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     engagement_id: i64,
     kind: &str,
     to: AgreementStatus,
@@ -342,7 +305,7 @@ pub async fn settle_agreement(
 /// confirm: a pending one moves; one received from the other side is now received from
 /// `both`. Returns whether anything changed.
 pub async fn mark_received(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     agreement_id: i64,
     side: &str,
     now: DateTime<Utc>,
@@ -365,7 +328,7 @@ pub async fn mark_received(
 
 /// Keeps a document that came back by mail.
 pub async fn add_document(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     agreement_id: i64,
     inbound_id: i64,
     filename: &str,
@@ -389,7 +352,7 @@ pub async fn add_document(
 }
 
 /// Engagements the schedule works for: every one that has not ended, oldest first.
-pub async fn scheduled(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, StoreError> {
+pub async fn scheduled(conn: &mut Conn) -> Result<Vec<Engagement>, StoreError> {
     let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE e.status NOT IN ('ended', 'paused') ORDER BY e.id"
     )))
@@ -399,7 +362,7 @@ pub async fn scheduled(conn: &mut SqliteConnection) -> Result<Vec<Engagement>, S
 }
 
 /// When the agency's first engagement was added, if there is one.
-pub async fn first_added(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub async fn first_added(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
         .fetch_one(&mut *conn)
         .await?)

@@ -1,8 +1,8 @@
 //! The daemon's own health per component: when it last worked, and what went wrong since.
 
+use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 
@@ -16,7 +16,7 @@ pub struct Health {
 }
 
 pub async fn record_ok(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     component: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -32,7 +32,7 @@ pub async fn record_ok(
 }
 
 pub async fn record_error(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     component: &str,
     error: &str,
     now: DateTime<Utc>,
@@ -58,7 +58,7 @@ pub async fn record_error(
 
 /// Errors per component since `since`.
 pub async fn errors_since(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     since: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(sqlx::query_as(
@@ -69,7 +69,7 @@ pub async fn errors_since(
     .await?)
 }
 
-pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<Health>, StoreError> {
+pub async fn all(conn: &mut Conn) -> Result<Vec<Health>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT component, last_ok_at, last_error_at, last_error, error_count FROM health ORDER BY component",
     )

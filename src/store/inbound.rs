@@ -1,9 +1,9 @@
 //! The inbound audit trail: one row per message read, keyed so that no message is recorded,
 //! or acted on, twice.
 
+use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 use crate::domain::{Classification, Disposition};
@@ -43,7 +43,7 @@ pub struct InboundRow {
 /// Records a message. Returns its new row id, or `None` when a message with the same key has
 /// been recorded before (then nothing is written and nothing may be acted on).
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewInbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
@@ -70,7 +70,7 @@ pub async fn record(
 
 /// Sets what was decided about a recorded message (in the transaction that recorded it).
 pub async fn set_outcome(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     classification: Classification,
     reason: &str,
@@ -90,7 +90,7 @@ pub async fn set_outcome(
 
 /// Where an already recorded message belongs, so a copy seen again is filed the same way.
 pub async fn disposition_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     dedupe_key: &str,
 ) -> Result<Option<Disposition>, StoreError> {
     let value: Option<String> =
@@ -101,7 +101,7 @@ pub async fn disposition_of(
     Ok(value.as_deref().and_then(Disposition::parse))
 }
 
-pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<InboundRow>, StoreError> {
+pub async fn list(conn: &mut Conn) -> Result<Vec<InboundRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, dedupe_key, message_id, source, from_addr, subject, sent_at, classification, \
          reason, disposition, size_bytes, received_at FROM inbound_message ORDER BY id",

@@ -19,7 +19,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub type Db = sqlx::Sqlite;
 pub type Pool = sqlx::SqlitePool;
+/// One connection, or an open transaction (which derefs to one): what every query takes.
+/// Flows, tasks and the CLI name this, never the driver's type.
+pub type Conn = sqlx::SqliteConnection;
 pub type Tx = sqlx::Transaction<'static, Db>;
+/// A connection taken from the pool.
+pub type PoolConn = sqlx::pool::PoolConnection<Db>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -92,6 +97,33 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
         MIGRATOR.run(&pool).await?;
     }
     Ok(pool)
+}
+
+/// Opens a transaction.
+pub async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+/// Opens a transaction that takes the write lock at once, so two writers deciding the same
+/// thing (two daemons queueing one scheduled mail) wait for each other instead of one failing
+/// on a stale read.
+pub async fn begin_immediate(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Commits `tx`.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+
+/// Rolls `tx` back.
+pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.rollback().await?)
+}
+
+/// A connection from the pool, for reads and single writes.
+pub async fn acquire(pool: &Pool) -> Result<PoolConn, StoreError> {
+    Ok(pool.acquire().await?)
 }
 
 /// Whether every migration shipped with this binary has been applied (for `tandem check`).

@@ -2,9 +2,9 @@
 //! transaction as the change that causes it; the worker claims one due row at a time with a
 //! lease, so two workers never hold the same row and a crashed worker's row comes back.
 
+use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 
@@ -28,7 +28,7 @@ pub struct NewOutbound<'a> {
 
 /// Writes the row, due now. Returns `false` when a row with the same natural key exists.
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
@@ -69,7 +69,7 @@ pub struct Claimed {
 /// ran out (that worker crashed mid-send). The condition is repeated in the UPDATE, so of two
 /// workers racing for one row exactly one gets it.
 pub async fn claim_due(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<Option<Claimed>, StoreError> {
@@ -89,11 +89,7 @@ pub async fn claim_due(
     .await?)
 }
 
-pub async fn mark_sent(
-    conn: &mut SqliteConnection,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub async fn mark_sent(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
          WHERE id = $2",
@@ -106,7 +102,7 @@ pub async fn mark_sent(
 }
 
 pub async fn mark_retry(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
@@ -123,11 +119,7 @@ pub async fn mark_retry(
     Ok(())
 }
 
-pub async fn mark_failed(
-    conn: &mut SqliteConnection,
-    id: i64,
-    error: &str,
-) -> Result<(), StoreError> {
+pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
     )
@@ -140,7 +132,7 @@ pub async fn mark_failed(
 
 /// Puts a failed row back in the queue with a fresh count of attempts. It is due at once: its
 /// next attempt is set to when it was first queued, which is in the past on every clock.
-pub async fn requeue_failed(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
+pub async fn requeue_failed(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
     let moved = sqlx::query(
         "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = created_at \
          WHERE id = $1 AND state = 'failed'",
@@ -165,7 +157,7 @@ pub async fn requeue_failed(conn: &mut SqliteConnection, id: i64) -> Result<(), 
 }
 
 /// When the worker next has something to do: the earliest queued row or expiring lease.
-pub async fn next_due(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub async fn next_due(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, StoreError> {
     let queued: Option<DateTime<Utc>> =
         sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
             .fetch_one(&mut *conn)
@@ -194,7 +186,7 @@ pub struct OutboxRow {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<OutboxRow>, StoreError> {
+pub async fn list(conn: &mut Conn) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, natural_key, message_id, kind, engagement_id, recipient, subject, state, attempts, \
          next_attempt_at, last_error, created_at, sent_at FROM outbox ORDER BY id",
@@ -230,7 +222,7 @@ impl Sent {
 /// The first message found, trying `message_ids` in order (the caller puts In-Reply-To first,
 /// then References from the newest), then `tokens`.
 pub async fn find_sent(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     message_ids: &[String],
     tokens: &[String],
 ) -> Result<Option<Sent>, StoreError> {
@@ -257,7 +249,7 @@ pub async fn find_sent(
 /// The natural keys of an engagement's mail, with when each was queued: what the scheduler has
 /// done already.
 pub async fn keys_of_engagement(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     engagement_id: i64,
 ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
     let rows: Vec<(String, DateTime<Utc>)> =
@@ -269,7 +261,7 @@ pub async fn keys_of_engagement(
 }
 
 /// Whether a mail with this natural key was queued (and perhaps sent) already.
-pub async fn is_queued(conn: &mut SqliteConnection, natural_key: &str) -> Result<bool, StoreError> {
+pub async fn is_queued(conn: &mut Conn, natural_key: &str) -> Result<bool, StoreError> {
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE natural_key = $1")
         .bind(natural_key)
         .fetch_optional(&mut *conn)

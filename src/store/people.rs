@@ -1,8 +1,8 @@
 //! Assistants, clients and their contacts.
 
+use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::{StoreError, parse_column};
 use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
@@ -75,10 +75,7 @@ pub enum Person {
     },
 }
 
-async fn ensure_address_is_free(
-    conn: &mut SqliteConnection,
-    email: &EmailAddress,
-) -> Result<(), StoreError> {
+async fn ensure_address_is_free(conn: &mut Conn, email: &EmailAddress) -> Result<(), StoreError> {
     match find_person(conn, email).await? {
         None => Ok(()),
         Some(Person::Assistant { id, name }) => Err(StoreError::Conflict(format!(
@@ -93,7 +90,7 @@ async fn ensure_address_is_free(
 }
 
 pub async fn insert_assistant(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewAssistant,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
@@ -138,10 +135,7 @@ struct AssistantRow {
     created_at: DateTime<Utc>,
 }
 
-async fn complete_assistant(
-    conn: &mut SqliteConnection,
-    row: AssistantRow,
-) -> Result<Assistant, StoreError> {
+async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assistant, StoreError> {
     let emails = sqlx::query_scalar(
         "SELECT email FROM assistant_email WHERE assistant_id = $1 ORDER BY position",
     )
@@ -158,7 +152,7 @@ async fn complete_assistant(
     })
 }
 
-pub async fn assistant(conn: &mut SqliteConnection, id: i64) -> Result<Assistant, StoreError> {
+pub async fn assistant(conn: &mut Conn, id: i64) -> Result<Assistant, StoreError> {
     let row: AssistantRow = sqlx::query_as(
         "SELECT id, name, timezone, locale, created_at FROM assistant WHERE id = $1",
     )
@@ -170,7 +164,7 @@ pub async fn assistant(conn: &mut SqliteConnection, id: i64) -> Result<Assistant
 }
 
 pub async fn assistant_by_email(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     email: &EmailAddress,
 ) -> Result<Assistant, StoreError> {
     let id: Option<i64> =
@@ -186,7 +180,7 @@ pub async fn assistant_by_email(
     }
 }
 
-pub async fn list_assistants(conn: &mut SqliteConnection) -> Result<Vec<Assistant>, StoreError> {
+pub async fn list_assistants(conn: &mut Conn) -> Result<Vec<Assistant>, StoreError> {
     let rows: Vec<AssistantRow> =
         sqlx::query_as("SELECT id, name, timezone, locale, created_at FROM assistant ORDER BY id")
             .fetch_all(&mut *conn)
@@ -199,7 +193,7 @@ pub async fn list_assistants(conn: &mut SqliteConnection) -> Result<Vec<Assistan
 }
 
 pub async fn insert_client(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewClient,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
@@ -260,10 +254,7 @@ struct ClientRow {
     created_at: DateTime<Utc>,
 }
 
-async fn complete_client(
-    conn: &mut SqliteConnection,
-    row: ClientRow,
-) -> Result<Client, StoreError> {
+async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, StoreError> {
     let contacts = sqlx::query_as(
         "SELECT name, email, role, reachability FROM contact WHERE client_id = $1 ORDER BY position",
     )
@@ -281,7 +272,7 @@ async fn complete_client(
     })
 }
 
-pub async fn client(conn: &mut SqliteConnection, id: i64) -> Result<Client, StoreError> {
+pub async fn client(conn: &mut Conn, id: i64) -> Result<Client, StoreError> {
     let row: ClientRow = sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE id = $1",
     )
@@ -292,10 +283,7 @@ pub async fn client(conn: &mut SqliteConnection, id: i64) -> Result<Client, Stor
     complete_client(conn, row).await
 }
 
-pub async fn client_by_tag(
-    conn: &mut SqliteConnection,
-    tag: &ClientTag,
-) -> Result<Client, StoreError> {
+pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, StoreError> {
     let row: ClientRow = sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE tag = $1",
     )
@@ -310,7 +298,7 @@ pub async fn client_by_tag(
     complete_client(conn, row).await
 }
 
-pub async fn list_clients(conn: &mut SqliteConnection) -> Result<Vec<Client>, StoreError> {
+pub async fn list_clients(conn: &mut Conn) -> Result<Vec<Client>, StoreError> {
     let rows: Vec<ClientRow> = sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client ORDER BY tag",
     )
@@ -325,7 +313,7 @@ pub async fn list_clients(conn: &mut SqliteConnection) -> Result<Vec<Client>, St
 
 /// Who writes from this address: an assistant, a client contact, or nobody tandem knows.
 pub async fn find_person(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     email: &EmailAddress,
 ) -> Result<Option<Person>, StoreError> {
     let assistant: Option<(i64, String)> = sqlx::query_as(

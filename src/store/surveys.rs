@@ -1,10 +1,11 @@
 //! Surveys (feedback questionnaires and trial reviews) and their answers.
 
+use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
+pub use crate::domain::SurveyFact;
 
 #[derive(Debug, Clone)]
 pub struct NewSurvey<'a> {
@@ -22,7 +23,7 @@ pub struct NewSurvey<'a> {
 /// Writes the survey; `None` when one with the same (engagement, kind, period) exists: then it
 /// was sent before, by this process or another, and nothing more may be written for it.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewSurvey<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
@@ -65,7 +66,7 @@ const SELECT: &str = "SELECT s.id, s.engagement_id, c.tag AS client_tag, a.name 
      FROM survey s JOIN engagement e ON e.id = s.engagement_id \
      JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id";
 
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Survey, StoreError> {
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Survey, StoreError> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1")))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -78,10 +79,7 @@ pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Survey, StoreEr
 }
 
 /// Every survey, newest first; of one engagement when given.
-pub async fn list(
-    conn: &mut SqliteConnection,
-    engagement_id: Option<i64>,
-) -> Result<Vec<Survey>, StoreError> {
+pub async fn list(conn: &mut Conn, engagement_id: Option<i64>) -> Result<Vec<Survey>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE ($1 IS NULL OR s.engagement_id = $1) ORDER BY s.sent_at DESC, s.id DESC"
     )))
@@ -99,10 +97,7 @@ pub struct StoredAnswer {
     pub answered_at: DateTime<Utc>,
 }
 
-pub async fn answers(
-    conn: &mut SqliteConnection,
-    survey_id: i64,
-) -> Result<Vec<StoredAnswer>, StoreError> {
+pub async fn answers(conn: &mut Conn, survey_id: i64) -> Result<Vec<StoredAnswer>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT number, key, value, answered_at FROM survey_answer WHERE survey_id = $1 ORDER BY number",
     )
@@ -113,7 +108,7 @@ pub async fn answers(
 
 /// Stores one answer; an answer given again replaces the earlier one.
 pub async fn store_answer(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     survey_id: i64,
     number: usize,
     key: &str,
@@ -143,24 +138,31 @@ pub async fn store_answer(
     Ok(())
 }
 
-/// What the scheduler needs to know of an engagement's surveys.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct SurveyFact {
-    pub id: i64,
-    pub kind: String,
-    pub period: String,
-    pub sent_at: DateTime<Utc>,
-    pub answered_at: Option<DateTime<Utc>>,
+#[derive(sqlx::FromRow)]
+struct SurveyFactRow {
+    id: i64,
+    kind: String,
+    period: String,
+    sent_at: DateTime<Utc>,
+    answered_at: Option<DateTime<Utc>>,
 }
 
-pub async fn facts(
-    conn: &mut SqliteConnection,
-    engagement_id: i64,
-) -> Result<Vec<SurveyFact>, StoreError> {
-    Ok(sqlx::query_as(
+/// What the scheduler needs to know of an engagement's surveys.
+pub async fn facts(conn: &mut Conn, engagement_id: i64) -> Result<Vec<SurveyFact>, StoreError> {
+    let rows: Vec<SurveyFactRow> = sqlx::query_as(
         "SELECT id, kind, period, sent_at, answered_at FROM survey WHERE engagement_id = $1 ORDER BY sent_at, id",
     )
     .bind(engagement_id)
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SurveyFact {
+            id: r.id,
+            kind: r.kind,
+            period: r.period,
+            sent_at: r.sent_at,
+            answered_at: r.answered_at,
+        })
+        .collect())
 }

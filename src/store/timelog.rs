@@ -1,8 +1,8 @@
 //! Submissions, time entries and locked months.
 
+use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 
@@ -18,7 +18,7 @@ pub struct NewEntry<'a> {
 
 /// Records a submission and its entries; returns the submission's id.
 pub async fn insert_submission(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     inbound_id: i64,
     assistant_id: i64,
     entries: &[NewEntry<'_>],
@@ -55,7 +55,7 @@ pub async fn insert_submission(
 
 /// Records the Message-ID of the receipt, which a `cancel` reply will name.
 pub async fn set_receipt(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     submission_id: i64,
     receipt_message_id: &str,
 ) -> Result<(), StoreError> {
@@ -69,7 +69,7 @@ pub async fn set_receipt(
 
 /// Minutes an assistant has logged (not void) on a day, over all engagements.
 pub async fn minutes_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     assistant_id: i64,
     day: NaiveDate,
 ) -> Result<i64, StoreError> {
@@ -86,7 +86,7 @@ pub async fn minutes_on(
 
 /// Minutes logged (not void) for an engagement between two days, both included.
 pub async fn minutes_between(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     engagement_id: i64,
     from: NaiveDate,
     to: NaiveDate,
@@ -111,7 +111,7 @@ pub struct Submission {
 }
 
 pub async fn submission_by_receipt(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     receipt_message_id: &str,
 ) -> Result<Option<Submission>, StoreError> {
     Ok(sqlx::query_as(
@@ -125,7 +125,7 @@ pub async fn submission_by_receipt(
 /// Voids a submission and its entries; returns how many entries were voided (0 when it was
 /// void already).
 pub async fn void_submission(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
@@ -151,11 +151,7 @@ pub async fn void_submission(
 }
 
 /// Voids one entry.
-pub async fn void_entry(
-    conn: &mut SqliteConnection,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     let moved = sqlx::query(
         "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
     )
@@ -212,7 +208,7 @@ const ENTRY_SELECT: &str = "SELECT t.id, t.engagement_id, t.work_date, t.minutes
 
 /// The entries of one submission, in line order.
 pub async fn entries_of_submission(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     submission_id: i64,
 ) -> Result<Vec<EntryRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -223,10 +219,7 @@ pub async fn entries_of_submission(
     .await?)
 }
 
-pub async fn entries(
-    conn: &mut SqliteConnection,
-    filter: &EntryFilter,
-) -> Result<Vec<EntryRow>, StoreError> {
+pub async fn entries(conn: &mut Conn, filter: &EntryFilter) -> Result<Vec<EntryRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{ENTRY_SELECT} \
          WHERE ($1 IS NULL OR c.tag = $1) AND ($2 IS NULL OR t.work_date >= $2) \
@@ -242,7 +235,7 @@ pub async fn entries(
 }
 
 /// Whether the month (`YYYY-MM`) of `day` is locked.
-pub async fn is_locked(conn: &mut SqliteConnection, day: NaiveDate) -> Result<bool, StoreError> {
+pub async fn is_locked(conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreError> {
     let month = day.format("%Y-%m").to_string();
     let found: Option<String> =
         sqlx::query_scalar("SELECT month FROM locked_month WHERE month = $1")
@@ -254,7 +247,7 @@ pub async fn is_locked(conn: &mut SqliteConnection, day: NaiveDate) -> Result<bo
 
 /// Locks a month; returns `false` when it was locked already.
 pub async fn lock_month(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
@@ -269,7 +262,7 @@ pub async fn lock_month(
 
 /// The days an engagement has hours logged (not void) on.
 pub async fn days_with_hours(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     engagement_id: i64,
 ) -> Result<Vec<NaiveDate>, StoreError> {
     Ok(sqlx::query_scalar(

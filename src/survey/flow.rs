@@ -4,17 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::answers::{Parsed, Value};
 use super::{Question, QuestionKind};
-use crate::app::App;
+use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::{EngagementStatus, Locale};
 use crate::format::{format_date, format_month};
-use crate::inbound::message::Incoming;
+use crate::inbound::message::Received;
 use crate::outbound::{self, AutoSubmitted, Outgoing};
-use crate::recipients::{AgencyView, MailError, People, Recipient, operator};
-use crate::store::{self, StoreError, surveys::Survey};
+use crate::recipients::{People, Recipient};
+use crate::store::{self, Conn, StoreError, surveys::Survey};
 
 /// `2026-W49` -> `KW 49` / `week 49`; `2027-01` -> `Januar 2027`; anything else as it is.
 pub fn period_label(period: &str, locale: Locale) -> String {
@@ -106,15 +105,15 @@ pub enum Occasion {
 /// Writes a feedback survey and queues its mail under `key`. `None` when this survey was sent
 /// before (by this process or another): then nothing is written.
 pub async fn send(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
+    questions: &[Question],
     people: &People,
     occasion: &Occasion,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, MailError> {
     let to = people.client_contact()?;
-    let questions = &app.config.surveys.questions;
     let (period, trial) = match occasion {
         Occasion::Feedback { period, trial } => (period.clone(), *trial),
         Occasion::Manual { number } => (
@@ -129,7 +128,7 @@ pub async fn send(
         Occasion::Feedback { .. } => period_label(&period, to.locale),
     };
     let context = SurveyContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         client_name: people.client.name.clone(),
         assistant_name: people.assistant.name.clone(),
@@ -139,9 +138,8 @@ pub async fn send(
         questions: question_views(questions, to.locale),
         example: example(questions, to.locale),
     };
-    let rendered = app.templates.render(to.locale, "survey", &context)?;
-    let mail = to
-        .mail(app, rendered, AutoSubmitted::Generated)
+    let mail = compose
+        .mail(&to, "survey", &context, AutoSubmitted::Generated)?
         .expecting_reply();
     let asked = Asked {
         kind: "feedback",
@@ -162,7 +160,7 @@ struct Asked<'a> {
 /// Writes the survey row first (its natural key decides whether this survey was sent before;
 /// then nothing is written) and queues its mail, tied to it for the answer.
 async fn ask(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     people: &People,
     to: &Recipient,
     asked: &Asked<'_>,
@@ -200,26 +198,33 @@ async fn ask(
     Ok(Some(id))
 }
 
-/// `tandem survey send ENGAGEMENT`: a survey now, outside the cadence.
-pub async fn send_now(app: &App, engagement_id: i64) -> Result<i64, MailError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let people = People::load(&mut tx, engagement_id).await?;
+/// `tandem survey send ENGAGEMENT`: a survey now, outside the cadence. The caller commits
+/// (a transaction that took the write lock at once, so two of these number their surveys
+/// apart) and wakes the outbox.
+pub async fn send_now(
+    tx: &mut Conn,
+    compose: &Composer,
+    questions: &[Question],
+    engagement_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, MailError> {
+    let people = People::load(tx, engagement_id).await?;
     if people.engagement.status == EngagementStatus::Ended {
         return Err(MailError::Store(StoreError::Conflict(format!(
             "engagement {engagement_id} has ended"
         ))));
     }
-    let number = store::surveys::facts(&mut tx, engagement_id)
+    let number = store::surveys::facts(tx, engagement_id)
         .await?
         .iter()
         .filter(|s| s.period.starts_with("manual-"))
         .count()
         + 1;
     let key = format!("survey:{engagement_id}:manual-{number}");
-    let id = send(
-        app,
-        &mut tx,
+    send(
+        tx,
+        compose,
+        questions,
         &people,
         &Occasion::Manual { number },
         &key,
@@ -230,10 +235,7 @@ pub async fn send_now(app: &App, engagement_id: i64) -> Result<i64, MailError> {
         MailError::Store(StoreError::Conflict(format!(
             "survey {key} exists already; try again"
         )))
-    })?;
-    tx.commit().await?;
-    app.outbox_wake.notify_one();
-    Ok(id)
+    })
 }
 
 /// The questions a survey asked, as stored with it.
@@ -244,8 +246,8 @@ pub fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {
 
 /// Queues the one reminder of an unanswered survey, threaded under it.
 pub async fn remind(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
     period: &str,
     key: &str,
@@ -264,7 +266,7 @@ pub async fn remind(
     let to = people.client_contact()?;
     let questions = stored_questions(&survey)?;
     let context = SurveyContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         client_name: people.client.name.clone(),
         assistant_name: people.assistant.name.clone(),
@@ -274,9 +276,8 @@ pub async fn remind(
         questions: question_views(&questions, to.locale),
         example: example(&questions, to.locale),
     };
-    let rendered = app.templates.render(to.locale, "survey", &context)?;
-    let mail = to
-        .mail(app, rendered, AutoSubmitted::Generated)
+    let mail = compose
+        .mail(&to, "survey", &context, AutoSubmitted::Generated)?
         .in_reply_to(&survey.message_id, &[])
         .expecting_reply();
     Ok(outbound::enqueue_about(
@@ -322,8 +323,8 @@ struct TrialReviewContext {
 
 /// Asks the client whether the collaboration goes on after the trial.
 pub async fn send_trial_review(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
     key: &str,
     now: DateTime<Utc>,
@@ -331,7 +332,7 @@ pub async fn send_trial_review(
     let to = people.client_contact()?;
     let questions = trial_questions(&people.assistant.name);
     let context = TrialReviewContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         client_name: people.client.name.clone(),
         assistant_name: people.assistant.name.clone(),
@@ -339,9 +340,8 @@ pub async fn send_trial_review(
         continue_question: questions[0].text(to.locale).to_string(),
         comments_question: questions[1].text(to.locale).to_string(),
     };
-    let rendered = app.templates.render(to.locale, "trial_review", &context)?;
-    let mail = to
-        .mail(app, rendered, AutoSubmitted::Generated)
+    let mail = compose
+        .mail(&to, "trial_review", &context, AutoSubmitted::Generated)?
         .expecting_reply();
     let asked = Asked {
         kind: "trial_review",
@@ -365,17 +365,17 @@ struct TrialAlertContext {
 
 /// Tells the operator that the client said no (`declined`) or did not answer the review.
 pub async fn alert_trial(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
     declined: bool,
     comments: &str,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
-    let to = operator(&app.config);
+    let to = compose.operator();
     let context = TrialAlertContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         engagement_id: people.engagement.id,
         client_name: people.client.name.clone(),
         client_tag: people.client.tag.clone(),
@@ -384,8 +384,7 @@ pub async fn alert_trial(
         declined,
         comments: comments.to_string(),
     };
-    let rendered = app.templates.render(to.locale, "trial_alert", &context)?;
-    let mail = to.mail(app, rendered, AutoSubmitted::Generated);
+    let mail = compose.mail(&to, "trial_alert", &context, AutoSubmitted::Generated)?;
     Ok(outbound::enqueue(
         tx,
         key,
@@ -499,15 +498,20 @@ struct ScoreAlertContext {
 
 /// Stores the answers of a survey reply, thanks the client (naming what is missing) and, for a
 /// scale answer at or under the threshold, alerts the operator at once.
+/// `threshold` is `[surveys] alert_threshold`.
 pub async fn store_answers(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
+    threshold: i64,
     survey: &Survey,
     parsed: &Parsed,
-    inbound_id: i64,
-    incoming: &Incoming,
+    received: Received<'_>,
 ) -> Result<(), MailError> {
-    let now = app.clock.now();
+    let Received {
+        id: inbound_id,
+        incoming,
+        now,
+    } = received;
     let people = People::load(tx, survey.engagement_id).await?;
     let questions = stored_questions(survey)?;
     for a in &parsed.answers {
@@ -550,7 +554,7 @@ pub async fn store_answers(
         })
         .collect();
     let context = ThanksContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         assistant_name: people.assistant.name.clone(),
         period_label: survey_label(survey, locale),
@@ -571,8 +575,7 @@ pub async fn store_answers(
             })
             .collect(),
     };
-    let rendered = app.templates.render(locale, "survey_thanks", &context)?;
-    let mail = to.answer(app, rendered, incoming);
+    let mail = compose.answer(&to, "survey_thanks", &context, incoming)?;
     outbound::enqueue(
         tx,
         &format!("survey_thanks:{inbound_id}"),
@@ -583,7 +586,6 @@ pub async fn store_answers(
     )
     .await?;
 
-    let threshold = app.config.surveys.alert_threshold;
     let low: Vec<LowView> = parsed
         .answers
         .iter()
@@ -595,16 +597,16 @@ pub async fn store_answers(
         )
         .map(|(a, n, q)| LowView {
             number: a.number,
-            text: q.text(app.config.agency.default_locale).to_string(),
+            text: q.text(compose.agency().default_locale).to_string(),
             value: n.to_string(),
             max: q.max,
         })
         .collect();
     if !low.is_empty() {
-        let op = operator(&app.config);
+        let op = compose.operator();
         let contact = people.client_contact()?;
         let context = ScoreAlertContext {
-            agency: AgencyView::new(&app.config),
+            agency: compose.agency_view(),
             engagement_id: survey.engagement_id,
             client_name: people.client.name.clone(),
             client_tag: people.client.tag.clone(),
@@ -632,8 +634,7 @@ pub async fn store_answers(
                 })
                 .collect(),
         };
-        let rendered = app.templates.render(op.locale, "score_alert", &context)?;
-        let mail = op.mail(app, rendered, AutoSubmitted::Generated);
+        let mail = compose.mail(&op, "score_alert", &context, AutoSubmitted::Generated)?;
         outbound::enqueue(
             tx,
             &format!("score_alert:{inbound_id}"),
@@ -659,15 +660,18 @@ struct TrialThanksContext {
 /// The client's answer to the trial review: `yes` makes the engagement active, `no` alerts the
 /// operator; both are stored and thanked for.
 pub async fn decide_trial(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     survey: &Survey,
     go_on: bool,
     comments: &str,
-    inbound_id: i64,
-    incoming: &Incoming,
+    received: Received<'_>,
 ) -> Result<(), MailError> {
-    let now = app.clock.now();
+    let Received {
+        id: inbound_id,
+        incoming,
+        now,
+    } = received;
     let people = People::load(tx, survey.engagement_id).await?;
     store::surveys::store_answer(
         tx,
@@ -706,8 +710,8 @@ pub async fn decide_trial(
         );
     } else {
         alert_trial(
-            app,
             tx,
+            compose,
             &people,
             true,
             comments,
@@ -718,15 +722,12 @@ pub async fn decide_trial(
     }
     let to = people.client_contact()?.answering(incoming);
     let context = TrialThanksContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         assistant_name: people.assistant.name.clone(),
         go_on,
     };
-    let rendered = app
-        .templates
-        .render(to.locale, "trial_review_thanks", &context)?;
-    let mail = to.answer(app, rendered, incoming);
+    let mail = compose.answer(&to, "trial_review_thanks", &context, incoming)?;
     outbound::enqueue(
         tx,
         &format!("trial_review_thanks:{inbound_id}"),

@@ -6,17 +6,17 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::grammar::{self, Context, Line};
-use crate::app::App;
+use crate::compose::{AgencyView, Composer};
 use crate::domain::{EmailAddress, Locale, Mailbox};
 use crate::format::{format_date, format_day, format_day_month, format_duration};
-use crate::inbound::message::Incoming;
-use crate::outbound::{self, AutoSubmitted, OutboundError, Outgoing};
+use crate::inbound::message::{Incoming, Received};
+use crate::outbound::{self, OutboundError};
+use crate::recipients::Recipient;
 use crate::store::engagements::Engagement;
 use crate::store::people::Assistant;
-use crate::store::{self, StoreError};
+use crate::store::{self, Conn, StoreError};
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +184,7 @@ pub fn subject_tags(subject: &str) -> Vec<String> {
 
 /// Decides every line of `text` (the new text of the message). Reads, never writes.
 pub async fn plan(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     assistant: Assistant,
     text: &str,
     subject: Option<&str>,
@@ -336,12 +336,6 @@ struct RejectedView {
 }
 
 #[derive(Debug, Serialize)]
-struct AgencyView {
-    name: String,
-    email: String,
-}
-
-#[derive(Debug, Serialize)]
 struct ReceiptContext {
     agency: AgencyView,
     assistant_name: String,
@@ -397,56 +391,37 @@ fn help_examples(today: NaiveDate, locale: Locale, tag: Option<&str>) -> Vec<Str
     }
 }
 
-fn agency(app: &App) -> AgencyView {
-    AgencyView {
-        name: app.config.agency.name.clone(),
-        email: app.config.agency.from.email.to_string(),
-    }
-}
-
-fn assistant_mailbox(assistant: &Assistant, incoming: &Incoming) -> Result<Mailbox, StoreError> {
-    // Answer the address the mail came from when it is one of the assistant's.
+/// The assistant, answered at the address the mail came from when it is one of theirs.
+fn assistant_answered(assistant: &Assistant, incoming: &Incoming) -> Result<Recipient, StoreError> {
     let email = match &incoming.from {
         Some(from) if assistant.emails.iter().any(|e| e == from.as_str()) => from.clone(),
         _ => {
             EmailAddress::parse(assistant.primary_email()).map_err(|e| StoreError::Corrupt(e.0))?
         }
     };
-    Ok(Mailbox {
-        name: Some(assistant.name.clone()),
-        email,
+    Ok(Recipient {
+        name: assistant.name.clone(),
+        mailbox: Mailbox {
+            name: Some(assistant.name.clone()),
+            email,
+        },
+        locale: assistant.locale,
+        zone: assistant.timezone,
     })
-}
-
-fn threaded(
-    app: &App,
-    to: Mailbox,
-    rendered: crate::templates::Rendered,
-    locale: Locale,
-    incoming: &Incoming,
-) -> Outgoing {
-    let mail = Outgoing::new(
-        &app.config.agency.from,
-        vec![to],
-        rendered,
-        locale,
-        AutoSubmitted::Replied,
-    );
-    match &incoming.message_id {
-        Some(parent) => mail.in_reply_to(parent, &incoming.references),
-        None => mail,
-    }
 }
 
 /// Stores the plan's entries and queues the receipt, in the caller's transaction.
 pub async fn apply(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     plan: &Plan,
-    inbound_id: i64,
-    incoming: &Incoming,
+    received: Received<'_>,
 ) -> Result<(), TimelogError> {
-    let now = app.clock.now();
+    let Received {
+        id: inbound_id,
+        incoming,
+        now,
+    } = received;
     let locale = plan.assistant.locale;
     let several = plan.engagements.len() > 1;
     let entry_views = |entries: &[Accepted]| -> Vec<EntryView> {
@@ -469,7 +444,7 @@ pub async fn apply(
     weeks.sort();
     weeks.dedup();
 
-    let to = assistant_mailbox(&plan.assistant, incoming)?;
+    let to = assistant_answered(&plan.assistant, incoming)?;
     let subject = incoming.subject.clone().unwrap_or_default();
     let original_subject = strip_reply_prefixes(&subject);
     // Entries are stored before the totals are read, so the totals include them.
@@ -514,7 +489,7 @@ pub async fn apply(
         }
     }
     let context = ReceiptContext {
-        agency: agency(app),
+        agency: compose.agency_view(),
         assistant_name: plan.assistant.name.clone(),
         original_subject,
         accepted: entry_views(&plan.accepted),
@@ -541,8 +516,9 @@ pub async fn apply(
             .map(|e| e.client_tag.clone())
             .collect(),
     };
-    let rendered = app.templates.render(locale, "hours_receipt", &context)?;
-    let mail = threaded(app, to, rendered, locale, incoming).expecting_reply();
+    let mail = compose
+        .answer(&to, "hours_receipt", &context, incoming)?
+        .expecting_reply();
     if let Some(id) = submission {
         store::timelog::set_receipt(tx, id, &mail.message_id).await?;
     }
@@ -615,13 +591,13 @@ pub fn is_cancel(text: &str) -> bool {
 
 /// Voids the submission a `cancel` reply names and queues the confirmation.
 pub async fn cancel(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     assistant: &Assistant,
     submission_id: i64,
-    incoming: &Incoming,
+    received: Received<'_>,
 ) -> Result<u64, TimelogError> {
-    let now = app.clock.now();
+    let Received { incoming, now, .. } = received;
     let entries: Vec<_> = store::timelog::entries_of_submission(tx, submission_id)
         .await?
         .into_iter()
@@ -630,7 +606,7 @@ pub async fn cancel(
     let voided = store::timelog::void_submission(tx, submission_id, now).await?;
     let locale = assistant.locale;
     let context = CancelledContext {
-        agency: agency(app),
+        agency: compose.agency_view(),
         assistant_name: assistant.name.clone(),
         original_subject: strip_reply_prefixes(incoming.subject.as_deref().unwrap_or_default()),
         voided: entries
@@ -645,9 +621,8 @@ pub async fn cancel(
             .collect(),
         already_void: voided == 0,
     };
-    let rendered = app.templates.render(locale, "hours_cancelled", &context)?;
-    let to = assistant_mailbox(assistant, incoming)?;
-    let mail = threaded(app, to, rendered, locale, incoming);
+    let to = assistant_answered(assistant, incoming)?;
+    let mail = compose.answer(&to, "hours_cancelled", &context, incoming)?;
     let key = format!("cancelled:{}", incoming.dedupe_key);
     outbound::enqueue(tx, &key, "cancelled", None, &mail, now).await?;
     Ok(voided)
@@ -657,7 +632,7 @@ pub async fn cancel(
 pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     let entry = serde_json::json!({ "day": "Mon 23 Nov", "duration": "2:30 h", "client": "acme", "client_name": "Acme GmbH", "description": "Invoices" });
     let receipt = serde_json::json!({
-        "agency": { "name": "Example Agency", "email": "team@example.org" },
+        "agency": AgencyView::sample(),
         "assistant_name": "Sam Lee",
         "original_subject": "Hours",
         "accepted": [entry],
@@ -675,7 +650,7 @@ pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
     bare["show_help"] = false.into();
     bare["several_clients"] = false.into();
     let cancelled = serde_json::json!({
-        "agency": { "name": "Example Agency", "email": "team@example.org" },
+        "agency": AgencyView::sample(),
         "assistant_name": "Sam Lee",
         "original_subject": "Hours",
         "voided": [entry],

@@ -3,14 +3,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::flow::week_label;
-use crate::app::App;
+use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::Locale;
 use crate::outbound::{self, AutoSubmitted};
-use crate::recipients::{AgencyView, MailError, People};
-use crate::store;
+use crate::recipients::People;
+use crate::store::{self, Conn};
 
 #[derive(Debug, Serialize)]
 struct NudgeContext {
@@ -31,8 +30,8 @@ pub fn monday_of_week(week: &str) -> Option<NaiveDate> {
 
 /// Queues the nudge for `week` unless hours were logged for the engagement that week by now.
 pub async fn nudge(
-    app: &App,
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
+    compose: &Composer,
     people: &People,
     week: &str,
     key: &str,
@@ -70,7 +69,7 @@ pub async fn nudge(
         ],
     };
     let context = NudgeContext {
-        agency: AgencyView::new(&app.config),
+        agency: compose.agency_view(),
         assistant_name: people.assistant.name.clone(),
         client_name: people.client.name.clone(),
         client_tag: people.client.tag.clone(),
@@ -78,9 +77,8 @@ pub async fn nudge(
         several_clients: several,
         examples,
     };
-    let rendered = app.templates.render(to.locale, "hours_nudge", &context)?;
-    let mail = to
-        .mail(app, rendered, AutoSubmitted::Generated)
+    let mail = compose
+        .mail(&to, "hours_nudge", &context, AutoSubmitted::Generated)?
         .expecting_reply();
     Ok(outbound::enqueue(
         tx,

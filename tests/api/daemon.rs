@@ -229,7 +229,7 @@ async fn the_trial_begins_at_local_midnight_of_the_start_date() {
     let t = spawn_app().await;
     t.add_people().await;
     let id = t.start_engagement().await.engagement_id;
-    let step = tandem::schedule::step(&t.app).await.unwrap();
+    let step = t.app.scheduler().step().await.unwrap();
     assert_eq!(step.trials_started, Vec::<i64>::new());
     // The first thing due is the operator's digest on Monday 30 Nov at 08:00 in Berlin; the
     // trial begins that night.
@@ -239,9 +239,9 @@ async fn the_trial_begins_at_local_midnight_of_the_start_date() {
     );
     let begins: chrono::DateTime<chrono::Utc> = "2026-11-30T23:00:00Z".parse().unwrap();
 
-    let trials_started = async || tandem::schedule::step(&t.app).await.unwrap().trials_started;
+    let trials_started = async || t.app.scheduler().step().await.unwrap().trials_started;
     t.clock.set(begins - chrono::Duration::seconds(1));
-    let before = tandem::schedule::step(&t.app).await.unwrap();
+    let before = t.app.scheduler().step().await.unwrap();
     assert_eq!(before.trials_started, Vec::<i64>::new());
     assert_eq!(before.next_due, Some(begins), "the scheduler wakes for it");
     t.clock.set(begins);

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use tandem::digest::{self, ChartSrc, figures::Week};
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people::{self, NewAssistant, NewClient};
 
 use crate::helpers::{TestApp, assert_golden, describe, spawn_app};
@@ -37,20 +37,18 @@ async fn add_engagement(
     created: &str,
 ) -> i64 {
     t.clock.set(at(created));
-    onboarding::start(
-        &t.app,
-        &EngagementRequest {
+    t.app
+        .start_engagement(&EngagementRequest {
             assistant: EmailAddress::parse(assistant).unwrap(),
             client: ClientTag::parse(client).unwrap(),
             start: day(start),
             trial: TrialEnd::AfterWeeks(weeks),
             hourly_rate_cents: Some(4500),
             budget_minutes: budget_hours.map(|h| h * 60),
-        },
-    )
-    .await
-    .unwrap()
-    .engagement_id
+        })
+        .await
+        .unwrap()
+        .engagement_id
 }
 
 async fn log(t: &TestApp, assistant_id: i64, entries: &[(i64, &str, u32)]) {
@@ -504,9 +502,9 @@ async fn the_digest_mail_and_the_commands() {
     let t = spawn_app().await;
     seed(&t).await;
     let week = Week::parse(WEEK).unwrap();
-    assert!(digest::send(&t.app, week, "digest:test").await.unwrap());
+    assert!(t.app.send_digest(week, "digest:test").await.unwrap());
     assert!(
-        !digest::send(&t.app, week, "digest:test").await.unwrap(),
+        !t.app.send_digest(week, "digest:test").await.unwrap(),
         "once per key"
     );
     let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'digest'")

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people::{self, NewAssistant, NewClient};
 
 use crate::helpers::{MANIFEST_DIR, TestApp, check_corpus, spawn_app};
@@ -96,7 +96,7 @@ async fn seed_world(t: &TestApp) {
             hourly_rate_cents: Some(4000),
             budget_minutes: None,
         };
-        onboarding::start(&t.app, &request).await.unwrap();
+        t.app.start_engagement(&request).await.unwrap();
     }
 }
 

@@ -11,7 +11,7 @@ use tandem::app::App;
 use tandem::clock::ManualClock;
 use tandem::config::Config;
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people::{self, NewAssistant, NewClient};
 use tempfile::TempDir;
 
@@ -187,20 +187,18 @@ impl TestApp {
     }
 
     /// Sam for Acme from 2026-12-01, four weeks' trial, 45 an hour, 20 hours a month.
-    pub async fn start_engagement(&self) -> onboarding::Started {
-        onboarding::start(
-            &self.app,
-            &EngagementRequest {
+    pub async fn start_engagement(&self) -> tandem::onboarding::Started {
+        self.app
+            .start_engagement(&EngagementRequest {
                 assistant: EmailAddress::parse("sam@va.example").unwrap(),
                 client: ClientTag::parse("acme").unwrap(),
                 start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
                 trial: TrialEnd::Default,
                 hourly_rate_cents: Some(4500),
                 budget_minutes: Some(1200),
-            },
-        )
-        .await
-        .unwrap()
+            })
+            .await
+            .unwrap()
     }
 }
 

@@ -1,6 +1,4 @@
 use mail_parser::MessageParser;
-use tandem::inbound::reader;
-use tandem::outbound::worker;
 
 use crate::helpers::{describe, message, spawn_app};
 
@@ -21,7 +19,7 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     let t = spawn_app().await;
     t.add_people().await;
     t.start_engagement().await;
-    worker::drain(&t.app).await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     let welcome_mails = t.sent_files().len();
 
     // Thursday 26 Nov 2026, 09:30 in Lisbon.
@@ -34,8 +32,8 @@ async fn hours_by_mail_receipt_cancel_and_export() {
          Tue inbox zero\n\nThanks!\nSam",
     );
     t.deliver("1.hours", &hours);
-    reader::drain(&t.app).await.unwrap();
-    worker::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
 
     let listed = t.tandem(&["hours", "list", "--json"]);
     assert!(listed.status.success(), "{}", describe(&listed));
@@ -98,8 +96,8 @@ async fn hours_by_mail_receipt_cancel_and_export() {
         ),
     );
     t.deliver("2.cancel", &cancel);
-    reader::drain(&t.app).await.unwrap();
-    worker::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     let listed = t.tandem(&["hours", "list", "--json"]);
     let entries: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(
@@ -124,7 +122,7 @@ async fn hours_by_mail_receipt_cancel_and_export() {
         "23.11. 2,5 Std. Invoices, \"urgent\" ones\n25.11. 1h15m calendar cleanup",
     );
     t.deliver("3.hours", &corrected);
-    reader::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
     let export = t.tandem(&["hours", "export", "--month", "2026-11"]);
     assert!(export.status.success(), "{}", describe(&export));
     assert_eq!(
@@ -152,8 +150,8 @@ async fn hours_by_mail_receipt_cancel_and_export() {
             "24.11. 1h calls",
         ),
     );
-    reader::drain(&t.app).await.unwrap();
-    worker::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     let (_, text, _) = last_sent(&t);
     assert!(
         text.contains("24.11. 1h calls") && text.contains("2026-11"),
@@ -183,7 +181,7 @@ async fn a_note_without_hours_goes_to_a_person() {
     let t = spawn_app().await;
     t.add_people().await;
     t.start_engagement().await;
-    worker::drain(&t.app).await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     let before = t.sent_files().len();
     t.deliver(
         "1.sick",
@@ -195,8 +193,8 @@ async fn a_note_without_hours_goes_to_a_person() {
             "Hi, I am sick today and will not work.\nSam",
         ),
     );
-    reader::drain(&t.app).await.unwrap();
-    worker::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     assert_eq!(t.sent_files().len(), before);
     assert_eq!(t.mailbox_files(), [".Attention/new/1.sick"]);
 }

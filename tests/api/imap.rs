@@ -5,12 +5,12 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use tandem::app::shutdown_channel;
 use tandem::domain::Disposition;
 use tandem::inbound::InboundError;
 use tandem::inbound::message::Incoming;
-use tandem::inbound::reader::{self, Outcome, Report};
 use tandem::store;
+use tandem::tasks::reader::{Outcome, Report};
+use tandem::tasks::shutdown_channel;
 
 use crate::helpers::{TestApp, describe, message, spawn_app_with};
 use crate::servers::{Account, Dovecot, Listed, Tls, password_file};
@@ -96,7 +96,7 @@ async fn mail_is_recorded_once_and_moved_to_its_folder_on_the_server() {
     t.start_engagement().await;
     dovecot.append(&account, &hours()).await;
 
-    let report = reader::drain(&t.app).await.unwrap();
+    let report = t.app.reader().drain().await.unwrap();
     assert_eq!(
         report,
         Report {
@@ -125,9 +125,9 @@ async fn mail_is_recorded_once_and_moved_to_its_folder_on_the_server() {
     );
     assert_eq!(dovecot.list(&account, "Attention").await, []);
 
-    assert_eq!(reader::drain(&t.app).await.unwrap(), Report::default());
+    assert_eq!(t.app.reader().drain().await.unwrap(), Report::default());
     let restarted = t.restart().await;
-    assert_eq!(reader::drain(&restarted).await.unwrap(), Report::default());
+    assert_eq!(restarted.reader().drain().await.unwrap(), Report::default());
     assert_eq!(t.count("inbound_message").await, 2);
 }
 
@@ -142,7 +142,7 @@ async fn a_deleted_folder_is_made_again() {
     session.logout().await.unwrap();
     dovecot.append(&account, &stranger(1)).await;
 
-    assert_eq!(reader::drain(&t.app).await.unwrap().settled, 1);
+    assert_eq!(t.app.reader().drain().await.unwrap().settled, 1);
     assert_eq!(dovecot.list(&account, "INBOX").await, []);
     assert_eq!(
         dovecot.list(&account, "Quarantine").await,
@@ -173,8 +173,8 @@ async fn a_full_inbox_is_read_in_batches_oldest_first() {
         ["1", "2"]
     );
 
-    assert_eq!(reader::step(&t.app).await.unwrap().read, 2);
-    assert_eq!(reader::drain(&t.app).await.unwrap().read, 3);
+    assert_eq!(t.app.reader().step().await.unwrap().read, 2);
+    assert_eq!(t.app.reader().drain().await.unwrap().read, 3);
     let expected: Vec<(String, String)> = (1..=5)
         .map(|n| {
             (
@@ -202,14 +202,17 @@ async fn a_crash_between_commit_and_move_neither_loses_nor_doubles() {
     let fetched = t.app.mailbox.fetch(10).await.unwrap();
     assert_eq!(fetched.len(), 1);
     let incoming = Incoming::parse(&fetched[0].raw);
-    let outcome = reader::record(&t.app, &incoming, "crashed before the move")
+    let outcome = t
+        .app
+        .reader()
+        .record(&incoming, "crashed before the move")
         .await
         .unwrap();
     assert!(matches!(outcome, Outcome::Recorded(_)), "{outcome:?}");
 
     let restarted = t.restart().await;
     assert_eq!(
-        reader::drain(&restarted).await.unwrap(),
+        restarted.reader().drain().await.unwrap(),
         Report {
             read: 1,
             recorded: 0,
@@ -240,7 +243,7 @@ async fn a_new_uidvalidity_moves_nothing_by_old_uids_and_records_nothing_twice()
     t.add_people().await;
     dovecot.append(&account, &stranger(1)).await;
     dovecot.append(&account, &question()).await;
-    assert_eq!(reader::drain(&t.app).await.unwrap().recorded, 2);
+    assert_eq!(t.app.reader().drain().await.unwrap().recorded, 2);
     let old = dovecot
         .session(&account)
         .await
@@ -257,7 +260,9 @@ async fn a_new_uidvalidity_moves_nothing_by_old_uids_and_records_nothing_twice()
     let position = fetched[0].position.unwrap();
     assert_eq!((position.uidvalidity, position.uid), (old, 3));
     let incoming = Incoming::parse(&fetched[0].raw);
-    reader::record(&t.app, &incoming, "before the INBOX was recreated")
+    t.app
+        .reader()
+        .record(&incoming, "before the INBOX was recreated")
         .await
         .unwrap();
 
@@ -301,7 +306,10 @@ async fn a_new_uidvalidity_moves_nothing_by_old_uids_and_records_nothing_twice()
     assert!(matches!(err, InboundError::Changed { .. }), "{err:?}");
     assert_eq!(dovecot.list(&account, "INBOX").await.len(), 3);
 
-    let report = reader::drain(&t.app)
+    let report = t
+        .app
+        .reader()
+        .drain()
         .await
         .unwrap_or_else(|e| panic!("{e:?}\nlog:\n{}", dovecot.log()));
     assert_eq!(
@@ -343,7 +351,7 @@ async fn the_reader_survives_an_outage_and_reads_what_came_meanwhile() {
     let (stop, signal) = shutdown_channel();
     let reader = tokio::spawn({
         let app = t.app.clone();
-        async move { reader::run(&app, signal).await }
+        async move { app.reader().run(signal).await }
     });
 
     // Delivered while the reader waits: IDLE (or, failing that, the next poll) brings it in.
@@ -416,7 +424,10 @@ async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
     dovecot.append(&account, &stranger(1)).await;
     dovecot.append(&account, &hours()).await;
 
-    let report = reader::drain(&t.app)
+    let report = t
+        .app
+        .reader()
+        .drain()
         .await
         .unwrap_or_else(|e| panic!("{e:?}\nlog:\n{}", dovecot.log()));
     assert_eq!(
@@ -506,7 +517,7 @@ async fn mail_is_read_over_implicit_tls_and_starttls() {
         let t = spawn(dovecot, &account, tls).await;
         dovecot.append(&account, &stranger(1)).await;
         assert_eq!(
-            reader::drain(&t.app).await.unwrap(),
+            t.app.reader().drain().await.unwrap(),
             Report {
                 read: 1,
                 recorded: 1,

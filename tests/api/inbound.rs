@@ -1,8 +1,7 @@
 use tandem::domain::Classification;
 use tandem::inbound::message::Incoming;
-use tandem::inbound::reader::{self, Outcome, Report};
-use tandem::outbound::worker;
 use tandem::store;
+use tandem::tasks::reader::{Outcome, Report};
 
 use crate::helpers::{message, spawn_app};
 
@@ -29,7 +28,7 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
     );
     t.deliver("1764149400.M1P1.host", &raw);
 
-    let report = reader::drain(&t.app).await.unwrap();
+    let report = t.app.reader().drain().await.unwrap();
     assert_eq!(
         report,
         Report {
@@ -51,14 +50,14 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
     assert_eq!(t.mailbox_files(), [".Attention/new/1764149400.M1P1.host"]);
 
     // Nothing left to read, also after a restart.
-    assert_eq!(reader::drain(&t.app).await.unwrap().read, 0);
+    assert_eq!(t.app.reader().drain().await.unwrap().read, 0);
     let restarted = t.restart().await;
-    assert_eq!(reader::drain(&restarted).await.unwrap().read, 0);
+    assert_eq!(restarted.reader().drain().await.unwrap().read, 0);
 
     // The same message delivered again (another copy, another file name) is not recorded again,
     // and is filed where the first went.
     t.deliver("1764149999.M2P2.host", &raw);
-    let report = reader::drain(&restarted).await.unwrap();
+    let report = restarted.reader().drain().await.unwrap();
     assert_eq!(
         report,
         Report {
@@ -108,7 +107,7 @@ async fn an_out_of_office_reply_is_ignored_and_never_answered() {
     t.deliver("1.oof", &outlook);
     t.deliver("2.oof", &subject_only);
     t.deliver("3.bounce", &bounce);
-    reader::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
     let all = rows(&t).await;
     assert_eq!(all.len(), 3);
     for (key, classification, disposition) in &all {
@@ -126,7 +125,7 @@ async fn an_out_of_office_reply_is_ignored_and_never_answered() {
             ".Processed/cur/3.bounce:2,S"
         ]
     );
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 0);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
     assert_eq!(t.count("outbox").await, 0);
     assert!(t.sent_files().is_empty());
 }
@@ -149,7 +148,7 @@ async fn unknown_senders_and_unreadable_mail_are_quarantined_not_dropped() {
         "3.noid",
         b"From: nobody@nowhere.example\r\nSubject: no id\r\n\r\nhello\r\n",
     );
-    reader::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
     let all = rows(&t).await;
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(
@@ -188,7 +187,10 @@ async fn a_crash_between_commit_and_move_loses_and_doubles_nothing() {
         "hello",
     );
     t.deliver("1.crash", &raw);
-    let outcome = reader::record(&t.app, &Incoming::parse(&raw), "test")
+    let outcome = t
+        .app
+        .reader()
+        .record(&Incoming::parse(&raw), "test")
         .await
         .unwrap();
     assert!(
@@ -196,7 +198,7 @@ async fn a_crash_between_commit_and_move_loses_and_doubles_nothing() {
     );
     assert_eq!(t.mailbox_files(), ["new/1.crash"]);
 
-    let report = reader::drain(&*t.restart().await).await.unwrap();
+    let report = t.restart().await.reader().drain().await.unwrap();
     assert_eq!(
         (report.recorded, report.duplicates, report.settled),
         (0, 1, 1)
@@ -223,9 +225,9 @@ async fn a_full_mailbox_is_read_in_batches() {
     let seen = message("someone@else.example", "<seen@else.example>", "hi", "", "x");
     std::fs::write(t.inbox().join("cur/1700000000.seen:2,S"), &seen).unwrap();
 
-    let first = reader::step(&t.app).await.unwrap();
+    let first = t.app.reader().step().await.unwrap();
     assert_eq!(first.read, 100, "a step reads one batch");
-    let rest = reader::drain(&t.app).await.unwrap();
+    let rest = t.app.reader().drain().await.unwrap();
     assert_eq!(first.recorded + rest.recorded, 251);
     assert_eq!(t.count("inbound_message").await, 251);
     assert_eq!(t.mailbox_files().len(), 251);

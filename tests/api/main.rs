@@ -11,6 +11,9 @@
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
 //!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
 //!   IDLE, TLS and STARTTLS (required, never optional), `check`.
+//! - `layers`: the shape of `src/` read from its imports: only the CLI imports the composition
+//!   root, no module imports one that imports it back, no SQL driver outside the store, the
+//!   pure modules import only pure ones and do no I/O.
 //! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
@@ -39,6 +42,7 @@ mod helpers;
 mod hours;
 mod imap;
 mod inbound;
+mod layers;
 mod onboarding;
 mod outbox;
 mod replies;

@@ -1,8 +1,7 @@
 use chrono::NaiveDate;
 use mail_parser::{MessageParser, MimeHeaders};
 use tandem::domain::{ClientTag, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
-use tandem::outbound::worker;
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::{self, people};
 
 use crate::helpers::{assert_golden, spawn_app, test_now};
@@ -84,7 +83,7 @@ async fn engagement_add_sends_each_recipient_a_welcome_in_their_language() {
         ]
     );
 
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 3);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 3);
     let sent: Vec<Sent> = t.sent_files().iter().map(|p| read_sent(p)).collect();
     let summary: Vec<_> = sent
         .iter()
@@ -115,7 +114,7 @@ async fn engagement_add_sends_each_recipient_a_welcome_in_their_language() {
         }
     }
     // Nothing is sent twice: the outbox is empty now.
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 0);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
     assert_eq!(t.sent_files().len(), 3);
 }
 
@@ -132,7 +131,7 @@ async fn a_second_open_engagement_for_the_same_pair_is_refused() {
         hourly_rate_cents: None,
         budget_minutes: None,
     };
-    let err = onboarding::start(&t.app, &request).await.unwrap_err();
+    let err = t.app.start_engagement(&request).await.unwrap_err();
     assert!(
         err.to_string().contains("already works for 'acme'"),
         "{err}"
@@ -190,23 +189,19 @@ async fn welcome_mails_match_the_golden_files() {
         hourly_rate_cents: None,
         budget_minutes: None,
     };
-    onboarding::start(
-        &t.app,
-        &lena("acme", (2026, 11, 30), TrialEnd::AfterWeeks(1)),
-    )
-    .await
-    .unwrap();
-    onboarding::start(
-        &t.app,
-        &lena(
+    t.app
+        .start_engagement(&lena("acme", (2026, 11, 30), TrialEnd::AfterWeeks(1)))
+        .await
+        .unwrap();
+    t.app
+        .start_engagement(&lena(
             "globex",
             (2026, 12, 7),
             TrialEnd::On(NaiveDate::from_ymd_opt(2027, 1, 15).unwrap()),
-        ),
-    )
-    .await
-    .unwrap();
-    worker::drain(&t.app).await.unwrap();
+        ))
+        .await
+        .unwrap();
+    t.app.outbox().drain().await.unwrap();
 
     let sent: Vec<Sent> = t.sent_files().iter().map(|p| read_sent(p)).collect();
     let pick = |to: &str, subject_has: &str| {

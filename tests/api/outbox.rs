@@ -1,6 +1,6 @@
 use chrono::Duration;
-use tandem::outbound::worker::{self, Step};
 use tandem::store;
+use tandem::tasks::outbox::Step;
 
 use crate::helpers::{describe, spawn_app};
 
@@ -14,7 +14,7 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     t.start_engagement().await;
 
     // The first message: retried after 30 s, 60 s, 120 s, ... (the shipped retry_base).
-    let Step::Retrying { id, at, error } = worker::step(&t.app).await.unwrap() else {
+    let Step::Retrying { id, at, error } = t.app.outbox().step().await.unwrap() else {
         panic!("the first attempt should fail temporarily");
     };
     assert!(
@@ -24,19 +24,19 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     assert_eq!(at - t.clock_now(), Duration::seconds(30));
     // The other two fail as well; then nothing is due until the clock moves.
     assert!(matches!(
-        worker::step(&t.app).await.unwrap(),
+        t.app.outbox().step().await.unwrap(),
         Step::Retrying { .. }
     ));
     assert!(matches!(
-        worker::step(&t.app).await.unwrap(),
+        t.app.outbox().step().await.unwrap(),
         Step::Retrying { .. }
     ));
-    assert_eq!(worker::step(&t.app).await.unwrap(), Step::Idle);
+    assert_eq!(t.app.outbox().step().await.unwrap(), Step::Idle);
 
     let mut delays = Vec::new();
     let last = loop {
         t.clock.advance(Duration::hours(7));
-        match worker::step(&t.app).await.unwrap() {
+        match t.app.outbox().step().await.unwrap() {
             Step::Retrying { id: again, at, .. } if again == id => {
                 delays.push((at - t.clock_now()).num_seconds())
             }
@@ -44,7 +44,7 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
             other => panic!("unexpected {other:?}"),
         }
         // Let the other two messages use up their attempts as well.
-        while !matches!(worker::step(&t.app).await.unwrap(), Step::Idle) {}
+        while !matches!(t.app.outbox().step().await.unwrap(), Step::Idle) {}
     };
     assert_eq!(
         delays,
@@ -54,7 +54,7 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     assert!(last.contains("could not create the outbox folder"));
     // The other two make their last attempt.
     t.clock.advance(Duration::hours(7));
-    while !matches!(worker::step(&t.app).await.unwrap(), Step::Idle) {}
+    while !matches!(t.app.outbox().step().await.unwrap(), Step::Idle) {}
 
     let listed = t.tandem(&["outbox", "list"]);
     let text = String::from_utf8_lossy(&listed.stdout);
@@ -69,7 +69,7 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     std::fs::remove_file(t.outbox_dir()).unwrap();
     let retried = t.tandem(&["outbox", "retry", &id.to_string()]);
     assert!(retried.status.success(), "{}", describe(&retried));
-    assert_eq!(worker::step(&t.app).await.unwrap(), Step::Sent { id });
+    assert_eq!(t.app.outbox().step().await.unwrap(), Step::Sent { id });
     assert_eq!(t.sent_files().len(), 1);
 
     let again = t.tandem(&["outbox", "retry", &id.to_string()]);
@@ -99,10 +99,10 @@ async fn a_row_held_by_a_dead_worker_is_taken_over_after_its_lease() {
         .unwrap();
     drop(conn);
     // The other two are sent; the claimed one waits for its lease.
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 2);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
     t.clock.advance(Duration::minutes(6));
     assert_eq!(
-        worker::step(&t.app).await.unwrap(),
+        t.app.outbox().step().await.unwrap(),
         Step::Sent { id: claimed.id }
     );
     assert_eq!(t.sent_files().len(), 3);

@@ -6,9 +6,6 @@
 
 use chrono::{TimeZone as _, Utc};
 use mail_parser::MessageParser;
-use tandem::inbound::reader;
-use tandem::outbound::worker;
-use tandem::schedule;
 
 use crate::helpers::{TestApp, describe, spawn_app};
 
@@ -85,7 +82,7 @@ async fn engagement() -> TestApp {
     let t = spawn_app().await;
     t.add_people().await;
     t.start_engagement().await;
-    worker::drain(&t.app).await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     t
 }
 
@@ -117,8 +114,8 @@ async fn reason_of(t: &TestApp, message_id: &str) -> (String, String) {
 async fn numbered_survey_answers_by_each_path_and_a_low_score_alert() {
     for (n, path) in PATHS.into_iter().enumerate() {
         let t = engagement().await;
-        tandem::survey::flow::send_now(&t.app, 1).await.unwrap();
-        worker::drain(&t.app).await.unwrap();
+        t.app.send_survey_now(1).await.unwrap();
+        t.app.outbox().drain().await.unwrap();
         let survey = sent_mail(&t, "survey").await;
         assert!(survey.text.contains("1. Wie zufrieden"), "{}", survey.text);
         let id = format!("answer{n}@acme.example");
@@ -195,7 +192,7 @@ async fn sent_mail_raw(t: &TestApp, kind: &str) -> mail_parser::Message<'static>
 async fn inline_partial_answers_name_what_is_missing() {
     for (n, path) in PATHS.into_iter().enumerate() {
         let t = engagement().await;
-        tandem::survey::flow::send_now(&t.app, 1).await.unwrap();
+        t.app.send_survey_now(1).await.unwrap();
         let survey = sent_mail(&t, "survey").await;
         // Anna answers between the quoted lines; question 2 she leaves out.
         let mut body = String::from("Hallo,\r\n\r\n");
@@ -216,7 +213,7 @@ async fn inline_partial_answers_name_what_is_missing() {
         let head = cut.split("\r\n\r\n").next().unwrap();
         raw = format!("{head}\r\n\r\n{body}").into_bytes();
         t.deliver("inline.eml", &raw);
-        reader::drain(&t.app).await.unwrap();
+        t.app.reader().drain().await.unwrap();
         let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
         assert_eq!(classification, "reply", "{path:?}: {reason}");
         assert_eq!(
@@ -254,14 +251,14 @@ async fn trial_review_yes_and_no_by_each_path() {
             // Wednesday 23 Dec 2026, 10:00 in Berlin: the review goes out.
             t.clock
                 .set(Utc.with_ymd_and_hms(2026, 12, 23, 9, 0, 0).unwrap());
-            schedule::step(&t.app).await.unwrap();
+            t.app.scheduler().step().await.unwrap();
             let review = sent_mail(&t, "trial_review").await;
             let id = format!("trial{n}{alerted}@acme.example");
             t.deliver(
                 "trial.eml",
                 &reply("Anna Berg <anna@acme.example>", &review, path, &id, answer),
             );
-            reader::drain(&t.app).await.unwrap();
+            t.app.reader().drain().await.unwrap();
             let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
             assert_eq!(classification, "reply", "{path:?}: {reason}");
             let got: String = sqlx::query_scalar("SELECT status FROM engagement WHERE id = 1")
@@ -283,7 +280,7 @@ async fn trial_review_yes_and_no_by_each_path() {
                 // No second alert for silence after the trial's end.
                 t.clock
                     .set(Utc.with_ymd_and_hms(2026, 12, 29, 12, 0, 0).unwrap());
-                schedule::step(&t.app).await.unwrap();
+                t.app.scheduler().step().await.unwrap();
                 let alerts = kinds_queued(&t)
                     .await
                     .iter()
@@ -317,7 +314,7 @@ fn with_pdf(raw: Vec<u8>) -> Vec<u8> {
 async fn agreement_replies_by_each_path() {
     for (n, path) in PATHS.into_iter().enumerate() {
         let t = engagement().await;
-        tandem::agreements::remind_now(&t.app, 1).await.unwrap();
+        t.app.remind_agreements_now(1).await.unwrap();
         let reminder = sent_mail(&t, "agreement_reminder").await;
         // The newest reminder is the assistant's; take the client's.
         let raw: Vec<u8> = sqlx::query_scalar(
@@ -348,7 +345,7 @@ async fn agreement_replies_by_each_path() {
             "Guten Tag,\r\nanbei der unterschriebene Auftragsverarbeitungsvertrag (AVV).\r\n\r\nAnna Berg",
         ));
         t.deliver("pdf.eml", &raw);
-        reader::drain(&t.app).await.unwrap();
+        t.app.reader().drain().await.unwrap();
         let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
         assert_eq!(classification, "reply", "{path:?}: {reason}");
         let listed = t.tandem(&["agreement", "list", "--engagement", "1", "--json"]);
@@ -386,7 +383,7 @@ async fn agreement_replies_by_each_path() {
                 "Alles unterschrieben, danke!",
             ),
         );
-        reader::drain(&t.app).await.unwrap();
+        t.app.reader().drain().await.unwrap();
         let listed = t.tandem(&["agreement", "list", "--pending", "--json"]);
         let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
         let statuses: Vec<&str> = listed
@@ -403,8 +400,8 @@ async fn agreement_replies_by_each_path() {
             .count();
         assert_eq!(thanks, 2);
         // What both sign is still owed by Sam: only he is reminded now.
-        let reminded = tandem::agreements::remind_now(&t.app, 1).await.unwrap();
-        assert_eq!(reminded, [tandem::schedule::plan::Party::Assistant]);
+        let reminded = t.app.remind_agreements_now(1).await.unwrap();
+        assert_eq!(reminded, [tandem::domain::Party::Assistant]);
         // The operator confirms.
         let signed = t.tandem(&["agreement", "sign", "1", "dpa", "--date", "2026-12-04"]);
         assert!(signed.status.success(), "{}", describe(&signed));
@@ -417,7 +414,7 @@ async fn agreement_replies_by_each_path() {
 async fn a_token_from_another_sender_is_not_trusted() {
     for (n, path) in PATHS.into_iter().enumerate() {
         let t = engagement().await;
-        tandem::survey::flow::send_now(&t.app, 1).await.unwrap();
+        t.app.send_survey_now(1).await.unwrap();
         let survey = sent_mail(&t, "survey").await;
         for (i, from) in ["Ben Roth <ben@acme.example>", "Mallory <m@evil.example>"]
             .into_iter()
@@ -428,7 +425,7 @@ async fn a_token_from_another_sender_is_not_trusted() {
                 &format!("{i}.eml"),
                 &reply(from, &survey, path, &id, "1: 1\r\n2: 1"),
             );
-            reader::drain(&t.app).await.unwrap();
+            t.app.reader().drain().await.unwrap();
             let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
             assert_eq!(classification, "unrecognised", "{path:?}");
             assert!(reason.contains("not trusted"), "{reason}");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people::{self, NewAssistant, NewClient};
 
 use crate::helpers::{MANIFEST_DIR, TestApp, check_corpus, spawn_app};
@@ -62,19 +62,17 @@ async fn seed_world(t: &TestApp) {
     }
     tx.commit().await.unwrap();
     for client in ["acme", "globex"] {
-        onboarding::start(
-            &t.app,
-            &EngagementRequest {
+        t.app
+            .start_engagement(&EngagementRequest {
                 assistant: EmailAddress::parse("sam@va.example").unwrap(),
                 client: ClientTag::parse(client).unwrap(),
                 start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
                 trial: TrialEnd::AfterWeeks(4),
                 hourly_rate_cents: None,
                 budget_minutes: None,
-            },
-        )
-        .await
-        .unwrap();
+            })
+            .await
+            .unwrap();
     }
     sqlx::query("UPDATE engagement SET status = 'trial'")
         .execute(&t.app.pool)
@@ -221,7 +219,7 @@ async fn each_reply_of_the_corpus_has_its_effect() {
         seed_world(&t).await;
         t.clock.set("2026-12-29T12:00:00Z".parse().unwrap());
         t.deliver("reply.eml", &std::fs::read(file).unwrap());
-        let report = tandem::inbound::reader::drain(&t.app).await.unwrap();
+        let report = t.app.reader().drain().await.unwrap();
         assert_eq!(report.recorded, 1, "{name}");
         let kinds: Vec<String> = sqlx::query_scalar(
             "SELECT kind FROM outbox WHERE natural_key NOT LIKE 'seed:%' AND kind <> 'welcome' ORDER BY id",

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use tandem::app::App;
-use tandem::outbound::worker;
-use tandem::schedule;
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -142,18 +140,20 @@ async fn run_schedule(t: &TestApp, until: DateTime<Utc>, restart: bool, twice: b
             t.app.clone()
         };
         let step = if twice {
-            let (a, b) = tokio::join!(schedule::step(&app), schedule::step(&other));
+            let (one, two) = (app.scheduler(), other.scheduler());
+            let (a, b) = tokio::join!(one.step(), two.step());
             let (a, b) = (a.unwrap(), b.unwrap());
-            let (x, y) = tokio::join!(worker::drain(&app), worker::drain(&other));
+            let (one, two) = (app.outbox(), other.outbox());
+            let (x, y) = tokio::join!(one.drain(), two.drain());
             x.unwrap();
             y.unwrap();
             assert_eq!(a.next_due, b.next_due);
             a
         } else {
-            let step = schedule::step(&app).await.unwrap();
-            worker::drain(&app).await.unwrap();
+            let step = app.scheduler().step().await.unwrap();
+            app.outbox().drain().await.unwrap();
             // The same step again changes nothing.
-            assert!(schedule::step(&app).await.unwrap().queued.is_empty());
+            assert!(app.scheduler().step().await.unwrap().queued.is_empty());
             step
         };
         let now = t.clock_now();
@@ -174,7 +174,7 @@ async fn engagement() -> TestApp {
     let t = spawn_app().await;
     t.add_people().await;
     t.start_engagement().await;
-    worker::drain(&t.app).await.unwrap();
+    t.app.outbox().drain().await.unwrap();
     t
 }
 
@@ -185,7 +185,7 @@ async fn engagement() -> TestApp {
 async fn the_preview_is_what_the_daemon_sends() {
     let t = engagement().await;
     let mut conn = t.app.pool.acquire().await.unwrap();
-    let preview = schedule::preview(
+    let preview = tandem::tasks::scheduler::preview(
         &mut conn,
         &t.app.config,
         Some(1),
@@ -328,7 +328,7 @@ async fn a_catch_up_sends_only_the_latest_of_each_series() {
     // Down from before the first send until Monday 11 Jan 2027, 13:00 in Berlin.
     t.clock
         .set(Utc.with_ymd_and_hms(2027, 1, 11, 12, 0, 0).unwrap());
-    let step = schedule::step(&*t.restart().await).await.unwrap();
+    let step = t.restart().await.scheduler().step().await.unwrap();
     let mut keys = step.queued.clone();
     keys.sort();
     assert_eq!(
@@ -343,10 +343,10 @@ async fn a_catch_up_sends_only_the_latest_of_each_series() {
         ]
     );
     // The survey's reminder counts from when it really went out.
-    let next = schedule::step(&*t.restart().await).await.unwrap();
+    let next = t.restart().await.scheduler().step().await.unwrap();
     assert!(next.queued.is_empty());
     let mut conn = t.app.pool.acquire().await.unwrap();
-    let preview = schedule::preview(
+    let preview = tandem::tasks::scheduler::preview(
         &mut conn,
         &t.app.config,
         Some(1),
@@ -370,7 +370,7 @@ async fn signing_stops_the_reminders() {
     // The first reminders go out on 3 Dec.
     t.clock
         .set(Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap());
-    let first = schedule::step(&t.app).await.unwrap();
+    let first = t.app.scheduler().step().await.unwrap();
     assert!(
         first
             .queued
@@ -429,7 +429,7 @@ async fn hours_logged_keep_the_nudge_away() {
                  Message-ID: <h1@va.example>\r\nDate: Wed, 02 Dec 2026 12:00:00 +0000\r\n\r\n\
                  2026-12-01 2h inbox\r\n";
     t.deliver("1.eml", mail);
-    tandem::inbound::reader::drain(&t.app).await.unwrap();
+    t.app.reader().drain().await.unwrap();
     run_schedule(
         &t,
         Utc.with_ymd_and_hms(2026, 12, 13, 0, 0, 0).unwrap(),

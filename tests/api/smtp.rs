@@ -3,8 +3,8 @@
 use chrono::Duration;
 use mail_parser::MessageParser;
 use tandem::domain::{Locale, Mailbox};
-use tandem::outbound::worker::{self, Step};
 use tandem::outbound::{self, AutoSubmitted, Outgoing};
+use tandem::tasks::outbox::Step;
 use tandem::templates::Rendered;
 
 use crate::helpers::{TestApp, describe, spawn_app_with};
@@ -70,7 +70,7 @@ fn received_ids(sink: &SmtpSink) -> Vec<String> {
 async fn drain_steps(t: &TestApp) -> Vec<Step> {
     let mut steps = Vec::new();
     loop {
-        match worker::step(&t.app).await.unwrap() {
+        match t.app.outbox().step().await.unwrap() {
             Step::Idle => return steps,
             step => steps.push(step),
         }
@@ -83,7 +83,7 @@ async fn welcome_mails_arrive_at_the_smtp_server_as_valid_mime() {
     let t = app_with(&sink).await;
     t.add_people().await;
     t.start_engagement().await;
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 3);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 3);
 
     let received = sink.messages();
     assert_eq!(received.len(), 3);
@@ -117,7 +117,7 @@ async fn welcome_mails_arrive_at_the_smtp_server_as_valid_mime() {
         ["anna@acme.example", "ben@acme.example", "sam@va.example"]
     );
     // Nothing is sent twice.
-    assert_eq!(worker::drain(&t.app).await.unwrap(), 0);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
     assert_eq!(sink.messages().len(), 3);
 }
 
@@ -130,7 +130,7 @@ async fn temporary_failures_deliver_every_message_exactly_once() {
     let mut ids = queue(&t, 10).await;
     for _ in 0..3 {
         assert!(matches!(
-            worker::step(&t.app).await.unwrap(),
+            t.app.outbox().step().await.unwrap(),
             Step::Sent { .. }
         ));
     }
@@ -187,7 +187,7 @@ async fn a_permanent_failure_is_marked_failed_with_the_servers_answer() {
     let sink = SmtpSink::start(&["-f", "RCPT"]);
     let t = app_with(&sink).await;
     queue(&t, 1).await;
-    let Step::Failed { id, error } = worker::step(&t.app).await.unwrap() else {
+    let Step::Failed { id, error } = t.app.outbox().step().await.unwrap() else {
         panic!("a 5xx answer should fail the message");
     };
     assert!(
@@ -195,7 +195,7 @@ async fn a_permanent_failure_is_marked_failed_with_the_servers_answer() {
         "{error}"
     );
     t.clock.advance(Duration::days(1));
-    assert_eq!(worker::step(&t.app).await.unwrap(), Step::Idle);
+    assert_eq!(t.app.outbox().step().await.unwrap(), Step::Idle);
     assert!(sink.messages().is_empty());
 
     let listed = t.tandem(&["outbox", "list"]);

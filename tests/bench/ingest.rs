@@ -23,7 +23,7 @@ use tandem::app::App;
 use tandem::clock::SystemClock;
 use tandem::config::Config;
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
-use tandem::onboarding::{self, EngagementRequest, TrialEnd};
+use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people;
 
 fn hours_mail(i: usize) -> Vec<u8> {
@@ -141,10 +141,10 @@ async fn main() {
         hourly_rate_cents: None,
         budget_minutes: None,
     };
-    onboarding::start(&app, &request).await.unwrap();
+    app.start_engagement(&request).await.unwrap();
 
     let start = Instant::now();
-    let report = tandem::inbound::reader::drain(&app).await.unwrap();
+    let report = app.reader().drain().await.unwrap();
     let full = report.recorded as f64 / start.elapsed().as_secs_f64();
     let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'")
         .fetch_one(&app.pool)

@@ -3,16 +3,13 @@
 //! an assistant's time log. Routing only reads; the reader applies the route in the
 //! transaction that records the message, and `tandem parse` prints it.
 
-use sqlx::SqliteConnection;
-
-use super::classify::{Decision, classify};
-use super::message::Incoming;
 use crate::config::Config;
-use crate::domain::{Classification, Disposition};
-use crate::schedule::plan::Party;
+use crate::domain::{Classification, Disposition, Party};
+use crate::inbound::classify::{Decision, classify};
+use crate::inbound::message::Incoming;
 use crate::store::people::{Assistant, Person};
 use crate::store::surveys::Survey;
-use crate::store::{self, StoreError};
+use crate::store::{self, Conn, StoreError};
 use crate::survey::answers::{self, Parsed};
 use crate::timelog::flow::{self, Plan};
 
@@ -78,7 +75,7 @@ impl Route {
 /// Whether the reply comes from someone the mail was sent to: one of its addresses, or
 /// another address of the same assistant.
 async fn trusted(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sent: &store::outbox::Sent,
     from: &crate::domain::EmailAddress,
     person: Option<&Person>,
@@ -116,7 +113,7 @@ fn reply(reason: String) -> Decision {
 /// A reply to a survey, a trial review or an agreement reminder, from its recipient; `None`
 /// when the reply says nothing tandem can act on (then it goes to a person).
 async fn answer(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     incoming: &Incoming,
     sent: &store::outbox::Sent,
@@ -292,7 +289,7 @@ fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Ro
 
 /// Decides what to do with `incoming`, reading the database through `conn`.
 pub async fn route(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     incoming: &Incoming,
     now: chrono::DateTime<chrono::Utc>,

@@ -1,0 +1,165 @@
+//! The outbox worker: claims one due row, delivers it, records the outcome.
+//! [`OutboxWorker::step`] is one such turn and returns what happened, so tests drive it
+//! directly; [`OutboxWorker::run`] loops over it until shutdown, sleeping until the next row is
+//! due or something new is queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::{Event, Health, Shutdown, wait_for_event};
+use crate::clock::Clock;
+use crate::config::Outbound;
+use crate::outbound::{Envelope, SendError, Transport};
+use crate::store::{self, Pool, StoreError};
+
+/// The task that delivers queued mail.
+#[derive(Debug, Clone)]
+pub struct OutboxWorker {
+    pub pool: Pool,
+    pub clock: Arc<dyn Clock>,
+    /// Where mail is delivered.
+    pub transport: Arc<dyn Transport>,
+    /// The lease, the attempts and the backoff (`[outbound]`).
+    pub settings: Outbound,
+    /// How long to sleep when nothing is due and nothing is queued (`[inbound] poll_interval`).
+    pub idle: Duration,
+    /// Rung when this process queues mail, so it is sent without waiting for a poll.
+    pub wake: Arc<Notify>,
+    pub health: Health,
+}
+
+/// What one turn of the worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing was due.
+    Idle,
+    Sent {
+        id: i64,
+    },
+    /// A temporary failure; the row is due again at `at`.
+    Retrying {
+        id: i64,
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// A permanent failure, or the last allowed attempt failed.
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
+/// The delay before retry number `attempt` (1 = the first retry): `base` doubled each time,
+/// never more than `max`.
+pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    base.checked_mul(factor).unwrap_or(max).min(max)
+}
+
+impl OutboxWorker {
+    /// Claims and delivers one due message.
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let now = self.clock.now();
+        let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+        let mut conn = store::acquire(&self.pool).await?;
+        let Some(row) = store::outbox::claim_due(&mut conn, now, lease_until).await? else {
+            return Ok(Step::Idle);
+        };
+        let envelope = Envelope {
+            outbox_id: row.id,
+            message_id: &row.message_id,
+            recipient: &row.recipient,
+            raw: &row.raw,
+        };
+        let result = self.transport.send(&envelope).await;
+        let now = self.clock.now();
+        let outbound = &self.settings;
+        let step = match result {
+            Ok(()) => {
+                store::outbox::mark_sent(&mut conn, row.id, now).await?;
+                store::health::record_ok(&mut conn, "outbound", now).await?;
+                tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
+                return Ok(Step::Sent { id: row.id });
+            }
+            Err(SendError::Temporary(error)) if (row.attempts as u32) < outbound.max_attempts => {
+                let delay = backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
+                let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                store::outbox::mark_retry(&mut conn, row.id, at, &error).await?;
+                tracing::warn!(id = row.id, to = %row.recipient, attempt = row.attempts, %at, %error, "delivery failed; will retry");
+                Step::Retrying {
+                    id: row.id,
+                    at,
+                    error,
+                }
+            }
+            Err(SendError::Temporary(error) | SendError::Permanent(error)) => {
+                store::outbox::mark_failed(&mut conn, row.id, &error).await?;
+                tracing::error!(id = row.id, to = %row.recipient, attempts = row.attempts, %error, "delivery failed for good");
+                Step::Failed { id: row.id, error }
+            }
+        };
+        if let Step::Retrying { error, .. } | Step::Failed { error, .. } = &step {
+            store::health::record_error(&mut conn, "outbound", error, now).await?;
+        }
+        Ok(step)
+    }
+
+    /// Delivers everything that is due now; returns how many were sent.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut sent = 0;
+        loop {
+            match self.step().await? {
+                Step::Idle => return Ok(sent),
+                Step::Sent { .. } => sent += 1,
+                Step::Retrying { .. } | Step::Failed { .. } => {}
+            }
+        }
+    }
+
+    /// The worker loop: drain, then sleep until the next row is due, something is queued, or
+    /// shutdown. A database error is logged with its chain and retried after a pause.
+    pub async fn run(&self, mut shutdown: Shutdown) {
+        let idle = self.idle;
+        loop {
+            let wait = match self.drain().await.context("outbox worker") {
+                Ok(_) => self.next_wait().await.unwrap_or(idle),
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    tracing::error!(%error, "outbox worker failed; retrying");
+                    self.health.record_failure("outbound", &error).await;
+                    idle
+                }
+            };
+            match wait_for_event(wait, Some(&self.wake), &mut shutdown).await {
+                Event::Shutdown => return,
+                Event::Due | Event::Woken => {}
+            }
+        }
+    }
+
+    async fn next_wait(&self) -> Option<Duration> {
+        let mut conn = store::acquire(&self.pool).await.ok()?;
+        let due = store::outbox::next_due(&mut conn).await.ok()??;
+        let wait = (due - self.clock.now()).to_std().unwrap_or_default();
+        // Wake at least every few minutes: another process may have queued mail meanwhile.
+        Some(wait.clamp(Duration::from_millis(10), Duration::from_secs(60)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(300);
+        let delays: Vec<_> = (1..=6).map(|a| backoff(base, max, a).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 300, 300]);
+        assert_eq!(backoff(base, max, 200), max);
+    }
+}
