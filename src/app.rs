@@ -61,22 +61,11 @@ pub struct App {
     pub outbox_wake: Arc<Notify>,
 }
 
-/// The template names every flow renders, each with a sample of its context.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let mut samples = crate::onboarding::template_samples();
-    samples.extend(crate::timelog::flow::template_samples());
-    samples.extend(crate::timelog::nudge::template_samples());
-    samples.extend(crate::survey::flow::template_samples());
-    samples.extend(crate::agreements::template_samples());
-    samples.extend(crate::digest::template_samples());
-    samples
-}
-
 impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        let templates = Templates::load(&config.templates.dir, &template_samples())?;
+        let templates = Templates::load(&config.templates.dir)?;
         let pool = store::connect(
             &config.database.url,
             config.database.max_connections,

@@ -138,11 +138,6 @@ impl AgencyView {
             operator_email: agency.operator_email.to_string(),
         }
     }
-
-    /// The sample every template is checked against.
-    pub fn sample() -> serde_json::Value {
-        serde_json::json!({ "name": "Example Agency", "email": "team@example.org", "operator_email": "operator@example.org" })
-    }
 }
 
 /// Why a mail of a flow could not be written.

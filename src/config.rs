@@ -9,10 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-use crate::domain::{EmailAddress, Locale, Mailbox, Signer, TimeZone};
+use crate::domain::{EmailAddress, Locale, Mailbox, Question, QuestionKind, Signer, TimeZone};
 pub use crate::schedule::ScheduleConfig;
 use crate::schedule::cadence::Cadence;
-use crate::survey::{Question, QuestionKind};
 
 /// The file read when neither `--config` nor `TANDEM_CONFIG` names another.
 pub const DEFAULT_PATH: &str = "config/tandem.toml";
@@ -79,7 +78,7 @@ pub struct SurveysConfig {
     #[serde(default = "default_alert_threshold")]
     pub alert_threshold: i64,
     /// The questions, numbered in this order in every survey mail.
-    #[serde(default = "crate::survey::default_questions")]
+    #[serde(default = "crate::domain::default_questions")]
     pub questions: Vec<Question>,
 }
 
@@ -87,7 +86,7 @@ impl Default for SurveysConfig {
     fn default() -> Self {
         Self {
             alert_threshold: default_alert_threshold(),
-            questions: crate::survey::default_questions(),
+            questions: crate::domain::default_questions(),
         }
     }
 }
@@ -685,7 +684,7 @@ mod tests {
         );
         assert_eq!(c.database.url, "sqlite://var/tandem.db");
         // The shipped questionnaire is the one PRODUCT.md names, and the built-in default.
-        assert_eq!(c.surveys.questions, crate::survey::default_questions());
+        assert_eq!(c.surveys.questions, crate::domain::default_questions());
         assert_eq!(c.schedule.survey_trial.to_string(), "weekly:fri 10:00");
         assert_eq!(c.schedule.send_window.to_string(), "mon-fri 08:00-18:00");
     }

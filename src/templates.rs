@@ -1,8 +1,14 @@
 //! The handlebars registry: every mail tandem writes is three templates per locale under
 //! `templates/<locale>/` (`NAME.subject.hbs`, `NAME.txt.hbs`, `NAME.html.hbs`), plus partials
 //! whose names start with `_` (`_layout.html.hbs`). All are registered once, in strict mode,
-//! and rendered against a sample of each mail's context at start-up, so a missing template or
+//! and rendered against samples of each mail's context at start-up, so a missing template or
 //! an unknown variable stops the daemon then, not at 3 a.m.
+//!
+//! The [`CATALOGUE`] of mails lives beside the templates: `templates/samples/NAME.json` holds
+//! the sample contexts of mail `NAME` (every variable the flow that writes it passes, and each
+//! optional one both set and unset). The samples are compiled in, so a template folder
+//! configured elsewhere is checked against what this build's flows pass, and the registry
+//! knows every mail without knowing the flows.
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +17,82 @@ use serde::Serialize;
 
 use crate::domain::Locale;
 
+/// Every mail tandem writes, with its sample contexts (a JSON array) from `templates/samples/`.
+pub const CATALOGUE: &[(&str, &str)] = &[
+    (
+        "agreement_escalation",
+        include_str!("../templates/samples/agreement_escalation.json"),
+    ),
+    (
+        "agreement_received",
+        include_str!("../templates/samples/agreement_received.json"),
+    ),
+    (
+        "agreement_reminder",
+        include_str!("../templates/samples/agreement_reminder.json"),
+    ),
+    ("digest", include_str!("../templates/samples/digest.json")),
+    (
+        "hours_cancelled",
+        include_str!("../templates/samples/hours_cancelled.json"),
+    ),
+    (
+        "hours_nudge",
+        include_str!("../templates/samples/hours_nudge.json"),
+    ),
+    (
+        "hours_receipt",
+        include_str!("../templates/samples/hours_receipt.json"),
+    ),
+    (
+        "score_alert",
+        include_str!("../templates/samples/score_alert.json"),
+    ),
+    ("survey", include_str!("../templates/samples/survey.json")),
+    (
+        "survey_thanks",
+        include_str!("../templates/samples/survey_thanks.json"),
+    ),
+    (
+        "trial_alert",
+        include_str!("../templates/samples/trial_alert.json"),
+    ),
+    (
+        "trial_review",
+        include_str!("../templates/samples/trial_review.json"),
+    ),
+    (
+        "trial_review_thanks",
+        include_str!("../templates/samples/trial_review_thanks.json"),
+    ),
+    (
+        "welcome_assistant",
+        include_str!("../templates/samples/welcome_assistant.json"),
+    ),
+    (
+        "welcome_client",
+        include_str!("../templates/samples/welcome_client.json"),
+    ),
+];
+
+/// The catalogue's samples, each paired with its mail's name.
+pub fn samples() -> Result<Vec<(&'static str, serde_json::Value)>, TemplateError> {
+    let mut all = Vec::new();
+    for (name, json) in CATALOGUE {
+        let samples: Vec<serde_json::Value> =
+            serde_json::from_str(json).map_err(|e| TemplateError::Sample {
+                name: name.to_string(),
+                message: e.to_string(),
+            })?;
+        all.extend(samples.into_iter().map(|sample| (*name, sample)));
+    }
+    Ok(all)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    #[error("the samples of template '{name}' are not a JSON array of contexts: {message}")]
+    Sample { name: String, message: String },
     #[error("template folder '{0}' could not be read")]
     Folder(PathBuf, #[source] std::io::Error),
     #[error("template '{0}' is missing")]
@@ -76,10 +156,19 @@ fn key(locale: Locale, name: &str, part: Part) -> String {
 }
 
 impl Templates {
+    /// Loads and compiles every mail of the [`CATALOGUE`] for every locale, and renders each
+    /// against its samples.
+    pub fn load(dir: &Path) -> Result<Self, TemplateError> {
+        Self::load_with(dir, &samples()?)
+    }
+
     /// Loads and compiles every mail in `mails` for every locale, then renders each against its
     /// sample context. `mails` pairs a template name with a context holding every variable the
     /// real one will.
-    pub fn load(dir: &Path, mails: &[(&str, serde_json::Value)]) -> Result<Self, TemplateError> {
+    pub fn load_with(
+        dir: &Path,
+        mails: &[(&str, serde_json::Value)],
+    ) -> Result<Self, TemplateError> {
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         let mut text = Handlebars::new();
@@ -217,7 +306,7 @@ mod tests {
     #[test]
     fn renders_text_unescaped_and_html_escaped() {
         let dir = folder(GOOD);
-        let t = Templates::load(dir.path(), &sample()).unwrap();
+        let t = Templates::load_with(dir.path(), &sample()).unwrap();
         let r = t.render(Locale::En, "hello", &sample()[0].1).unwrap();
         assert_eq!(r.subject, "Hello <Anna>");
         assert_eq!(r.text, "Hi <Anna> & co");
@@ -227,7 +316,7 @@ mod tests {
     #[test]
     fn a_missing_template_or_variable_fails_at_load() {
         let missing = folder(&GOOD[..3]);
-        let err = Templates::load(missing.path(), &sample()).unwrap_err();
+        let err = Templates::load_with(missing.path(), &sample()).unwrap_err();
         assert!(
             matches!(err, TemplateError::Missing(ref p) if p.ends_with("de/hello.html.hbs")),
             "{err}"
@@ -236,7 +325,7 @@ mod tests {
         let mut unknown = GOOD.to_vec();
         unknown[2] = ("hello.txt.hbs", "Hi {{nmae}}");
         let dir = folder(&unknown);
-        let err = Templates::load(dir.path(), &sample())
+        let err = Templates::load_with(dir.path(), &sample())
             .unwrap_err()
             .to_string();
         assert!(
@@ -247,9 +336,34 @@ mod tests {
         let mut broken = GOOD.to_vec();
         broken[2] = ("hello.txt.hbs", "Hi {{#if name}}");
         let dir = folder(&broken);
-        let err = Templates::load(dir.path(), &sample())
+        let err = Templates::load_with(dir.path(), &sample())
             .unwrap_err()
             .to_string();
         assert!(err.contains("hello.txt.hbs' does not compile"), "{err}");
+    }
+
+    #[test]
+    fn the_catalogue_is_the_samples_folder() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/samples");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = CATALOGUE.iter().map(|(n, _)| format!("{n}.json")).collect();
+        assert_eq!(listed, on_disk, "CATALOGUE and templates/samples/ differ");
+        let samples = samples().unwrap();
+        for (name, _) in CATALOGUE {
+            assert!(
+                samples.iter().any(|(n, _)| n == name),
+                "{name} has no sample"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shipped_templates_render_every_sample() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        Templates::load(&dir).unwrap();
     }
 }

@@ -353,36 +353,6 @@ pub async fn remind_now(
     Ok(reminded)
 }
 
-/// Samples of every context, for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let agency = AgencyView::sample();
-    let reminder = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "client_name": "Acme GmbH", "assistant_name": "Sam Lee",
-        "to_client": true, "reminder_number": 2,
-        "agreements": [{ "name": "Data processing agreement (Art. 28 GDPR)" }, { "name": "Freelance contract" }]
-    });
-    let mut to_assistant = reminder.clone();
-    to_assistant["to_client"] = false.into();
-    let received = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "agreements": [{ "name": "Freelance contract" }],
-        "attachments": [{ "filename": "vertrag.pdf" }]
-    });
-    let mut without = received.clone();
-    without["attachments"] = serde_json::json!([]);
-    let escalation = serde_json::json!({
-        "agency": agency, "engagement_id": 7, "client_name": "Acme GmbH", "client_tag": "acme",
-        "assistant_name": "Sam Lee", "reminders": 3,
-        "agreements": [{ "kind": "dpa", "name": "Data processing agreement", "signers": "Acme GmbH" }]
-    });
-    vec![
-        ("agreement_reminder", reminder),
-        ("agreement_reminder", to_assistant),
-        ("agreement_received", received),
-        ("agreement_received", without),
-        ("agreement_escalation", escalation),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

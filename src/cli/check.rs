@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use crate::app::template_samples;
 use crate::config::Config;
 use crate::store;
 use crate::templates::Templates;
@@ -20,7 +19,7 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
 
     report("config", Ok(path.display().to_string()));
 
-    let templates = Templates::load(&config.templates.dir, &template_samples())
+    let templates = Templates::load(&config.templates.dir)
         .map(|t| format!("{} (de, en)", t.dir().display()))
         .map_err(|e| chain(e.into()));
     report("templates", templates);

@@ -49,8 +49,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     // A preview reads the database and the templates only: no mailbox is opened.
-    let templates =
-        crate::templates::Templates::load(&config.templates.dir, &crate::app::template_samples())?;
+    let templates = crate::templates::Templates::load(&config.templates.dir)?;
     let pool = crate::store::connect(&config.database.url, 1, crate::store::Open::ReadOnly).await?;
     let mut conn = pool.acquire().await?;
     let src = match args.format.as_str() {

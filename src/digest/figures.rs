@@ -8,10 +8,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::EngagementStatus;
+use crate::domain::{EngagementStatus, QuestionKind};
 use crate::schedule::cadence::local_to_utc;
 use crate::store::{self, Conn, StoreError, engagements::Engagement};
-use crate::survey::QuestionKind;
 
 /// How many weeks the chart shows.
 pub const CHART_WEEKS: usize = 8;

@@ -539,66 +539,6 @@ pub async fn queue(
     Ok(outbound::enqueue(tx, key, "digest", None, mail, now).await?)
 }
 
-/// A sample of the context, for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let engagement = serde_json::json!({
-        "id": 1, "assistant_name": "Sam Lee", "client_name": "Acme GmbH", "client_tag": "acme",
-        "status": "trial", "this_week": "12:30 h", "last_week": "10:00 h", "month_to_date": "22:30 h",
-        "budget": "20:00 h", "budget_percent": 112, "over_budget": true,
-        "scores": [{ "label": "Satisfaction", "value": "4", "trend": "↑" }], "scores_period": "week 48",
-        "pending_agreements": ["NDA"], "overdue_agreements": ["NDA"], "unanswered_surveys": 1,
-        "trial_ends": "28 December 2026", "trial_days_left": 21
-    });
-    let mut bare = engagement.clone();
-    for key in [
-        "budget",
-        "budget_percent",
-        "scores_period",
-        "trial_ends",
-        "trial_days_left",
-    ] {
-        bare[key] = serde_json::Value::Null;
-    }
-    bare["scores"] = serde_json::json!([]);
-    bare["pending_agreements"] = serde_json::json!([]);
-    bare["overdue_agreements"] = serde_json::json!([]);
-    bare["over_budget"] = false.into();
-    let filed = serde_json::json!([{ "from": "x@y.example", "subject": "Hi", "reason": "unknown sender", "received": "3 Dec 2026, 14:02" }]);
-    let full = serde_json::json!({
-        "agency": AgencyView::sample(), "week_label": "week 49, 30 Nov–6 Dec 2026",
-        "generated": "7 December 2026, 08:00", "engagements": [engagement, bare],
-        "chart_src": "cid:chart@tandem", "chart_text": "wk 49\n", "attention_any": true,
-        "low_scores": [{ "engagement": "Sam Lee / Acme GmbH", "question": "Satisfaction", "value": "2", "date": "4 December 2026" }],
-        "quarantined": filed, "unparseable": filed, "for_a_person": filed,
-        "failed_sends": [{ "id": 17, "to": "ben@acme.example", "subject": "Reminder", "error": "550" }],
-        "hours_without_dpa": [{ "engagement": "Sam Lee / Acme GmbH", "hours": "12:30 h" }],
-        "self_employment": [{ "assistant": "Sam Lee", "client": "Acme GmbH", "share": "92 %" }],
-        "no_hours": [{ "assistant": "Lena Vogel", "client": "Globex Ltd" }],
-        "health_ok": false,
-        "health": [
-            { "component": "mail in", "last_ok": "7 December 2026, 07:59", "errors": 0, "last_error": null },
-            { "component": "mail out", "last_ok": null, "errors": 2, "last_error": "connection refused" }
-        ]
-    });
-    let mut quiet = full.clone();
-    for key in [
-        "low_scores",
-        "quarantined",
-        "unparseable",
-        "for_a_person",
-        "failed_sends",
-        "hours_without_dpa",
-        "self_employment",
-        "no_hours",
-        "engagements",
-    ] {
-        quiet[key] = serde_json::json!([]);
-    }
-    quiet["attention_any"] = false.into();
-    quiet["health_ok"] = true.into();
-    vec![("digest", full), ("digest", quiet)]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

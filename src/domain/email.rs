@@ -182,6 +182,21 @@ impl Contact {
     }
 }
 
+/// Who an address belongs to, as far as tandem knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Person {
+    Assistant {
+        id: i64,
+        name: String,
+    },
+    Contact {
+        client_id: i64,
+        client_tag: String,
+        name: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,15 +5,17 @@ mod email;
 mod engagement;
 mod locale;
 mod message;
+mod question;
 mod tag;
 mod timezone;
 
-pub use email::{Contact, EmailAddress, Mailbox};
+pub use email::{Contact, EmailAddress, Mailbox, Person};
 pub use engagement::{
     Agreement, AgreementStatus, Engagement, EngagementStatus, Party, Signer, SurveyFact,
 };
 pub use locale::Locale;
 pub use message::{Classification, Disposition};
+pub use question::{Question, QuestionKind, default_questions};
 pub use tag::ClientTag;
 pub use timezone::TimeZone;
 

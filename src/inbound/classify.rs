@@ -4,9 +4,8 @@
 //! Replies and time logs are understood by later flows; until a flow claims a message from a
 //! known person, it goes to a person (the attention folder), never to an automatic answer.
 
-use crate::domain::{Classification, Disposition, EmailAddress};
+use crate::domain::{Classification, Disposition, EmailAddress, Person};
 use crate::inbound::message::Incoming;
-use crate::store::people::Person;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {

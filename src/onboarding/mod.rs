@@ -308,38 +308,3 @@ impl WelcomeContext {
         }
     }
 }
-
-/// A context with every variable set (and every optional one both set and unset across the
-/// contacts), for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let sample = serde_json::json!({
-        "agency": AgencyView::sample(),
-        "recipient_name": "Anna Berg",
-        "assistant": { "name": "Sam Lee", "email": "sam@va.example", "timezone": "Europe/Lisbon" },
-        "client": { "name": "Acme GmbH", "tag": "acme" },
-        "contacts": [
-            { "name": "Anna Berg", "email": "anna@acme.example", "role": "CEO", "reachability": "Mon-Thu 9-13" },
-            { "name": "Ben Roth", "email": "ben@acme.example", "role": null, "reachability": null }
-        ],
-        "engagement": { "id": 7, "start_date": "1 December 2026", "trial_end": "29 December 2026",
-                        "trial_weeks": 4, "hourly_rate": "€45.00", "budget_hours": "20" },
-        "agreements": [
-            { "name": "Freelance contract", "client_signs": true, "assistant_signs": true },
-            { "name": "Data processing agreement", "client_signs": true, "assistant_signs": false }
-        ],
-        "hours_address": "team@example.org",
-        "hours_example": ["2026-12-01 2.5h inbox", "yesterday 1:30 research"],
-        "several_clients": true
-    });
-    let mut without_options = sample.clone();
-    without_options["engagement"]["hourly_rate"] = serde_json::Value::Null;
-    without_options["engagement"]["budget_hours"] = serde_json::Value::Null;
-    without_options["agreements"] = serde_json::json!([]);
-    without_options["several_clients"] = serde_json::Value::Bool(false);
-    vec![
-        ("welcome_client", sample.clone()),
-        ("welcome_assistant", sample),
-        ("welcome_client", without_options.clone()),
-        ("welcome_assistant", without_options),
-    ]
-}

@@ -1,10 +1,9 @@
 //! The weekly digest's aggregates: a few grouped queries over the whole agency, each one pass
 //! over an indexed range, so the digest of a large agency stays fast.
 
-use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// Minutes logged (not void) per engagement and day, between two days (both included).
 pub async fn minutes_by_day(

@@ -1,10 +1,9 @@
 //! Engagements and their agreements.
 
-use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{StoreError, parse_column};
+use super::{Conn, StoreError, parse_column};
 pub use crate::domain::{Agreement, Engagement};
 use crate::domain::{AgreementStatus, EngagementStatus, Signer};
 

@@ -1,10 +1,9 @@
 //! The daemon's own health per component: when it last worked, and what went wrong since.
 
-use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Health {

@@ -1,11 +1,10 @@
 //! The inbound audit trail: one row per message read, keyed so that no message is recorded,
 //! or acted on, twice.
 
-use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 use crate::domain::{Classification, Disposition};
 
 #[derive(Debug, Clone)]

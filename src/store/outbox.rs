@@ -2,11 +2,10 @@
 //! transaction as the change that causes it; the worker claims one due row at a time with a
 //! lease, so two workers never hold the same row and a crashed worker's row comes back.
 
-use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {

@@ -1,10 +1,10 @@
 //! Assistants, clients and their contacts.
 
-use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{StoreError, parse_column};
+use super::{Conn, StoreError, parse_column};
+pub use crate::domain::Person;
 use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
 
 #[derive(Debug, Clone)]
@@ -58,21 +58,6 @@ pub struct ContactRow {
     pub email: String,
     pub role: Option<String>,
     pub reachability: Option<String>,
-}
-
-/// Who an address belongs to, as far as tandem knows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Person {
-    Assistant {
-        id: i64,
-        name: String,
-    },
-    Contact {
-        client_id: i64,
-        client_tag: String,
-        name: String,
-    },
 }
 
 async fn ensure_address_is_free(conn: &mut Conn, email: &EmailAddress) -> Result<(), StoreError> {

@@ -1,10 +1,9 @@
 //! Surveys (feedback questionnaires and trial reviews) and their answers.
 
-use super::Conn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 pub use crate::domain::SurveyFact;
 
 #[derive(Debug, Clone)]

@@ -1,10 +1,9 @@
 //! Submissions, time entries and locked months.
 
-use super::Conn;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {

@@ -740,69 +740,6 @@ pub async fn decide_trial(
     Ok(())
 }
 
-/// Samples of every context, for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let agency = AgencyView::sample();
-    let questions: Vec<_> = question_views(&super::default_questions(), Locale::En)
-        .into_iter()
-        .map(|q| serde_json::json!({ "number": q.number, "text": q.text, "key": q.key }))
-        .collect();
-    let survey = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "client_name": "Acme GmbH",
-        "assistant_name": "Sam Lee", "period_label": "week 49", "trial": true, "reminder": false,
-        "questions": questions, "example": ["1: 4", "2: 5", "3: yes", "4: ..."]
-    });
-    let mut reminder = survey.clone();
-    reminder["reminder"] = true.into();
-    reminder["trial"] = false.into();
-    let thanks = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "assistant_name": "Sam Lee", "period_label": "week 49",
-        "answered": [{ "number": 1, "text": "Overall?", "value": "4" }],
-        "missing": [{ "number": 2, "text": "Communication?" }],
-        "invalid": [{ "number": 4, "text": "Anything?", "given": "7", "reason": "not between 1 and 5" }],
-        "complete": false
-    });
-    let mut complete = thanks.clone();
-    complete["missing"] = serde_json::json!([]);
-    complete["invalid"] = serde_json::json!([]);
-    complete["complete"] = true.into();
-    let alert = serde_json::json!({
-        "agency": agency, "engagement_id": 7, "client_name": "Acme GmbH", "client_tag": "acme",
-        "assistant_name": "Sam Lee", "contact_name": "Anna Berg", "contact_email": "anna@acme.example",
-        "survey_id": 3, "period_label": "week 49", "threshold": 2,
-        "low": [{ "number": 1, "text": "Overall?", "value": "2", "max": 5 }],
-        "answers": [{ "number": 1, "text": "Overall?", "value": "2" }]
-    });
-    let review = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "client_name": "Acme GmbH", "assistant_name": "Sam Lee",
-        "trial_end": "28 December 2026", "continue_question": "Go on? (yes/no)", "comments_question": "Anything?"
-    });
-    let review_thanks = serde_json::json!({
-        "agency": agency, "recipient_name": "Anna Berg", "assistant_name": "Sam Lee", "continue": true
-    });
-    let mut review_no = review_thanks.clone();
-    review_no["continue"] = false.into();
-    let trial_alert = serde_json::json!({
-        "agency": agency, "engagement_id": 7, "client_name": "Acme GmbH", "client_tag": "acme",
-        "assistant_name": "Sam Lee", "trial_end": "28 December 2026", "declined": true, "comments": "Not the right fit."
-    });
-    let mut silent = trial_alert.clone();
-    silent["declined"] = false.into();
-    silent["comments"] = "".into();
-    vec![
-        ("survey", survey),
-        ("survey", reminder),
-        ("survey_thanks", thanks),
-        ("survey_thanks", complete),
-        ("score_alert", alert),
-        ("trial_review", review),
-        ("trial_review_thanks", review_thanks),
-        ("trial_review_thanks", review_no),
-        ("trial_alert", trial_alert),
-        ("trial_alert", silent),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -628,46 +628,6 @@ pub async fn cancel(
     Ok(voided)
 }
 
-/// Samples of the contexts, for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let entry = serde_json::json!({ "day": "Mon 23 Nov", "duration": "2:30 h", "client": "acme", "client_name": "Acme GmbH", "description": "Invoices" });
-    let receipt = serde_json::json!({
-        "agency": AgencyView::sample(),
-        "assistant_name": "Sam Lee",
-        "original_subject": "Hours",
-        "accepted": [entry],
-        "totals": [{ "week": "week 48, 23–29 Nov", "client": "acme", "client_name": "Acme GmbH", "duration": "12:30 h" }],
-        "rejected": [{ "line": "23.11. Kalenderpflege", "reason": "The line has no duration.", "example": "23.11. 1:30 Kalenderpflege" }],
-        "show_help": true,
-        "help_examples": ["2026-11-26 2.5h inbox"],
-        "several_clients": true,
-        "tags": ["acme", "globex"]
-    });
-    let mut bare = receipt.clone();
-    bare["original_subject"] = "".into();
-    bare["accepted"] = serde_json::json!([]);
-    bare["rejected"] = serde_json::json!([]);
-    bare["show_help"] = false.into();
-    bare["several_clients"] = false.into();
-    let cancelled = serde_json::json!({
-        "agency": AgencyView::sample(),
-        "assistant_name": "Sam Lee",
-        "original_subject": "Hours",
-        "voided": [entry],
-        "already_void": false
-    });
-    let mut again = cancelled.clone();
-    again["voided"] = serde_json::json!([]);
-    again["already_void"] = true.into();
-    again["original_subject"] = "".into();
-    vec![
-        ("hours_receipt", receipt),
-        ("hours_receipt", bare),
-        ("hours_cancelled", cancelled),
-        ("hours_cancelled", again),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

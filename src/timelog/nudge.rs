@@ -91,18 +91,6 @@ pub async fn nudge(
     .await?)
 }
 
-/// Samples of the context, for checking the templates at start-up.
-pub fn template_samples() -> Vec<(&'static str, serde_json::Value)> {
-    let nudge = serde_json::json!({
-        "agency": AgencyView::sample(), "assistant_name": "Sam Lee", "client_name": "Acme GmbH",
-        "client_tag": "acme", "week_label": "week 49, 30 Nov–6 Dec", "several_clients": true,
-        "examples": ["yesterday 2.5h #acme inbox", "Mon 45min #acme calls"]
-    });
-    let mut one = nudge.clone();
-    one["several_clients"] = false.into();
-    vec![("hours_nudge", nudge), ("hours_nudge", one)]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,11 @@ const PURE: &[&str] = &[
     "schedule::cadence",
     "schedule::plan",
     "digest::chart",
+    "inbound::message",
+    "inbound::html",
+    "inbound::classify",
     "format",
+    "error",
 ];
 
 /// What a pure module must not name (but for a type it declares itself, like the time-log

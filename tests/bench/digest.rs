@@ -178,8 +178,7 @@ async fn main() {
     for _ in 0..5 {
         let start = Instant::now();
         // What `digest --preview` does after reading the config.
-        let templates =
-            Templates::load(&config.templates.dir, &tandem::app::template_samples()).unwrap();
+        let templates = Templates::load(&config.templates.dir).unwrap();
         let pool = store::connect(&config.database.url, 1, Open::ReadOnly)
             .await
             .unwrap();
