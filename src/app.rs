@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -152,56 +153,52 @@ impl App {
         }
     }
 
-    /// `tandem engagement add`: the engagement, its agreements and the welcome mails, in one
-    /// transaction; the outbox is woken after the commit.
+    /// Runs `script` in a transaction for a CLI command, with the composer and one `now`;
+    /// commits and wakes the outbox when it succeeds. `immediate` takes the write lock at once
+    /// (for scripts that read, then number what they write).
+    async fn in_transaction<T, E: From<StoreError>>(
+        &self,
+        immediate: bool,
+        script: impl AsyncFnOnce(&mut store::Conn, &Composer, DateTime<Utc>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = match immediate {
+            true => store::begin_immediate(&self.pool).await?,
+            false => store::begin(&self.pool).await?,
+        };
+        let done = script(&mut tx, &self.composer(), self.clock.now()).await?;
+        store::commit(tx).await?;
+        self.outbox_wake.notify_one();
+        Ok(done)
+    }
+
+    /// `tandem engagement add`: the engagement, its agreements and the welcome mails.
     pub async fn start_engagement(
         &self,
         request: &EngagementRequest,
     ) -> Result<Started, OnboardingError> {
-        let mut tx = store::begin(&self.pool).await?;
-        let started = onboarding::start(
-            &mut tx,
-            &self.composer(),
-            self.config.engagements.default_trial_weeks,
-            request,
-            self.clock.now(),
-        )
-        .await?;
-        store::commit(tx).await?;
-        self.outbox_wake.notify_one();
-        Ok(started)
+        let weeks = self.config.engagements.default_trial_weeks;
+        self.in_transaction(false, async |tx, compose, now| {
+            onboarding::start(tx, compose, weeks, request, now).await
+        })
+        .await
     }
 
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
-        let mut tx = store::begin_immediate(&self.pool).await?;
-        let id = crate::survey::flow::send_now(
-            &mut tx,
-            &self.composer(),
-            &self.config.surveys.questions,
-            engagement_id,
-            self.clock.now(),
-        )
-        .await?;
-        store::commit(tx).await?;
-        self.outbox_wake.notify_one();
-        Ok(id)
+        let questions = &self.config.surveys.questions;
+        self.in_transaction(true, async |tx, compose, now| {
+            crate::survey::flow::send_now(tx, compose, questions, engagement_id, now).await
+        })
+        .await
     }
 
     /// `tandem agreement remind`: a reminder now to every party with an agreement pending.
     /// Returns the parties reminded.
     pub async fn remind_agreements_now(&self, engagement_id: i64) -> Result<Vec<Party>, MailError> {
-        let mut tx = store::begin_immediate(&self.pool).await?;
-        let reminded = crate::agreements::remind_now(
-            &mut tx,
-            &self.composer(),
-            engagement_id,
-            self.clock.now(),
-        )
-        .await?;
-        store::commit(tx).await?;
-        self.outbox_wake.notify_one();
-        Ok(reminded)
+        self.in_transaction(true, async |tx, compose, now| {
+            crate::agreements::remind_now(tx, compose, engagement_id, now).await
+        })
+        .await
     }
 
     /// `tandem digest --send`: queues the digest of `week` under `key`; `false` when it was

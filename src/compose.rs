@@ -68,7 +68,7 @@ impl Composer {
     }
 
     /// Renders template `name` in `locale`.
-    pub fn render(
+    fn render(
         &self,
         locale: Locale,
         name: &str,

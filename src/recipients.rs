@@ -6,7 +6,7 @@ use crate::config::Agency;
 use crate::domain::{EmailAddress, Locale, Mailbox, TimeZone};
 use crate::inbound::message::Incoming;
 use crate::store::engagements::Engagement;
-use crate::store::people::{Assistant, Client};
+use crate::store::people::{Assistant, Client, ContactRow};
 use crate::store::{self, Conn, StoreError};
 
 /// One recipient, ready for a mail.
@@ -19,6 +19,40 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    pub fn new(name: &str, email: EmailAddress, locale: Locale, zone: TimeZone) -> Self {
+        Self {
+            name: name.to_string(),
+            mailbox: Mailbox {
+                name: Some(name.to_string()),
+                email,
+            },
+            locale,
+            zone,
+        }
+    }
+
+    /// A contact person of `client`, in the client's language and zone.
+    pub fn contact(client: &Client, contact: &ContactRow) -> Result<Self, StoreError> {
+        let email = EmailAddress::parse(&contact.email).map_err(corrupt)?;
+        Ok(Self::new(
+            &contact.name,
+            email,
+            client.locale,
+            client.timezone,
+        ))
+    }
+
+    /// The assistant, at their first address.
+    pub fn assistant(assistant: &Assistant) -> Result<Self, StoreError> {
+        let email = EmailAddress::parse(assistant.primary_email()).map_err(corrupt)?;
+        Ok(Self::new(
+            &assistant.name,
+            email,
+            assistant.locale,
+            assistant.timezone,
+        ))
+    }
+
     /// This recipient at the address `incoming` came from (a contact may answer from another
     /// address than the one written to): the answer goes where the reply came from.
     pub fn answering(mut self, incoming: &Incoming) -> Self {
@@ -61,39 +95,20 @@ impl People {
                 self.client.tag
             ))
         })?;
-        Ok(Recipient {
-            name: contact.name.clone(),
-            mailbox: Mailbox {
-                name: Some(contact.name.clone()),
-                email: EmailAddress::parse(&contact.email).map_err(corrupt)?,
-            },
-            locale: self.client.locale,
-            zone: self.client.timezone,
-        })
+        Recipient::contact(&self.client, contact)
     }
 
     pub fn assistant(&self) -> Result<Recipient, StoreError> {
-        Ok(Recipient {
-            name: self.assistant.name.clone(),
-            mailbox: Mailbox {
-                name: Some(self.assistant.name.clone()),
-                email: EmailAddress::parse(self.assistant.primary_email()).map_err(corrupt)?,
-            },
-            locale: self.assistant.locale,
-            zone: self.assistant.timezone,
-        })
+        Recipient::assistant(&self.assistant)
     }
 }
 
 /// The operator: the agency's address, language and zone.
 pub fn operator(agency: &Agency) -> Recipient {
-    Recipient {
-        name: agency.name.clone(),
-        mailbox: Mailbox {
-            name: Some(agency.name.clone()),
-            email: agency.operator_email.clone(),
-        },
-        locale: agency.default_locale,
-        zone: agency.timezone,
-    }
+    Recipient::new(
+        &agency.name,
+        agency.operator_email.clone(),
+        agency.default_locale,
+        agency.timezone,
+    )
 }

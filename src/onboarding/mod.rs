@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::compose::{AgencyView, Composer};
-use crate::domain::{ClientTag, EmailAddress, EngagementStatus, Locale, Mailbox};
+use crate::domain::{ClientTag, EmailAddress, EngagementStatus, Locale};
 use crate::format::{format_date, format_hours, format_money};
 use crate::outbound::{self, AutoSubmitted, OutboundError};
 use crate::recipients::Recipient;
@@ -122,32 +122,11 @@ pub async fn start(
     debug_assert_eq!(engagement.status, EngagementStatus::Onboarding);
 
     let several_clients = !open.is_empty();
-    let corrupt = |e: crate::domain::ParseError| StoreError::Corrupt(e.0);
     let mut recipients = Vec::new();
     for contact in &client.contacts {
-        let email = EmailAddress::parse(&contact.email).map_err(corrupt)?;
-        let to = Recipient {
-            name: contact.name.clone(),
-            mailbox: Mailbox {
-                name: Some(contact.name.clone()),
-                email,
-            },
-            locale: client.locale,
-            zone: client.timezone,
-        };
-        recipients.push((to, "welcome_client"));
+        recipients.push((Recipient::contact(&client, contact)?, "welcome_client"));
     }
-    let email = EmailAddress::parse(assistant.primary_email()).map_err(corrupt)?;
-    let to = Recipient {
-        name: assistant.name.clone(),
-        mailbox: Mailbox {
-            name: Some(assistant.name.clone()),
-            email,
-        },
-        locale: assistant.locale,
-        zone: assistant.timezone,
-    };
-    recipients.push((to, "welcome_assistant"));
+    recipients.push((Recipient::assistant(&assistant)?, "welcome_assistant"));
 
     let mut welcome_mails = 0;
     for (to, template) in recipients {

@@ -20,7 +20,7 @@ use crate::inbound::classify::Decision;
 use crate::inbound::message::{Incoming, Received};
 use crate::inbound::{Fetched, InboundError, Mailbox};
 use crate::store::{self, Pool, StoreError};
-use crate::timelog::{self, flow::TimelogError};
+use crate::timelog;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -28,8 +28,6 @@ pub enum ReadError {
     Mailbox(#[from] InboundError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Flow(#[from] TimelogError),
     #[error(transparent)]
     Mail(#[from] MailError),
 }

@@ -8,26 +8,15 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::grammar::{self, Context, Line};
-use crate::compose::{AgencyView, Composer};
-use crate::domain::{EmailAddress, Locale, Mailbox};
+use crate::compose::{AgencyView, Composer, MailError};
+use crate::domain::Locale;
 use crate::format::{format_date, format_day, format_day_month, format_duration};
 use crate::inbound::message::{Incoming, Received};
-use crate::outbound::{self, OutboundError};
+use crate::outbound;
 use crate::recipients::Recipient;
 use crate::store::engagements::Engagement;
 use crate::store::people::Assistant;
 use crate::store::{self, Conn, StoreError};
-use crate::templates::TemplateError;
-
-#[derive(Debug, thiserror::Error)]
-pub enum TimelogError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Template(#[from] TemplateError),
-    #[error(transparent)]
-    Outbound(#[from] OutboundError),
-}
 
 /// An entry that will be stored.
 #[derive(Debug, Clone, Serialize)]
@@ -393,20 +382,10 @@ fn help_examples(today: NaiveDate, locale: Locale, tag: Option<&str>) -> Vec<Str
 
 /// The assistant, answered at the address the mail came from when it is one of theirs.
 fn assistant_answered(assistant: &Assistant, incoming: &Incoming) -> Result<Recipient, StoreError> {
-    let email = match &incoming.from {
-        Some(from) if assistant.emails.iter().any(|e| e == from.as_str()) => from.clone(),
-        _ => {
-            EmailAddress::parse(assistant.primary_email()).map_err(|e| StoreError::Corrupt(e.0))?
-        }
-    };
-    Ok(Recipient {
-        name: assistant.name.clone(),
-        mailbox: Mailbox {
-            name: Some(assistant.name.clone()),
-            email,
-        },
-        locale: assistant.locale,
-        zone: assistant.timezone,
+    let to = Recipient::assistant(assistant)?;
+    Ok(match &incoming.from {
+        Some(from) if assistant.emails.iter().any(|e| e == from.as_str()) => to.answering(incoming),
+        _ => to,
     })
 }
 
@@ -416,7 +395,7 @@ pub async fn apply(
     compose: &Composer,
     plan: &Plan,
     received: Received<'_>,
-) -> Result<(), TimelogError> {
+) -> Result<(), MailError> {
     let Received {
         id: inbound_id,
         incoming,
@@ -596,7 +575,7 @@ pub async fn cancel(
     assistant: &Assistant,
     submission_id: i64,
     received: Received<'_>,
-) -> Result<u64, TimelogError> {
+) -> Result<u64, MailError> {
     let Received { incoming, now, .. } = received;
     let entries: Vec<_> = store::timelog::entries_of_submission(tx, submission_id)
         .await?
