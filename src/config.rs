@@ -52,6 +52,50 @@ pub struct Config {
     /// The operator's weekly digest.
     #[serde(default)]
     pub digest: DigestConfig,
+    /// How much of what a sender controls is read: anyone can write to the inbox.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Bounds on what tandem reads of a message, since anyone can write to the inbox: a message
+/// over a limit is recorded from its headers and quarantined, never held whole in memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest message read (bytes). A larger one is recorded from its headers and
+    /// quarantined; over IMAP it is never downloaded (its `RFC822.SIZE` is asked first).
+    pub message_bytes: u64,
+    /// The message bytes held at once by one batch of the reader; a batch ends early when the
+    /// next message would pass it (but always takes one).
+    pub batch_bytes: u64,
+    /// How much of a subject is examined (for reply tokens, `Re:` prefixes and client tags).
+    pub subject_bytes: usize,
+    /// How many `References` (and `In-Reply-To`) ids are examined, the newest first.
+    pub references: usize,
+    /// How deep nested `<blockquote>`s of an HTML-only mail are marked as quotes.
+    pub html_depth: usize,
+    /// The most text taken from a message's body (bytes); the rest is not read.
+    pub text_bytes: usize,
+    /// The most attachment bytes kept of one message (only PDFs are kept: a signed agreement).
+    pub attachment_bytes: usize,
+    /// How often a message whose handling fails is tried (across restarts) before it is
+    /// recorded as unreadable and quarantined, so that it never holds up the mail behind it.
+    pub attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            message_bytes: 25 * 1024 * 1024,
+            batch_bytes: 32 * 1024 * 1024,
+            subject_bytes: 1000,
+            references: 100,
+            html_depth: 8,
+            text_bytes: 1024 * 1024,
+            attachment_bytes: 25 * 1024 * 1024,
+            attempts: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -514,6 +558,20 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.message_bytes", l.message_bytes),
+            ("limits.batch_bytes", l.batch_bytes),
+            ("limits.subject_bytes", l.subject_bytes as u64),
+            ("limits.references", l.references as u64),
+            ("limits.html_depth", l.html_depth as u64),
+            ("limits.text_bytes", l.text_bytes as u64),
+            ("limits.attempts", u64::from(l.attempts)),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
         }
         match (self.inbound.backend, &self.inbound.imap) {
             (InboundBackend::Maildir, _) if self.inbound.maildir.is_none() => {

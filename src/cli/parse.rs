@@ -14,6 +14,7 @@ use crate::domain::{Classification, Disposition};
 use crate::inbound::classify::classify;
 use crate::inbound::message::Incoming;
 use crate::store::{self, Pool, StoreError};
+use crate::tasks::reader::read_limits;
 use crate::tasks::route::{Route, route};
 use crate::timelog::flow::{Accepted, Rejection};
 
@@ -76,7 +77,7 @@ pub async fn analyse(
     now: DateTime<Utc>,
     as_survey: bool,
 ) -> Result<Parsed, StoreError> {
-    let incoming = Incoming::parse(raw);
+    let incoming = Incoming::parse_with(raw, &read_limits(&config.limits));
     let (route, seen_before) = match pool {
         Some(pool) => {
             let mut conn = pool.acquire().await?;

@@ -2,6 +2,9 @@
 //! become `- ` bullets (so a date line with a list under it reads as one), quoted blocks
 //! (`<blockquote>`) get `> ` markers (so the reply extractor drops them), and entities are
 //! decoded. Pure.
+//!
+//! The sender chooses every byte, so the work is bounded ([`HtmlLimits`]): one pass over the
+//! input, quotes at most [`MAX_QUOTE_DEPTH`] deep, at most [`MAX_TEXT_BYTES`] of text.
 
 /// Elements after which a line ends.
 const BLOCKS: &[&str] = &[
@@ -33,40 +36,71 @@ const BLOCKS: &[&str] = &[
 /// Elements whose content is never shown.
 const HIDDEN: &[&str] = &["head", "style", "script", "title", "template"];
 
-pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
+/// The deepest `<blockquote>` nesting that gets its own `> ` marker; deeper quotes are written at
+/// this depth. Mail clients nest one level per reply, so real threads stay well below it.
+pub const MAX_QUOTE_DEPTH: usize = 8;
+
+/// The most text [`html_to_text`] writes by default, in bytes; what would follow is dropped.
+/// Far more than anyone types into a reply, and it bounds the memory one message can take.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// How far [`html_to_text`] goes, so that a stranger's HTML cannot make it allocate or work
+/// more than in proportion to its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HtmlLimits {
+    /// Quotes nested deeper than this are written at this depth ([`MAX_QUOTE_DEPTH`]).
+    pub max_depth: usize,
+    /// The longest text returned, in bytes ([`MAX_TEXT_BYTES`]); cut at a character boundary.
+    pub max_output_bytes: usize,
+}
+
+impl Default for HtmlLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: MAX_QUOTE_DEPTH,
+            max_output_bytes: MAX_TEXT_BYTES,
+        }
+    }
+}
+
+/// The text of `html`: one line per block, `> ` per quote level (at most `limits.max_depth`),
+/// at most one blank line in a row and none at the ends, at most `limits.max_output_bytes`
+/// long. One pass over the input: linear in its length, however deep or many the tags.
+pub fn html_to_text(html: &str, limits: &HtmlLimits) -> String {
+    let mut text = Text::new(html.len() / 2, limits);
+    // The line being read, and whether it holds anything but whitespace.
     let mut line = String::new();
+    let mut line_has_text = false;
+    // How deep the `<blockquote>`s are nested where the reading is; written at most
+    // `limits.max_depth` deep.
     let mut quote_depth = 0usize;
     let mut hidden: Option<String> = None;
     let mut rest = html;
 
-    let end_line = |out: &mut String, line: &mut String, depth: usize| {
-        let text = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !text.is_empty() || !out.ends_with("\n\n") {
-            for _ in 0..depth {
-                out.push_str("> ");
-            }
-            out.push_str(&text);
-            out.push('\n');
-        }
-        line.clear();
+    let push = |line: &mut String, has_text: &mut bool, s: &str| {
+        *has_text = *has_text || s.contains(|c: char| !c.is_whitespace());
+        line.push_str(s);
     };
 
-    while !rest.is_empty() {
+    while !rest.is_empty() && !text.full {
         let Some(open) = rest.find('<') else {
             if hidden.is_none() {
-                line.push_str(&decode_entities(rest));
+                push(&mut line, &mut line_has_text, &decode_entities(rest));
             }
             break;
         };
         if hidden.is_none() {
-            line.push_str(&decode_entities(&rest[..open]));
+            push(
+                &mut line,
+                &mut line_has_text,
+                &decode_entities(&rest[..open]),
+            );
         }
         rest = &rest[open..];
         // A '<' that starts no tag ("a < b") is text, as browsers read it.
         if !rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') {
             if hidden.is_none() {
-                line.push('<');
+                push(&mut line, &mut line_has_text, "<");
             }
             rest = &rest[1..];
             continue;
@@ -100,38 +134,105 @@ pub fn html_to_text(html: &str) -> String {
         if !BLOCKS.contains(&name.as_str()) {
             continue;
         }
-        if !line.trim().is_empty() || name == "br" {
-            end_line(&mut out, &mut line, quote_depth);
+        if line_has_text || name == "br" {
+            text.line(&line, quote_depth);
+            line.clear();
+            line_has_text = false;
         }
         match (name.as_str(), closing) {
             ("blockquote", false) => quote_depth += 1,
             ("blockquote", true) => quote_depth = quote_depth.saturating_sub(1),
-            ("li", false) => line.push_str("- "),
+            ("li", false) => push(&mut line, &mut line_has_text, "- "),
             _ => {}
         }
     }
-    if !line.trim().is_empty() {
-        end_line(&mut out, &mut line, quote_depth);
+    if line_has_text {
+        text.line(&line, quote_depth);
     }
-    // At most one blank line in a row, none at the ends.
-    let mut text = String::with_capacity(out.len());
-    let mut blank = 0;
-    for l in out.lines() {
-        let l = l.trim_end();
-        if l.is_empty() || l.chars().all(|c| c == '>' || c == ' ') {
-            blank += 1;
-            if blank > 1 || text.is_empty() {
-                continue;
-            }
-            text.push('\n');
-        } else {
-            blank = 0;
-            text.push_str(l);
-            text.push('\n');
+    text.finish()
+}
+
+/// The text being written, a line at a time: blank lines (empty, or only `>` and spaces) are
+/// collapsed to one and left out at the start, and nothing goes past the byte limit.
+struct Text {
+    out: String,
+    /// Whether a blank line is due before the next line with text.
+    blank: bool,
+    max_depth: usize,
+    max_bytes: usize,
+    /// Set when the limit was reached: nothing more is written, and reading can stop.
+    full: bool,
+}
+
+impl Text {
+    fn new(capacity: usize, limits: &HtmlLimits) -> Self {
+        Self {
+            out: String::with_capacity(capacity.min(limits.max_output_bytes)),
+            blank: false,
+            max_depth: limits.max_depth,
+            max_bytes: limits.max_output_bytes,
+            full: false,
         }
     }
-    text.trim().to_string()
+
+    /// Ends a line: its words joined by single spaces, after `> ` per quote level.
+    fn line(&mut self, line: &str, depth: usize) {
+        let mut words = line.split_whitespace().peekable();
+        // A line of only `>` and whitespace reads as a blank one.
+        if line
+            .split_whitespace()
+            .all(|w| w.bytes().all(|b| b == b'>'))
+        {
+            self.blank = !self.out.is_empty();
+            return;
+        }
+        if std::mem::take(&mut self.blank) {
+            self.write("\n");
+        }
+        for _ in 0..depth.min(self.max_depth) {
+            if self.full {
+                return;
+            }
+            self.write("> ");
+        }
+        while let Some(word) = words.next() {
+            self.write(word);
+            if words.peek().is_some() {
+                self.write(" ");
+            }
+        }
+        self.write("\n");
+    }
+
+    /// Appends `s`, or as much of it as fits (to a character boundary).
+    fn write(&mut self, s: &str) {
+        if self.full {
+            return;
+        }
+        let room = self.max_bytes - self.out.len();
+        if s.len() <= room {
+            self.out.push_str(s);
+            return;
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.out.push_str(&s[..end]);
+        self.full = true;
+    }
+
+    fn finish(self) -> String {
+        let mut out = self.out;
+        let end = out.trim_end().len();
+        out.truncate(end);
+        out
+    }
 }
+
+/// How far after its `&` an entity's `;` may stand: names of up to 9 bytes (`&#1114111;`,
+/// `&hellip;`); anything longer is text.
+const MAX_ENTITY_CHARS: usize = 10;
 
 /// `&amp;`, `&nbsp;`, `&#228;`, `&#xE4;` and the named entities German and English mail uses.
 pub fn decode_entities(text: &str) -> String {
@@ -143,11 +244,15 @@ pub fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
+        // An entity's name is short: look at most that far for its end, not on to the next
+        // `;` however far away it is.
         let end = rest[1..]
-            .find(|c: char| c == ';' || c == '&' || c.is_whitespace())
-            .map(|i| i + 1);
+            .char_indices()
+            .take(MAX_ENTITY_CHARS)
+            .find(|&(_, c)| c == ';' || c == '&' || c.is_whitespace())
+            .map(|(i, _)| i + 1);
         let decoded = end
-            .filter(|&e| rest[e..].starts_with(';') && e <= 10)
+            .filter(|&e| rest[e..].starts_with(';') && e <= MAX_ENTITY_CHARS)
             .and_then(|e| entity(&rest[1..e]).map(|c| (c, e + 1)));
         match decoded {
             Some((c, len)) => {
@@ -213,6 +318,11 @@ fn entity(name: &str) -> Option<char> {
 mod tests {
     use super::*;
 
+    /// With the default limits, which the tests before the limits were written against.
+    fn html_to_text(html: &str) -> String {
+        super::html_to_text(html, &HtmlLimits::default())
+    }
+
     #[test]
     fn blocks_lists_quotes_and_entities() {
         let html = "<html><head><style>p{color:red}</style></head><body>\
@@ -237,5 +347,233 @@ mod tests {
             decode_entities("&#x1F600; &bogus; &#999999999; & done"),
             "😀 &bogus; &#999999999; & done"
         );
+    }
+
+    #[test]
+    fn quotes_deeper_than_the_cap_are_written_at_the_cap() {
+        let limits = HtmlLimits::default();
+        let html = format!(
+            "{}deep{}shallower",
+            "<blockquote>".repeat(MAX_QUOTE_DEPTH + 12),
+            "</blockquote>".repeat(MAX_QUOTE_DEPTH + 12 - 2),
+        );
+        let cap = "> ".repeat(MAX_QUOTE_DEPTH);
+        assert_eq!(
+            super::html_to_text(&html, &limits),
+            format!("{cap}deep\n> > shallower")
+        );
+        let at_cap = format!("{}x", "<blockquote>".repeat(MAX_QUOTE_DEPTH));
+        assert_eq!(html_to_text(&at_cap), format!("{cap}x"));
+        let shallow = HtmlLimits {
+            max_depth: 1,
+            ..limits
+        };
+        assert_eq!(super::html_to_text(&html, &shallow), "> deep\n> shallower");
+    }
+
+    #[test]
+    fn sixteen_thousand_nested_quotes_and_line_breaks() {
+        // The issue's message: 256 KB that once took 512 MB and 1.4 s in a release build
+        // (quadratic: every line written at the full depth). A debug build of that took minutes.
+        let html = format!("{}{}", "<blockquote>".repeat(16_000), "<br>".repeat(16_000));
+        assert_eq!(html.len(), 256_000);
+        assert_eq!(html_to_text(&html), "");
+        // The same with text on every line: each line at the cap, 18 bytes.
+        let html = format!(
+            "{}{}",
+            "<blockquote>".repeat(16_000),
+            "x<br>".repeat(16_000)
+        );
+        let text = html_to_text(&html);
+        let line = format!("{}x", "> ".repeat(MAX_QUOTE_DEPTH));
+        assert_eq!(text.lines().count(), 16_000);
+        assert!(text.lines().all(|l| l == line));
+        assert!(text.len() <= MAX_TEXT_BYTES);
+    }
+
+    #[test]
+    fn text_past_the_byte_cap_is_dropped() {
+        // 1.8 MB of text from 0.7 MB of HTML: cut at the default cap.
+        let html = format!(
+            "{}{}",
+            "<blockquote>".repeat(16_000),
+            "x<br>".repeat(100_000)
+        );
+        let text = html_to_text(&html);
+        assert!(text.len() <= MAX_TEXT_BYTES, "{}", text.len());
+        assert!(text.len() > MAX_TEXT_BYTES - 20, "{}", text.len());
+        assert!(text.starts_with("> > > > > > > > x\n> > > > > > > > x\n"));
+        // A small cap, cut at a character boundary and never inside more than one line.
+        let small = |max_output_bytes| HtmlLimits {
+            max_output_bytes,
+            ..HtmlLimits::default()
+        };
+        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(5)), "äö");
+        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(6)), "äöü");
+        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(7)), "äöü");
+        assert_eq!(
+            super::html_to_text("<p>äöü</p><p>b</p>", &small(8)),
+            "äöü\nb"
+        );
+        assert_eq!(super::html_to_text("<p>a</p>", &small(0)), "");
+        // The cap is on the text, not the HTML: markup and blank lines cost nothing.
+        let spaced = format!("<p>a</p>{}<p>b</p>", "<p>&nbsp;</p><br>".repeat(100_000));
+        assert_eq!(super::html_to_text(&spaced, &small(4)), "a\n\nb");
+    }
+
+    #[test]
+    fn whitespace_and_entities_are_read_once() {
+        // 1 MB of spaces, then 100,000 block tags: looking at the whole line again for each tag
+        // (as this once did) takes minutes here.
+        let html = format!("{}{}x", " ".repeat(1 << 20), "<p>".repeat(100_000));
+        assert_eq!(html_to_text(&html), "x");
+        // Half a megabyte of `&` that start no entity.
+        let html = format!("{}&amp;", "&a".repeat(1 << 18));
+        assert_eq!(html_to_text(&html), format!("{}&", "&a".repeat(1 << 18)));
+        assert_eq!(
+            decode_entities("&#1114111; &#11141111;"),
+            "\u{10ffff} &#11141111;"
+        );
+        assert_eq!(decode_entities("&hellip;&ampx;"), "…&ampx;");
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    use proptest::prelude::*;
+    pub fn old_html_to_text(html: &str) -> String {
+        let mut out = String::with_capacity(html.len() / 2);
+        let mut line = String::new();
+        let mut quote_depth = 0usize;
+        let mut hidden: Option<String> = None;
+        let mut rest = html;
+
+        let end_line = |out: &mut String, line: &mut String, depth: usize| {
+            let text = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !text.is_empty() || !out.ends_with("\n\n") {
+                for _ in 0..depth {
+                    out.push_str("> ");
+                }
+                out.push_str(&text);
+                out.push('\n');
+            }
+            line.clear();
+        };
+
+        while !rest.is_empty() {
+            let Some(open) = rest.find('<') else {
+                if hidden.is_none() {
+                    line.push_str(&decode_entities(rest));
+                }
+                break;
+            };
+            if hidden.is_none() {
+                line.push_str(&decode_entities(&rest[..open]));
+            }
+            rest = &rest[open..];
+            // A '<' that starts no tag ("a < b") is text, as browsers read it.
+            if !rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') {
+                if hidden.is_none() {
+                    line.push('<');
+                }
+                rest = &rest[1..];
+                continue;
+            }
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+                continue;
+            }
+            let Some(close) = rest.find('>') else {
+                break;
+            };
+            let tag = &rest[1..close];
+            rest = &rest[close + 1..];
+            let closing = tag.starts_with('/');
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if let Some(h) = &hidden {
+                if closing && *h == name {
+                    hidden = None;
+                }
+                continue;
+            }
+            if HIDDEN.contains(&name.as_str()) && !closing && !tag.ends_with('/') {
+                hidden = Some(name);
+                continue;
+            }
+            if !BLOCKS.contains(&name.as_str()) {
+                continue;
+            }
+            if !line.trim().is_empty() || name == "br" {
+                end_line(&mut out, &mut line, quote_depth);
+            }
+            match (name.as_str(), closing) {
+                ("blockquote", false) => quote_depth += 1,
+                ("blockquote", true) => quote_depth = quote_depth.saturating_sub(1),
+                ("li", false) => line.push_str("- "),
+                _ => {}
+            }
+        }
+        if !line.trim().is_empty() {
+            end_line(&mut out, &mut line, quote_depth);
+        }
+        // At most one blank line in a row, none at the ends.
+        let mut text = String::with_capacity(out.len());
+        let mut blank = 0;
+        for l in out.lines() {
+            let l = l.trim_end();
+            if l.is_empty() || l.chars().all(|c| c == '>' || c == ' ') {
+                blank += 1;
+                if blank > 1 || text.is_empty() {
+                    continue;
+                }
+                text.push('\n');
+            } else {
+                blank = 0;
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        text.trim().to_string()
+    }
+    fn frag() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => proptest::sample::select(vec!["<blockquote>", "</blockquote>", "<br>", "<br/>", "<p>", "</p>", "<li>", "</li>", "<div>", "<ul>", "x", "yy", " ", "  ", "&gt;", "&nbsp;", ">", "<", "<!--", "-->", "<style>", "</style>", "ä", "\n", "<b>", "&amp;", "> ", "&#10;", "&#x3e;", "<BR>", "<Blockquote class=x>", "<title/>", "\u{a0}", "\u{3000}", "&"]).prop_map(str::to_string),
+            1 => ".{0,6}",
+        ]
+    }
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+        #[test]
+        fn same_as_before(parts in proptest::collection::vec(frag(), 0..60)) {
+            let html = parts.concat();
+            let unlimited = HtmlLimits { max_depth: usize::MAX, max_output_bytes: usize::MAX };
+            let old = old_html_to_text(&html);
+            prop_assert_eq!(&html_to_text(&html, &unlimited), &old, "{:?}", html);
+            let capped = html_to_text(&html, &HtmlLimits { max_depth: 2, max_output_bytes: 10 });
+            prop_assert!(capped.len() <= 10);
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_old() {
+        for k in [2000usize, 4000] {
+            let html = format!("{}{}", "<blockquote>".repeat(k), "<br>".repeat(k));
+            let t = std::time::Instant::now();
+            let _ = old_html_to_text(&html);
+            eprintln!("html bq k={k} {:?}", t.elapsed());
+        }
+        for k in [64usize << 10, 128 << 10] {
+            let html = format!("{}{}x", " ".repeat(k), "<p>".repeat(k / 10));
+            let t = std::time::Instant::now();
+            let _ = old_html_to_text(&html);
+            eprintln!("html spaces k={k} {:?}", t.elapsed());
+        }
     }
 }

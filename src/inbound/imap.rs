@@ -3,8 +3,12 @@
 //! the reader's business). TLS from the first byte, STARTTLS (refused if the server will not), or
 //! none when the config says `tls = "none"`. Every command has `timeout` to answer.
 //!
-//! Reading: `UID SEARCH ALL`, the lowest `max` UIDs, `UID FETCH (UID BODY.PEEK[])`, so a batch
-//! is all that is ever held and nothing is marked seen by reading. Settling: `UID MOVE` into the
+//! Reading: a fresh `SELECT` (the UIDVALIDITY and the message count as the server has them
+//! now), then `FETCH 1:N (UID RFC822.SIZE)` for the oldest N messages (no search over the whole
+//! mailbox, so a backlog costs each step only its batch), then `UID FETCH (UID BODY.PEEK[])` of
+//! those that fit the batch's bytes, and only the header (`BODY.PEEK[HEADER]`, its first
+//! 64 KB) of a message over the size limit, which is never downloaded. A batch is all that is
+//! ever held, and nothing is marked seen by reading. Settling: `UID MOVE` into the
 //! folder for the disposition, or `UID COPY` + `\Deleted` + (`UID`) `EXPUNGE` on a server without
 //! MOVE; processed mail is marked `\Seen` first, mail for a person stays unseen. Waiting: IDLE
 //! until the server reports something, where the server offers it and `idle` is on; else a
@@ -35,7 +39,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
-use super::{Fetched, InboundError, InboundFuture, Mailbox, Position};
+use super::{Batch, Fetched, InboundError, InboundFuture, Mailbox, Position, header_of, too_large};
 use crate::config::{Imap, TlsMode};
 use crate::domain::Disposition;
 
@@ -367,9 +371,14 @@ impl ImapMailbox {
 
     /// Selects the inbox unless it is selected; returns its UIDVALIDITY.
     async fn select(&self, conn: &mut Conn) -> Result<u32, InboundError> {
-        if let Some(uidvalidity) = conn.selected {
-            return Ok(uidvalidity);
+        match conn.selected {
+            Some(uidvalidity) => Ok(uidvalidity),
+            None => Ok(self.reselect(conn).await?.0),
         }
+    }
+
+    /// Selects the inbox again: its UIDVALIDITY and message count as the server has them now.
+    async fn reselect(&self, conn: &mut Conn) -> Result<(u32, u32), InboundError> {
         let what = format!("SELECT {}", self.config.inbox);
         let mailbox = self
             .timed(&what, conn.session.select(&self.config.inbox))
@@ -377,8 +386,15 @@ impl ImapMailbox {
         let Some(uidvalidity) = mailbox.uid_validity else {
             return Err(self.lost(&what, "the server sent no UIDVALIDITY"));
         };
+        if conn.selected.is_some_and(|before| before != uidvalidity) {
+            tracing::warn!(
+                server = self.server,
+                uidvalidity,
+                "the inbox has a new UIDVALIDITY: its messages are read again and recognised"
+            );
+        }
         conn.selected = Some(uidvalidity);
-        Ok(uidvalidity)
+        Ok((uidvalidity, mailbox.exists))
     }
 
     async fn prepare_in(&self, state: &mut State) -> Result<(), InboundError> {
@@ -423,64 +439,119 @@ impl ImapMailbox {
         }
     }
 
-    async fn fetch_in(&self, state: &mut State, max: usize) -> Result<Vec<Fetched>, InboundError> {
+    async fn fetch_in(
+        &self,
+        state: &mut State,
+        limits: Batch,
+    ) -> Result<Vec<Fetched>, InboundError> {
         let conn = self.connection(&mut state.conn).await?;
-        let uidvalidity = match conn.selected {
-            Some(uidvalidity) => {
-                // Brings mail that arrived since the last command into the session's view.
-                self.timed("NOOP", conn.session.noop()).await?;
-                uidvalidity
-            }
-            None => self.select(conn).await?,
-        };
+        let (uidvalidity, exists) = self.reselect(conn).await?;
         absorb(conn);
         conn.new_mail = false;
-        let mut uids: Vec<u32> = self
-            .timed("UID SEARCH", conn.session.uid_search("ALL"))
-            .await?
-            .into_iter()
-            .collect();
-        absorb(conn);
         state.fetched_under = Some(uidvalidity);
-        uids.sort_unstable();
-        uids.truncate(max);
-        if uids.is_empty() {
+        let count = exists.min(u32::try_from(limits.count).unwrap_or(u32::MAX));
+        if count == 0 {
             return Ok(Vec::new());
         }
-        let what = "UID FETCH";
-        let mut batch = Vec::with_capacity(uids.len());
-        let mut fetches = self
-            .timed(
-                what,
-                conn.session.uid_fetch(uid_set(&uids), "(UID BODY.PEEK[])"),
-            )
+        // The oldest messages, with their UIDs and sizes: what to read whole, and what not.
+        let mut sizes: Vec<(u32, u64)> = Vec::new();
+        let set = format!("1:{count}");
+        self.fetch_each(conn, &set, "(UID RFC822.SIZE)", false, |f| {
+            if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                sizes.push((uid, u64::from(size)));
+            }
+        })
+        .await?;
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(uid, _)| *uid);
+        let (mut whole, mut heads, mut held) = (Vec::new(), Vec::new(), 0u64);
+        for &(uid, size) in &sizes {
+            if size > limits.message_bytes {
+                heads.push(uid);
+            } else if whole.is_empty() || held.saturating_add(size) <= limits.bytes {
+                held += size;
+                whole.push(uid);
+            } else {
+                break;
+            }
+        }
+        let mut batch = Vec::with_capacity(whole.len() + heads.len());
+        for (uids, query, cut) in [
+            (&whole, "(UID BODY.PEEK[])", false),
+            (&heads, "(UID BODY.PEEK[HEADER]<0.65536>)", true),
+        ] {
+            if uids.is_empty() {
+                continue;
+            }
+            self.fetch_each(conn, &uid_set(uids), query, true, |fetch| {
+                let Some(uid) = fetch.uid.filter(|u| uids.binary_search(u).is_ok()) else {
+                    return;
+                };
+                let size = sizes
+                    .binary_search_by_key(&uid, |(u, _)| *u)
+                    .map(|i| sizes[i].1)
+                    .unwrap_or_default();
+                let (raw, unread) = match cut {
+                    false => match fetch.body() {
+                        Some(body) => (body.to_vec(), None),
+                        // Unsolicited FETCH answers (flag changes) carry no body.
+                        None => return,
+                    },
+                    true => (
+                        header_of(fetch.header().unwrap_or_default()).to_vec(),
+                        Some(too_large(size, limits.message_bytes)),
+                    ),
+                };
+                batch.push(Fetched {
+                    id: uid.to_string(),
+                    raw,
+                    size,
+                    unread,
+                    position: Some(Position { uidvalidity, uid }),
+                });
+            })
             .await?;
-        // Each response gets `timeout`, not the whole batch: a large batch on a slow line is
-        // no failure as long as the server keeps sending.
+        }
+        // A UID missing here was moved by another reader between the two fetches.
+        batch.sort_by_key(|f| f.position.map(|p| p.uid));
+        batch.dedup_by_key(|f| f.position.map(|p| p.uid));
+        Ok(batch)
+    }
+
+    /// Runs one FETCH (`UID FETCH` when `by_uid`) and hands each answer to `each` as it comes,
+    /// so that only one answer's bytes are held twice. Each answer gets `timeout`, not the
+    /// whole batch: a large batch on a slow line is no failure as long as the server keeps
+    /// sending.
+    async fn fetch_each(
+        &self,
+        conn: &mut Conn,
+        set: &str,
+        query: &str,
+        by_uid: bool,
+        mut each: impl FnMut(&async_imap::types::Fetch),
+    ) -> Result<(), InboundError> {
+        let what = if by_uid { "UID FETCH" } else { "FETCH" };
+        let mut fetches = match by_uid {
+            true => self
+                .timed(what, conn.session.uid_fetch(set, query))
+                .await?
+                .boxed(),
+            false => self
+                .timed(what, conn.session.fetch(set, query))
+                .await?
+                .boxed(),
+        };
         loop {
-            let fetch = match tokio::time::timeout(self.config.timeout, fetches.next()).await {
-                Ok(Some(Ok(fetch))) => fetch,
+            match tokio::time::timeout(self.config.timeout, fetches.next()).await {
+                Ok(Some(Ok(fetch))) => each(&fetch),
                 Ok(Some(Err(e))) => return Err(self.failure(what, e)),
                 Ok(None) => break,
                 Err(_) => return Err(self.timed_out(what)),
-            };
-            // Unsolicited FETCH responses (flag changes of other messages) carry no body.
-            if let (Some(uid), Some(raw)) = (fetch.uid, fetch.body())
-                && uids.binary_search(&uid).is_ok()
-            {
-                batch.push(Fetched {
-                    id: uid.to_string(),
-                    raw: raw.to_vec(),
-                    position: Some(Position { uidvalidity, uid }),
-                });
             }
         }
         drop(fetches);
         absorb(conn);
-        // A UID missing here was moved by another reader between SEARCH and FETCH.
-        batch.sort_by_key(|f| f.position.map(|p| p.uid));
-        batch.dedup_by_key(|f| f.position.map(|p| p.uid));
-        Ok(batch)
+        Ok(())
     }
 
     /// Moves the UIDs of `uid` (one UID or a set, `4,7,9`) to the folder for `disposition`.
@@ -712,13 +783,13 @@ impl Mailbox for ImapMailbox {
         })
     }
 
-    fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>> {
+    fn fetch_batch(&self, limits: Batch) -> InboundFuture<'_, Vec<Fetched>> {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             let reused = state.conn.is_some();
-            let mut result = self.fetch_in(&mut state, max).await;
+            let mut result = self.fetch_in(&mut state, limits).await;
             if self.try_again(&mut state, reused, &result) {
-                result = self.fetch_in(&mut state, max).await;
+                result = self.fetch_in(&mut state, limits).await;
             }
             self.keep_if_sound(&mut state, &result);
             result

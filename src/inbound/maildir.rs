@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Fetched, InboundError, InboundFuture, Mailbox};
+use super::{
+    Batch, Fetched, HEADER_BYTES, InboundError, InboundFuture, Mailbox, header_of, too_large,
+};
 use crate::domain::Disposition;
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,61 @@ fn base_name(name: &str) -> &str {
     name.split_once(":2,").map(|(base, _)| base).unwrap_or(name)
 }
 
+fn unreadable(id: String, size: u64, error: &std::io::Error) -> Fetched {
+    tracing::warn!(file = id, %error, "a message file cannot be read; it is quarantined");
+    Fetched {
+        id,
+        raw: Vec::new(),
+        size,
+        unread: Some(format!("could not be read: {error}")),
+        position: None,
+    }
+}
+
+/// The first [`HEADER_BYTES`] of a file.
+async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let mut head = Vec::with_capacity(HEADER_BYTES);
+    file.take(HEADER_BYTES as u64)
+        .read_to_end(&mut head)
+        .await?;
+    Ok(head)
+}
+
+/// Moves `source` to `target`, or, when a file of that name is there already (an earlier
+/// message of the same name), to `target` with `.2`, `.3`, ... before the flags: a settled
+/// message never replaces another. A hard link fails instead of replacing, so two readers
+/// cannot both take one name; the source is removed once the link is made.
+async fn move_without_replacing(source: &Path, target: &Path) -> std::io::Result<()> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (base, flags) = match name.split_once(":2,") {
+        Some((base, flags)) => (base.to_string(), format!(":2,{flags}")),
+        None => (name.clone(), String::new()),
+    };
+    for n in 1..=MAX_SAME_NAME {
+        let candidate = match n {
+            1 => target.to_path_buf(),
+            n => target.with_file_name(format!("{base}.{n}{flags}")),
+        };
+        match tokio::fs::hard_link(source, &candidate).await {
+            Ok(()) => return tokio::fs::remove_file(source).await,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{MAX_SAME_NAME} files named like {name} are there already"),
+    ))
+}
+
+/// How many settled messages of one name a folder takes (`NAME`, `NAME.2`, ...).
+const MAX_SAME_NAME: u32 = 10_000;
+
 async fn create_maildir(dir: &Path) -> std::io::Result<()> {
     for sub in ["new", "cur", "tmp"] {
         tokio::fs::create_dir_all(dir.join(sub)).await?;
@@ -87,7 +144,7 @@ impl Mailbox for Maildir {
         })
     }
 
-    fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>> {
+    fn fetch_batch(&self, limits: Batch) -> InboundFuture<'_, Vec<Fetched>> {
         Box::pin(async move {
             let mut names = Vec::new();
             for sub in ["new", "cur"] {
@@ -95,7 +152,7 @@ impl Mailbox for Maildir {
                 let mut entries = tokio::fs::read_dir(&dir)
                     .await
                     .map_err(Self::read_error(&dir))?;
-                while names.len() < max {
+                while names.len() < limits.count {
                     let Some(entry) = entries.next_entry().await.map_err(Self::read_error(&dir))?
                     else {
                         break;
@@ -114,17 +171,51 @@ impl Mailbox for Maildir {
             // Maildir names start with the delivery time: oldest first within the batch.
             names.sort_by(|a, b| base_name(&a[4..]).cmp(base_name(&b[4..])));
             let mut batch = Vec::with_capacity(names.len());
+            let mut held = 0u64;
             for id in names {
                 let path = self.root.join(&id);
-                match tokio::fs::read(&path).await {
-                    Ok(raw) => batch.push(Fetched {
-                        id,
-                        raw,
-                        position: None,
-                    }),
+                let size = match tokio::fs::metadata(&path).await {
+                    Ok(meta) => meta.len(),
                     // Moved by another reader between listing and reading.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        batch.push(unreadable(id, 0, &e));
+                        continue;
+                    }
+                };
+                if size > limits.message_bytes {
+                    let fetched = match read_head(&path).await {
+                        Ok(head) => Fetched {
+                            id,
+                            raw: header_of(&head).to_vec(),
+                            size,
+                            unread: Some(too_large(size, limits.message_bytes)),
+                            position: None,
+                        },
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => unreadable(id, size, &e),
+                    };
+                    batch.push(fetched);
+                    continue;
+                }
+                if !batch.is_empty() && held.saturating_add(size) > limits.bytes {
+                    break;
+                }
+                match tokio::fs::read(&path).await {
+                    Ok(raw) => {
+                        held += raw.len() as u64;
+                        batch.push(Fetched {
+                            id,
+                            size: raw.len() as u64,
+                            raw,
+                            unread: None,
+                            position: None,
+                        });
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Self::read_error(&path)(e)),
+                    // Reported with the message (the reader quarantines it), not a failed
+                    // fetch: one bad file must not stop the mail behind it.
+                    Err(e) => batch.push(unreadable(id, size, &e)),
                 }
             }
             Ok(batch)
@@ -144,7 +235,8 @@ impl Mailbox for Maildir {
                     folder.join("new").join(base_name(name))
                 }
             };
-            match tokio::fs::rename(&source, &target).await {
+            let moved = move_without_replacing(&source, &target).await;
+            match moved {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !source.exists() => Ok(()),
                 Err(source) => Err(InboundError::Move {

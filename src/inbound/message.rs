@@ -17,6 +17,37 @@ pub struct Received<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// How much of a message is read: anyone can write to the inbox (`[limits]` of the config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// How much of the subject is kept (bytes, cut at a character boundary).
+    pub subject_bytes: usize,
+    /// How many `In-Reply-To` and `References` ids are kept: the newest.
+    pub references: usize,
+    /// How deep HTML quotes are marked.
+    pub html_depth: usize,
+    /// The most text taken from the body (bytes).
+    pub text_bytes: usize,
+    /// The most attachment bytes kept; only PDFs are kept at all (a signed agreement).
+    pub attachment_bytes: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        let html = super::html::HtmlLimits::default();
+        Self {
+            subject_bytes: 1000,
+            references: 100,
+            html_depth: html.max_depth,
+            text_bytes: html.max_output_bytes,
+            attachment_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// The most recipient addresses kept (a reply token rides in one of them).
+pub const MAX_RECIPIENTS: usize = 1000;
+
 /// What tandem reads from a message.
 #[derive(Debug, Clone, Serialize)]
 pub struct Incoming {
@@ -42,8 +73,14 @@ pub struct Incoming {
     pub text: String,
     /// What the sender wrote now: `text` without quotes, attributions and signatures.
     pub new_text: String,
-    /// Files attached to it (a signed agreement comes back as a PDF).
+    /// Files attached to it (a signed agreement comes back as a PDF). Only PDFs keep their
+    /// bytes, up to `ReadLimits::attachment_bytes` in all.
     pub attachments: Vec<Attachment>,
+    /// `sha256:HEX` of what the message says (sender, subject, date, text, attachments), not
+    /// of its trace headers: a second copy has the same, another message reusing a
+    /// Message-ID has not.
+    #[serde(skip)]
+    pub content_hash: String,
     /// Whether the bytes could be read as a message at all.
     pub readable: bool,
     pub size: usize,
@@ -68,7 +105,8 @@ impl Attachment {
     }
 }
 
-fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
+fn attachments(message: &mail_parser::Message<'_>, budget: usize) -> Vec<Attachment> {
+    let mut left = budget;
     message
         .attachments()
         .map(|part| {
@@ -80,18 +118,43 @@ fn attachments(message: &mail_parser::Message<'_>) -> Vec<Attachment> {
                 })
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_ascii_lowercase();
-            let data = part.contents().to_vec();
-            Attachment {
+            let contents = part.contents();
+            let mut attachment = Attachment {
                 filename: part
                     .attachment_name()
                     .map(str::to_string)
                     .unwrap_or_else(|| "attachment".into()),
                 content_type,
-                size: data.len(),
-                data,
+                size: contents.len(),
+                data: Vec::new(),
+            };
+            if attachment.is_pdf() && contents.len() <= left {
+                left -= contents.len();
+                attachment.data = contents.to_vec();
             }
+            attachment
         })
         .collect()
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The newest `keep` of `ids` (the parent comes last in `References`).
+fn newest(mut ids: Vec<String>, keep: usize) -> Vec<String> {
+    if ids.len() > keep {
+        ids.drain(..ids.len() - keep);
+    }
+    ids
 }
 
 /// How autoresponders begin their subjects, lower-case. Each ends in a colon, as the
@@ -195,13 +258,20 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
 
 /// The first text body: the plain part, or, for HTML-only mail, the HTML turned into text by
 /// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
-fn body_text(message: &mail_parser::Message<'_>) -> String {
+fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> String {
     let Some(part) = message.text_part(0) else {
         return String::new();
     };
     match &part.body {
-        mail_parser::PartType::Html(html) => super::html::html_to_text(html),
+        mail_parser::PartType::Html(html) => {
+            let limits = super::html::HtmlLimits {
+                max_depth: limits.html_depth,
+                max_output_bytes: limits.text_bytes,
+            };
+            super::html::html_to_text(html, &limits)
+        }
         mail_parser::PartType::Text(text) => {
+            let text = cut(text.to_string(), limits.text_bytes);
             let text = text.replace("\r\n", "\n").replace('\r', "\n");
             let flowed = part.content_type().is_some_and(|ct| {
                 ct.attribute("format")
@@ -268,14 +338,20 @@ fn unflow(text: &str, delsp: bool) -> String {
 }
 
 impl Incoming {
+    /// Reads a message within the shipped [`ReadLimits`].
     pub fn parse(raw: &[u8]) -> Self {
+        Self::parse_with(raw, &ReadLimits::default())
+    }
+
+    /// Reads a message, taking no more of it than `limits` allows.
+    pub fn parse_with(raw: &[u8], limits: &ReadLimits) -> Self {
         let hash = format!("sha256:{:x}", Sha256::digest(raw));
         let parsed = MessageParser::default()
             .parse(raw)
             .filter(|m| !m.headers().is_empty());
         let Some(message) = parsed else {
             return Self {
-                dedupe_key: hash,
+                dedupe_key: hash.clone(),
                 message_id: None,
                 from: None,
                 from_raw: None,
@@ -286,8 +362,13 @@ impl Incoming {
                 auto_generated: None,
                 recipients: Vec::new(),
                 new_text: String::new(),
-                text: String::from_utf8_lossy(raw).replace("\r\n", "\n"),
+                text: cut(
+                    String::from_utf8_lossy(&raw[..raw.len().min(limits.text_bytes)]).into_owned(),
+                    limits.text_bytes,
+                )
+                .replace("\r\n", "\n"),
                 attachments: Vec::new(),
+                content_hash: hash.clone(),
                 readable: false,
                 size: raw.len(),
             };
@@ -311,6 +392,7 @@ impl Incoming {
             .chain(message.cc())
             .flat_map(|a| a.iter())
             .filter_map(|a| a.address())
+            .take(MAX_RECIPIENTS)
             .map(str::to_lowercase)
             .collect();
         for header in ["Delivered-To", "X-Original-To"] {
@@ -318,19 +400,42 @@ impl Incoming {
                 recipients.push(value.trim().trim_matches(['<', '>']).to_lowercase());
             }
         }
-        let text = body_text(&message);
+        let text = body_text(&message, limits);
         let date = message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+        let subject = message
+            .subject()
+            .map(|s| cut(s.to_string(), limits.subject_bytes));
+        let attachments = attachments(&message, limits.attachment_bytes);
+        let content_hash = {
+            let mut h = Sha256::new();
+            for field in [from_raw.as_deref(), subject.as_deref(), Some(&text)] {
+                h.update(field.unwrap_or_default().as_bytes());
+                h.update([0]);
+            }
+            h.update(
+                date.map(|d| d.timestamp())
+                    .unwrap_or_default()
+                    .to_be_bytes(),
+            );
+            for a in &attachments {
+                h.update(a.filename.as_bytes());
+                h.update([0]);
+                h.update((a.size as u64).to_be_bytes());
+            }
+            format!("sha256:{:x}", h.finalize())
+        };
         Self {
             dedupe_key: message_id.clone().unwrap_or_else(|| hash.clone()),
             auto_generated: auto_generated(&message, from_raw.as_deref()),
-            in_reply_to: ids(message.in_reply_to()),
-            references: ids(message.references()),
-            subject: message.subject().map(str::to_string),
+            in_reply_to: newest(ids(message.in_reply_to()), limits.references),
+            references: newest(ids(message.references()), limits.references),
+            subject,
             recipients,
             new_text: crate::reply::extract(&text),
-            attachments: attachments(&message),
+            attachments,
+            content_hash,
             text,
             message_id,
             from,

@@ -19,7 +19,14 @@ use crate::domain::Disposition;
 pub struct Fetched {
     /// The transport's handle for it (a Maildir path, an IMAP UID).
     pub id: String,
+    /// The message; only its header when it is over the size limit; nothing when it could not
+    /// be read (`unread` says why).
     pub raw: Vec<u8>,
+    /// Its size in the mailbox, in bytes.
+    pub size: u64,
+    /// Why the message was not read whole: over the size limit, or unreadable. The reader
+    /// records it from what there is and quarantines it.
+    pub unread: Option<String>,
     /// Where an IMAP message stands (UIDVALIDITY and UID), for the stored watermark.
     pub position: Option<Position>,
 }
@@ -80,6 +87,52 @@ pub enum InboundError {
     Changed { server: String, detail: String },
 }
 
+/// How much one fetch may take: anyone can write to the inbox, so a batch is bounded in count
+/// and bytes, and no message over `message_bytes` is read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// At most this many messages.
+    pub count: usize,
+    /// At most this many message bytes in all (but always one message, if there is one).
+    pub bytes: u64,
+    /// A larger message is read only as far as its header.
+    pub message_bytes: u64,
+}
+
+impl Batch {
+    /// `count` messages and no byte limits (for tools and tests; the reader passes
+    /// `[limits]`).
+    pub fn of(count: usize) -> Self {
+        Self {
+            count,
+            bytes: u64::MAX,
+            message_bytes: u64::MAX,
+        }
+    }
+}
+
+/// The most of a message's header read when the message is over the size limit.
+pub const HEADER_BYTES: usize = 64 * 1024;
+
+/// The header of a message: the bytes up to and including the first empty line, at most
+/// [`HEADER_BYTES`].
+pub fn header_of(raw: &[u8]) -> &[u8] {
+    let raw = &raw[..raw.len().min(HEADER_BYTES)];
+    let end = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| i + 2)
+        .into_iter()
+        .chain(raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4))
+        .min();
+    &raw[..end.unwrap_or(raw.len())]
+}
+
+/// Why a message over the size limit was read only as far as its header.
+pub fn too_large(size: u64, limit: u64) -> String {
+    format!("too large: {size} bytes, over the limit of {limit}")
+}
+
 pub type InboundFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, InboundError>> + Send + 'a>>;
 
 /// A mailbox tandem reads. Messages stay in it until [`Mailbox::settle`] moves them, which the
@@ -89,8 +142,13 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// Creates the mailbox and its folders where missing.
     fn prepare(&self) -> InboundFuture<'_, ()>;
 
-    /// Up to `max` unsettled messages, oldest first.
-    fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>>;
+    /// Unsettled messages, oldest first, within `batch`.
+    fn fetch_batch(&self, batch: Batch) -> InboundFuture<'_, Vec<Fetched>>;
+
+    /// Up to `max` unsettled messages, oldest first (the shipped byte limits).
+    fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>> {
+        self.fetch_batch(Batch::of(max))
+    }
 
     /// Moves a message out of the inbox into the folder for `disposition`. Settling a message
     /// that is no longer there (another reader moved it) is not an error.

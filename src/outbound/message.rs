@@ -126,28 +126,65 @@ pub fn new_token() -> String {
     token
 }
 
-/// Finds tokens in text: `[#TOKEN]` in a subject, `local+TOKEN@` in an address.
+/// The most tokens [`tokens_in`] returns: a subject or an address carries one or two, and a
+/// stranger's subject may repeat one a million times.
+pub const MAX_TOKENS: usize = 16;
+
+/// The most whitespace characters [`tokens_in`] reads on either side of a token inside
+/// `[# ... ]`: enough for a folded or hand-edited subject, and it bounds the look past each `[#`.
+pub const MAX_TOKEN_PADDING: usize = 4;
+
+/// Finds tokens in text: `[#TOKEN]` in a subject (whitespace inside the brackets allowed, at
+/// most [`MAX_TOKEN_PADDING`] characters each side), `local+TOKEN@` in an address. Letters
+/// are read without case; tokens come back lower-case, the bracketed ones first, each kind in
+/// the order found, at most [`MAX_TOKENS`]. Linear in the length of `text`: after each `[#` or
+/// `+` it reads at most a token and its padding, never on to the next `]` or `@`.
 pub fn tokens_in(text: &str) -> Vec<String> {
-    let is_token = |t: &str| {
-        t.len() == 20
-            && t.bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    };
+    /// A token's length in characters (see [`new_token`]).
+    const TOKEN_LEN: usize = 20;
+
+    /// The token `s` starts with, lower-case, and what follows it.
+    fn token_at(s: &str) -> Option<(String, &str)> {
+        let head = s.as_bytes().get(..TOKEN_LEN)?;
+        // All ASCII, so `TOKEN_LEN` is a char boundary.
+        head.iter()
+            .all(u8::is_ascii_alphanumeric)
+            .then(|| (s[..TOKEN_LEN].to_ascii_lowercase(), &s[TOKEN_LEN..]))
+    }
+
+    /// `s` after its leading whitespace; `None` if that is longer than the padding allowed.
+    fn skip_padding(s: &str) -> Option<&str> {
+        for (n, (i, c)) in s.char_indices().enumerate() {
+            if !c.is_whitespace() {
+                return Some(&s[i..]);
+            }
+            if n == MAX_TOKEN_PADDING {
+                return None;
+            }
+        }
+        Some("")
+    }
+
     let mut found = Vec::new();
     for (i, _) in text.match_indices("[#") {
-        if let Some(end) = text[i + 2..].find(']') {
-            let t = text[i + 2..i + 2 + end].trim().to_ascii_lowercase();
-            if is_token(&t) {
-                found.push(t);
-            }
+        if found.len() == MAX_TOKENS {
+            return found;
+        }
+        // `[#`, padding, a token, padding, `]`.
+        if let Some((token, rest)) = skip_padding(&text[i + 2..]).and_then(token_at)
+            && skip_padding(rest).is_some_and(|r| r.starts_with(']'))
+        {
+            found.push(token);
         }
     }
     for (i, _) in text.match_indices('+') {
-        if let Some(end) = text[i + 1..].find('@') {
-            let t = text[i + 1..i + 1 + end].to_ascii_lowercase();
-            if is_token(&t) {
-                found.push(t);
-            }
+        if found.len() == MAX_TOKENS {
+            break;
+        }
+        if let Some((token, rest)) = token_at(&text[i + 1..])
+            && rest.starts_with('@')
+        {
+            found.push(token);
         }
     }
     found
@@ -254,6 +291,46 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_read_only_where_they_stand() {
+        let token = "0123456789abcdefghij";
+        let upper = token.to_uppercase();
+        // Padding inside the brackets, up to the cap, in any case; a plus-address after them.
+        let text = format!(
+            "Re: [# {upper}\u{a0}] [#{}{token}] x+{upper}@example.org",
+            " ".repeat(MAX_TOKEN_PADDING)
+        );
+        assert_eq!(tokens_in(&text), [token, token, token]);
+        // One space over the cap, a token too long or too short, a gap before the `@`.
+        for text in [
+            format!("[#{}{token}]", " ".repeat(MAX_TOKEN_PADDING + 1)),
+            format!("[#{token}{}]", " ".repeat(MAX_TOKEN_PADDING + 1)),
+            format!("[#{token}k] [#{}] +{token}k@x +{token} @x", &token[1..]),
+            format!("[#{token}"),
+            format!("+{token}"),
+            format!("[#{}]", "ä".repeat(10)),
+        ] {
+            assert!(tokens_in(&text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn tokens_in_a_huge_subject_are_capped() {
+        let token = "0123456789abcdefghij";
+        let repeated = format!("[#{token}] a+{token}@b ").repeat(100_000);
+        assert_eq!(tokens_in(&repeated), vec![token; MAX_TOKENS]);
+        // Bracketed ones first, then the addresses, to the cap.
+        let few = format!("x+{token}@b ").repeat(20) + &format!("[#{token}]");
+        assert_eq!(tokens_in(&few).len(), MAX_TOKENS);
+        // 1 MB of markers with nothing after them. Reading on to the end of the text after
+        // each marker (as this once did) takes minutes here; a bounded look takes milliseconds.
+        for marker in ["+", "[#", "[# "] {
+            let text = marker.repeat((1 << 20) / marker.len());
+            assert!(tokens_in(&text).is_empty(), "{marker}");
+            assert!(tokens_in(&format!("{text}]@")).is_empty(), "{marker}");
+        }
+    }
+
+    #[test]
     fn a_built_message_reads_back_with_every_header() {
         let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
         let to = vec![Mailbox::parse("Anna Bäcker <anna@acme.example>").unwrap()];
@@ -299,5 +376,68 @@ mod tests {
             parsed.body_text(0).unwrap(),
             "Hallo Anna,\r\nschön, dass es losgeht.\r\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    use proptest::prelude::*;
+    pub fn old_tokens_in(text: &str) -> Vec<String> {
+        let is_token = |t: &str| {
+            t.len() == 20
+                && t.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        };
+        let mut found = Vec::new();
+        for (i, _) in text.match_indices("[#") {
+            if let Some(end) = text[i + 2..].find(']') {
+                let t = text[i + 2..i + 2 + end].trim().to_ascii_lowercase();
+                if is_token(&t) {
+                    found.push(t);
+                }
+            }
+        }
+        for (i, _) in text.match_indices('+') {
+            if let Some(end) = text[i + 1..].find('@') {
+                let t = text[i + 1..i + 1 + end].to_ascii_lowercase();
+                if is_token(&t) {
+                    found.push(t);
+                }
+            }
+        }
+        found
+    }
+    fn frag() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => proptest::sample::select(vec!["[#", "]", "+", "@", " ", "\u{a0}", "0123456789abcdefghij", "0123456789ABCDEFGHIJ", "0123456789AbcdefghiJ", "0123456789abcdefghi", "x", "ä", "[", "#", "  "]).prop_map(str::to_string),
+            1 => ".{0,4}",
+        ]
+    }
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+        #[test]
+        fn same_as_before(parts in proptest::collection::vec(frag(), 0..30)) {
+            let text = parts.concat();
+            let mut run = 0; let mut max_run = 0;
+            for c in text.chars() { if c.is_whitespace() { run += 1; max_run = max_run.max(run) } else { run = 0 } }
+            prop_assume!(max_run <= MAX_TOKEN_PADDING);
+            let mut old = old_tokens_in(&text);
+            old.truncate(MAX_TOKENS);
+            prop_assert_eq!(tokens_in(&text), old, "{:?}", text);
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_old() {
+        for k in [32usize << 10, 64 << 10] {
+            for m in ["+", "[#"] {
+                let text = m.repeat(k / m.len());
+                let t = std::time::Instant::now();
+                let _ = old_tokens_in(&text);
+                eprintln!("tokens {m} k={k} {:?}", t.elapsed());
+            }
+        }
     }
 }

@@ -21,6 +21,8 @@ pub struct NewInbound<'a> {
     pub reason: &'a str,
     pub disposition: Disposition,
     pub size_bytes: usize,
+    /// What the message is apart from its Message-ID (see `Incoming::content_hash`).
+    pub content_hash: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -48,8 +50,8 @@ pub async fn record(
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO inbound_message (dedupe_key, message_id, source, from_addr, subject, sent_at, \
-         classification, reason, disposition, size_bytes, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         classification, reason, disposition, size_bytes, received_at, content_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(new.dedupe_key)
@@ -63,6 +65,7 @@ pub async fn record(
     .bind(new.disposition.as_str())
     .bind(new.size_bytes as i64)
     .bind(now)
+    .bind(new.content_hash)
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -98,6 +101,63 @@ pub async fn disposition_of(
             .fetch_optional(&mut *conn)
             .await?;
     Ok(value.as_deref().and_then(Disposition::parse))
+}
+
+/// A recorded message as the reader compares a new one with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub disposition: Disposition,
+    /// None for rows written before content hashes were kept.
+    pub content_hash: Option<String>,
+}
+
+/// The message recorded under `dedupe_key`, if any.
+pub async fn seen(conn: &mut Conn, dedupe_key: &str) -> Result<Option<Seen>, StoreError> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT disposition, content_hash FROM inbound_message WHERE dedupe_key = $1",
+    )
+    .bind(dedupe_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(disposition, content_hash)| {
+        Ok(Seen {
+            disposition: Disposition::parse(&disposition).ok_or_else(|| {
+                StoreError::Corrupt(format!("inbound disposition '{disposition}'"))
+            })?,
+            content_hash,
+        })
+    })
+    .transpose()
+}
+
+/// Notes that handling the message under `dedupe_key` failed; returns how often it has now.
+pub async fn failed_attempt(
+    conn: &mut Conn,
+    dedupe_key: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let attempts: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound_attempt (dedupe_key, attempts, last_error, last_at) \
+         VALUES ($1, 1, $2, $3) \
+         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_attempt.attempts + 1, \
+         last_error = excluded.last_error, last_at = excluded.last_at RETURNING attempts",
+    )
+    .bind(dedupe_key)
+    .bind(error)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+/// Forgets the failed attempts of a message once it is recorded.
+pub async fn clear_attempts(conn: &mut Conn, dedupe_key: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM inbound_attempt WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<InboundRow>, StoreError> {

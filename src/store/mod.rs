@@ -79,7 +79,10 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
             options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
+                // A commit is on disk before the reader moves its message on the server:
+                // with NORMAL, a power loss could undo a commit whose message was moved, and
+                // the message would never be read again.
+                .synchronous(SqliteSynchronous::Full);
         }
         Open::ReadOnly => {
             if !Path::new(&file).exists() {

@@ -257,11 +257,14 @@ fn phrase_at(
 /// "yesss" is "yes", "neiiin" is "nein").
 fn canonical(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
+    // How many characters `out` holds (counted, not recounted for each one).
+    let mut count = 0usize;
     for c in word.chars().flat_map(char::to_lowercase) {
-        if matches!(c, 'a' | 's' | 'i' | 'o') && out.ends_with(c) && out.chars().count() >= 2 {
+        if matches!(c, 'a' | 's' | 'i' | 'o') && out.ends_with(c) && count >= 2 {
             continue;
         }
         out.push(c);
+        count += 1;
     }
     out
 }
@@ -305,10 +308,13 @@ enum Line<'a> {
 /// `new_text` are lines of `text` in order, so each is matched with the first line of `text`
 /// (after the one matched before) that it can be: one pass over both.
 fn lines<'a>(text: &'a str, new_text: &str) -> impl Iterator<Item = Line<'a>> {
+    // Each kept line with whether it is blank, decided once: a kept line is compared with every
+    // line of `text` up to its own, so nothing about it may be worked out again each time.
     let mut kept = (!new_text.is_empty())
         .then(|| new_text.split('\n'))
         .into_iter()
         .flatten()
+        .map(|k| (k, content(k).is_empty()))
         .peekable();
     text.split('\n').map(move |raw| {
         let line = raw.trim_end_matches('\r');
@@ -318,7 +324,7 @@ fn lines<'a>(text: &'a str, new_text: &str) -> impl Iterator<Item = Line<'a>> {
                 c.trim_start_matches(|ch: char| ch == '>' || ch.is_whitespace()),
             ));
         }
-        match kept.peek().and_then(|k| as_kept(line, k)) {
+        match kept.peek().and_then(|&(k, blank)| as_kept(line, k, blank)) {
             Some(line) => {
                 kept.next();
                 Line::Kept(line)
@@ -330,10 +336,11 @@ fn lines<'a>(text: &'a str, new_text: &str) -> impl Iterator<Item = Line<'a>> {
     })
 }
 
-/// `line` as `extract` kept it, if `kept` is that line: the same line or, where `extract` cut
-/// off a marker glued onto it, its beginning. Blank lines match any blank line.
-fn as_kept<'a>(line: &'a str, kept: &str) -> Option<&'a str> {
-    if content(kept).is_empty() {
+/// `line` as `extract` kept it, if `kept` (`blank`: only whitespace) is that line: the same line
+/// or, where `extract` cut off a marker glued onto it, its beginning. Blank lines match any
+/// blank line. At most as much work as `line` is long.
+fn as_kept<'a>(line: &'a str, kept: &str, blank: bool) -> Option<&'a str> {
+    if blank {
         return content(line).is_empty().then_some(line);
     }
     line.starts_with(kept).then(|| &line[..kept.len()])
@@ -1059,6 +1066,12 @@ const SIGN_OFF_ANCHORS: &[&str] = &[
     "bis",
 ];
 
+/// The most non-blank lines a signature block under a greeting may have.
+const MAX_SIGNATURE_LINES: usize = 8;
+
+/// The longest line of a signature block, in characters: longer ones are sentences.
+const MAX_SIGNATURE_LINE_CHARS: usize = 70;
+
 /// Free text without its closing greeting and signature block ("Kind regards,\nGina\n..."),
 /// trimmed: for comments read outside a questionnaire (the trial review's first-line answer).
 pub fn without_sign_off(text: &str) -> String {
@@ -1073,20 +1086,27 @@ pub fn without_sign_off(text: &str) -> String {
 /// look like a name or a company. Lines before `keep` are never dropped.
 fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
     // A greeting followed by a signature block without `-- ` (name, role, address, phone):
-    // short lines that are not sentences.
-    let signature_like = |l: &&str| {
-        let l = l.trim();
-        l.is_empty() || (l.chars().count() <= 70 && !l.ends_with(['.', '!', '?']))
-    };
-    if let Some(at) = (keep..lines.len()).find(|&i| {
-        is_sign_off(lines[i])
-            && lines[i + 1..].iter().all(signature_like)
-            && lines[i + 1..]
-                .iter()
-                .filter(|l| !l.trim().is_empty())
-                .count()
-                <= 8
-    }) {
+    // at most `MAX_SIGNATURE_LINES` short lines that are not sentences, blank lines aside.
+    // `block`: where the longest such block at the end starts. Found once from the end, so that
+    // each line is looked at once however many lines look like greetings.
+    let mut block = lines.len();
+    let mut filled = 0;
+    while let Some(&line) = block.checked_sub(1).and_then(|i| lines.get(i)) {
+        let l = line.trim();
+        if !l.is_empty() {
+            let short = l.chars().nth(MAX_SIGNATURE_LINE_CHARS).is_none();
+            if filled == MAX_SIGNATURE_LINES || !short || l.ends_with(['.', '!', '?']) {
+                break;
+            }
+            filled += 1;
+        }
+        block -= 1;
+    }
+    // The first greeting whose following lines are all in the block: the one just before it
+    // or one inside it.
+    if let Some(at) =
+        (keep.max(block.saturating_sub(1))..lines.len()).find(|&i| is_sign_off(lines[i]))
+    {
         lines.truncate(at);
         trim_blank_end(lines);
         return;
@@ -2184,6 +2204,66 @@ Ja.Von meinem iPhone gesendet
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
+    #[test]
+    fn many_greetings_are_looked_at_once() {
+        // 100,000 lines that look like a greeting: checking all the lines after each one again
+        // (as this once did) takes minutes here. Only the last greeting with at most
+        // `MAX_SIGNATURE_LINES` lines after it goes.
+        let n = 100_000;
+        let kept = without_sign_off(&"Viele Grüße\n".repeat(n));
+        assert_eq!(kept.lines().count(), n - MAX_SIGNATURE_LINES - 1);
+        assert!(kept.lines().all(|l| l == "Viele Grüße"));
+        // The same inside a numbered text answer, whose first line always stays.
+        let got = parsed(&format!("4: x\n{}", "Danke\n".repeat(n)));
+        let [answer] = got.answers.as_slice() else {
+            panic!("{:?}", got.missing);
+        };
+        let Value::Text(text) = &answer.value else {
+            panic!("{answer:?}");
+        };
+        assert_eq!(text.lines().count(), 1 + n - MAX_SIGNATURE_LINES - 1);
+        // A signature block at the cap goes with its greeting; one line more and it is text.
+        let block = "Anna Berg\n".repeat(MAX_SIGNATURE_LINES);
+        let at_cap = format!("Danke für alles.\n\nViele Grüße\n{block}");
+        assert_eq!(without_sign_off(&at_cap), "Danke für alles.");
+        let over = format!("Danke für alles.\n\nViele Grüße\n{block}Acme GmbH");
+        assert_eq!(without_sign_off(&over), over);
+        let long = "x".repeat(MAX_SIGNATURE_LINE_CHARS);
+        let at_cap = format!("Danke für alles.\nViele Grüße\n{long}");
+        assert_eq!(without_sign_off(&at_cap), "Danke für alles.");
+        let over = format!("Danke für alles.\nViele Grüße\n{long}x");
+        assert_eq!(without_sign_off(&over), over);
+    }
+
+    #[test]
+    fn one_long_word_as_a_yes_no_answer() {
+        // Shortening drawn-out letters by counting the word so far again for each letter (as
+        // this once did) takes minutes on a word of a megabyte.
+        let word = format!("{}{}", "b".repeat(1 << 19), "a".repeat(1 << 19));
+        assert_eq!(canonical(&word).len(), (1 << 19) + 1);
+        assert_eq!(yes_no(&word), None);
+        assert_eq!(yes_no(&format!("ye{}!", "s".repeat(1 << 20))), Some(true));
+        let got = parsed(&format!("3: {word}"));
+        assert_eq!(got.invalid[0].number, 3);
+        assert_eq!(got.invalid[0].reason, "not yes or no");
+    }
+
+    #[test]
+    fn a_long_blank_kept_line_after_many_removed_ones() {
+        // Each removed line is compared with the next kept line; when that is a megabyte of
+        // spaces, deciding again for each comparison that it is blank (as this once did) takes
+        // minutes here.
+        let attribution = "On Fri, 4 Dec 2026 at 10:00, Anna <a@b.example> wrote:\n> x\n";
+        let body = format!(
+            "Hallo\n{}{}\n4: ok",
+            attribution.repeat(20_000),
+            " ".repeat(1 << 20)
+        );
+        let new_text = reply::extract(&body);
+        assert_eq!(new_text.lines().count(), 3, "{}", &new_text[..100]);
+        check(&body, &[(4, text("ok"))], &[1, 2, 3]);
+    }
+
     /// Pieces that make realistic and unrealistic replies when strung together.
     fn line_strategy() -> impl Strategy<Value = String> {
         let pieces: Vec<&'static str> = vec![
@@ -2264,5 +2344,137 @@ Ja.Von meinem iPhone gesendet
         fn yes_no_never_panics(input in any::<String>()) {
             let _ = yes_no(&input);
         }
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    use proptest::prelude::*;
+    fn old_canonical(word: &str) -> String {
+        let mut out = String::with_capacity(word.len());
+        for c in word.chars().flat_map(char::to_lowercase) {
+            if matches!(c, 'a' | 's' | 'i' | 'o') && out.ends_with(c) && out.chars().count() >= 2 {
+                continue;
+            }
+            out.push(c);
+        }
+        out
+    }
+    pub fn old_without_sign_off(text: &str) -> String {
+        let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        trim_blank_end(&mut lines);
+        old_strip_sign_off(&mut lines, 0);
+        lines.join("\n").trim().to_string()
+    }
+    fn old_strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
+        // A greeting followed by a signature block without `-- ` (name, role, address, phone):
+        // short lines that are not sentences.
+        let signature_like = |l: &&str| {
+            let l = l.trim();
+            l.is_empty() || (l.chars().count() <= 70 && !l.ends_with(['.', '!', '?']))
+        };
+        if let Some(at) = (keep..lines.len()).find(|&i| {
+            is_sign_off(lines[i])
+                && lines[i + 1..].iter().all(signature_like)
+                && lines[i + 1..]
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .count()
+                    <= 8
+        }) {
+            lines.truncate(at);
+            trim_blank_end(lines);
+            return;
+        }
+        // A name alone on the last line, set off by a blank line ("...\n\nGina").
+        if let [.., before, blank, last] = lines[..]
+            && lines.len() >= keep.max(1) + 2
+            && !before.trim().is_empty()
+            && blank.trim().is_empty()
+            && is_name(last)
+            && last.split_whitespace().count() <= 3
+        {
+            lines.truncate(lines.len() - 2);
+            trim_blank_end(lines);
+            return;
+        }
+        let filled: Vec<usize> = (0..lines.len())
+            .rev()
+            .filter(|&i| !lines[i].is_empty())
+            .take(3)
+            .collect();
+        for &at in filled.iter().rev() {
+            if at < keep {
+                continue;
+            }
+            let after = &lines[at + 1..];
+            let names = after.iter().filter(|l| !l.is_empty()).count();
+            if is_sign_off(lines[at])
+                && names <= 2
+                && after.iter().all(|l| l.is_empty() || is_name(l))
+            {
+                lines.truncate(at);
+                trim_blank_end(lines);
+                return;
+            }
+        }
+    }
+    fn frag() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => proptest::sample::select(vec!["Viele Grüße", "Danke", "Anna", "Anna Berg", "", "", " ", "Ein Satz.", "Frage?", "LG, Anna", "Acme GmbH", "x", "Best regards, Anna Berg", "Tel. 0171 12345", "Liebe Grüße aus Köln", "Cheers", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]).prop_map(str::to_string),
+            1 => ".{0,12}",
+        ]
+    }
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(30000))]
+        #[test]
+        fn same_as_before(lines in proptest::collection::vec(frag(), 0..25), keep in 0usize..4) {
+            let text = lines.join("\n");
+            prop_assert_eq!(without_sign_off(&text), old_without_sign_off(&text), "{:?}", text);
+            let mut a: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+            let mut b = a.clone();
+            strip_sign_off(&mut a, keep);
+            old_strip_sign_off(&mut b, keep);
+            prop_assert_eq!(a, b);
+        }
+        #[test]
+        fn canonical_same(word in "[aAsSiIoOxyİ]{0,30}") {
+            prop_assert_eq!(canonical(&word), old_canonical(&word));
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_old() {
+        for k in [5_000usize, 10_000] {
+            let text = "Viele Grüße\n".repeat(k);
+            let t = std::time::Instant::now();
+            let _ = old_without_sign_off(&text);
+            eprintln!("signoff k={k} {:?}", t.elapsed());
+        }
+        for k in [16usize << 10, 32 << 10] {
+            let word = format!("{}{}", "b".repeat(k), "a".repeat(k));
+            let t = std::time::Instant::now();
+            let _ = old_canonical(&word);
+            eprintln!("canonical k={k} {:?}", t.elapsed());
+        }
+        let spaces = " ".repeat(1 << 20);
+        for k in [500usize, 1000] {
+            let t = std::time::Instant::now();
+            for _ in 0..k {
+                std::hint::black_box(content(std::hint::black_box(&spaces)).is_empty());
+            }
+            eprintln!("content(1MB) x k={k} {:?}", t.elapsed());
+        }
+        let attribution = "On Fri, 4 Dec 2026 at 10:00, Anna <a@b.example> wrote:\n> x\n";
+        let body = format!(
+            "Hallo\n{}{}\n4: ok",
+            attribution.repeat(20_000),
+            " ".repeat(1 << 20)
+        );
+        let t = std::time::Instant::now();
+        let _ = reply::extract(&body);
+        eprintln!("extract of that body {:?}", t.elapsed());
     }
 }

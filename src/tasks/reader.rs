@@ -14,11 +14,11 @@ use super::route::{self, Route};
 use super::{Event, Health, Shutdown, wait_for_event};
 use crate::clock::Clock;
 use crate::compose::{Composer, MailError};
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::domain::{Classification, Disposition};
 use crate::inbound::classify::Decision;
-use crate::inbound::message::{Incoming, Received};
-use crate::inbound::{Fetched, InboundError, Mailbox};
+use crate::inbound::message::{Incoming, ReadLimits, Received};
+use crate::inbound::{Batch, Fetched, InboundError, Mailbox};
 use crate::store::{self, Pool, StoreError};
 use crate::timelog;
 
@@ -60,6 +60,9 @@ pub struct Report {
     pub duplicates: usize,
     /// Messages moved out of the inbox.
     pub settled: usize,
+    /// Messages whose handling failed this time; they stay and are tried again, until
+    /// `[limits] attempts` makes them quarantined.
+    pub failed: usize,
 }
 
 /// What happened to one message.
@@ -69,15 +72,53 @@ pub enum Outcome {
     Duplicate(Disposition),
 }
 
+/// Whether a message was recorded before.
+enum Known {
+    /// Not yet: record it under `key`. `reused` when its Message-ID belongs to an earlier,
+    /// different message, so `key` is made from its content.
+    New { key: String, reused: bool },
+    /// A copy of a recorded message: only move it where the first went.
+    Copy(Disposition),
+}
+
+/// A message whose handling failed: the key its tries are counted under, what was read of it
+/// (nothing when even reading it failed), and why.
+struct Failed {
+    key: String,
+    incoming: Option<Incoming>,
+    error: String,
+}
+
 impl Reader {
-    /// Records one message and applies its route. The row is written first, so the transaction
-    /// holds the write lock while it reads; the row, the flow's rows and its outbox rows commit
-    /// together, or not at all.
+    /// Records one message and applies its route: reads first (is it known, what is it), then
+    /// one write transaction that checks the key again; the row, the flow's rows and its outbox
+    /// rows commit together, or not at all.
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
+        self.record_as(incoming, source, None).await
+    }
+
+    /// [`Reader::record`], with the decision given instead of routed (`Some`: a message that is
+    /// only recorded and filed, as one over the size limit or one that failed too often).
+    async fn record_as(
+        &self,
+        incoming: &Incoming,
+        source: &str,
+        decided: Option<Decision>,
+    ) -> Result<Outcome, ReadError> {
         let now = self.clock.now();
+        let mut conn = store::acquire(&self.pool).await?;
+        let (key, reused) = match known(&mut conn, incoming).await? {
+            Known::Copy(disposition) => return Ok(Outcome::Duplicate(disposition)),
+            Known::New { key, reused } => (key, reused),
+        };
+        let route = match decided {
+            Some(decision) => Route::File(decision),
+            None => route::route(&mut conn, &self.config, incoming, now).await?,
+        };
+        drop(conn);
         let mut tx = store::begin(&self.pool).await?;
         let row = store::inbound::NewInbound {
-            dedupe_key: &incoming.dedupe_key,
+            dedupe_key: &key,
             message_id: incoming.message_id.as_deref(),
             source,
             from_addr: incoming
@@ -87,78 +128,30 @@ impl Reader {
                 .or(incoming.from_raw.as_deref()),
             subject: incoming.subject.as_deref(),
             sent_at: incoming.date,
-            // Provisional; set below once the route is known, in the same transaction.
+            // Provisional; set below once the flow has run, in the same transaction.
             classification: Classification::Unrecognised,
             reason: "being read",
             disposition: Disposition::Attention,
             size_bytes: incoming.size,
+            content_hash: Some(&incoming.content_hash),
         };
         let Some(id) = store::inbound::record(&mut tx, &row, now).await? else {
+            // Another reader recorded it meanwhile.
             store::rollback(tx).await?;
             let mut conn = store::acquire(&self.pool).await?;
-            let disposition = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key)
+            let disposition = store::inbound::disposition_of(&mut conn, &key)
                 .await?
                 .unwrap_or(Disposition::Attention);
             return Ok(Outcome::Duplicate(disposition));
         };
-        let route = route::route(&mut tx, &self.config, incoming, now).await?;
-        let received = Received { id, incoming, now };
-        let compose = &self.compose;
-        match &route {
-            Route::File(_) => {}
-            Route::Hours(_, plan) => timelog::flow::apply(&mut tx, compose, plan, received).await?,
-            Route::Cancel {
-                assistant,
-                submission_id,
-                corrections,
-                ..
-            } => {
-                timelog::flow::cancel(&mut tx, compose, assistant, *submission_id, received)
-                    .await?;
-                if let Some(plan) = corrections {
-                    timelog::flow::apply(&mut tx, compose, plan, received).await?;
-                }
-            }
-            Route::Survey { survey, parsed, .. } => {
-                crate::survey::flow::store_answers(
-                    &mut tx,
-                    compose,
-                    self.config.surveys.alert_threshold,
-                    survey,
-                    parsed,
-                    received,
-                )
-                .await?
-            }
-            Route::TrialReview {
-                survey,
-                go_on,
-                comments,
-                ..
-            } => {
-                crate::survey::flow::decide_trial(
-                    &mut tx, compose, survey, *go_on, comments, received,
-                )
-                .await?
-            }
-            Route::Agreements {
-                engagement_id,
-                party,
-                kinds,
-                ..
-            } => {
-                crate::agreements::receive(
-                    &mut tx,
-                    compose,
-                    *engagement_id,
-                    *party,
-                    kinds,
-                    received,
-                )
-                .await?
-            }
+        self.apply(&mut tx, &route, Received { id, incoming, now })
+            .await?;
+        let mut decision = route.decision().clone();
+        if reused {
+            decision.reason.push_str(
+                "; its Message-ID was used before by a different message, so it has a row of its own",
+            );
         }
-        let decision = route.decision().clone();
         store::inbound::set_outcome(
             &mut tx,
             id,
@@ -167,6 +160,7 @@ impl Reader {
             decision.disposition,
         )
         .await?;
+        store::inbound::clear_attempts(&mut tx, &incoming.dedupe_key).await?;
         store::commit(tx).await?;
         if !matches!(route, Route::File(_)) {
             self.wake.notify_one();
@@ -174,15 +168,102 @@ impl Reader {
         Ok(Outcome::Recorded(decision))
     }
 
-    /// Records one message; returns the folder it belongs in.
+    /// Runs the flow `route` names, in the transaction that records the message.
+    async fn apply(
+        &self,
+        tx: &mut store::Conn,
+        route: &Route,
+        received: Received<'_>,
+    ) -> Result<(), ReadError> {
+        let compose = &self.compose;
+        match route {
+            Route::File(_) => {}
+            Route::Hours(_, plan) => timelog::flow::apply(tx, compose, plan, received).await?,
+            Route::Cancel {
+                assistant,
+                submission_id,
+                corrections,
+                ..
+            } => {
+                timelog::flow::cancel(tx, compose, assistant, *submission_id, received).await?;
+                if let Some(plan) = corrections {
+                    timelog::flow::apply(tx, compose, plan, received).await?;
+                }
+            }
+            Route::Survey { survey, parsed, .. } => {
+                let threshold = self.config.surveys.alert_threshold;
+                crate::survey::flow::store_answers(tx, compose, threshold, survey, parsed, received)
+                    .await?
+            }
+            Route::TrialReview {
+                survey,
+                go_on,
+                comments,
+                ..
+            } => {
+                crate::survey::flow::decide_trial(tx, compose, survey, *go_on, comments, received)
+                    .await?
+            }
+            Route::Agreements {
+                engagement_id,
+                party,
+                kinds,
+                ..
+            } => {
+                crate::agreements::receive(tx, compose, *engagement_id, *party, kinds, received)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one fetched message (on a blocking thread: parsing is CPU work a sender
+    /// controls, and must not hold up the runtime) and records it; returns the folder it
+    /// belongs in.
     async fn handle(
         &self,
-        fetched: &Fetched,
+        mut fetched: Fetched,
+        source: &str,
         report: &mut Report,
-    ) -> Result<Disposition, ReadError> {
-        let incoming = Incoming::parse(&fetched.raw);
-        let source = format!("{}: {}", self.mailbox.describe(), fetched.id);
-        Ok(match self.record(&incoming, &source).await? {
+    ) -> Result<Disposition, Failed> {
+        let raw = std::mem::take(&mut fetched.raw);
+        let unread_key = format!("unread:{source}");
+        let limits = read_limits(&self.config.limits);
+        let parse = move || Incoming::parse_with(&raw, &limits);
+        let mut incoming = match tokio::task::spawn_blocking(parse).await {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                return Err(Failed {
+                    key: unread_key,
+                    incoming: None,
+                    error: format!("reading the message failed: {e}"),
+                });
+            }
+        };
+        let decided = fetched.unread.as_ref().map(|why| {
+            // Only the header (or nothing) was read: a key of its own when it has no
+            // Message-ID, since its hash covers only what was read.
+            if incoming.message_id.is_none() {
+                incoming.dedupe_key = unread_key.clone();
+            }
+            incoming.size = usize::try_from(fetched.size).unwrap_or(usize::MAX);
+            Decision {
+                classification: Classification::Unrecognised,
+                disposition: Disposition::Quarantine,
+                reason: format!("not read: {why}"),
+            }
+        });
+        let outcome = match self.record_as(&incoming, source, decided).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return Err(Failed {
+                    key: incoming.dedupe_key.clone(),
+                    error: format!("{:#}", anyhow::Error::from(e)),
+                    incoming: Some(incoming),
+                });
+            }
+        };
+        Ok(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
                 tracing::info!(
@@ -205,18 +286,74 @@ impl Reader {
         })
     }
 
-    /// Reads one batch from the mailbox: records every message (each in its own transaction),
-    /// then moves them all (one command per folder on an IMAP server).
+    /// Counts a failed try of a message. After `[limits] attempts` tries (across restarts) it
+    /// is recorded as unreadable, with the error, and belongs in the quarantine (`Some`);
+    /// before, it stays in the inbox for another try (`None`). Either way the rest of the
+    /// batch goes on. An error here (the database is the trouble) fails the step.
+    async fn failed(&self, failed: Failed, source: &str) -> Result<Option<Disposition>, ReadError> {
+        let Failed {
+            key,
+            incoming,
+            error,
+        } = failed;
+        let mut conn = store::acquire(&self.pool).await?;
+        let attempts =
+            store::inbound::failed_attempt(&mut conn, &key, &error, self.clock.now()).await?;
+        drop(conn);
+        let limit = self.config.limits.attempts;
+        tracing::warn!(message_id = key, attempts, limit, %error, "handling a message failed");
+        self.health.record_failure("inbound", &error).await;
+        if attempts < limit {
+            return Ok(None);
+        }
+        let mut incoming = incoming.unwrap_or_else(|| Incoming::parse(b""));
+        incoming.dedupe_key = key;
+        let decision = Decision {
+            classification: Classification::Unrecognised,
+            disposition: Disposition::Quarantine,
+            reason: format!("unreadable: handling it failed {attempts} times: {error}"),
+        };
+        Ok(Some(
+            match self.record_as(&incoming, source, Some(decision)).await? {
+                Outcome::Recorded(decision) => decision.disposition,
+                Outcome::Duplicate(disposition) => disposition,
+            },
+        ))
+    }
+
+    /// Reads one batch from the mailbox (bounded by `[inbound] batch_size` and
+    /// `[limits] batch_bytes`): records every message (each in its own transaction), then moves
+    /// them all (one command per folder on an IMAP server). A message whose handling fails stays
+    /// for another try and does not stop the others.
     pub async fn step(&self) -> Result<Report, ReadError> {
-        let batch = self.mailbox.fetch(self.config.inbound.batch_size).await?;
+        let limits = &self.config.limits;
+        let batch = self
+            .mailbox
+            .fetch_batch(Batch {
+                count: self.config.inbound.batch_size,
+                bytes: limits.batch_bytes,
+                message_bytes: limits.message_bytes,
+            })
+            .await?;
         let mut report = Report {
             read: batch.len(),
             ..Report::default()
         };
         let mut settle = Vec::with_capacity(batch.len());
-        for fetched in &batch {
-            let disposition = self.handle(fetched, &mut report).await?;
-            settle.push((fetched.id.clone(), disposition));
+        let describe = self.mailbox.describe();
+        for fetched in batch {
+            let source = format!("{describe}: {}", fetched.id);
+            let id = fetched.id.clone();
+            match self.handle(fetched, &source, &mut report).await {
+                Ok(disposition) => settle.push((id, disposition)),
+                Err(failed) => match self.failed(failed, &source).await? {
+                    Some(disposition) => {
+                        report.recorded += 1;
+                        settle.push((id, disposition));
+                    }
+                    None => report.failed += 1,
+                },
+            }
         }
         match self.mailbox.settle_many(&settle).await {
             Ok(()) => report.settled = settle.len(),
@@ -241,6 +378,7 @@ impl Reader {
             total.recorded += report.recorded;
             total.duplicates += report.duplicates;
             total.settled += report.settled;
+            total.failed += report.failed;
             if report.read == 0 || report.settled == 0 {
                 return Ok(total);
             }
@@ -288,6 +426,40 @@ impl Reader {
             }
         }
     }
+}
+
+/// What the reader (and `tandem parse`) reads of a message, from `[limits]`.
+pub fn read_limits(limits: &Limits) -> ReadLimits {
+    ReadLimits {
+        subject_bytes: limits.subject_bytes,
+        references: limits.references,
+        html_depth: limits.html_depth,
+        text_bytes: limits.text_bytes,
+        attachment_bytes: limits.attachment_bytes,
+    }
+}
+
+/// Whether a message was recorded before: by its key, and, when that is its Message-ID, by its
+/// content too, so that another message reusing a known Message-ID is not taken for a copy.
+async fn known(conn: &mut store::Conn, incoming: &Incoming) -> Result<Known, StoreError> {
+    let Some(seen) = store::inbound::seen(conn, &incoming.dedupe_key).await? else {
+        return Ok(Known::New {
+            key: incoming.dedupe_key.clone(),
+            reused: false,
+        });
+    };
+    if seen
+        .content_hash
+        .as_deref()
+        .is_none_or(|hash| hash == incoming.content_hash)
+    {
+        return Ok(Known::Copy(seen.disposition));
+    }
+    let key = format!("{} {}", incoming.dedupe_key, incoming.content_hash);
+    Ok(match store::inbound::seen(conn, &key).await? {
+        Some(seen) => Known::Copy(seen.disposition),
+        None => Known::New { key, reused: true },
+    })
 }
 
 /// How long to wait after `failures` failed steps in a row: the poll interval doubled per

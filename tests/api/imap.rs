@@ -103,7 +103,8 @@ async fn mail_is_recorded_once_and_moved_to_its_folder_on_the_server() {
             read: 2,
             recorded: 2,
             duplicates: 0,
-            settled: 2
+            settled: 2,
+            failed: 0,
         }
     );
     // Oldest first.
@@ -217,7 +218,8 @@ async fn a_crash_between_commit_and_move_neither_loses_nor_doubles() {
             read: 1,
             recorded: 0,
             duplicates: 1,
-            settled: 1
+            settled: 1,
+            failed: 0,
         }
     );
     assert_eq!(
@@ -318,7 +320,8 @@ async fn a_new_uidvalidity_moves_nothing_by_old_uids_and_records_nothing_twice()
             read: 3,
             recorded: 0,
             duplicates: 3,
-            settled: 3
+            settled: 3,
+            failed: 0,
         }
     );
     assert_eq!(t.count("inbound_message").await, 3);
@@ -436,7 +439,8 @@ async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
             read: 2,
             recorded: 2,
             duplicates: 0,
-            settled: 2
+            settled: 2,
+            failed: 0,
         }
     );
     assert_eq!(dovecot.list(&account, "INBOX").await, []);
@@ -522,7 +526,8 @@ async fn mail_is_read_over_implicit_tls_and_starttls() {
                 read: 1,
                 recorded: 1,
                 duplicates: 0,
-                settled: 1
+                settled: 1,
+                failed: 0,
             },
             "{label}"
         );

@@ -35,7 +35,8 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
             read: 1,
             recorded: 1,
             duplicates: 0,
-            settled: 1
+            settled: 1,
+            failed: 0,
         }
     );
     assert_eq!(
@@ -64,7 +65,8 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
             read: 1,
             recorded: 0,
             duplicates: 1,
-            settled: 1
+            settled: 1,
+            failed: 0,
         }
     );
     assert_eq!(rows(&t).await.len(), 1);

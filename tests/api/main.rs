@@ -6,6 +6,9 @@
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
+//! - `hostile`: hostile, huge and broken mail, and mail whose handling fails: quarantined with
+//!   a reason, never stopping the mail behind it; settling never replaces a file; a reused
+//!   Message-ID gets its own row.
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
@@ -39,6 +42,7 @@ mod daemon;
 mod digest;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod hours;
 mod imap;
 mod inbound;
