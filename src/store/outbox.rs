@@ -218,8 +218,12 @@ impl Sent {
     }
 }
 
+/// How many ids and tokens [`find_sent`] tries at most: a sender chooses how many a message
+/// names, and each is a query.
+pub const MAX_LOOKUPS: usize = 256;
+
 /// The first message found, trying `message_ids` in order (the caller puts In-Reply-To first,
-/// then References from the newest), then `tokens`.
+/// then References from the newest), then `tokens`; at most [`MAX_LOOKUPS`] of them.
 pub async fn find_sent(
     conn: &mut Conn,
     message_ids: &[String],
@@ -232,7 +236,8 @@ pub async fn find_sent(
     let lookups = message_ids
         .iter()
         .map(|id| (BY_ID, id))
-        .chain(tokens.iter().map(|token| (BY_TOKEN, token)));
+        .chain(tokens.iter().map(|token| (BY_TOKEN, token)))
+        .take(MAX_LOOKUPS);
     for (sql, value) in lookups {
         let row: Option<Sent> = sqlx::query_as(sql)
             .bind(value)

@@ -214,3 +214,252 @@ async fn a_message_over_the_size_limit_is_recorded_from_its_header_and_quarantin
     // Its hours were not read, so nothing was logged from it; the other was.
     assert_eq!(t.count("time_entry").await, 1);
 }
+
+#[path = "../hostile/corpus.rs"]
+mod corpus;
+
+/// How many ordinary time logs the hostile corpus is interleaved with.
+const ORDINARY: usize = 200;
+
+/// Ordinary time log `i` from Sam: 6 minutes on one of the first 20 days of November.
+fn ordinary(i: usize) -> Vec<u8> {
+    message(
+        "Sam Lee <sam@va.example>",
+        &format!("<ordinary{i}@va.example>"),
+        "Hours",
+        "",
+        &format!("2026-11-{:02} 6min task {i}", 1 + i % 20),
+    )
+}
+
+/// Where a mail of the run must end up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goes {
+    /// An ordinary time log: processed and answered.
+    Processed,
+    /// A hostile mail from a stranger: quarantined, never answered.
+    Quarantine,
+    /// A hostile mail from Sam (a known sender, so it reaches the time-log grammar and the
+    /// reply-token scans): its time-log line logged and answered once, or kept for a person.
+    Person,
+}
+
+/// The ordinary mails and the hostile corpus, interleaved, in delivery order: every case from
+/// a stranger, and the cases heavy on text and headers once more from Sam.
+fn interleaved() -> Vec<(String, Vec<u8>, Goes)> {
+    let stranger = "Mallory <mallory@unknown.example>";
+    let hostile = corpus::cases(stranger, "team@example.org", "t");
+    let every = ORDINARY / hostile.len().max(1);
+    let mut hostile = hostile.into_iter();
+    let mut out = Vec::new();
+    for i in 0..ORDINARY {
+        out.push((format!("ordinary{i}"), ordinary(i), Goes::Processed));
+        if i % every.max(1) == 0
+            && let Some(case) = hostile.next()
+        {
+            out.push((format!("hostile-{}", case.name), case.raw, Goes::Quarantine));
+        }
+    }
+    out.extend(hostile.map(|c| (format!("hostile-{}", c.name), c.raw, Goes::Quarantine)));
+    for name in [
+        "deep_blockquote_1mb",
+        "subject_plus_1mb",
+        "subject_bracket_1mb",
+        "subject_re_prefixes",
+        "references_50k",
+        "line_5mb",
+        "recipients_10k",
+    ] {
+        let case =
+            corpus::case(name, "Sam Lee <sam@va.example>", "team@example.org", "sam").unwrap();
+        out.push((format!("sam-{name}"), case.raw, Goes::Person));
+    }
+    out
+}
+
+/// Whether a Maildir (the app's inbox, or the server's) has nothing left in `new/` or `cur/`.
+fn emptied(maildir: &std::path::Path) -> bool {
+    ["new", "cur"].iter().all(|sub| {
+        std::fs::read_dir(maildir.join(sub)).is_ok_and(|mut entries| entries.next().is_none())
+    })
+}
+
+/// Runs `tandem run` on `t`'s config until `maildir` (the inbox it reads) is empty and every
+/// queued mail is sent, then stops it; returns the daemon's peak RSS in kB (`VmHWM`, read from
+/// /proc while it still runs).
+async fn run_daemon_until_done(t: &TestApp, maildir: &std::path::Path) -> u64 {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::helpers::BINARY)
+        .arg("--config")
+        .arg(&t.config_path)
+        .arg("run")
+        .env("TANDEM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let peak = loop {
+        let recorded = t.count("inbound_message").await as usize;
+        let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&t.app.pool)
+            .await
+            .unwrap();
+        if emptied(maildir) && unsent == 0 {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+            break status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon died after recording {recorded} messages"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after 600 s only {recorded} messages were recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+    peak
+}
+
+/// What the acceptance asks of a run over the corpus: every ordinary mail answered exactly
+/// once, every hostile one recorded and quarantined with a reason, nothing twice, and the
+/// daemon's peak memory bounded.
+async fn assert_survived(t: &TestApp, mail: &[(String, Vec<u8>, Goes)], peak_kb: u64) {
+    let rows = rows(t).await;
+    let keys: std::collections::HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(keys.len(), rows.len(), "a message was recorded twice");
+    for i in 0..ORDINARY {
+        let id = format!("<ordinary{i}@va.example>");
+        let row = rows
+            .iter()
+            .find(|r| r.0 == id)
+            .unwrap_or_else(|| panic!("{id} has no row"));
+        assert_eq!(
+            (row.1.as_str(), row.2.as_str()),
+            ("hours", "processed"),
+            "{row:?}"
+        );
+    }
+    let hostile = rows
+        .iter()
+        .filter(|r| !r.0.starts_with("<ordinary"))
+        .collect::<Vec<_>>();
+    let expected = mail.iter().filter(|m| m.2 != Goes::Processed).count();
+    // Cases that share a Message-ID (a reused one, duplicated headers) may be copies of each
+    // other; none may be lost.
+    assert!(
+        hostile.len() <= expected && !hostile.is_empty(),
+        "{} rows for {expected} hostile mails: {hostile:#?}",
+        hostile.len()
+    );
+    // A stranger's mail is quarantined with a reason. Sam's carry a real time-log line under
+    // their hostile headers: logged and answered like any, or kept for a person.
+    let mut logged = Vec::new();
+    for row in &hostile {
+        assert!(!row.3.is_empty(), "{row:?}");
+        match row.0.ends_with("@sam.example>") {
+            false => assert_eq!(row.2, "quarantine", "{row:?}"),
+            true if row.1 == "hours" => logged.push(row.0.clone()),
+            true => assert_ne!(row.2, "processed", "{row:?}"),
+        }
+    }
+    assert_eq!(
+        t.count("time_entry").await,
+        (ORDINARY + logged.len()) as i64
+    );
+    // Every time log answered exactly once, and nothing else answered.
+    let mut answered = std::collections::HashMap::<String, usize>::new();
+    for file in t.sent_files() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.starts_with("In-Reply-To:")) {
+            *answered.entry(line[12..].trim().to_string()).or_default() += 1;
+        }
+    }
+    for id in (0..ORDINARY)
+        .map(|i| format!("<ordinary{i}@va.example>"))
+        .chain(logged)
+    {
+        assert_eq!(answered.remove(&id), Some(1), "{id} was not answered once");
+    }
+    assert!(
+        answered.is_empty(),
+        "hostile mail was answered: {answered:?}"
+    );
+    assert!(
+        peak_kb < 128 * 1024,
+        "the daemon's peak RSS was {peak_kb} kB, over 128 MB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hostile_corpus_among_ordinary_mail_over_maildir() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let mail = interleaved();
+    for (n, (name, raw, _)) in mail.iter().enumerate() {
+        t.deliver(&format!("{:04}.{name}", n), raw);
+    }
+    let peak = run_daemon_until_done(&t, &t.inbox()).await;
+    assert_survived(&t, &mail, peak).await;
+    // Every message left the inbox: hostile ones to the quarantine.
+    let files = t.mailbox_files();
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.starts_with("new/") && !f.starts_with("cur/")),
+        "{files:#?}"
+    );
+    for (n, (name, _, goes)) in mail.iter().enumerate() {
+        let file = format!("{:04}.{name}", n);
+        let folders: &[&str] = match goes {
+            Goes::Processed => &[".Processed/"],
+            Goes::Quarantine => &[".Quarantine/"],
+            Goes::Person => &[".Attention/", ".Quarantine/", ".Processed/"],
+        };
+        assert!(
+            files
+                .iter()
+                .any(|f| f.contains(&file) && folders.iter().any(|d| f.starts_with(d))),
+            "{file} is not in {folders:?}: {files:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hostile_corpus_among_ordinary_mail_over_imap() {
+    use crate::servers::{Dovecot, Tls};
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t =
+        spawn_app_with(|dir, text| dovecot.tandem_config(dir, &text, &account, Tls::None)).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let mail = interleaved();
+    for (_, raw, _) in &mail {
+        dovecot.deliver(&account, raw);
+    }
+    let peak = run_daemon_until_done(&t, &dovecot.maildir(&account)).await;
+    assert_survived(&t, &mail, peak).await;
+    assert!(dovecot.list(&account, "INBOX").await.is_empty());
+    let count = |goes| mail.iter().filter(|m| m.2 == goes).count();
+    let quarantined = dovecot.list(&account, "Quarantine").await.len();
+    let for_a_person = dovecot.list(&account, "Attention").await.len();
+    let processed = dovecot.list(&account, "Processed").await.len();
+    assert_eq!(quarantined + for_a_person + processed, mail.len());
+    assert!(
+        quarantined >= count(Goes::Quarantine) && processed >= ORDINARY,
+        "{quarantined} quarantined, {processed} processed"
+    );
+}
