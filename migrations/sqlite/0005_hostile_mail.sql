@@ -12,3 +12,25 @@ CREATE TABLE inbound_attempt (
     last_error  TEXT NOT NULL,
     last_at     TEXT NOT NULL
 );
+
+-- A document that came back by mail is stored once, however many agreements it is for
+-- (a contract PDF sent for three agreements was stored three times).
+CREATE TABLE document (
+    id            INTEGER PRIMARY KEY,
+    inbound_id    INTEGER NOT NULL REFERENCES inbound_message (id),
+    filename      TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    data          BLOB NOT NULL,
+    received_at   TEXT NOT NULL
+);
+INSERT INTO document (id, inbound_id, filename, content_type, data, received_at)
+    SELECT id, inbound_id, filename, content_type, data, received_at FROM agreement_document;
+CREATE TABLE agreement_document_link (
+    agreement_id  INTEGER NOT NULL REFERENCES agreement (id),
+    document_id   INTEGER NOT NULL REFERENCES document (id),
+    PRIMARY KEY (agreement_id, document_id)
+);
+INSERT INTO agreement_document_link (agreement_id, document_id)
+    SELECT agreement_id, id FROM agreement_document;
+DROP TABLE agreement_document;
+ALTER TABLE agreement_document_link RENAME TO agreement_document;

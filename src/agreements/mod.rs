@@ -277,20 +277,25 @@ pub async fn receive(
         _ => people.client_contact()?,
     }
     .answering(incoming);
-    let mut names = Vec::new();
-    for a in agreements.iter().filter(|a| kinds.contains(&a.kind)) {
-        store::engagements::mark_received(tx, a.id, party.as_str(), now).await?;
-        for pdf in &pdfs {
+    let mut documents = Vec::with_capacity(pdfs.len());
+    for pdf in pdfs.iter().filter(|p| !p.data.is_empty()) {
+        documents.push(
             store::engagements::add_document(
                 tx,
-                a.id,
                 inbound_id,
                 &pdf.filename,
                 &pdf.content_type,
                 &pdf.data,
                 now,
             )
-            .await?;
+            .await?,
+        );
+    }
+    let mut names = Vec::new();
+    for a in agreements.iter().filter(|a| kinds.contains(&a.kind)) {
+        store::engagements::mark_received(tx, a.id, party.as_str(), now).await?;
+        for document in &documents {
+            store::engagements::link_document(tx, a.id, *document).await?;
         }
         names.push(NameView {
             name: compose.agreement_name(&a.kind, to.locale),

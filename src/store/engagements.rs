@@ -325,26 +325,40 @@ pub async fn mark_received(
     Ok(moved == 1)
 }
 
-/// Keeps a document that came back by mail.
+/// Keeps a document that came back by mail, once; returns its id for [`link_document`].
 pub async fn add_document(
     conn: &mut Conn,
-    agreement_id: i64,
     inbound_id: i64,
     filename: &str,
     content_type: &str,
     data: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO agreement_document (agreement_id, inbound_id, filename, content_type, data, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO document (inbound_id, filename, content_type, data, received_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
-    .bind(agreement_id)
     .bind(inbound_id)
     .bind(filename)
     .bind(content_type)
     .bind(data)
     .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Files a kept document with an agreement it is for.
+pub async fn link_document(
+    conn: &mut Conn,
+    agreement_id: i64,
+    document_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO agreement_document (agreement_id, document_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(agreement_id)
+    .bind(document_id)
     .execute(&mut *conn)
     .await?;
     Ok(())

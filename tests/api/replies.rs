@@ -577,5 +577,6 @@ async fn over_imap_and_smtp() {
     assert_eq!(arrived(&format!("Message-ID: {}", alerts[0])), 1);
     let documents: i64 = t.count("agreement_document").await;
     assert_eq!(documents, 1);
+    assert_eq!(t.count("document").await, 1, "each PDF is stored once");
     assert_eq!(arrived("In-Reply-To: <imap-signed@acme.example>"), 1);
 }
