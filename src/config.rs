@@ -301,8 +301,13 @@ pub struct Smtp {
     /// Connections kept open for reuse.
     #[serde(default = "default_pool")]
     pub pool_size: u32,
+    /// For connecting, the greeting, EHLO, STARTTLS and AUTH, each.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// For the whole of one send: a server that stops answering is given up on after this,
+    /// and the message is retried later.
+    #[serde(default = "default_send_timeout", with = "humantime_serde")]
+    pub send_timeout: Duration,
 }
 
 impl Smtp {
@@ -455,6 +460,9 @@ fn default_idle_renew() -> Duration {
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(60)
+}
+fn default_send_timeout() -> Duration {
+    Duration::from_secs(120)
 }
 fn default_pool() -> u32 {
     4
@@ -621,11 +629,14 @@ impl Config {
                 return invalid("outbound.smtp", "is required when backend = \"smtp\"");
             }
             (OutboundBackend::Smtp, Some(smtp)) => {
-                if self.outbound.lease <= smtp.timeout {
+                if self.outbound.lease <= smtp.send_timeout || self.outbound.lease <= smtp.timeout {
                     return invalid(
                         "outbound.lease",
-                        "must be longer than outbound.smtp.timeout, or a slow send could be taken over and sent twice",
+                        "must be longer than outbound.smtp.send_timeout and timeout, or a slow send could be taken over and sent twice",
                     );
+                }
+                if smtp.pool_size == 0 {
+                    return invalid("outbound.smtp.pool_size", "must be at least 1");
                 }
                 if smtp.host.trim().is_empty() {
                     return invalid("outbound.smtp.host", "must not be empty");

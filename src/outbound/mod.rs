@@ -49,6 +49,11 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// A human description for `tandem check` and logs (`file: var/mail/outbox`).
     fn describe(&self) -> String;
 
+    /// How many sends may be in flight at once (SMTP: its pool of connections).
+    fn parallel(&self) -> usize {
+        1
+    }
+
     /// Checks that the transport can deliver now, without sending anything.
     fn check<'a>(&'a self) -> SendFuture<'a>;
 }

@@ -1,23 +1,61 @@
-//! The `smtp` transport: lettre's pooled tokio client. TLS implicit, STARTTLS (required, never
-//! optional) or, only when the config says `tls = "none"`, none. A 4xx answer or a lost
-//! connection is temporary (the worker retries); a 5xx answer is permanent and its text is
-//! kept for the operator.
+//! The `smtp` transport: lettre's SMTP client on connections tandem opens itself, so that every
+//! one has `TCP_NODELAY` (lettre's own connector leaves Nagle on, and the five bytes of the
+//! final `.` then wait for the server's delayed ACK: 40 ms a mail), kept in a pool of up to
+//! `pool_size` for reuse. TLS implicit, STARTTLS (required, never optional) or, only when the
+//! config says `tls = "none"`, none. Connecting, the greeting, EHLO and AUTH each have
+//! `timeout`; the whole of one send has `send_timeout`, so a server that stops answering never
+//! holds the worker. A 4xx answer, a lost connection or a deadline passed is temporary (the
+//! worker retries); a 5xx answer is permanent and its text is kept for the operator.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use lettre::address::{Address, Envelope as SmtpEnvelope};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::{AsyncSmtpTransport, PoolConfig};
-use lettre::{AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
+use lettre::transport::smtp::extension::ClientId;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
 
 use super::{Envelope, SendError, SendFuture, Transport};
 use crate::config::{Smtp, TlsMode};
 use crate::domain::EmailAddress;
 
+/// How the session is protected.
+enum Security {
+    None,
+    /// STARTTLS after the greeting, with lettre's TLS parameters.
+    Starttls(TlsParameters),
+    /// TLS from the first byte.
+    Implicit(TlsConnector, ServerName<'static>),
+}
+
 pub struct SmtpTransport {
-    client: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    /// For connecting, the greeting, EHLO, STARTTLS and AUTH, each.
+    timeout: Duration,
+    /// For the whole of one send.
+    send_timeout: Duration,
     /// The envelope sender (MAIL FROM): the agency's address, where bounces go.
     sender: Address,
     server: String,
+    pool_size: usize,
+    /// Open connections not in use.
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -28,12 +66,77 @@ impl std::fmt::Debug for SmtpTransport {
     }
 }
 
+/// A TLS session on a TCP stream, as lettre takes a stream opened by someone else.
+#[derive(Debug)]
+struct Tls(TlsStream<TcpStream>);
+
+impl AsyncRead for Tls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Tls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// The public roots and the extra certificates of `ca_file`, for TLS from the first byte.
+fn implicit_tls(config: &Smtp) -> Result<TlsConnector, String> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &config.ca_file {
+        let bad = |e: String| format!("outbound.smtp.ca_file '{}': {e}", file.display());
+        for cert in CertificateDer::pem_file_iter(file).map_err(|e| bad(e.to_string()))? {
+            roots
+                .add(cert.map_err(|e| bad(e.to_string()))?)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    // ring explicitly: the one provider compiled in, whatever the process default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(tls)))
+}
+
 impl SmtpTransport {
     /// Builds the client (nothing is connected until the first message).
     pub fn new(config: &Smtp, sender: &EmailAddress) -> Result<Self, String> {
-        let tls = match config.tls {
-            TlsMode::None => Tls::None,
-            mode => {
+        let security = match config.tls {
+            TlsMode::None => Security::None,
+            TlsMode::Implicit => Security::Implicit(
+                implicit_tls(config)?,
+                ServerName::try_from(config.host.clone())
+                    .map_err(|e| format!("outbound.smtp.host '{}': {e}", config.host))?,
+            ),
+            TlsMode::Starttls => {
                 let mut params = TlsParameters::builder(config.host.clone());
                 if let Some(file) = &config.ca_file {
                     let pem = std::fs::read(file)
@@ -42,30 +145,119 @@ impl SmtpTransport {
                         .map_err(|e| format!("outbound.smtp.ca_file '{}': {e}", file.display()))?;
                     params = params.add_root_certificate(cert);
                 }
-                let params = params.build_rustls().map_err(|e| e.to_string())?;
-                match mode {
-                    TlsMode::Implicit => Tls::Wrapper(params),
-                    _ => Tls::Required(params),
-                }
+                Security::Starttls(params.build_rustls().map_err(|e| e.to_string())?)
             }
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-            .port(config.port())
-            .tls(tls)
-            .timeout(Some(config.timeout))
-            .pool_config(PoolConfig::new().max_size(config.pool_size));
-        if let Some((user, password)) = config.login().map_err(|e| e.to_string())? {
-            builder = builder.credentials(Credentials::new(user, password.expose().to_string()));
-        }
+        let credentials = config
+            .login()
+            .map_err(|e| e.to_string())?
+            .map(|(user, password)| Credentials::new(user, password.expose().to_string()));
         let sender = sender
             .as_str()
             .parse()
             .map_err(|e| format!("sender {sender}: {e}"))?;
         Ok(Self {
-            client: builder.build(),
+            host: config.host.clone(),
+            port: config.port(),
+            security,
+            credentials,
+            hello: ClientId::default(),
+            timeout: config.timeout,
+            send_timeout: config.send_timeout,
             sender,
             server: format!("{}:{}", config.host, config.port()),
+            pool_size: config.pool_size as usize,
+            idle: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A new session: TCP (with `TCP_NODELAY`), TLS as configured, the greeting, EHLO, AUTH.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let step = |what: &'static str| {
+            let server = self.server.clone();
+            move |e: String| SendError::Temporary(format!("{server}: {what}: {e}"))
+        };
+        let timed = |what: &'static str| {
+            let server = self.server.clone();
+            let seconds = self.timeout.as_secs();
+            move |_| {
+                SendError::Temporary(format!("{server}: no answer to {what} within {seconds} s"))
+            }
+        };
+        let tcp = tokio::time::timeout(
+            self.timeout,
+            TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(timed("connect"))?
+        .map_err(|e| step("connect")(e.to_string()))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| step("TCP_NODELAY")(e.to_string()))?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.security {
+            Security::Implicit(connector, name) => {
+                let tls = tokio::time::timeout(self.timeout, connector.connect(name.clone(), tcp))
+                    .await
+                    .map_err(timed("the TLS handshake"))?
+                    .map_err(|e| step("TLS")(e.to_string()))?;
+                Box::new(Tls(tls))
+            }
+            Security::None | Security::Starttls(_) => Box::new(tcp),
+        };
+        let mut conn = tokio::time::timeout(
+            self.timeout,
+            AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
+        )
+        .await
+        .map_err(timed("the greeting"))?
+        .map_err(classify)?;
+        if let Security::Starttls(params) = &self.security {
+            tokio::time::timeout(self.timeout, conn.starttls(params.clone(), &self.hello))
+                .await
+                .map_err(timed("STARTTLS"))?
+                .map_err(classify)?;
+        }
+        if let Some(credentials) = &self.credentials {
+            tokio::time::timeout(
+                self.timeout,
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
+            )
+            .await
+            .map_err(timed("AUTH"))?
+            .map_err(classify)?;
+        }
+        Ok(conn)
+    }
+
+    /// A connection from the pool that still answers `NOOP`, or a new one: servers close idle
+    /// sessions, and a send on a closed one would only fail and wait for a retry.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+        loop {
+            let Some(mut conn) = self.idle.lock().await.pop() else {
+                return self.connect().await;
+            };
+            if !conn.has_broken()
+                && tokio::time::timeout(self.timeout, conn.test_connected())
+                    .await
+                    .unwrap_or(false)
+            {
+                return Ok(conn);
+            }
+        }
+    }
+
+    /// One send, without a deadline (the caller has it).
+    async fn deliver(&self, envelope: &SmtpEnvelope, raw: &[u8]) -> Result<(), SendError> {
+        let mut conn = self.connection().await?;
+        match conn.send(envelope, raw).await {
+            Ok(_) => {
+                let mut idle = self.idle.lock().await;
+                if !conn.has_broken() && idle.len() < self.pool_size {
+                    idle.push(conn);
+                }
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }
 
@@ -96,11 +288,20 @@ impl Transport for SmtpTransport {
                 })?;
             let smtp_envelope = SmtpEnvelope::new(Some(self.sender.clone()), recipients)
                 .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
-            self.client
-                .send_raw(&smtp_envelope, envelope.raw)
-                .await
-                .map(|_| ())
-                .map_err(classify)
+            // On the deadline the session is dropped (closed) with the send: the message is
+            // retried later on a new one.
+            tokio::time::timeout(
+                self.send_timeout,
+                self.deliver(&smtp_envelope, envelope.raw),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Temporary(format!(
+                    "{}: the send did not finish within {} s",
+                    self.server,
+                    self.send_timeout.as_secs()
+                )))
+            })
         })
     }
 
@@ -108,16 +309,15 @@ impl Transport for SmtpTransport {
         format!("smtp: {}", self.server)
     }
 
+    fn parallel(&self) -> usize {
+        self.pool_size.max(1)
+    }
+
     fn check<'a>(&'a self) -> SendFuture<'a> {
         Box::pin(async move {
-            match self.client.test_connection().await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(SendError::Temporary(format!(
-                    "{} did not answer as an SMTP server",
-                    self.server
-                ))),
-                Err(e) => Err(classify(e)),
-            }
+            let mut conn = self.connect().await?;
+            let _ = tokio::time::timeout(self.timeout, conn.quit()).await;
+            Ok(())
         })
     }
 }

@@ -62,11 +62,16 @@ pub struct Claimed {
     pub raw: Vec<u8>,
     /// Attempts including this one.
     pub attempts: i64,
+    /// The lease this claim holds: every mark of the outcome names it, so a worker whose lease
+    /// ran out (and whose row another worker took) changes nothing.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// Claims the most overdue row: a queued one whose time has come, or one whose holder's lease
-/// ran out (that worker crashed mid-send). The condition is repeated in the UPDATE, so of two
-/// workers racing for one row exactly one gets it.
+/// ran out (that worker crashed mid-send), unless another message to the same recipient is
+/// being sent (mail to one person goes out in order). The condition is repeated in the UPDATE,
+/// so of two workers racing for one row exactly one gets it. The claim is committed when this
+/// returns: nothing is sent that is not claimed.
 pub async fn claim_due(
     conn: &mut Conn,
     now: DateTime<Utc>,
@@ -74,13 +79,16 @@ pub async fn claim_due(
 ) -> Result<Option<Claimed>, StoreError> {
     Ok(sqlx::query_as(
         "UPDATE outbox SET state = 'sending', lease_until = $2, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM outbox \
-                     WHERE (state = 'queued' AND next_attempt_at <= $1) \
-                        OR (state = 'sending' AND lease_until < $1) \
-                     ORDER BY next_attempt_at, id LIMIT 1) \
+         WHERE id = (SELECT o.id FROM outbox o \
+                     WHERE ((o.state = 'queued' AND o.next_attempt_at <= $1) \
+                            OR (o.state = 'sending' AND o.lease_until < $1)) \
+                       AND NOT EXISTS (SELECT 1 FROM outbox b \
+                                       WHERE b.state = 'sending' AND b.recipient = o.recipient \
+                                         AND b.lease_until >= $1 AND b.id <> o.id) \
+                     ORDER BY o.next_attempt_at, o.id LIMIT 1) \
            AND ((state = 'queued' AND next_attempt_at <= $1) \
                 OR (state = 'sending' AND lease_until < $1)) \
-         RETURNING id, message_id, recipient, raw, attempts",
+         RETURNING id, message_id, recipient, raw, attempts, lease_until",
     )
     .bind(now)
     .bind(lease_until)
@@ -88,45 +96,65 @@ pub async fn claim_due(
     .await?)
 }
 
-pub async fn mark_sent(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-    sqlx::query(
+/// Records that the claimed message was sent. `false` when the claim was no longer held (its
+/// lease ran out and another worker took the row): then nothing is changed.
+pub async fn mark_sent(
+    conn: &mut Conn,
+    claim: &Claimed,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
-         WHERE id = $2",
+         WHERE id = $2 AND state = 'sending' AND lease_until = $3",
     )
     .bind(now)
-    .bind(id)
+    .bind(claim.id)
+    .bind(claim.lease_until)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(done == 1)
 }
 
+/// Puts the claimed message back in the queue, due at `next_attempt_at`; `false` when the
+/// claim was no longer held.
 pub async fn mark_retry(
     conn: &mut Conn,
-    id: i64,
+    claim: &Claimed,
     next_attempt_at: DateTime<Utc>,
     error: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "UPDATE outbox SET state = 'queued', next_attempt_at = $1, lease_until = NULL, last_error = $2 \
-         WHERE id = $3",
+         WHERE id = $3 AND state = 'sending' AND lease_until = $4",
     )
     .bind(next_attempt_at)
     .bind(error)
-    .bind(id)
+    .bind(claim.id)
+    .bind(claim.lease_until)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(done == 1)
 }
 
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
+/// Marks the claimed message failed for good; `false` when the claim was no longer held.
+pub async fn mark_failed(
+    conn: &mut Conn,
+    claim: &Claimed,
+    error: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 \
+         WHERE id = $2 AND state = 'sending' AND lease_until = $3",
     )
     .bind(error)
-    .bind(id)
+    .bind(claim.id)
+    .bind(claim.lease_until)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(done == 1)
 }
 
 /// Puts a failed row back in the queue with a fresh count of attempts. It is due at once: its

@@ -61,12 +61,17 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
 }
 
 impl OutboxWorker {
-    /// Claims and delivers one due message.
+    /// Claims and delivers one due message. The database connection is not held during the
+    /// send; every mark of the outcome names the claim, so a worker whose lease ran out changes
+    /// nothing that another has done.
     pub async fn step(&self) -> Result<Step, StoreError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
-        let mut conn = store::acquire(&self.pool).await?;
-        let Some(row) = store::outbox::claim_due(&mut conn, now, lease_until).await? else {
+        let claim = {
+            let mut conn = store::acquire(&self.pool).await?;
+            store::outbox::claim_due(&mut conn, now, lease_until).await?
+        };
+        let Some(row) = claim else {
             return Ok(Step::Idle);
         };
         let envelope = Envelope {
@@ -78,46 +83,94 @@ impl OutboxWorker {
         let result = self.transport.send(&envelope).await;
         let now = self.clock.now();
         let outbound = &self.settings;
-        let step = match result {
+        let (step, held) = match result {
             Ok(()) => {
-                store::outbox::mark_sent(&mut conn, row.id, now).await?;
-                store::health::record_ok(&mut conn, "outbound", now).await?;
+                self.record_sent(&row, now).await;
+                self.health.record_ok("outbound").await?;
                 tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
                 return Ok(Step::Sent { id: row.id });
             }
             Err(SendError::Temporary(error)) if (row.attempts as u32) < outbound.max_attempts => {
                 let delay = backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
                 let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                store::outbox::mark_retry(&mut conn, row.id, at, &error).await?;
+                let mut conn = store::acquire(&self.pool).await?;
+                let held = store::outbox::mark_retry(&mut conn, &row, at, &error).await?;
                 tracing::warn!(id = row.id, to = %row.recipient, attempt = row.attempts, %at, %error, "delivery failed; will retry");
-                Step::Retrying {
-                    id: row.id,
-                    at,
-                    error,
-                }
+                (
+                    Step::Retrying {
+                        id: row.id,
+                        at,
+                        error,
+                    },
+                    held,
+                )
             }
             Err(SendError::Temporary(error) | SendError::Permanent(error)) => {
-                store::outbox::mark_failed(&mut conn, row.id, &error).await?;
+                let mut conn = store::acquire(&self.pool).await?;
+                let held = store::outbox::mark_failed(&mut conn, &row, &error).await?;
                 tracing::error!(id = row.id, to = %row.recipient, attempts = row.attempts, %error, "delivery failed for good");
-                Step::Failed { id: row.id, error }
+                (Step::Failed { id: row.id, error }, held)
             }
         };
+        if !held {
+            tracing::warn!(
+                id = row.id,
+                "the lease ran out during the send and another worker took the message; its outcome stands"
+            );
+        }
         if let Step::Retrying { error, .. } | Step::Failed { error, .. } = &step {
-            store::health::record_error(&mut conn, "outbound", error, now).await?;
+            self.health.record_failure("outbound", error).await;
         }
         Ok(step)
     }
 
-    /// Delivers everything that is due now; returns how many were sent.
-    pub async fn drain(&self) -> Result<usize, StoreError> {
-        let mut sent = 0;
+    /// Records that a claimed message was sent, trying until the database takes it: a message
+    /// sent but not recorded would be sent again once its lease runs out.
+    async fn record_sent(&self, row: &store::outbox::Claimed, now: DateTime<Utc>) {
+        let mut pause = Duration::from_millis(50);
         loop {
-            match self.step().await? {
-                Step::Idle => return Ok(sent),
-                Step::Sent { .. } => sent += 1,
-                Step::Retrying { .. } | Step::Failed { .. } => {}
+            let recorded = match store::acquire(&self.pool).await {
+                Ok(mut conn) => store::outbox::mark_sent(&mut conn, row, now).await,
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(
+                        id = row.id,
+                        "sent, but the lease had run out and another worker took the message"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    let error = format!("{:#}", anyhow::Error::from(e));
+                    tracing::error!(id = row.id, %error, "a sent message could not be recorded; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
             }
         }
+    }
+
+    /// Delivers everything that is due now, up to the transport's `parallel()` sends at once
+    /// (never two to one recipient at a time); returns how many were sent.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let lane = || async {
+            let mut sent = 0;
+            loop {
+                match self.step().await? {
+                    Step::Idle => return Ok::<usize, StoreError>(sent),
+                    Step::Sent { .. } => sent += 1,
+                    Step::Retrying { .. } | Step::Failed { .. } => {}
+                }
+            }
+        };
+        let lanes = (0..self.transport.parallel().max(1)).map(|_| lane());
+        let mut sent = 0;
+        for lane in futures_util::future::join_all(lanes).await {
+            sent += lane?;
+        }
+        Ok(sent)
     }
 
     /// The worker loop: drain, then sleep until the next row is due, something is queued, or

@@ -113,7 +113,7 @@ impl SmtpSink {
         shipped.replace("backend = \"file\"", "backend = \"smtp\"").replace(
             "[engagements]",
             &format!(
-                "[outbound.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"10s\"\n\n[engagements]",
+                "[outbound.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"10s\"\nsend_timeout = \"10s\"\n\n[engagements]",
                 self.port
             ),
         )

@@ -277,3 +277,131 @@ async fn a_mail_appended_over_imap_is_answered_over_smtp() {
         Some("sam@va.example")
     );
 }
+
+/// A server that greets and then stops answering (smtp-sink holding back its answer to DATA):
+/// the worker gives up on the send after `send_timeout`, keeps the message for a retry, and
+/// sends it once the server answers again.
+#[tokio::test]
+async fn a_server_that_stops_answering_holds_up_nothing() {
+    let mut sink = SmtpSink::start(&["-w", "3600"]);
+    let t = spawn_app_with(|_, text| {
+        sink.config(&text)
+            .replace("send_timeout = \"10s\"", "send_timeout = \"1s\"")
+    })
+    .await;
+    let ids = queue(&t, 3).await;
+    let started = std::time::Instant::now();
+    let steps = drain_steps(&t).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the worker waited on a silent server"
+    );
+    assert_eq!(steps.len(), 3);
+    for step in &steps {
+        let Step::Retrying { error, .. } = step else {
+            panic!("expected a retry: {step:?}");
+        };
+        assert!(error.contains("did not finish within 1 s"), "{error}");
+    }
+    // The sink opened a file for each DATA it never answered; none holds a message.
+    assert!(sink.messages().iter().all(|m| m.is_empty()));
+
+    // The server answers again: each message goes out once.
+    sink.restart(&[]);
+    t.clock.advance(Duration::hours(1));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 3);
+    let mut received: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter(|m| !m.is_empty())
+        .map(|raw| {
+            let m = MessageParser::default().parse(raw).unwrap();
+            format!("<{}>", m.message_id().unwrap())
+        })
+        .collect();
+    received.sort();
+    let mut expected = ids;
+    expected.sort();
+    assert_eq!(received, expected);
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
+}
+
+/// Two workers (two daemons on one database, each with its own SMTP server): the first's
+/// lease runs out while its send hangs, the second takes the message over and sends it, then
+/// the first's send fails. The first's outcome changes nothing: the message stays sent, and is
+/// not sent a third time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_that_runs_out_mid_send_overwrites_nothing() {
+    // The first server takes 3 s to answer DATA, and then refuses it (421, temporary).
+    let slow = SmtpSink::start(&["-w", "3", "-Q", "DATA"]);
+    let good = SmtpSink::start(&[]);
+    let t = spawn_app_with(|_, text| {
+        slow.config(&text)
+            .replace("lease = \"5m\"", "lease = \"30s\"")
+    })
+    .await;
+    queue(&t, 1).await;
+    let second_config = std::fs::read_to_string(&t.config_path).unwrap().replace(
+        &format!("port = {}\n", slow.port),
+        &format!("port = {}\n", good.port),
+    );
+    let second = tandem::app::App::new(
+        tandem::config::Config::from_toml(&second_config).unwrap(),
+        std::sync::Arc::new(t.clock.clone()),
+    )
+    .await
+    .unwrap();
+
+    let first = t.app.outbox();
+    let hung = tokio::spawn(async move { first.step().await.unwrap() });
+    // The first is in its send; its lease runs out, and the second takes the message.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    t.clock.advance(Duration::minutes(1));
+    assert!(matches!(
+        second.outbox().step().await.unwrap(),
+        Step::Sent { .. }
+    ));
+    // The first's send fails; its retry mark finds the claim gone.
+    assert!(matches!(hung.await.unwrap(), Step::Retrying { .. }));
+    let state: String = sqlx::query_scalar("SELECT state FROM outbox")
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "sent");
+    t.clock.advance(Duration::hours(2));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
+    assert_eq!(second.outbox().drain().await.unwrap(), 0);
+    assert_eq!(good.messages().len(), 1);
+    assert!(slow.messages().is_empty());
+}
+
+/// Recording `sent` fails once (the database refuses the statement): the worker records it
+/// again instead of leaving the row to be sent once more after its lease.
+#[tokio::test]
+async fn a_sent_message_whose_record_fails_once_is_not_sent_again() {
+    let sink = SmtpSink::start(&[]);
+    let t = app_with(&sink).await;
+    queue(&t, 1).await;
+    for statement in [
+        "CREATE TABLE fail_once (armed INTEGER NOT NULL)",
+        "INSERT INTO fail_once VALUES (1)",
+        "CREATE TRIGGER fail_sent_once BEFORE UPDATE OF state ON outbox \
+         WHEN NEW.state = 'sent' AND (SELECT armed FROM fail_once) = 1 \
+         BEGIN UPDATE fail_once SET armed = 0; SELECT RAISE(FAIL, 'the disk is full'); END",
+    ] {
+        sqlx::query(statement).execute(&t.app.pool).await.unwrap();
+    }
+    assert!(matches!(
+        t.app.outbox().step().await.unwrap(),
+        Step::Sent { .. }
+    ));
+    let armed: i64 = sqlx::query_scalar("SELECT armed FROM fail_once")
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(armed, 0, "the first record of `sent` failed");
+    // Long after any lease: nothing is sent again.
+    t.clock.advance(Duration::hours(2));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
+    assert_eq!(sink.messages().len(), 1);
+}
