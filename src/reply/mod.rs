@@ -225,18 +225,23 @@ struct Kept<'a> {
     /// Whether something was removed since the last non-blank line kept: a blank line then
     /// only separates if the kept text does not already end with one.
     gap: bool,
+    /// Whether the last line kept is blank (remembered, not looked at again: a long blank
+    /// line followed by many removed ones would make that quadratic).
+    last_blank: bool,
 }
 
 impl<'a> Kept<'a> {
     fn line(&mut self, line: &'a str) {
-        if content(line).is_empty() {
-            if self.gap && self.lines.last().is_some_and(|l| content(l).is_empty()) {
+        let blank = content(line).is_empty();
+        if blank {
+            if self.gap && self.last_blank {
                 return;
             }
         } else {
             self.since_kept = None;
             self.gap = false;
         }
+        self.last_blank = blank;
         self.lines.push(line);
     }
 

@@ -749,6 +749,29 @@ fn very_long_input_stays_fast() {
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
 
+#[test]
+fn a_long_blank_line_before_many_quotes_is_looked_at_once() {
+    // Each blank line after a removed quote asked whether the kept text already ends blank by
+    // looking at the last kept line again: a 1 MB blank line then 4,000 quotes took two
+    // minutes in a debug build. Now it is remembered.
+    let mut text = format!("Hello\n{}\n", " ".repeat(1 << 20));
+    text.push_str(&"> q\n\n".repeat(4_000));
+    text.push_str("bye");
+    let out = extract(&text);
+    assert!(
+        out.starts_with("Hello") && out.ends_with("bye"),
+        "{}",
+        out.len()
+    );
+    assert!(out.len() < text.len());
+}
+
+#[test]
+fn a_header_glued_onto_text_keeps_the_text_before_it() {
+    // Found by the fuzz target: the kept line is the start of an input line.
+    assert_eq!(extract("JVon:@\nDate:8"), "J");
+}
+
 // ---------------------------------------------------------------------------- properties
 
 /// Whether the lines of `out` are, in order, lines of `input` (without a trailing `\r`), each
