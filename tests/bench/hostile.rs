@@ -15,6 +15,9 @@
 #[allow(dead_code)]
 mod corpus;
 
+#[path = "rss.rs"]
+mod rss;
+use rss::peak_rss_kib;
 use std::hint::black_box;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt as _;
@@ -85,17 +88,6 @@ fn median<T>(mut f: impl FnMut() -> T) -> Duration {
         .collect();
     times.sort_unstable();
     times[RUNS / 2]
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn parent(picks: &[String]) {

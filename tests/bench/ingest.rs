@@ -14,6 +14,9 @@
 #[allow(dead_code)]
 mod servers;
 
+#[path = "rss.rs"]
+mod rss;
+use rss::peak_rss_kib;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,17 +40,6 @@ fn hours_mail(i: usize) -> Vec<u8> {
          yesterday 5min filing\r\n\r\nSam\r\n\r\nOn Thu, 29 Oct 2026 at 18:00, Example Agency wrote:\r\n{quote}"
     )
     .into_bytes()
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::main]
