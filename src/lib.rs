@@ -25,3 +25,4 @@ pub mod survey;
 pub mod tasks;
 pub mod templates;
 pub mod timelog;
+pub mod tls;

@@ -81,7 +81,7 @@ pub async fn analyse(
     let (route, seen_before) = match pool {
         Some(pool) => {
             let mut conn = pool.acquire().await?;
-            let seen = store::inbound::disposition_of(&mut conn, &incoming.dedupe_key).await?;
+            let seen = store::inbound::seen(&mut conn, &incoming.dedupe_key).await?;
             (
                 route(&mut conn, config, &incoming, now).await?,
                 seen.is_some(),

@@ -20,7 +20,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,14 +29,12 @@ use async_imap::imap_proto::{Response, Status};
 use async_imap::types::{Capabilities, UnsolicitedResponse};
 use async_imap::{Client, Session};
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls;
 
 use super::{Batch, Fetched, InboundError, InboundFuture, Mailbox, Position, header_of, too_large};
 use crate::config::{Imap, TlsMode};
@@ -168,7 +165,10 @@ impl ImapMailbox {
         })?;
         let tls = match config.tls {
             TlsMode::None => None,
-            TlsMode::Implicit | TlsMode::Starttls => Some(tls_connector(config)?),
+            TlsMode::Implicit | TlsMode::Starttls => Some(
+                crate::tls::connector(config.ca_file.as_deref(), "inbound.imap.ca_file")
+                    .map_err(InboundError::Setup)?,
+            ),
         };
         Ok(Self {
             server: format!("{}:{}", config.host, config.port()),
@@ -885,36 +885,6 @@ fn absorb(conn: &mut Conn) {
 }
 
 /// The trusted roots: webpki's, plus every certificate in `ca_file`.
-fn tls_connector(config: &Imap) -> Result<TlsConnector, InboundError> {
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(file) = &config.ca_file {
-        let setup = |reason: String| {
-            InboundError::Setup(format!(
-                "inbound.imap.ca_file '{}': {reason}",
-                file.display()
-            ))
-        };
-        let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(file).map_err(|e| setup(e.to_string()))? {
-            let cert = cert.map_err(|e| setup(e.to_string()))?;
-            roots.add(cert).map_err(|e| setup(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(setup("holds no PEM certificate".into()));
-        }
-    }
-    // ring explicitly: the one provider compiled in, whatever the process default.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| InboundError::Setup(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
-}
-
 /// A sorted list of UIDs as an IMAP set, runs as ranges: `1:3,7,9:10`.
 fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();

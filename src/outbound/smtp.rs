@@ -8,7 +8,6 @@
 //! worker retries); a 5xx answer is permanent and its text is kept for the operator.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,14 +17,12 @@ use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
 use lettre::transport::smtp::extension::ClientId;
-use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls;
 
 use super::{Envelope, SendError, SendFuture, Transport};
 use crate::config::{Smtp, TlsMode};
@@ -104,35 +101,13 @@ impl AsyncTokioStream for Tls {
     }
 }
 
-/// The public roots and the extra certificates of `ca_file`, for TLS from the first byte.
-fn implicit_tls(config: &Smtp) -> Result<TlsConnector, String> {
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(file) = &config.ca_file {
-        let bad = |e: String| format!("outbound.smtp.ca_file '{}': {e}", file.display());
-        for cert in CertificateDer::pem_file_iter(file).map_err(|e| bad(e.to_string()))? {
-            roots
-                .add(cert.map_err(|e| bad(e.to_string()))?)
-                .map_err(|e| bad(e.to_string()))?;
-        }
-    }
-    // ring explicitly: the one provider compiled in, whatever the process default.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(tls)))
-}
-
 impl SmtpTransport {
     /// Builds the client (nothing is connected until the first message).
     pub fn new(config: &Smtp, sender: &EmailAddress) -> Result<Self, String> {
         let security = match config.tls {
             TlsMode::None => Security::None,
             TlsMode::Implicit => Security::Implicit(
-                implicit_tls(config)?,
+                crate::tls::connector(config.ca_file.as_deref(), "outbound.smtp.ca_file")?,
                 ServerName::try_from(config.host.clone())
                     .map_err(|e| format!("outbound.smtp.host '{}': {e}", config.host))?,
             ),

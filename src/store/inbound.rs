@@ -90,20 +90,7 @@ pub async fn set_outcome(
     Ok(())
 }
 
-/// Where an already recorded message belongs, so a copy seen again is filed the same way.
-pub async fn disposition_of(
-    conn: &mut Conn,
-    dedupe_key: &str,
-) -> Result<Option<Disposition>, StoreError> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT disposition FROM inbound_message WHERE dedupe_key = $1")
-            .bind(dedupe_key)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(value.as_deref().and_then(Disposition::parse))
-}
-
-/// A recorded message as the reader compares a new one with it.
+/// A recorded message, as a copy seen again is compared with it and filed where it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub disposition: Disposition,

@@ -139,9 +139,9 @@ impl Reader {
             // Another reader recorded it meanwhile.
             store::rollback(tx).await?;
             let mut conn = store::acquire(&self.pool).await?;
-            let disposition = store::inbound::disposition_of(&mut conn, &key)
+            let disposition = store::inbound::seen(&mut conn, &key)
                 .await?
-                .unwrap_or(Disposition::Attention);
+                .map_or(Disposition::Attention, |seen| seen.disposition);
             return Ok(Outcome::Duplicate(disposition));
         };
         self.apply(&mut tx, &route, Received { id, incoming, now })
