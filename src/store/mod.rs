@@ -124,6 +124,26 @@ pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.rollback().await?)
 }
 
+/// A savepoint inside an open transaction: what it did is undone alone by
+/// [`rollback_savepoint`], or kept in the transaction by [`release`].
+pub type Savepoint<'c> = sqlx::Transaction<'c, Db>;
+
+/// Opens a savepoint in the transaction `tx` is in.
+pub async fn savepoint(tx: &mut Conn) -> Result<Savepoint<'_>, StoreError> {
+    use sqlx::Connection as _;
+    Ok(tx.begin().await?)
+}
+
+/// Keeps what was done since the savepoint, in its transaction.
+pub async fn release(savepoint: Savepoint<'_>) -> Result<(), StoreError> {
+    Ok(savepoint.commit().await?)
+}
+
+/// Undoes what was done since the savepoint; the transaction stays open.
+pub async fn rollback_savepoint(savepoint: Savepoint<'_>) -> Result<(), StoreError> {
+    Ok(savepoint.rollback().await?)
+}
+
 /// A connection from the pool, for reads and single writes.
 pub async fn acquire(pool: &Pool) -> Result<PoolConn, StoreError> {
     Ok(pool.acquire().await?)

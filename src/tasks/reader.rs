@@ -1,13 +1,15 @@
-//! The reader: fetch a batch, and for each message record its row and its effects (the
-//! route's flow: stored rows and queued replies) in one transaction keyed by its Message-ID,
-//! then move it on the server. A crash before the commit leaves the message to be read again;
-//! a crash after it leaves a row, so the message read again is only moved. Nothing is lost and
-//! nothing is done twice.
+//! The reader: fetch a batch, parse it, and record every message with its effects (the
+//! route's flow: stored rows and queued replies) in one transaction, a savepoint per message
+//! keyed by its Message-ID; then move the batch on the server. A message whose handling fails
+//! is undone alone. A crash before the commit leaves the batch to be read again; a crash after
+//! it leaves the rows, so the messages read again are only moved. Nothing is lost and nothing
+//! is done twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::route::{self, Route};
@@ -30,6 +32,8 @@ pub enum ReadError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error("reading a batch failed: {0}")]
+    Parse(String),
 }
 
 /// The task that reads the mailbox.
@@ -89,34 +93,51 @@ struct Failed {
     error: String,
 }
 
+/// A fetched message as read (on the blocking thread), before it is recorded.
+struct Read {
+    id: String,
+    source: String,
+    /// What was read, and the decision when it is only to be filed (`Some`: a message not
+    /// read past its header); or why reading failed.
+    read: Result<(Incoming, Option<Decision>), Failed>,
+}
+
 impl Reader {
-    /// Records one message and applies its route: reads first (is it known, what is it), then
-    /// one write transaction that checks the key again; the row, the flow's rows and its outbox
-    /// rows commit together, or not at all.
+    /// Records one message and applies its route, in a transaction of its own (the step
+    /// records a whole batch in one).
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
-        self.record_as(incoming, source, None).await
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let (outcome, queued) = self
+            .record_as(&mut tx, incoming, source, None, self.clock.now())
+            .await?;
+        store::commit(tx).await?;
+        if queued {
+            self.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
-    /// [`Reader::record`], with the decision given instead of routed (`Some`: a message that is
-    /// only recorded and filed, as one over the size limit or one that failed too often).
+    /// Records one message and applies its route in the transaction `tx` (which holds the
+    /// write lock): is it known, what is it, then its row, the flow's rows and its outbox
+    /// rows. With `decided` (`Some`: a message that is only recorded and filed, as one over
+    /// the size limit or one that failed too often) it is not routed. Also returns whether
+    /// mail was queued.
     async fn record_as(
         &self,
+        tx: &mut store::Conn,
         incoming: &Incoming,
         source: &str,
         decided: Option<Decision>,
-    ) -> Result<Outcome, ReadError> {
-        let now = self.clock.now();
-        let mut conn = store::acquire(&self.pool).await?;
-        let (key, reused) = match known(&mut conn, incoming).await? {
-            Known::Copy(disposition) => return Ok(Outcome::Duplicate(disposition)),
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, bool), ReadError> {
+        let (key, reused) = match known(tx, incoming).await? {
+            Known::Copy(disposition) => return Ok((Outcome::Duplicate(disposition), false)),
             Known::New { key, reused } => (key, reused),
         };
         let route = match decided {
             Some(decision) => Route::File(decision),
-            None => route::route(&mut conn, &self.config, incoming, now).await?,
+            None => route::route(tx, &self.config, incoming, now).await?,
         };
-        drop(conn);
-        let mut tx = store::begin(&self.pool).await?;
         let row = store::inbound::NewInbound {
             dedupe_key: &key,
             message_id: incoming.message_id.as_deref(),
@@ -135,16 +156,15 @@ impl Reader {
             size_bytes: incoming.size,
             content_hash: Some(&incoming.content_hash),
         };
-        let Some(id) = store::inbound::record(&mut tx, &row, now).await? else {
-            // Another reader recorded it meanwhile.
-            store::rollback(tx).await?;
-            let mut conn = store::acquire(&self.pool).await?;
-            let disposition = store::inbound::seen(&mut conn, &key)
+        let Some(id) = store::inbound::record(tx, &row, now).await? else {
+            // Recorded under this key since `known` looked (it cannot, under the write lock;
+            // kept for a store that allows it).
+            let disposition = store::inbound::seen(tx, &key)
                 .await?
                 .map_or(Disposition::Attention, |seen| seen.disposition);
-            return Ok(Outcome::Duplicate(disposition));
+            return Ok((Outcome::Duplicate(disposition), false));
         };
-        self.apply(&mut tx, &route, Received { id, incoming, now })
+        self.apply(tx, &route, Received { id, incoming, now })
             .await?;
         let mut decision = route.decision().clone();
         if reused {
@@ -153,19 +173,16 @@ impl Reader {
             );
         }
         store::inbound::set_outcome(
-            &mut tx,
+            tx,
             id,
             decision.classification,
             &decision.reason,
             decision.disposition,
         )
         .await?;
-        store::inbound::clear_attempts(&mut tx, &incoming.dedupe_key).await?;
-        store::commit(tx).await?;
-        if !matches!(route, Route::File(_)) {
-            self.wake.notify_one();
-        }
-        Ok(Outcome::Recorded(decision))
+        store::inbound::clear_attempts(tx, &incoming.dedupe_key).await?;
+        let queued = !matches!(route, Route::File(_));
+        Ok((Outcome::Recorded(decision), queued))
     }
 
     /// Runs the flow `route` names, in the transaction that records the message.
@@ -217,53 +234,62 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads one fetched message (on a blocking thread: parsing is CPU work a sender
-    /// controls, and must not hold up the runtime) and records it; returns the folder it
-    /// belongs in.
+    /// [`Reader::record_as`] inside a savepoint of the batch's transaction: a message whose
+    /// handling fails is undone alone (the inner `Err`). The outer `Err` is the transaction
+    /// itself failing (the savepoint could not be opened, kept or undone): the batch stops.
+    async fn record_in(
+        &self,
+        tx: &mut store::Conn,
+        incoming: &Incoming,
+        source: &str,
+        decided: Option<Decision>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
+        let mut savepoint = store::savepoint(tx).await?;
+        match self
+            .record_as(&mut savepoint, incoming, source, decided, now)
+            .await
+        {
+            Ok(done) => {
+                store::release(savepoint).await?;
+                Ok(Ok(done))
+            }
+            Err(e) => {
+                store::rollback_savepoint(savepoint).await?;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// Records one read message in the batch's transaction; returns the folder it belongs
+    /// in, or why its handling failed.
     async fn handle(
         &self,
-        mut fetched: Fetched,
-        source: &str,
+        tx: &mut store::Conn,
+        read: Read,
+        now: DateTime<Utc>,
         report: &mut Report,
-    ) -> Result<Disposition, Failed> {
-        let raw = std::mem::take(&mut fetched.raw);
-        let unread_key = format!("unread:{source}");
-        let limits = read_limits(&self.config.limits);
-        let parse = move || Incoming::parse_with(&raw, &limits);
-        let mut incoming = match tokio::task::spawn_blocking(parse).await {
-            Ok(incoming) => incoming,
-            Err(e) => {
-                return Err(Failed {
-                    key: unread_key,
-                    incoming: None,
-                    error: format!("reading the message failed: {e}"),
-                });
-            }
+        queued: &mut bool,
+    ) -> Result<Result<Disposition, Failed>, StoreError> {
+        let (incoming, decided) = match read.read {
+            Ok(read) => read,
+            Err(failed) => return Ok(Err(failed)),
         };
-        let decided = fetched.unread.as_ref().map(|why| {
-            // Only the header (or nothing) was read: a key of its own when it has no
-            // Message-ID, since its hash covers only what was read.
-            if incoming.message_id.is_none() {
-                incoming.dedupe_key = unread_key.clone();
-            }
-            incoming.size = usize::try_from(fetched.size).unwrap_or(usize::MAX);
-            Decision {
-                classification: Classification::Unrecognised,
-                disposition: Disposition::Quarantine,
-                reason: format!("not read: {why}"),
-            }
-        });
-        let outcome = match self.record_as(&incoming, source, decided).await {
-            Ok(outcome) => outcome,
+        let (outcome, wake) = match self
+            .record_in(tx, &incoming, &read.source, decided, now)
+            .await?
+        {
+            Ok(done) => done,
             Err(e) => {
-                return Err(Failed {
+                return Ok(Err(Failed {
                     key: incoming.dedupe_key.clone(),
                     error: format!("{:#}", anyhow::Error::from(e)),
                     incoming: Some(incoming),
-                });
+                }));
             }
         };
-        Ok(match outcome {
+        *queued |= wake;
+        Ok(Ok(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
                 tracing::info!(
@@ -283,26 +309,29 @@ impl Reader {
                 );
                 disposition
             }
-        })
+        }))
     }
 
-    /// Counts a failed try of a message. After `[limits] attempts` tries (across restarts) it
-    /// is recorded as unreadable, with the error, and belongs in the quarantine (`Some`);
-    /// before, it stays in the inbox for another try (`None`). Either way the rest of the
-    /// batch goes on. An error here (the database is the trouble) fails the step.
-    async fn failed(&self, failed: Failed, source: &str) -> Result<Option<Disposition>, ReadError> {
+    /// Counts a failed try of a message, in the batch's transaction. After `[limits] attempts`
+    /// tries (across restarts) it is recorded as unreadable, with the error, and belongs in the
+    /// quarantine (`Some`); before, it stays in the inbox for another try (`None`). Either way
+    /// the rest of the batch goes on. An error here (the database is the trouble) stops the
+    /// batch.
+    async fn failed(
+        &self,
+        tx: &mut store::Conn,
+        failed: Failed,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Disposition>, ReadError> {
         let Failed {
             key,
             incoming,
             error,
         } = failed;
-        let mut conn = store::acquire(&self.pool).await?;
-        let attempts =
-            store::inbound::failed_attempt(&mut conn, &key, &error, self.clock.now()).await?;
-        drop(conn);
+        let attempts = store::inbound::failed_attempt(tx, &key, &error, now).await?;
         let limit = self.config.limits.attempts;
         tracing::warn!(message_id = key, attempts, limit, %error, "handling a message failed");
-        self.health.record_failure("inbound", &error).await;
         if attempts < limit {
             return Ok(None);
         }
@@ -313,18 +342,21 @@ impl Reader {
             disposition: Disposition::Quarantine,
             reason: format!("unreadable: handling it failed {attempts} times: {error}"),
         };
-        Ok(Some(
-            match self.record_as(&incoming, source, Some(decision)).await? {
-                Outcome::Recorded(decision) => decision.disposition,
-                Outcome::Duplicate(disposition) => disposition,
-            },
-        ))
+        let recorded = self
+            .record_in(tx, &incoming, source, Some(decision), now)
+            .await??;
+        Ok(Some(match recorded.0 {
+            Outcome::Recorded(decision) => decision.disposition,
+            Outcome::Duplicate(disposition) => disposition,
+        }))
     }
 
     /// Reads one batch from the mailbox (bounded by `[inbound] batch_size` and
-    /// `[limits] batch_bytes`): records every message (each in its own transaction), then moves
-    /// them all (one command per folder on an IMAP server). A message whose handling fails stays
-    /// for another try and does not stop the others.
+    /// `[limits] batch_bytes`): parses every message on one blocking thread (CPU work a sender
+    /// controls, kept off the runtime), records them all in one transaction with a savepoint
+    /// each, commits, then moves them all (one command per folder on an IMAP server). A
+    /// message whose handling fails is undone alone, stays for another try and does not stop
+    /// the others.
     pub async fn step(&self) -> Result<Report, ReadError> {
         let limits = &self.config.limits;
         let batch = self
@@ -339,21 +371,51 @@ impl Reader {
             read: batch.len(),
             ..Report::default()
         };
-        let mut settle = Vec::with_capacity(batch.len());
+        if batch.is_empty() {
+            self.health.record_ok("inbound").await?;
+            return Ok(report);
+        }
         let describe = self.mailbox.describe();
-        for fetched in batch {
-            let source = format!("{describe}: {}", fetched.id);
-            let id = fetched.id.clone();
-            match self.handle(fetched, &source, &mut report).await {
+        let read_limits = read_limits(limits);
+        let batch = tokio::task::spawn_blocking(move || {
+            batch
+                .into_iter()
+                .map(|fetched| read(fetched, &describe, &read_limits))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ReadError::Parse(e.to_string()))?;
+
+        let mut settle = Vec::with_capacity(batch.len());
+        let mut failures = Vec::new();
+        let mut queued = false;
+        let now = self.clock.now();
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        for read in batch {
+            let (id, source) = (read.id.clone(), read.source.clone());
+            match self
+                .handle(&mut tx, read, now, &mut report, &mut queued)
+                .await?
+            {
                 Ok(disposition) => settle.push((id, disposition)),
-                Err(failed) => match self.failed(failed, &source).await? {
-                    Some(disposition) => {
-                        report.recorded += 1;
-                        settle.push((id, disposition));
+                Err(failed) => {
+                    failures.push(failed.error.clone());
+                    match self.failed(&mut tx, failed, &source, now).await? {
+                        Some(disposition) => {
+                            report.recorded += 1;
+                            settle.push((id, disposition));
+                        }
+                        None => report.failed += 1,
                     }
-                    None => report.failed += 1,
-                },
+                }
             }
+        }
+        store::commit(tx).await?;
+        if queued {
+            self.wake.notify_one();
+        }
+        for error in &failures {
+            self.health.record_failure("inbound", error).await;
         }
         match self.mailbox.settle_many(&settle).await {
             Ok(()) => report.settled = settle.len(),
@@ -437,6 +499,52 @@ pub fn read_limits(limits: &Limits) -> ReadLimits {
         text_bytes: limits.text_bytes,
         attachment_bytes: limits.attachment_bytes,
     }
+}
+
+/// Reads one fetched message: parses it within `limits`. A message whose parse panics fails
+/// alone; one only partly fetched (over a size limit) is to be recorded and quarantined.
+fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
+    let source = format!("{describe}: {}", fetched.id);
+    let unread_key = format!("unread:{source}");
+    let raw = std::mem::take(&mut fetched.raw);
+    let parsed = std::panic::catch_unwind(|| Incoming::parse_with(&raw, limits));
+    let read = match parsed {
+        Err(panic) => Err(Failed {
+            key: unread_key,
+            incoming: None,
+            error: format!("reading the message failed: {}", panic_message(&*panic)),
+        }),
+        Ok(mut incoming) => {
+            let decided = fetched.unread.as_ref().map(|why| {
+                // Only the header (or nothing) was read: a key of its own when it has no
+                // Message-ID, since its hash covers only what was read.
+                if incoming.message_id.is_none() {
+                    incoming.dedupe_key = unread_key.clone();
+                }
+                incoming.size = usize::try_from(fetched.size).unwrap_or(usize::MAX);
+                Decision {
+                    classification: Classification::Unrecognised,
+                    disposition: Disposition::Quarantine,
+                    reason: format!("not read: {why}"),
+                }
+            });
+            Ok((incoming, decided))
+        }
+    };
+    Read {
+        id: fetched.id,
+        source,
+        read,
+    }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 /// Whether a message was recorded before: by its key, and, when that is its Message-ID, by its
