@@ -108,6 +108,7 @@ pub async fn enqueue_about(
             token: mail.token.as_deref(),
             survey_id,
             raw: &raw,
+            follows: &mail.references,
         },
         now,
     )

@@ -23,33 +23,53 @@ pub struct NewOutbound<'a> {
     pub survey_id: Option<i64>,
     /// The complete RFC 5322 message.
     pub raw: &'a [u8],
+    /// The Message-IDs of the thread this mail continues (its References): while one of them
+    /// is a row still unsent, this one waits for it.
+    pub follows: &'a [String],
 }
 
-/// Writes the row, due now. Returns `false` when a row with the same natural key exists.
+/// Writes the row, due now, after the latest unsent row among `follows`. Returns `false` when
+/// a row with the same natural key exists.
 pub async fn enqueue(
     conn: &mut Conn,
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
+    // One placeholder per Message-ID of the thread (as many as `[limits] references` lets a
+    // message carry; none for most mail).
+    let follows = (0..new.follows.len())
+        .map(|i| format!("${}", 11 + i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let after = if new.follows.is_empty() {
+        "NULL".to_string()
+    } else {
+        format!(
+            "(SELECT id FROM outbox WHERE message_id IN ({follows}) \
+             AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)"
+        )
+    };
+    let sql = format!(
         "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
-         token, survey_id, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'queued', 0, $8, $8) \
-         ON CONFLICT (natural_key) DO NOTHING",
-    )
-    .bind(new.natural_key)
-    .bind(new.message_id)
-    .bind(new.kind)
-    .bind(new.engagement_id)
-    .bind(new.recipient)
-    .bind(new.subject)
-    .bind(new.raw)
-    .bind(now)
-    .bind(new.token)
-    .bind(new.survey_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+         token, survey_id, state, attempts, next_attempt_at, created_at, after_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'queued', 0, $8, $8, {after}) \
+         ON CONFLICT (natural_key) DO NOTHING"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(new.natural_key)
+        .bind(new.message_id)
+        .bind(new.kind)
+        .bind(new.engagement_id)
+        .bind(new.recipient)
+        .bind(new.subject)
+        .bind(new.raw)
+        .bind(now)
+        .bind(new.token)
+        .bind(new.survey_id);
+    for id in new.follows {
+        query = query.bind(id);
+    }
+    let inserted = query.execute(&mut *conn).await?.rows_affected();
     Ok(inserted == 1)
 }
 
@@ -67,11 +87,12 @@ pub struct Claimed {
     pub lease_until: DateTime<Utc>,
 }
 
-/// Claims the most overdue row: a queued one whose time has come, or one whose holder's lease
-/// ran out (that worker crashed mid-send), unless another message to the same recipient is
-/// being sent (mail to one person goes out in order). The condition is repeated in the UPDATE,
-/// so of two workers racing for one row exactly one gets it. The claim is committed when this
-/// returns: nothing is sent that is not claimed.
+/// Claims one row: first one whose holder's lease ran out (that worker crashed mid-send), else
+/// the most overdue queued one that follows no unsent row (a mail continuing a thread waits for
+/// the thread's earlier mail). Each is found by walking an index in order, so a claim costs the
+/// same however long the queue. The condition is repeated in the UPDATE, so of two workers
+/// racing for one row exactly one gets it. The claim is committed when this returns: nothing is
+/// sent that is not claimed.
 pub async fn claim_due(
     conn: &mut Conn,
     now: DateTime<Utc>,
@@ -79,13 +100,15 @@ pub async fn claim_due(
 ) -> Result<Option<Claimed>, StoreError> {
     Ok(sqlx::query_as(
         "UPDATE outbox SET state = 'sending', lease_until = $2, attempts = attempts + 1 \
-         WHERE id = (SELECT o.id FROM outbox o \
-                     WHERE ((o.state = 'queued' AND o.next_attempt_at <= $1) \
-                            OR (o.state = 'sending' AND o.lease_until < $1)) \
-                       AND NOT EXISTS (SELECT 1 FROM outbox b \
-                                       WHERE b.state = 'sending' AND b.recipient = o.recipient \
-                                         AND b.lease_until >= $1 AND b.id <> o.id) \
-                     ORDER BY o.next_attempt_at, o.id LIMIT 1) \
+         WHERE id = COALESCE( \
+                 (SELECT s.id FROM outbox s WHERE s.state = 'sending' AND s.lease_until < $1 \
+                  ORDER BY s.lease_until, s.id LIMIT 1), \
+                 (SELECT o.id FROM outbox o \
+                  WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
+                    AND (o.after_id IS NULL OR NOT EXISTS ( \
+                         SELECT 1 FROM outbox a \
+                         WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
+                  ORDER BY o.next_attempt_at, o.id LIMIT 1)) \
            AND ((state = 'queued' AND next_attempt_at <= $1) \
                 OR (state = 'sending' AND lease_until < $1)) \
          RETURNING id, message_id, recipient, raw, attempts, lease_until",

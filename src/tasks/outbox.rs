@@ -86,7 +86,6 @@ impl OutboxWorker {
         let (step, held) = match result {
             Ok(()) => {
                 self.record_sent(&row, now).await;
-                self.health.record_ok("outbound").await?;
                 tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
                 return Ok(Step::Sent { id: row.id });
             }
@@ -153,7 +152,8 @@ impl OutboxWorker {
     }
 
     /// Delivers everything that is due now, up to the transport's `parallel()` sends at once
-    /// (never two to one recipient at a time); returns how many were sent.
+    /// (a mail that continues a thread after its earlier, unsent mail); returns how many were
+    /// sent, and notes in `health` that the outbound side worked when any was.
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let lane = || async {
             let mut sent = 0;
@@ -169,6 +169,9 @@ impl OutboxWorker {
         let mut sent = 0;
         for lane in futures_util::future::join_all(lanes).await {
             sent += lane?;
+        }
+        if sent > 0 {
+            self.health.record_ok("outbound").await?;
         }
         Ok(sent)
     }

@@ -69,8 +69,15 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     std::fs::remove_file(t.outbox_dir()).unwrap();
     let retried = t.tandem(&["outbox", "retry", &id.to_string()]);
     assert!(retried.status.success(), "{}", describe(&retried));
-    assert_eq!(t.app.outbox().step().await.unwrap(), Step::Sent { id });
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 1);
     assert_eq!(t.sent_files().len(), 1);
+    assert!(
+        t.sent_files()[0]
+            .to_string_lossy()
+            .contains(&format!("{id:06}-")),
+        "{:?}",
+        t.sent_files()
+    );
 
     let again = t.tandem(&["outbox", "retry", &id.to_string()]);
     assert!(!again.status.success());
@@ -106,4 +113,119 @@ async fn a_row_held_by_a_dead_worker_is_taken_over_after_its_lease() {
         Step::Sent { id: claimed.id }
     );
     assert_eq!(t.sent_files().len(), 3);
+}
+
+/// Mail goes out several at a time, to one person too, but the confirmation of a `cancel` is
+/// not claimed while the receipt it follows is unsent.
+#[tokio::test]
+async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing_else_does() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement().await;
+    t.app.outbox().drain().await.unwrap();
+    let hours = |id: &str, extra: &str, body: &str| {
+        crate::helpers::message("Sam Lee <sam@va.example>", id, "Hours", extra, body)
+    };
+    t.deliver(
+        "1.hours",
+        &hours("<h1@va.example>", "", "2026-11-23 2h invoices"),
+    );
+    t.app.reader().drain().await.unwrap();
+    let rows = |t: &crate::helpers::TestApp| {
+        let pool = t.app.pool.clone();
+        async move {
+            let mut conn = store::acquire(&pool).await.unwrap();
+            store::outbox::list(&mut conn).await.unwrap()
+        }
+    };
+    let receipt = rows(&t)
+        .await
+        .into_iter()
+        .find(|r| r.state == "queued")
+        .expect("the receipt is queued");
+
+    // Sam cancels it before it went out, and sends another day's hours.
+    let cancel_headers = format!(
+        "In-Reply-To: {id}\r\nReferences: <h1@va.example> {id}\r\n",
+        id = receipt.message_id
+    );
+    t.deliver(
+        "2.cancel",
+        &crate::helpers::message(
+            "Sam Lee <sam@va.example>",
+            "<c1@va.example>",
+            "Re: Hours",
+            &cancel_headers,
+            "cancel",
+        ),
+    );
+    t.deliver(
+        "3.hours",
+        &hours("<h2@va.example>", "", "2026-11-24 1h calls"),
+    );
+    t.app.reader().drain().await.unwrap();
+    let queued: Vec<_> = rows(&t)
+        .await
+        .into_iter()
+        .filter(|r| r.state == "queued")
+        .collect();
+    assert_eq!(queued.len(), 3, "{queued:?}");
+
+    let now = t.clock_now();
+    let lease = now + Duration::minutes(5);
+    let mut conn = store::acquire(&t.app.pool).await.unwrap();
+    let mut claim = async || {
+        store::outbox::claim_due(&mut conn, now, lease)
+            .await
+            .unwrap()
+            .map(|c| c.id)
+    };
+    let first = claim().await;
+    assert_eq!(first, Some(receipt.id), "the oldest first");
+    let second = claim().await.expect("other mail to Sam is not held back");
+    assert_ne!(second, receipt.id);
+    let kinds: Vec<_> = rows(&t)
+        .await
+        .into_iter()
+        .filter(|r| r.id == second || r.state == "queued")
+        .map(|r| (r.id == second, r.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (false, "cancelled".to_string()),
+            (true, "receipt".to_string())
+        ],
+        "the second receipt goes while the first is being sent; the confirmation waits"
+    );
+    assert_eq!(
+        claim().await,
+        None,
+        "the confirmation waits for its receipt"
+    );
+
+    // Once the receipt is recorded as sent, the confirmation is claimed.
+    let claimed = store::outbox::Claimed {
+        id: receipt.id,
+        message_id: receipt.message_id.clone(),
+        recipient: receipt.recipient.clone(),
+        raw: Vec::new(),
+        attempts: 1,
+        lease_until: lease,
+    };
+    assert!(
+        store::outbox::mark_sent(&mut conn, &claimed, now)
+            .await
+            .unwrap()
+    );
+    let third = store::outbox::claim_due(&mut conn, now, lease)
+        .await
+        .unwrap()
+        .expect("the confirmation is due once its receipt went");
+    let confirmation = rows(&t)
+        .await
+        .into_iter()
+        .find(|r| r.id == third.id)
+        .unwrap();
+    assert_eq!(confirmation.kind, "cancelled");
 }
