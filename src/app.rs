@@ -207,13 +207,36 @@ impl App {
         self.scheduler().send_digest(week, key).await
     }
 
-    /// One pass of everything: read the whole inbox, run the scheduler once, send all that is
-    /// due. For `tandem run --once` and for tests.
+    /// One pass of everything: read the whole inbox and run the scheduler once, while the
+    /// outbox sends what they queue as they commit it; returns once all that is due is sent.
+    /// For `tandem run --once` and for tests.
     pub async fn run_once(&self) -> anyhow::Result<()> {
-        self.reader().drain().await?;
-        self.scheduler().step().await?;
-        self.outbox().drain().await?;
-        Ok(())
+        let queued_all = std::sync::atomic::AtomicBool::new(false);
+        let reading = async {
+            let read = async {
+                self.reader().drain().await?;
+                self.scheduler().step().await?;
+                anyhow::Ok(())
+            }
+            .await;
+            queued_all.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.outbox_wake.notify_one();
+            read
+        };
+        let sending = async {
+            let outbox = self.outbox();
+            loop {
+                // Read before the drain: the drain after the last queueing is a whole one.
+                let last = queued_all.load(std::sync::atomic::Ordering::SeqCst);
+                outbox.drain().await?;
+                if last {
+                    return anyhow::Ok(());
+                }
+                self.outbox_wake.notified().await;
+            }
+        };
+        let (read, sent) = tokio::join!(reading, sending);
+        read.and(sent)
     }
 
     /// The daemon. Returns when `shutdown` completes and every task has finished its current

@@ -70,26 +70,6 @@ pub async fn record(
     .await?)
 }
 
-/// Sets what was decided about a recorded message (in the transaction that recorded it).
-pub async fn set_outcome(
-    conn: &mut Conn,
-    id: i64,
-    classification: Classification,
-    reason: &str,
-    disposition: Disposition,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE inbound_message SET classification = $1, reason = $2, disposition = $3 WHERE id = $4",
-    )
-    .bind(classification.as_str())
-    .bind(reason)
-    .bind(disposition.as_str())
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// A recorded message, as a copy seen again is compared with it and filed where it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
@@ -138,12 +118,20 @@ pub async fn failed_attempt(
     Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
 }
 
-/// Forgets the failed attempts of a message once it is recorded.
-pub async fn clear_attempts(conn: &mut Conn, dedupe_key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM inbound_attempt WHERE dedupe_key = $1")
-        .bind(dedupe_key)
-        .execute(&mut *conn)
-        .await?;
+/// Forgets the failed attempts of messages once they are recorded (one statement for a batch).
+pub async fn clear_attempts(conn: &mut Conn, dedupe_keys: &[&str]) -> Result<(), StoreError> {
+    for keys in dedupe_keys.chunks(500) {
+        let placeholders = (1..=keys.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("DELETE FROM inbound_attempt WHERE dedupe_key IN ({placeholders})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in keys {
+            query = query.bind(*key);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

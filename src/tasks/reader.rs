@@ -110,6 +110,7 @@ impl Reader {
         let (outcome, queued) = self
             .record_as(&mut tx, incoming, source, None, self.clock.now())
             .await?;
+        store::inbound::clear_attempts(&mut tx, &[&incoming.dedupe_key]).await?;
         store::commit(tx).await?;
         if queued {
             self.wake.notify_one();
@@ -119,7 +120,7 @@ impl Reader {
 
     /// Records one message and applies its route in the transaction `tx` (which holds the
     /// write lock): is it known, what is it, then its row, the flow's rows and its outbox
-    /// rows. With `decided` (`Some`: a message that is only recorded and filed, as one over
+    /// rows (its failed tries are the caller's to forget). With `decided` (`Some`: a message that is only recorded and filed, as one over
     /// the size limit or one that failed too often) it is not routed. Also returns whether
     /// mail was queued.
     async fn record_as(
@@ -138,6 +139,12 @@ impl Reader {
             Some(decision) => Route::File(decision),
             None => route::route(tx, &self.config, incoming, now).await?,
         };
+        let mut decision = route.decision().clone();
+        if reused {
+            decision.reason.push_str(
+                "; its Message-ID was used before by a different message, so it has a row of its own",
+            );
+        }
         let row = store::inbound::NewInbound {
             dedupe_key: &key,
             message_id: incoming.message_id.as_deref(),
@@ -149,10 +156,10 @@ impl Reader {
                 .or(incoming.from_raw.as_deref()),
             subject: incoming.subject.as_deref(),
             sent_at: incoming.date,
-            // Provisional; set below once the flow has run, in the same transaction.
-            classification: Classification::Unrecognised,
-            reason: "being read",
-            disposition: Disposition::Attention,
+            // Should the flow fail, the savepoint takes the row back with its effects.
+            classification: decision.classification,
+            reason: &decision.reason,
+            disposition: decision.disposition,
             size_bytes: incoming.size,
             content_hash: Some(&incoming.content_hash),
         };
@@ -166,21 +173,6 @@ impl Reader {
         };
         self.apply(tx, &route, Received { id, incoming, now })
             .await?;
-        let mut decision = route.decision().clone();
-        if reused {
-            decision.reason.push_str(
-                "; its Message-ID was used before by a different message, so it has a row of its own",
-            );
-        }
-        store::inbound::set_outcome(
-            tx,
-            id,
-            decision.classification,
-            &decision.reason,
-            decision.disposition,
-        )
-        .await?;
-        store::inbound::clear_attempts(tx, &incoming.dedupe_key).await?;
         let queued = !matches!(route, Route::File(_));
         Ok((Outcome::Recorded(decision), queued))
     }
@@ -270,6 +262,7 @@ impl Reader {
         now: DateTime<Utc>,
         report: &mut Report,
         queued: &mut bool,
+        recorded: &mut Vec<String>,
     ) -> Result<Result<Disposition, Failed>, StoreError> {
         let (incoming, decided) = match read.read {
             Ok(read) => read,
@@ -292,6 +285,7 @@ impl Reader {
         Ok(Ok(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
+                recorded.push(incoming.dedupe_key.clone());
                 tracing::info!(
                     message_id = incoming.dedupe_key,
                     from = incoming.from_raw.as_deref().unwrap_or("-"),
@@ -389,20 +383,24 @@ impl Reader {
         let mut settle = Vec::with_capacity(batch.len());
         let mut failures = Vec::new();
         let mut queued = false;
+        // The keys of the messages recorded, whose failed tries are forgotten.
+        let mut recorded = Vec::with_capacity(batch.len());
         let now = self.clock.now();
         let mut tx = store::begin_immediate(&self.pool).await?;
         for read in batch {
             let (id, source) = (read.id.clone(), read.source.clone());
             match self
-                .handle(&mut tx, read, now, &mut report, &mut queued)
+                .handle(&mut tx, read, now, &mut report, &mut queued, &mut recorded)
                 .await?
             {
                 Ok(disposition) => settle.push((id, disposition)),
                 Err(failed) => {
                     failures.push(failed.error.clone());
+                    let key = failed.key.clone();
                     match self.failed(&mut tx, failed, &source, now).await? {
                         Some(disposition) => {
                             report.recorded += 1;
+                            recorded.push(key);
                             settle.push((id, disposition));
                         }
                         None => report.failed += 1,
@@ -410,6 +408,8 @@ impl Reader {
                 }
             }
         }
+        let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+        store::inbound::clear_attempts(&mut tx, &recorded).await?;
         store::commit(tx).await?;
         if queued {
             self.wake.notify_one();

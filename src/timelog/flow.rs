@@ -197,6 +197,8 @@ pub async fn plan(
     let mut rejected = Vec::new();
     // Minutes per day: what is stored plus what this message adds.
     let mut day_totals: std::collections::HashMap<NaiveDate, i64> = Default::default();
+    // Whether each month met is locked: looked up once per month, not once per line.
+    let mut locked: std::collections::HashMap<(i32, u32), bool> = Default::default();
     let reject = |line: usize, text: String, detail: Reason, example: String| Rejection {
         line,
         message: detail.describe(assistant.locale),
@@ -253,7 +255,16 @@ pub async fn plan(
                 continue;
             }
         };
-        if store::timelog::is_locked(conn, entry.date).await? {
+        let month = (entry.date.year(), entry.date.month());
+        let is_locked = match locked.get(&month) {
+            Some(is_locked) => *is_locked,
+            None => {
+                let is_locked = store::timelog::is_locked(conn, entry.date).await?;
+                locked.insert(month, is_locked);
+                is_locked
+            }
+        };
+        if is_locked {
             let month = entry.date.format("%Y-%m").to_string();
             let example = entry.text.clone();
             rejected.push(reject(
