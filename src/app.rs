@@ -60,6 +60,9 @@ pub struct App {
     pub mailbox: Arc<dyn Mailbox>,
     /// Rung when this process queues mail, so the worker sends it without waiting for a poll.
     pub outbox_wake: Arc<Notify>,
+    /// Shared by the tasks: failures kept while the database refuses writes are written by
+    /// whichever task next gets through.
+    health: Health,
 }
 
 impl App {
@@ -92,6 +95,7 @@ impl App {
             (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
         Ok(Self {
+            health: Health::new(pool.clone(), clock.clone()),
             transport: transport(&config)?,
             mailbox,
             pool,
@@ -112,7 +116,7 @@ impl App {
     }
 
     fn health(&self) -> Health {
-        Health::new(self.pool.clone(), self.clock.clone())
+        self.health.clone()
     }
 
     /// The task that reads the mailbox.

@@ -30,29 +30,57 @@ pub async fn record_ok(
     Ok(())
 }
 
+/// A failed step of a component, at the time it failed (written later when the database
+/// refused it then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub component: String,
+    pub error: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Records `failure` at its own time. The `health` row keeps the latest error: a failure
+/// written late, after a newer one, counts but does not replace it.
+pub async fn record_failure(conn: &mut Conn, failure: &Failure) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO health (component, last_error_at, last_error, error_count) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (component) DO UPDATE SET \
+         last_error = CASE WHEN health.last_error_at IS NULL OR health.last_error_at <= excluded.last_error_at \
+                           THEN excluded.last_error ELSE health.last_error END, \
+         last_error_at = CASE WHEN health.last_error_at IS NULL OR health.last_error_at <= excluded.last_error_at \
+                              THEN excluded.last_error_at ELSE health.last_error_at END, \
+         error_count = health.error_count + 1",
+    )
+    .bind(&failure.component)
+    .bind(failure.at)
+    .bind(&failure.error)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO health_event (component, at, error) VALUES ($1, $2, $3)")
+        .bind(&failure.component)
+        .bind(failure.at)
+        .bind(&failure.error)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records an error of `component` at `now`.
 pub async fn record_error(
     conn: &mut Conn,
     component: &str,
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO health (component, last_error_at, last_error, error_count) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (component) DO UPDATE SET last_error_at = excluded.last_error_at, \
-         last_error = excluded.last_error, error_count = health.error_count + 1",
+    record_failure(
+        conn,
+        &Failure {
+            component: component.to_string(),
+            error: error.to_string(),
+            at: now,
+        },
     )
-    .bind(component)
-    .bind(now)
-    .bind(error)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO health_event (component, at, error) VALUES ($1, $2, $3)")
-        .bind(component)
-        .bind(now)
-        .bind(error)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    .await
 }
 
 /// Errors per component since `since`.

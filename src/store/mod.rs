@@ -15,6 +15,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub type Db = sqlx::Sqlite;
@@ -93,6 +94,7 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
+        .after_release(|conn, _| Box::pin(reusable(conn)))
         .connect_with(options)
         .await
         .map_err(open_err)?;
@@ -100,6 +102,27 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
         MIGRATOR.run(&pool).await?;
     }
     Ok(pool)
+}
+
+/// Whether a connection coming back to the pool may be handed out again: not when it is still
+/// inside a transaction. A `Tx` dropped without a commit (an error on the way, or a failed
+/// `COMMIT`) queues a `ROLLBACK` on its connection; when that rollback fails too (SQLite may
+/// already have rolled back by itself after `database or disk is full`, or may not have), the
+/// driver still counts the transaction as open, and the next `begin` on that connection would
+/// open a savepoint inside a transaction that never ends: its write lock would keep every
+/// other writer out for good. Such a connection is closed instead (closing rolls back and
+/// releases its locks), and the pool opens a fresh one.
+async fn reusable(conn: &mut Conn) -> Result<bool, sqlx::Error> {
+    // The rollback a dropped `Tx` queued runs before this ping is answered.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection came back inside a transaction (its commit or rollback \
+             failed); closing it"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Opens a transaction.
@@ -114,7 +137,8 @@ pub async fn begin_immediate(pool: &Pool) -> Result<Tx, StoreError> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-/// Commits `tx`.
+/// Commits `tx`. When the commit fails, `tx` is rolled back as it is dropped, and its connection
+/// is closed rather than reused if that fails too (see `reusable`).
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }

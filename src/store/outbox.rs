@@ -115,8 +115,14 @@ pub async fn claim_due(
     )
     .bind(now)
     .bind(lease_until)
-    .fetch_optional(&mut *conn)
-    .await?)
+    // Read to the end, not `fetch_optional`: this statement commits on its own, and SQLite
+    // commits when the statement finishes. Stopping at the first row leaves the commit to the
+    // statement's reset, whose error (`database or disk is full`) the driver drops: the row
+    // would come back claimed, be sent, and its claim would never have been recorded.
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .next())
 }
 
 /// Records that the claimed message was sent. `false` when the claim was no longer held (its

@@ -71,39 +71,110 @@ pub async fn wait_for_event(
 }
 
 /// Where the tasks note when they last worked and what failed, for the digest and `status`.
+///
+/// The database is often what fails: locked past the busy timeout, or on a full disk. Then the
+/// failure cannot be written either, so it is kept here, in memory, and written (with the time
+/// it happened) as soon as the database takes writes again: the outage is in `health_event`
+/// afterwards, each failure at its own time. Clones share what is kept.
 #[derive(Debug, Clone)]
 pub struct Health {
     pool: Pool,
     clock: Arc<dyn Clock>,
+    /// Failures not written yet. A tokio mutex, held across the write, so two clones never
+    /// write the same failure twice.
+    unwritten: Arc<tokio::sync::Mutex<Unwritten>>,
 }
+
+/// The failures a refusing database has not taken yet.
+#[derive(Debug, Default)]
+struct Unwritten {
+    failures: Vec<store::health::Failure>,
+    /// Failures not kept because [`UNWRITTEN_KEPT`] were waiting already.
+    dropped: u64,
+}
+
+/// How many failures are kept in memory while the database refuses writes; the rest are
+/// counted, and that count written with them.
+pub const UNWRITTEN_KEPT: usize = 1000;
 
 impl Health {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> Self {
-        Self { pool, clock }
+        Self {
+            pool,
+            clock,
+            unwritten: Arc::default(),
+        }
     }
 
-    /// Notes that `component` just worked.
+    /// Notes that `component` just worked, after writing any failures kept from an outage.
     pub async fn record_ok(&self, component: &str) -> Result<(), StoreError> {
+        self.flush().await?;
         let mut conn = store::acquire(&self.pool).await?;
         store::health::record_ok(&mut conn, component, self.clock.now()).await
     }
 
     /// Notes a failed step in the health table, where the digest reads it. Should even that
-    /// fail (the database is the trouble), the log keeps both errors.
+    /// fail (the database is the trouble), the failure is kept in memory and written with the
+    /// next one the database takes; the log has it meanwhile.
     pub async fn record_failure(&self, component: &str, error: &str) {
-        let result = match store::acquire(&self.pool).await {
-            Ok(mut conn) => {
-                store::health::record_error(&mut conn, component, error, self.clock.now()).await
-            }
-            Err(e) => Err(e),
+        let failure = store::health::Failure {
+            component: component.to_string(),
+            error: error.to_string(),
+            at: self.clock.now(),
         };
-        if let Err(e) = result {
+        {
+            let mut unwritten = self.unwritten.lock().await;
+            if unwritten.failures.len() < UNWRITTEN_KEPT {
+                unwritten.failures.push(failure);
+            } else {
+                unwritten.dropped += 1;
+            }
+        }
+        if let Err(e) = self.flush().await {
+            let kept = self.unwritten.lock().await.failures.len();
             tracing::error!(
                 component,
                 error,
                 cause = format!("{:#}", anyhow::Error::from(e)),
-                "could not record a failure in the health table"
+                kept,
+                "could not record a failure in the health table; kept in memory until the \
+                 database takes writes again"
             );
         }
+    }
+
+    /// Writes the failures kept in memory, in one transaction; on an error they stay kept.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let mut unwritten = self.unwritten.lock().await;
+        if unwritten.failures.is_empty() && unwritten.dropped == 0 {
+            return Ok(());
+        }
+        let mut failures = unwritten.failures.clone();
+        if unwritten.dropped > 0 {
+            let last = failures.last().cloned();
+            if let Some(last) = last {
+                failures.push(store::health::Failure {
+                    error: format!(
+                        "{} more failures while the database refused writes were not kept",
+                        unwritten.dropped
+                    ),
+                    ..last
+                });
+            }
+        }
+        let mut tx = store::begin(&self.pool).await?;
+        for failure in &failures {
+            store::health::record_failure(&mut tx, failure).await?;
+        }
+        store::commit(tx).await?;
+        if failures.len() > 1 {
+            tracing::info!(
+                written = failures.len(),
+                since = %failures[0].at,
+                "the database takes writes again; failures kept meanwhile are in the health table"
+            );
+        }
+        *unwritten = Unwritten::default();
+        Ok(())
     }
 }

@@ -144,6 +144,7 @@ impl OutboxWorker {
                 Err(e) => {
                     let error = format!("{:#}", anyhow::Error::from(e));
                     tracing::error!(id = row.id, %error, "a sent message could not be recorded; trying again");
+                    self.health.record_failure("outbound", &error).await;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(10));
                 }

@@ -248,7 +248,8 @@ impl Scheduler {
         if let Some(error) = failed {
             return Err(error);
         }
-        store::health::record_ok(&mut conn, "scheduler", now).await?;
+        drop(conn);
+        self.health.record_ok("scheduler").await?;
         Ok(Step {
             trials_started,
             queued,

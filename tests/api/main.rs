@@ -24,6 +24,9 @@
 //!   failed with the server's answer, `tandem check`.
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
+//! - `dbfaults`: the database on a tiny filesystem that fills up and is grown, and locked by
+//!   another connection past the busy timeout, under `tandem run`: no receipt doubled, the
+//!   daemon goes on by itself, the outage is in `health`.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 //! - `digest`: the weekly digest on a seeded database: every figure against the data, both
 //!   languages (text and HTML) against golden files, the mail with its inline chart, the CLI.
@@ -39,6 +42,7 @@
 mod cli;
 mod crash;
 mod daemon;
+mod dbfaults;
 mod digest;
 mod fixtures;
 mod helpers;
