@@ -300,6 +300,24 @@ pub async fn forget_holder(conn: &mut Conn, id: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// Refreshes the heartbeat of holder `id`, found alive by another process of its PID space,
+/// where it is older than `older_than` (a live process whose own heartbeat stalls, say on a
+/// locked database, keeps what it holds).
+pub async fn vouch_for_holder(
+    conn: &mut Conn,
+    id: &str,
+    now: DateTime<Utc>,
+    older_than: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox_holder SET heartbeat_at = $2 WHERE id = $1 AND heartbeat_at < $3")
+        .bind(id)
+        .bind(now)
+        .bind(older_than)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Forgets every holder silent since `before` (housekeeping: one row is added per process
 /// start; a holder that beats again registers again).
 pub async fn forget_silent_holders(

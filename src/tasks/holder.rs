@@ -1,7 +1,8 @@
 //! Who holds the outbox rows this process sends. [`Holder`] is this process's identity in the
 //! `outbox_holder` table (a random id, the host, the PID space, the pid and when that pid
-//! started) with its heartbeat; [`Holder::forget_the_gone`] finds the holders of the same PID
-//! space whose process no longer exists and forgets them. A row in `sending` whose holder is
+//! started) with its heartbeat; [`Holder::forget_the_gone`] looks up the processes of the
+//! other holders of the same PID space, forgets those that no longer exist and vouches for
+//! the others. A row in `sending` whose holder is
 //! forgotten, or silent for [`SILENT`], is claimed at once instead of after its lease: a
 //! `run --once` right after a `kill -9` sends what the killed daemon was sending.
 
@@ -15,9 +16,10 @@ use crate::store::{self, Pool, StoreError};
 /// How often a process that sends refreshes its heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// A holder without a heartbeat for this long counts as gone (for holders on other hosts or in
-/// other PID namespaces, whose pid cannot be looked up). Twelve heartbeats: a process whose
-/// database writes stall longer than this may see a message it sent taken up again.
+/// A holder without a heartbeat for this long counts as gone. Twelve heartbeats. A holder of
+/// the same PID space is looked up by its pid instead, and vouched for while it lives; one on
+/// another host or in another PID namespace whose database writes stall longer than this may
+/// see a message it sent taken up again.
 pub const SILENT: Duration = Duration::from_secs(60);
 
 /// Holder rows silent this long are removed (one is added per process start).
@@ -97,8 +99,9 @@ impl Holder {
     }
 
     /// Forgets every other holder of this PID space whose process no longer exists (or whose
-    /// pid is now another process's), and holders silent for a day. Returns the ids forgotten
-    /// as gone. Where the PID space is unknown, only the heartbeat tells.
+    /// pid is now another process's), refreshes the heartbeat of those whose process lives
+    /// (when it is half [`SILENT`] old), and forgets holders silent for a day. Returns the ids
+    /// forgotten as gone. Where the PID space is unknown, only the heartbeat tells.
     pub async fn forget_the_gone(
         &self,
         pool: &Pool,
@@ -111,8 +114,14 @@ impl Holder {
             return Ok(Vec::new());
         };
         let mut gone = Vec::new();
+        let stalling = now - chrono::Duration::from_std(SILENT / 2).unwrap_or_default();
         for other in store::outbox::holders_in(&mut conn, space).await? {
-            if other.id != self.record.id && is_gone(&other) {
+            if other.id == self.record.id {
+                continue;
+            }
+            if !is_gone(&other) {
+                store::outbox::vouch_for_holder(&mut conn, &other.id, now, stalling).await?;
+            } else {
                 store::outbox::forget_holder(&mut conn, &other.id).await?;
                 tracing::info!(
                     holder = %other.id, pid = other.pid, host = %other.host,

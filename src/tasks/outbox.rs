@@ -172,7 +172,7 @@ impl OutboxWorker {
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         self.holder.forget_the_gone(&self.pool, now).await?;
-        self.holder.beat(&self.pool, now).await?;
+        self.holder.beat_if_due(&self.pool, now).await?;
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let lane = || async {
             let mut sent = 0;

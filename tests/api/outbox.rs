@@ -229,3 +229,31 @@ async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
         .unwrap();
     assert_eq!(attempts, 2);
 }
+
+/// A process of this machine that still lives keeps its row though its heartbeat stalls (its
+/// database writes blocked, say): its pid vouches for it, until its lease runs out.
+#[tokio::test]
+async fn a_live_process_whose_heartbeat_stalls_keeps_its_row_until_the_lease() {
+    let t = spawn_app().await;
+    if t.app.holder.record().pid_space.is_none() {
+        eprintln!("no /proc: a holder's process cannot be looked up here");
+        return;
+    }
+    t.add_people().await;
+    t.start_engagement().await;
+    // Another holder in this very process (alive, whatever the clock says).
+    let stalled = store::outbox::Holder {
+        id: "stalled".into(),
+        ..t.app.holder.record().clone()
+    };
+    let held = claim_as(&t, &stalled).await;
+    t.clock.advance(Duration::minutes(2));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    assert_eq!(
+        state_and_holder(&t, held).await,
+        ("sending".into(), Some("stalled".into()))
+    );
+    t.clock.advance(Duration::minutes(4));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 1);
+    assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
+}
