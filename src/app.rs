@@ -317,7 +317,7 @@ impl App {
         let left = async {
             let mut conn = store::acquire(&self.pool).await?;
             let held = store::outbox::held_by(&mut conn, self.holder.id()).await?;
-            store::outbox::forget_holder(&mut conn, self.holder.id()).await?;
+            self.holder.leave(&mut conn).await?;
             Ok::<_, StoreError>(held)
         };
         match tokio::time::timeout_at(by, left).await {

@@ -69,6 +69,14 @@ impl Holder {
         Ok(())
     }
 
+    /// Forgets this holder in the table (a daemon that stops), so what it leaves in `sending`
+    /// is taken up at once; a later claim registers it again.
+    pub async fn leave(&self, conn: &mut store::Conn) -> Result<(), StoreError> {
+        store::outbox::forget_holder(conn, &self.record.id).await?;
+        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+
     /// Writes the heartbeat unless it was written less than [`HEARTBEAT`] ago: before a claim,
     /// so no row is claimed by a holder others would think gone.
     pub async fn beat_if_due(&self, pool: &Pool, now: DateTime<Utc>) -> Result<(), StoreError> {
