@@ -2,10 +2,12 @@
 //! compiled templates and the composer, the mailbox and the transport, the clock) and hands
 //! each task and flow the few of them it uses. Only the command line (`cli/`) imports this
 //! module; nothing it builds knows it. [`App::run`] starts the reader, the outbox worker and
-//! the scheduler as tasks and stops them all when the shutdown future given to it completes.
+//! the scheduler as tasks and stops them all, within a bound, when the shutdown future given to
+//! it completes.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
@@ -23,6 +25,7 @@ use crate::outbound::Transport;
 use crate::outbound::file::FileTransport;
 use crate::outbound::smtp::SmtpTransport;
 use crate::store::{self, Pool, StoreError};
+use crate::tasks::holder::Holder;
 use crate::tasks::outbox::OutboxWorker;
 use crate::tasks::reader::Reader;
 use crate::tasks::scheduler::Scheduler;
@@ -63,6 +66,8 @@ pub struct App {
     /// Shared by the tasks: failures kept while the database refuses writes are written by
     /// whichever task next gets through.
     health: Health,
+    /// Who this process is in the outbox rows it claims.
+    pub holder: Arc<Holder>,
 }
 
 impl App {
@@ -100,6 +105,7 @@ impl App {
             mailbox,
             pool,
             templates: Arc::new(templates),
+            holder: Arc::new(Holder::this_process(clock.now())),
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
@@ -142,6 +148,7 @@ impl App {
             idle: self.config.inbound.poll_interval,
             wake: self.outbox_wake.clone(),
             health: self.health(),
+            holder: self.holder.clone(),
         }
     }
 
@@ -243,8 +250,12 @@ impl App {
         read.and(sent)
     }
 
-    /// The daemon. Returns when `shutdown` completes and every task has finished its current
-    /// step.
+    /// The daemon. When `shutdown` completes, every task is asked to stop: the reader and the
+    /// scheduler get [`STOP_GRACE`] to end their current step, the outbox worker starts no new
+    /// send and gets its sends' deadline (`send_timeout`) plus [`STOP_GRACE`]. A task still
+    /// running then is abandoned (dropped mid-step: nothing it had not committed is kept, and a
+    /// send cut off is left in `sending` for the next start, which takes it up at once since
+    /// this process is gone). Returns within [`App::stop_bound`] of the signal.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (trigger, signal) = shutdown_channel();
         let tasks = [
@@ -262,23 +273,105 @@ impl App {
             }),
         ];
         shutdown.await;
-        tracing::info!("shutting down");
+        let asked = tokio::time::Instant::now();
+        tracing::info!(
+            "shutting down: no new send starts; a send in flight gets up to {} s, then is left \
+             for the next start; stopped within {} s",
+            self.send_deadline().as_secs(),
+            self.stop_bound().as_secs()
+        );
         let _ = trigger.send(true);
         let mut failed = Vec::new();
-        for (name, task) in tasks {
-            if let Err(e) = task.await {
-                tracing::error!(task = name, error = %e, "task ended abnormally");
-                failed.push(name);
+        let mut abandoned = Vec::new();
+        for (name, mut task) in tasks {
+            let allowed = match name {
+                "outbox" => self.send_deadline() + STOP_GRACE,
+                _ => STOP_GRACE,
+            };
+            match tokio::time::timeout_at(asked + allowed, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(task = name, error = %e, "task ended abnormally");
+                    failed.push(name);
+                }
+                Err(_) => {
+                    task.abort();
+                    let _ = task.await;
+                    tracing::warn!(
+                        task = name,
+                        seconds = allowed.as_secs(),
+                        "task did not stop in time; abandoned in the middle of its step"
+                    );
+                    abandoned.push(name);
+                }
             }
         }
-        self.pool.close().await;
+        // What is left to do (a query, closing the database) has the last STOP_GRACE.
+        let end = asked + self.stop_bound();
+        self.leave_outbox(abandoned.contains(&"outbox"), end).await;
+        if tokio::time::timeout_at(end, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database did not close in time; leaving it to the exit");
+        }
         if failed.is_empty() {
             Ok(())
         } else {
             anyhow::bail!("tasks ended abnormally: {}", failed.join(", "))
         }
     }
+
+    /// The longest a send may take: `[outbound.smtp] send_timeout` (a file is written at once).
+    fn send_deadline(&self) -> Duration {
+        match (&self.config.outbound.backend, &self.config.outbound.smtp) {
+            (OutboundBackend::Smtp, Some(smtp)) => smtp.send_timeout,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// How long [`App::run`] takes at most from the shutdown signal: the send deadline plus
+    /// [`STOP_GRACE`] for the tasks, plus [`STOP_GRACE`] to note what is left and close the
+    /// database.
+    pub fn stop_bound(&self) -> Duration {
+        self.send_deadline() + 2 * STOP_GRACE
+    }
+
+    /// Logs what this process leaves in `sending` (when the outbox worker was abandoned), and
+    /// forgets this process as a holder, so that the next start, here or elsewhere, takes
+    /// those rows up at once.
+    async fn leave_outbox(&self, abandoned: bool, by: tokio::time::Instant) {
+        let left = async {
+            let mut conn = store::acquire(&self.pool).await?;
+            let held = store::outbox::held_by(&mut conn, self.holder.id()).await?;
+            self.holder.leave(&mut conn).await?;
+            Ok::<_, StoreError>(held)
+        };
+        match tokio::time::timeout_at(by, left).await {
+            Ok(Ok(held)) => {
+                for (id, to) in &held {
+                    tracing::warn!(
+                        id,
+                        %to,
+                        "left in sending, cut off mid-send: the next start sends it again (it may have arrived)"
+                    );
+                }
+                if abandoned && held.is_empty() {
+                    tracing::info!("the outbox worker was cut off, but held no message");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(
+                error = format!("{:#}", anyhow::Error::from(e)),
+                "could not list what the outbox leaves in sending"
+            ),
+            Err(_) => tracing::warn!("could not list what the outbox leaves in sending in time"),
+        }
+    }
 }
+
+/// What a task gets, beyond its sends' deadline, to stop after shutdown is asked for; then it
+/// is abandoned.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// The mailbox the config names (nothing is connected yet).
 pub fn mailbox(config: &Config) -> Result<Arc<dyn Mailbox>, AppError> {

@@ -1,6 +1,7 @@
 //! The outbox: every message tandem will send or has sent. A row is written in the same
 //! transaction as the change that causes it; the worker claims one due row at a time with a
-//! lease, so two workers never hold the same row and a crashed worker's row comes back.
+//! lease, so two workers never hold the same row and a crashed worker's row comes back: after
+//! the lease, or at once when its holder (`outbox_holder`, [`Holder`]) is known to be gone.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -85,24 +86,53 @@ pub struct Claimed {
     /// The lease this claim holds: every mark of the outcome names it, so a worker whose lease
     /// ran out (and whose row another worker took) changes nothing.
     pub lease_until: DateTime<Utc>,
+    /// The [`Holder`] that claimed it: marks name it too, since a row taken from a dead holder
+    /// may get the same `lease_until` on a manual clock.
+    pub holder: String,
 }
 
-/// Claims one row: first one whose holder's lease ran out (that worker crashed mid-send), else
-/// the most overdue queued one that follows no unsent row (a mail continuing a thread waits for
-/// the thread's earlier mail). Each is found by walking an index in order, so a claim costs the
-/// same however long the queue. The condition is repeated in the UPDATE, so of two workers
-/// racing for one row exactly one gets it. The claim is committed when this returns: nothing is
-/// sent that is not claimed.
+/// A row in `sending` whose holder is gone, written for the row aliased `x`: its holder is
+/// another process than the claimer (`$3`) and has no heartbeat since `$4` (its
+/// `outbox_holder` row was removed when it was found dead, or it stopped beating). Rows
+/// claimed before holders were recorded have none and wait out their lease.
+macro_rules! holder_is_gone {
+    ($x:literal) => {
+        concat!(
+            "(",
+            $x,
+            ".holder IS NOT NULL AND ",
+            $x,
+            ".holder <> $3 \
+             AND NOT EXISTS (SELECT 1 FROM outbox_holder h \
+                             WHERE h.id = ",
+            $x,
+            ".holder AND h.heartbeat_at >= $4))"
+        )
+    };
+}
+
+/// Claims one row: first one in `sending` whose holder's lease ran out or whose holder is gone
+/// (that worker crashed mid-send), else the most overdue queued one that follows no unsent row
+/// (a mail continuing a thread waits for the thread's earlier mail). Each is found by walking
+/// an index in order, so a claim costs the same however long the queue. The condition is
+/// repeated in the UPDATE, so of two workers racing for one row exactly one gets it. The claim
+/// is committed when this returns: nothing is sent that is not claimed. `holder` is the
+/// claimer's id; a holder whose heartbeat is older than `stale_before` counts as gone.
 pub async fn claim_due(
     conn: &mut Conn,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    holder: &str,
+    stale_before: DateTime<Utc>,
 ) -> Result<Option<Claimed>, StoreError> {
-    Ok(sqlx::query_as(
-        "UPDATE outbox SET state = 'sending', lease_until = $2, attempts = attempts + 1 \
+    const CLAIM: &str = concat!(
+        "UPDATE outbox SET state = 'sending', lease_until = $2, holder = $3, \
+         attempts = attempts + 1 \
          WHERE id = COALESCE( \
-                 (SELECT s.id FROM outbox s WHERE s.state = 'sending' AND s.lease_until < $1 \
-                  ORDER BY s.lease_until, s.id LIMIT 1), \
+                 (SELECT s.id FROM outbox s \
+                  WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
+        holder_is_gone!("s"),
+        ") ORDER BY s.lease_until, s.id LIMIT 1), \
                  (SELECT o.id FROM outbox o \
                   WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
                     AND (o.after_id IS NULL OR NOT EXISTS ( \
@@ -110,19 +140,24 @@ pub async fn claim_due(
                          WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
                   ORDER BY o.next_attempt_at, o.id LIMIT 1)) \
            AND ((state = 'queued' AND next_attempt_at <= $1) \
-                OR (state = 'sending' AND lease_until < $1)) \
-         RETURNING id, message_id, recipient, raw, attempts, lease_until",
-    )
-    .bind(now)
-    .bind(lease_until)
-    // Read to the end, not `fetch_optional`: this statement commits on its own, and SQLite
-    // commits when the statement finishes. Stopping at the first row leaves the commit to the
-    // statement's reset, whose error (`database or disk is full`) the driver drops: the row
-    // would come back claimed, be sent, and its claim would never have been recorded.
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .next())
+                OR (state = 'sending' AND (lease_until < $1 OR ",
+        holder_is_gone!("outbox"),
+        "))) \
+         RETURNING id, message_id, recipient, raw, attempts, lease_until, holder"
+    );
+    Ok(sqlx::query_as(CLAIM)
+        .bind(now)
+        .bind(lease_until)
+        .bind(holder)
+        .bind(stale_before)
+        // Read to the end, not `fetch_optional`: this statement commits on its own, and SQLite
+        // commits when the statement finishes. Stopping at the first row leaves the commit to
+        // the statement's reset, whose error (`database or disk is full`) the driver drops: the
+        // row would come back claimed, be sent, and its claim would never have been recorded.
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Records that the claimed message was sent. `false` when the claim was no longer held (its
@@ -133,12 +168,14 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
-         WHERE id = $2 AND state = 'sending' AND lease_until = $3",
+        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
+         last_error = NULL \
+         WHERE id = $2 AND state = 'sending' AND lease_until = $3 AND holder = $4",
     )
     .bind(now)
     .bind(claim.id)
     .bind(claim.lease_until)
+    .bind(&claim.holder)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -154,13 +191,15 @@ pub async fn mark_retry(
     error: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = $1, lease_until = NULL, last_error = $2 \
-         WHERE id = $3 AND state = 'sending' AND lease_until = $4",
+        "UPDATE outbox SET state = 'queued', next_attempt_at = $1, lease_until = NULL, \
+         holder = NULL, last_error = $2 \
+         WHERE id = $3 AND state = 'sending' AND lease_until = $4 AND holder = $5",
     )
     .bind(next_attempt_at)
     .bind(error)
     .bind(claim.id)
     .bind(claim.lease_until)
+    .bind(&claim.holder)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -174,12 +213,13 @@ pub async fn mark_failed(
     error: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 \
-         WHERE id = $2 AND state = 'sending' AND lease_until = $3",
+        "UPDATE outbox SET state = 'failed', lease_until = NULL, holder = NULL, last_error = $1 \
+         WHERE id = $2 AND state = 'sending' AND lease_until = $3 AND holder = $4",
     )
     .bind(error)
     .bind(claim.id)
     .bind(claim.lease_until)
+    .bind(&claim.holder)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -223,6 +263,107 @@ pub async fn next_due(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, StoreErr
             .fetch_one(&mut *conn)
             .await?;
     Ok(queued.into_iter().chain(leased).min())
+}
+
+/// A process that sends, as `outbox_holder` records it: who holds the rows it claims.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Holder {
+    /// Random, one per process (per `App`).
+    pub id: String,
+    /// The host name, for people reading the table.
+    pub host: String,
+    /// The kernel boot and PID namespace `pid` is a process of; `None` where unknown. Only a
+    /// holder in the same space can tell by the pid whether another is gone.
+    pub pid_space: Option<String>,
+    pub pid: i64,
+    /// When that pid started (in the kernel's ticks since boot), so a reused pid is not taken
+    /// for the holder.
+    pub pid_started: Option<i64>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Registers `holder`, or refreshes its heartbeat.
+pub async fn heartbeat(
+    conn: &mut Conn,
+    holder: &Holder,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox_holder (id, host, pid_space, pid, pid_started, started_at, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+    )
+    .bind(&holder.id)
+    .bind(&holder.host)
+    .bind(&holder.pid_space)
+    .bind(holder.pid)
+    .bind(holder.pid_started)
+    .bind(holder.started_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The holders registered in `pid_space` (where the caller can look their pids up).
+pub async fn holders_in(conn: &mut Conn, pid_space: &str) -> Result<Vec<Holder>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, host, pid_space, pid, pid_started, started_at FROM outbox_holder \
+         WHERE pid_space = $1",
+    )
+    .bind(pid_space)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Forgets a holder found gone: the rows it holds in `sending` can be claimed at once.
+pub async fn forget_holder(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM outbox_holder WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Refreshes the heartbeat of holder `id`, found alive by another process of its PID space,
+/// where it is older than `older_than` (a live process whose own heartbeat stalls, say on a
+/// locked database, keeps what it holds).
+pub async fn vouch_for_holder(
+    conn: &mut Conn,
+    id: &str,
+    now: DateTime<Utc>,
+    older_than: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox_holder SET heartbeat_at = $2 WHERE id = $1 AND heartbeat_at < $3")
+        .bind(id)
+        .bind(now)
+        .bind(older_than)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets every holder silent since `before` (housekeeping: one row is added per process
+/// start; a holder that beats again registers again).
+pub async fn forget_silent_holders(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM outbox_holder WHERE heartbeat_at < $1")
+        .bind(before)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The rows `holder` holds in `sending` (id and recipient): what a stopping daemon leaves.
+pub async fn held_by(conn: &mut Conn, holder: &str) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, recipient FROM outbox WHERE state = 'sending' AND holder = $1 ORDER BY id",
+    )
+    .bind(holder)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

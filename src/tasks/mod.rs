@@ -3,10 +3,14 @@
 //! [`outbox::OutboxWorker`] (mail out) and the [`scheduler::Scheduler`]. [`route`] is what the
 //! reader decides a message is (it reads only, so `tandem parse` shows the same).
 //!
+//! [`holder`] is this process as the holder of the outbox rows it sends (its heartbeat, and
+//! how it tells that another holder is gone).
+//!
 //! Also what every task shares: the [`Shutdown`] signal, [`wait_for_event`], the one way a task
 //! waits, and [`Health`], where a task notes that it worked or failed for the digest.
 //! The composition root (`app`) builds the tasks; nothing here knows it.
 
+pub mod holder;
 pub mod outbox;
 pub mod reader;
 pub mod route;
@@ -20,11 +24,17 @@ use tokio::sync::{Notify, watch};
 use crate::clock::Clock;
 use crate::store::{self, Pool, StoreError};
 
-/// The receiving end of the shutdown signal, one clone per task.
+/// The receiving end of the shutdown signal, one clone per task. A task stops at the end of
+/// its current step; the outbox worker starts no new send once it is asked.
 #[derive(Debug, Clone)]
 pub struct Shutdown(watch::Receiver<bool>);
 
 impl Shutdown {
+    /// Whether shutdown has been asked for, without waiting.
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
     /// Completes once shutdown has been asked for (or its sender is gone).
     pub async fn wait(&mut self) {
         while !*self.0.borrow_and_update() {

@@ -1,7 +1,9 @@
 //! The outbox worker: claims one due row, delivers it, records the outcome.
 //! [`OutboxWorker::step`] is one such turn and returns what happened, so tests drive it
 //! directly; [`OutboxWorker::run`] loops over it until shutdown, sleeping until the next row is
-//! due or something new is queued.
+//! due or something new is queued. Claims name this process's [`Holder`], whose heartbeat
+//! runs while it sends; rows of a holder that is gone are taken up at once. On shutdown no new
+//! send starts, and the ones in flight end by their own deadline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use super::holder::Holder;
 use super::{Event, Health, Shutdown, wait_for_event};
 use crate::clock::Clock;
 use crate::config::Outbound;
@@ -30,6 +33,8 @@ pub struct OutboxWorker {
     /// Rung when this process queues mail, so it is sent without waiting for a poll.
     pub wake: Arc<Notify>,
     pub health: Health,
+    /// Who this process is in the claims it makes (one per `App`, shared by its workers).
+    pub holder: Arc<Holder>,
 }
 
 /// What one turn of the worker did.
@@ -67,9 +72,12 @@ impl OutboxWorker {
     pub async fn step(&self) -> Result<Step, StoreError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+        self.holder.beat_if_due(&self.pool, now).await?;
         let claim = {
             let mut conn = store::acquire(&self.pool).await?;
-            store::outbox::claim_due(&mut conn, now, lease_until).await?
+            let holder = self.holder.id();
+            let silent_before = Holder::silent_before(now);
+            store::outbox::claim_due(&mut conn, now, lease_until, holder, silent_before).await?
         };
         let Some(row) = claim else {
             return Ok(Step::Idle);
@@ -156,19 +164,37 @@ impl OutboxWorker {
     /// (a mail that continues a thread after its earlier, unsent mail); returns how many were
     /// sent, and notes in `health` that the outbound side worked when any was.
     pub async fn drain(&self) -> Result<usize, StoreError> {
+        self.drain_until(None).await
+    }
+
+    /// [`Self::drain`], starting no new send once `shutdown` is asked for. Rows of holders
+    /// found gone are forgotten first (so they are claimed now), and the heartbeat runs while
+    /// sends are in flight.
+    async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        self.holder.forget_the_gone(&self.pool, now).await?;
+        self.holder.beat_if_due(&self.pool, now).await?;
+        let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let lane = || async {
             let mut sent = 0;
-            loop {
+            while !stopping() {
                 match self.step().await? {
-                    Step::Idle => return Ok::<usize, StoreError>(sent),
+                    Step::Idle => break,
                     Step::Sent { .. } => sent += 1,
                     Step::Retrying { .. } | Step::Failed { .. } => {}
                 }
             }
+            Ok::<usize, StoreError>(sent)
         };
         let lanes = (0..self.transport.parallel().max(1)).map(|_| lane());
+        let lanes = futures_util::future::join_all(lanes);
+        let beating = self.holder.keep_beating(&self.pool, self.clock.as_ref());
+        let results = tokio::select! {
+            results = lanes => results,
+            () = beating => unreachable!("the heartbeat runs until dropped"),
+        };
         let mut sent = 0;
-        for lane in futures_util::future::join_all(lanes).await {
+        for lane in results {
             sent += lane?;
         }
         if sent > 0 {
@@ -182,7 +208,11 @@ impl OutboxWorker {
     pub async fn run(&self, mut shutdown: Shutdown) {
         let idle = self.idle;
         loop {
-            let wait = match self.drain().await.context("outbox worker") {
+            let wait = match self
+                .drain_until(Some(&shutdown))
+                .await
+                .context("outbox worker")
+            {
                 Ok(_) => self.next_wait().await.unwrap_or(idle),
                 Err(e) => {
                     let error = format!("{e:#}");

@@ -1,5 +1,5 @@
 //! The reader: fetch a batch, parse it, and record every message with its effects (the
-//! route's flow: stored rows and queued replies) in one transaction, a savepoint per message
+//! route's flow: stored rows and queued replies) in few transactions, a savepoint per message
 //! keyed by its Message-ID; then move the batch on the server. A message whose handling fails
 //! is undone alone. A crash before the commit leaves the batch to be read again; a crash after
 //! it leaves the rows, so the messages read again are only moved. Nothing is lost and nothing
@@ -92,6 +92,11 @@ struct Failed {
     incoming: Option<Incoming>,
     error: String,
 }
+
+/// How long the reader holds the write lock at most before it commits what the batch recorded
+/// so far and goes on in a new transaction: the outbox's marks wait meanwhile, and a mail sent
+/// but not yet marked is sent again should the daemon die.
+const WRITE_SLICE: Duration = Duration::from_millis(20);
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
 struct Read {
@@ -347,8 +352,8 @@ impl Reader {
 
     /// Reads one batch from the mailbox (bounded by `[inbound] batch_size` and
     /// `[limits] batch_bytes`): parses every message on one blocking thread (CPU work a sender
-    /// controls, kept off the runtime), records them all in one transaction with a savepoint
-    /// each, commits, then moves them all (one command per folder on an IMAP server). A
+    /// controls, kept off the runtime), records them in one transaction with a savepoint each
+    /// (committed and reopened every [`WRITE_SLICE`]), then moves them all (one command per folder on an IMAP server). A
     /// message whose handling fails is undone alone, stays for another try and does not stop
     /// the others.
     pub async fn step(&self) -> Result<Report, ReadError> {
@@ -387,7 +392,13 @@ impl Reader {
         let mut recorded = Vec::with_capacity(batch.len());
         let now = self.clock.now();
         let mut tx = store::begin_immediate(&self.pool).await?;
+        let mut opened = std::time::Instant::now();
         for read in batch {
+            if opened.elapsed() >= WRITE_SLICE {
+                self.commit_slice(tx, &mut recorded, &mut queued).await?;
+                tx = store::begin_immediate(&self.pool).await?;
+                opened = std::time::Instant::now();
+            }
             let (id, source) = (read.id.clone(), read.source.clone());
             match self
                 .handle(&mut tx, read, now, &mut report, &mut queued, &mut recorded)
@@ -408,12 +419,7 @@ impl Reader {
                 }
             }
         }
-        let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-        store::inbound::clear_attempts(&mut tx, &recorded).await?;
-        store::commit(tx).await?;
-        if queued {
-            self.wake.notify_one();
-        }
+        self.commit_slice(tx, &mut recorded, &mut queued).await?;
         for error in &failures {
             self.health.record_failure("inbound", error).await;
         }
@@ -429,6 +435,24 @@ impl Reader {
         }
         self.health.record_ok("inbound").await?;
         Ok(report)
+    }
+
+    /// Commits what the batch recorded so far: forgets the failed tries of the messages
+    /// `recorded` and wakes the outbox when mail was `queued` (both reset).
+    async fn commit_slice(
+        &self,
+        mut tx: store::Tx,
+        recorded: &mut Vec<String>,
+        queued: &mut bool,
+    ) -> Result<(), StoreError> {
+        let keys: Vec<&str> = recorded.iter().map(String::as_str).collect();
+        store::inbound::clear_attempts(&mut tx, &keys).await?;
+        store::commit(tx).await?;
+        recorded.clear();
+        if std::mem::take(queued) {
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Reads until the inbox is empty (or nothing more can be moved); returns the sum of the steps.

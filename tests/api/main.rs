@@ -18,7 +18,8 @@
 //!   root, no module imports one that imports it back, no SQL driver outside the store, the
 //!   pure modules import only pure ones and do no I/O.
 //! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
-//! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`.
+//! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`; rows of a
+//!   holder that is gone (its process, or its heartbeat) taken up before their lease.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
 //!   failed with the server's answer, `tandem check`.
@@ -28,6 +29,9 @@
 //!   another connection past the busy timeout, under `tandem run`: no receipt doubled, the
 //!   daemon goes on by itself, the outage is in `health`.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
+//! - `shutdown`: the binary stopped while a send hangs: SIGTERM within the send deadline, a
+//!   second SIGINT at once; a row of a killed daemon sent by the next `run --once` at once and
+//!   once, a live daemon's left alone.
 //! - `digest`: the weekly digest on a seeded database: every figure against the data, both
 //!   languages (text and HTML) against golden files, the mail with its inline chart, the CLI.
 //! - `reply_fixtures`: the golden corpus under `tests/fixtures/replies` (survey answers
@@ -57,5 +61,6 @@ mod replies;
 mod reply_fixtures;
 mod schedule;
 mod servers;
+mod shutdown;
 mod sink;
 mod smtp;

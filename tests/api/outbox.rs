@@ -92,7 +92,8 @@ async fn temporary_failures_are_retried_with_backoff_then_marked_failed_and_can_
     );
 }
 
-/// A worker that died mid-send leaves its row claimed; once the lease runs out another takes it.
+/// A worker of this process that died mid-send leaves its row claimed; once the lease runs
+/// out another takes it.
 #[tokio::test]
 async fn a_row_held_by_a_dead_worker_is_taken_over_after_its_lease() {
     let t = spawn_app().await;
@@ -100,10 +101,16 @@ async fn a_row_held_by_a_dead_worker_is_taken_over_after_its_lease() {
     t.start_engagement().await;
     let now = t.clock_now();
     let mut conn = t.app.pool.acquire().await.unwrap();
-    let claimed = store::outbox::claim_due(&mut conn, now, now + Duration::minutes(5))
-        .await
-        .unwrap()
-        .unwrap();
+    let claimed = store::outbox::claim_due(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        t.app.holder.id(),
+        now - Duration::minutes(1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     drop(conn);
     // The other two are sent; the claimed one waits for its lease.
     assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
@@ -175,7 +182,7 @@ async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing
     let lease = now + Duration::minutes(5);
     let mut conn = store::acquire(&t.app.pool).await.unwrap();
     let mut claim = async || {
-        store::outbox::claim_due(&mut conn, now, lease)
+        store::outbox::claim_due(&mut conn, now, lease, "test", now)
             .await
             .unwrap()
             .map(|c| c.id)
@@ -212,13 +219,14 @@ async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing
         raw: Vec::new(),
         attempts: 1,
         lease_until: lease,
+        holder: "test".into(),
     };
     assert!(
         store::outbox::mark_sent(&mut conn, &claimed, now)
             .await
             .unwrap()
     );
-    let third = store::outbox::claim_due(&mut conn, now, lease)
+    let third = store::outbox::claim_due(&mut conn, now, lease, "test", now)
         .await
         .unwrap()
         .expect("the confirmation is due once its receipt went");
@@ -228,4 +236,147 @@ async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing
         .find(|r| r.id == third.id)
         .unwrap();
     assert_eq!(confirmation.kind, "cancelled");
+}
+
+/// Claims one row as `holder` (registered with a heartbeat at `now`), as another process would.
+async fn claim_as(t: &crate::helpers::TestApp, holder: &store::outbox::Holder) -> i64 {
+    let now = t.clock_now();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, holder, now)
+        .await
+        .unwrap();
+    store::outbox::claim_due(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        &holder.id,
+        now - Duration::minutes(1),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .id
+}
+
+async fn state_and_holder(t: &crate::helpers::TestApp, id: i64) -> (String, Option<String>) {
+    sqlx::query_as("SELECT state, holder FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap()
+}
+
+/// A row held by another process that beats (on another host: only its heartbeat tells) is
+/// left alone while it beats, and taken up once it has been silent for a minute, long before
+/// its lease runs out.
+#[tokio::test]
+async fn a_row_held_by_a_live_process_is_left_alone_until_its_heartbeat_stops() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let other = store::outbox::Holder {
+        id: "other-host".into(),
+        host: "elsewhere".into(),
+        pid_space: Some("another boot pid:[1]".into()),
+        ..t.app.holder.record().clone()
+    };
+    let held = claim_as(&t, &other).await;
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    // It beats again 50 s later; 50 s after that it is still alive.
+    t.clock.advance(Duration::seconds(50));
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, &other, t.clock_now())
+        .await
+        .unwrap();
+    drop(conn);
+    t.clock.advance(Duration::seconds(50));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
+    assert_eq!(
+        state_and_holder(&t, held).await,
+        ("sending".into(), Some("other-host".into()))
+    );
+    // Silent for more than a minute (its lease has minutes to go): taken up.
+    t.clock.advance(Duration::seconds(11));
+    assert_eq!(
+        t.app.outbox().step().await.unwrap(),
+        Step::Sent { id: held }
+    );
+    assert_eq!(t.sent_files().len(), 3);
+}
+
+/// A row held by a process of this machine that no longer exists is sent at once, though its
+/// holder's heartbeat is fresh and its lease has minutes to go; the dead holder's claim can
+/// mark nothing afterwards.
+#[tokio::test]
+async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
+    let t = spawn_app().await;
+    if t.app.holder.record().pid_space.is_none() {
+        eprintln!("no /proc: a holder's process cannot be looked up here");
+        return;
+    }
+    t.add_people().await;
+    t.start_engagement().await;
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let dead = store::outbox::Holder {
+        id: "dead".into(),
+        pid: i64::from(pid),
+        ..t.app.holder.record().clone()
+    };
+    let held = claim_as(&t, &dead).await;
+    let claim = store::outbox::Claimed {
+        id: held,
+        message_id: String::new(),
+        recipient: String::new(),
+        raw: Vec::new(),
+        attempts: 1,
+        lease_until: t.clock_now() + Duration::minutes(5),
+        holder: "dead".into(),
+    };
+
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 3);
+    assert_eq!(t.sent_files().len(), 3);
+    assert_eq!(t.count("outbox_holder WHERE id = 'dead'").await, 0);
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    assert!(
+        !store::outbox::mark_failed(&mut conn, &claim, "late")
+            .await
+            .unwrap()
+    );
+    assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
+    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+        .bind(held)
+        .fetch_one(&t.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+}
+
+/// A process of this machine that still lives keeps its row though its heartbeat stalls (its
+/// database writes blocked, say): its pid vouches for it, until its lease runs out.
+#[tokio::test]
+async fn a_live_process_whose_heartbeat_stalls_keeps_its_row_until_the_lease() {
+    let t = spawn_app().await;
+    if t.app.holder.record().pid_space.is_none() {
+        eprintln!("no /proc: a holder's process cannot be looked up here");
+        return;
+    }
+    t.add_people().await;
+    t.start_engagement().await;
+    // Another holder in this very process (alive, whatever the clock says).
+    let stalled = store::outbox::Holder {
+        id: "stalled".into(),
+        ..t.app.holder.record().clone()
+    };
+    let held = claim_as(&t, &stalled).await;
+    t.clock.advance(Duration::minutes(2));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    assert_eq!(
+        state_and_holder(&t, held).await,
+        ("sending".into(), Some("stalled".into()))
+    );
+    t.clock.advance(Duration::minutes(4));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 1);
+    assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
 }
