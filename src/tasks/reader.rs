@@ -96,7 +96,7 @@ struct Failed {
 /// How long the reader holds the write lock at most before it commits what the batch recorded
 /// so far and goes on in a new transaction: the outbox's marks wait meanwhile, and a mail sent
 /// but not yet marked is sent again should the daemon die.
-const WRITE_SLICE: Duration = Duration::from_millis(20);
+const WRITE_SLICE: Duration = Duration::from_millis(100);
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
 struct Read {

@@ -14,7 +14,7 @@ use crate::helpers::{BINARY, describe, spawn_app_with};
 use crate::servers::{Dovecot, Tls};
 use crate::sink::SmtpSink;
 
-const MESSAGES: usize = 300;
+const MESSAGES: usize = 600;
 
 /// A small deterministic generator, so a failing run can be repeated from its printed seed.
 struct Rng(u64);
@@ -128,7 +128,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
             break;
         }
         let mut daemon = start_daemon(&t.config_path, &log);
-        let after = Duration::from_millis(100 + rng.next() % 600);
+        let after = Duration::from_millis(50 + rng.next() % 450);
         tokio::time::sleep(after).await;
         if daemon.try_wait().unwrap().is_none() {
             daemon.kill().unwrap();
