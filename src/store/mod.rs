@@ -113,6 +113,11 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
 /// other writer out for good. Such a connection is closed instead (closing rolls back and
 /// releases its locks), and the pool opens a fresh one.
 async fn reusable(conn: &mut Conn) -> Result<bool, sqlx::Error> {
+    // The driver counts a transaction open from its `BEGIN` until its `COMMIT` or `ROLLBACK`
+    // ran: a connection that was used without one (most are) is reusable without asking it.
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
     // The rollback a dropped `Tx` queued runs before this ping is answered.
     conn.ping().await?;
     if conn.is_in_transaction() {

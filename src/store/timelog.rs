@@ -32,22 +32,24 @@ pub async fn insert_submission(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    for e in entries {
-        sqlx::query(
+    // One statement per 500 entries (SQLite takes at most 32,766 parameters in one).
+    for chunk in entries.chunks(500) {
+        let mut insert = sqlx::QueryBuilder::<super::Db>::new(
             "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
-             line_no, line_text, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'logged', $8)",
-        )
-        .bind(id)
-        .bind(e.engagement_id)
-        .bind(e.work_date)
-        .bind(i64::from(e.minutes))
-        .bind(e.description)
-        .bind(e.line_no as i64)
-        .bind(e.line_text)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+             line_no, line_text, status, created_at) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(id)
+                .push_bind(e.engagement_id)
+                .push_bind(e.work_date)
+                .push_bind(i64::from(e.minutes))
+                .push_bind(e.description)
+                .push_bind(e.line_no as i64)
+                .push_bind(e.line_text)
+                .push("'logged'")
+                .push_bind(now);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     Ok(id)
 }
