@@ -2,6 +2,8 @@
 //!
 //! - `helpers`: `spawn_app()` (a private tandem on temporary folders and database, with a
 //!   manual clock), golden-file comparison, message builders.
+//! - `auth_fixtures`: the golden corpus of real receivers' `Authentication-Results` headers
+//!   under `tests/fixtures/auth`, forged ones among them, each with its sender verdict.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
@@ -43,6 +45,7 @@
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
 //!   signing stops reminders; logged hours stop the nudge.
 
+mod auth_fixtures;
 mod cli;
 mod crash;
 mod daemon;
