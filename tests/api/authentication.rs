@@ -276,3 +276,63 @@ async fn a_contact_marked_unauthenticated_ok_answers_a_survey() {
     ]);
     assert!(!wrong.status.success(), "{}", describe(&wrong));
 }
+
+/// With `report`: handled as before (logged and answered), the verdict stored, and the digest
+/// lists the unauthenticated submission.
+#[tokio::test]
+async fn report_handles_and_the_digest_lists_unauthenticated_submissions() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = app(dovecot, &account, "report").await;
+    t.add_people().await;
+    t.start_engagement().await;
+    t.app.run_once().await.unwrap();
+    let forged = message(
+        "Sam Lee <sam@va.example>",
+        "<reported@evil.example>",
+        "Hours from nowhere",
+        &trusted(
+            "dkim=none; spf=softfail smtp.mailfrom=sam@va.example; dmarc=none header.from=va.example",
+        ),
+        HOURS,
+    );
+    let genuine = message(
+        "Sam Lee <sam@va.example>",
+        "<genuine-report@va.example>",
+        "Hours signed",
+        &trusted("dmarc=pass header.from=va.example"),
+        "2026-11-24 1h inbox zero",
+    );
+    dovecot.append(&account, &forged).await;
+    dovecot.append(&account, &genuine).await;
+    t.app.run_once().await.unwrap();
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM time_entry").await, 2);
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'").await,
+        2
+    );
+    let (disposition, reason, verdict, _) = row(&t, "<reported@evil.example>").await;
+    assert_eq!(disposition, "processed");
+    assert_eq!(verdict.as_deref(), Some("fail"));
+    assert!(
+        reason.ends_with("; sender not authenticated: dkim=none spf=softfail dmarc=none"),
+        "{reason}"
+    );
+    let digest = t.tandem(&[
+        "digest",
+        "--preview",
+        "--format",
+        "text",
+        "--week",
+        "2026-W48",
+    ]);
+    assert!(digest.status.success(), "{}", describe(&digest));
+    let text = String::from_utf8_lossy(&digest.stdout);
+    let section = text
+        .split("Ohne bestätigten Absender verarbeitet")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section for unauthenticated mail:\n{text}"));
+    let section = section.split("\n\n\n").next().unwrap_or(section);
+    assert!(section.contains("Hours from nowhere"), "{text}");
+    assert!(!section.contains("Hours signed"), "{text}");
+}
