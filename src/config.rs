@@ -861,6 +861,28 @@ mod tests {
     }
 
     #[test]
+    fn sender_authentication_is_validated() {
+        let c = Config::from_toml(SHIPPED).unwrap();
+        assert_eq!(c.inbound.authentication.policy, AuthPolicy::Off);
+        let require = SHIPPED.replace("\npolicy = \"off\"\n", "\npolicy = \"require\"\n");
+        let err = Config::from_toml(&require).unwrap_err().to_string();
+        assert!(err.contains("inbound.authentication.authserv_id"), "{err}");
+        let ok = require.replace(
+            "\nauthserv_id = []\n",
+            "\nauthserv_id = [\"mx.agency.example\", \"\"]\n",
+        );
+        let c = Config::from_toml(&ok).unwrap();
+        assert_eq!(c.inbound.authentication.policy, AuthPolicy::Require);
+        let bad = require.replace(
+            "\nauthserv_id = []\n",
+            "\nauthserv_id = [\"mx; dmarc=pass\"]\n",
+        );
+        assert!(Config::from_toml(&bad).is_err());
+        let unknown = SHIPPED.replace("\npolicy = \"off\"\n", "\npolicy = \"maybe\"\n");
+        assert!(Config::from_toml(&unknown).is_err());
+    }
+
+    #[test]
     fn mail_servers_and_their_secrets() {
         let text = SHIPPED
             .replace("backend = \"maildir\"", "backend = \"imap\"")
