@@ -361,6 +361,48 @@ pub struct Inbound {
     /// How many messages are read per step; bounds memory whatever the mailbox size.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Whose word counts for who sent a message (`[inbound.authentication]`).
+    #[serde(default)]
+    pub authentication: Authentication,
+}
+
+/// What tandem does with a sender that is not authenticated (PRODUCT.md, "Sender
+/// authentication").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthPolicy {
+    /// Not checked (the embedded Maildir default: mail dropped by hand carries no verdict).
+    #[default]
+    Off,
+    /// Checked and stored, mail handled as before; the digest lists what came in
+    /// unauthenticated.
+    Report,
+    /// Mail from an unauthenticated sender changes nothing a person is trusted for: it goes to
+    /// the attention folder with the reason and is never answered.
+    Require,
+}
+
+impl AuthPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthPolicy::Off => "off",
+            AuthPolicy::Report => "report",
+            AuthPolicy::Require => "require",
+        }
+    }
+}
+
+/// `[inbound.authentication]`: the policy and the receiving servers whose
+/// `Authentication-Results` headers are trusted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    #[serde(default)]
+    pub policy: AuthPolicy,
+    /// The authserv-ids of the agency's own receiving servers, lower-case; `""` stands for a
+    /// header without one (Microsoft 365 writes its results that way).
+    #[serde(default)]
+    pub authserv_id: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -602,6 +644,25 @@ impl Config {
             }
             (InboundBackend::Maildir, _) => {}
         }
+        let auth = &self.inbound.authentication;
+        if auth.policy != AuthPolicy::Off && auth.authserv_id.is_empty() {
+            return invalid(
+                "inbound.authentication.authserv_id",
+                "must name the receiving server(s) whose Authentication-Results are trusted when policy is not \"off\"",
+            );
+        }
+        for id in &auth.authserv_id {
+            let bad = id.len() > 255
+                || id
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || ";()\"=".contains(c));
+            if bad {
+                return invalid(
+                    "inbound.authentication.authserv_id",
+                    "each must be a host name as the server writes it (no spaces, ';', '(', '\"' or '=')",
+                );
+            }
+        }
         for (key, folder) in [
             ("inbound.processed_folder", &self.inbound.processed_folder),
             ("inbound.quarantine_folder", &self.inbound.quarantine_folder),
@@ -797,6 +858,28 @@ mod tests {
     fn with(from: &str, to: &str) -> String {
         assert!(SHIPPED.contains(from), "shipped config lacks {from}");
         SHIPPED.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn sender_authentication_is_validated() {
+        let c = Config::from_toml(SHIPPED).unwrap();
+        assert_eq!(c.inbound.authentication.policy, AuthPolicy::Off);
+        let require = SHIPPED.replace("\npolicy = \"off\"\n", "\npolicy = \"require\"\n");
+        let err = Config::from_toml(&require).unwrap_err().to_string();
+        assert!(err.contains("inbound.authentication.authserv_id"), "{err}");
+        let ok = require.replace(
+            "\nauthserv_id = []\n",
+            "\nauthserv_id = [\"mx.agency.example\", \"\"]\n",
+        );
+        let c = Config::from_toml(&ok).unwrap();
+        assert_eq!(c.inbound.authentication.policy, AuthPolicy::Require);
+        let bad = require.replace(
+            "\nauthserv_id = []\n",
+            "\nauthserv_id = [\"mx; dmarc=pass\"]\n",
+        );
+        assert!(Config::from_toml(&bad).is_err());
+        let unknown = SHIPPED.replace("\npolicy = \"off\"\n", "\npolicy = \"maybe\"\n");
+        assert!(Config::from_toml(&unknown).is_err());
     }
 
     #[test]

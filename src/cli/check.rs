@@ -38,6 +38,29 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     };
     report("mail in", inbound);
 
+    let auth = &config.inbound.authentication;
+    if config.inbound.backend == crate::config::InboundBackend::Imap
+        && auth.policy == crate::config::AuthPolicy::Off
+    {
+        // A warning, not a failure: the daemon runs, but anyone who knows an address can
+        // log hours and answer for a client under it.
+        println!(
+            "WARNING sender authentication: [inbound.authentication] policy is \"off\" for an IMAP \
+             mailbox: a forged From: is believed; set policy = \"require\" and authserv_id to \
+             your receiving server (see README, \"Sender authentication\")"
+        );
+    } else {
+        println!(
+            "ok      sender authentication: policy \"{}\"{}",
+            auth.policy.as_str(),
+            if auth.authserv_id.is_empty() {
+                String::new()
+            } else {
+                format!(", trusting {}", auth.authserv_id.join(", "))
+            }
+        );
+    }
+
     let outbound = match crate::app::transport(&config) {
         Ok(transport) => transport
             .check()

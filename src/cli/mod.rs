@@ -52,10 +52,10 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Assistants: add, list.
+    /// Assistants: add, edit, list.
     #[command(subcommand)]
     Assistant(assistant::Command),
-    /// Clients and their contact persons: add, list.
+    /// Clients and their contact persons: add, edit, list.
     #[command(subcommand)]
     Client(client::Command),
     /// Engagements (one assistant working for one client): add, list, show, end.

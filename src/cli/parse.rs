@@ -66,6 +66,11 @@ pub struct Parsed {
     /// Files attached to the message.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::inbound::message::Attachment>,
+    /// The verdict on the sender (`verdict`, the `method` that decided, the `domain`, the
+    /// `reason` and the raw trusted `results` read), unless
+    /// `[inbound.authentication] policy = "off"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<crate::inbound::auth::Authentication>,
 }
 
 /// Reads `raw` as the daemon would, with `pool` (read-only) for who is who; `None` when there
@@ -140,6 +145,18 @@ pub async fn analyse(
         classification: decision.classification,
         reason: decision.reason,
         disposition: decision.disposition,
+        authentication: decision.authentication.or_else(|| {
+            // No database: judged all the same, so the operator sees the verdict.
+            let auth = &config.inbound.authentication;
+            (auth.policy != crate::config::AuthPolicy::Off).then(|| {
+                crate::inbound::auth::verdict(
+                    &incoming.authentication_results,
+                    incoming.from_count,
+                    incoming.from.as_ref().map(|f| f.as_str()),
+                    &auth.authserv_id,
+                )
+            })
+        }),
         seen_before,
         text: incoming.new_text,
         entries,

@@ -123,6 +123,8 @@ pub struct Figures {
     pub quarantined: Vec<store::digest::FiledRow>,
     pub unparseable: Vec<store::digest::FiledRow>,
     pub for_a_person: Vec<store::digest::FiledRow>,
+    /// Hours and answers handled although their sender was not authenticated.
+    pub unauthenticated: Vec<store::digest::FiledRow>,
     pub failed_sends: Vec<(i64, String, String, Option<String>)>,
     /// Engagements with hours this week while their data-processing agreement is unsigned.
     pub hours_without_dpa: Vec<(i64, i64)>,
@@ -142,6 +144,7 @@ impl Figures {
             && self.quarantined.is_empty()
             && self.unparseable.is_empty()
             && self.for_a_person.is_empty()
+            && self.unauthenticated.is_empty()
             && self.failed_sends.is_empty()
             && self.hours_without_dpa.is_empty()
             && self.dependence.is_empty()
@@ -375,10 +378,12 @@ pub async fn read(
     let mut quarantined = Vec::new();
     let mut unparseable = Vec::new();
     let mut for_a_person = Vec::new();
+    let mut unauthenticated = Vec::new();
     for row in store::digest::filed_for_a_person(conn, start, end).await? {
         match (row.disposition.as_str(), unreadable(&row.reason)) {
             ("quarantine", true) => unparseable.push(row),
             ("quarantine", false) => quarantined.push(row),
+            ("processed", _) => unauthenticated.push(row),
             _ => for_a_person.push(row),
         }
     }
@@ -414,6 +419,7 @@ pub async fn read(
         quarantined,
         unparseable,
         for_a_person,
+        unauthenticated,
         failed_sends: store::digest::failed_sends(conn).await?,
         hours_without_dpa,
         dependence,

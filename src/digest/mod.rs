@@ -229,6 +229,7 @@ struct DigestContext {
     quarantined: Vec<FiledView>,
     unparseable: Vec<FiledView>,
     for_a_person: Vec<FiledView>,
+    unauthenticated: Vec<FiledView>,
     failed_sends: Vec<FailedView>,
     hours_without_dpa: Vec<HoursView>,
     self_employment: Vec<DependenceView>,
@@ -400,6 +401,7 @@ fn context(
         quarantined: filed(&figures.quarantined),
         unparseable: filed(&figures.unparseable),
         for_a_person: filed(&figures.for_a_person),
+        unauthenticated: filed(&figures.unauthenticated),
         failed_sends: figures
             .failed_sends
             .iter()

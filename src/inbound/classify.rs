@@ -5,6 +5,7 @@
 //! known person, it goes to a person (the attention folder), never to an automatic answer.
 
 use crate::domain::{Classification, Disposition, EmailAddress, Person};
+use crate::inbound::auth::Authentication;
 use crate::inbound::message::Incoming;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub struct Decision {
     pub disposition: Disposition,
     /// Why, in words for the operator.
     pub reason: String,
+    /// The verdict on the sender (`None` when `[inbound.authentication] policy = "off"`).
+    pub authentication: Option<Authentication>,
 }
 
 pub fn classify(incoming: &Incoming, own: &EmailAddress, sender: Option<&Person>) -> Decision {
@@ -20,6 +23,7 @@ pub fn classify(incoming: &Incoming, own: &EmailAddress, sender: Option<&Person>
         classification,
         disposition,
         reason,
+        authentication: None,
     };
     if !incoming.readable {
         return decide(

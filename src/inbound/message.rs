@@ -81,6 +81,14 @@ pub struct Incoming {
     /// Message-ID has not.
     #[serde(skip)]
     pub content_hash: String,
+    /// The `Authentication-Results` headers, topmost first (at most
+    /// [`super::auth::MAX_HEADERS`]), for the sender's verdict ([`super::auth::verdict`]).
+    #[serde(skip)]
+    pub authentication_results: Vec<super::auth::RawHeader>,
+    /// How many `From:` addresses the message names, in all its `From:` headers: with several
+    /// the sender is never authenticated.
+    #[serde(skip)]
+    pub from_count: usize,
     /// Whether the bytes could be read as a message at all.
     pub readable: bool,
     pub size: usize,
@@ -369,6 +377,8 @@ impl Incoming {
                 .replace("\r\n", "\n"),
                 attachments: Vec::new(),
                 content_hash: hash.clone(),
+                authentication_results: Vec::new(),
+                from_count: 0,
                 readable: false,
                 size: raw.len(),
             };
@@ -386,6 +396,14 @@ impl Incoming {
         let from = from_raw
             .as_deref()
             .and_then(|a| EmailAddress::parse(a).ok());
+        let from_count = message
+            .header_values(mail_parser::HeaderName::From)
+            .map(|value| match value {
+                mail_parser::HeaderValue::Address(a) => a.iter().count().max(1),
+                _ => 1,
+            })
+            .sum();
+        let authentication_results = authentication_results(&message);
         let mut recipients: Vec<String> = message
             .to()
             .into_iter()
@@ -441,10 +459,37 @@ impl Incoming {
             from,
             from_raw,
             date,
+            authentication_results,
+            from_count,
             readable: true,
             size: raw.len(),
         }
     }
+}
+
+/// The `Authentication-Results` headers with their places, topmost first, each cut to
+/// [`super::auth::MAX_HEADER_BYTES`].
+fn authentication_results(message: &mail_parser::Message<'_>) -> Vec<super::auth::RawHeader> {
+    message
+        .headers()
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            h.name
+                .as_str()
+                .eq_ignore_ascii_case("Authentication-Results")
+        })
+        .take(super::auth::MAX_HEADERS)
+        .map(|(position, h)| {
+            let start = h.offset_start as usize;
+            let end = (h.offset_end as usize).min(start + super::auth::MAX_HEADER_BYTES);
+            let bytes = message.raw_message.get(start..end).unwrap_or_default();
+            super::auth::RawHeader {
+                position,
+                value: String::from_utf8_lossy(bytes).into_owned(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! pure). The reader task that records each message exactly once before moving it on the
 //! server is `tasks::reader`.
 
+pub mod auth;
 pub mod classify;
 pub mod html;
 pub mod imap;

@@ -93,7 +93,9 @@ pub async fn unanswered_surveys(
     .await?)
 }
 
-/// Mail read between two instants that went to a person or to quarantine.
+/// Mail read between two instants that went to a person or to quarantine, and hours and
+/// answers that were handled although their sender was not authenticated
+/// (`[inbound.authentication] policy = "report"`, or a person marked unauthenticated-ok).
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct FiledRow {
     pub from_addr: Option<String>,
@@ -110,7 +112,9 @@ pub async fn filed_for_a_person(
 ) -> Result<Vec<FiledRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT from_addr, subject, reason, disposition, received_at FROM inbound_message \
-         WHERE disposition IN ('quarantine', 'attention') AND received_at >= $1 AND received_at < $2 \
+         WHERE (disposition IN ('quarantine', 'attention') \
+                OR (auth_verdict = 'fail' AND classification IN ('hours', 'reply'))) \
+         AND received_at >= $1 AND received_at < $2 \
          ORDER BY received_at, id",
     )
     .bind(since)

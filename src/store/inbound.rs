@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Conn, StoreError};
 use crate::domain::{Classification, Disposition};
+use crate::inbound::auth::Authentication;
 
 #[derive(Debug, Clone)]
 pub struct NewInbound<'a> {
@@ -23,6 +24,8 @@ pub struct NewInbound<'a> {
     pub size_bytes: usize,
     /// What the message is apart from its Message-ID (see `Incoming::content_hash`).
     pub content_hash: Option<&'a str>,
+    /// The verdict on its sender, when the policy is not "off".
+    pub authentication: Option<&'a Authentication>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -50,8 +53,9 @@ pub async fn record(
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO inbound_message (dedupe_key, message_id, source, from_addr, subject, sent_at, \
-         classification, reason, disposition, size_bytes, received_at, content_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         classification, reason, disposition, size_bytes, received_at, content_hash, \
+         auth_verdict, authentication) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(new.dedupe_key)
@@ -66,6 +70,11 @@ pub async fn record(
     .bind(new.size_bytes as i64)
     .bind(now)
     .bind(new.content_hash)
+    .bind(new.authentication.map(|a| a.verdict.as_str()))
+    .bind(
+        new.authentication
+            .map(|a| serde_json::to_string(a).unwrap_or_default()),
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }

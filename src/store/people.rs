@@ -24,6 +24,9 @@ pub struct Assistant {
     pub timezone: TimeZone,
     pub locale: Locale,
     pub created_at: DateTime<Utc>,
+    /// Marked by the operator: mail from this assistant is handled although the sender is not
+    /// authenticated (a provider that signs nothing).
+    pub unauthenticated_ok: bool,
 }
 
 impl Assistant {
@@ -58,6 +61,8 @@ pub struct ContactRow {
     pub email: String,
     pub role: Option<String>,
     pub reachability: Option<String>,
+    /// Marked by the operator: handled although the sender is not authenticated.
+    pub unauthenticated_ok: bool,
 }
 
 async fn ensure_address_is_free(conn: &mut Conn, email: &EmailAddress) -> Result<(), StoreError> {
@@ -118,6 +123,7 @@ struct AssistantRow {
     timezone: String,
     locale: String,
     created_at: DateTime<Utc>,
+    unauthenticated_ok: bool,
 }
 
 async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assistant, StoreError> {
@@ -134,12 +140,13 @@ async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assist
         timezone: parse_column(&row.timezone, "time zone")?,
         locale: parse_column(&row.locale, "locale")?,
         created_at: row.created_at,
+        unauthenticated_ok: row.unauthenticated_ok,
     })
 }
 
 pub async fn assistant(conn: &mut Conn, id: i64) -> Result<Assistant, StoreError> {
     let row: AssistantRow = sqlx::query_as(
-        "SELECT id, name, timezone, locale, created_at FROM assistant WHERE id = $1",
+        "SELECT id, name, timezone, locale, created_at, unauthenticated_ok FROM assistant WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -167,7 +174,7 @@ pub async fn assistant_by_email(
 
 pub async fn list_assistants(conn: &mut Conn) -> Result<Vec<Assistant>, StoreError> {
     let rows: Vec<AssistantRow> =
-        sqlx::query_as("SELECT id, name, timezone, locale, created_at FROM assistant ORDER BY id")
+        sqlx::query_as("SELECT id, name, timezone, locale, created_at, unauthenticated_ok FROM assistant ORDER BY id")
             .fetch_all(&mut *conn)
             .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -241,7 +248,7 @@ struct ClientRow {
 
 async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, StoreError> {
     let contacts = sqlx::query_as(
-        "SELECT name, email, role, reachability FROM contact WHERE client_id = $1 ORDER BY position",
+        "SELECT name, email, role, reachability, unauthenticated_ok FROM contact WHERE client_id = $1 ORDER BY position",
     )
     .bind(row.id)
     .fetch_all(&mut *conn)
@@ -325,4 +332,62 @@ pub async fn find_person(
             name,
         }),
     )
+}
+
+/// Whether the person writing from `email` is marked as an exception to sender
+/// authentication (`--unauthenticated-ok`): an assistant with that address, or a client
+/// contact with it.
+pub async fn unauthenticated_ok(conn: &mut Conn, email: &EmailAddress) -> Result<bool, StoreError> {
+    let marked: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
+         WHERE e.email = $1 AND a.unauthenticated_ok = 1 \
+         UNION ALL SELECT 1 FROM contact WHERE email = $1 AND unauthenticated_ok = 1 LIMIT 1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(marked.is_some())
+}
+
+/// Marks an assistant as an exception to sender authentication, or no longer.
+pub async fn set_assistant_unauthenticated_ok(
+    conn: &mut Conn,
+    id: i64,
+    ok: bool,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query("UPDATE assistant SET unauthenticated_ok = $1 WHERE id = $2")
+        .bind(ok)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("there is no assistant {id}")));
+    }
+    Ok(())
+}
+
+/// Marks a client's contact (by address) as an exception to sender authentication, or no
+/// longer.
+pub async fn set_contact_unauthenticated_ok(
+    conn: &mut Conn,
+    client_id: i64,
+    email: &EmailAddress,
+    ok: bool,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query(
+        "UPDATE contact SET unauthenticated_ok = $1 WHERE client_id = $2 AND email = $3",
+    )
+    .bind(ok)
+    .bind(client_id)
+    .bind(email.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!(
+            "{email} is not a contact of this client (see `tandem client list`)"
+        )));
+    }
+    Ok(())
 }

@@ -167,6 +167,7 @@ impl Reader {
             disposition: decision.disposition,
             size_bytes: incoming.size,
             content_hash: Some(&incoming.content_hash),
+            authentication: decision.authentication.as_ref(),
         };
         let Some(id) = store::inbound::record(tx, &row, now).await? else {
             // Recorded under this key since `known` looked (it cannot, under the write lock;
@@ -340,6 +341,7 @@ impl Reader {
             classification: Classification::Unrecognised,
             disposition: Disposition::Quarantine,
             reason: format!("unreadable: handling it failed {attempts} times: {error}"),
+            authentication: None,
         };
         let recorded = self
             .record_in(tx, &incoming, source, Some(decision), now)
@@ -550,6 +552,7 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
                     classification: Classification::Unrecognised,
                     disposition: Disposition::Quarantine,
                     reason: format!("not read: {why}"),
+                    authentication: None,
                 }
             });
             Ok((incoming, decided))

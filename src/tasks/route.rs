@@ -3,7 +3,7 @@
 //! an assistant's time log. Routing only reads; the reader applies the route in the
 //! transaction that records the message, and `tandem parse` prints it.
 
-use crate::config::Config;
+use crate::config::{AuthPolicy, Config};
 use crate::domain::{Classification, Disposition, Party};
 use crate::inbound::classify::{Decision, classify};
 use crate::inbound::message::Incoming;
@@ -53,6 +53,17 @@ pub enum Route {
 
 impl Route {
     pub fn decision(&self) -> &Decision {
+        match self {
+            Route::File(d)
+            | Route::Hours(d, _)
+            | Route::Cancel { decision: d, .. }
+            | Route::Survey { decision: d, .. }
+            | Route::TrialReview { decision: d, .. }
+            | Route::Agreements { decision: d, .. } => d,
+        }
+    }
+
+    fn decision_mut(&mut self) -> &mut Decision {
         match self {
             Route::File(d)
             | Route::Hours(d, _)
@@ -274,6 +285,7 @@ fn decision(classification: Classification, disposition: Disposition, reason: St
         classification,
         disposition,
         reason,
+        authentication: None,
     }
 }
 
@@ -287,8 +299,63 @@ fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Ro
     Route::File(decision(first.classification, first.disposition, reason))
 }
 
-/// Decides what to do with `incoming`, reading the database through `conn`.
+/// Decides what to do with `incoming`, reading the database through `conn`: with
+/// `[inbound.authentication]` not "off", judges the sender first (`inbound::auth::verdict`)
+/// and stores the verdict in the decision; with "require", mail from a known person whose
+/// sender is not authenticated (and who is not marked `unauthenticated_ok`) goes to a person
+/// and changes nothing. Machine mail and strangers are filed as `classify` decides either way.
 pub async fn route(
+    conn: &mut Conn,
+    config: &Config,
+    incoming: &Incoming,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Route, StoreError> {
+    let auth = &config.inbound.authentication;
+    if auth.policy == AuthPolicy::Off {
+        return decide(conn, config, incoming, now).await;
+    }
+    let verdict = crate::inbound::auth::verdict(
+        &incoming.authentication_results,
+        incoming.from_count,
+        incoming.from.as_ref().map(|f| f.as_str()),
+        &auth.authserv_id,
+    );
+    let mut route = if verdict.passed() {
+        decide(conn, config, incoming, now).await?
+    } else {
+        let unauthenticated = format!("sender not authenticated: {}", verdict.reason);
+        let exempt = match &incoming.from {
+            Some(from) => store::people::unauthenticated_ok(conn, from).await?,
+            None => false,
+        };
+        let mut route = decide(conn, config, incoming, now).await?;
+        let d = route.decision();
+        let by_machine_or_stranger =
+            d.classification == Classification::Ignored || d.disposition == Disposition::Quarantine;
+        if auth.policy == AuthPolicy::Require && !exempt && !by_machine_or_stranger {
+            // Nothing a person is trusted for, and no answer: a forged sender gets no receipt.
+            route = Route::File(decision(
+                Classification::Unrecognised,
+                Disposition::Attention,
+                unauthenticated,
+            ));
+        } else if !by_machine_or_stranger {
+            let d = route.decision_mut();
+            d.reason.push_str("; ");
+            d.reason.push_str(&unauthenticated);
+            if exempt {
+                d.reason
+                    .push_str(" (handled: the sender is marked unauthenticated-ok)");
+            }
+        }
+        route
+    };
+    route.decision_mut().authentication = Some(verdict);
+    Ok(route)
+}
+
+/// [`route`] without the sender's verdict.
+async fn decide(
     conn: &mut Conn,
     config: &Config,
     incoming: &Incoming,

@@ -37,6 +37,7 @@ const PURE: &[&str] = &[
     "inbound::message",
     "inbound::html",
     "inbound::classify",
+    "inbound::auth",
     "format",
     "error",
 ];

@@ -2,6 +2,12 @@
 //!
 //! - `helpers`: `spawn_app()` (a private tandem on temporary folders and database, with a
 //!   manual clock), golden-file comparison, message builders.
+//! - `auth_fixtures`: the golden corpus of real receivers' `Authentication-Results` headers
+//!   under `tests/fixtures/auth`, forged ones among them, each with its sender verdict.
+//! - `authentication`: sender authentication over a real Dovecot: with `require` a forged
+//!   `From:` logs and answers nothing and goes to Attention with the reason, a trusted
+//!   `dmarc=pass` is handled, forged survey answers store nothing, `--unauthenticated-ok`
+//!   people are handled without a header; with `report`, the digest lists them.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
@@ -43,6 +49,8 @@
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
 //!   signing stops reminders; logged hours stop the nudge.
 
+mod auth_fixtures;
+mod authentication;
 mod cli;
 mod crash;
 mod daemon;
