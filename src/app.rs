@@ -29,7 +29,7 @@ use crate::tasks::holder::Holder;
 use crate::tasks::outbox::OutboxWorker;
 use crate::tasks::reader::Reader;
 use crate::tasks::scheduler::Scheduler;
-use crate::tasks::{Health, shutdown_channel};
+use crate::tasks::{Health, WriteTurns, shutdown_channel};
 use crate::templates::{TemplateError, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,8 @@ pub struct App {
     health: Health,
     /// Who this process is in the outbox rows it claims.
     pub holder: Arc<Holder>,
+    /// The reader's and the outbox's turns at the write lock.
+    write_turns: WriteTurns,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
             pool,
             templates: Arc::new(templates),
             holder: Arc::new(Holder::this_process(clock.now())),
+            write_turns: WriteTurns::default(),
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
@@ -135,6 +138,7 @@ impl App {
             config: self.config.clone(),
             wake: self.outbox_wake.clone(),
             health: self.health(),
+            turns: self.write_turns.clone(),
         }
     }
 
@@ -149,6 +153,7 @@ impl App {
             wake: self.outbox_wake.clone(),
             health: self.health(),
             holder: self.holder.clone(),
+            turns: self.write_turns.clone(),
         }
     }
 

@@ -80,6 +80,21 @@ pub async fn wait_for_event(
     }
 }
 
+/// Turns at the database's write lock for the writers of this process that take it often: the
+/// reader's transactions and the outbox's claims and marks wait for it in order (first come,
+/// first served). Left to SQLite's busy handler, which polls (every 100 ms once it has waited a
+/// while), a mark could lose the lock for seconds to a reader that takes it back at once after
+/// each commit; a mail sent but not marked meanwhile is sent again should the daemon die.
+#[derive(Debug, Clone, Default)]
+pub struct WriteTurns(Arc<tokio::sync::Mutex<()>>);
+
+impl WriteTurns {
+    /// Waits for this writer's turn; it lasts until the guard is dropped.
+    pub async fn take(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.lock().await
+    }
+}
+
 /// Where the tasks note when they last worked and what failed, for the digest and `status`.
 ///
 /// The database is often what fails: locked past the busy timeout, or on a full disk. Then the

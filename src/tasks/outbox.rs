@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::holder::Holder;
-use super::{Event, Health, Shutdown, wait_for_event};
+use super::{Event, Health, Shutdown, WriteTurns, wait_for_event};
 use crate::clock::Clock;
 use crate::config::Outbound;
 use crate::outbound::{Envelope, SendError, Transport};
@@ -35,6 +35,8 @@ pub struct OutboxWorker {
     pub health: Health,
     /// Who this process is in the claims it makes (one per `App`, shared by its workers).
     pub holder: Arc<Holder>,
+    /// Taken for each claim and mark, in turn with the reader.
+    pub turns: WriteTurns,
 }
 
 /// What one turn of the worker did.
@@ -74,6 +76,7 @@ impl OutboxWorker {
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         self.holder.beat_if_due(&self.pool, now).await?;
         let claim = {
+            let _turn = self.turns.take().await;
             let mut conn = store::acquire(&self.pool).await?;
             let holder = self.holder.id();
             let silent_before = Holder::silent_before(now);
@@ -100,8 +103,11 @@ impl OutboxWorker {
             Err(SendError::Temporary(error)) if (row.attempts as u32) < outbound.max_attempts => {
                 let delay = backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
                 let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                let mut conn = store::acquire(&self.pool).await?;
-                let held = store::outbox::mark_retry(&mut conn, &row, at, &error).await?;
+                let held = {
+                    let _turn = self.turns.take().await;
+                    let mut conn = store::acquire(&self.pool).await?;
+                    store::outbox::mark_retry(&mut conn, &row, at, &error).await?
+                };
                 tracing::warn!(id = row.id, to = %row.recipient, attempt = row.attempts, %at, %error, "delivery failed; will retry");
                 (
                     Step::Retrying {
@@ -113,8 +119,11 @@ impl OutboxWorker {
                 )
             }
             Err(SendError::Temporary(error) | SendError::Permanent(error)) => {
-                let mut conn = store::acquire(&self.pool).await?;
-                let held = store::outbox::mark_failed(&mut conn, &row, &error).await?;
+                let held = {
+                    let _turn = self.turns.take().await;
+                    let mut conn = store::acquire(&self.pool).await?;
+                    store::outbox::mark_failed(&mut conn, &row, &error).await?
+                };
                 tracing::error!(id = row.id, to = %row.recipient, attempts = row.attempts, %error, "delivery failed for good");
                 (Step::Failed { id: row.id, error }, held)
             }
@@ -136,9 +145,12 @@ impl OutboxWorker {
     async fn record_sent(&self, row: &store::outbox::Claimed, now: DateTime<Utc>) {
         let mut pause = Duration::from_millis(50);
         loop {
-            let recorded = match store::acquire(&self.pool).await {
-                Ok(mut conn) => store::outbox::mark_sent(&mut conn, row, now).await,
-                Err(e) => Err(e),
+            let recorded = {
+                let _turn = self.turns.take().await;
+                match store::acquire(&self.pool).await {
+                    Ok(mut conn) => store::outbox::mark_sent(&mut conn, row, now).await,
+                    Err(e) => Err(e),
+                }
             };
             match recorded {
                 Ok(true) => return,

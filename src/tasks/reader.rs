@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::route::{self, Route};
-use super::{Event, Health, Shutdown, wait_for_event};
+use super::{Event, Health, Shutdown, WriteTurns, wait_for_event};
 use crate::clock::Clock;
 use crate::compose::{Composer, MailError};
 use crate::config::{Config, Limits};
@@ -51,6 +51,8 @@ pub struct Reader {
     /// Rung after a commit that queued mail, so it goes out at once.
     pub wake: Arc<Notify>,
     pub health: Health,
+    /// Taken for each write transaction, in turn with the outbox's claims and marks.
+    pub turns: WriteTurns,
 }
 
 /// What one step did.
@@ -94,8 +96,8 @@ struct Failed {
 }
 
 /// How long the reader holds the write lock at most before it commits what the batch recorded
-/// so far and goes on in a new transaction: the outbox's marks wait meanwhile, and a mail sent
-/// but not yet marked is sent again should the daemon die.
+/// so far, gives the outbox's waiting claims and marks their turn ([`WriteTurns`]), and goes on
+/// in a new transaction: a mail sent but not yet marked is sent again should the daemon die.
 const WRITE_SLICE: Duration = Duration::from_millis(100);
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
@@ -111,12 +113,14 @@ impl Reader {
     /// Records one message and applies its route, in a transaction of its own (the step
     /// records a whole batch in one).
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
+        let turn = self.turns.take().await;
         let mut tx = store::begin_immediate(&self.pool).await?;
         let (outcome, queued) = self
             .record_as(&mut tx, incoming, source, None, self.clock.now())
             .await?;
         store::inbound::clear_attempts(&mut tx, &[&incoming.dedupe_key]).await?;
         store::commit(tx).await?;
+        drop(turn);
         if queued {
             self.wake.notify_one();
         }
@@ -393,11 +397,15 @@ impl Reader {
         // The keys of the messages recorded, whose failed tries are forgotten.
         let mut recorded = Vec::with_capacity(batch.len());
         let now = self.clock.now();
+        let mut turn = self.turns.take().await;
         let mut tx = store::begin_immediate(&self.pool).await?;
         let mut opened = std::time::Instant::now();
         for read in batch {
             if opened.elapsed() >= WRITE_SLICE {
                 self.commit_slice(tx, &mut recorded, &mut queued).await?;
+                // The outbox's claims and marks waiting meanwhile go first.
+                drop(turn);
+                turn = self.turns.take().await;
                 tx = store::begin_immediate(&self.pool).await?;
                 opened = std::time::Instant::now();
             }
@@ -422,6 +430,7 @@ impl Reader {
             }
         }
         self.commit_slice(tx, &mut recorded, &mut queued).await?;
+        drop(turn);
         for error in &failures {
             self.health.record_failure("inbound", error).await;
         }

@@ -302,7 +302,8 @@ async fn assert_outage_recorded(
     for (component, at, error) in &events {
         assert!(
             *at >= outage.0 && *at <= until,
-            "{component} failed at {at}, outside the outage {outage:?}: {error}"
+            "{component} failed at {at}, outside the outage {outage:?}: {error}; the daemon's log:\n{}",
+            daemon.log()
         );
     }
     let counted: i64 = sqlx::query_scalar("SELECT SUM(error_count) FROM health")
