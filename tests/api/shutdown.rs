@@ -90,6 +90,11 @@ impl Daemon {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Its last lines may still be on their way from the pipes: read until both
+                // are closed.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.seen.push(line);
+                }
                 return Some(status);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
