@@ -103,6 +103,33 @@ pub async fn minutes_between(
     .await?)
 }
 
+/// The logged minutes of each of `engagement_ids`, per day from `from` to `to`: one statement
+/// for what a receipt's weekly totals need.
+pub async fn minutes_per_day(
+    conn: &mut Conn,
+    engagement_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(i64, NaiveDate, i64)>, StoreError> {
+    if engagement_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<super::Db>::new(
+        "SELECT engagement_id, work_date, SUM(minutes) FROM time_entry WHERE work_date >= ",
+    );
+    query
+        .push_bind(from)
+        .push(" AND work_date <= ")
+        .push_bind(to)
+        .push(" AND status = 'logged' AND engagement_id IN (");
+    let mut ids = query.separated(", ");
+    for id in engagement_ids {
+        ids.push_bind(*id);
+    }
+    query.push(") GROUP BY engagement_id, work_date");
+    Ok(query.build_query_as().fetch_all(&mut *conn).await?)
+}
+
 /// A submission found by the Message-ID of its receipt.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Submission {

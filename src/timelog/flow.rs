@@ -459,15 +459,18 @@ pub async fn apply(
                 .await?,
         )
     };
+    // The weeks' totals from one read of their days.
+    let ids: Vec<i64> = plan.engagements.iter().map(|e| e.id).collect();
+    let (first, last) = (weeks[0], weeks[weeks.len() - 1] + Duration::days(6));
+    let days = store::timelog::minutes_per_day(tx, &ids, first, last).await?;
     for monday in &weeks {
         for engagement in &plan.engagements {
-            let minutes = store::timelog::minutes_between(
-                tx,
-                engagement.id,
-                *monday,
-                *monday + Duration::days(6),
-            )
-            .await?;
+            let sunday = *monday + Duration::days(6);
+            let minutes: i64 = days
+                .iter()
+                .filter(|(id, day, _)| *id == engagement.id && (*monday..=sunday).contains(day))
+                .map(|(_, _, minutes)| minutes)
+                .sum();
             if minutes > 0 || (plan.engagements.len() == 1) {
                 totals.push(TotalView {
                     week: week_label(*monday, locale),
