@@ -468,8 +468,17 @@ impl Reader {
 
     /// Reads until the inbox is empty (or nothing more can be moved); returns the sum of the steps.
     pub async fn drain(&self) -> Result<Report, ReadError> {
+        self.drain_until(|| false).await
+    }
+
+    /// [`Reader::drain`], stopping between two steps once `stop` says so (shutdown: a big
+    /// inbox is not read to its end first).
+    async fn drain_until(&self, stop: impl Fn() -> bool) -> Result<Report, ReadError> {
         let mut total = Report::default();
         loop {
+            if stop() {
+                return Ok(total);
+            }
             let report = self.step().await?;
             total.read += report.read;
             total.recorded += report.recorded;
@@ -488,7 +497,8 @@ impl Reader {
         let poll = self.config.inbound.poll_interval;
         let mut failures = 0u32;
         loop {
-            let wait = match self.drain().await.context("reading the mailbox") {
+            let drained = self.drain_until(|| shutdown.is_requested()).await;
+            let wait = match drained.context("reading the mailbox") {
                 Ok(report) => {
                     failures = 0;
                     if report.read > 0 {

@@ -353,3 +353,51 @@ async fn a_row_of_a_killed_daemon_is_sent_at_once_and_a_live_ones_is_left_alone(
     assert_eq!(arrived(&good), [id]);
     assert!(arrived(&silent).is_empty());
 }
+
+/// SIGTERM while the reader works through a big inbox: it stops between two batches (not
+/// aborted after its grace), every message it recorded was also moved, and the rest wait in
+/// the inbox for the next start.
+#[tokio::test]
+async fn sigterm_stops_the_reader_between_batches() {
+    const MAILS: usize = 3000;
+    let t = spawn_app_with(|_, text| text.replace("batch_size = 100", "batch_size = 10")).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    t.app.outbox().drain().await.unwrap();
+    for i in 0..MAILS {
+        let mail = crate::helpers::message(
+            "Sam Lee <sam@va.example>",
+            &format!("<big-{i}@va.example>"),
+            "Hours",
+            "",
+            &format!("2026-11-23 0:0{} filing {i}", 1 + i % 9),
+        );
+        t.deliver(&format!("{i}.hours"), &mail);
+    }
+    let mut daemon = Daemon::start(&t.config_path);
+    daemon.wait_for("recorded");
+    daemon.signal("TERM");
+    let asked = Instant::now();
+    let status = daemon.exit_within(Duration::from_secs(30)).await;
+    let took = asked.elapsed();
+    let log = daemon.log();
+    assert!(status.is_some_and(|s| s.success()), "{log}");
+    assert!(
+        took < Duration::from_secs(3),
+        "stopping took {took:?}:\n{log}"
+    );
+    assert!(!log.contains("did not stop in time"), "{log}");
+
+    let recorded = t.count("inbound_message").await as usize;
+    let left: Vec<String> = t
+        .mailbox_files()
+        .into_iter()
+        .filter(|f| f.starts_with("new/") || f.starts_with("cur/"))
+        .collect();
+    assert!(recorded > 0 && recorded < MAILS, "{recorded} recorded");
+    assert_eq!(
+        left.len(),
+        MAILS - recorded,
+        "every recorded message was moved, the others wait"
+    );
+}
