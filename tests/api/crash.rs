@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
 
-use crate::helpers::{BINARY, describe, spawn_app_with};
+use crate::helpers::{BINARY, spawn_app_with};
 use crate::servers::{Dovecot, Tls};
 use crate::sink::SmtpSink;
 
@@ -68,41 +68,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
             .replace("lease = \"5m\"", "lease = \"15s\"")
     })
     .await;
-    for args in [
-        &[
-            "assistant",
-            "add",
-            "--name",
-            "Sam Lee",
-            "--email",
-            "sam@va.example",
-            "--locale",
-            "en",
-        ][..],
-        &[
-            "client",
-            "add",
-            "--name",
-            "Acme GmbH",
-            "--tag",
-            "acme",
-            "--contact",
-            "Anna Berg <anna@acme.example>",
-        ],
-        &[
-            "engagement",
-            "add",
-            "--assistant",
-            "sam@va.example",
-            "--client",
-            "acme",
-            "--start",
-            "2026-10-01",
-        ],
-    ] {
-        let output = t.tandem(args);
-        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
-    }
+    t.add_engagement_by_cli();
     for i in 0..MESSAGES {
         dovecot.deliver(&account, &hours_mail(i));
     }

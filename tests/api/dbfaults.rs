@@ -146,45 +146,6 @@ fn hours_mail(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Sam, Acme and their engagement, through the CLI.
-fn add_engagement(t: &TestApp) {
-    for args in [
-        &[
-            "assistant",
-            "add",
-            "--name",
-            "Sam Lee",
-            "--email",
-            "sam@va.example",
-            "--locale",
-            "en",
-        ][..],
-        &[
-            "client",
-            "add",
-            "--name",
-            "Acme GmbH",
-            "--tag",
-            "acme",
-            "--contact",
-            "Anna Berg <anna@acme.example>",
-        ],
-        &[
-            "engagement",
-            "add",
-            "--assistant",
-            "sam@va.example",
-            "--client",
-            "acme",
-            "--start",
-            "2026-10-01",
-        ],
-    ] {
-        let output = t.tandem(args);
-        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
-    }
-}
-
 /// The shipped config over smtp-sink, polling the Maildir every second.
 fn config(sink: &SmtpSink, text: &str) -> String {
     sink.config(text)
@@ -332,7 +293,7 @@ async fn a_full_disk_doubles_nothing_and_the_daemon_goes_on_once_there_is_room()
         std::fs::metadata(tmpfs.dir.join("tandem.db")).is_ok(),
         "the database is not on the tmpfs"
     );
-    add_engagement(&t);
+    t.add_engagement_by_cli();
     let daemon = Daemon::start(&t);
 
     // It works before the fault.
@@ -377,7 +338,7 @@ async fn a_database_locked_past_the_busy_timeout_doubles_nothing_and_shows_in_he
     // taken while sends are in flight and their outcome must wait for it.
     let sink = SmtpSink::start(&["-w", "2"]);
     let t = spawn_app_with(|_, text| config(&sink, &text)).await;
-    add_engagement(&t);
+    t.add_engagement_by_cli();
     let daemon = Daemon::start(&t);
     deliver(&t, 0..8);
 

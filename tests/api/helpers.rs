@@ -139,6 +139,45 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sam, Acme and their engagement from 1 Oct 2026, through the CLI (as an operator would).
+    pub fn add_engagement_by_cli(&self) {
+        for args in [
+            &[
+                "assistant",
+                "add",
+                "--name",
+                "Sam Lee",
+                "--email",
+                "sam@va.example",
+                "--locale",
+                "en",
+            ][..],
+            &[
+                "client",
+                "add",
+                "--name",
+                "Acme GmbH",
+                "--tag",
+                "acme",
+                "--contact",
+                "Anna Berg <anna@acme.example>",
+            ],
+            &[
+                "engagement",
+                "add",
+                "--assistant",
+                "sam@va.example",
+                "--client",
+                "acme",
+                "--start",
+                "2026-10-01",
+            ],
+        ] {
+            let output = self.tandem(args);
+            assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+        }
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
