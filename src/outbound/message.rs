@@ -89,10 +89,15 @@ impl Outgoing {
     /// Marks the mail as one that expects an answer: a random token goes into its Message-ID,
     /// its Reply-To plus-address (`team+TOKEN@...`) and its subject (`[#TOKEN]`), since each
     /// of the three is lost by some mail client, and a reply found by any one is matched.
-    pub fn expecting_reply(mut self) -> Self {
-        let token = new_token();
+    pub fn expecting_reply(self) -> Self {
+        self.expecting_reply_with(new_token())
+    }
+
+    /// [`Outgoing::expecting_reply`] with a token made beforehand, so that its Message-ID
+    /// ([`token_message_id`]) can be stored before the mail is written.
+    pub fn expecting_reply_with(mut self, token: String) -> Self {
         let (local, domain) = self.from.email.as_str().split_once('@').unwrap_or_default();
-        self.message_id = format!("<{token}@{domain}>");
+        self.message_id = token_message_id(&self.from.email, &token);
         self.reply_to = EmailAddress::parse(&format!("{local}+{token}@{domain}"))
             .ok()
             .map(|email| Mailbox {
@@ -191,6 +196,11 @@ pub fn tokens_in(text: &str) -> Vec<String> {
 }
 
 /// `<random@agency-domain>`: 122 random bits, so it is unique and cannot be guessed.
+/// The Message-ID of a mail from `from` that expects a reply under `token`.
+pub fn token_message_id(from: &EmailAddress, token: &str) -> String {
+    format!("<{token}@{}>", from.domain())
+}
+
 pub fn new_message_id(from: &EmailAddress) -> String {
     format!("<{}@{}>", uuid::Uuid::new_v4().simple(), from.domain())
 }

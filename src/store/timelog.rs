@@ -15,21 +15,24 @@ pub struct NewEntry<'a> {
     pub line_text: &'a str,
 }
 
-/// Records a submission and its entries; returns the submission's id.
+/// Records a submission and its entries, with the Message-ID of its receipt when it is known
+/// already; returns the submission's id.
 pub async fn insert_submission(
     conn: &mut Conn,
     inbound_id: i64,
     assistant_id: i64,
     entries: &[NewEntry<'_>],
+    receipt_message_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
-         VALUES ($1, $2, 'logged', $3) RETURNING id",
+        "INSERT INTO submission (inbound_id, assistant_id, status, created_at, receipt_message_id) \
+         VALUES ($1, $2, 'logged', $3, $4) RETURNING id",
     )
     .bind(inbound_id)
     .bind(assistant_id)
     .bind(now)
+    .bind(receipt_message_id)
     .fetch_one(&mut *conn)
     .await?;
     // One statement per 500 entries (SQLite takes at most 32,766 parameters in one).

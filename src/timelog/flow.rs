@@ -451,12 +451,22 @@ pub async fn apply(
         })
         .collect();
     let mut totals = Vec::new();
+    // The receipt's Message-ID, which a `cancel` reply names, goes with the submission's row.
+    let token = outbound::message::new_token();
+    let receipt_id = outbound::message::token_message_id(&compose.agency().from.email, &token);
     let submission = if entries.is_empty() {
         None
     } else {
         Some(
-            store::timelog::insert_submission(tx, inbound_id, plan.assistant.id, &entries, now)
-                .await?,
+            store::timelog::insert_submission(
+                tx,
+                inbound_id,
+                plan.assistant.id,
+                &entries,
+                Some(&receipt_id),
+                now,
+            )
+            .await?,
         )
     };
     // The weeks' totals from one read of their days.
@@ -511,10 +521,8 @@ pub async fn apply(
     };
     let mail = compose
         .answer(&to, "hours_receipt", &context, incoming)?
-        .expecting_reply();
-    if let Some(id) = submission {
-        store::timelog::set_receipt(tx, id, &mail.message_id).await?;
-    }
+        .expecting_reply_with(token);
+    debug_assert!(submission.is_none() || mail.message_id == receipt_id);
     outbound::enqueue(
         tx,
         &format!("receipt:{inbound_id}"),

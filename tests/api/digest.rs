@@ -77,7 +77,7 @@ async fn log(t: &TestApp, assistant_id: i64, entries: &[(i64, &str, u32)]) {
             },
         )
         .collect();
-    tandem::store::timelog::insert_submission(&mut tx, inbound, assistant_id, &new, now())
+    tandem::store::timelog::insert_submission(&mut tx, inbound, assistant_id, &new, None, now())
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -185,10 +185,16 @@ async fn seed_receipts(t: &TestApp) -> usize {
                 }
             })
             .collect();
-        let submission =
-            tandem::store::timelog::insert_submission(&mut tx, inbound, assistant.id, &new, sent)
-                .await
-                .unwrap();
+        let submission = tandem::store::timelog::insert_submission(
+            &mut tx,
+            inbound,
+            assistant.id,
+            &new,
+            None,
+            sent,
+        )
+        .await
+        .unwrap();
         tandem::store::timelog::set_receipt(&mut tx, submission, &unquote(message_id))
             .await
             .unwrap();
