@@ -88,7 +88,7 @@ pub async fn analyse(
             let mut conn = pool.acquire().await?;
             let seen = store::inbound::seen(&mut conn, &incoming.dedupe_key).await?;
             (
-                route(&mut conn, config, &incoming, now).await?,
+                route(&mut conn, &mut Default::default(), config, &incoming, now).await?,
                 seen.is_some(),
             )
         }

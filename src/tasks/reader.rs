@@ -100,6 +100,17 @@ struct Failed {
 /// in a new transaction: a mail sent but not yet marked is sent again should the daemon die.
 const WRITE_SLICE: Duration = Duration::from_millis(100);
 
+/// What the reader keeps for one write transaction of a batch.
+#[derive(Debug, Default)]
+struct Slice {
+    /// The keys of the messages recorded, whose failed tries are forgotten at the commit.
+    recorded: Vec<String>,
+    /// Whether mail was queued: the outbox is woken at the commit.
+    queued: bool,
+    /// Who routing looked up (valid while the transaction holds the write lock).
+    people: route::People,
+}
+
 /// A fetched message as read (on the blocking thread), before it is recorded.
 struct Read {
     id: String,
@@ -115,8 +126,16 @@ impl Reader {
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
         let turn = self.turns.take().await;
         let mut tx = store::begin_immediate(&self.pool).await?;
+        let mut people = route::People::default();
         let (outcome, queued) = self
-            .record_as(&mut tx, incoming, source, None, self.clock.now())
+            .record_as(
+                &mut tx,
+                &mut people,
+                incoming,
+                source,
+                None,
+                self.clock.now(),
+            )
             .await?;
         store::inbound::clear_attempts(&mut tx, &[&incoming.dedupe_key]).await?;
         store::commit(tx).await?;
@@ -135,6 +154,7 @@ impl Reader {
     async fn record_as(
         &self,
         tx: &mut store::Conn,
+        people: &mut route::People,
         incoming: &Incoming,
         source: &str,
         decided: Option<Decision>,
@@ -146,7 +166,7 @@ impl Reader {
         };
         let route = match decided {
             Some(decision) => Route::File(decision),
-            None => route::route(tx, &self.config, incoming, now).await?,
+            None => route::route(tx, people, &self.config, incoming, now).await?,
         };
         let mut decision = route.decision().clone();
         if reused {
@@ -242,6 +262,7 @@ impl Reader {
     async fn record_in(
         &self,
         tx: &mut store::Conn,
+        people: &mut route::People,
         incoming: &Incoming,
         source: &str,
         decided: Option<Decision>,
@@ -249,7 +270,7 @@ impl Reader {
     ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
         let mut savepoint = store::savepoint(tx).await?;
         match self
-            .record_as(&mut savepoint, incoming, source, decided, now)
+            .record_as(&mut savepoint, people, incoming, source, decided, now)
             .await
         {
             Ok(done) => {
@@ -271,15 +292,14 @@ impl Reader {
         read: Read,
         now: DateTime<Utc>,
         report: &mut Report,
-        queued: &mut bool,
-        recorded: &mut Vec<String>,
+        slice: &mut Slice,
     ) -> Result<Result<Disposition, Failed>, StoreError> {
         let (incoming, decided) = match read.read {
             Ok(read) => read,
             Err(failed) => return Ok(Err(failed)),
         };
         let (outcome, wake) = match self
-            .record_in(tx, &incoming, &read.source, decided, now)
+            .record_in(tx, &mut slice.people, &incoming, &read.source, decided, now)
             .await?
         {
             Ok(done) => done,
@@ -291,11 +311,11 @@ impl Reader {
                 }));
             }
         };
-        *queued |= wake;
+        slice.queued |= wake;
         Ok(Ok(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
-                recorded.push(incoming.dedupe_key.clone());
+                slice.recorded.push(incoming.dedupe_key.clone());
                 tracing::info!(
                     message_id = incoming.dedupe_key,
                     from = incoming.from_raw.as_deref().unwrap_or("-"),
@@ -324,6 +344,7 @@ impl Reader {
     async fn failed(
         &self,
         tx: &mut store::Conn,
+        people: &mut route::People,
         failed: Failed,
         source: &str,
         now: DateTime<Utc>,
@@ -348,7 +369,7 @@ impl Reader {
             authentication: None,
         };
         let recorded = self
-            .record_in(tx, &incoming, source, Some(decision), now)
+            .record_in(tx, people, &incoming, source, Some(decision), now)
             .await??;
         Ok(Some(match recorded.0 {
             Outcome::Recorded(decision) => decision.disposition,
@@ -393,16 +414,14 @@ impl Reader {
 
         let mut settle = Vec::with_capacity(batch.len());
         let mut failures = Vec::new();
-        let mut queued = false;
-        // The keys of the messages recorded, whose failed tries are forgotten.
-        let mut recorded = Vec::with_capacity(batch.len());
+        let mut slice = Slice::default();
         let now = self.clock.now();
         let mut turn = self.turns.take().await;
         let mut tx = store::begin_immediate(&self.pool).await?;
         let mut opened = std::time::Instant::now();
         for read in batch {
             if opened.elapsed() >= WRITE_SLICE {
-                self.commit_slice(tx, &mut recorded, &mut queued).await?;
+                self.commit_slice(tx, &mut slice).await?;
                 // The outbox's claims and marks waiting meanwhile go first.
                 drop(turn);
                 turn = self.turns.take().await;
@@ -411,17 +430,20 @@ impl Reader {
             }
             let (id, source) = (read.id.clone(), read.source.clone());
             match self
-                .handle(&mut tx, read, now, &mut report, &mut queued, &mut recorded)
+                .handle(&mut tx, read, now, &mut report, &mut slice)
                 .await?
             {
                 Ok(disposition) => settle.push((id, disposition)),
                 Err(failed) => {
                     failures.push(failed.error.clone());
                     let key = failed.key.clone();
-                    match self.failed(&mut tx, failed, &source, now).await? {
+                    match self
+                        .failed(&mut tx, &mut slice.people, failed, &source, now)
+                        .await?
+                    {
                         Some(disposition) => {
                             report.recorded += 1;
-                            recorded.push(key);
+                            slice.recorded.push(key);
                             settle.push((id, disposition));
                         }
                         None => report.failed += 1,
@@ -429,7 +451,7 @@ impl Reader {
                 }
             }
         }
-        self.commit_slice(tx, &mut recorded, &mut queued).await?;
+        self.commit_slice(tx, &mut slice).await?;
         drop(turn);
         for error in &failures {
             self.health.record_failure("inbound", error).await;
@@ -448,19 +470,14 @@ impl Reader {
         Ok(report)
     }
 
-    /// Commits what the batch recorded so far: forgets the failed tries of the messages
-    /// `recorded` and wakes the outbox when mail was `queued` (both reset).
-    async fn commit_slice(
-        &self,
-        mut tx: store::Tx,
-        recorded: &mut Vec<String>,
-        queued: &mut bool,
-    ) -> Result<(), StoreError> {
-        let keys: Vec<&str> = recorded.iter().map(String::as_str).collect();
+    /// Commits what the batch recorded so far: forgets the failed tries of the messages it
+    /// recorded and wakes the outbox when mail was queued; the slice starts afresh.
+    async fn commit_slice(&self, mut tx: store::Tx, slice: &mut Slice) -> Result<(), StoreError> {
+        let done = std::mem::take(slice);
+        let keys: Vec<&str> = done.recorded.iter().map(String::as_str).collect();
         store::inbound::clear_attempts(&mut tx, &keys).await?;
         store::commit(tx).await?;
-        recorded.clear();
-        if std::mem::take(queued) {
+        if done.queued {
             self.wake.notify_one();
         }
         Ok(())

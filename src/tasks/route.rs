@@ -3,6 +3,8 @@
 //! an assistant's time log. Routing only reads; the reader applies the route in the
 //! transaction that records the message, and `tandem parse` prints it.
 
+use std::collections::HashMap;
+
 use crate::config::{AuthPolicy, Config};
 use crate::domain::{Classification, Disposition, Party};
 use crate::inbound::classify::{Decision, classify};
@@ -87,6 +89,7 @@ impl Route {
 /// another address of the same assistant.
 async fn trusted(
     conn: &mut Conn,
+    people: &mut People,
     sent: &store::outbox::Sent,
     from: &crate::domain::EmailAddress,
     person: Option<&Person>,
@@ -95,7 +98,7 @@ async fn trusted(
         return Ok(true);
     }
     if let Some(Person::Assistant { id, .. }) = person {
-        let assistant = store::people::assistant(conn, *id).await?;
+        let assistant = people.assistant(conn, *id).await?;
         return Ok(assistant.emails.iter().any(|e| sent.was_sent_to(e)));
     }
     Ok(false)
@@ -299,6 +302,42 @@ fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Ro
     Route::File(decision(first.classification, first.disposition, reason))
 }
 
+/// The people looked up while routing, by address, and the assistants by id, kept for one
+/// transaction of the reader: mail does not change who is who, and the transaction holds the
+/// write lock, so nothing else does meanwhile. A batch's worth at most.
+#[derive(Debug, Default)]
+pub struct People {
+    by_address: HashMap<String, Option<Person>>,
+    assistants: HashMap<i64, Assistant>,
+}
+
+impl People {
+    /// [`store::people::find_person`], once per address.
+    async fn find(
+        &mut self,
+        conn: &mut Conn,
+        email: &crate::domain::EmailAddress,
+    ) -> Result<Option<Person>, StoreError> {
+        if let Some(found) = self.by_address.get(email.as_str()) {
+            return Ok(found.clone());
+        }
+        let found = store::people::find_person(conn, email).await?;
+        self.by_address
+            .insert(email.as_str().to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// [`store::people::assistant`], once per assistant.
+    async fn assistant(&mut self, conn: &mut Conn, id: i64) -> Result<Assistant, StoreError> {
+        if let Some(assistant) = self.assistants.get(&id) {
+            return Ok(assistant.clone());
+        }
+        let assistant = store::people::assistant(conn, id).await?;
+        self.assistants.insert(id, assistant.clone());
+        Ok(assistant)
+    }
+}
+
 /// Decides what to do with `incoming`, reading the database through `conn`: with
 /// `[inbound.authentication]` not "off", judges the sender first (`inbound::auth::verdict`)
 /// and stores the verdict in the decision; with "require", mail from a known person whose
@@ -306,13 +345,14 @@ fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Ro
 /// and changes nothing. Machine mail and strangers are filed as `classify` decides either way.
 pub async fn route(
     conn: &mut Conn,
+    people: &mut People,
     config: &Config,
     incoming: &Incoming,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Route, StoreError> {
     let auth = &config.inbound.authentication;
     if auth.policy == AuthPolicy::Off {
-        return decide(conn, config, incoming, now).await;
+        return decide(conn, people, config, incoming, now).await;
     }
     let verdict = crate::inbound::auth::verdict(
         &incoming.authentication_results,
@@ -321,14 +361,14 @@ pub async fn route(
         &auth.authserv_id,
     );
     let mut route = if verdict.passed() {
-        decide(conn, config, incoming, now).await?
+        decide(conn, people, config, incoming, now).await?
     } else {
         let unauthenticated = format!("sender not authenticated: {}", verdict.reason);
         let exempt = match &incoming.from {
             Some(from) => store::people::unauthenticated_ok(conn, from).await?,
             None => false,
         };
-        let mut route = decide(conn, config, incoming, now).await?;
+        let mut route = decide(conn, people, config, incoming, now).await?;
         let d = route.decision();
         let by_machine_or_stranger =
             d.classification == Classification::Ignored || d.disposition == Disposition::Quarantine;
@@ -357,12 +397,13 @@ pub async fn route(
 /// [`route`] without the sender's verdict.
 async fn decide(
     conn: &mut Conn,
+    people: &mut People,
     config: &Config,
     incoming: &Incoming,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Route, StoreError> {
     let sender = match &incoming.from {
-        Some(from) => store::people::find_person(conn, from).await?,
+        Some(from) => people.find(conn, from).await?,
         None => None,
     };
     let first = classify(incoming, &config.agency.from.email, sender.as_ref());
@@ -382,7 +423,7 @@ async fn decide(
     }
     let replied_to = store::outbox::find_sent(conn, &ids, &tokens).await?;
     if let Some(sent) = &replied_to
-        && !trusted(conn, sent, from, sender.as_ref()).await?
+        && !trusted(conn, people, sent, from, sender.as_ref()).await?
     {
         return Ok(Route::File(decision(
             Classification::Unrecognised,
@@ -409,7 +450,7 @@ async fn decide(
         // Client contacts' replies (surveys, agreements) are understood by later flows.
         return Ok(for_a_person(first, replied_to.as_ref()));
     };
-    let assistant = store::people::assistant(conn, assistant_id).await?;
+    let assistant = people.assistant(conn, assistant_id).await?;
 
     if let Some(sent) = replied_to.as_ref().filter(|s| s.kind == "receipt")
         && flow::is_cancel(&incoming.new_text)
