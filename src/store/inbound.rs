@@ -1,6 +1,8 @@
 //! The inbound audit trail: one row per message read, keyed so that no message is recorded,
 //! or acted on, twice.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -104,6 +106,27 @@ pub async fn seen(conn: &mut Conn, dedupe_key: &str) -> Result<Option<Seen>, Sto
         })
     })
     .transpose()
+}
+
+/// Which of `dedupe_keys` have a row (one statement per 500 keys).
+pub async fn recorded_keys(
+    conn: &mut Conn,
+    dedupe_keys: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for keys in dedupe_keys.chunks(500) {
+        let mut query = sqlx::QueryBuilder::<super::Db>::new(
+            "SELECT dedupe_key FROM inbound_message WHERE dedupe_key IN (",
+        );
+        let mut list = query.separated(", ");
+        for key in keys {
+            list.push_bind(key.as_str());
+        }
+        query.push(")");
+        let rows: Vec<(String,)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        found.extend(rows.into_iter().map(|(key,)| key));
+    }
+    Ok(found)
 }
 
 /// Notes that handling the message under `dedupe_key` failed; returns how often it has now.

@@ -5,6 +5,7 @@
 //! it leaves the rows, so the messages read again are only moved. Nothing is lost and nothing
 //! is done twice.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,11 +105,32 @@ const WRITE_SLICE: Duration = Duration::from_millis(100);
 #[derive(Debug, Default)]
 struct Slice {
     /// The keys of the messages recorded, whose failed tries are forgotten at the commit.
-    recorded: Vec<String>,
+    recorded: HashSet<String>,
     /// Whether mail was queued: the outbox is woken at the commit.
     queued: bool,
     /// Who routing looked up (valid while the transaction holds the write lock).
     people: route::People,
+    /// The batch's keys that had no row when the transaction began: a message under one of
+    /// them, unless recorded since, is new without asking the database.
+    unrecorded: HashSet<String>,
+}
+
+impl Slice {
+    /// Whether a message under `key` is surely not recorded yet.
+    fn surely_new(&self, key: &str) -> bool {
+        self.unrecorded.contains(key) && !self.recorded.contains(key)
+    }
+
+    /// Notes which of `keys` have no row, as the transaction `tx` sees it.
+    async fn look_up(&mut self, tx: &mut store::Conn, keys: &[String]) -> Result<(), StoreError> {
+        let found = store::inbound::recorded_keys(tx, keys).await?;
+        self.unrecorded = keys
+            .iter()
+            .filter(|key| !found.contains(*key))
+            .cloned()
+            .collect();
+        Ok(())
+    }
 }
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
@@ -126,11 +148,10 @@ impl Reader {
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
         let turn = self.turns.take().await;
         let mut tx = store::begin_immediate(&self.pool).await?;
-        let mut people = route::People::default();
         let (outcome, queued) = self
             .record_as(
                 &mut tx,
-                &mut people,
+                &mut Slice::default(),
                 incoming,
                 source,
                 None,
@@ -154,19 +175,27 @@ impl Reader {
     async fn record_as(
         &self,
         tx: &mut store::Conn,
-        people: &mut route::People,
+        slice: &mut Slice,
         incoming: &Incoming,
         source: &str,
         decided: Option<Decision>,
         now: DateTime<Utc>,
     ) -> Result<(Outcome, bool), ReadError> {
-        let (key, reused) = match known(tx, incoming).await? {
+        let known = if slice.surely_new(&incoming.dedupe_key) {
+            Known::New {
+                key: incoming.dedupe_key.clone(),
+                reused: false,
+            }
+        } else {
+            known(tx, incoming).await?
+        };
+        let (key, reused) = match known {
             Known::Copy(disposition) => return Ok((Outcome::Duplicate(disposition), false)),
             Known::New { key, reused } => (key, reused),
         };
         let route = match decided {
             Some(decision) => Route::File(decision),
-            None => route::route(tx, people, &self.config, incoming, now).await?,
+            None => route::route(tx, &mut slice.people, &self.config, incoming, now).await?,
         };
         let mut decision = route.decision().clone();
         if reused {
@@ -262,7 +291,7 @@ impl Reader {
     async fn record_in(
         &self,
         tx: &mut store::Conn,
-        people: &mut route::People,
+        slice: &mut Slice,
         incoming: &Incoming,
         source: &str,
         decided: Option<Decision>,
@@ -270,7 +299,7 @@ impl Reader {
     ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
         let mut savepoint = store::savepoint(tx).await?;
         match self
-            .record_as(&mut savepoint, people, incoming, source, decided, now)
+            .record_as(&mut savepoint, slice, incoming, source, decided, now)
             .await
         {
             Ok(done) => {
@@ -299,7 +328,7 @@ impl Reader {
             Err(failed) => return Ok(Err(failed)),
         };
         let (outcome, wake) = match self
-            .record_in(tx, &mut slice.people, &incoming, &read.source, decided, now)
+            .record_in(tx, slice, &incoming, &read.source, decided, now)
             .await?
         {
             Ok(done) => done,
@@ -315,7 +344,7 @@ impl Reader {
         Ok(Ok(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
-                slice.recorded.push(incoming.dedupe_key.clone());
+                slice.recorded.insert(incoming.dedupe_key.clone());
                 tracing::info!(
                     message_id = incoming.dedupe_key,
                     from = incoming.from_raw.as_deref().unwrap_or("-"),
@@ -344,7 +373,7 @@ impl Reader {
     async fn failed(
         &self,
         tx: &mut store::Conn,
-        people: &mut route::People,
+        slice: &mut Slice,
         failed: Failed,
         source: &str,
         now: DateTime<Utc>,
@@ -369,7 +398,7 @@ impl Reader {
             authentication: None,
         };
         let recorded = self
-            .record_in(tx, people, &incoming, source, Some(decision), now)
+            .record_in(tx, slice, &incoming, source, Some(decision), now)
             .await??;
         Ok(Some(match recorded.0 {
             Outcome::Recorded(decision) => decision.disposition,
@@ -417,7 +446,14 @@ impl Reader {
         let mut slice = Slice::default();
         let now = self.clock.now();
         let mut turn = self.turns.take().await;
+        // The keys, to find which have rows in one statement per transaction.
+        let keys: Vec<String> = batch
+            .iter()
+            .filter_map(|read| read.read.as_ref().ok())
+            .map(|(incoming, _)| incoming.dedupe_key.clone())
+            .collect();
         let mut tx = store::begin_immediate(&self.pool).await?;
+        slice.look_up(&mut tx, &keys).await?;
         let mut opened = std::time::Instant::now();
         for read in batch {
             if opened.elapsed() >= WRITE_SLICE {
@@ -426,6 +462,7 @@ impl Reader {
                 drop(turn);
                 turn = self.turns.take().await;
                 tx = store::begin_immediate(&self.pool).await?;
+                slice.look_up(&mut tx, &keys).await?;
                 opened = std::time::Instant::now();
             }
             let (id, source) = (read.id.clone(), read.source.clone());
@@ -438,12 +475,12 @@ impl Reader {
                     failures.push(failed.error.clone());
                     let key = failed.key.clone();
                     match self
-                        .failed(&mut tx, &mut slice.people, failed, &source, now)
+                        .failed(&mut tx, &mut slice, failed, &source, now)
                         .await?
                     {
                         Some(disposition) => {
                             report.recorded += 1;
-                            slice.recorded.push(key);
+                            slice.recorded.insert(key);
                             settle.push((id, disposition));
                         }
                         None => report.failed += 1,
