@@ -299,7 +299,7 @@ async fn main() {
     let start = Instant::now();
     let first = scheduler.step().await.unwrap();
     let first_pass = start.elapsed();
-    // The weekly digest of the agency was due too (Monday 07:00): it is queued once.
+    // The digest is seeded as sent; one queued here would be counted apart.
     let (digests, sends): (Vec<String>, Vec<String>) = first
         .queued
         .into_iter()
