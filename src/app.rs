@@ -231,7 +231,10 @@ impl App {
         let reading = async {
             let read = async {
                 self.reader().drain().await?;
-                self.scheduler().step().await?;
+                let scheduler = self.scheduler();
+                // A start like the daemon's: the config may have changed since the last one.
+                scheduler.wake_all().await?;
+                scheduler.step().await?;
                 anyhow::Ok(())
             }
             .await;

@@ -380,3 +380,72 @@ pub async fn first_added(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, Store
         .fetch_one(&mut *conn)
         .await?)
 }
+
+/// The engagements the scheduler plans at `now`: those not ended or paused whose wake-up has
+/// come, or was cleared by a change to what their plan reads (migration 0011's triggers);
+/// each with its count of changes, for [`set_wakes`].
+pub async fn to_plan(conn: &mut Conn, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, facts_changed FROM engagement WHERE status NOT IN ('ended', 'paused') \
+         AND (wake_at IS NULL OR wake_at <= $1) ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// How many changes to what the engagement's plan reads have been written.
+pub async fn facts_changed(conn: &mut Conn, id: i64) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT facts_changed FROM engagement WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Stores when each engagement next needs the scheduler, `(id, wake_at, facts_changed as
+/// read before planning)`, in one transaction; an engagement whose facts changed meanwhile
+/// keeps its cleared wake-up, so the next pass plans it again.
+pub async fn set_wakes(
+    pool: &super::Pool,
+    wakes: &[(i64, DateTime<Utc>, i64)],
+) -> Result<(), StoreError> {
+    if wakes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = super::begin(pool).await?;
+    for (id, at, changed) in wakes {
+        sqlx::query("UPDATE engagement SET wake_at = $1 WHERE id = $2 AND facts_changed = $3")
+            .bind(at)
+            .bind(id)
+            .bind(changed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    super::commit(tx).await
+}
+
+/// The earliest wake-up after `now` of an engagement not ended or paused (a cleared one, of
+/// an engagement changed since it was planned, is not counted: it is due at once).
+pub async fn next_wake(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(wake_at) FROM engagement WHERE status NOT IN ('ended', 'paused') \
+         AND wake_at > $1",
+    )
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Clears every wake-up, so the next pass plans every engagement: at start-up, since the
+/// config's cadences and zones may have changed since the wake-ups were reckoned.
+pub async fn wake_all(conn: &mut Conn) -> Result<(), StoreError> {
+    sqlx::query("UPDATE engagement SET wake_at = NULL WHERE wake_at IS NOT NULL")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

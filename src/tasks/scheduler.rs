@@ -187,39 +187,66 @@ impl Scheduler {
         }
         let until = now + chrono::Duration::days(HORIZON_DAYS);
         let mut failed: Option<ScheduleError> = None;
-        for engagement in store::engagements::scheduled(&mut conn).await? {
-            let facts = facts(&mut conn, config, engagement).await?;
-            let planned = plan::plan(&facts, &config.schedule, until);
-            for due in plan::due_now(&planned, &facts.sent, now) {
-                // Caught up outside the send window (the daemon was down): at the next opening.
-                let open = due.goes_out(&config.schedule.send_window, now);
-                if open > now {
-                    soonest(open);
+        // Only the engagements whose wake-up has come, or whose facts changed, are planned.
+        let mut wakes = Vec::new();
+        for (id, changed) in store::engagements::to_plan(&mut conn, now).await? {
+            let engagement = store::engagements::get(&mut conn, id).await?;
+            let mut changed = changed;
+            // A second round plans again from what the first one queued (a survey sent
+            // now has its reminder reckoned from now), so the wake-up stored is exact.
+            for round in 0..2 {
+                let facts = facts(&mut conn, config, engagement.clone()).await?;
+                let planned = plan::plan(&facts, &config.schedule, until);
+                let mut wake = plan::next_due(&planned, &facts.sent, now).unwrap_or(until);
+                let mut queued_here = false;
+                for due in plan::due_now(&planned, &facts.sent, now) {
+                    // Caught up outside the send window (the daemon was down): at the next
+                    // opening.
+                    let open = due.goes_out(&config.schedule.send_window, now);
+                    if open > now {
+                        wake = wake.min(open);
+                        continue;
+                    }
+                    match self.send(due).await {
+                        Ok(true) => {
+                            tracing::info!(key = due.key, "scheduled mail queued");
+                            queued.push(due.key.clone());
+                            queued_here = true;
+                        }
+                        // Queued by another daemon meanwhile (its row woke the engagement
+                        // again), or no longer wanted by what is stored: a change to that
+                        // wakes the engagement.
+                        Ok(false) => {}
+                        // One engagement's trouble does not hold up the others; the step
+                        // reports it.
+                        Err(source) => {
+                            let error = ScheduleError::Send {
+                                key: due.key.clone(),
+                                source,
+                            };
+                            tracing::error!(
+                                error = error_chain(&error),
+                                "a scheduled mail could not be queued"
+                            );
+                            failed.get_or_insert(error);
+                            wake = wake.min(now + MAX_SLEEP);
+                        }
+                    }
+                }
+                if queued_here && round == 0 {
+                    changed = store::engagements::facts_changed(&mut conn, id).await?;
                     continue;
                 }
-                match self.send(due).await {
-                    Ok(true) => {
-                        tracing::info!(key = due.key, "scheduled mail queued");
-                        queued.push(due.key.clone());
-                    }
-                    Ok(false) => {}
-                    // One engagement's trouble does not hold up the others; the step reports it.
-                    Err(source) => {
-                        let error = ScheduleError::Send {
-                            key: due.key.clone(),
-                            source,
-                        };
-                        tracing::error!(
-                            error = error_chain(&error),
-                            "a scheduled mail could not be queued"
-                        );
-                        failed.get_or_insert(error);
-                    }
-                }
+                wakes.push((id, wake, changed));
+                soonest(wake);
+                break;
             }
-            if let Some(due) = plan::next_due(&planned, &facts.sent, now) {
-                soonest(due);
-            }
+        }
+        store::engagements::set_wakes(&self.pool, &wakes).await?;
+        // And the wake-ups of the engagements this pass did not plan. One changed meanwhile
+        // (its wake-up cleared) is planned by the next pass, at most `MAX_SLEEP` away.
+        if let Some(wake) = store::engagements::next_wake(&mut conn, now).await? {
+            soonest(wake);
         }
         match digest_due(&mut conn, config, now).await? {
             (Some((week, key)), next) => {
@@ -257,6 +284,13 @@ impl Scheduler {
         })
     }
 
+    /// Plans every engagement at the next step, whatever its wake-up: at start-up, since the
+    /// config's cadences, send window and zones, which no trigger sees, may have changed.
+    pub async fn wake_all(&self) -> Result<(), StoreError> {
+        let mut conn = store::acquire(&self.pool).await?;
+        store::engagements::wake_all(&mut conn).await
+    }
+
     /// Queues the digest of `week` under `key`, rendered before the write transaction that queues
     /// it; `false` when it was queued before. Wakes the outbox.
     pub async fn send_digest(&self, week: Week, key: &str) -> Result<bool, MailError> {
@@ -271,11 +305,20 @@ impl Scheduler {
         Ok(queued)
     }
 
-    /// The scheduler loop: a step, then sleep until the next due time (at most a minute, so work
+    /// The scheduler loop: every engagement woken, then a step, then sleep until the next due time (at most a minute, so work
     /// another process queued is seen), or shutdown.
     pub async fn run(&self, mut shutdown: Shutdown) {
+        // Every engagement is planned by the first step that gets through (see `wake_all`).
+        let mut woken = false;
         loop {
-            let wait = match self.step().await.context("scheduler") {
+            let step = async {
+                if !woken {
+                    self.wake_all().await?;
+                    woken = true;
+                }
+                self.step().await
+            };
+            let wait = match step.await.context("scheduler") {
                 Ok(step) => step
                     .next_due
                     .map(|due| (due - self.clock.now()).to_std().unwrap_or_default())

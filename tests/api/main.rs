@@ -47,7 +47,8 @@
 //!   each correlation path alone; a token from another sender is not trusted.
 //! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
-//!   signing stops reminders; logged hours stop the nudge.
+//!   signing stops reminders; logged hours stop the nudge; a cadence changed between runs
+//!   wakes the engagements the wake-ups had put to sleep.
 
 mod auth_fixtures;
 mod authentication;

@@ -449,3 +449,42 @@ async fn hours_logged_keep_the_nudge_away() {
         "only the week without hours"
     );
 }
+
+/// The scheduler plans an engagement only when its wake-up has come or its facts changed; a
+/// change to the config's cadences between runs is neither, so every engagement is woken when
+/// the scheduler starts (`wake_all`, which `run` and `run --once` do first), and a survey the
+/// new cadence makes due before the old wake-up goes out.
+#[tokio::test]
+async fn a_new_cadence_wakes_every_engagement_at_start() {
+    let t = engagement().await;
+    let id = t.app.scheduler().step().await.unwrap();
+    let id = id.trials_started;
+    assert_eq!(id.len(), 0, "the trial starts on 1 December");
+    t.clock.set("2026-12-01T12:00:00Z".parse().unwrap());
+    let step = t.app.scheduler().step().await.unwrap();
+    assert_eq!(step.trials_started.len(), 1);
+    let id = step.trials_started[0];
+    // Surveys in the trial move from Fridays to Wednesdays; the daemon restarts on Wednesday
+    // 2 December at 10:30 in Berlin.
+    let text = std::fs::read_to_string(&t.config_path).unwrap();
+    assert!(text.contains("survey_trial = \"weekly:fri 10:00\""));
+    std::fs::write(
+        &t.config_path,
+        text.replace(
+            "survey_trial = \"weekly:fri 10:00\"",
+            "survey_trial = \"weekly:wed 10:00\"",
+        ),
+    )
+    .unwrap();
+    t.clock.set("2026-12-02T09:30:00Z".parse().unwrap());
+    let app = t.restart().await;
+    let survey = format!("survey:{id}:2026-W49");
+    // Asleep until the wake-up reckoned from the old cadence: without the start-up's wake-up,
+    // the survey would wait.
+    let asleep = app.scheduler().step().await.unwrap();
+    assert!(asleep.queued.is_empty(), "{:?}", asleep.queued);
+    let scheduler = app.scheduler();
+    scheduler.wake_all().await.unwrap();
+    let woken = scheduler.step().await.unwrap();
+    assert_eq!(woken.queued, [survey]);
+}
