@@ -168,10 +168,10 @@ impl Reader {
     }
 
     /// Records one message and applies its route in the transaction `tx` (which holds the
-    /// write lock): is it known, what is it, then its row, the flow's rows and its outbox
-    /// rows (its failed tries are the caller's to forget). With `decided` (`Some`: a message that is only recorded and filed, as one over
-    /// the size limit or one that failed too often) it is not routed. Also returns whether
-    /// mail was queued.
+    /// write lock): is it known, what is it, then its row, the flow's rows and its outbox rows
+    /// (its failed tries are the caller's to forget). With `decided` (`Some`: a message that is
+    /// only recorded and filed, as one over the size limit or one that failed too often) it is
+    /// not routed. Also returns whether mail was queued.
     async fn record_as(
         &self,
         tx: &mut store::Conn,
@@ -181,15 +181,7 @@ impl Reader {
         decided: Option<Decision>,
         now: DateTime<Utc>,
     ) -> Result<(Outcome, bool), ReadError> {
-        let known = if slice.surely_new(&incoming.dedupe_key) {
-            Known::New {
-                key: incoming.dedupe_key.clone(),
-                reused: false,
-            }
-        } else {
-            known(tx, incoming).await?
-        };
-        let (key, reused) = match known {
+        let (key, reused) = match known(tx, slice, incoming).await? {
             Known::Copy(disposition) => return Ok((Outcome::Duplicate(disposition), false)),
             Known::New { key, reused } => (key, reused),
         };
@@ -648,9 +640,19 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Whether a message was recorded before: by its key, and, when that is its Message-ID, by its
-/// content too, so that another message reusing a known Message-ID is not taken for a copy.
-async fn known(conn: &mut store::Conn, incoming: &Incoming) -> Result<Known, StoreError> {
-    let Some(seen) = store::inbound::seen(conn, &incoming.dedupe_key).await? else {
+/// content too, so that another message reusing a known Message-ID is not taken for a copy. A
+/// key the slice knows to be new is not asked about.
+async fn known(
+    conn: &mut store::Conn,
+    slice: &Slice,
+    incoming: &Incoming,
+) -> Result<Known, StoreError> {
+    let seen = if slice.surely_new(&incoming.dedupe_key) {
+        None
+    } else {
+        store::inbound::seen(conn, &incoming.dedupe_key).await?
+    };
+    let Some(seen) = seen else {
         return Ok(Known::New {
             key: incoming.dedupe_key.clone(),
             reused: false,
