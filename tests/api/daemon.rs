@@ -1,10 +1,9 @@
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::cli::copy_dir;
-use crate::helpers::{BINARY, MANIFEST_DIR, message, spawn_app};
+use crate::helpers::{BINARY, MANIFEST_DIR, message, output_lines, spawn_app};
 
 /// A running process's output, line by line, with what was read so far for failure messages.
 struct Output {
@@ -55,22 +54,8 @@ fn run_on_the_shipped_config_creates_var_and_stops_on_ctrl_c() {
         .unwrap();
 
     // Lines from stdout and stderr arrive on one channel, so the test waits on events.
-    let (tx, lines) = mpsc::channel::<String>();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let err = BufReader::new(child.stderr.take().unwrap());
-    let tx2 = tx.clone();
-    std::thread::spawn(move || {
-        out.lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(tx.send(l)))
-    });
-    std::thread::spawn(move || {
-        err.lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(tx2.send(l)))
-    });
     let mut output = Output {
-        lines,
+        lines: output_lines(&mut child),
         seen: Vec::new(),
     };
     output.wait_for("Ctrl-C stops it.");

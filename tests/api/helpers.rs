@@ -2,9 +2,11 @@
 //! outbox) with a manual clock, plus helpers that read what it wrote and say what they saw when
 //! an assertion fails.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::sync::Arc;
+use std::sync::mpsc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tandem::app::App;
@@ -19,6 +21,26 @@ pub const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 pub const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
 
 /// The config shipped in `config/tandem.toml`.
+/// The lines a spawned child (with piped stdout and stderr) writes to either, on one channel,
+/// so a test waits on what it says; the channel closes once both pipes have.
+pub fn output_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel::<String>();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        out.lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(tx.send(l)))
+    });
+    std::thread::spawn(move || {
+        err.lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(tx2.send(l)))
+    });
+    lines
+}
+
 pub fn shipped_config() -> String {
     std::fs::read_to_string(Path::new(MANIFEST_DIR).join("config/tandem.toml")).unwrap()
 }

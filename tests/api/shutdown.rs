@@ -4,7 +4,6 @@
 //! at once; a row left in `sending` by a process that is gone is sent by the next `run --once`
 //! at once and exactly once, while a row of a live daemon is left alone.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use tandem::domain::{Locale, Mailbox};
 use tandem::outbound::{self, AutoSubmitted, Outgoing};
 use tandem::templates::Rendered;
 
-use crate::helpers::{BINARY, TestApp, describe, spawn_app_with};
+use crate::helpers::{BINARY, TestApp, describe, output_lines, spawn_app_with};
 use crate::sink::SmtpSink;
 
 /// `tandem run` with its stdout and stderr read line by line, kept for failure messages.
@@ -35,23 +34,9 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, lines) = mpsc::channel::<String>();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let err = BufReader::new(child.stderr.take().unwrap());
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            out.lines()
-                .map_while(Result::ok)
-                .for_each(|l| drop(tx.send(l)))
-        });
-        std::thread::spawn(move || {
-            err.lines()
-                .map_while(Result::ok)
-                .for_each(|l| drop(tx2.send(l)))
-        });
         Self {
+            lines: output_lines(&mut child),
             child,
-            lines,
             seen: Vec::new(),
         }
     }
