@@ -12,20 +12,11 @@ use tandem::digest::{self, ChartSrc, figures::Week};
 use tandem::store::{self, Open};
 use tandem::templates::Templates;
 
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "config.rs"]
+mod config;
 
 fn config(dir: &std::path::Path) -> Config {
-    let text = std::fs::read_to_string(format!("{MANIFEST_DIR}/config/tandem.toml"))
-        .unwrap()
-        .replace(
-            "sqlite://var/tandem.db",
-            &format!("sqlite://{}/tandem.db", dir.display()),
-        )
-        .replace(
-            "dir = \"templates\"",
-            &format!("dir = \"{MANIFEST_DIR}/templates\""),
-        );
-    Config::from_toml(&text).unwrap()
+    Config::from_toml(&config::shipped_in(dir)).unwrap()
 }
 
 async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateTime<Utc>) {

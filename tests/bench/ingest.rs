@@ -16,6 +16,9 @@ mod servers;
 
 #[path = "rss.rs"]
 mod rss;
+
+#[path = "config.rs"]
+mod config;
 use rss::peak_rss_kib;
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,19 +93,7 @@ async fn main() {
 
     // The daemon's full ingest.
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/tandem.toml"))
-            .unwrap();
-    let text = shipped
-        .replace("sqlite://var/tandem.db", &format!("sqlite://{d}/tandem.db"))
-        .replace("\"var/mail/inbox\"", &format!("\"{d}/inbox\""))
-        .replace("\"var/mail/outbox\"", &format!("\"{d}/outbox\""))
-        .replace(
-            "dir = \"templates\"",
-            concat!("dir = \"", env!("CARGO_MANIFEST_DIR"), "/templates\""),
-        )
-        .replace("batch_size = 100", "batch_size = 500");
+    let text = config::shipped_in(dir.path()).replace("batch_size = 100", "batch_size = 500");
     let text = dovecot.tandem_config(dir.path(), &text, &account, Tls::None);
     let app = App::new(Config::from_toml(&text).unwrap(), Arc::new(SystemClock))
         .await

@@ -40,6 +40,9 @@
 #[allow(dead_code)]
 mod servers;
 
+#[path = "config.rs"]
+mod config;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -231,18 +234,7 @@ impl Tandem {
         sink: &Sink,
     ) -> (Tandem, App) {
         let dir = tempfile::tempdir_in(&settings.tmp).unwrap();
-        let d = dir.path().display();
-        let shipped =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/tandem.toml"))
-                .unwrap();
-        let text = shipped
-            .replace("sqlite://var/tandem.db", &format!("sqlite://{d}/tandem.db"))
-            .replace("\"var/mail/inbox\"", &format!("\"{d}/inbox\""))
-            .replace("\"var/mail/outbox\"", &format!("\"{d}/outbox\""))
-            .replace(
-                "dir = \"templates\"",
-                concat!("dir = \"", env!("CARGO_MANIFEST_DIR"), "/templates\""),
-            )
+        let text = config::shipped_in(dir.path())
             .replace("batch_size = 100", "batch_size = 500")
             // Open around the clock, so the scheduler's catch-up goes out in the setup
             // whatever the time of day, not in the middle of a measured run.

@@ -17,18 +17,11 @@ use tandem::config::Config;
 use tandem::schedule::plan::{self, Kind};
 use tandem::store;
 
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "config.rs"]
+mod config;
 
 fn config(dir: &std::path::Path) -> Config {
-    let text = std::fs::read_to_string(format!("{MANIFEST_DIR}/config/tandem.toml"))
-        .unwrap()
-        .replace("\"sqlite://var/", &format!("\"sqlite://{}/", dir.display()))
-        .replace("\"var/", &format!("\"{}/", dir.display()))
-        .replace(
-            "dir = \"templates\"",
-            &format!("dir = \"{MANIFEST_DIR}/templates\""),
-        );
-    Config::from_toml(&text).unwrap()
+    Config::from_toml(&config::shipped_in(dir)).unwrap()
 }
 
 /// The people, the engagements (active since 2025-12-01, trial to 2025-12-28, agreements
