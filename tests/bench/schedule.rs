@@ -17,6 +17,8 @@ use tandem::config::Config;
 use tandem::schedule::plan::{self, Kind};
 use tandem::store;
 
+#[path = "agency.rs"]
+mod agency;
 #[path = "config.rs"]
 mod config;
 
@@ -28,58 +30,11 @@ fn config(dir: &std::path::Path) -> Config {
 /// signed) and a time entry on the Tuesday of nine weeks in ten.
 async fn seed_agency(pool: &store::Pool, engagements: usize, now: DateTime<Utc>) {
     let mut tx = pool.begin().await.unwrap();
-    let assistants = engagements.div_ceil(2);
-    for a in 0..assistants {
-        sqlx::query(
-            "INSERT INTO assistant (id, name, timezone, locale, created_at) VALUES ($1, $2, 'Europe/Berlin', 'de', $3)",
-        )
-        .bind(a as i64 + 1)
-        .bind(format!("Assistant {a}"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO assistant_email (email, assistant_id, position) VALUES ($1, $2, 0)",
-        )
-        .bind(format!("a{a}@va.example"))
-        .bind(a as i64 + 1)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
     let added: DateTime<Utc> = "2025-11-24T09:00:00Z".parse().unwrap();
     let first_tuesday = NaiveDate::from_ymd_opt(2025, 12, 2).unwrap();
+    agency::people_and_engagements(&mut tx, engagements, now, added).await;
     for e in 0..engagements {
         let id = e as i64 + 1;
-        sqlx::query(
-            "INSERT INTO client (id, tag, name, timezone, locale, created_at) VALUES ($1, $2, $3, 'Europe/Berlin', 'de', $4)",
-        )
-        .bind(id)
-        .bind(format!("c{e}"))
-        .bind(format!("Client {e} GmbH"))
-        .bind(added)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO contact (client_id, position, name, email) VALUES ($1, 0, 'Contact', $2)",
-        )
-        .bind(id)
-        .bind(format!("c{e}@client.example"))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO engagement (id, assistant_id, client_id, start_date, trial_end, status, \
-             budget_minutes, created_at) VALUES ($1, $2, $1, '2025-12-01', '2025-12-28', 'active', 1200, $3)",
-        )
-        .bind(id)
-        .bind((e % assistants) as i64 + 1)
-        .bind(added)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
         for (kind, signers) in [("contract", "both"), ("dpa", "client")] {
             sqlx::query(
                 "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at, signed_on) \
