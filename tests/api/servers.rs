@@ -6,6 +6,12 @@
 //! (`Dovecot::shared()`) and each takes a user of its own (`add_user`); a test that stops the
 //! server (an outage) starts a private one (`Dovecot::start()`). A test that needs a server
 //! never skips: when Dovecot cannot start, it fails with Dovecot's log.
+//!
+//! `Postgres`: one PostgreSQL per test run (`Postgres::shared()`), in a temporary folder, on a
+//! free loopback port, trusting every connection; each test takes a fresh database of its own
+//! (`create_database`, which returns its URL). As root its programs run as the `postgres` user,
+//! since the server refuses root. A watchdog stops it and removes its folder when the test
+//! process ends. When PostgreSQL is not installed, a test that needs it fails, saying so.
 
 use std::net::TcpListener;
 use std::os::unix::fs::{PermissionsExt, chown};
@@ -514,4 +520,307 @@ service imap-login {{
 }}
 "#
     )
+}
+
+/// A private PostgreSQL, one per test run (`Postgres::shared()`), stopped and removed by a
+/// watchdog when the test process ends. Each test takes a database of its own
+/// (`create_database`). The server trusts every connection: it listens on 127.0.0.1 only, and
+/// on a socket in its own folder.
+pub struct Postgres {
+    /// The cluster (`data/`), its log, its socket and what its commands said; removed by the
+    /// watchdog.
+    dir: TempDir,
+    /// Where `initdb`, `pg_ctl` and `psql` are.
+    bin: PathBuf,
+    /// The server's loopback port.
+    pub port: u16,
+}
+
+/// The role the cluster is made with (its superuser), in every URL.
+const PG_USER: &str = "tandem";
+
+impl Postgres {
+    /// The server the tests of this run share. Never stopped by a test; the watchdog stops it
+    /// when the test process ends.
+    pub fn shared() -> &'static Postgres {
+        static SHARED: OnceLock<Postgres> = OnceLock::new();
+        SHARED.get_or_init(Postgres::start)
+    }
+
+    /// Makes a cluster in a temporary folder and starts it on a free loopback port. Panics,
+    /// with PostgreSQL's log, when it cannot.
+    fn start() -> Postgres {
+        let bin = postgres_bindir();
+        let dir = tempfile::tempdir().unwrap();
+        if running_as_root() {
+            // The server refuses to run as root: its files belong to `postgres`.
+            let owner = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                owner.status.success(),
+                "cannot hand {} to the postgres user (made by Debian's postgresql package): {}",
+                dir.path().display(),
+                String::from_utf8_lossy(&owner.stderr)
+            );
+        }
+        let postgres = Postgres {
+            dir,
+            bin,
+            port: free_port(),
+        };
+        postgres.watchdog();
+        let data = postgres.dir.path().join("data");
+        let (status, said) = postgres.as_owner(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-A".as_ref(),
+                "trust".as_ref(),
+                "-U".as_ref(),
+                PG_USER.as_ref(),
+                "--no-sync".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+            ],
+        );
+        assert!(status.success(), "initdb failed: {status}\n{said}");
+        let options = format!(
+            "-k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+            dir = postgres.dir.path().display(),
+            port = postgres.port,
+        );
+        let log = postgres.dir.path().join("postgres.log");
+        let (status, said) = postgres.as_owner(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-w".as_ref(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "start".as_ref(),
+            ],
+        );
+        if !status.success() {
+            // It may be up after all (a slow start past pg_ctl's wait): do not leave it behind.
+            postgres.stop();
+            panic!(
+                "postgres did not start on 127.0.0.1:{}: {status}\n{said}\nlog:\n{}",
+                postgres.port,
+                postgres.log()
+            );
+        }
+        postgres
+    }
+
+    /// A new, empty database of its own for a test; its URL,
+    /// `postgres://tandem@127.0.0.1:PORT/NAME`.
+    pub fn create_database(&self) -> String {
+        static CREATED: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "tandem_test_{}_{}",
+            std::process::id(),
+            CREATED.fetch_add(1, Ordering::SeqCst)
+        );
+        self.psql("postgres", &format!("CREATE DATABASE {name}"));
+        format!("postgres://{PG_USER}@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs `sql` with `psql` over TCP as the superuser in `database` (a name, as the last part
+    /// of a `create_database` URL) and returns its output, unaligned and without headers
+    /// (`-tA`: one row a line, columns split by `|`). Panics with what psql said when it fails.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let psql = self.bin.join("psql");
+        let psql = if psql.exists() {
+            psql
+        } else {
+            PathBuf::from("psql")
+        };
+        let output = Command::new(&psql)
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-tA"])
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", PG_USER, "-d", database, "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {} ({e}); install Debian's postgresql-client (`bash .ci/test` does)",
+                    psql.display()
+                )
+            });
+        assert!(
+            output.status.success(),
+            "psql -d {database} -c {sql:?} failed: {}\n{}\nlog:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The server's log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres.log"))
+            .unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+
+    /// `pg_ctl -m fast -w stop`; whether it stopped is not checked (used where the server may
+    /// not be running).
+    fn stop(&self) {
+        let data = self.dir.path().join("data");
+        let _ = self.as_owner(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        );
+    }
+
+    /// Runs one of PostgreSQL's programs as the owner of the cluster (`postgres` when the tests
+    /// run as root, else the current user) and returns what it said. Its output goes to a file,
+    /// not a pipe: the server `pg_ctl start` leaves behind could hold a pipe open.
+    fn as_owner(
+        &self,
+        program: &str,
+        args: &[&std::ffi::OsStr],
+    ) -> (std::process::ExitStatus, String) {
+        let said = self.dir.path().join("command.out");
+        let file = std::fs::File::create(&said).unwrap();
+        let program = self.bin.join(program);
+        let mut command = if running_as_root() {
+            let mut command = Command::new(runuser());
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        };
+        let status = command
+            .args(args)
+            // Its own folder, which the postgres user can enter (root's home it cannot).
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+        (status, std::fs::read_to_string(&said).unwrap_or_default())
+    }
+
+    /// Runs `sh -c` in the background, detached from the test's output, that stops this
+    /// PostgreSQL and removes its folder once the test process is gone (as `Dovecot::watchdog`).
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the watchdog outlives the test process by design; nobody waits for it"
+    )]
+    fn watchdog(&self) {
+        let owner = if running_as_root() {
+            format!("{} -u postgres -- ", runuser().display())
+        } else {
+            String::new()
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             if [ -e '{dir}/data/postmaster.pid' ]; then \
+             {owner}'{pg_ctl}' -D '{dir}/data' -m fast -w stop; fi; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = self.dir.path().display(),
+            pg_ctl = self.bin.join("pg_ctl").display(),
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            // Its own process group: a Ctrl-C to the test run must not stop the watchdog.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    }
+}
+
+/// Whether the tests run as root (who owns this process's `/proc` entry).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// `runuser`, which is in `/usr/sbin`, often not on a user's PATH.
+fn runuser() -> PathBuf {
+    ["/usr/sbin/runuser", "/sbin/runuser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("runuser"))
+}
+
+/// Where PostgreSQL's server programs are: the highest version under `/usr/lib/postgresql`
+/// (Debian keeps them off PATH), else what `pg_config --bindir` says, else the folder of an
+/// `initdb` on PATH. Panics, saying what to install, when there is none.
+fn postgres_bindir() -> PathBuf {
+    let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bin)| has_server(bin))
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
+        && output.status.success()
+    {
+        let bin = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if has_server(&bin) {
+            return bin;
+        }
+    }
+    if let Some(bin) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .find(|dir| has_server(dir))
+    {
+        return bin;
+    }
+    panic!(
+        "PostgreSQL is not installed (no initdb and pg_ctl under /usr/lib/postgresql/*/bin, \
+         in `pg_config --bindir` or on PATH): install Debian's `postgresql` package \
+         (`bash .ci/test` installs it when missing)"
+    );
+}
+
+#[test]
+fn postgres_starts_and_gives_each_test_a_database() {
+    let postgres = Postgres::shared();
+    let first = postgres.create_database();
+    let second = postgres.create_database();
+    assert_ne!(first, second);
+    for url in [&first, &second] {
+        let prefix = format!("postgres://tandem@127.0.0.1:{}/", postgres.port);
+        let name = url
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{url} is not on {prefix}"));
+        assert_eq!(
+            postgres.psql(name, "SELECT current_database()").trim(),
+            name
+        );
+    }
 }
