@@ -44,6 +44,22 @@ pub enum AppError {
     Smtp(String),
     #[error("could not create the outbox folder '{0}'")]
     Outbox(std::path::PathBuf, #[source] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Opens the configured database, with its password read now from where the config says.
+pub async fn open_database(
+    database: &crate::config::Database,
+    max_connections: u32,
+    mode: store::Open,
+) -> Result<Pool, AppError> {
+    let password = database.password()?;
+    let at = store::Location {
+        url: &database.url,
+        password: password.as_ref().map(|p| p.expose()),
+    };
+    Ok(store::connect(at, max_connections, mode).await?)
 }
 
 /// Everything tandem is made of, built once from the config. Tasks and flows get their parts
@@ -77,8 +93,8 @@ impl App {
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
         let templates = Templates::load(&config.templates.dir)?;
-        let pool = store::connect(
-            &config.database.url,
+        let pool = open_database(
+            &config.database,
             config.database.max_connections,
             store::Open::Create,
         )

@@ -153,10 +153,28 @@ pub struct Agency {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
-    /// `sqlite://PATH` (relative paths are relative to the working directory).
+    /// `sqlite://PATH` (relative paths are relative to the working directory), or
+    /// `postgres://USER@HOST:PORT/DATABASE?sslmode=...` (PostgreSQL).
     pub url: String,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// PostgreSQL: the environment variable holding the password (not the URL, not the config).
+    pub password_env: Option<String>,
+    /// PostgreSQL: a file holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+}
+
+impl Database {
+    /// The PostgreSQL password, read now from the environment or the file; `None` when neither
+    /// is given (the URL's own, `PGPASSWORD` or `PGPASSFILE` then apply).
+    pub fn password(&self) -> Result<Option<Secret>, ConfigError> {
+        Credentials {
+            username: None,
+            password_env: self.password_env.clone(),
+            password_file: self.password_file.clone(),
+        }
+        .password("database")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -600,10 +618,20 @@ impl Config {
         if self.agency.name.trim().is_empty() {
             return invalid("agency.name", "must not be empty");
         }
-        if !self.database.url.starts_with("sqlite:") {
+        let url = &self.database.url;
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !url.starts_with("sqlite:") && !postgres {
             return invalid(
                 "database.url",
-                "only sqlite:// URLs are supported in this version",
+                "give sqlite://PATH or postgres://USER@HOST/DATABASE",
+            );
+        }
+        if !postgres
+            && (self.database.password_env.is_some() || self.database.password_file.is_some())
+        {
+            return invalid(
+                "database.password_env",
+                "a password is for PostgreSQL; SQLite has none",
             );
         }
         if self.database.max_connections == 0 {

@@ -25,7 +25,7 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     report("templates", templates);
 
     let database = async {
-        let pool = store::connect(&config.database.url, 1, store::Open::ReadOnly).await?;
+        let pool = crate::app::open_database(&config.database, 1, store::Open::ReadOnly).await?;
         let current = store::schema_is_current(&pool).await?;
         anyhow::ensure!(current, "the schema is not current: run `tandem init`");
         Ok(config.database.url.clone())

@@ -50,7 +50,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     }
     // A preview reads the database and the templates only: no mailbox is opened.
     let templates = crate::templates::Templates::load(&config.templates.dir)?;
-    let pool = crate::store::connect(&config.database.url, 1, crate::store::Open::ReadOnly).await?;
+    let pool = crate::app::open_database(&config.database, 1, crate::store::Open::ReadOnly).await?;
     let mut conn = pool.acquire().await?;
     let src = match args.format.as_str() {
         "html" => ChartSrc::DataUri,

@@ -106,8 +106,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The database alone, for commands that need nothing else.
 async fn open_store(config: &Config) -> anyhow::Result<Pool> {
-    Ok(store::connect(
-        &config.database.url,
+    Ok(crate::app::open_database(
+        &config.database,
         config.database.max_connections,
         store::Open::Create,
     )

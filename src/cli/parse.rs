@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::print_json;
+use crate::app::AppError;
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::domain::{Classification, Disposition};
@@ -170,9 +171,9 @@ pub async fn analyse(
 pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let raw = std::fs::read(&args.file)
         .with_context(|| format!("could not read '{}'", args.file.display()))?;
-    let pool = match store::connect(&config.database.url, 1, store::Open::ReadOnly).await {
+    let pool = match crate::app::open_database(&config.database, 1, store::Open::ReadOnly).await {
         Ok(pool) => Some(pool),
-        Err(StoreError::Missing(url)) => {
+        Err(AppError::Store(StoreError::Missing(url))) => {
             eprintln!("note: no database at {url} yet, so every sender is unknown");
             None
         }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError, parse_column};
 pub use crate::domain::{Agreement, Engagement};
 use crate::domain::{AgreementStatus, EngagementStatus, Signer};
@@ -69,7 +70,7 @@ pub async fn insert(
     agreements: &[(String, Signer)],
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on!(conn, |c| sqlx::query_scalar(
         "INSERT INTO engagement (assistant_id, client_id, start_date, trial_end, status, \
          hourly_rate_cents, budget_minutes, created_at) \
          VALUES ($1, $2, $3, $4, 'onboarding', $5, $6, $7) RETURNING id",
@@ -81,10 +82,10 @@ pub async fn insert(
     .bind(new.hourly_rate_cents)
     .bind(new.budget_minutes)
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     for (kind, signers) in agreements {
-        sqlx::query(
+        on!(conn, |c| sqlx::query(
             "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at) \
              VALUES ($1, $2, $3, 'pending', $4)",
         )
@@ -92,31 +93,34 @@ pub async fn insert(
         .bind(kind)
         .bind(signers.as_str())
         .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(id)
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Engagement, StoreError> {
-    let row: EngagementRow =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "there is no engagement {id} (see `tandem engagement list`)"
-                ))
-            })?;
+    let row: EngagementRow = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE e.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "there is no engagement {id} (see `tandem engagement list`)"
+        ))
+    })?;
     row.try_into()
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY e.id")))
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<EngagementRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY e.id"
+    )))
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
@@ -125,12 +129,12 @@ pub async fn open_for_assistant(
     conn: &mut Conn,
     assistant_id: i64,
 ) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<EngagementRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE e.assistant_id = $1 AND e.status <> 'ended' ORDER BY e.id"
     )))
     .bind(assistant_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
@@ -142,13 +146,14 @@ pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), Sto
             "engagement {id} has ended already"
         )));
     }
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -160,13 +165,15 @@ pub async fn transition(
     from: EngagementStatus,
     to: EngagementStatus,
 ) -> Result<bool, StoreError> {
-    let moved = sqlx::query("UPDATE engagement SET status = $1 WHERE id = $2 AND status = $3")
-        .bind(to.as_str())
-        .bind(id)
-        .bind(from.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let moved = on!(conn, |c| sqlx::query(
+        "UPDATE engagement SET status = $1 WHERE id = $2 AND status = $3"
+    )
+    .bind(to.as_str())
+    .bind(id)
+    .bind(from.as_str())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(moved == 1)
 }
 
@@ -175,12 +182,12 @@ pub async fn in_status(
     conn: &mut Conn,
     status: EngagementStatus,
 ) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<EngagementRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE e.status = $1 ORDER BY e.start_date, e.id"
     )))
     .bind(status.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
@@ -194,13 +201,15 @@ pub async fn agreements(conn: &mut Conn, engagement_id: i64) -> Result<Vec<Agree
         DateTime<Utc>,
         Option<String>,
     );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, engagement_id, kind, signers, status, status_changed_at, received_from FROM agreement \
          WHERE engagement_id = $1 ORDER BY id",
     )
     .bind(engagement_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await
+    })?;
     rows.into_iter()
         .map(
             |(id, engagement_id, kind, signers, status, status_changed_at, received_from)| {
@@ -243,20 +252,20 @@ pub async fn list_agreements(
     open_only: bool,
     engagement_id: Option<i64>,
 ) -> Result<Vec<AgreementListing>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT g.id, g.engagement_id, c.tag AS client_tag, a.name AS assistant_name, g.kind, \
          g.signers, g.status, g.status_changed_at, g.signed_on, g.received_from, \
          (SELECT COUNT(*) FROM agreement_document d WHERE d.agreement_id = g.id) AS documents \
          FROM agreement g JOIN engagement e ON e.id = g.engagement_id \
          JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id \
-         WHERE ($1 = 0 OR g.status IN ('pending', 'received')) \
+         WHERE (NOT $1 OR g.status IN ('pending', 'received')) \
            AND ($2 IS NULL OR g.engagement_id = $2) \
          ORDER BY g.engagement_id, g.id",
     )
     .bind(open_only)
     .bind(engagement_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Sets an agreement `signed` (on `signed_on`) or `waived`. Only an agreement still waiting
@@ -269,7 +278,7 @@ pub async fn settle_agreement(
     signed_on: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let moved = sqlx::query(
+    let moved = on!(conn, |c| sqlx::query(
         "UPDATE agreement SET status = $1, status_changed_at = $2, signed_on = $3 \
          WHERE engagement_id = $4 AND kind = $5 AND status IN ('pending', 'received')",
     )
@@ -278,18 +287,19 @@ pub async fn settle_agreement(
     .bind(signed_on)
     .bind(engagement_id)
     .bind(kind)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if moved == 1 {
         return Ok(());
     }
-    let state: Option<String> =
-        sqlx::query_scalar("SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2")
-            .bind(engagement_id)
-            .bind(kind)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let state: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2"
+    )
+    .bind(engagement_id)
+    .bind(kind)
+    .fetch_optional(c)
+    .await)?;
     Err(match state {
         None => StoreError::NotFound(format!(
             "engagement {engagement_id} has no agreement '{kind}' (see `tandem engagement show {engagement_id}`)"
@@ -309,7 +319,7 @@ pub async fn mark_received(
     side: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
+    let moved = on!(conn, |c| sqlx::query(
         "UPDATE agreement SET status = 'received', status_changed_at = $1, \
          received_from = CASE WHEN status = 'pending' THEN $3 ELSE 'both' END \
          WHERE id = $2 AND (status = 'pending' \
@@ -319,9 +329,9 @@ pub async fn mark_received(
     .bind(now)
     .bind(agreement_id)
     .bind(side)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(moved == 1)
 }
 
@@ -334,7 +344,7 @@ pub async fn add_document(
     data: &[u8],
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(conn, |c| sqlx::query_scalar(
         "INSERT INTO document (inbound_id, filename, content_type, data, received_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -343,8 +353,8 @@ pub async fn add_document(
     .bind(content_type)
     .bind(data)
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Files a kept document with an agreement it is for.
@@ -353,55 +363,58 @@ pub async fn link_document(
     agreement_id: i64,
     document_id: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO agreement_document (agreement_id, document_id) VALUES ($1, $2) \
          ON CONFLICT DO NOTHING",
     )
     .bind(agreement_id)
     .bind(document_id)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Engagements the schedule works for: every one that has not ended, oldest first.
 pub async fn scheduled(conn: &mut Conn) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<EngagementRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE e.status NOT IN ('ended', 'paused') ORDER BY e.id"
     )))
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
 /// When the agency's first engagement was added, if there is one.
 pub async fn first_added(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT MIN(created_at) FROM engagement")
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM engagement"
+    )
+    .fetch_one(c)
+    .await)?)
 }
 
 /// The engagements the scheduler plans at `now`: those not ended or paused whose wake-up has
 /// come, or was cleared by a change to what their plan reads (migration 0011's triggers);
 /// each with its count of changes, for [`set_wakes`].
 pub async fn to_plan(conn: &mut Conn, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, facts_changed FROM engagement WHERE status NOT IN ('ended', 'paused') \
          AND (wake_at IS NULL OR wake_at <= $1) ORDER BY id",
     )
     .bind(now)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// How many changes to what the engagement's plan reads have been written.
 pub async fn facts_changed(conn: &mut Conn, id: i64) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT facts_changed FROM engagement WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?,
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT facts_changed FROM engagement WHERE id = $1"
     )
+    .bind(id)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Stores when each engagement next needs the scheduler, `(id, wake_at, facts_changed as
@@ -416,12 +429,15 @@ pub async fn set_wakes(
     }
     let mut tx = super::begin(pool).await?;
     for (id, at, changed) in wakes {
-        sqlx::query("UPDATE engagement SET wake_at = $1 WHERE id = $2 AND facts_changed = $3")
-            .bind(at)
-            .bind(id)
-            .bind(changed)
-            .execute(&mut *tx)
-            .await?;
+        on!(&mut tx, |c| sqlx::query(
+            "UPDATE engagement SET wake_at = $1 WHERE id = $2 AND facts_changed = $3"
+        )
+        .bind(at)
+        .bind(id)
+        .bind(changed)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     super::commit(tx).await
 }
@@ -432,20 +448,23 @@ pub async fn next_wake(
     conn: &mut Conn,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(conn, |c| sqlx::query_scalar(
         "SELECT MIN(wake_at) FROM engagement WHERE status NOT IN ('ended', 'paused') \
          AND wake_at > $1",
     )
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Clears every wake-up, so the next pass plans every engagement: at start-up, since the
 /// config's cadences and zones may have changed since the wake-ups were reckoned.
 pub async fn wake_all(conn: &mut Conn) -> Result<(), StoreError> {
-    sqlx::query("UPDATE engagement SET wake_at = NULL WHERE wake_at IS NOT NULL")
-        .execute(&mut *conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE engagement SET wake_at = NULL WHERE wake_at IS NOT NULL"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

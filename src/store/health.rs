@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -19,14 +20,15 @@ pub async fn record_ok(
     component: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO health (component, last_ok_at) VALUES ($1, $2) \
          ON CONFLICT (component) DO UPDATE SET last_ok_at = excluded.last_ok_at",
     )
     .bind(component)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -42,7 +44,8 @@ pub struct Failure {
 /// Records `failure` at its own time. The `health` row keeps the latest error: a failure
 /// written late, after a newer one, counts but does not replace it.
 pub async fn record_failure(conn: &mut Conn, failure: &Failure) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO health (component, last_error_at, last_error, error_count) VALUES ($1, $2, $3, 1) \
          ON CONFLICT (component) DO UPDATE SET \
          last_error = CASE WHEN health.last_error_at IS NULL OR health.last_error_at <= excluded.last_error_at \
@@ -54,14 +57,18 @@ pub async fn record_failure(conn: &mut Conn, failure: &Failure) -> Result<(), St
     .bind(&failure.component)
     .bind(failure.at)
     .bind(&failure.error)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO health_event (component, at, error) VALUES ($1, $2, $3)")
-        .bind(&failure.component)
-        .bind(failure.at)
-        .bind(&failure.error)
-        .execute(&mut *conn)
-        .await?;
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO health_event (component, at, error) VALUES ($1, $2, $3)"
+    )
+    .bind(&failure.component)
+    .bind(failure.at)
+    .bind(&failure.error)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -88,18 +95,20 @@ pub async fn errors_since(
     conn: &mut Conn,
     since: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT component, COUNT(*) FROM health_event WHERE at > $1 GROUP BY component",
     )
     .bind(since)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 pub async fn all(conn: &mut Conn) -> Result<Vec<Health>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT component, last_ok_at, last_error_at, last_error, error_count FROM health ORDER BY component",
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await
+    })?)
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError};
 use crate::domain::{Classification, Disposition};
 use crate::inbound::auth::Authentication;
@@ -53,7 +54,7 @@ pub async fn record(
     new: &NewInbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(conn, |c| sqlx::query_scalar(
         "INSERT INTO inbound_message (dedupe_key, message_id, source, from_addr, subject, sent_at, \
          classification, reason, disposition, size_bytes, received_at, content_hash, \
          auth_verdict, authentication) \
@@ -77,8 +78,8 @@ pub async fn record(
         new.authentication
             .map(|a| serde_json::to_string(a).unwrap_or_default()),
     )
-    .fetch_optional(&mut *conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// A recorded message, as a copy seen again is compared with it and filed where it went.
@@ -91,12 +92,12 @@ pub struct Seen {
 
 /// The message recorded under `dedupe_key`, if any.
 pub async fn seen(conn: &mut Conn, dedupe_key: &str) -> Result<Option<Seen>, StoreError> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
+    let row: Option<(String, Option<String>)> = on!(conn, |c| sqlx::query_as(
         "SELECT disposition, content_hash FROM inbound_message WHERE dedupe_key = $1",
     )
     .bind(dedupe_key)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.map(|(disposition, content_hash)| {
         Ok(Seen {
             disposition: Disposition::parse(&disposition).ok_or_else(|| {
@@ -115,15 +116,17 @@ pub async fn recorded_keys(
 ) -> Result<HashSet<String>, StoreError> {
     let mut found = HashSet::new();
     for keys in dedupe_keys.chunks(500) {
-        let mut query = sqlx::QueryBuilder::<super::Db>::new(
-            "SELECT dedupe_key FROM inbound_message WHERE dedupe_key IN (",
-        );
-        let mut list = query.separated(", ");
-        for key in keys {
-            list.push_bind(key.as_str());
-        }
-        query.push(")");
-        let rows: Vec<(String,)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let rows: Vec<(String,)> = on!(conn, |c, Db| {
+            let mut query = sqlx::QueryBuilder::<Db>::new(
+                "SELECT dedupe_key FROM inbound_message WHERE dedupe_key IN (",
+            );
+            let mut list = query.separated(", ");
+            for key in keys {
+                list.push_bind(key.as_str());
+            }
+            query.push(")");
+            query.build_query_as().fetch_all(c).await
+        })?;
         found.extend(rows.into_iter().map(|(key,)| key));
     }
     Ok(found)
@@ -136,7 +139,7 @@ pub async fn failed_attempt(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<u32, StoreError> {
-    let attempts: i64 = sqlx::query_scalar(
+    let attempts: i64 = on!(conn, |c| sqlx::query_scalar(
         "INSERT INTO inbound_attempt (dedupe_key, attempts, last_error, last_at) \
          VALUES ($1, 1, $2, $3) \
          ON CONFLICT (dedupe_key) DO UPDATE SET attempts = inbound_attempt.attempts + 1, \
@@ -145,8 +148,8 @@ pub async fn failed_attempt(
     .bind(dedupe_key)
     .bind(error)
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
 }
 
@@ -158,20 +161,22 @@ pub async fn clear_attempts(conn: &mut Conn, dedupe_keys: &[&str]) -> Result<(),
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("DELETE FROM inbound_attempt WHERE dedupe_key IN ({placeholders})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for key in keys {
-            query = query.bind(*key);
-        }
-        query.execute(&mut *conn).await?;
+        on!(conn, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for key in keys {
+                query = query.bind(*key);
+            }
+            query.execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<InboundRow>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, dedupe_key, message_id, source, from_addr, subject, sent_at, classification, \
          reason, disposition, size_bytes, received_at FROM inbound_message ORDER BY id",
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }

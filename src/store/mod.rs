@@ -11,23 +11,153 @@ pub mod people;
 pub mod surveys;
 pub mod timelog;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Connection as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, Postgres};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 
-pub type Db = sqlx::Sqlite;
-pub type Pool = sqlx::SqlitePool;
-/// One connection, or an open transaction (which derefs to one): what every query takes.
-/// Flows, tasks and the CLI name this, never the driver's type.
-pub type Conn = sqlx::SqliteConnection;
-pub type Tx = sqlx::Transaction<'static, Db>;
-/// A connection taken from the pool.
-pub type PoolConn = sqlx::pool::PoolConnection<Db>;
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The key of PostgreSQL's advisory transaction lock that every transaction takes first: one
+/// writing transaction at a time, as SQLite's write lock gives (see ARCHITECTURE.md, "Which
+/// lock guards what"). The number is "tandem" in ASCII.
+const WRITER_LOCK: i64 = 0x74_61_6e_64_65_6d;
+
+/// Which database a [`Pool`] talks to, chosen at run time by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` or `postgresql://` is PostgreSQL,
+    /// anything else SQLite.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The connection pool, of one backend or the other. Queries run on a [`Conn`] taken from it.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// One connection, or an open transaction: what every query takes (as `&mut Conn`; a [`Tx`]
+/// and a [`PoolConn`] deref to one). Flows, tasks and the CLI name this, never a driver type.
+pub struct Conn(Link);
+
+enum Link {
+    SqlitePooled(PoolConnection<Sqlite>),
+    SqliteTx(sqlx::Transaction<'static, Sqlite>),
+    PostgresPooled(PoolConnection<Postgres>),
+    PostgresTx(sqlx::Transaction<'static, Postgres>),
+}
+
+/// The driver's connection behind a [`Conn`]: what [`on!`] matches on, so that one query text
+/// and its binds are written once and compiled for each backend.
+#[doc(hidden)]
+pub enum Driver<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn {
+    #[doc(hidden)]
+    pub fn driver(&mut self) -> Driver<'_> {
+        match &mut self.0 {
+            Link::SqlitePooled(c) => Driver::Sqlite(c),
+            Link::SqliteTx(t) => Driver::Sqlite(t),
+            Link::PostgresPooled(c) => Driver::Postgres(c),
+            Link::PostgresTx(t) => Driver::Postgres(t),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &self.0 {
+            Link::SqlitePooled(_) | Link::SqliteTx(_) => Backend::Sqlite,
+            Link::PostgresPooled(_) | Link::PostgresTx(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the driver connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`) behind `$conn: &mut Conn`. The body is compiled once per backend, so it
+/// must end in a value both share (call `.rows_affected()` inside, decode rows inside).
+/// `|$c, $db|` also names the backend's `sqlx::Database` type, for a `QueryBuilder`. Exported
+/// for the tests and benchmarks, which read and seed the database directly.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $crate::store::Conn::driver($conn) {
+            $crate::store::Driver::Sqlite($c) => $body,
+            $crate::store::Driver::Postgres($c) => $body,
+        }
+    };
+    ($conn:expr, |$c:ident, $db:ident| $body:expr) => {
+        match $crate::store::Conn::driver($conn) {
+            $crate::store::Driver::Sqlite($c) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            $crate::store::Driver::Postgres($c) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub use crate::on;
+
+/// An open transaction; rolled back when dropped without [`commit`].
+pub struct Tx(Conn);
+
+/// A connection taken from the pool, for reads and single writes.
+pub struct PoolConn(Conn);
+
+impl Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+impl Deref for PoolConn {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,9 +190,38 @@ pub enum Open {
     ReadOnly,
 }
 
-/// Opens the pool: WAL, foreign keys on, a busy timeout so concurrent writers (a CLI command
-/// beside the daemon) wait instead of failing.
-pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool, StoreError> {
+/// Where the database is: its URL, and for PostgreSQL the password kept out of it.
+#[derive(Clone, Copy)]
+pub struct Location<'a> {
+    pub url: &'a str,
+    pub password: Option<&'a str>,
+}
+
+impl<'a> Location<'a> {
+    /// A database with no password beyond what its URL says.
+    pub fn url(url: &'a str) -> Self {
+        Location {
+            url,
+            password: None,
+        }
+    }
+}
+
+/// Opens the pool of the backend the URL names.
+pub async fn connect(
+    at: Location<'_>,
+    max_connections: u32,
+    mode: Open,
+) -> Result<Pool, StoreError> {
+    match Backend::of_url(at.url) {
+        Backend::Sqlite => connect_sqlite(at.url, max_connections, mode).await,
+        Backend::Postgres => connect_postgres(at, max_connections, mode).await,
+    }
+}
+
+/// SQLite: WAL, foreign keys on, a busy timeout so concurrent writers (a CLI command beside the
+/// daemon) wait instead of failing.
+async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<Pool, StoreError> {
     let open_err = |source| StoreError::Open {
         url: url.to_string(),
         source,
@@ -99,9 +258,40 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
         .await
         .map_err(open_err)?;
     if mode == Open::Create {
-        MIGRATOR.run(&pool).await?;
+        SQLITE_MIGRATOR.run(&pool).await?;
     }
-    Ok(pool)
+    Ok(Pool::Sqlite(pool))
+}
+
+/// PostgreSQL: the URL's own parameters (`sslmode`, `sslrootcert`, `password`, ...) apply; a
+/// password kept out of the config comes from `PGPASSWORD` or `PGPASSFILE`, which the driver
+/// reads as libpq does. Read-only opens make every transaction read-only.
+async fn connect_postgres(
+    at: Location<'_>,
+    max_connections: u32,
+    mode: Open,
+) -> Result<Pool, StoreError> {
+    let open_err = |source| StoreError::Open {
+        url: at.url.to_string(),
+        source,
+    };
+    let mut options = PgConnectOptions::from_str(at.url).map_err(open_err)?;
+    if let Some(password) = at.password {
+        options = options.password(password);
+    }
+    if mode == Open::ReadOnly {
+        options = options.options([("default_transaction_read_only", "on")]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .after_release(|conn, _| Box::pin(reusable(conn)))
+        .connect_with(options)
+        .await
+        .map_err(open_err)?;
+    if mode == Open::Create {
+        POSTGRES_MIGRATOR.run(&pool).await?;
+    }
+    Ok(Pool::Postgres(pool))
 }
 
 /// Whether a connection coming back to the pool may be handed out again: not when it is still
@@ -112,7 +302,7 @@ pub async fn connect(url: &str, max_connections: u32, mode: Open) -> Result<Pool
 /// open a savepoint inside a transaction that never ends: its write lock would keep every
 /// other writer out for good. Such a connection is closed instead (closing rolls back and
 /// releases its locks), and the pool opens a fresh one.
-async fn reusable(conn: &mut Conn) -> Result<bool, sqlx::Error> {
+async fn reusable<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
     // The driver counts a transaction open from its `BEGIN` until its `COMMIT` or `ROLLBACK`
     // ran: a connection that was used without one (most are) is reusable without asking it.
     if !conn.is_in_transaction() {
@@ -130,47 +320,141 @@ async fn reusable(conn: &mut Conn) -> Result<bool, sqlx::Error> {
     Ok(true)
 }
 
+impl Pool {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection from the pool, for reads and single writes.
+    pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
+        Ok(PoolConn(Conn(match self {
+            Pool::Sqlite(p) => Link::SqlitePooled(p.acquire().await?),
+            Pool::Postgres(p) => Link::PostgresPooled(p.acquire().await?),
+        })))
+    }
+
+    /// Opens a transaction. On PostgreSQL it first takes the writer lock, so that it decides
+    /// on what it reads as a transaction on SQLite does (where a second writer waits, or fails
+    /// on a stale read, but never writes over a decision it did not see).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Pool::Sqlite(p) => Ok(Tx(Conn(Link::SqliteTx(p.begin().await?)))),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Tx(Conn(Link::PostgresTx(tx))))
+            }
+        }
+    }
+
+    /// Opens a transaction that holds the write lock from its first statement, so two writers
+    /// deciding the same thing (two daemons queueing one scheduled mail) wait for each other
+    /// instead of one failing on a stale read. On PostgreSQL every transaction does.
+    pub async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Pool::Sqlite(p) => Ok(Tx(Conn(Link::SqliteTx(
+                p.begin_with("BEGIN IMMEDIATE").await?,
+            )))),
+            Pool::Postgres(_) => self.begin().await,
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Connections open, and of those idle.
+    pub fn usage(&self) -> (u32, usize) {
+        match self {
+            Pool::Sqlite(p) => (p.size(), p.num_idle()),
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+}
+
+impl Tx {
+    /// Commits; see [`commit`].
+    pub async fn commit(self) -> Result<(), StoreError> {
+        commit(self).await
+    }
+
+    /// Rolls back; see [`rollback`].
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        rollback(self).await
+    }
+}
+
 /// Opens a transaction.
 pub async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
     Ok(pool.begin().await?)
 }
 
-/// Opens a transaction that takes the write lock at once, so two writers deciding the same
-/// thing (two daemons queueing one scheduled mail) wait for each other instead of one failing
-/// on a stale read.
+/// Opens a transaction that takes the write lock at once (see [`Pool::begin_immediate`]).
 pub async fn begin_immediate(pool: &Pool) -> Result<Tx, StoreError> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(pool.begin_immediate().await?)
 }
 
 /// Commits `tx`. When the commit fails, `tx` is rolled back as it is dropped, and its connection
 /// is closed rather than reused if that fails too (see `reusable`).
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    Ok(tx.commit().await?)
+    match tx.0.0 {
+        Link::SqliteTx(t) => t.commit().await?,
+        Link::PostgresTx(t) => t.commit().await?,
+        Link::SqlitePooled(_) | Link::PostgresPooled(_) => unreachable!("a Tx holds a transaction"),
+    }
+    Ok(())
 }
 
 /// Rolls `tx` back.
 pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
-    Ok(tx.rollback().await?)
+    match tx.0.0 {
+        Link::SqliteTx(t) => t.rollback().await?,
+        Link::PostgresTx(t) => t.rollback().await?,
+        Link::SqlitePooled(_) | Link::PostgresPooled(_) => unreachable!("a Tx holds a transaction"),
+    }
+    Ok(())
 }
 
-/// A savepoint inside an open transaction: what it did is undone alone by
-/// [`rollback_savepoint`], or kept in the transaction by [`release`].
-pub type Savepoint<'c> = sqlx::Transaction<'c, Db>;
-
-/// Opens a savepoint in the transaction `tx` is in.
-pub async fn savepoint(tx: &mut Conn) -> Result<Savepoint<'_>, StoreError> {
-    use sqlx::Connection as _;
-    Ok(tx.begin().await?)
+/// Marks a savepoint in the transaction `tx` is in: what is done after it is undone alone by
+/// [`rollback_savepoint`], or kept in the transaction by [`release`]. One at a time; when
+/// neither is called (an error on the way out), the whole transaction is rolled back as it is
+/// dropped.
+pub async fn savepoint(tx: &mut Conn) -> Result<(), StoreError> {
+    on!(tx, |c| sqlx::raw_sql("SAVEPOINT message")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
-/// Keeps what was done since the savepoint, in its transaction.
-pub async fn release(savepoint: Savepoint<'_>) -> Result<(), StoreError> {
-    Ok(savepoint.commit().await?)
+/// Keeps what was done since [`savepoint`], in its transaction.
+pub async fn release(tx: &mut Conn) -> Result<(), StoreError> {
+    on!(tx, |c| sqlx::raw_sql("RELEASE SAVEPOINT message")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
-/// Undoes what was done since the savepoint; the transaction stays open.
-pub async fn rollback_savepoint(savepoint: Savepoint<'_>) -> Result<(), StoreError> {
-    Ok(savepoint.rollback().await?)
+/// Undoes what was done since [`savepoint`]; the transaction stays open.
+pub async fn rollback_savepoint(tx: &mut Conn) -> Result<(), StoreError> {
+    on!(tx, |c| sqlx::raw_sql(
+        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// A connection from the pool, for reads and single writes.
@@ -180,10 +464,17 @@ pub async fn acquire(pool: &Pool) -> Result<PoolConn, StoreError> {
 
 /// Whether every migration shipped with this binary has been applied (for `tandem check`).
 pub async fn schema_is_current(pool: &Pool) -> Result<bool, StoreError> {
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await?;
-    Ok(applied as usize == MIGRATOR.iter().count())
+    let mut conn = pool.acquire().await?;
+    let applied: i64 = on!(&mut conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
+    )
+    .fetch_one(c)
+    .await)?;
+    let shipped = match pool.backend() {
+        Backend::Sqlite => SQLITE_MIGRATOR.iter().count(),
+        Backend::Postgres => POSTGRES_MIGRATOR.iter().count(),
+    };
+    Ok(applied as usize == shipped)
 }
 
 pub(crate) fn parse_column<T: FromStr>(value: &str, what: &str) -> Result<T, StoreError>

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError};
 
 #[derive(Debug, Clone)]
@@ -56,21 +57,23 @@ pub async fn enqueue(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'queued', 0, $8, $8, {after}) \
          ON CONFLICT (natural_key) DO NOTHING"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(new.natural_key)
-        .bind(new.message_id)
-        .bind(new.kind)
-        .bind(new.engagement_id)
-        .bind(new.recipient)
-        .bind(new.subject)
-        .bind(new.raw)
-        .bind(now)
-        .bind(new.token)
-        .bind(new.survey_id);
-    for id in new.follows {
-        query = query.bind(id);
-    }
-    let inserted = query.execute(&mut *conn).await?.rows_affected();
+    let inserted = on!(conn, |c| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(new.natural_key)
+            .bind(new.message_id)
+            .bind(new.kind)
+            .bind(new.engagement_id)
+            .bind(new.recipient)
+            .bind(new.subject)
+            .bind(new.raw)
+            .bind(now)
+            .bind(new.token)
+            .bind(new.survey_id);
+        for id in new.follows {
+            query = query.bind(id);
+        }
+        query.execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(inserted == 1)
 }
 
@@ -145,7 +148,7 @@ pub async fn claim_due(
         "))) \
          RETURNING id, message_id, recipient, raw, attempts, lease_until, holder"
     );
-    Ok(sqlx::query_as(CLAIM)
+    Ok(on!(conn, |c| sqlx::query_as(CLAIM)
         .bind(now)
         .bind(lease_until)
         .bind(holder)
@@ -154,10 +157,10 @@ pub async fn claim_due(
         // commits when the statement finishes. Stopping at the first row leaves the commit to
         // the statement's reset, whose error (`database or disk is full`) the driver drops: the
         // row would come back claimed, be sent, and its claim would never have been recorded.
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .next())
+        .fetch_all(c)
+        .await)?
+    .into_iter()
+    .next())
 }
 
 /// Records that the claimed message was sent. `false` when the claim was no longer held (its
@@ -167,7 +170,7 @@ pub async fn mark_sent(
     claim: &Claimed,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
          last_error = NULL \
          WHERE id = $2 AND state = 'sending' AND lease_until = $3 AND holder = $4",
@@ -176,9 +179,9 @@ pub async fn mark_sent(
     .bind(claim.id)
     .bind(claim.lease_until)
     .bind(&claim.holder)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 
@@ -190,7 +193,7 @@ pub async fn mark_retry(
     next_attempt_at: DateTime<Utc>,
     error: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "UPDATE outbox SET state = 'queued', next_attempt_at = $1, lease_until = NULL, \
          holder = NULL, last_error = $2 \
          WHERE id = $3 AND state = 'sending' AND lease_until = $4 AND holder = $5",
@@ -200,9 +203,9 @@ pub async fn mark_retry(
     .bind(claim.id)
     .bind(claim.lease_until)
     .bind(&claim.holder)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 
@@ -212,7 +215,8 @@ pub async fn mark_failed(
     claim: &Claimed,
     error: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| {
+        sqlx::query(
         "UPDATE outbox SET state = 'failed', lease_until = NULL, holder = NULL, last_error = $1 \
          WHERE id = $2 AND state = 'sending' AND lease_until = $3 AND holder = $4",
     )
@@ -220,30 +224,32 @@ pub async fn mark_failed(
     .bind(claim.id)
     .bind(claim.lease_until)
     .bind(&claim.holder)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(done == 1)
 }
 
 /// Puts a failed row back in the queue with a fresh count of attempts. It is due at once: its
 /// next attempt is set to when it was first queued, which is in the past on every clock.
 pub async fn requeue_failed(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
-    let moved = sqlx::query(
+    let moved = on!(conn, |c| sqlx::query(
         "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = created_at \
          WHERE id = $1 AND state = 'failed'",
     )
     .bind(id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if moved == 1 {
         return Ok(());
     }
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM outbox WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let state: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT state FROM outbox WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     Err(match state {
         None => StoreError::NotFound(format!("there is no outbox message {id}")),
         Some(state) => StoreError::Conflict(format!(
@@ -254,14 +260,16 @@ pub async fn requeue_failed(conn: &mut Conn, id: i64) -> Result<(), StoreError> 
 
 /// When the worker next has something to do: the earliest queued row or expiring lease.
 pub async fn next_due(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let queued: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
-            .fetch_one(&mut *conn)
-            .await?;
-    let leased: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT MIN(lease_until) FROM outbox WHERE state = 'sending'")
-            .fetch_one(&mut *conn)
-            .await?;
+    let queued: Option<DateTime<Utc>> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'"
+    )
+    .fetch_one(c)
+    .await)?;
+    let leased: Option<DateTime<Utc>> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT MIN(lease_until) FROM outbox WHERE state = 'sending'"
+    )
+    .fetch_one(c)
+    .await)?;
     Ok(queued.into_iter().chain(leased).min())
 }
 
@@ -288,7 +296,8 @@ pub async fn heartbeat(
     holder: &Holder,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(conn, |c| {
+        sqlx::query(
         "INSERT INTO outbox_holder (id, host, pid_space, pid, pid_started, started_at, heartbeat_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
@@ -300,28 +309,32 @@ pub async fn heartbeat(
     .bind(holder.pid_started)
     .bind(holder.started_at)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// The holders registered in `pid_space` (where the caller can look their pids up).
 pub async fn holders_in(conn: &mut Conn, pid_space: &str) -> Result<Vec<Holder>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, host, pid_space, pid, pid_started, started_at FROM outbox_holder \
          WHERE pid_space = $1",
     )
     .bind(pid_space)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Forgets a holder found gone: the rows it holds in `sending` can be claimed at once.
 pub async fn forget_holder(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM outbox_holder WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "DELETE FROM outbox_holder WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -334,12 +347,15 @@ pub async fn vouch_for_holder(
     now: DateTime<Utc>,
     older_than: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox_holder SET heartbeat_at = $2 WHERE id = $1 AND heartbeat_at < $3")
-        .bind(id)
-        .bind(now)
-        .bind(older_than)
-        .execute(&mut *conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE outbox_holder SET heartbeat_at = $2 WHERE id = $1 AND heartbeat_at < $3"
+    )
+    .bind(id)
+    .bind(now)
+    .bind(older_than)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -349,21 +365,24 @@ pub async fn forget_silent_holders(
     conn: &mut Conn,
     before: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM outbox_holder WHERE heartbeat_at < $1")
-        .bind(before)
-        .execute(&mut *conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "DELETE FROM outbox_holder WHERE heartbeat_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The rows `holder` holds in `sending` (id and recipient): what a stopping daemon leaves.
 pub async fn held_by(conn: &mut Conn, holder: &str) -> Result<Vec<(i64, String)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, recipient FROM outbox WHERE state = 'sending' AND holder = $1 ORDER BY id",
     )
     .bind(holder)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -384,12 +403,14 @@ pub struct OutboxRow {
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<OutboxRow>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, natural_key, message_id, kind, engagement_id, recipient, subject, state, attempts, \
          next_attempt_at, last_error, created_at, sent_at FROM outbox ORDER BY id",
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await
+    })?)
 }
 
 /// A message tandem sent that a reply names, by Message-ID or by token.
@@ -437,10 +458,10 @@ pub async fn find_sent(
         .chain(tokens.iter().map(|token| (BY_TOKEN, token)))
         .take(MAX_LOOKUPS);
     for (sql, value) in lookups {
-        let row: Option<Sent> = sqlx::query_as(sql)
+        let row: Option<Sent> = on!(conn, |c| sqlx::query_as(sql)
             .bind(value)
-            .fetch_optional(&mut *conn)
-            .await?;
+            .fetch_optional(c)
+            .await)?;
         if row.is_some() {
             return Ok(row);
         }
@@ -454,19 +475,22 @@ pub async fn keys_of_engagement(
     conn: &mut Conn,
     engagement_id: i64,
 ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
-    let rows: Vec<(String, DateTime<Utc>)> =
-        sqlx::query_as("SELECT natural_key, created_at FROM outbox WHERE engagement_id = $1")
-            .bind(engagement_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<(String, DateTime<Utc>)> = on!(conn, |c| sqlx::query_as(
+        "SELECT natural_key, created_at FROM outbox WHERE engagement_id = $1"
+    )
+    .bind(engagement_id)
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().collect())
 }
 
 /// Whether a mail with this natural key was queued (and perhaps sent) already.
 pub async fn is_queued(conn: &mut Conn, natural_key: &str) -> Result<bool, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE natural_key = $1")
-        .bind(natural_key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let id: Option<i64> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT id FROM outbox WHERE natural_key = $1"
+    )
+    .bind(natural_key)
+    .fetch_optional(c)
+    .await)?;
     Ok(id.is_some())
 }

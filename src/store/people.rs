@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError, parse_column};
 pub use crate::domain::Person;
 use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
@@ -87,26 +88,28 @@ pub async fn insert_assistant(
     for email in &new.emails {
         ensure_address_is_free(conn, email).await?;
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO assistant (name, timezone, locale, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(&new.name)
     .bind(new.timezone.name())
     .bind(new.locale.as_str())
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c)
+    .await
+    })?;
     for (position, email) in new.emails.iter().enumerate() {
-        let inserted = sqlx::query(
+        let inserted = on!(conn, |c| sqlx::query(
             "INSERT INTO assistant_email (email, assistant_id, position) VALUES ($1, $2, $3) \
              ON CONFLICT (email) DO NOTHING",
         )
         .bind(email.as_str())
         .bind(id)
         .bind(position as i64)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if inserted == 0 {
             return Err(StoreError::Conflict(format!(
                 "the address {email} is given twice"
@@ -127,12 +130,12 @@ struct AssistantRow {
 }
 
 async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assistant, StoreError> {
-    let emails = sqlx::query_scalar(
+    let emails = on!(conn, |c| sqlx::query_scalar(
         "SELECT email FROM assistant_email WHERE assistant_id = $1 ORDER BY position",
     )
     .bind(row.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(Assistant {
         id: row.id,
         name: row.name,
@@ -145,12 +148,12 @@ async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assist
 }
 
 pub async fn assistant(conn: &mut Conn, id: i64) -> Result<Assistant, StoreError> {
-    let row: AssistantRow = sqlx::query_as(
+    let row: AssistantRow = on!(conn, |c| sqlx::query_as(
         "SELECT id, name, timezone, locale, created_at, unauthenticated_ok FROM assistant WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or_else(|| StoreError::NotFound(format!("there is no assistant {id}")))?;
     complete_assistant(conn, row).await
 }
@@ -159,11 +162,12 @@ pub async fn assistant_by_email(
     conn: &mut Conn,
     email: &EmailAddress,
 ) -> Result<Assistant, StoreError> {
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT assistant_id FROM assistant_email WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let id: Option<i64> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT assistant_id FROM assistant_email WHERE email = $1"
+    )
+    .bind(email.as_str())
+    .fetch_optional(c)
+    .await)?;
     match id {
         Some(id) => assistant(conn, id).await,
         None => Err(StoreError::NotFound(format!(
@@ -173,10 +177,11 @@ pub async fn assistant_by_email(
 }
 
 pub async fn list_assistants(conn: &mut Conn) -> Result<Vec<Assistant>, StoreError> {
-    let rows: Vec<AssistantRow> =
+    let rows: Vec<AssistantRow> = on!(conn, |c| {
         sqlx::query_as("SELECT id, name, timezone, locale, created_at, unauthenticated_ok FROM assistant ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
+            .fetch_all(c)
+            .await
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(complete_assistant(conn, row).await?);
@@ -189,7 +194,8 @@ pub async fn insert_client(
     new: &NewClient,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar(
+    let id: Option<i64> = on!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO client (tag, name, timezone, locale, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (tag) DO NOTHING RETURNING id",
     )
@@ -198,8 +204,9 @@ pub async fn insert_client(
     .bind(new.timezone.name())
     .bind(new.locale.as_str())
     .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await
+    })?;
     let id = id.ok_or_else(|| {
         StoreError::Conflict(format!(
             "a client with the tag '{}' exists already; choose another tag",
@@ -213,7 +220,7 @@ pub async fn insert_client(
                 contact.email
             )));
         }
-        let inserted = sqlx::query(
+        let inserted = on!(conn, |c| sqlx::query(
             "INSERT INTO contact (client_id, position, name, email, role, reachability) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, email) DO NOTHING",
         )
@@ -223,9 +230,9 @@ pub async fn insert_client(
         .bind(contact.email.as_str())
         .bind(&contact.role)
         .bind(&contact.reachability)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if inserted == 0 {
             return Err(StoreError::Conflict(format!(
                 "the contact address {} is given twice",
@@ -247,12 +254,14 @@ struct ClientRow {
 }
 
 async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, StoreError> {
-    let contacts = sqlx::query_as(
+    let contacts = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT name, email, role, reachability, unauthenticated_ok FROM contact WHERE client_id = $1 ORDER BY position",
     )
     .bind(row.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await
+    })?;
     Ok(Client {
         id: row.id,
         tag: row.tag,
@@ -265,23 +274,23 @@ async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, Stor
 }
 
 pub async fn client(conn: &mut Conn, id: i64) -> Result<Client, StoreError> {
-    let row: ClientRow = sqlx::query_as(
+    let row: ClientRow = on!(conn, |c| sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or_else(|| StoreError::NotFound(format!("there is no client {id}")))?;
     complete_client(conn, row).await
 }
 
 pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, StoreError> {
-    let row: ClientRow = sqlx::query_as(
+    let row: ClientRow = on!(conn, |c| sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE tag = $1",
     )
     .bind(tag.as_str())
-    .fetch_optional(&mut *conn)
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or_else(|| {
         StoreError::NotFound(format!(
             "unknown client tag '{tag}' (see `tandem client list`)"
@@ -291,11 +300,11 @@ pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, S
 }
 
 pub async fn list_clients(conn: &mut Conn) -> Result<Vec<Client>, StoreError> {
-    let rows: Vec<ClientRow> = sqlx::query_as(
+    let rows: Vec<ClientRow> = on!(conn, |c| sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at FROM client ORDER BY tag",
     )
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(complete_client(conn, row).await?);
@@ -308,23 +317,23 @@ pub async fn find_person(
     conn: &mut Conn,
     email: &EmailAddress,
 ) -> Result<Option<Person>, StoreError> {
-    let assistant: Option<(i64, String)> = sqlx::query_as(
+    let assistant: Option<(i64, String)> = on!(conn, |c| sqlx::query_as(
         "SELECT a.id, a.name FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
          WHERE e.email = $1",
     )
     .bind(email.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     if let Some((id, name)) = assistant {
         return Ok(Some(Person::Assistant { id, name }));
     }
-    let contact: Option<(i64, String, String)> = sqlx::query_as(
+    let contact: Option<(i64, String, String)> = on!(conn, |c| sqlx::query_as(
         "SELECT c.id, c.tag, k.name FROM contact k JOIN client c ON c.id = k.client_id \
          WHERE k.email = $1 ORDER BY c.id LIMIT 1",
     )
     .bind(email.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(
         contact.map(|(client_id, client_tag, name)| Person::Contact {
             client_id,
@@ -338,14 +347,14 @@ pub async fn find_person(
 /// authentication (`--unauthenticated-ok`): an assistant with that address, or a client
 /// contact with it.
 pub async fn unauthenticated_ok(conn: &mut Conn, email: &EmailAddress) -> Result<bool, StoreError> {
-    let marked: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
-         WHERE e.email = $1 AND a.unauthenticated_ok = 1 \
-         UNION ALL SELECT 1 FROM contact WHERE email = $1 AND unauthenticated_ok = 1 LIMIT 1",
+    let marked: Option<i64> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT a.id FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
+         WHERE e.email = $1 AND a.unauthenticated_ok \
+         UNION ALL SELECT id FROM contact WHERE email = $1 AND unauthenticated_ok LIMIT 1",
     )
     .bind(email.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(marked.is_some())
 }
 
@@ -355,12 +364,14 @@ pub async fn set_assistant_unauthenticated_ok(
     id: i64,
     ok: bool,
 ) -> Result<(), StoreError> {
-    let changed = sqlx::query("UPDATE assistant SET unauthenticated_ok = $1 WHERE id = $2")
-        .bind(ok)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let changed = on!(conn, |c| sqlx::query(
+        "UPDATE assistant SET unauthenticated_ok = $1 WHERE id = $2"
+    )
+    .bind(ok)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!("there is no assistant {id}")));
     }
@@ -375,15 +386,15 @@ pub async fn set_contact_unauthenticated_ok(
     email: &EmailAddress,
     ok: bool,
 ) -> Result<(), StoreError> {
-    let changed = sqlx::query(
+    let changed = on!(conn, |c| sqlx::query(
         "UPDATE contact SET unauthenticated_ok = $1 WHERE client_id = $2 AND email = $3",
     )
     .bind(ok)
     .bind(client_id)
     .bind(email.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!(
             "{email} is not a contact of this client (see `tandem client list`)"

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError};
 pub use crate::domain::SurveyFact;
 
@@ -26,7 +27,8 @@ pub async fn insert(
     new: &NewSurvey<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO survey (engagement_id, kind, period, questions, recipient, locale, message_id, sent_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (engagement_id, kind, period) DO NOTHING RETURNING id",
@@ -39,8 +41,9 @@ pub async fn insert(
     .bind(new.locale)
     .bind(new.message_id)
     .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?)
+    .fetch_optional(c)
+    .await
+    })?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -66,25 +69,29 @@ const SELECT: &str = "SELECT s.id, s.engagement_id, c.tag AS client_tag, a.name 
      JOIN client c ON c.id = e.client_id JOIN assistant a ON a.id = e.assistant_id";
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Survey, StoreError> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "there is no survey {id} (see `tandem survey list`)"
-            ))
-        })
+    on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "there is no survey {id} (see `tandem survey list`)"
+        ))
+    })
 }
 
 /// Every survey, newest first; of one engagement when given.
 pub async fn list(conn: &mut Conn, engagement_id: Option<i64>) -> Result<Vec<Survey>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE ($1 IS NULL OR s.engagement_id = $1) ORDER BY s.sent_at DESC, s.id DESC"
-    )))
+    Ok(on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        format!(
+            "{SELECT} WHERE ($1 IS NULL OR s.engagement_id = $1) ORDER BY s.sent_at DESC, s.id DESC"
+        )
+    ))
     .bind(engagement_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -97,12 +104,14 @@ pub struct StoredAnswer {
 }
 
 pub async fn answers(conn: &mut Conn, survey_id: i64) -> Result<Vec<StoredAnswer>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT number, key, value, answered_at FROM survey_answer WHERE survey_id = $1 ORDER BY number",
     )
     .bind(survey_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await
+    })?)
 }
 
 /// Stores one answer; an answer given again replaces the earlier one.
@@ -115,7 +124,7 @@ pub async fn store_answer(
     inbound_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO survey_answer (survey_id, number, key, value, inbound_id, answered_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (survey_id, key) DO UPDATE SET value = excluded.value, \
@@ -127,13 +136,17 @@ pub async fn store_answer(
     .bind(value_json)
     .bind(inbound_id)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE survey SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")
-        .bind(now)
-        .bind(survey_id)
-        .execute(&mut *conn)
-        .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE survey SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL"
+    )
+    .bind(now)
+    .bind(survey_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -148,12 +161,14 @@ struct SurveyFactRow {
 
 /// What the scheduler needs to know of an engagement's surveys.
 pub async fn facts(conn: &mut Conn, engagement_id: i64) -> Result<Vec<SurveyFact>, StoreError> {
-    let rows: Vec<SurveyFactRow> = sqlx::query_as(
+    let rows: Vec<SurveyFactRow> = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, kind, period, sent_at, answered_at FROM survey WHERE engagement_id = $1 ORDER BY sent_at, id",
     )
     .bind(engagement_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await
+    })?;
     Ok(rows
         .into_iter()
         .map(|r| SurveyFact {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::on;
 use super::{Conn, StoreError};
 
 #[derive(Debug, Clone)]
@@ -25,7 +26,8 @@ pub async fn insert_submission(
     receipt_message_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO submission (inbound_id, assistant_id, status, created_at, receipt_message_id) \
          VALUES ($1, $2, 'logged', $3, $4) RETURNING id",
     )
@@ -33,26 +35,29 @@ pub async fn insert_submission(
     .bind(assistant_id)
     .bind(now)
     .bind(receipt_message_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c)
+    .await
+    })?;
     // One statement per 500 entries (SQLite takes at most 32,766 parameters in one).
     for chunk in entries.chunks(500) {
-        let mut insert = sqlx::QueryBuilder::<super::Db>::new(
-            "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
-             line_no, line_text, status, created_at) ",
-        );
-        insert.push_values(chunk, |mut row, e| {
-            row.push_bind(id)
-                .push_bind(e.engagement_id)
-                .push_bind(e.work_date)
-                .push_bind(i64::from(e.minutes))
-                .push_bind(e.description)
-                .push_bind(e.line_no as i64)
-                .push_bind(e.line_text)
-                .push("'logged'")
-                .push_bind(now);
-        });
-        insert.build().execute(&mut *conn).await?;
+        on!(conn, |c, Db| {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
+                 line_no, line_text, status, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, e| {
+                row.push_bind(id)
+                    .push_bind(e.engagement_id)
+                    .push_bind(e.work_date)
+                    .push_bind(i64::from(e.minutes))
+                    .push_bind(e.description)
+                    .push_bind(e.line_no as i64)
+                    .push_bind(e.line_text)
+                    .push("'logged'")
+                    .push_bind(now);
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(id)
 }
@@ -63,11 +68,14 @@ pub async fn set_receipt(
     submission_id: i64,
     receipt_message_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE submission SET receipt_message_id = $1 WHERE id = $2")
-        .bind(receipt_message_id)
-        .bind(submission_id)
-        .execute(&mut *conn)
-        .await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE submission SET receipt_message_id = $1 WHERE id = $2"
+    )
+    .bind(receipt_message_id)
+    .bind(submission_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -77,15 +85,15 @@ pub async fn minutes_on(
     assistant_id: i64,
     day: NaiveDate,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(t.minutes), 0) FROM time_entry t \
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(t.minutes), 0) AS BIGINT) FROM time_entry t \
          JOIN engagement e ON e.id = t.engagement_id \
          WHERE e.assistant_id = $1 AND t.work_date = $2 AND t.status = 'logged'",
     )
     .bind(assistant_id)
     .bind(day)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Minutes logged (not void) for an engagement between two days, both included.
@@ -95,15 +103,15 @@ pub async fn minutes_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(minutes), 0) FROM time_entry \
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(minutes), 0) AS BIGINT) FROM time_entry \
          WHERE engagement_id = $1 AND work_date >= $2 AND work_date <= $3 AND status = 'logged'",
     )
     .bind(engagement_id)
     .bind(from)
     .bind(to)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// The logged minutes of each of `engagement_ids`, per day from `from` to `to`: one statement
@@ -117,20 +125,22 @@ pub async fn minutes_per_day(
     if engagement_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::QueryBuilder::<super::Db>::new(
-        "SELECT engagement_id, work_date, SUM(minutes) FROM time_entry WHERE work_date >= ",
-    );
-    query
-        .push_bind(from)
-        .push(" AND work_date <= ")
-        .push_bind(to)
-        .push(" AND status = 'logged' AND engagement_id IN (");
-    let mut ids = query.separated(", ");
-    for id in engagement_ids {
-        ids.push_bind(*id);
-    }
-    query.push(") GROUP BY engagement_id, work_date");
-    Ok(query.build_query_as().fetch_all(&mut *conn).await?)
+    Ok(on!(conn, |c, Db| {
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "SELECT engagement_id, work_date, CAST(SUM(minutes) AS BIGINT) FROM time_entry WHERE work_date >= ",
+        );
+        query
+            .push_bind(from)
+            .push(" AND work_date <= ")
+            .push_bind(to)
+            .push(" AND status = 'logged' AND engagement_id IN (");
+        let mut ids = query.separated(", ");
+        for id in engagement_ids {
+            ids.push_bind(*id);
+        }
+        query.push(") GROUP BY engagement_id, work_date");
+        query.build_query_as().fetch_all(c).await
+    })?)
 }
 
 /// A submission found by the Message-ID of its receipt.
@@ -145,12 +155,12 @@ pub async fn submission_by_receipt(
     conn: &mut Conn,
     receipt_message_id: &str,
 ) -> Result<Option<Submission>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, assistant_id, status FROM submission WHERE receipt_message_id = $1",
     )
     .bind(receipt_message_id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// Voids a submission and its entries; returns how many entries were voided (0 when it was
@@ -160,44 +170,49 @@ pub async fn void_submission(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let moved = sqlx::query(
+    let moved = on!(conn, |c| {
+        sqlx::query(
         "UPDATE submission SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     if moved == 0 {
         return Ok(0);
     }
-    Ok(sqlx::query(
+    Ok(on!(conn, |c| {
+        sqlx::query(
         "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE submission_id = $2 AND status = 'logged'",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?)
 }
 
 /// Voids one entry.
 pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let moved = sqlx::query(
+    let moved = on!(conn, |c| {
+        sqlx::query(
         "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     if moved == 1 {
         return Ok(());
     }
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM time_entry WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let status: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT status FROM time_entry WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     Err(match status {
         None => StoreError::NotFound(format!("there is no time entry {id}")),
         Some(_) => StoreError::Conflict(format!("time entry {id} is void already")),
@@ -242,37 +257,40 @@ pub async fn entries_of_submission(
     conn: &mut Conn,
     submission_id: i64,
 ) -> Result<Vec<EntryRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ENTRY_SELECT} WHERE t.submission_id = $1 ORDER BY t.line_no"
-    )))
+    Ok(on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        format!("{ENTRY_SELECT} WHERE t.submission_id = $1 ORDER BY t.line_no")
+    ))
     .bind(submission_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 pub async fn entries(conn: &mut Conn, filter: &EntryFilter) -> Result<Vec<EntryRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ENTRY_SELECT} \
+    Ok(on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        format!(
+            "{ENTRY_SELECT} \
          WHERE ($1 IS NULL OR c.tag = $1) AND ($2 IS NULL OR t.work_date >= $2) \
            AND ($3 IS NULL OR t.work_date <= $3) AND ($4 OR t.status = 'logged') \
          ORDER BY t.work_date, a.name, c.tag, t.id"
-    )))
+        )
+    ))
     .bind(&filter.client)
     .bind(filter.from)
     .bind(filter.to)
     .bind(filter.with_void)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Whether the month (`YYYY-MM`) of `day` is locked.
 pub async fn is_locked(conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreError> {
     let month = day.format("%Y-%m").to_string();
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT month FROM locked_month WHERE month = $1")
-            .bind(month)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let found: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT month FROM locked_month WHERE month = $1"
+    )
+    .bind(month)
+    .fetch_optional(c)
+    .await)?;
     Ok(found.is_some())
 }
 
@@ -282,12 +300,14 @@ pub async fn lock_month(
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query("INSERT INTO locked_month (month, locked_at) VALUES ($1, $2) ON CONFLICT (month) DO NOTHING")
-        .bind(month)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
+    Ok(on!(conn, |c| sqlx::query(
+        "INSERT INTO locked_month (month, locked_at) VALUES ($1, $2) ON CONFLICT (month) DO NOTHING"
+    )
+    .bind(month)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
         == 1)
 }
 
@@ -296,10 +316,10 @@ pub async fn days_with_hours(
     conn: &mut Conn,
     engagement_id: i64,
 ) -> Result<Vec<NaiveDate>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(conn, |c| sqlx::query_scalar(
         "SELECT DISTINCT work_date FROM time_entry WHERE engagement_id = $1 AND status = 'logged'",
     )
     .bind(engagement_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }

@@ -289,17 +289,17 @@ impl Reader {
         decided: Option<Decision>,
         now: DateTime<Utc>,
     ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
-        let mut savepoint = store::savepoint(tx).await?;
+        store::savepoint(tx).await?;
         match self
-            .record_as(&mut savepoint, slice, incoming, source, decided, now)
+            .record_as(tx, slice, incoming, source, decided, now)
             .await
         {
             Ok(done) => {
-                store::release(savepoint).await?;
+                store::release(tx).await?;
                 Ok(Ok(done))
             }
             Err(e) => {
-                store::rollback_savepoint(savepoint).await?;
+                store::rollback_savepoint(tx).await?;
                 Ok(Err(e))
             }
         }

@@ -45,20 +45,24 @@ fn trusted(results: &str) -> String {
 }
 
 async fn count(t: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(c)
+            .await
+    })
+    .unwrap()
 }
 
 async fn row(t: &TestApp, message_id: &str) -> (String, String, Option<String>, Option<String>) {
-    sqlx::query_as(
-        "SELECT disposition, reason, auth_verdict, authentication FROM inbound_message \
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as(
+            "SELECT disposition, reason, auth_verdict, authentication FROM inbound_message \
          WHERE message_id = $1",
-    )
-    .bind(message_id)
-    .fetch_one(&t.app.pool)
-    .await
+        )
+        .bind(message_id)
+        .fetch_one(c)
+        .await
+    })
     .unwrap_or_else(|e| panic!("{message_id} was not recorded: {e}"))
 }
 

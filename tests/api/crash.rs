@@ -140,10 +140,12 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
 
     // Every answer arrived; a second copy only for a send a kill cut off after the server's
     // 250 and before its mark: at most one per send in flight, `pool_size` of them.
-    let queued: Vec<String> = sqlx::query_scalar("SELECT message_id FROM outbox")
-        .fetch_all(&t.app.pool)
-        .await
-        .unwrap();
+    let queued: Vec<String> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT message_id FROM outbox")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap();
     let mut arrived: HashMap<String, usize> = HashMap::new();
     for raw in sink.messages() {
         let m = MessageParser::default().parse(&raw).unwrap();
@@ -167,9 +169,12 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         "{doubles} second copies for {kills} kills, {in_flight} sends at once (seed {seed})"
     );
     // And each copy came from an attempt of its own: a send cut off by a kill, taken up again.
-    let attempts: HashMap<String, i64> = sqlx::query_as("SELECT message_id, attempts FROM outbox")
-        .fetch_all(&t.app.pool)
-        .await
+    let attempts: HashMap<String, i64> =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT message_id, attempts FROM outbox")
+                .fetch_all(c)
+                .await
+        })
         .unwrap()
         .into_iter()
         .collect();

@@ -200,10 +200,12 @@ async fn run_once_reads_everything_and_sends_everything_then_exits() {
     assert_eq!(t.count("inbound_message").await, 3);
     assert_eq!(t.sent_files().len(), 3);
     // The engagement starts in a month: it is still onboarding.
-    let status: String = sqlx::query_scalar("SELECT status FROM engagement")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let status: String = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT status FROM engagement")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert_eq!(status, "onboarding");
 }
 

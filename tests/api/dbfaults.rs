@@ -2,7 +2,8 @@
 //! arriving in its Maildir and receipts going to a real smtp-sink: the database on a tiny
 //! filesystem that fills up and is then grown, and the database locked by another connection
 //! for longer than the busy timeout. Afterwards every receipt arrived exactly once, the daemon
-//! went on by itself, and the outage is in the `health` table.
+//! went on by itself, and the outage is in the `health` table. Both faults are SQLite's (its
+//! file, its lock), so these tests run on SQLite in the PostgreSQL run too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use mail_parser::MessageParser;
 use sqlx::Connection as _;
 
-use crate::helpers::{BINARY, TestApp, describe, spawn_app_with};
+use crate::helpers::{BINARY, TestApp, describe, spawn_app_with, with_database};
 use crate::sink::SmtpSink;
 
 /// A tmpfs mounted on a private folder, unmounted when dropped (even when the test fails).
@@ -179,10 +180,12 @@ async fn wait_until_done(t: &TestApp, daemon: &Daemon, n: i64, within: Duration)
 
 /// Every queued mail arrived exactly once, and nothing else arrived.
 async fn assert_each_arrived_once(t: &TestApp, sink: &SmtpSink, daemon: &Daemon) {
-    let queued: Vec<String> = sqlx::query_scalar("SELECT message_id FROM outbox")
-        .fetch_all(&t.app.pool)
-        .await
-        .unwrap();
+    let queued: Vec<String> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT message_id FROM outbox")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap();
     let mut arrived: HashMap<String, usize> = HashMap::new();
     for raw in sink.messages() {
         let m = MessageParser::default().parse(&raw).unwrap();
@@ -204,11 +207,15 @@ async fn assert_each_arrived_once(t: &TestApp, sink: &SmtpSink, daemon: &Daemon)
 
 /// The failures in `health_event` whose error contains `needle`, with their times.
 async fn health_events(t: &TestApp, needle: &str) -> Vec<(String, DateTime<Utc>, String)> {
-    sqlx::query_as("SELECT component, at, error FROM health_event WHERE error LIKE $1 ORDER BY at")
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as(
+            "SELECT component, at, error FROM health_event WHERE error LIKE $1 ORDER BY at",
+        )
         .bind(format!("%{needle}%"))
-        .fetch_all(&t.app.pool)
+        .fetch_all(c)
         .await
-        .unwrap()
+    })
+    .unwrap()
 }
 
 /// How many failures mentioning `needle` the daemon logged where a task also records them in
@@ -264,10 +271,12 @@ async fn assert_outage_recorded(
             daemon.log()
         );
     }
-    let counted: i64 = sqlx::query_scalar("SELECT SUM(error_count) FROM health")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let counted: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT SUM(error_count) FROM health")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert!(counted >= events.len() as i64, "health counts {counted}");
 }
 
@@ -278,8 +287,8 @@ async fn a_full_disk_doubles_nothing_and_the_daemon_goes_on_once_there_is_room()
     let t = spawn_app_with(|dir, text| {
         let db = dir.join("db");
         tmpfs = Some(Tmpfs::mount(&db, "8m"));
-        config(&sink, &text).replace(
-            &format!("sqlite://{}/var/tandem.db", dir.display()),
+        with_database(
+            &config(&sink, &text),
             &format!("sqlite://{}/tandem.db", db.display()),
         )
     })
@@ -334,7 +343,13 @@ async fn a_database_locked_past_the_busy_timeout_doubles_nothing_and_shows_in_he
     // Every send takes two seconds (smtp-sink waits before answering DATA), so the lock is
     // taken while sends are in flight and their outcome must wait for it.
     let sink = SmtpSink::start(&["-w", "2"]);
-    let t = spawn_app_with(|_, text| config(&sink, &text)).await;
+    let t = spawn_app_with(|dir, text| {
+        with_database(
+            &config(&sink, &text),
+            &format!("sqlite://{}/var/tandem.db", dir.display()),
+        )
+    })
+    .await;
     t.add_engagement_by_cli();
     let daemon = Daemon::start(&t);
     deliver(&t, 0..8);

@@ -54,14 +54,14 @@ async fn add_engagement(
 async fn log(t: &TestApp, assistant_id: i64, entries: &[(i64, &str, u32)]) {
     let mut tx = t.app.pool.begin().await.unwrap();
     let key = format!("seed-hours-{}", uuid_like(entries));
-    let inbound: i64 = sqlx::query_scalar(
+    let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
         "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
          size_bytes, received_at) VALUES ($1, 'seed', 'hours', 'seeded', 'processed', 0, $2) RETURNING id",
     )
     .bind(key)
     .bind(now())
-    .fetch_one(&mut *tx)
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     let new: Vec<tandem::store::timelog::NewEntry<'_>> = entries
         .iter()
@@ -92,10 +92,13 @@ fn uuid_like(entries: &[(i64, &str, u32)]) -> String {
 }
 
 async fn sql(t: &TestApp, statement: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-        .execute(&t.app.pool)
-        .await
-        .unwrap();
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
+        sqlx::AssertSqlSafe(statement.to_string())
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
 }
 
 /// Three engagements and one of each thing that needs a person:
@@ -270,14 +273,14 @@ pub async fn seed(t: &TestApp) {
         .await
         .unwrap()
         .unwrap();
-        let inbound: i64 = sqlx::query_scalar(
+        let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
             "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
              size_bytes, received_at) VALUES ($1, 'seed', 'reply', 'seeded', 'processed', 0, $2) RETURNING id",
         )
         .bind(format!("seed-answer-{id}"))
         .bind(at(sent))
-        .fetch_one(&mut *tx)
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
         for (key, number, value) in answers {
             tandem::store::surveys::store_answer(
@@ -330,7 +333,7 @@ pub async fn seed(t: &TestApp) {
             "2026-11-25T08:00:00Z",
         ),
     ] {
-        sqlx::query(
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
             "INSERT INTO inbound_message (dedupe_key, from_addr, subject, source, classification, reason, \
              disposition, size_bytes, received_at) VALUES ($1, $2, $3, 'seed', 'unrecognised', $4, $5, 10, $6)",
         )
@@ -340,8 +343,8 @@ pub async fn seed(t: &TestApp) {
         .bind(reason)
         .bind(disposition)
         .bind(at(received))
-        .execute(&t.app.pool)
-        .await
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     }
     sql(
@@ -507,10 +510,12 @@ async fn the_digest_mail_and_the_commands() {
         !t.app.send_digest(week, "digest:test").await.unwrap(),
         "once per key"
     );
-    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'digest'")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'digest'")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     let m = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(
         m.to().unwrap().first().unwrap().address(),

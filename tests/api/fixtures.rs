@@ -120,7 +120,7 @@ async fn seed_receipts(t: &TestApp) -> usize {
         .await
         .unwrap();
         let mut tx = t.app.pool.begin().await.unwrap();
-        sqlx::query(
+        tandem::store::on!(&mut *tx, |c| sqlx::query(
             "INSERT INTO outbox (natural_key, message_id, kind, recipient, subject, raw, token, state, \
              attempts, next_attempt_at, created_at, sent_at) \
              VALUES ($1, $2, 'receipt', $3, $4, $5, $6, 'sent', 1, $7, $7, $7)",
@@ -132,17 +132,17 @@ async fn seed_receipts(t: &TestApp) -> usize {
         .bind(Vec::<u8>::new())
         .bind(unquote(token))
         .bind(sent)
-        .execute(&mut *tx)
-        .await
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
-        let inbound: i64 = sqlx::query_scalar(
+        let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
             "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
              size_bytes, received_at) VALUES ($1, 'seed', 'hours', 'seeded', 'processed', 0, $2) RETURNING id",
         )
         .bind(format!("seed:{key}"))
         .bind(sent)
-        .fetch_one(&mut *tx)
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
         let mut entries = Vec::new();
         for line in confirmed.split("<br>").map(|l| l.trim().trim_matches('`')) {
@@ -156,14 +156,14 @@ async fn seed_receipts(t: &TestApp) -> usize {
             else {
                 continue; // "(+ rejected: ...)" notes
             };
-            let engagement: i64 = sqlx::query_scalar(
+            let engagement: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
                 "SELECT e.id FROM engagement e JOIN client c ON c.id = e.client_id \
                  WHERE e.assistant_id = $1 AND c.tag = $2",
             )
             .bind(assistant.id)
             .bind(client)
-            .fetch_one(&mut *tx)
-            .await
+            .fetch_one(c)
+            .await)
             .unwrap();
             entries.push((engagement, date, minutes, description.to_string()));
         }

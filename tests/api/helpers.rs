@@ -60,14 +60,42 @@ pub fn test_now() -> DateTime<Utc> {
         .to_utc()
 }
 
-/// The shipped config with every path moved into `dir`.
+/// Whether this run's apps use PostgreSQL (`TANDEM_TEST_DATABASE=postgres`, the second run of
+/// `.ci/test`) instead of SQLite.
+pub fn on_postgres() -> bool {
+    match std::env::var("TANDEM_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("TANDEM_TEST_DATABASE={other}: give postgres or sqlite"),
+    }
+}
+
+/// The database of an app in `dir`: a file there, or on PostgreSQL a fresh database of the
+/// run's private server.
+pub fn database_url(dir: &Path) -> String {
+    if on_postgres() {
+        crate::servers::Postgres::shared().create_database()
+    } else {
+        format!("sqlite://{}/var/tandem.db", dir.display())
+    }
+}
+
+/// `text` with its database moved to `url`, whichever backend the run uses (for tests of one
+/// backend's own behaviour, such as SQLite's file on a full disk).
+pub fn with_database(text: &str, url: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("url = ") && (l.contains("sqlite:") || l.contains("postgres")))
+        .expect("the config names its database");
+    text.replace(line, &format!("url = \"{url}\""))
+}
+
+/// The shipped config with every path moved into `dir`, and its database the run's backend
+/// (see [`database_url`]).
 pub fn config_text(dir: &Path) -> String {
     let d = dir.display();
     shipped_config()
-        .replace(
-            "sqlite://var/tandem.db",
-            &format!("sqlite://{d}/var/tandem.db"),
-        )
+        .replace("sqlite://var/tandem.db", &database_url(dir))
         .replace("\"var/mail/inbox\"", &format!("\"{d}/var/mail/inbox\""))
         .replace("\"var/mail/outbox\"", &format!("\"{d}/var/mail/outbox\""))
         .replace(
@@ -202,10 +230,12 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap()
+        tandem::store::on!(&mut *self.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(c)
+                .await
+        })
+        .unwrap()
     }
 
     /// Sam Lee (English, Lisbon) and Acme GmbH (German, Berlin) with two contacts.

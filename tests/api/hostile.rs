@@ -114,12 +114,13 @@ async fn a_message_whose_flow_always_fails_is_quarantined_after_its_tries_and_ho
     t.add_people().await;
     t.start_engagement().await;
     // Every time log fails to store, on purpose.
-    sqlx::query(
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
         "CREATE TRIGGER broken BEFORE INSERT ON time_entry \
          BEGIN SELECT RAISE(ABORT, 'broken on purpose'); END",
     )
-    .execute(&t.app.pool)
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     t.deliver("1.hours", &hours("<h1@va.example>"));
     t.deliver(
@@ -301,10 +302,12 @@ async fn run_daemon_until_done(t: &TestApp, maildir: &std::path::Path) -> u64 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
     let peak = loop {
         let recorded = t.count("inbound_message").await as usize;
-        let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-            .fetch_one(&t.app.pool)
-            .await
-            .unwrap();
+        let unsent: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                .fetch_one(c)
+                .await
+        })
+        .unwrap();
         if emptied(maildir) && unsent == 0 {
             let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
             break status

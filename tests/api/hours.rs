@@ -165,11 +165,12 @@ async fn hours_by_mail_receipt_cancel_and_export() {
         !void.status.success(),
         "entry 1 was voided by the cancel already"
     );
-    let first_logged: i64 =
+    let first_logged: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
-            .fetch_one(&t.app.pool)
+            .fetch_one(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     let void = t.tandem(&["hours", "void", &first_logged.to_string()]);
     assert!(void.status.success(), "{}", describe(&void));
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);

@@ -23,7 +23,7 @@
 //! - `layers`: the shape of `src/` read from its imports: only the CLI imports the composition
 //!   root, no module imports one that imports it back, no SQL driver outside the store, the
 //!   pure modules import only pure ones and do no I/O.
-//! - `servers`: the real servers tests run against, private to the run (`Dovecot`).
+//! - `servers`: the real servers tests run against, private to the run (`Dovecot`, `Postgres`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`; rows of a
 //!   holder that is gone (its process, or its heartbeat) taken up before their lease.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.

@@ -259,11 +259,13 @@ async fn claim_as(t: &crate::helpers::TestApp, holder: &store::outbox::Holder) -
 }
 
 async fn state_and_holder(t: &crate::helpers::TestApp, id: i64) -> (String, Option<String>) {
-    sqlx::query_as("SELECT state, holder FROM outbox WHERE id = $1")
-        .bind(id)
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT state, holder FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_one(c)
+            .await
+    })
+    .unwrap()
 }
 
 /// A row held by another process that beats (on another host: only its heartbeat tells) is
@@ -345,11 +347,13 @@ async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
             .unwrap()
     );
     assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
-    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
-        .bind(held)
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let attempts: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+            .bind(held)
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert_eq!(attempts, 2);
 }
 

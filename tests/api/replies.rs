@@ -31,11 +31,13 @@ pub struct SentMail {
 /// The newest outbox row of `kind`, read back from the message tandem wrote.
 pub async fn sent_mail(t: &TestApp, kind: &str) -> SentMail {
     let (raw, token): (Vec<u8>, Option<String>) =
-        sqlx::query_as("SELECT raw, token FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
-            .bind(kind)
-            .fetch_one(&t.app.pool)
-            .await
-            .unwrap_or_else(|e| panic!("no {kind} mail was queued: {e}"));
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT raw, token FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
+                .bind(kind)
+                .fetch_one(c)
+                .await
+        })
+        .unwrap_or_else(|e| panic!("no {kind} mail was queued: {e}"));
     let token = token.expect("the mail expects an answer");
     let m = MessageParser::default().parse(&raw).unwrap();
     SentMail {
@@ -87,25 +89,31 @@ async fn engagement() -> TestApp {
 }
 
 async fn kinds_queued(t: &TestApp) -> Vec<String> {
-    sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id")
-        .fetch_all(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap()
 }
 
 async fn answers(t: &TestApp) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT key, value FROM survey_answer ORDER BY number")
-        .fetch_all(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT key, value FROM survey_answer ORDER BY number")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap()
 }
 
 async fn reason_of(t: &TestApp, message_id: &str) -> (String, String) {
-    sqlx::query_as("SELECT classification, reason FROM inbound_message WHERE message_id = $1")
-        .bind(message_id)
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT classification, reason FROM inbound_message WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_one(c)
+            .await
+    })
+    .unwrap()
 }
 
 /// Acceptance 3 and 4: numbered survey answers, matched by each path alone, are stored; the
@@ -178,12 +186,13 @@ async fn numbered_survey_answers_by_each_path_and_a_low_score_alert() {
 }
 
 async fn sent_mail_raw(t: &TestApp, kind: &str) -> mail_parser::Message<'static> {
-    let raw: Vec<u8> =
+    let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
             .bind(kind)
-            .fetch_one(&t.app.pool)
+            .fetch_one(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     MessageParser::default().parse(&raw).unwrap().into_owned()
 }
 
@@ -261,10 +270,12 @@ async fn trial_review_yes_and_no_by_each_path() {
             t.app.reader().drain().await.unwrap();
             let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
             assert_eq!(classification, "reply", "{path:?}: {reason}");
-            let got: String = sqlx::query_scalar("SELECT status FROM engagement WHERE id = 1")
-                .fetch_one(&t.app.pool)
-                .await
-                .unwrap();
+            let got: String = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+                sqlx::query_scalar("SELECT status FROM engagement WHERE id = 1")
+                    .fetch_one(c)
+                    .await
+            })
+            .unwrap();
             assert_eq!(got, status, "{path:?} {answer}");
             let kinds = kinds_queued(&t).await;
             assert_eq!(
@@ -317,11 +328,11 @@ async fn agreement_replies_by_each_path() {
         t.app.remind_agreements_now(1).await.unwrap();
         let reminder = sent_mail(&t, "agreement_reminder").await;
         // The newest reminder is the assistant's; take the client's.
-        let raw: Vec<u8> = sqlx::query_scalar(
+        let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
             "SELECT raw FROM outbox WHERE kind = 'agreement_reminder' AND recipient = 'anna@acme.example'",
         )
-        .fetch_one(&t.app.pool)
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
         let m = MessageParser::default().parse(&raw).unwrap();
         let token = tandem::outbound::tokens_in(m.subject().unwrap())
@@ -537,11 +548,11 @@ async fn over_imap_and_smtp() {
         "1: 1\r\n2: 2\r\n3: nein\r\n4: Leider gar nicht zufrieden.",
     );
     dovecot.append(&account, &answer).await;
-    let reminder: Vec<u8> = sqlx::query_scalar(
+    let reminder: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
         "SELECT raw FROM outbox WHERE kind = 'agreement_reminder' AND recipient = 'anna@acme.example'",
     )
-    .fetch_one(&t.app.pool)
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     let m = MessageParser::default().parse(&reminder).unwrap();
     let to_anna = SentMail {
@@ -568,11 +579,12 @@ async fn over_imap_and_smtp() {
         1,
         "the thanks"
     );
-    let alerts: Vec<String> =
+    let alerts: Vec<String> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar("SELECT message_id FROM outbox WHERE kind = 'score_alert'")
-            .fetch_all(&t.app.pool)
+            .fetch_all(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(alerts.len(), 1, "one low-score alert to the operator");
     assert_eq!(arrived(&format!("Message-ID: {}", alerts[0])), 1);
     let documents: i64 = t.count("agreement_document").await;

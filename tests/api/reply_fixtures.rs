@@ -74,10 +74,13 @@ async fn seed_world(t: &TestApp) {
             .await
             .unwrap();
     }
-    sqlx::query("UPDATE engagement SET status = 'trial'")
-        .execute(&t.app.pool)
-        .await
-        .unwrap();
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
+        "UPDATE engagement SET status = 'trial'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
 
     let questions = serde_json::to_string(&tandem::survey::default_questions()).unwrap();
     let trial = serde_json::to_string(&tandem::survey::flow::trial_questions("Sam Lee")).unwrap();
@@ -160,7 +163,7 @@ async fn seed_world(t: &TestApp) {
             .unwrap(),
             None => None,
         };
-        sqlx::query(
+        tandem::store::on!(&mut *tx, |c| sqlx::query(
             "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
              token, survey_id, state, attempts, next_attempt_at, created_at, sent_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', 1, $10, $10, $10)",
@@ -175,8 +178,8 @@ async fn seed_world(t: &TestApp) {
         .bind(token)
         .bind(survey_id)
         .bind(at)
-        .execute(&mut *tx)
-        .await
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
         tx.commit().await.unwrap();
     }
@@ -221,28 +224,32 @@ async fn each_reply_of_the_corpus_has_its_effect() {
         t.deliver("reply.eml", &std::fs::read(file).unwrap());
         let report = t.app.reader().drain().await.unwrap();
         assert_eq!(report.recorded, 1, "{name}");
-        let kinds: Vec<String> = sqlx::query_scalar(
+        let kinds: Vec<String> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
             "SELECT kind FROM outbox WHERE natural_key NOT LIKE 'seed:%' AND kind <> 'welcome' ORDER BY id",
         )
-        .fetch_all(&t.app.pool)
-        .await
+        .fetch_all(c)
+        .await)
         .unwrap();
         let answers: Vec<String> =
-            sqlx::query_scalar("SELECT key FROM survey_answer ORDER BY survey_id, number")
-                .fetch_all(&t.app.pool)
-                .await
-                .unwrap();
-        let statuses: Vec<(i64, String, String)> = sqlx::query_as(
+            tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+                sqlx::query_scalar("SELECT key FROM survey_answer ORDER BY survey_id, number")
+                    .fetch_all(c)
+                    .await
+            })
+            .unwrap();
+        let statuses: Vec<(i64, String, String)> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_as(
             "SELECT engagement_id, kind, status FROM agreement WHERE status <> 'pending' ORDER BY id",
         )
-        .fetch_all(&t.app.pool)
-        .await
+        .fetch_all(c)
+        .await)
         .unwrap();
         let engagements: Vec<String> =
-            sqlx::query_scalar("SELECT status FROM engagement ORDER BY id")
-                .fetch_all(&t.app.pool)
-                .await
-                .unwrap();
+            tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+                sqlx::query_scalar("SELECT status FROM engagement ORDER BY id")
+                    .fetch_all(c)
+                    .await
+            })
+            .unwrap();
         let documents = t.count("agreement_document").await;
         let received = |engagement: i64, list: &[&str]| -> Vec<(i64, String, String)> {
             list.iter()

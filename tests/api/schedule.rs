@@ -33,13 +33,16 @@ fn zone_of(recipient: &str) -> Tz {
 /// Every scheduled mail of the engagement in the outbox (the welcome mails are not the
 /// schedule's; the operator's weekly digest is checked on its own).
 async fn scheduled_sends(t: &TestApp) -> Vec<Sent> {
-    let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<(String, String, DateTime<Utc>)> =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as(
         "SELECT kind, recipient, created_at FROM outbox WHERE kind NOT IN ('welcome', 'digest') \
          ORDER BY created_at, id",
     )
-    .fetch_all(&t.app.pool)
+    .fetch_all(c)
     .await
-    .unwrap();
+        })
+        .unwrap();
     let mut sends: Vec<Sent> = rows
         .into_iter()
         .map(|(kind, recipient, at)| Sent {
@@ -235,13 +238,16 @@ async fn the_preview_is_what_the_daemon_sends() {
         "what the daemon sent"
     );
     // Each at the instant the preview gave.
-    let keys: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+    let keys: Vec<(String, DateTime<Utc>)> =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as(
         "SELECT natural_key, created_at FROM outbox WHERE kind NOT IN ('welcome', 'digest') \
          ORDER BY natural_key",
     )
-    .fetch_all(&t.app.pool)
+    .fetch_all(c)
     .await
-    .unwrap();
+        })
+        .unwrap();
     let mut previewed: Vec<(String, DateTime<Utc>)> =
         preview.iter().map(|p| (p.key.clone(), p.due)).collect();
     previewed.sort();
@@ -261,11 +267,11 @@ async fn day_by_day_with_a_restart_at_every_step() {
     run_schedule(&t, six_months_later(), true, false).await;
     assert_eq!(scheduled_sends(&t).await, expected());
     // Summer time moved the UTC hour, not the local one.
-    let utc: Vec<DateTime<Utc>> = sqlx::query_scalar(
+    let utc: Vec<DateTime<Utc>> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
         "SELECT created_at FROM outbox WHERE natural_key IN ('survey:1:2027-03', 'survey:1:2027-04') ORDER BY created_at",
     )
-    .fetch_all(&t.app.pool)
-    .await
+    .fetch_all(c)
+    .await)
     .unwrap();
     assert_eq!(
         utc.iter()
@@ -275,12 +281,15 @@ async fn day_by_day_with_a_restart_at_every_step() {
     );
     // The operator's digest: every Monday at 08:00 in Berlin from the first Monday after the
     // engagement was added, once each, reporting the week that ended.
-    let digests: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+    let digests: Vec<(String, DateTime<Utc>)> =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as(
         "SELECT natural_key, created_at FROM outbox WHERE kind = 'digest' ORDER BY created_at",
     )
-    .fetch_all(&t.app.pool)
+    .fetch_all(c)
     .await
-    .unwrap();
+        })
+        .unwrap();
     let mut monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     let mut expected = Vec::new();
     while monday <= NaiveDate::from_ymd_opt(2027, 5, 31).unwrap() {
@@ -313,10 +322,12 @@ async fn two_daemons_send_each_message_once() {
     assert_eq!(scheduled_sends(&t).await, expected());
     let rows = t.count("outbox").await as usize;
     assert_eq!(t.sent_files().len(), rows, "one file per outbox row");
-    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let sent: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert_eq!(sent as usize, rows);
 }
 

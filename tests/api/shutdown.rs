@@ -137,10 +137,12 @@ async fn queue(t: &TestApp, n: usize) -> Vec<String> {
 
 /// The first outbox row: state, attempts, holder, last error.
 async fn row(t: &TestApp) -> (String, i64, Option<String>, Option<String>) {
-    sqlx::query_as("SELECT state, attempts, holder, last_error FROM outbox ORDER BY id LIMIT 1")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap()
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT state, attempts, holder, last_error FROM outbox ORDER BY id LIMIT 1")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap()
 }
 
 /// Waits until the daemon has claimed the message (and so is in its send).
@@ -198,10 +200,12 @@ async fn sigterm_while_a_send_hangs_stops_within_the_send_deadline() {
     assert!(log.contains("shutting down"), "{log}");
 
     let rows: Vec<(String, i64, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT state, attempts, holder, last_error FROM outbox")
-            .fetch_all(&t.app.pool)
-            .await
-            .unwrap();
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT state, attempts, holder, last_error FROM outbox")
+                .fetch_all(c)
+                .await
+        })
+        .unwrap();
     let tried: Vec<_> = rows.iter().filter(|r| r.1 > 0).collect();
     assert!(
         !tried.is_empty() && tried.len() < rows.len(),

@@ -363,10 +363,12 @@ async fn a_lease_that_runs_out_mid_send_overwrites_nothing() {
     ));
     // The first's send fails; its retry mark finds the claim gone.
     assert!(matches!(hung.await.unwrap(), Step::Retrying { .. }));
-    let state: String = sqlx::query_scalar("SELECT state FROM outbox")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let state: String = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT state FROM outbox")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert_eq!(state, "sent");
     t.clock.advance(Duration::hours(2));
     assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
@@ -389,16 +391,24 @@ async fn a_sent_message_whose_record_fails_once_is_not_sent_again() {
          WHEN NEW.state = 'sent' AND (SELECT armed FROM fail_once) = 1 \
          BEGIN UPDATE fail_once SET armed = 0; SELECT RAISE(FAIL, 'the disk is full'); END",
     ] {
-        sqlx::query(statement).execute(&t.app.pool).await.unwrap();
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
+            statement
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
     }
     assert!(matches!(
         t.app.outbox().step().await.unwrap(),
         Step::Sent { .. }
     ));
-    let armed: i64 = sqlx::query_scalar("SELECT armed FROM fail_once")
-        .fetch_one(&t.app.pool)
-        .await
-        .unwrap();
+    let armed: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT armed FROM fail_once")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     assert_eq!(armed, 0, "the first record of `sent` failed");
     // Long after any lease: nothing is sent again.
     t.clock.advance(Duration::hours(2));

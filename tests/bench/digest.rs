@@ -34,7 +34,7 @@ async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateT
                 if e % 7 == 0 { "pending" } else { "signed" },
             ),
         ] {
-            sqlx::query(
+            tandem::store::on!(&mut *tx, |c| sqlx::query(
                 "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
@@ -42,8 +42,8 @@ async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateT
             .bind(signers)
             .bind(status)
             .bind(now)
-            .execute(&mut *tx)
-            .await
+            .execute(c)
+            .await.map(|r| r.rows_affected()))
             .unwrap();
         }
     }
@@ -58,30 +58,30 @@ async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateT
         let submission = match submissions.get(&key) {
             Some(id) => *id,
             None => {
-                let inbound: i64 = sqlx::query_scalar(
+                let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
                     "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
                      size_bytes, received_at) VALUES ($1, 'bench', 'hours', 'bench', 'processed', 0, $2) RETURNING id",
                 )
                 .bind(format!("bench-{engagement}-{month}"))
                 .bind(now)
-                .fetch_one(&mut *tx)
-                .await
+                .fetch_one(c)
+                .await)
                 .unwrap();
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
                     "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
                      SELECT $1, assistant_id, 'logged', $2 FROM engagement WHERE id = $3 RETURNING id",
                 )
                 .bind(inbound)
                 .bind(now)
                 .bind(engagement)
-                .fetch_one(&mut *tx)
-                .await
+                .fetch_one(c)
+                .await)
                 .unwrap();
                 submissions.insert(key, id);
                 id
             }
         };
-        sqlx::query(
+        tandem::store::on!(&mut *tx, |c| sqlx::query(
             "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
              line_no, line_text, status, created_at) VALUES ($1, $2, $3, $4, 'work', 1, 'work', 'logged', $5)",
         )
@@ -90,8 +90,8 @@ async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateT
         .bind(day)
         .bind(30 + (i % 7) as i64 * 15)
         .bind(now)
-        .execute(&mut *tx)
-        .await
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     }
     tx.commit().await.unwrap();
@@ -108,7 +108,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     let now: DateTime<Utc> = "2026-12-07T07:00:00Z".parse().unwrap();
-    let pool = store::connect(&config.database.url, 1, Open::Create)
+    let pool = store::connect(store::Location::url(&config.database.url), 1, Open::Create)
         .await
         .unwrap();
     let seeding = Instant::now();
@@ -125,9 +125,13 @@ async fn main() {
         let start = Instant::now();
         // What `digest --preview` does after reading the config.
         let templates = Templates::load(&config.templates.dir).unwrap();
-        let pool = store::connect(&config.database.url, 1, Open::ReadOnly)
-            .await
-            .unwrap();
+        let pool = store::connect(
+            store::Location::url(&config.database.url),
+            1,
+            Open::ReadOnly,
+        )
+        .await
+        .unwrap();
         let mut conn = pool.acquire().await.unwrap();
         let opened = start.elapsed();
         let digest = digest::render(

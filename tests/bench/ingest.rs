@@ -129,10 +129,12 @@ async fn main() {
     let start = Instant::now();
     let report = app.reader().drain().await.unwrap();
     let full = report.recorded as f64 / start.elapsed().as_secs_f64();
-    let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let receipts: i64 = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'")
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
     println!(
         "daemon ingest (fetch, parse, store, queue receipt, move): {} messages, {receipts} receipts queued, at {full:.0} msg/s",
         report.recorded

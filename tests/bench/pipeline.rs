@@ -429,7 +429,10 @@ fn deliver(dovecot: &Dovecot, account: &Account, settings: &Settings) {
 }
 
 async fn count(app: &App, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+    tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(sql).fetch_one(c).await
+    })
+    .unwrap()
 }
 
 /// 1. Log in, select, `UID FETCH (UID BODY.PEEK[])` of everything in chunks of 1,000.
@@ -481,11 +484,13 @@ async fn ingest(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> (f64, us
         "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt' AND state = 'queued'",
     )
     .await as usize;
-    let size: f64 = sqlx::query_scalar(
-        "SELECT COALESCE(AVG(LENGTH(raw)), 0.0) FROM outbox WHERE kind = 'receipt'",
-    )
-    .fetch_one(&app.pool)
-    .await
+    let size: f64 = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(
+            "SELECT COALESCE(AVG(LENGTH(raw)), 0.0) FROM outbox WHERE kind = 'receipt'",
+        )
+        .fetch_one(c)
+        .await
+    })
     .unwrap();
     check(
         report.recorded == settings.messages && receipts == settings.messages,
@@ -685,7 +690,7 @@ async fn backlog(dovecot: &Dovecot, settings: &Settings) -> (Measured, f64, usiz
     assert_eq!(report.recorded, 1, "the backlog's first receipt");
     let seeding = Instant::now();
     let copies = settings.backlog.saturating_sub(1) as i64;
-    sqlx::query(
+    tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| sqlx::query(
         "WITH RECURSIVE copy(i) AS (SELECT 1 WHERE $1 > 0 UNION ALL SELECT i + 1 FROM copy WHERE i < $1) \
          INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
                              token, survey_id, state, attempts, next_attempt_at, created_at) \
@@ -695,8 +700,8 @@ async fn backlog(dovecot: &Dovecot, settings: &Settings) -> (Measured, f64, usiz
          FROM copy, (SELECT * FROM outbox WHERE kind = 'receipt' AND state = 'queued') o",
     )
     .bind(copies)
-    .execute(&app.pool)
-    .await
+    .execute(c)
+    .await.map(|r| r.rows_affected()))
     .unwrap();
     let queued = count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await as usize;
     app.pool.close().await;

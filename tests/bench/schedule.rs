@@ -36,7 +36,7 @@ async fn seed_agency(pool: &store::Pool, engagements: usize, now: DateTime<Utc>)
     for e in 0..engagements {
         let id = e as i64 + 1;
         for (kind, signers) in [("contract", "both"), ("dpa", "client")] {
-            sqlx::query(
+            tandem::store::on!(&mut *tx, |c| sqlx::query(
                 "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at, signed_on) \
                  VALUES ($1, $2, $3, 'signed', $4, '2025-11-30')",
             )
@@ -44,34 +44,34 @@ async fn seed_agency(pool: &store::Pool, engagements: usize, now: DateTime<Utc>)
             .bind(kind)
             .bind(signers)
             .bind(added)
-            .execute(&mut *tx)
-            .await
+            .execute(c)
+            .await.map(|r| r.rows_affected()))
             .unwrap();
         }
-        let inbound: i64 = sqlx::query_scalar(
+        let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
             "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
              size_bytes, received_at) VALUES ($1, 'bench', 'hours', 'bench', 'processed', 0, $2) RETURNING id",
         )
         .bind(format!("bench-{id}"))
         .bind(added)
-        .fetch_one(&mut *tx)
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
-        let submission: i64 = sqlx::query_scalar(
+        let submission: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
             "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
              SELECT $1, assistant_id, 'logged', $2 FROM engagement WHERE id = $3 RETURNING id",
         )
         .bind(inbound)
         .bind(added)
         .bind(id)
-        .fetch_one(&mut *tx)
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
         for week in 0..53usize {
             if (week + e) % 10 == 0 {
                 continue;
             }
-            sqlx::query(
+            tandem::store::on!(&mut *tx, |c| sqlx::query(
                 "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
                  line_no, line_text, status, created_at) VALUES ($1, $2, $3, 120, 'work', 1, 'work', 'logged', $4)",
             )
@@ -79,8 +79,8 @@ async fn seed_agency(pool: &store::Pool, engagements: usize, now: DateTime<Utc>)
             .bind(id)
             .bind(first_tuesday + chrono::Duration::weeks(week as i64))
             .bind(added)
-            .execute(&mut *tx)
-            .await
+            .execute(c)
+            .await.map(|r| r.rows_affected()))
             .unwrap();
         }
     }
@@ -122,7 +122,7 @@ async fn seed_history(
         let recipient = format!("c{}@client.example", p.engagement_id - 1);
         let survey_id: Option<i64> = match &p.kind {
             Kind::Survey { period, .. } => Some(
-                sqlx::query_scalar(
+                tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
                     "INSERT INTO survey (engagement_id, kind, period, questions, recipient, locale, \
                      message_id, sent_at, answered_at) VALUES ($1, 'feedback', $2, '[]', $3, 'de', $4, $5, $6) \
                      RETURNING id",
@@ -133,13 +133,13 @@ async fn seed_history(
                 .bind(format!("<{}@bench.example>", p.key))
                 .bind(p.due)
                 .bind(p.due + chrono::Duration::days(1))
-                .fetch_one(&mut *tx)
-                .await
+                .fetch_one(c)
+                .await)
                 .unwrap(),
             ),
             _ => None,
         };
-        sqlx::query(
+        tandem::store::on!(&mut *tx, |c| sqlx::query(
             "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
              state, attempts, next_attempt_at, created_at, sent_at, token, survey_id) \
              VALUES ($1, $2, $3, $4, $5, 'bench', $6, 'sent', 1, $7, $7, $7, $8, $9)",
@@ -153,8 +153,8 @@ async fn seed_history(
         .bind(p.due)
         .bind(survey_id.map(|_| format!("t{}", p.key)))
         .bind(survey_id)
-        .execute(&mut *tx)
-        .await
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     }
     tx.commit().await.unwrap();
@@ -166,18 +166,22 @@ async fn seed_history(
 async fn unsend(pool: &store::Pool, keys: &[String]) {
     let mut tx = pool.begin().await.unwrap();
     for key in keys {
-        let survey: Option<Option<i64>> =
-            sqlx::query_scalar("DELETE FROM outbox WHERE natural_key = $1 RETURNING survey_id")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .unwrap();
+        let survey: Option<Option<i64>> = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
+            "DELETE FROM outbox WHERE natural_key = $1 RETURNING survey_id"
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await)
+        .unwrap();
         if let Some(Some(id)) = survey {
-            sqlx::query("DELETE FROM survey WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            tandem::store::on!(&mut *tx, |c| sqlx::query(
+                "DELETE FROM survey WHERE id = $1"
+            )
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+            .unwrap();
         }
     }
     tx.commit().await.unwrap();
@@ -210,9 +214,13 @@ async fn main() {
     let app = App::new(config.clone(), Arc::new(clock.clone()))
         .await
         .unwrap();
-    let pool = store::connect(&config.database.url, 2, store::Open::Create)
-        .await
-        .unwrap();
+    let pool = store::connect(
+        store::Location::url(&config.database.url),
+        2,
+        store::Open::Create,
+    )
+    .await
+    .unwrap();
     let seeding = Instant::now();
     seed_agency(&pool, engagements, now).await;
     // Spread the engagements with a send due over the agency.
@@ -223,19 +231,22 @@ async fn main() {
     let mails = seed_history(&pool, &config, now, &unsent).await;
     // This week's digest went out at 07:00 (the digest bench times it).
     let digest = tandem::digest::key(&tandem::digest::week_reported(now, &config));
-    sqlx::query(
+    tandem::store::on!(&mut *pool.acquire().await.unwrap(), |c| sqlx::query(
         "INSERT INTO outbox (natural_key, message_id, kind, recipient, subject, raw, state, attempts, \
          next_attempt_at, created_at, sent_at) VALUES ($1, '<digest@bench.example>', 'digest', \
          'team@agency.example', 'bench', x'00', 'sent', 1, $2, $2, $2)",
     )
     .bind(&digest)
     .bind(now - chrono::Duration::hours(2))
-    .execute(&pool)
-    .await
+    .execute(c)
+    .await.map(|r| r.rows_affected()))
     .unwrap();
-    let (entries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM time_entry")
-        .fetch_one(&pool)
-        .await
+    let (entries,): (i64,) =
+        tandem::store::on!(&mut *pool.acquire().await.unwrap(), |c| sqlx::query_as(
+            "SELECT COUNT(*) FROM time_entry"
+        )
+        .fetch_one(c)
+        .await)
         .unwrap();
     println!(
         "seeded {engagements} engagements, {entries} time entries and {mails} mails sent over a year, \
