@@ -572,6 +572,21 @@ fn default_alert_threshold() -> i64 {
     2
 }
 
+/// The config's sections, the only names an environment override may start with.
+const SECTIONS: [&str; 11] = [
+    "agency",
+    "database",
+    "inbound",
+    "outbound",
+    "engagements",
+    "templates",
+    "agreements",
+    "schedule",
+    "surveys",
+    "digest",
+    "limits",
+];
+
 impl Config {
     /// Reads the file at `path`, applies `TANDEM_*` overrides from the environment and
     /// validates the result.
@@ -579,8 +594,14 @@ impl Config {
         if !path.is_file() {
             return Err(ConfigError::Missing(path.to_path_buf()));
         }
+        // Only `TANDEM_<SECTION>__<KEY>` of a real section is a setting: other `TANDEM_`
+        // variables (`TANDEM_CONFIG`, `TANDEM_LOG`, a password named by `password_env`) are not.
         let env = Env::prefixed("TANDEM_")
-            .ignore(&["config", "log", "log_format"])
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                key.split_once("__")
+                    .is_some_and(|(section, _)| SECTIONS.contains(&section))
+            })
             .split("__");
         Self::extract(Figment::new().merge(Toml::file(path)).merge(env), path)
     }

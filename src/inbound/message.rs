@@ -358,7 +358,7 @@ impl Incoming {
             .parse(raw)
             .filter(|m| !m.headers().is_empty());
         let Some(message) = parsed else {
-            return Self {
+            return Self::without_nul(Self {
                 dedupe_key: hash.clone(),
                 message_id: None,
                 from: None,
@@ -381,7 +381,7 @@ impl Incoming {
                 from_count: 0,
                 readable: false,
                 size: raw.len(),
-            };
+            });
         };
         let message_id = message
             .message_id()
@@ -444,7 +444,7 @@ impl Incoming {
             }
             format!("sha256:{:x}", h.finalize())
         };
-        Self {
+        Self::without_nul(Self {
             dedupe_key: message_id.clone().unwrap_or_else(|| hash.clone()),
             auto_generated: auto_generated(&message, from_raw.as_deref()),
             in_reply_to: newest(ids(message.in_reply_to()), limits.references),
@@ -463,7 +463,46 @@ impl Incoming {
             from_count,
             readable: true,
             size: raw.len(),
+        })
+    }
+
+    /// The message with every NUL character in its text replaced by U+FFFD: no mail means one,
+    /// and a database text column cannot hold it (PostgreSQL refuses the whole row).
+    fn without_nul(mut self) -> Self {
+        fn scrub(s: &mut String) {
+            if s.contains('\0') {
+                *s = s.replace('\0', "\u{FFFD}");
+            }
         }
+        let Self {
+            dedupe_key,
+            message_id,
+            from_raw,
+            subject,
+            in_reply_to,
+            references,
+            auto_generated,
+            recipients,
+            text,
+            new_text,
+            attachments,
+            authentication_results,
+            ..
+        } = &mut self;
+        [dedupe_key, text, new_text]
+            .into_iter()
+            .chain(
+                [message_id, from_raw, subject, auto_generated]
+                    .into_iter()
+                    .flatten(),
+            )
+            .chain(in_reply_to.iter_mut())
+            .chain(references.iter_mut())
+            .chain(recipients.iter_mut())
+            .chain(attachments.iter_mut().map(|a| &mut a.filename))
+            .chain(authentication_results.iter_mut().map(|h| &mut h.value))
+            .for_each(scrub);
+        self
     }
 }
 

@@ -98,9 +98,12 @@ fn environment_variables_override_the_config() {
         describe(&output)
     );
 
+    // A `TANDEM_` variable that names no section (a password named by `password_env`, as the
+    // README's IMAP example does) is not a setting.
     let elsewhere = dir.path().join("elsewhere.db");
     let output = Command::new(BINARY)
         .env("TANDEM_CONFIG", &path)
+        .env("TANDEM_IMAP_PASSWORD", "secret")
         .env(
             "TANDEM_DATABASE__URL",
             format!("sqlite://{}", elsewhere.display()),

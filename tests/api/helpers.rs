@@ -228,14 +228,29 @@ impl TestApp {
         }
     }
 
-    pub async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
+    /// Runs SQL statements (`;`-separated, no parameters) on the app's database.
+    pub async fn execute(&self, sql: &str) {
         tandem::store::on!(&mut *self.app.pool.acquire().await.unwrap(), |c| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The one number a query gives.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        tandem::store::on!(&mut *self.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
                 .fetch_one(c)
                 .await
         })
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
     }
 
     /// Sam Lee (English, Lisbon) and Acme GmbH (German, Berlin) with two contacts.

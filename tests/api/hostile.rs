@@ -4,7 +4,7 @@
 use tandem::store;
 use tandem::tasks::reader::Report;
 
-use crate::helpers::{TestApp, message, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, message, on_postgres, spawn_app, spawn_app_with};
 
 /// `(dedupe_key, classification, disposition, reason)` of every recorded message, in order.
 async fn rows(t: &TestApp) -> Vec<(String, String, String, String)> {
@@ -114,14 +114,16 @@ async fn a_message_whose_flow_always_fails_is_quarantined_after_its_tries_and_ho
     t.add_people().await;
     t.start_engagement().await;
     // Every time log fails to store, on purpose.
-    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
+    let broken = if on_postgres() {
+        "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'broken on purpose'; END $$; \
+         CREATE TRIGGER broken BEFORE INSERT ON time_entry \
+         FOR EACH ROW EXECUTE FUNCTION broken()"
+    } else {
         "CREATE TRIGGER broken BEFORE INSERT ON time_entry \
-         BEGIN SELECT RAISE(ABORT, 'broken on purpose'); END",
-    )
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
+         BEGIN SELECT RAISE(ABORT, 'broken on purpose'); END"
+    };
+    t.execute(broken).await;
     t.deliver("1.hours", &hours("<h1@va.example>"));
     t.deliver(
         "2.question",
