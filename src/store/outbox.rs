@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Conn, StoreError};
+use super::{Backend, Conn, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {
@@ -128,27 +128,42 @@ pub async fn claim_due(
     holder: &str,
     stale_before: DateTime<Utc>,
 ) -> Result<Option<Claimed>, StoreError> {
-    const CLAIM: &str = concat!(
-        "UPDATE outbox SET state = 'sending', lease_until = $2, holder = $3, \
-         attempts = attempts + 1 \
-         WHERE id = COALESCE( \
-                 (SELECT s.id FROM outbox s \
-                  WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
-        holder_is_gone!("s"),
-        ") ORDER BY s.lease_until, s.id LIMIT 1), \
-                 (SELECT o.id FROM outbox o \
-                  WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
-                    AND (o.after_id IS NULL OR NOT EXISTS ( \
-                         SELECT 1 FROM outbox a \
-                         WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
-                  ORDER BY o.next_attempt_at, o.id LIMIT 1)) \
-           AND ((state = 'queued' AND next_attempt_at <= $1) \
-                OR (state = 'sending' AND (lease_until < $1 OR ",
-        holder_is_gone!("outbox"),
-        "))) \
-         RETURNING id, message_id, recipient, raw, attempts, lease_until, holder"
-    );
-    Ok(on!(conn, |c| sqlx::query_as(CLAIM)
+    // `$lock` ends each candidate's subquery: on PostgreSQL, two workers claiming at once
+    // each lock a different row (`SKIP LOCKED`) instead of both picking the first and one of
+    // them finding it taken (and reporting idle while work is due). SQLite has one writer.
+    macro_rules! claim {
+        ($lock:literal) => {
+            concat!(
+                "UPDATE outbox SET state = 'sending', lease_until = $2, holder = $3, \
+                 attempts = attempts + 1 \
+                 WHERE id = COALESCE( \
+                         (SELECT s.id FROM outbox s \
+                          WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
+                holder_is_gone!("s"),
+                ") ORDER BY s.lease_until, s.id LIMIT 1",
+                $lock,
+                "), \
+                         (SELECT o.id FROM outbox o \
+                          WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
+                            AND (o.after_id IS NULL OR NOT EXISTS ( \
+                                 SELECT 1 FROM outbox a \
+                                 WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
+                          ORDER BY o.next_attempt_at, o.id LIMIT 1",
+                $lock,
+                ")) \
+                   AND ((state = 'queued' AND next_attempt_at <= $1) \
+                        OR (state = 'sending' AND (lease_until < $1 OR ",
+                holder_is_gone!("outbox"),
+                "))) \
+                 RETURNING id, message_id, recipient, raw, attempts, lease_until, holder"
+            )
+        };
+    }
+    let claim = match conn.backend() {
+        Backend::Sqlite => claim!(""),
+        Backend::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
+    };
+    Ok(on!(conn, |c| sqlx::query_as(claim)
         .bind(now)
         .bind(lease_until)
         .bind(holder)
