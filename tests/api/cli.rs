@@ -1,6 +1,7 @@
 use std::process::Command;
 
-use crate::helpers::{BINARY, config_text, describe, message, spawn_app};
+use crate::helpers::{BINARY, config_text, describe, message, spawn_app, with_database};
+use crate::servers::{Postgres, SECRET_PASSWORD};
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -114,6 +115,66 @@ fn environment_variables_override_the_config() {
     assert!(output.status.success(), "{}", describe(&output));
     assert!(elsewhere.exists());
     assert!(!dir.path().join("var/tandem.db").exists());
+}
+
+/// PostgreSQL over TLS, verified against the server's certificate, with the password from an
+/// environment variable or a file (never the config), whichever backend the run uses.
+#[test]
+fn postgres_over_tls_with_the_password_from_a_variable_or_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = Postgres::shared().create_secret_database();
+    let path = dir.path().join("tandem.toml");
+    let write = |extra: &str, url: &str| {
+        let text = with_database(&config_text(dir.path()), url).replacen(
+            "max_connections",
+            &format!("{extra}\nmax_connections"),
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+    };
+    let tandem = |args: &[&str]| {
+        Command::new(BINARY)
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .env("DB_SECRET", SECRET_PASSWORD)
+            .env_remove("PGPASSWORD")
+            .output()
+            .unwrap()
+    };
+
+    write("password_env = \"DB_SECRET\"", &url);
+    let output = tandem(&["init"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = tandem(&["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+
+    let secret = dir.path().join("db.secret");
+    std::fs::write(&secret, format!("{SECRET_PASSWORD}\n")).unwrap();
+    write(&format!("password_file = \"{}\"", secret.display()), &url);
+    let output = tandem(&["client", "list"]);
+    assert!(output.status.success(), "{}", describe(&output));
+
+    // A wrong password, and the same role without TLS, are refused with the server's reason.
+    std::fs::write(&secret, "wrong\n").unwrap();
+    let output = tandem(&["client", "list"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("password authentication failed"),
+        "{}",
+        describe(&output)
+    );
+    write(
+        "password_env = \"DB_SECRET\"",
+        &url.replace("sslmode=verify-full", "sslmode=disable"),
+    );
+    let output = tandem(&["client", "list"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("pg_hba.conf"),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[tokio::test]

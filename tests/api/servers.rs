@@ -538,6 +538,9 @@ pub struct Postgres {
 
 /// The role the cluster is made with (its superuser), in every URL.
 const PG_USER: &str = "tandem";
+/// A role that logs in only over TLS with a password (see [`Postgres::create_secret_database`]).
+pub const SECRET_ROLE: &str = "tandem_secret";
+pub const SECRET_PASSWORD: &str = "correct horse battery staple";
 
 impl Postgres {
     /// The server the tests of this run share. Never stopped by a test; the watchdog stops it
@@ -588,11 +591,38 @@ impl Postgres {
             ],
         );
         assert!(status.success(), "initdb failed: {status}\n{said}");
+        // TLS, and one role that must use it and a password (`SECRET_ROLE`); every other
+        // role is trusted on loopback, as initdb wrote.
+        let tls = postgres.dir.path().join("tls");
+        std::fs::create_dir(&tls).unwrap();
+        make_certificate(&tls);
+        std::fs::set_permissions(tls.join("key.pem"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        if running_as_root() {
+            let owner = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&tls)
+                .status()
+                .unwrap();
+            assert!(owner.success(), "cannot hand {} to postgres", tls.display());
+        }
+        let hba = data.join("pg_hba.conf");
+        let trusted = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!(
+                "hostssl all {SECRET_ROLE} 127.0.0.1/32 scram-sha-256\n\
+                 host all {SECRET_ROLE} 127.0.0.1/32 reject\n{trusted}"
+            ),
+        )
+        .unwrap();
         let options = format!(
             "-k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
+             -c ssl=on -c ssl_cert_file={tls}/cert.pem -c ssl_key_file={tls}/key.pem",
             dir = postgres.dir.path().display(),
             port = postgres.port,
+            tls = tls.display(),
         );
         let log = postgres.dir.path().join("postgres.log");
         let (status, said) = postgres.as_owner(
@@ -618,6 +648,35 @@ impl Postgres {
             );
         }
         postgres
+    }
+
+    /// The certificate the server presents (self-signed, for 127.0.0.1 and localhost).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("tls/cert.pem")
+    }
+
+    /// A new, empty database owned by [`SECRET_ROLE`], which may log in only over TLS and with
+    /// [`SECRET_PASSWORD`]; its URL, without the password, TLS verified against
+    /// [`Postgres::certificate`].
+    pub fn create_secret_database(&self) -> String {
+        static ROLE: OnceLock<()> = OnceLock::new();
+        ROLE.get_or_init(|| {
+            self.psql(
+                "postgres",
+                &format!("CREATE ROLE {SECRET_ROLE} LOGIN PASSWORD '{SECRET_PASSWORD}'"),
+            );
+        });
+        let url = self.create_database();
+        let name = url.rsplit('/').next().unwrap();
+        self.psql(
+            "postgres",
+            &format!("ALTER DATABASE {name} OWNER TO {SECRET_ROLE}"),
+        );
+        format!(
+            "postgres://{SECRET_ROLE}@127.0.0.1:{}/{name}?sslmode=verify-full&sslrootcert={}",
+            self.port,
+            self.certificate().display()
+        )
     }
 
     /// A new, empty database of its own for a test; its URL,
