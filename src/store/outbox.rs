@@ -40,7 +40,7 @@ pub async fn enqueue(
     // One placeholder per Message-ID of the thread (as many as `[limits] references` lets a
     // message carry; none for most mail).
     let follows = (0..new.follows.len())
-        .map(|i| format!("${}", 11 + i))
+        .map(|i| format!("${}", 10 + i))
         .collect::<Vec<_>>()
         .join(", ");
     let after = if new.follows.is_empty() {
@@ -52,29 +52,39 @@ pub async fn enqueue(
         )
     };
     let sql = format!(
-        "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
+        "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, \
          token, survey_id, state, attempts, next_attempt_at, created_at, after_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'queued', 0, $8, $8, {after}) \
-         ON CONFLICT (natural_key) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, 'queued', 0, $7, $7, {after}) \
+         ON CONFLICT (natural_key) DO NOTHING RETURNING id"
     );
-    let inserted = on!(conn, |c| {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let inserted: Vec<i64> = on!(conn, |c| {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(new.natural_key)
             .bind(new.message_id)
             .bind(new.kind)
             .bind(new.engagement_id)
             .bind(new.recipient)
             .bind(new.subject)
-            .bind(new.raw)
             .bind(now)
             .bind(new.token)
             .bind(new.survey_id);
         for id in new.follows {
             query = query.bind(id);
         }
-        query.execute(c).await.map(|r| r.rows_affected())
+        query.fetch_all(c).await
     })?;
-    Ok(inserted == 1)
+    let Some(id) = inserted.first() else {
+        return Ok(false);
+    };
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO outbox_raw (outbox_id, raw) VALUES ($1, $2)"
+    )
+    .bind(id)
+    .bind(new.raw)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(true)
 }
 
 /// A row the worker holds until `lease_until`.
@@ -155,7 +165,9 @@ pub async fn claim_due(
                         OR (state = 'sending' AND (lease_until < $1 OR ",
                 holder_is_gone!("outbox"),
                 "))) \
-                 RETURNING id, message_id, recipient, raw, attempts, lease_until, holder"
+                 RETURNING id, message_id, recipient, \
+                           (SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id) AS raw, \
+                           attempts, lease_until, holder"
             )
         };
     }

@@ -511,7 +511,7 @@ async fn the_digest_mail_and_the_commands() {
         "once per key"
     );
     let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
-        sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'digest'")
+        sqlx::query_scalar("SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id WHERE o.kind = 'digest'")
             .fetch_one(c)
             .await
     })

@@ -121,19 +121,19 @@ async fn seed_receipts(t: &TestApp) -> usize {
         .unwrap();
         let mut tx = t.app.pool.begin().await.unwrap();
         tandem::store::on!(&mut *tx, |c| sqlx::query(
-            "INSERT INTO outbox (natural_key, message_id, kind, recipient, subject, raw, token, state, \
+            "INSERT INTO outbox (natural_key, message_id, kind, recipient, subject, token, state, \
              attempts, next_attempt_at, created_at, sent_at) \
-             VALUES ($1, $2, 'receipt', $3, $4, $5, $6, 'sent', 1, $7, $7, $7)",
+             VALUES ($1, $2, 'receipt', $3, $4, $5, 'sent', 1, $6, $6, $6)",
         )
         .bind(format!("seed:{key}"))
         .bind(unquote(message_id))
         .bind(&recipient)
         .bind(subject)
-        .bind(Vec::<u8>::new())
         .bind(unquote(token))
         .bind(sent)
         .execute(c)
-        .await.map(|r| r.rows_affected()))
+        .await
+        .map(|r| r.rows_affected()))
         .unwrap();
         let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
             "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \

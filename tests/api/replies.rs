@@ -32,10 +32,13 @@ pub struct SentMail {
 pub async fn sent_mail(t: &TestApp, kind: &str) -> SentMail {
     let (raw, token): (Vec<u8>, Option<String>) =
         tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
-            sqlx::query_as("SELECT raw, token FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
-                .bind(kind)
-                .fetch_one(c)
-                .await
+            sqlx::query_as(
+                "SELECT r.raw, o.token FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+                 WHERE o.kind = $1 ORDER BY o.id DESC LIMIT 1",
+            )
+            .bind(kind)
+            .fetch_one(c)
+            .await
         })
         .unwrap_or_else(|e| panic!("no {kind} mail was queued: {e}"));
     let token = token.expect("the mail expects an answer");
@@ -187,10 +190,13 @@ async fn numbered_survey_answers_by_each_path_and_a_low_score_alert() {
 
 async fn sent_mail_raw(t: &TestApp, kind: &str) -> mail_parser::Message<'static> {
     let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
-        sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
-            .bind(kind)
-            .fetch_one(c)
-            .await
+        sqlx::query_scalar(
+            "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+             WHERE o.kind = $1 ORDER BY o.id DESC LIMIT 1",
+        )
+        .bind(kind)
+        .fetch_one(c)
+        .await
     })
     .unwrap();
     MessageParser::default().parse(&raw).unwrap().into_owned()
@@ -328,11 +334,14 @@ async fn agreement_replies_by_each_path() {
         t.app.remind_agreements_now(1).await.unwrap();
         let reminder = sent_mail(&t, "agreement_reminder").await;
         // The newest reminder is the assistant's; take the client's.
-        let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
-            "SELECT raw FROM outbox WHERE kind = 'agreement_reminder' AND recipient = 'anna@acme.example'",
-        )
-        .fetch_one(c)
-        .await)
+        let raw: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_scalar(
+                "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+             WHERE o.kind = 'agreement_reminder' AND o.recipient = 'anna@acme.example'",
+            )
+            .fetch_one(c)
+            .await
+        })
         .unwrap();
         let m = MessageParser::default().parse(&raw).unwrap();
         let token = tandem::outbound::tokens_in(m.subject().unwrap())
@@ -548,11 +557,14 @@ async fn over_imap_and_smtp() {
         "1: 1\r\n2: 2\r\n3: nein\r\n4: Leider gar nicht zufrieden.",
     );
     dovecot.append(&account, &answer).await;
-    let reminder: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query_scalar(
-        "SELECT raw FROM outbox WHERE kind = 'agreement_reminder' AND recipient = 'anna@acme.example'",
-    )
-    .fetch_one(c)
-    .await)
+    let reminder: Vec<u8> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(
+            "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+             WHERE o.kind = 'agreement_reminder' AND o.recipient = 'anna@acme.example'",
+        )
+        .fetch_one(c)
+        .await
+    })
     .unwrap();
     let m = MessageParser::default().parse(&reminder).unwrap();
     let to_anna = SentMail {

@@ -164,9 +164,9 @@ async fn seed_world(t: &TestApp) {
             None => None,
         };
         tandem::store::on!(&mut *tx, |c| sqlx::query(
-            "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
+            "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, \
              token, survey_id, state, attempts, next_attempt_at, created_at, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', 1, $10, $10, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sent', 1, $9, $9, $9)",
         )
         .bind(format!("seed:{token}"))
         .bind(&message_id)
@@ -174,7 +174,6 @@ async fn seed_world(t: &TestApp) {
         .bind(engagement)
         .bind(recipient)
         .bind(format!("{subject} [#{token}]"))
-        .bind(Vec::<u8>::new())
         .bind(token)
         .bind(survey_id)
         .bind(at)
