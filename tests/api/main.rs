@@ -31,6 +31,8 @@
 //!   failed with the server's answer, `tandem check`.
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
+//! - `daemons`: three daemons on one PostgreSQL database read one Dovecot INBOX of 1,000
+//!   time-log mails, one SIGKILLed midway: each mail recorded, submitted and answered once.
 //! - `dbfaults`: the database on a tiny filesystem that fills up and is grown, and locked by
 //!   another connection past the busy timeout, under `tandem run`: no receipt doubled, the
 //!   daemon goes on by itself, the outage is in `health`.
@@ -55,6 +57,7 @@ mod authentication;
 mod cli;
 mod crash;
 mod daemon;
+mod daemons;
 mod dbfaults;
 mod digest;
 mod fixtures;
