@@ -31,6 +31,10 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// lock guards what"). The number is "tandem" in ASCII.
 const WRITER_LOCK: i64 = 0x74_61_6e_64_65_6d;
 
+/// The key of PostgreSQL's advisory session lock that a reader holds while it reads a batch
+/// and moves it ([`mailbox_turn`]): "tandem.in" in ASCII.
+const READER_LOCK: i64 = 0x74_61_6e_64_65_6d_2e_69;
+
 /// Which database a [`Pool`] talks to, chosen at run time by the URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -391,6 +395,88 @@ impl Tx {
     /// Rolls back; see [`rollback`].
     pub async fn rollback(self) -> Result<(), StoreError> {
         rollback(self).await
+    }
+}
+
+/// The right to read the mailbox for one step, held by one process of those sharing this
+/// database: several daemons on one mailbox would otherwise fetch the same messages, and their
+/// moves, overlapping, leave copies (IMAP's MOVE copies before it expunges; a Maildir file is
+/// linked before it is unlinked). Let go by [`MailboxTurn::release`], or by the process ending
+/// however it ends: on PostgreSQL it is an advisory lock of the connection's session (closed
+/// when not released), on SQLite an OS lock on a file beside the database.
+pub struct MailboxTurn(Hold);
+
+enum Hold {
+    Postgres(Option<PoolConnection<Postgres>>),
+    /// Held while open.
+    File {
+        _lock: std::fs::File,
+    },
+    /// An in-memory SQLite database has one process.
+    Alone,
+}
+
+/// Takes the mailbox turn if no other process holds it; `None` when one does.
+pub async fn mailbox_turn(pool: &Pool) -> Result<Option<MailboxTurn>, StoreError> {
+    match pool {
+        Pool::Postgres(p) => {
+            let mut conn = p.acquire().await?;
+            let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(READER_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(taken.then(|| MailboxTurn(Hold::Postgres(Some(conn)))))
+        }
+        Pool::Sqlite(p) => {
+            let options = p.connect_options();
+            let file = options.get_filename();
+            if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
+                return Ok(Some(MailboxTurn(Hold::Alone)));
+            }
+            let mut path = file.as_os_str().to_owned();
+            path.push(".reader-lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::Query(sqlx::Error::Io(e)))?;
+            match lock.try_lock() {
+                Ok(()) => Ok(Some(MailboxTurn(Hold::File { _lock: lock }))),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Query(sqlx::Error::Io(e))),
+            }
+        }
+    }
+}
+
+impl MailboxTurn {
+    /// Lets the turn go.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        if let Hold::Postgres(conn) = &mut self.0
+            && let Some(mut conn) = conn.take()
+        {
+            let unlocked = sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
+                .bind(READER_LOCK)
+                .fetch_one(&mut *conn)
+                .await;
+            if !matches!(unlocked, Ok(true)) {
+                // The lock may still be held: the session goes, and the lock with it.
+                conn.close_on_drop();
+            }
+            unlocked?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MailboxTurn {
+    fn drop(&mut self) {
+        // Not released (an error on the way, or a cancelled step): the lock must not go back
+        // to the pool with its connection.
+        if let Hold::Postgres(Some(conn)) = &mut self.0 {
+            conn.close_on_drop();
+        }
     }
 }
 

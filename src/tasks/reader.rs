@@ -405,6 +405,18 @@ impl Reader {
     /// message whose handling fails is undone alone, stays for another try and does not stop
     /// the others.
     pub async fn step(&self) -> Result<Report, ReadError> {
+        // One process of those sharing the database reads at a time (its turn is let go when
+        // this returns, or when the process dies); the others find nothing to do.
+        let Some(reading) = store::mailbox_turn(&self.pool).await? else {
+            tracing::debug!("another tandem is reading the mailbox");
+            return Ok(Report::default());
+        };
+        let report = self.step_in_turn().await;
+        reading.release().await?;
+        report
+    }
+
+    async fn step_in_turn(&self) -> Result<Report, ReadError> {
         let limits = &self.config.limits;
         let batch = self
             .mailbox

@@ -178,7 +178,8 @@ async fn seed_world(t: &TestApp) {
         .bind(survey_id)
         .bind(at)
         .execute(c)
-        .await.map(|r| r.rows_affected()))
+        .await
+        .map(|r| r.rows_affected()))
         .unwrap();
         tx.commit().await.unwrap();
     }
