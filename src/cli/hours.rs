@@ -143,7 +143,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let pool = open_store(&config).await?;
             let rows = timelog::entries(&mut *pool.acquire().await?, &filter).await?;
-            let mut csv = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut csv = csv::Writer::from_writer(super::stdout());
             csv.write_record([
                 "date",
                 "assistant",
