@@ -202,7 +202,8 @@ pub enum StoreError {
 /// schema version (see [`check_schema`]), so a mistyped URL creates nothing and changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Open {
-    /// Create the file (and its folder) when missing, and apply migrations.
+    /// Create the file (and its folder) when missing, and apply migrations (to an empty
+    /// database or an older tandem's; someone else's is refused, as by the other modes).
     Create,
     /// Open an existing tandem database read-write, as it is: nothing is created or migrated.
     Existing,
@@ -282,11 +283,7 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
         .connect_with(options)
         .await
         .map_err(open_err)?;
-    match mode {
-        Open::Create => SQLITE_MIGRATOR.run(&pool).await?,
-        Open::Existing | Open::ReadOnly => check_schema(&Pool::Sqlite(pool.clone()), url).await?,
-    }
-    Ok(Pool::Sqlite(pool))
+    settle_schema(Pool::Sqlite(pool), url, mode).await
 }
 
 /// PostgreSQL: the URL's own parameters (`sslmode`, `sslrootcert`, `password`, ...) apply; a
@@ -314,13 +311,7 @@ async fn connect_postgres(
         .connect_with(options)
         .await
         .map_err(open_err)?;
-    match mode {
-        Open::Create => POSTGRES_MIGRATOR.run(&pool).await?,
-        Open::Existing | Open::ReadOnly => {
-            check_schema(&Pool::Postgres(pool.clone()), at.url).await?
-        }
-    }
-    Ok(Pool::Postgres(pool))
+    settle_schema(Pool::Postgres(pool), at.url, mode).await
 }
 
 /// Whether a connection coming back to the pool may be handed out again: not when it is still
@@ -584,6 +575,26 @@ pub async fn rollback_savepoint(tx: &mut Conn) -> Result<(), StoreError> {
 /// A connection from the pool, for reads and single writes.
 pub async fn acquire(pool: &Pool) -> Result<PoolConn, StoreError> {
     Ok(pool.acquire().await?)
+}
+
+/// Checks the schema of a pool just opened, and with [`Open::Create`] creates or completes it:
+/// a database with nothing in it, or an older tandem's, is migrated; one that is someone
+/// else's, or a newer tandem's, is refused whatever the mode.
+async fn settle_schema(pool: Pool, url: &str, mode: Open) -> Result<Pool, StoreError> {
+    let migrated = match (mode, check_schema(&pool, url).await) {
+        (_, Ok(())) => Ok(()),
+        (Open::Create, Err(StoreError::Missing(_) | StoreError::Outdated { .. })) => match &pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await,
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await,
+        }
+        .map_err(StoreError::from),
+        (_, Err(e)) => Err(e),
+    };
+    if let Err(e) = migrated {
+        pool.close().await;
+        return Err(e);
+    }
+    Ok(pool)
 }
 
 /// Whether the database at `url` is tandem's, with every migration this binary ships applied

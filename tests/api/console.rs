@@ -258,13 +258,21 @@ async fn only_init_and_run_create_or_migrate_the_database() {
         describe(&output)
     );
 
-    // Someone else's database: refused, and left as it was.
+    // Someone else's database: refused, and left as it was, by `init` and `run` too.
     execute(
         &url,
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
     )
     .await;
     assert_all_refused(&config, "is not a tandem database", "a foreign database");
+    for args in [&["init"][..], &["run", "--once"]] {
+        let output = tandem(&config, args);
+        assert!(
+            !output.status.success() && stderr(&output).contains("is not a tandem database"),
+            "{args:?} on a foreign database\n{}",
+            describe(&output)
+        );
+    }
     assert_eq!(tables(&url).await, ["notes"]);
     let output = tandem(&config, &["check"]);
     assert!(
