@@ -143,9 +143,10 @@ fn password(var: Option<&str>, backend: Backend, what: &str) -> anyhow::Result<O
 }
 
 fn name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "SQLite",
-        Backend::Postgres => "PostgreSQL",
+    if backend == Backend::Postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
     }
 }
 
@@ -202,11 +203,9 @@ impl Bar {
 }
 
 fn draw(table: &str, done: u64, rows: u64) -> String {
-    let filled = if rows == 0 {
-        BAR_WIDTH
-    } else {
-        (done.min(rows) * BAR_WIDTH) / rows
-    };
+    let filled = (done.min(rows) * BAR_WIDTH)
+        .checked_div(rows)
+        .unwrap_or(BAR_WIDTH);
     format!(
         "{table:<18} [{}{}] {done}/{rows}",
         "#".repeat(filled as usize),
