@@ -391,8 +391,9 @@ pub async fn check_source(source: &Pool) -> Result<(), CopyError> {
 /// Copies every row of `source` into `target`, which must be empty (the caller opened it with
 /// [`super::Open::Create`], so its schema is current). In one transaction on the target: on any
 /// error nothing is written. Afterwards the engagements' `wake_at` and `facts_changed` are the
-/// source's (the target's triggers changed them as agreements, surveys, mail and hours were
-/// inserted), and on PostgreSQL every identity sequence is past the highest id copied.
+/// source's (on SQLite the target's triggers changed them as agreements, surveys, mail and
+/// hours were inserted; on PostgreSQL they are off while the rows go in, see
+/// [`set_triggers`]), and on PostgreSQL every identity sequence is past the highest id copied.
 pub async fn copy(
     source: &Pool,
     target: &Pool,
@@ -415,6 +416,10 @@ pub async fn copy(
         }
     }
 
+    let to_postgres = to.backend() == Backend::Postgres;
+    if to_postgres {
+        set_triggers(&mut to, "DISABLE").await?;
+    }
     let mut from = super::begin(source).await?;
     let mut copied = Copied::default();
     for table in TABLES {
@@ -441,7 +446,8 @@ pub async fn copy(
 
     progress(Progress::Finishing);
     restore_wake_ups(&mut from, &mut to).await?;
-    if to.backend() == Backend::Postgres {
+    if to_postgres {
+        set_triggers(&mut to, "ENABLE").await?;
         for table in TABLES.iter().filter(|t| t.identity) {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), COALESCE(MAX(id), 0) + 1, \
@@ -457,6 +463,24 @@ pub async fn copy(
     super::rollback(from).await?;
     to.commit().await?;
     Ok(copied)
+}
+
+/// Disables or enables (`what`) the triggers of every table on PostgreSQL, in the copy's
+/// transaction: a disabled trigger never commits as such. The wake-up triggers update the
+/// engagement of every row inserted, and PostgreSQL keeps each version of a row updated again
+/// and again in one transaction: a copy with them on slows down with every row of an
+/// engagement's (minutes for 100,000 time entries). SQLite updates the row in place, so there
+/// they run, and [`restore_wake_ups`] undoes their counting. Only `USER` triggers: the foreign
+/// keys are checked still. Needs the tables' owner, who migrated them.
+async fn set_triggers(to: &mut Conn, what: &str) -> Result<(), StoreError> {
+    for table in TABLES {
+        let sql = format!("ALTER TABLE {} {what} TRIGGER USER", table.name);
+        on!(to, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }
 
 /// One column's value, as read from the source and bound for the target.
@@ -609,10 +633,11 @@ async fn insert(to: &mut Conn, table: &Table, rows: &[Vec<Value>]) -> Result<u64
     Ok(written)
 }
 
-/// Sets every engagement's `wake_at` and `facts_changed` to the source's. The target's
-/// triggers cleared the one and counted up the other as each agreement, survey, mail and time
-/// entry was inserted; `facts_changed` must not differ from what a scheduler that read the
-/// source saw, and `wake_at` is as the source's scheduler planned it.
+/// Sets every engagement's `wake_at` and `facts_changed` to the source's. SQLite's triggers
+/// cleared the one and counted up the other as each agreement, survey, mail and time entry was
+/// inserted; `facts_changed` must not differ from what a scheduler that read the source saw,
+/// and `wake_at` is as the source's scheduler planned it. (On PostgreSQL, with the triggers
+/// off, this changes nothing.)
 async fn restore_wake_ups(from: &mut Conn, to: &mut Conn) -> Result<(), CopyError> {
     let wake_ups: Vec<(i64, Option<DateTime<Utc>>, i64)> = on!(from, |c| sqlx::query_as(
         "SELECT id, wake_at, facts_changed FROM engagement ORDER BY id"

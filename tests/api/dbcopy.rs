@@ -293,6 +293,18 @@ async fn an_agency_moves_to_postgresql_and_back_unchanged() {
     assert_copied(&db_copy(&sqlite, &postgres));
     let expected = readings(&t, &sqlite, worked);
     assert_same_readings(&expected, &readings(&t, &postgres, worked), "PostgreSQL");
+    // The wake-up triggers, off while the rows went in, are on again.
+    let name = postgres.rsplit('/').next().unwrap();
+    let triggers = Postgres::shared().psql(
+        name,
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE tgenabled <> 'O') FROM pg_trigger \
+         WHERE NOT tgisinternal",
+    );
+    let (all, off) = triggers.trim().split_once('|').unwrap();
+    assert!(
+        all != "0" && off == "0",
+        "triggers (all|not enabled): {triggers}"
+    );
     let planned = wake_ups(&sqlite).await;
     assert!(
         planned.iter().all(|(_, wake_at, _)| wake_at.is_some()),
@@ -462,4 +474,7 @@ async fn the_copy_hands_out_new_ids() {
     ))
     .unwrap();
     assert_eq!(shown["client_tag"], "globex", "{shown}");
+    // Its agreements and welcome mails woke it through the triggers, which are on.
+    let woken = wake_ups(&postgres).await;
+    assert!(woken[1].2 >= 5, "{woken:?}");
 }
