@@ -2,6 +2,7 @@
 //! portable SQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`); exactly-once decisions are made
 //! here by unique keys, never by reading first and writing after.
 
+pub mod copy;
 pub mod digest;
 pub mod engagements;
 pub mod health;
