@@ -24,6 +24,7 @@ mod assistant;
 mod check;
 mod client;
 mod daemon;
+mod db;
 mod digest;
 mod engagement;
 mod hours;
@@ -101,12 +102,21 @@ pub enum Command {
     Parse(parse::Args),
     /// Check the config, templates, database and mail transports.
     Check,
+    /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
+    #[command(subcommand)]
+    Db(db::Command),
 }
 
-/// Runs one command. The config is loaded here, so every command refuses a broken one alike.
+/// Runs one command. The config is loaded here, so every command refuses a broken one alike
+/// (but `db copy`, which reads none).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // `db copy` names both its databases: it reads no config.
+    let command = match cli.command {
+        Command::Db(command) => return db::run(command).await,
+        command => command,
+    };
     let config = Config::load(&cli.config)?;
-    match cli.command {
+    match command {
         Command::Init => daemon::init(config).await,
         Command::Run { once } => daemon::run(config, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
@@ -120,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
+        Command::Db(_) => unreachable!("run before the config is loaded"),
     }
 }
 

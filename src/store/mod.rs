@@ -2,6 +2,7 @@
 //! portable SQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`); exactly-once decisions are made
 //! here by unique keys, never by reading first and writing after.
 
+pub mod copy;
 pub mod digest;
 pub mod engagements;
 pub mod health;
@@ -545,30 +546,29 @@ pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
 /// neither is called (an error on the way out), the whole transaction is rolled back as it is
 /// dropped.
 pub async fn savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql("SAVEPOINT message")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+    statement(tx, "SAVEPOINT message").await
 }
 
 /// Keeps what was done since [`savepoint`], in its transaction.
 pub async fn release(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql("RELEASE SAVEPOINT message")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+    statement(tx, "RELEASE SAVEPOINT message").await
 }
 
 /// Undoes what was done since [`savepoint`]; the transaction stays open.
 pub async fn rollback_savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql(
-        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message"
+    statement(
+        tx,
+        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message",
     )
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+}
+
+/// Runs fixed SQL with no parameters and no result.
+async fn statement(conn: &mut Conn, sql: &'static str) -> Result<(), StoreError> {
+    on!(conn, |c| sqlx::raw_sql(sql)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

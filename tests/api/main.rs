@@ -40,6 +40,9 @@
 //! - `dbfaults`: the database on a tiny filesystem that fills up and is grown, and locked by
 //!   another connection past the busy timeout, under `tandem run`: no receipt doubled, the
 //!   daemon goes on by itself, the outage is in `health`.
+//! - `dbcopy`: `tandem db copy`: the walk-through's agency from SQLite to PostgreSQL and back,
+//!   every command reading the same from each; a target not empty or a stale source refused
+//!   with nothing written; new ids after the copy.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 //! - `shutdown`: the binary stopped while a send hangs: SIGTERM within the send deadline, a
 //!   second SIGINT at once; a row of a killed daemon sent by the next `run --once` at once and
@@ -63,6 +66,7 @@ mod console;
 mod crash;
 mod daemon;
 mod daemons;
+mod dbcopy;
 mod dbfaults;
 mod digest;
 mod fixtures;
