@@ -9,6 +9,10 @@
 //!   `dmarc=pass` is handled, forged survey answers store nothing, `--unauthenticated-ok`
 //!   people are handled without a header; with `report`, the digest lists them.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
+//! - `console`: the operator's console (issue 16): a closed stdout ends a command quietly,
+//!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
+//!   named), `check` on a read-only `var/`, one contact address per client, and every
+//!   option and argument of every `--help` described.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -58,6 +62,7 @@
 mod auth_fixtures;
 mod authentication;
 mod cli;
+mod console;
 mod crash;
 mod daemon;
 mod daemons;
