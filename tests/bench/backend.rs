@@ -45,11 +45,3 @@ pub fn with_url(text: &str, url: &str) -> String {
         .expect("the config names its database");
     text.replace(line, &format!("url = \"{url}\""))
 }
-
-/// `psql -c SQL` in the PostgreSQL database of `url` (for `EXPLAIN ANALYZE` while looking into
-/// a slow figure); its output.
-#[allow(dead_code)]
-pub fn psql(url: &str, sql: &str) -> String {
-    let database = url.rsplit('/').next().expect("a database URL");
-    Postgres::shared().psql(database, sql)
-}
