@@ -1,7 +1,8 @@
-//! Benchmark: the weekly digest of a large agency. Seeds a private SQLite database with 500
-//! engagements and 100,000 time entries over a year (plus agreements, surveys and mail), then
-//! times what `tandem digest --preview` does: opening the database and the templates, reading
-//! the figures, drawing the chart and rendering the mail. Run: `cargo bench --bench digest
+//! Benchmark: the weekly digest of a large agency. Seeds a fresh database with 500 engagements
+//! and 100,000 time entries over a year (plus agreements), then times what `tandem digest
+//! --preview` does: opening the database and the templates, reading the figures, drawing the
+//! chart and rendering the mail. On SQLite and then PostgreSQL, or the one
+//! `TANDEM_BENCH_DATABASE` names (see `backend.rs`). Run: `cargo bench --bench digest
 //! [ENGAGEMENTS ENTRIES]`. It prints figures; it asserts nothing.
 
 use std::time::{Duration, Instant};
@@ -9,92 +10,124 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use tandem::config::Config;
 use tandem::digest::{self, ChartSrc, figures::Week};
-use tandem::store::{self, Open};
+use tandem::store::{self, Backend, Open};
 use tandem::templates::Templates;
 
 #[path = "agency.rs"]
 mod agency;
+#[path = "backend.rs"]
+mod backend;
 #[path = "config.rs"]
 mod config;
+#[path = "../api/servers.rs"]
+#[allow(dead_code)]
+mod servers;
 
-fn config(dir: &std::path::Path) -> Config {
-    Config::from_toml(&config::shipped_in(dir)).unwrap()
+fn config(dir: &std::path::Path, url: &str) -> Config {
+    Config::from_toml(&backend::with_url(&config::shipped_in(dir), url)).unwrap()
 }
 
 async fn seed(pool: &store::Pool, engagements: usize, entries: usize, now: DateTime<Utc>) {
-    let mut tx = pool.begin().await.unwrap();
+    use agency::Value::*;
+    let mut tx = agency::begin(pool).await;
     agency::people_and_engagements(&mut tx, engagements, now, now).await;
-    for e in 0..engagements {
-        let id = e as i64 + 1;
-        for (kind, signers, status) in [
-            ("contract", "both", "signed"),
-            (
-                "dpa",
-                "client",
-                if e % 7 == 0 { "pending" } else { "signed" },
-            ),
-        ] {
-            tandem::store::on!(&mut *tx, |c| sqlx::query(
-                "INSERT INTO agreement (engagement_id, kind, signers, status, status_changed_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(kind)
-            .bind(signers)
-            .bind(status)
-            .bind(now)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))
-            .unwrap();
-        }
-    }
-    // One submission per engagement and month; the entries spread over the year.
+    agency::insert(
+        &mut tx,
+        "agreement (engagement_id, kind, signers, status, status_changed_at)",
+        (0..engagements).flat_map(|e| {
+            [
+                ("contract", "both", "signed"),
+                (
+                    "dpa",
+                    "client",
+                    if e % 7 == 0 { "pending" } else { "signed" },
+                ),
+            ]
+            .map(|(kind, signers, status)| {
+                vec![
+                    Int(e as i64 + 1),
+                    Str(kind),
+                    Str(signers),
+                    Str(status),
+                    Time(now),
+                ]
+            })
+        }),
+    )
+    .await;
+    // One submission per engagement and month (of the year: December's two share one), each
+    // with an inbound message of the same id; the entries spread over the year.
     let start = NaiveDate::from_ymd_opt(2025, 12, 8).unwrap();
     let mut submissions = std::collections::HashMap::new();
+    let mut seeded = Vec::new();
     for i in 0..entries {
         let engagement = (i % engagements) as i64 + 1;
         let day = start + chrono::Duration::days((i / engagements) as i64 % 364);
         let month = chrono::Datelike::month(&day);
-        let key = (engagement, month);
-        let submission = match submissions.get(&key) {
-            Some(id) => *id,
-            None => {
-                let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
-                    "INSERT INTO inbound_message (dedupe_key, source, classification, reason, disposition, \
-                     size_bytes, received_at) VALUES ($1, 'bench', 'hours', 'bench', 'processed', 0, $2) RETURNING id",
-                )
-                .bind(format!("bench-{engagement}-{month}"))
-                .bind(now)
-                .fetch_one(c)
-                .await)
-                .unwrap();
-                let id: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
-                    "INSERT INTO submission (inbound_id, assistant_id, status, created_at) \
-                     SELECT $1, assistant_id, 'logged', $2 FROM engagement WHERE id = $3 RETURNING id",
-                )
-                .bind(inbound)
-                .bind(now)
-                .bind(engagement)
-                .fetch_one(c)
-                .await)
-                .unwrap();
-                submissions.insert(key, id);
-                id
-            }
-        };
-        tandem::store::on!(&mut *tx, |c| sqlx::query(
-            "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
-             line_no, line_text, status, created_at) VALUES ($1, $2, $3, $4, 'work', 1, 'work', 'logged', $5)",
-        )
-        .bind(submission)
-        .bind(engagement)
-        .bind(day)
-        .bind(30 + (i % 7) as i64 * 15)
-        .bind(now)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))
-        .unwrap();
+        let next = submissions.len() as i64 + 1;
+        let submission = *submissions.entry((engagement, month)).or_insert(next);
+        seeded.push((engagement, day, submission));
     }
-    tx.commit().await.unwrap();
+    let mut months: Vec<(i64, (i64, u32))> =
+        submissions.into_iter().map(|(key, id)| (id, key)).collect();
+    months.sort();
+    agency::insert(
+        &mut tx,
+        "inbound_message (id, dedupe_key, source, classification, reason, disposition, \
+         size_bytes, received_at)",
+        months.iter().map(|(id, (engagement, month))| {
+            vec![
+                Int(*id),
+                Text(format!("bench-{engagement}-{month}")),
+                Str("bench"),
+                Str("hours"),
+                Str("bench"),
+                Str("processed"),
+                Int(0),
+                Time(now),
+            ]
+        }),
+    )
+    .await;
+    let assistants = engagements.div_ceil(2) as i64;
+    agency::insert(
+        &mut tx,
+        "submission (id, inbound_id, assistant_id, status, created_at)",
+        months.iter().map(|(id, (engagement, _))| {
+            vec![
+                Int(*id),
+                Int(*id),
+                Int((engagement - 1) % assistants + 1),
+                Str("logged"),
+                Time(now),
+            ]
+        }),
+    )
+    .await;
+    agency::insert(
+        &mut tx,
+        "time_entry (id, submission_id, engagement_id, work_date, minutes, description, \
+         line_no, line_text, status, created_at)",
+        seeded
+            .iter()
+            .enumerate()
+            .map(|(i, (engagement, day, submission))| {
+                vec![
+                    Int(i as i64 + 1),
+                    Int(*submission),
+                    Int(*engagement),
+                    Day(*day),
+                    Int(30 + (i % 7) as i64 * 15),
+                    Str("work"),
+                    Int(1),
+                    Str("work"),
+                    Str("logged"),
+                    Time(now),
+                ]
+            }),
+    )
+    .await;
+    agency::commit(pool, tx).await;
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -105,8 +138,18 @@ async fn main() {
         .collect();
     let engagements = args.first().copied().unwrap_or(500);
     let entries = args.get(1).copied().unwrap_or(100_000);
+    for backend in backend::chosen() {
+        measure(backend, engagements, entries).await;
+    }
+}
+
+/// Seeds a fresh database of `backend` and times the preview on it; prints the figures,
+/// labelled with the backend.
+async fn measure(backend: Backend, engagements: usize, entries: usize) {
+    let label = backend::name(backend);
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
+    let url = backend::fresh(backend, dir.path());
+    let config = config(dir.path(), &url);
     let now: DateTime<Utc> = "2026-12-07T07:00:00Z".parse().unwrap();
     let pool = store::connect(store::Location::url(&config.database.url), 1, Open::Create)
         .await
@@ -114,7 +157,7 @@ async fn main() {
     let seeding = Instant::now();
     seed(&pool, engagements, entries, now).await;
     println!(
-        "seeded {engagements} engagements and {entries} time entries in {:.1} s",
+        "{label}: seeded {engagements} engagements and {entries} time entries in {:.1} s",
         seeding.elapsed().as_secs_f64()
     );
     pool.close().await;
@@ -154,8 +197,8 @@ async fn main() {
     let (total, opened, html, png) = runs[runs.len() / 2];
     let best: Duration = runs[0].0;
     println!(
-        "digest --preview of {engagements} engagements: median {:.0} ms (best {:.0} ms; opening the \
-         templates and database {:.0} ms), HTML {} KiB, chart {} KiB",
+        "{label}: digest --preview of {engagements} engagements: median {:.0} ms (best {:.0} ms; \
+         opening the templates and database {:.0} ms), HTML {} KiB, chart {} KiB",
         total.as_secs_f64() * 1000.0,
         best.as_secs_f64() * 1000.0,
         opened.as_secs_f64() * 1000.0,

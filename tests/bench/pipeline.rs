@@ -31,15 +31,20 @@
 //! the issue) spreads the mails over that many assistants: tandem never sends two messages to
 //! one recipient at once, so with one sender its answers go one at a time.
 //!
-//! Databases and the sink's files live in `TANDEM_BENCH_TMPDIR` (default `/dev/shm` where
+//! All of it on SQLite and then on PostgreSQL (a fresh database of the private server of
+//! `tests/api/servers.rs` for every tandem set up), or on the one `TANDEM_BENCH_DATABASE` names
+//! (see `backend.rs`); the floors are measured again beside each backend's runs. SQLite's
+//! databases and the sink's files live in `TANDEM_BENCH_TMPDIR` (default `/dev/shm` where
 //! writable, as the issue's `compare.sh`). Run: `cargo bench --bench pipeline [N]` (needs
-//! Dovecot and Postfix, as the tests do). Prints figures; exits non-zero only when a
-//! correctness check fails.
+//! Dovecot, Postfix and PostgreSQL, as the tests do). Prints figures; exits non-zero only when
+//! a correctness check fails.
 
 #[path = "../api/servers.rs"]
 #[allow(dead_code)]
 mod servers;
 
+#[path = "backend.rs"]
+mod backend;
 #[path = "config.rs"]
 mod config;
 
@@ -56,7 +61,7 @@ use tandem::clock::SystemClock;
 use tandem::config::Config;
 use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
 use tandem::onboarding::{EngagementRequest, TrialEnd};
-use tandem::store::people;
+use tandem::store::{Backend, people};
 use tempfile::TempDir;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
@@ -216,7 +221,7 @@ impl Drop for Sink {
     }
 }
 
-/// A tandem set up for one measurement: its own folder and database, reading one Dovecot user,
+/// A tandem set up for one measurement: its own folder and a fresh database, reading one Dovecot user,
 /// people and engagements added and their welcome mails written as files (untimed).
 struct Tandem {
     dir: TempDir,
@@ -229,12 +234,14 @@ struct Tandem {
 impl Tandem {
     async fn prepare(
         settings: &Settings,
+        backend: Backend,
         dovecot: &Dovecot,
         account: &Account,
         sink: &Sink,
     ) -> (Tandem, App) {
         let dir = tempfile::tempdir_in(&settings.tmp).unwrap();
-        let text = config::shipped_in(dir.path())
+        let url = backend::fresh(backend, dir.path());
+        let text = backend::with_url(&config::shipped_in(dir.path()), &url)
             .replace("batch_size = 100", "batch_size = 500")
             // Open around the clock, so the scheduler's catch-up goes out in the setup
             // whatever the time of day, not in the middle of a measured run.
@@ -467,9 +474,14 @@ async fn fetch_floor(dovecot: &Dovecot, settings: &Settings) -> f64 {
 
 /// 2. tandem's ingest in this process; returns its time and the mean size of the receipts it
 ///    queued.
-async fn ingest(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> (f64, usize) {
+async fn ingest(
+    dovecot: &Dovecot,
+    sink: &Sink,
+    settings: &Settings,
+    backend: Backend,
+) -> (f64, usize) {
     let account = dovecot.add_user();
-    let (tandem, app) = Tandem::prepare(settings, dovecot, &account, sink).await;
+    let (tandem, app) = Tandem::prepare(settings, backend, dovecot, &account, sink).await;
     app.pool.close().await;
     drop(app);
     deliver(dovecot, &account, settings);
@@ -486,7 +498,8 @@ async fn ingest(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> (f64, us
     .await as usize;
     let size: f64 = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar(
-            "SELECT COALESCE(AVG(LENGTH(raw)), 0.0) FROM outbox WHERE kind = 'receipt'",
+            "SELECT CAST(COALESCE(AVG(LENGTH(raw)), 0) AS DOUBLE PRECISION) FROM outbox \
+             WHERE kind = 'receipt'",
         )
         .fetch_one(c)
         .await
@@ -546,10 +559,15 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// 4. `tandem run --once` on a fresh inbox and database, answering over SMTP; checked.
-async fn pipeline(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> Measured {
+async fn pipeline(
+    dovecot: &Dovecot,
+    sink: &Sink,
+    settings: &Settings,
+    backend: Backend,
+) -> Measured {
     let n = settings.messages;
     let account = dovecot.add_user();
-    let (tandem, app) = Tandem::prepare(settings, dovecot, &account, sink).await;
+    let (tandem, app) = Tandem::prepare(settings, backend, dovecot, &account, sink).await;
     app.pool.close().await;
     drop(app);
     deliver(dovecot, &account, settings);
@@ -626,9 +644,9 @@ fn status_kib(pid: u32, field: &str) -> f64 {
 
 /// 6a. The daemon on an empty inbox: its RSS after `IDLE_AFTER`, then SIGTERM. Returns the
 ///     RSS in KiB and how long it took to stop.
-async fn idle(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> (f64, f64) {
+async fn idle(dovecot: &Dovecot, sink: &Sink, settings: &Settings, backend: Backend) -> (f64, f64) {
     let account = dovecot.add_user();
-    let (tandem, app) = Tandem::prepare(settings, dovecot, &account, sink).await;
+    let (tandem, app) = Tandem::prepare(settings, backend, dovecot, &account, sink).await;
     app.pool.close().await;
     drop(app);
     let log = tandem.log("run.log");
@@ -681,10 +699,14 @@ async fn idle(dovecot: &Dovecot, sink: &Sink, settings: &Settings) -> (f64, f64)
 ///     database before the child starts, each copy to a recipient of its own (the worker never
 ///     sends two at once to one recipient) and with no engagement (as after an outage, a real
 ///     backlog is spread over many; the scheduler would otherwise read 100,000 keys of one).
-async fn backlog(dovecot: &Dovecot, settings: &Settings) -> (Measured, f64, usize) {
+async fn backlog(
+    dovecot: &Dovecot,
+    settings: &Settings,
+    backend: Backend,
+) -> (Measured, f64, usize) {
     let sink = Sink::start(&settings.tmp);
     let account = dovecot.add_user();
-    let (tandem, app) = Tandem::prepare(settings, dovecot, &account, &sink).await;
+    let (tandem, app) = Tandem::prepare(settings, backend, dovecot, &account, &sink).await;
     dovecot.deliver(&account, &hours_mail(0, 1));
     let report = app.reader().drain().await.unwrap();
     assert_eq!(report.recorded, 1, "the backlog's first receipt");
@@ -775,18 +797,36 @@ async fn main() {
     );
     let dovecot = Dovecot::start();
     let sink = Sink::start(&settings.tmp);
+    for backend in backend::chosen() {
+        measure(&settings, backend, &dovecot, &sink).await;
+    }
+    drop(sink);
+    if FAILED.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("pipeline: a correctness check failed (see above)");
+        std::process::exit(1);
+    }
+}
+
+/// Every figure on `backend`, each measurement on a database of its own; printed under a
+/// heading naming the backend. The floors do not touch a database: they are measured again
+/// beside each backend's runs, so each ratio compares figures taken together.
+async fn measure(settings: &Settings, backend: Backend, dovecot: &Dovecot, sink: &Sink) {
+    let n = settings.messages;
+    let label = backend::name(backend);
+    println!();
+    println!("== {label} ==");
 
     let (mut fetch, mut ingest_s, mut send, mut wall, mut cpu, mut peak) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut size = 0;
     for round in 1..=settings.rounds {
-        let f = fetch_floor(&dovecot, &settings).await;
-        let (i, reply) = ingest(&dovecot, &sink, &settings).await;
+        let f = fetch_floor(dovecot, settings).await;
+        let (i, reply) = ingest(dovecot, sink, settings, backend).await;
         size = reply;
-        let s = send_floor(&sink, &settings, size);
-        let p = pipeline(&dovecot, &sink, &settings).await;
+        let s = send_floor(sink, settings, size);
+        let p = pipeline(dovecot, sink, settings, backend).await;
         println!(
-            "round {round}: fetch floor {f:.3} s, ingest {i:.3} s, send floor {s:.3} s, \
+            "{label} round {round}: fetch floor {f:.3} s, ingest {i:.3} s, send floor {s:.3} s, \
              run --once {:.3} s (cpu {:.2} s, peak {:.1} MiB)",
             p.wall,
             p.cpu,
@@ -806,7 +846,7 @@ async fn main() {
     const W: usize = 58;
     println!(
         "{:<W$} {:>8} {:>9} {:>7} {:>9}",
-        format!("medians of {} round(s), N={n}", settings.rounds),
+        format!("{label}: medians of {} round(s), N={n}", settings.rounds),
         "wall s",
         "msg/s",
         "cpu s",
@@ -840,31 +880,31 @@ async fn main() {
     let pipeline_ratio = floor / wall;
     println!();
     println!(
-        "ratio ingest / fetch floor:      {ingest_ratio:6.3} (goal >= 0.25: {})",
+        "{label}: ratio ingest / fetch floor:      {ingest_ratio:6.3} (goal >= 0.25: {})",
         verdict(ingest_ratio >= 0.25)
     );
     println!(
-        "ratio pipeline / combined floor: {pipeline_ratio:6.3} (goal >= 0.5: {}; \
+        "{label}: ratio pipeline / combined floor: {pipeline_ratio:6.3} (goal >= 0.5: {}; \
          combined floor {floor:.3} s = fetch + send)",
         verdict(pipeline_ratio >= 0.5)
     );
 
-    let (rss, stopped) = idle(&dovecot, &sink, &settings).await;
+    let (rss, stopped) = idle(dovecot, sink, settings, backend).await;
     println!();
     println!(
-        "idle RSS of tandem run ({} s after start, empty inbox): {:.1} MiB (goal <= 20 MB: {}); \
+        "{label}: idle RSS of tandem run ({} s after start, empty inbox): {:.1} MiB (goal <= 20 MB: {}); \
          stopped {stopped:.2} s after SIGTERM",
         IDLE_AFTER.as_secs(),
         mib(rss),
         verdict(rss * 1024.0 <= 20e6)
     );
     if settings.backlog > 0 {
-        let (drain, seeded, sent) = backlog(&dovecot, &settings).await;
+        let (drain, seeded, sent) = backlog(dovecot, settings, backend).await;
         let peak = mib(drain.peak_kib);
         let meets = drain.peak_kib * 1024.0 <= 64e6;
         if drain.finished {
             println!(
-                "peak RSS of run --once draining {} queued: {peak:.1} MiB (goal <= 64 MB: {}); \
+                "{label}: peak RSS of run --once draining {} queued: {peak:.1} MiB (goal <= 64 MB: {}); \
                  drained in {:.1} s ({:.0} msg/s, cpu {:.1} s; seeded in {seeded:.1} s)",
                 settings.backlog,
                 verdict(meets),
@@ -874,7 +914,7 @@ async fn main() {
             );
         } else {
             println!(
-                "peak RSS of run --once draining {} queued: DID NOT FINISH within {} s \
+                "{label}: peak RSS of run --once draining {} queued: DID NOT FINISH within {} s \
                  (TANDEM_BENCH_BACKLOG_BUDGET): {sent} sent ({:.0} msg/s, cpu {:.1} s; seeded \
                  in {seeded:.1} s); peak RSS until stopped {peak:.1} MiB (goal <= 64 MB: {} so far)",
                 settings.backlog,
@@ -884,10 +924,5 @@ async fn main() {
                 verdict(meets)
             );
         }
-    }
-    drop(sink);
-    if FAILED.load(std::sync::atomic::Ordering::SeqCst) {
-        eprintln!("pipeline: a correctness check failed (see above)");
-        std::process::exit(1);
     }
 }
