@@ -185,7 +185,9 @@ CREATE TABLE outbox_raw (
     outbox_id  BIGINT PRIMARY KEY REFERENCES outbox (id),
     raw        BYTEA NOT NULL
 );
-CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+-- With `id`, as SQLite's index carries the rowid: the claim's `ORDER BY next_attempt_at, id
+-- LIMIT 1` walks it instead of sorting every queued row due at the same time.
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
 CREATE UNIQUE INDEX outbox_by_token ON outbox (token);
 CREATE INDEX outbox_by_engagement ON outbox (engagement_id);
 CREATE INDEX outbox_by_kind ON outbox (kind, created_at);

@@ -25,6 +25,12 @@
 //! with what it sent and its peak RSS until then: so the run ends in minutes even where each
 //! claim costs time proportional to the queue.
 //!
+//! And, on each backend, several daemons on one database (issue 14's goal): one `tandem run`,
+//! then three, each time on a fresh mailbox of `TANDEM_BENCH_SHARED` mails (default 10,000;
+//! 0 skips it), timed from their start until every mail is recorded and answered and the
+//! INBOX is empty. "No slower" allows 5 % for the noise of a shared machine; both figures are
+//! printed.
+//!
 //! Setup that is not measured: the people, the engagements and their welcome mails (and the
 //! scheduler's catch-up) are done before the mail is delivered, with `.eml` files as the
 //! outbound, so only the N answers go through SMTP. `TANDEM_BENCH_SENDERS` (default 1, as in
@@ -74,6 +80,8 @@ struct Settings {
     messages: usize,
     rounds: usize,
     backlog: usize,
+    /// The mailbox several daemons drain together (0: not measured).
+    shared: usize,
     senders: usize,
     /// How long the backlog's drain may take before it is stopped and reported unfinished.
     budget: Duration,
@@ -108,6 +116,7 @@ impl Settings {
             messages,
             rounds: number("TANDEM_BENCH_ROUNDS", 3).max(1),
             backlog: number("TANDEM_BENCH_BACKLOG", 100_000),
+            shared: number("TANDEM_BENCH_SHARED", 10_000),
             senders: number("TANDEM_BENCH_SENDERS", 1).max(1),
             budget: Duration::from_secs(number("TANDEM_BENCH_BACKLOG_BUDGET", 180) as u64),
             tmp,
@@ -430,7 +439,11 @@ struct Measured {
 }
 
 fn deliver(dovecot: &Dovecot, account: &Account, settings: &Settings) {
-    for i in 0..settings.messages {
+    deliver_n(dovecot, account, settings, settings.messages);
+}
+
+fn deliver_n(dovecot: &Dovecot, account: &Account, settings: &Settings, n: usize) {
+    for i in 0..n {
         dovecot.deliver(account, &hours_mail(i, settings.senders));
     }
 }
@@ -498,8 +511,8 @@ async fn ingest(
     .await as usize;
     let size: f64 = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar(
-            "SELECT CAST(COALESCE(AVG(LENGTH(raw)), 0) AS DOUBLE PRECISION) FROM outbox \
-             WHERE kind = 'receipt'",
+            "SELECT CAST(COALESCE(AVG(LENGTH(r.raw)), 0) AS DOUBLE PRECISION) \
+             FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id WHERE o.kind = 'receipt'",
         )
         .fetch_one(c)
         .await
@@ -632,6 +645,76 @@ async fn pipeline(
     measured
 }
 
+/// 7. `daemons` processes of `tandem run` on one database and one mailbox of `shared` mails,
+///    from their start until every mail is recorded and answered and the INBOX is empty.
+///    Returns the seconds it took (`None`: not done within the budget).
+async fn daemons(
+    dovecot: &Dovecot,
+    sink: &Sink,
+    settings: &Settings,
+    backend: Backend,
+    daemons: usize,
+) -> Option<f64> {
+    let n = settings.shared;
+    let account = dovecot.add_user();
+    let (tandem, app) = Tandem::prepare(settings, backend, dovecot, &account, sink).await;
+    deliver_n(dovecot, &account, settings, n);
+    sink.clear();
+    let start = Instant::now();
+    let mut children: Vec<Child> = (0..daemons)
+        .map(|k| {
+            tandem
+                .command(Path::new(BINARY), &[])
+                .arg("--config")
+                .arg(&tandem.config)
+                .arg("run")
+                .stderr(std::fs::File::create(tandem.log(&format!("daemon-{k}.log"))).unwrap())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let done = loop {
+        let rows = count(&app, "SELECT COUNT(*) FROM inbound_message").await as usize;
+        let unsent = count(&app, "SELECT COUNT(*) FROM outbox WHERE state <> 'sent'").await;
+        if rows == n && unsent == 0 {
+            let mut session = dovecot.session(&account).await;
+            let left = session.select("INBOX").await.unwrap().exists;
+            session.logout().await.ok();
+            if left == 0 {
+                break Some(start.elapsed().as_secs_f64());
+            }
+        }
+        if start.elapsed() > settings.budget {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for child in &mut children {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    for (k, child) in children.iter_mut().enumerate() {
+        let status = child.wait().unwrap();
+        check(status.success(), || {
+            format!(
+                "daemon {k} of {daemons} did not stop cleanly ({status}):\n{}",
+                tail(&tandem.log(&format!("daemon-{k}.log")))
+            )
+        });
+    }
+    let receipts = count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'").await;
+    let arrived = sink.settle(n);
+    check(
+        done.is_none() || (receipts as usize == n && arrived >= n),
+        || format!("{daemons} daemons: {receipts} receipts queued, {arrived} arrived of {n}"),
+    );
+    app.pool.close().await;
+    sink.clear();
+    done
+}
+
 /// A `VmNAME` of a process, in KiB.
 fn status_kib(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -712,12 +795,13 @@ async fn backlog(
     assert_eq!(report.recorded, 1, "the backlog's first receipt");
     let seeding = Instant::now();
     let copies = settings.backlog.saturating_sub(1) as i64;
-    tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| sqlx::query(
+    let mut tx = app.pool.begin().await.unwrap();
+    tandem::store::on!(&mut *tx, |c| sqlx::query(
         "WITH RECURSIVE copy(i) AS (SELECT 1 WHERE $1 > 0 UNION ALL SELECT i + 1 FROM copy WHERE i < $1) \
-         INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, raw, \
+         INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, \
                              token, survey_id, state, attempts, next_attempt_at, created_at) \
          SELECT o.natural_key || ':backlog:' || copy.i, 'backlog-' || copy.i || '-' || o.message_id, \
-                o.kind, NULL, 'r' || copy.i || '@backlog.example', o.subject, o.raw, NULL, NULL, \
+                o.kind, NULL, 'r' || copy.i || '@backlog.example', o.subject, NULL, NULL, \
                 'queued', 0, o.next_attempt_at, o.created_at \
          FROM copy, (SELECT * FROM outbox WHERE kind = 'receipt' AND state = 'queued') o",
     )
@@ -725,6 +809,18 @@ async fn backlog(
     .execute(c)
     .await.map(|r| r.rows_affected()))
     .unwrap();
+    // Each copy carries the first receipt's bytes.
+    tandem::store::on!(&mut *tx, |c| sqlx::query(
+        "INSERT INTO outbox_raw (outbox_id, raw) \
+         SELECT b.id, (SELECT r.raw FROM outbox_raw r JOIN outbox o ON o.id = r.outbox_id \
+                       WHERE o.kind = 'receipt' AND o.natural_key NOT LIKE '%:backlog:%' LIMIT 1) \
+         FROM outbox b WHERE b.natural_key LIKE '%:backlog:%'",
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    tx.commit().await.unwrap();
     let queued = count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await as usize;
     app.pool.close().await;
     drop(app);
@@ -898,6 +994,23 @@ async fn measure(settings: &Settings, backend: Backend, dovecot: &Dovecot, sink:
         mib(rss),
         verdict(rss * 1024.0 <= 20e6)
     );
+    if settings.shared > 0 {
+        let one = daemons(dovecot, sink, settings, backend, 1).await;
+        let three = daemons(dovecot, sink, settings, backend, 3).await;
+        let show = |t: Option<f64>| match t {
+            Some(t) => format!("{t:.1} s ({:.0} msg/s)", settings.shared as f64 / t),
+            None => format!("not done within {} s", settings.budget.as_secs()),
+        };
+        println!();
+        println!(
+            "{label}: {} mails drained by one daemon in {}, by three on one database in {} \
+             (goal: three no slower than one: {})",
+            settings.shared,
+            show(one),
+            show(three),
+            verdict(matches!((one, three), (Some(a), Some(b)) if b <= a * 1.05))
+        );
+    }
     if settings.backlog > 0 {
         let (drain, seeded, sent) = backlog(dovecot, settings, backend).await;
         let peak = mib(drain.peak_kib);
