@@ -107,7 +107,6 @@ pub async fn start(
         TrialEnd::AfterWeeks(weeks) => last_day_after(request.start, weeks),
         TrialEnd::Default => last_day_after(request.start, default_trial_weeks),
     };
-    check_start(request.start, now.date_naive())?;
     if trial_end < request.start {
         return Err(OnboardingError::Invalid(format!(
             "the trial end {trial_end} is before the start {}",
@@ -134,6 +133,8 @@ pub async fn start(
             assistant.name, client.tag, existing.id, existing.status
         )));
     }
+    // Last, so that every other mistake is named as itself whatever the day.
+    check_start(request.start, now.date_naive())?;
     let agreements: Vec<_> = compose
         .agreements()
         .iter()

@@ -294,11 +294,25 @@ impl TestApp {
 
     /// Sam for Acme from 2026-12-01, four weeks' trial, 45 an hour, 20 hours a month.
     pub async fn start_engagement(&self) -> tandem::onboarding::Started {
+        self.start_engagement_from(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .await
+    }
+
+    /// The same engagement begun on Monday 23 Nov 2026, the week of [`test_now`], for tests that
+    /// log hours of that week: hours dated before an engagement's start are rejected. Nothing
+    /// of its schedule is due at `test_now` yet (its first survey is on Friday the 27th).
+    pub async fn start_engagement_for_hours(&self) -> tandem::onboarding::Started {
+        self.start_engagement_from(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+            .await
+    }
+
+    /// Sam for Acme from `start`, four weeks' trial, 45 an hour, 20 hours a month.
+    pub async fn start_engagement_from(&self, start: NaiveDate) -> tandem::onboarding::Started {
         self.app
             .start_engagement(&EngagementRequest {
                 assistant: EmailAddress::parse("sam@va.example").unwrap(),
                 client: ClientTag::parse("acme").unwrap(),
-                start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                start,
                 trial: TrialEnd::Default,
                 hourly_rate_cents: Some(4500),
                 budget_minutes: Some(1200),
