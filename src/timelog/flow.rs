@@ -788,6 +788,23 @@ mod tests {
     }
 
     #[test]
+    fn before_the_start_in_both_languages() {
+        let reason = Reason::BeforeStart {
+            start: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            client_name: "Acme GmbH".into(),
+        };
+        assert_eq!(reason.code(), "before_start");
+        assert_eq!(
+            reason.describe(Locale::En),
+            "The work for Acme GmbH starts on 23 November 2026: this line is dated before that."
+        );
+        assert_eq!(
+            reason.describe(Locale::De),
+            "Die Zusammenarbeit mit Acme GmbH beginnt am 23. November 2026: Diese Zeile liegt davor."
+        );
+    }
+
+    #[test]
     fn week_labels() {
         let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(week_label(monday, Locale::De), "KW 48, 23.11.–29.11.");
