@@ -18,22 +18,34 @@ pub enum Command {
         /// Only this engagement's.
         #[arg(long)]
         engagement: Option<i64>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Mark an agreement signed; its reminders stop at once.
     Sign {
+        /// The engagement's id (see `tandem engagement list`).
         engagement: i64,
-        /// The agreement's kind (contract, nda, dpa, ...).
+        /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
+        /// nda, dpa, data_handover, billing; see `tandem agreement list`).
         kind: String,
         /// The day it was signed (YYYY-MM-DD; default today).
         #[arg(long)]
         date: Option<String>,
     },
     /// Mark an agreement as not needed; its reminders stop at once.
-    Waive { engagement: i64, kind: String },
+    Waive {
+        /// The engagement's id (see `tandem engagement list`).
+        engagement: i64,
+        /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
+        /// nda, dpa, data_handover, billing; see `tandem agreement list`).
+        kind: String,
+    },
     /// Remind the signers of the engagement's pending agreements now.
-    Remind { engagement: i64 },
+    Remind {
+        /// The engagement's id (see `tandem engagement list`).
+        engagement: i64,
+    },
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use crate::store::people::{self, NewAssistant};
 pub enum Command {
     /// Add an assistant.
     Add {
+        /// The assistant's full name, as mail greets them.
         #[arg(long)]
         name: String,
         /// An address the assistant writes from; repeat for several (the first is written to).
@@ -41,6 +42,7 @@ pub enum Command {
     },
     /// List assistants.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

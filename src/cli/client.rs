@@ -47,6 +47,7 @@ pub enum Command {
     },
     /// List clients with their contacts.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

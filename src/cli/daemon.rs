@@ -1,6 +1,6 @@
 //! `tandem init` and `tandem run`.
 
-use super::open_app;
+use super::create_app;
 use crate::config::{Config, InboundBackend, OutboundBackend};
 
 fn where_mail_goes(app: &crate::app::App) {
@@ -22,14 +22,14 @@ fn where_mail_goes(app: &crate::app::App) {
 }
 
 pub async fn init(config: Config) -> anyhow::Result<()> {
-    let app = open_app(config).await?;
+    let app = create_app(config).await?;
     println!("database: {}", app.config.database.url);
     where_mail_goes(&app);
     Ok(())
 }
 
 pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
-    let app = open_app(config).await?;
+    let app = create_app(config).await?;
     if once {
         app.run_once().await?;
         println!("one pass done");

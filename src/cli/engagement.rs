@@ -39,17 +39,23 @@ pub enum Command {
     },
     /// List engagements.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one engagement with its agreements.
     Show {
+        /// The engagement's id (see `tandem engagement list`).
         id: i64,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// End an engagement.
-    End { id: i64 },
+    End {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+    },
 }
 
 /// `45`, `45.5`, `45,50` -> hundredths. Used for money (cents) and for hours (hundredths).

@@ -27,16 +27,21 @@ pub enum Command {
         /// Include voided entries.
         #[arg(long)]
         all: bool,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Void one entry (it no longer counts; it stays on record).
-    Void { id: i64 },
+    Void {
+        /// The entry's id (see `tandem hours list`).
+        id: i64,
+    },
     /// Write a month's hours as CSV for billing, to stdout.
     Export {
         /// YYYY-MM.
         #[arg(long)]
         month: String,
+        /// Only this client's (its tag).
         #[arg(long)]
         client: Option<String>,
     },
@@ -149,7 +154,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let pool = open_store(&config).await?;
             let rows = timelog::entries(&mut *pool.acquire().await?, &filter).await?;
-            let mut csv = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut csv = csv::Writer::from_writer(super::stdout());
             csv.write_record([
                 "date",
                 "assistant",

@@ -1,11 +1,30 @@
 //! The command line: one file per noun. Each command validates its arguments into domain values
 //! first, so a bad argument is refused before anything is opened or changed.
+//!
+//! Output goes through this module's `println!` (below), which ends the output quietly when
+//! stdout is closed (`tandem hours list | head`) instead of panicking.
+
+/// Standard output for the commands. `std::println!` panics when stdout is a pipe whose reader
+/// has gone (`failed printing to stdout: Broken pipe`, exit 101); this one treats a closed
+/// stdout as the end of the output: it and every later line are dropped, and the command goes
+/// on to its end (its writes are never cut off midway) and exits as it would have. Shadowing
+/// the standard macro here covers every command in `cli/` without a `?` on each line; text
+/// is formatted as `std::println!` formats it.
+macro_rules! println {
+    () => {
+        $crate::cli::write_out(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!($($arg)*))
+    };
+}
 
 mod agreement;
 mod assistant;
 mod check;
 mod client;
 mod daemon;
+mod db;
 mod digest;
 mod engagement;
 mod hours;
@@ -16,6 +35,7 @@ mod survey;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -82,12 +102,21 @@ pub enum Command {
     Parse(parse::Args),
     /// Check the config, templates, database and mail transports.
     Check,
+    /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
+    #[command(subcommand)]
+    Db(db::Command),
 }
 
-/// Runs one command. The config is loaded here, so every command refuses a broken one alike.
+/// Runs one command. The config is loaded here, so every command refuses a broken one alike
+/// (but `db copy`, which reads none).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // `db copy` names both its databases: it reads no config.
+    let command = match cli.command {
+        Command::Db(command) => return db::run(command).await,
+        command => command,
+    };
     let config = Config::load(&cli.config)?;
-    match cli.command {
+    match command {
         Command::Init => daemon::init(config).await,
         Command::Run { once } => daemon::run(config, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
@@ -101,21 +130,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
+        Command::Db(_) => unreachable!("run before the config is loaded"),
     }
 }
 
-/// The database alone, for commands that need nothing else.
+/// The database alone, for commands that need nothing else. It must be a tandem database
+/// of this version's schema: only `init` and `run` create or migrate one, so a mistyped
+/// `database.url` is refused instead of giving an empty database (or tandem's tables in
+/// someone else's).
 async fn open_store(config: &Config) -> anyhow::Result<Pool> {
     Ok(crate::app::open_database(
         &config.database,
         config.database.max_connections,
-        store::Open::Create,
+        store::Open::Existing,
     )
     .await?)
 }
 
-/// The whole context, for commands that render or send mail.
+/// The whole context, for commands that render or send mail: the database is checked as
+/// [`open_store`] checks it before `App` opens it (`App` creates and migrates, as `init` and
+/// `run` do, and finds nothing to do on a database that passed).
 async fn open_app(config: Config) -> anyhow::Result<App> {
+    open_store(&config).await?.close().await;
+    create_app(config).await
+}
+
+/// The whole context, creating the database and the mail folders when missing and bringing
+/// the schema up to date: `init` and `run` only.
+async fn create_app(config: Config) -> anyhow::Result<App> {
     App::new(config, Arc::new(SystemClock))
         .await
         .context("could not start")
@@ -161,6 +203,58 @@ fn zone_and_locale(
         None => config.agency.default_locale,
     };
     Ok((timezone, locale))
+}
+
+/// Writes one line to stdout for this module's `println!`. A closed stdout (`EPIPE`) ends
+/// the output: this line and every later one are dropped. Any other failure to write panics,
+/// as `std::println!` does.
+#[doc(hidden)]
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = unless_closed(writeln!(std::io::stdout().lock(), "{args}"), ()) {
+        panic!("failed printing to stdout: {e}");
+    }
+}
+
+/// Set once stdout's reader has gone.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The result of a write to stdout, with a closed stdout taken as `done` (and remembered).
+fn unless_closed<T>(result: std::io::Result<T>, done: T) -> std::io::Result<T> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(done)
+        }
+        other => other,
+    }
+}
+
+/// Stdout as a writer (for `csv`), by [`write_out`]'s rule: once its reader has gone, what is
+/// written is dropped and counted as written.
+fn stdout() -> Stdout {
+    Stdout
+}
+
+struct Stdout;
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        unless_closed(std::io::stdout().write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        unless_closed(std::io::stdout().flush(), ())
+    }
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {

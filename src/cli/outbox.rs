@@ -10,11 +10,15 @@ use crate::store::outbox;
 pub enum Command {
     /// List outgoing mail with its state, attempts and last error.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Queue a failed message again.
-    Retry { id: i64 },
+    Retry {
+        /// The message's id (see `tandem outbox list`).
+        id: i64,
+    },
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {

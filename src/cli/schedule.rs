@@ -13,11 +13,13 @@ use crate::config::Config;
 pub enum Command {
     /// List what the schedule will send (as if nobody answers, signs or logs hours meanwhile).
     Preview {
+        /// Only this engagement's sends (its id; see `tandem engagement list`).
         #[arg(long)]
         engagement: Option<i64>,
         /// The last day to show (YYYY-MM-DD, the operator's time zone; default: 7 days ahead).
         #[arg(long)]
         until: Option<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

@@ -13,19 +13,26 @@ use crate::survey::flow::{survey_label, value_from_json, value_text};
 pub enum Command {
     /// List surveys and trial reviews, newest first.
     List {
+        /// Only this engagement's (its id; see `tandem engagement list`).
         #[arg(long)]
         engagement: Option<i64>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one survey with its questions and answers.
     Show {
+        /// The survey's id (see `tandem survey list`).
         id: i64,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Send a survey for the engagement now, outside the cadence.
-    Send { engagement: i64 },
+    Send {
+        /// The engagement's id (see `tandem engagement list`).
+        engagement: i64,
+    },
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,7 @@
 //! portable SQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`); exactly-once decisions are made
 //! here by unique keys, never by reading first and writing after.
 
+pub mod copy;
 pub mod digest;
 pub mod engagements;
 pub mod health;
@@ -171,8 +172,20 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("the database '{0}' does not exist yet: run `tandem init`")]
+    #[error("no tandem database at '{0}': run `tandem init`")]
     Missing(String),
+    #[error("'{url}' is not a tandem database ({why}); check `database.url`")]
+    Foreign { url: String, why: String },
+    #[error(
+        "the database at '{url}' is {behind} migration(s) behind this tandem: run `tandem init` \
+         to bring it up to date"
+    )]
+    Outdated { url: String, behind: usize },
+    #[error(
+        "the database at '{url}' has migration {version}, which this tandem does not know: it \
+         was upgraded by a newer tandem; run that one"
+    )]
+    Newer { url: String, version: i64 },
     #[error("could not bring the database schema up to date")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -185,12 +198,17 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
-/// How a database is opened.
+/// How a database is opened. Only `init` and `run` create or migrate; every other command
+/// opens what is there and refuses a database that is missing, not tandem's, or of another
+/// schema version (see [`check_schema`]), so a mistyped URL creates nothing and changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Open {
-    /// Create the file (and its folder) when missing, and apply migrations.
+    /// Create the file (and its folder) when missing, and apply migrations (to an empty
+    /// database or an older tandem's; someone else's is refused, as by the other modes).
     Create,
-    /// Open an existing database read-only; used where tandem promises no side effects.
+    /// Open an existing tandem database read-write, as it is: nothing is created or migrated.
+    Existing,
+    /// Open an existing tandem database read-only; used where tandem promises no side effects.
     ReadOnly,
 }
 
@@ -248,11 +266,16 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
                 // the message would never be read again.
                 .synchronous(SqliteSynchronous::Full);
         }
-        Open::ReadOnly => {
+        Open::Existing | Open::ReadOnly => {
             if !Path::new(&file).exists() {
                 return Err(StoreError::Missing(url.to_string()));
             }
-            options = options.read_only(true);
+            options = match mode {
+                Open::ReadOnly => options.read_only(true),
+                // No journal mode is set: `init` made the file WAL, and WAL stays; setting it
+                // here would write to a file that may turn out not to be tandem's.
+                _ => options.synchronous(SqliteSynchronous::Full),
+            };
         }
     }
     let pool = SqlitePoolOptions::new()
@@ -261,10 +284,7 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
         .connect_with(options)
         .await
         .map_err(open_err)?;
-    if mode == Open::Create {
-        SQLITE_MIGRATOR.run(&pool).await?;
-    }
-    Ok(Pool::Sqlite(pool))
+    settle_schema(Pool::Sqlite(pool), url, mode).await
 }
 
 /// PostgreSQL: the URL's own parameters (`sslmode`, `sslrootcert`, `password`, ...) apply; a
@@ -292,10 +312,7 @@ async fn connect_postgres(
         .connect_with(options)
         .await
         .map_err(open_err)?;
-    if mode == Open::Create {
-        POSTGRES_MIGRATOR.run(&pool).await?;
-    }
-    Ok(Pool::Postgres(pool))
+    settle_schema(Pool::Postgres(pool), at.url, mode).await
 }
 
 /// Whether a connection coming back to the pool may be handed out again: not when it is still
@@ -374,6 +391,19 @@ impl Pool {
         match self {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// The file of a SQLite database; `None` on PostgreSQL or in memory.
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Pool::Sqlite(p) => {
+                let options = p.connect_options();
+                let file = options.get_filename();
+                let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+                (!in_memory).then(|| file.to_path_buf())
+            }
+            Pool::Postgres(_) => None,
         }
     }
 
@@ -516,30 +546,29 @@ pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
 /// neither is called (an error on the way out), the whole transaction is rolled back as it is
 /// dropped.
 pub async fn savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql("SAVEPOINT message")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+    statement(tx, "SAVEPOINT message").await
 }
 
 /// Keeps what was done since [`savepoint`], in its transaction.
 pub async fn release(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql("RELEASE SAVEPOINT message")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+    statement(tx, "RELEASE SAVEPOINT message").await
 }
 
 /// Undoes what was done since [`savepoint`]; the transaction stays open.
 pub async fn rollback_savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    on!(tx, |c| sqlx::raw_sql(
-        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message"
+    statement(
+        tx,
+        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message",
     )
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+}
+
+/// Runs fixed SQL with no parameters and no result.
+async fn statement(conn: &mut Conn, sql: &'static str) -> Result<(), StoreError> {
+    on!(conn, |c| sqlx::raw_sql(sql)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -548,19 +577,123 @@ pub async fn acquire(pool: &Pool) -> Result<PoolConn, StoreError> {
     Ok(pool.acquire().await?)
 }
 
-/// Whether every migration shipped with this binary has been applied (for `tandem check`).
-pub async fn schema_is_current(pool: &Pool) -> Result<bool, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let applied: i64 = on!(&mut conn, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
-    )
-    .fetch_one(c)
-    .await)?;
-    let shipped = match pool.backend() {
-        Backend::Sqlite => SQLITE_MIGRATOR.iter().count(),
-        Backend::Postgres => POSTGRES_MIGRATOR.iter().count(),
+/// Checks the schema of a pool just opened, and with [`Open::Create`] creates or completes it:
+/// a database with nothing in it, or an older tandem's, is migrated; one that is someone
+/// else's, or a newer tandem's, is refused whatever the mode.
+async fn settle_schema(pool: Pool, url: &str, mode: Open) -> Result<Pool, StoreError> {
+    let migrated = match (mode, check_schema(&pool, url).await) {
+        (_, Ok(())) => Ok(()),
+        (Open::Create, Err(StoreError::Missing(_) | StoreError::Outdated { .. })) => match &pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await,
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await,
+        }
+        .map_err(StoreError::from),
+        (_, Err(e)) => Err(e),
     };
-    Ok(applied as usize == shipped)
+    if let Err(e) = migrated {
+        pool.close().await;
+        return Err(e);
+    }
+    Ok(pool)
+}
+
+/// Whether the database at `url` is tandem's, with every migration this binary ships applied
+/// and none it does not know: what [`Open::Existing`] and [`Open::ReadOnly`] check, since
+/// only `init` and `run` create or migrate. A database with no tables at all (an empty SQLite
+/// file, a fresh PostgreSQL database) is missing; one with tables but no record of tandem's
+/// migrations is someone else's.
+async fn check_schema(pool: &Pool, url: &str) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open {
+        url: url.to_string(),
+        source,
+    };
+    let mut conn = pool.acquire().await.map_err(open_err)?;
+    let (tables, migrations): (i64, bool) = match conn.driver() {
+        Driver::Sqlite(c) => sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(name = '_sqlx_migrations'), 0) > 0 \
+             FROM sqlite_master WHERE type = 'table'",
+        )
+        .fetch_one(c)
+        .await
+        // A file that is not SQLite's says so here, at its first read.
+        .map_err(open_err)?,
+        Driver::Postgres(c) => sqlx::query_as(
+            "SELECT COUNT(*), to_regclass('_sqlx_migrations') IS NOT NULL \
+             FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_one(c)
+        .await
+        .map_err(open_err)?,
+    };
+    if tables == 0 {
+        return Err(StoreError::Missing(url.to_string()));
+    }
+    if !migrations {
+        return Err(StoreError::Foreign {
+            url: url.to_string(),
+            why: format!("it has {tables} table(s), but no record of tandem's migrations"),
+        });
+    }
+    let applied: Vec<(i64, Vec<u8>)> = on!(&mut conn, |c| sqlx::query_as(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version"
+    )
+    .fetch_all(c)
+    .await)?;
+    let shipped: Vec<&sqlx::migrate::Migration> = match pool.backend() {
+        Backend::Sqlite => SQLITE_MIGRATOR.iter(),
+        Backend::Postgres => POSTGRES_MIGRATOR.iter(),
+    }
+    .filter(|m| !m.migration_type.is_down_migration())
+    .collect();
+    let ours = |version: i64| shipped.iter().find(|m| m.version == version);
+    if !applied.is_empty() && applied.iter().all(|(v, _)| ours(*v).is_none()) {
+        return Err(StoreError::Foreign {
+            url: url.to_string(),
+            why: "its migrations are not tandem's".into(),
+        });
+    }
+    if let Some((version, _)) = applied
+        .iter()
+        .find(|(v, checksum)| ours(*v).is_some_and(|m| *m.checksum != **checksum))
+    {
+        return Err(StoreError::Foreign {
+            url: url.to_string(),
+            why: format!("its migration {version} is not the one tandem ships"),
+        });
+    }
+    if let Some((version, _)) = applied.iter().rev().find(|(v, _)| ours(*v).is_none()) {
+        return Err(StoreError::Newer {
+            url: url.to_string(),
+            version: *version,
+        });
+    }
+    let behind = shipped
+        .iter()
+        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+        .count();
+    if behind > 0 {
+        return Err(StoreError::Outdated {
+            url: url.to_string(),
+            behind,
+        });
+    }
+    Ok(())
+}
+
+/// Whether the database has every migration this binary ships, and no other (for `db copy`,
+/// which checks the source it is handed). The open modes other than `Create` check this
+/// already, and say what is wrong.
+pub async fn schema_is_current(pool: &Pool) -> Result<bool, StoreError> {
+    match check_schema(pool, "").await {
+        Ok(()) => Ok(true),
+        Err(
+            StoreError::Missing(_)
+            | StoreError::Foreign { .. }
+            | StoreError::Outdated { .. }
+            | StoreError::Newer { .. },
+        ) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) fn parse_column<T: FromStr>(value: &str, what: &str) -> Result<T, StoreError>

@@ -214,11 +214,33 @@ pub async fn insert_client(
         ))
     })?;
     for (position, contact) in new.contacts.iter().enumerate() {
-        if let Some(Person::Assistant { id, name }) = find_person(conn, &contact.email).await? {
-            return Err(StoreError::Conflict(format!(
-                "the address {} belongs to assistant {id} ({name}) and cannot be a client contact",
-                contact.email
-            )));
+        // One address, one person: mail from an address two clients share could be
+        // attributed to either of them.
+        match find_person(conn, &contact.email).await? {
+            Some(Person::Assistant { id, name }) => {
+                return Err(StoreError::Conflict(format!(
+                    "the address {} belongs to assistant {id} ({name}) and cannot be a client \
+                     contact",
+                    contact.email
+                )));
+            }
+            Some(Person::Contact { client_id, .. }) if client_id == id => {
+                return Err(StoreError::Conflict(format!(
+                    "the contact address {} is given twice",
+                    contact.email
+                )));
+            }
+            Some(Person::Contact {
+                client_tag, name, ..
+            }) => {
+                return Err(StoreError::Conflict(format!(
+                    "the address {} already belongs to {name}, a contact of client \
+                     '{client_tag}': one address can be the contact of one client only, so \
+                     that its mail goes to the right one",
+                    contact.email
+                )));
+            }
+            None => {}
         }
         let inserted = on!(conn, |c| sqlx::query(
             "INSERT INTO contact (client_id, position, name, email, role, reachability) \

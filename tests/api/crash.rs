@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mail_parser::MessageParser;
-
 use crate::helpers::{BINARY, spawn_app_with};
 use crate::servers::{Dovecot, Tls};
 use crate::sink::SmtpSink;
@@ -146,13 +144,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
             .await
     })
     .unwrap();
-    let mut arrived: HashMap<String, usize> = HashMap::new();
-    for raw in sink.messages() {
-        let m = MessageParser::default().parse(&raw).unwrap();
-        *arrived
-            .entry(format!("<{}>", m.message_id().unwrap()))
-            .or_default() += 1;
-    }
+    let arrived = sink.arrivals();
     for id in &queued {
         assert!(arrived.contains_key(id), "{id} never arrived (seed {seed})");
     }

@@ -14,8 +14,6 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use mail_parser::MessageParser;
-
 use crate::helpers::{BINARY, TestApp, spawn_app_with, with_database};
 use crate::servers::{Account, Dovecot, Postgres, Tls};
 use crate::sink::SmtpSink;
@@ -304,13 +302,7 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
                 .await
         })
         .unwrap();
-    let mut arrived: HashMap<String, usize> = HashMap::new();
-    for raw in sink.messages() {
-        let m = MessageParser::default().parse(&raw).unwrap();
-        *arrived
-            .entry(format!("<{}>", m.message_id().unwrap()))
-            .or_default() += 1;
-    }
+    let arrived = sink.arrivals();
     let queued: HashSet<&str> = rows.iter().map(|(id, ..)| id.as_str()).collect();
     for (id, kind, state, _) in &rows {
         if state == "sent" {

@@ -5,13 +5,11 @@
 //! went on by itself, and the outage is in the `health` table. Both faults are SQLite's (its
 //! file, its lock), so these tests run on SQLite in the PostgreSQL run too.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use mail_parser::MessageParser;
 use sqlx::Connection as _;
 
 use crate::helpers::{BINARY, TestApp, describe, spawn_app_with, with_database};
@@ -186,13 +184,7 @@ async fn assert_each_arrived_once(t: &TestApp, sink: &SmtpSink, daemon: &Daemon)
             .await
     })
     .unwrap();
-    let mut arrived: HashMap<String, usize> = HashMap::new();
-    for raw in sink.messages() {
-        let m = MessageParser::default().parse(&raw).unwrap();
-        *arrived
-            .entry(format!("<{}>", m.message_id().unwrap()))
-            .or_default() += 1;
-    }
+    let arrived = sink.arrivals();
     let doubled: Vec<_> = arrived.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         doubled.is_empty(),

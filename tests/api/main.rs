@@ -11,6 +11,10 @@
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `dates`: dates that cannot be right, refused: an agreement signed in the future, an
 //!   engagement starting more than a year from today.
+//! - `console`: the operator's console (issue 16): a closed stdout ends a command quietly,
+//!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
+//!   named), `check` on a read-only `var/`, one contact address per client, and every
+//!   option and argument of every `--help` described.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -40,6 +44,9 @@
 //! - `dbfaults`: the database on a tiny filesystem that fills up and is grown, and locked by
 //!   another connection past the busy timeout, under `tandem run`: no receipt doubled, the
 //!   daemon goes on by itself, the outage is in `health`.
+//! - `dbcopy`: `tandem db copy`: the walk-through's agency from SQLite to PostgreSQL and back,
+//!   every command reading the same from each; a target not empty or a stale source refused
+//!   with nothing written; new ids after the copy.
 //! - `daemon`: `run` and `run --once`, stopped by a signal or an injected shutdown.
 //! - `shutdown`: the binary stopped while a send hangs: SIGTERM within the send deadline, a
 //!   second SIGINT at once; a row of a killed daemon sent by the next `run --once` at once and
@@ -59,10 +66,12 @@
 mod auth_fixtures;
 mod authentication;
 mod cli;
+mod console;
 mod crash;
 mod daemon;
 mod daemons;
 mod dates;
+mod dbcopy;
 mod dbfaults;
 mod digest;
 mod fixtures;

@@ -379,10 +379,6 @@ impl Dovecot {
     /// Runs `sh -c` in the background, detached from the test's output, that stops this
     /// Dovecot and removes its folder once the test process is gone: a shared server is never
     /// dropped, and a test process may die before its drops run.
-    #[expect(
-        clippy::zombie_processes,
-        reason = "the watchdog outlives the test process by design; nobody waits for it"
-    )]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
@@ -391,16 +387,7 @@ impl Dovecot {
             dir = self.dir.path().display(),
             conf = self.conf.display(),
         );
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            // Its own process group: a Ctrl-C to the test run must not stop the watchdog.
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        watch(&script);
     }
 }
 
@@ -432,6 +419,24 @@ fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Runs the shell `script` beside the test run, in a process group of its own: a Ctrl-C to
+/// the test run must not stop the watchdog that cleans up after it.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the watchdog outlives the test process by design; nobody waits for it"
+)]
+fn watch(script: &str) {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
 }
 
 /// A self-signed certificate for localhost and 127.0.0.1. `CA:FALSE`, or rustls refuses it as
@@ -779,10 +784,6 @@ impl Postgres {
 
     /// Runs `sh -c` in the background, detached from the test's output, that stops this
     /// PostgreSQL and removes its folder once the test process is gone (as `Dovecot::watchdog`).
-    #[expect(
-        clippy::zombie_processes,
-        reason = "the watchdog outlives the test process by design; nobody waits for it"
-    )]
     fn watchdog(&self) {
         let owner = if running_as_root() {
             format!("{} -u postgres -- ", runuser().display())
@@ -797,16 +798,7 @@ impl Postgres {
             dir = self.dir.path().display(),
             pg_ctl = self.bin.join("pg_ctl").display(),
         );
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            // Its own process group: a Ctrl-C to the test run must not stop the watchdog.
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        watch(&script);
     }
 }
 

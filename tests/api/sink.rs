@@ -108,6 +108,18 @@ impl SmtpSink {
         files.iter().map(|f| std::fs::read(f).unwrap()).collect()
     }
 
+    /// How often each Message-ID (`<...>`) arrived.
+    pub fn arrivals(&self) -> std::collections::HashMap<String, usize> {
+        let mut arrived = std::collections::HashMap::new();
+        for raw in self.messages() {
+            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            *arrived
+                .entry(format!("<{}>", m.message_id().unwrap()))
+                .or_default() += 1;
+        }
+        arrived
+    }
+
     /// The config lines that point tandem at this sink.
     pub fn config(&self, shipped: &str) -> String {
         shipped.replace("backend = \"file\"", "backend = \"smtp\"").replace(

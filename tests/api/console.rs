@@ -1,0 +1,644 @@
+//! The operator's console (issue 16), through the binary: a closed stdout ends a command
+//! quietly; only `init` and `run` create or migrate a database; `check` sees a folder it
+//! cannot write; one contact address belongs to one client; every option and argument of
+//! every subcommand's `--help` says what it is.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sqlx::Connection as _;
+
+use crate::helpers::{BINARY, config_text, describe, message, on_postgres, spawn_app};
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the binary on `config` with its stdout a pipe whose reading end is already closed, as
+/// after `| head` has read its lines.
+fn with_stdout_closed(config: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(BINARY)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("TANDEM_LOG", "warn")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// Item 2: `digest --preview | head`, and any list piped to `head`, end quietly: exit 0, no
+/// panic, no "Broken pipe".
+#[tokio::test]
+async fn a_closed_stdout_ends_a_command_quietly() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let eml = t.dir.path().join("hours.eml");
+    std::fs::write(
+        &eml,
+        message(
+            "Sam Lee <sam@va.example>",
+            "<h1@va.example>",
+            "hours",
+            "",
+            "2026-11-25 2h inbox",
+        ),
+    )
+    .unwrap();
+    let eml = eml.to_str().unwrap();
+    let commands: &[&[&str]] = &[
+        &["digest", "--preview"],
+        &["digest", "--preview", "--format", "html"],
+        &["digest", "--preview", "--format", "json"],
+        &["assistant", "list"],
+        &["client", "list"],
+        &["client", "list", "--json"],
+        &["engagement", "list"],
+        &["engagement", "show", "1"],
+        &["engagement", "show", "1", "--json"],
+        &["agreement", "list"],
+        &["survey", "list"],
+        &["outbox", "list"],
+        &["hours", "list"],
+        &["hours", "export", "--month", "2026-11"],
+        &["schedule", "preview"],
+        &["parse", eml],
+        &["parse", eml, "--json"],
+        &["check"],
+        &["--help"],
+        &["client", "add", "--help"],
+    ];
+    for args in commands {
+        // Each command once normally, so that it has something to print.
+        let output = t.tandem(args);
+        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+        assert!(!output.stdout.is_empty(), "{args:?} prints nothing");
+
+        let output = with_stdout_closed(&t.config_path, args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?} with stdout closed\n{}",
+            describe(&output)
+        );
+        let err = stderr(&output);
+        assert!(
+            !err.contains("panicked") && !err.to_lowercase().contains("broken pipe"),
+            "{args:?} with stdout closed\n{}",
+            describe(&output)
+        );
+    }
+    // A command that changes something still does it all when nobody reads what it says.
+    let output = with_stdout_closed(
+        &t.config_path,
+        &[
+            "assistant",
+            "add",
+            "--name",
+            "Kim Park",
+            "--email",
+            "kim@va.example",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let list = t.tandem(&["assistant", "list"]);
+    assert!(
+        stdout(&list).contains("kim@va.example"),
+        "{}",
+        describe(&list)
+    );
+}
+
+/// A config at `dir` whose database is `url`, with the rest as `config_text` gives it.
+fn config_at(dir: &Path, url: &str) -> PathBuf {
+    let text = crate::helpers::with_database(&config_text(dir), url);
+    let path = dir.join("tandem.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn tandem(config: &Path, args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("TANDEM_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// The database URL `config` names.
+fn url_of(config: &Path) -> String {
+    let text = std::fs::read_to_string(config).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("url = ") && (l.contains("sqlite:") || l.contains("postgres")))
+        .unwrap();
+    line["url = ".len()..].trim_matches('"').to_string()
+}
+
+/// Runs `sql` (`;`-separated) on the database at `url`, creating a SQLite file if need be.
+async fn execute(url: &str, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+}
+
+/// The tables of the database at `url`, sorted.
+async fn tables(url: &str) -> Vec<String> {
+    let sql = if url.starts_with("postgres") {
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() ORDER BY 1"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"
+    };
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+    }
+}
+
+/// Commands other than `init` and `run`: reading, writing, and writing with mail.
+const NOT_INIT: &[&[&str]] = &[
+    &["client", "list"],
+    &[
+        "assistant",
+        "add",
+        "--name",
+        "Kim",
+        "--email",
+        "kim@va.example",
+    ],
+    &["hours", "list"],
+    &["outbox", "list"],
+    &["schedule", "preview"],
+    &["digest", "--preview"],
+    &["digest", "--send"],
+    &[
+        "engagement",
+        "add",
+        "--assistant",
+        "kim@va.example",
+        "--client",
+        "acme",
+        "--start",
+        "2026-12-01",
+    ],
+];
+
+/// Each of [`NOT_INIT`] fails on `config`, saying `expected`.
+fn assert_all_refused(config: &Path, expected: &str, what: &str) {
+    for args in NOT_INIT {
+        let output = tandem(config, args);
+        assert!(
+            !output.status.success() && stderr(&output).contains(expected),
+            "{args:?} on {what}: expected '{expected}'\n{}",
+            describe(&output)
+        );
+    }
+}
+
+/// Item 7: a mistyped database URL gives no empty database, a foreign database gets no
+/// tables of tandem's, and an old schema is named, with `tandem init` as the way on.
+#[tokio::test]
+async fn only_init_and_run_create_or_migrate_the_database() {
+    // Nothing there: a SQLite file that does not exist, a PostgreSQL database with no tables.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(&config, config_text(dir.path())).unwrap();
+    let url = url_of(&config);
+    assert_all_refused(&config, "no tandem database at", "no database");
+    assert_all_refused(&config, "run `tandem init`", "no database");
+    if on_postgres() {
+        assert_eq!(tables(&url).await, Vec::<String>::new());
+    } else {
+        assert!(
+            !dir.path().join("var").exists(),
+            "a read-only command made var/"
+        );
+    }
+    // `parse` reads every sender as unknown then, and says why.
+    let eml = dir.path().join("m.eml");
+    std::fs::write(
+        &eml,
+        message("a@b.example", "<m@b.example>", "hi", "", "hello"),
+    )
+    .unwrap();
+    let output = tandem(&config, &["parse", eml.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("no database at"),
+        "{}",
+        describe(&output)
+    );
+    let output = tandem(&config, &["check"]);
+    assert!(!output.status.success());
+    assert!(
+        stdout(&output).contains("FAILED  database: no tandem database at"),
+        "{}",
+        describe(&output)
+    );
+
+    // Someone else's database: refused, and left as it was, by `init` and `run` too.
+    execute(
+        &url,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+    )
+    .await;
+    assert_all_refused(&config, "is not a tandem database", "a foreign database");
+    for args in [&["init"][..], &["run", "--once"]] {
+        let output = tandem(&config, args);
+        assert!(
+            !output.status.success() && stderr(&output).contains("is not a tandem database"),
+            "{args:?} on a foreign database\n{}",
+            describe(&output)
+        );
+    }
+    assert_eq!(tables(&url).await, ["notes"]);
+    let output = tandem(&config, &["check"]);
+    assert!(
+        stdout(&output).contains("is not a tandem database"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(tables(&url).await, ["notes"]);
+
+    // A file that is not a database at all.
+    if !on_postgres() {
+        let other = tempfile::tempdir().unwrap();
+        let file = other.path().join("notes.txt");
+        std::fs::write(
+            &file,
+            "not a database, just some text that is long enough\n".repeat(50),
+        )
+        .unwrap();
+        let config = config_at(other.path(), &format!("sqlite://{}", file.display()));
+        let output = tandem(&config, &["client", "list"]);
+        assert!(!output.status.success());
+        assert!(
+            stderr(&output).contains("file is not a database"),
+            "{}",
+            describe(&output)
+        );
+        assert!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .starts_with("not a database")
+        );
+    }
+
+    // An older tandem's database: named, and `init` brings it up to date.
+    let old = tempfile::tempdir().unwrap();
+    let config = dir.path().join("old.toml");
+    std::fs::write(&config, config_text(old.path())).unwrap();
+    let url = url_of(&config);
+    let backend = if on_postgres() { "postgres" } else { "sqlite" };
+    let shipped = Path::new(crate::helpers::MANIFEST_DIR)
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&shipped)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let older = old.path().join("migrations");
+    std::fs::create_dir_all(&older).unwrap();
+    for file in &files[..files.len() - 1] {
+        std::fs::copy(file, older.join(file.file_name().unwrap())).unwrap();
+    }
+    std::fs::create_dir_all(old.path().join("var")).unwrap();
+    execute(&url, "SELECT 1").await;
+    let migrator = sqlx::migrate::Migrator::new(older.as_path()).await.unwrap();
+    if on_postgres() {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        migrator.run(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        migrator.run(&mut c).await.unwrap();
+    }
+    assert_all_refused(&config, "1 migration(s) behind", "an old schema");
+    assert_all_refused(&config, "run `tandem init`", "an old schema");
+    let output = tandem(&config, &["init"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = tandem(&config, &["client", "list"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = tandem(&config, &["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+
+    // A newer tandem's: refused, not taken for an older one.
+    execute(
+        &url,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, X'00', 0)"
+            .replace(
+                "X'00'",
+                if on_postgres() {
+                    "decode('00', 'hex')"
+                } else {
+                    "X'00'"
+                },
+            )
+            .as_str(),
+    )
+    .await;
+    let output = tandem(&config, &["client", "list"]);
+    assert!(
+        !output.status.success() && stderr(&output).contains("migration 9999"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// A folder bind-mounted read-only onto itself, mounted back when dropped (even when the
+/// test fails). Root can write through any permission bits, so this is how a test makes a
+/// folder unwritable for everyone.
+struct ReadOnly {
+    dir: PathBuf,
+}
+
+impl ReadOnly {
+    fn mount(dir: &Path) -> Self {
+        let mount = |args: &[&std::ffi::OsStr]| {
+            let output = Command::new("mount")
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run mount ({e}); this test needs root"));
+            assert!(
+                output.status.success(),
+                "cannot mount {} read-only (this test needs root and may not run in a \
+                 container without CAP_SYS_ADMIN):\n{}",
+                dir.display(),
+                describe(&output)
+            );
+        };
+        mount(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]);
+        let read_only = Self {
+            dir: dir.to_path_buf(),
+        };
+        mount(&["-o".as_ref(), "remount,bind,ro".as_ref(), dir.as_os_str()]);
+        read_only
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// Item 8: `check` says so when `var/` (the SQLite database's folder and the Maildir) cannot
+/// be written.
+#[tokio::test]
+async fn check_reports_a_var_folder_it_cannot_write() {
+    let t = spawn_app().await;
+    let output = t.tandem(&["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+
+    let var = t.dir.path().join("var");
+    let read_only = ReadOnly::mount(&var);
+    let output = t.tandem(&["check"]);
+    drop(read_only);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let text = stdout(&output);
+    let line = |part: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!(" {part}:")))
+            .unwrap_or_else(|| panic!("no {part} line in:\n{text}"))
+            .to_string()
+    };
+    let inbox = t.inbox();
+    assert_eq!(
+        line("mail in"),
+        format!(
+            "FAILED  mail in: cannot create a file in {}/tmp: Read-only file system (os error 30)",
+            inbox.display()
+        ),
+    );
+    if on_postgres() {
+        assert!(line("database").starts_with("ok "), "{text}");
+    } else {
+        let database = line("database");
+        assert!(
+            database.starts_with("FAILED  database: ")
+                && database.contains("Read-only file system"),
+            "{text}"
+        );
+    }
+    // Writable again, all is well.
+    let output = t.tandem(&["check"]);
+    assert!(output.status.success(), "{}", describe(&output));
+}
+
+/// Item 6: one contact address belongs to one client; a second client with it is refused with
+/// the reason and not added.
+#[tokio::test]
+async fn a_contact_address_belongs_to_one_client() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let output = t.tandem(&[
+        "client",
+        "add",
+        "--name",
+        "Globex",
+        "--tag",
+        "globex",
+        "--contact",
+        "Greta Holm <greta@globex.example>",
+        "--contact",
+        "Anna Berg <ANNA@acme.example>",
+    ]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains(
+            "the address anna@acme.example already belongs to Anna Berg, a contact of client \
+             'acme'"
+        ),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(t.count("client").await, 1);
+    assert_eq!(t.count("contact").await, 1);
+
+    let output = t.tandem(&[
+        "client",
+        "add",
+        "--name",
+        "Globex",
+        "--tag",
+        "globex",
+        "--contact",
+        "Greta Holm <greta@globex.example>",
+        "--contact",
+        "G. Holm <greta@globex.example>",
+    ]);
+    assert!(
+        !output.status.success() && stderr(&output).contains("is given twice"),
+        "{}",
+        describe(&output)
+    );
+    // An assistant's address, as before.
+    let output = t.tandem(&[
+        "client",
+        "add",
+        "--name",
+        "Globex",
+        "--tag",
+        "globex",
+        "--contact",
+        "Sam <sam@va.example>",
+    ]);
+    assert!(
+        !output.status.success() && stderr(&output).contains("belongs to assistant"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(t.count("client").await, 1);
+    let output = t.tandem(&[
+        "client",
+        "add",
+        "--name",
+        "Globex",
+        "--tag",
+        "globex",
+        "--contact",
+        "Greta Holm <greta@globex.example>",
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+}
+
+/// One entry of a help text's "Arguments:" or "Options:": the argument as shown, and whether a
+/// description follows it (on its line, or on the lines under it).
+fn undescribed(help: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut section = "";
+    let lines: Vec<&str> = help.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            section = line.trim_end_matches(':');
+            continue;
+        }
+        if !matches!(section, "Arguments" | "Options") {
+            continue;
+        }
+        let entry = line.trim_start();
+        let indent = line.len() - entry.len();
+        if entry.is_empty()
+            || !(entry.starts_with('-') || entry.starts_with('<') || entry.starts_with('['))
+            || indent > 6
+        {
+            continue;
+        }
+        let (name, text) = match entry.split_once("  ") {
+            Some((name, text)) => (name.trim(), text.trim()),
+            None => (entry.trim(), ""),
+        };
+        // Long help (or an entry too long for one line) puts the description on the lines
+        // under the entry, indented further than any entry (entries start at column 2 or 6).
+        let below = lines.get(i + 1).is_some_and(|next| {
+            let rest = next.trim_start();
+            !rest.is_empty() && next.len() - rest.len() > 6 && !rest.starts_with('[')
+        });
+        // clap's own `[env: ...]`, `[default: ...]` or `[possible values: ...]` alone say
+        // nothing of what the argument is.
+        if (text.is_empty() || text.starts_with('[')) && !below {
+            missing.push(name.to_string());
+        }
+    }
+    missing
+}
+
+/// The subcommands a help text lists under "Commands:" (but `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_commands = false;
+    for line in help.lines() {
+        if !line.starts_with(' ') {
+            in_commands = line == "Commands:";
+            continue;
+        }
+        // An entry is indented by two; a description wrapped onto the next line by more.
+        if in_commands
+            && !line.starts_with("   ")
+            && let Some(name) = line.split_whitespace().next()
+            && name != "help"
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The acceptance test of issue 16: every option and argument of every subcommand's `--help`
+/// (and `-h`) says what it is.
+#[test]
+fn every_option_and_argument_in_help_has_a_description() {
+    let mut queue: Vec<Vec<String>> = vec![Vec::new()];
+    let mut walked = 0;
+    let mut missing = Vec::new();
+    while let Some(path) = queue.pop() {
+        for flag in ["--help", "-h"] {
+            let output = Command::new(BINARY)
+                .args(&path)
+                .arg(flag)
+                .env_remove("TANDEM_CONFIG")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{path:?} {flag}\n{}",
+                describe(&output)
+            );
+            let help = stdout(&output);
+            for name in undescribed(&help) {
+                missing.push(format!("tandem {} {flag}: {name}", path.join(" ")));
+            }
+            if flag == "--help" {
+                walked += 1;
+                for sub in subcommands(&help) {
+                    let mut next = path.clone();
+                    next.push(sub);
+                    queue.push(next);
+                }
+            }
+        }
+    }
+    assert!(walked > 30, "only {walked} help texts found");
+    assert!(
+        missing.is_empty(),
+        "options and arguments without a description:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_help_checker_sees_what_it_should() {
+    let help = "Usage: tandem x [OPTIONS] <ID>\n\nArguments:\n  <ID>  \n  [FILE]  The file\n\n\
+                Options:\n      --json             \n      --month <MONTH>  YYYY-MM\n      \
+                --config <CONFIG>  [env: TANDEM_CONFIG=]\n  -h, --help  Print help\n";
+    assert_eq!(undescribed(help), ["<ID>", "--json", "--config <CONFIG>"]);
+    let long = "Options:\n      --week <WEEK>\n          The week\n\n      --json\n\n  -h, --help\n          Print help\n";
+    assert_eq!(undescribed(long), ["--json"]);
+    assert_eq!(
+        subcommands("Commands:\n  add   Add\n  list  List\n  help  Print\n\nOptions:\n"),
+        ["add", "list"]
+    );
+}
