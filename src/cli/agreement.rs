@@ -97,10 +97,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             date,
         } => {
             let now = SystemClock.now();
+            let today = now.with_timezone(&config.agency.timezone.0).date_naive();
             let on = match date {
                 Some(d) => parse_date(&d, "--date")?,
-                None => now.with_timezone(&config.agency.timezone.0).date_naive(),
+                None => today,
             };
+            anyhow::ensure!(
+                on <= today,
+                "--date {on} is in the future (today is {today}): an agreement is marked signed \
+                 once it is"
+            );
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
             engagements::settle_agreement(

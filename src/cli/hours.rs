@@ -1,4 +1,4 @@
-//! `tandem hours list|void|export|lock`.
+//! `tandem hours list|void|export|lock|unlock`.
 
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
@@ -48,6 +48,12 @@ pub enum Command {
     /// Close a billed month: no entry can be added to it any more.
     Lock {
         /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+    },
+    /// Reopen a locked month, to correct it: hours can be logged and voided in it again.
+    Unlock {
+        /// The locked month, YYYY-MM.
         #[arg(long)]
         month: String,
     },
@@ -177,15 +183,39 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             csv.flush()?;
         }
         Command::Lock { month } => {
-            let (first, _) = parse_month(&month)?;
+            let (first, last) = parse_month(&month)?;
             let month = first.format("%Y-%m").to_string();
+            let now = SystemClock.now();
+            let today = now.with_timezone(&config.agency.timezone.0).date_naive();
+            anyhow::ensure!(
+                last < today,
+                "{month} has not ended yet (today is {today}): a month is locked once it is billed"
+            );
             let pool = open_store(&config).await?;
-            let mut conn = pool.acquire().await?;
-            if timelog::lock_month(&mut conn, &month, SystemClock.now()).await? {
+            let mut tx = pool.begin().await?;
+            let locked = timelog::lock_month(&mut tx, &month, now).await?;
+            tx.commit().await?;
+            if locked {
                 println!("{month} is locked: no more hours can be logged for it");
             } else {
                 println!("{month} was locked already");
             }
+        }
+        Command::Unlock { month } => {
+            let (first, _) = parse_month(&month)?;
+            let month = first.format("%Y-%m").to_string();
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            if !timelog::unlock_month(&mut tx, &month).await? {
+                let locked = timelog::locked_months(&mut tx).await?;
+                let locked = match locked.is_empty() {
+                    true => "no month is locked".to_string(),
+                    false => format!("locked: {}", locked.join(", ")),
+                };
+                anyhow::bail!("{month} is not locked ({locked})");
+            }
+            tx.commit().await?;
+            println!("{month} is unlocked: hours can be logged and voided in it again");
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Starting an engagement: the engagement, its required agreements and the welcome mails to
 //! every client contact and to the assistant, all in one transaction.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::compose::{AgencyView, Composer};
@@ -48,6 +48,35 @@ pub struct EngagementRequest {
 /// ends on a Monday).
 fn last_day_after(start: NaiveDate, weeks: u32) -> NaiveDate {
     start + Duration::weeks(weeks.into()) - Duration::days(1)
+}
+
+/// How far from today an engagement may start: a start further back or ahead is most likely a
+/// typing error (`1999`, `2062`), and would send a welcome announcing a trial long over, or
+/// plan mail for years ahead. An engagement that began within the last year may still be
+/// entered late.
+pub const START_WITHIN: Months = Months::new(12);
+
+/// Refuses a start further than [`START_WITHIN`] from `today`.
+fn check_start(start: NaiveDate, today: NaiveDate) -> Result<(), OnboardingError> {
+    let earliest = today
+        .checked_sub_months(START_WITHIN)
+        .unwrap_or(NaiveDate::MIN);
+    let latest = today
+        .checked_add_months(START_WITHIN)
+        .unwrap_or(NaiveDate::MAX);
+    if start < earliest {
+        return Err(OnboardingError::Invalid(format!(
+            "the start {start} is more than a year ago (today is {today}; the earliest start is \
+             {earliest}): check the date"
+        )));
+    }
+    if start > latest {
+        return Err(OnboardingError::Invalid(format!(
+            "the start {start} is more than a year ahead (today is {today}; the latest start is \
+             {latest}): check the date"
+        )));
+    }
+    Ok(())
 }
 
 /// What `start` did.
@@ -104,6 +133,8 @@ pub async fn start(
             assistant.name, client.tag, existing.id, existing.status
         )));
     }
+    // Last, so that every other mistake is named as itself whatever the day.
+    check_start(request.start, now.date_naive())?;
     let agreements: Vec<_> = compose
         .agreements()
         .iter()
@@ -285,5 +316,32 @@ impl WelcomeContext {
             hours_example,
             several_clients,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_start_within_a_year_of_today() {
+        let today = ymd(2026, 12, 2);
+        for ok in [ymd(2025, 12, 2), ymd(2026, 10, 1), today, ymd(2027, 12, 2)] {
+            assert!(check_start(ok, today).is_ok(), "{ok}");
+        }
+        let err = check_start(ymd(1999, 1, 4), today).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "the start 1999-01-04 is more than a year ago (today is 2026-12-02; the earliest \
+             start is 2025-12-02): check the date"
+        );
+        assert!(check_start(ymd(2025, 12, 1), today).is_err());
+        let err = check_start(ymd(2062, 1, 1), today).unwrap_err().to_string();
+        assert!(err.contains("more than a year ahead"), "{err}");
+        assert!(check_start(NaiveDate::MIN, NaiveDate::MIN).is_ok());
     }
 }

@@ -193,8 +193,31 @@ pub async fn void_submission(
     })?)
 }
 
-/// Voids one entry.
+/// Voids one entry. An entry in a locked (billed) month is not voided: the month must be
+/// unlocked first, so that what was billed and what is stored stay the same.
 pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let found: Option<(String, NaiveDate)> = on!(conn, |c| sqlx::query_as(
+        "SELECT status, work_date FROM time_entry WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    match found {
+        None => return Err(StoreError::NotFound(format!("there is no time entry {id}"))),
+        Some((status, _)) if status != "logged" => {
+            return Err(StoreError::Conflict(format!(
+                "time entry {id} is void already"
+            )));
+        }
+        Some((_, day)) if is_locked(conn, day).await? => {
+            let month = day.format("%Y-%m");
+            return Err(StoreError::Conflict(format!(
+                "time entry {id} is dated {day}, and {month} is locked (billed): \
+                 unlock it first with `tandem hours unlock --month {month}`"
+            )));
+        }
+        Some(_) => {}
+    }
     let moved = on!(conn, |c| {
         sqlx::query(
         "UPDATE time_entry SET status = 'void', voided_at = $1 WHERE id = $2 AND status = 'logged'",
@@ -207,16 +230,9 @@ pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<
     if moved == 1 {
         return Ok(());
     }
-    let status: Option<String> = on!(conn, |c| sqlx::query_scalar(
-        "SELECT status FROM time_entry WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
-    Err(match status {
-        None => StoreError::NotFound(format!("there is no time entry {id}")),
-        Some(_) => StoreError::Conflict(format!("time entry {id} is void already")),
-    })
+    Err(StoreError::Conflict(format!(
+        "time entry {id} is void already"
+    )))
 }
 
 /// One entry with who and for whom, for lists and the billing export.
@@ -284,7 +300,11 @@ pub async fn entries(conn: &mut Conn, filter: &EntryFilter) -> Result<Vec<EntryR
 
 /// Whether the month (`YYYY-MM`) of `day` is locked.
 pub async fn is_locked(conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreError> {
-    let month = day.format("%Y-%m").to_string();
+    is_month_locked(conn, &day.format("%Y-%m").to_string()).await
+}
+
+/// Whether a month (`YYYY-MM`) is locked.
+pub async fn is_month_locked(conn: &mut Conn, month: &str) -> Result<bool, StoreError> {
     let found: Option<String> = on!(conn, |c| sqlx::query_scalar(
         "SELECT month FROM locked_month WHERE month = $1"
     )
@@ -292,6 +312,27 @@ pub async fn is_locked(conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreErr
     .fetch_optional(c)
     .await)?;
     Ok(found.is_some())
+}
+
+/// The locked months (`YYYY-MM`), oldest first.
+pub async fn locked_months(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT month FROM locked_month ORDER BY month"
+    )
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Unlocks a month; returns `false` when it was not locked.
+pub async fn unlock_month(conn: &mut Conn, month: &str) -> Result<bool, StoreError> {
+    Ok(on!(conn, |c| sqlx::query(
+        "DELETE FROM locked_month WHERE month = $1"
+    )
+    .bind(month)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?
+        == 1)
 }
 
 /// Locks a month; returns `false` when it was locked already.

@@ -52,6 +52,11 @@ pub enum Reason {
     Locked {
         month: String,
     },
+    /// Dated before the engagement started: not work for that client (yet).
+    BeforeStart {
+        start: NaiveDate,
+        client_name: String,
+    },
     /// With this line the day would have more than 24 hours.
     DayOver24h {
         date: NaiveDate,
@@ -90,6 +95,14 @@ impl Reason {
             (Reason::Locked { month }, Locale::De) => format!(
                 "{month} ist bereits abgerechnet und geschlossen; bitte wenden Sie sich an die Agentur."
             ),
+            (Reason::BeforeStart { start, client_name }, Locale::En) => format!(
+                "The work for {client_name} starts on {}: this line is dated before that.",
+                format_date(*start, locale)
+            ),
+            (Reason::BeforeStart { start, client_name }, Locale::De) => format!(
+                "Die Zusammenarbeit mit {client_name} beginnt am {}: Diese Zeile liegt davor.",
+                format_date(*start, locale)
+            ),
             (Reason::DayOver24h { date, minutes }, Locale::En) => format!(
                 "With this line, {} would have {} logged: more than 24 hours.",
                 format_date(*date, locale),
@@ -109,6 +122,7 @@ impl Reason {
             Reason::UnknownTag { .. } => "unknown_tag",
             Reason::MissingTag { .. } => "missing_tag",
             Reason::Locked { .. } => "locked",
+            Reason::BeforeStart { .. } => "before_start",
             Reason::DayOver24h { .. } => "day_over_24h",
         }
     }
@@ -255,6 +269,16 @@ pub async fn plan(
                 continue;
             }
         };
+        // Like a date in the future, a date before the engagement began is no day of its work.
+        if entry.date < engagement.start_date {
+            let reason = Reason::BeforeStart {
+                start: engagement.start_date,
+                client_name: engagement.client_name.clone(),
+            };
+            let example = entry.text.clone();
+            rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+            continue;
+        }
         let month = (entry.date.year(), entry.date.month());
         let is_locked = match locked.get(&month) {
             Some(is_locked) => *is_locked,
@@ -356,6 +380,8 @@ struct CancelledContext {
     original_subject: String,
     voided: Vec<EntryView>,
     already_void: bool,
+    /// Why nothing was cancelled (a locked month), or empty.
+    refused: String,
 }
 
 pub(crate) fn week_label(monday: NaiveDate, locale: Locale) -> String {
@@ -608,7 +634,29 @@ pub fn is_cancel(text: &str) -> bool {
         .is_some_and(|first| first.len() <= 4 && asks(&first))
 }
 
-/// Voids the submission a `cancel` reply names and queues the confirmation.
+/// The months (`YYYY-MM`) of `days` that are locked, each once, in order.
+async fn locked_months(
+    conn: &mut Conn,
+    days: impl IntoIterator<Item = NaiveDate>,
+) -> Result<Vec<String>, StoreError> {
+    let mut months: Vec<String> = days
+        .into_iter()
+        .map(|d| d.format("%Y-%m").to_string())
+        .collect();
+    months.sort();
+    months.dedup();
+    let mut locked = Vec::new();
+    for month in months {
+        if store::timelog::is_month_locked(conn, &month).await? {
+            locked.push(month);
+        }
+    }
+    Ok(locked)
+}
+
+/// Voids the submission a `cancel` reply names and queues the confirmation. A submission with
+/// hours in a locked (billed) month is not voided: the answer says why and who can correct it,
+/// as a receipt does for a line in such a month. Returns how many entries were voided.
 pub async fn cancel(
     tx: &mut Conn,
     compose: &Composer,
@@ -622,14 +670,28 @@ pub async fn cancel(
         .into_iter()
         .filter(|e| e.status == "logged")
         .collect();
-    let voided = store::timelog::void_submission(tx, submission_id, now).await?;
     let locale = assistant.locale;
+    let locked = locked_months(tx, entries.iter().map(|e| e.work_date)).await?;
+    let refused = if locked.is_empty() {
+        String::new()
+    } else {
+        Reason::Locked {
+            month: locked.join(", "),
+        }
+        .describe(locale)
+    };
+    let voided = if refused.is_empty() {
+        store::timelog::void_submission(tx, submission_id, now).await?
+    } else {
+        0
+    };
     let context = CancelledContext {
         agency: compose.agency_view(),
         assistant_name: assistant.name.clone(),
         original_subject: strip_reply_prefixes(incoming.subject.as_deref().unwrap_or_default()),
         voided: entries
             .iter()
+            .filter(|_| refused.is_empty())
             .map(|e| EntryView {
                 day: format_day(e.work_date, locale),
                 duration: format_duration(e.minutes),
@@ -638,7 +700,8 @@ pub async fn cancel(
                 description: e.description.clone(),
             })
             .collect(),
-        already_void: voided == 0,
+        already_void: refused.is_empty() && voided == 0,
+        refused,
     };
     let to = assistant_answered(assistant, incoming)?;
     let mail = compose.answer(&to, "hours_cancelled", &context, incoming)?;
@@ -722,6 +785,23 @@ mod tests {
             let text = marker.repeat((1 << 20) / marker.len());
             assert_eq!(strip_reply_prefixes(&text), text.trim(), "{marker}");
         }
+    }
+
+    #[test]
+    fn before_the_start_in_both_languages() {
+        let reason = Reason::BeforeStart {
+            start: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            client_name: "Acme GmbH".into(),
+        };
+        assert_eq!(reason.code(), "before_start");
+        assert_eq!(
+            reason.describe(Locale::En),
+            "The work for Acme GmbH starts on 23 November 2026: this line is dated before that."
+        );
+        assert_eq!(
+            reason.describe(Locale::De),
+            "Die Zusammenarbeit mit Acme GmbH beginnt am 23. November 2026: Diese Zeile liegt davor."
+        );
     }
 
     #[test]

@@ -229,9 +229,19 @@ impl<'c> Walker<'c> {
         }
         match (&parts.date, &parts.duration, &self.block) {
             (Some(date), Some(duration), _) => {
-                let date = self.date_result(date);
-                let line = self.entry(number, text, date, duration.minutes, parts, None);
-                self.slots.push(Slot::Sure(line));
+                let resolved = self.date_result(date);
+                let line = self.entry(number, text, resolved, duration.minutes, parts, None);
+                // `morgen 2h Termine` is tomorrow's work, rejected as in the future. But
+                // `morgen 9-11 Arzttermin` or `Termin morgen 10:30` is as likely a note about
+                // tomorrow as an entry: rejected only in a mail with clear entries.
+                let ahead = matches!(date.spec, date::DateSpec::DaysAhead(_));
+                let clear = date.at_start && duration.shape == Shape::Units;
+                match line {
+                    Line::Rejected(rejected) if ahead && !clear => {
+                        self.slots.push(Slot::Weak(rejected))
+                    }
+                    line => self.slots.push(Slot::Sure(line)),
+                }
             }
             (None, Some(duration), Some(block)) if open == Some(block.id) => {
                 let (date, tag) = (block.date.clone(), block.tag.clone());

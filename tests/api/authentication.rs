@@ -72,7 +72,7 @@ async fn require_over_imap_forged_hours_surveys_and_exceptions() {
     let account = dovecot.add_user();
     let t = app(dovecot, &account, "require").await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     t.app.run_once().await.unwrap();
     let receipts = "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'";
     let entries = "SELECT COUNT(*) FROM time_entry";
@@ -242,7 +242,7 @@ async fn a_contact_marked_unauthenticated_ok_answers_a_survey() {
     let account = dovecot.add_user();
     let t = app(dovecot, &account, "require").await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     let edited = t.tandem(&[
         "client",
         "edit",
@@ -289,7 +289,7 @@ async fn report_handles_and_the_digest_lists_unauthenticated_submissions() {
     let account = dovecot.add_user();
     let t = app(dovecot, &account, "report").await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     t.app.run_once().await.unwrap();
     let forged = message(
         "Sam Lee <sam@va.example>",

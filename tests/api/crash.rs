@@ -27,11 +27,11 @@ impl Rng {
 }
 
 fn hours_mail(i: usize) -> Vec<u8> {
-    let day = 1 + i % 28;
+    let (day, sent) = crate::helpers::cli_hours_day(i);
     format!(
         "From: Sam Lee <sam@va.example>\r\nTo: team@example.org\r\nSubject: Hours {i}\r\n\
-         Message-ID: <crash-{i}@va.example>\r\nDate: Fri, 30 Oct 2026 18:00:00 +0000\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\n\r\n2026-10-{day:02} 1h task {i}\r\n\r\nSam\r\n"
+         Message-ID: <crash-{i}@va.example>\r\nDate: {sent}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\n\r\n{day} 1h task {i}\r\n\r\nSam\r\n"
     )
     .into_bytes()
 }

@@ -28,11 +28,11 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(90);
 /// Mail `i`: half an hour on one of 28 days, so no day comes near 24 hours (36 mails a day
 /// at most) and every mail is a submission of its own.
 fn hours_mail(i: usize) -> Vec<u8> {
-    let day = 1 + i % 28;
+    let (day, sent) = crate::helpers::cli_hours_day(i);
     format!(
         "From: Sam Lee <sam@va.example>\r\nTo: team@example.org\r\nSubject: Hours {i}\r\n\
-         Message-ID: <daemons-{i}@va.example>\r\nDate: Fri, 30 Oct 2026 18:00:00 +0000\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\n\r\n2026-10-{day:02} 30min task {i}\r\n\r\nSam\r\n"
+         Message-ID: <daemons-{i}@va.example>\r\nDate: {sent}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\n\r\n{day} 30min task {i}\r\n\r\nSam\r\n"
     )
     .into_bytes()
 }

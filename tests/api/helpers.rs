@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output};
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use tandem::app::App;
 use tandem::clock::ManualClock;
 use tandem::config::Config;
@@ -58,6 +58,29 @@ pub fn test_now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
         .unwrap()
         .to_utc()
+}
+
+/// The first day of last month, on the wall clock: where [`TestApp::add_engagement_by_cli`]'s
+/// engagement starts. The binary runs on the wall clock, and an engagement may start at most a
+/// year before today, so a fixed date would stop working one day.
+pub fn cli_start() -> NaiveDate {
+    let today = Utc::now().date_naive();
+    today
+        .with_day(1)
+        .and_then(|first| first.checked_sub_months(chrono::Months::new(1)))
+        .unwrap()
+}
+
+/// Day `i % 28` of [`cli_start`]'s month (`YYYY-MM-DD`) and a `Date:` header of the evening
+/// of the 28th: a time log for the engagement of [`TestApp::add_engagement_by_cli`], of a
+/// day after its start and sent after that day, but before today.
+pub fn cli_hours_day(i: usize) -> (String, String) {
+    let day = cli_start() + chrono::Days::new((i % 28) as u64);
+    let sent = (cli_start() + chrono::Days::new(27))
+        .and_hms_opt(18, 0, 0)
+        .unwrap()
+        .and_utc();
+    (day.to_string(), sent.to_rfc2822())
 }
 
 /// Whether this run's apps use PostgreSQL (`TANDEM_TEST_DATABASE=postgres`, the second run of
@@ -189,8 +212,10 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Sam, Acme and their engagement from 1 Oct 2026, through the CLI (as an operator would).
+    /// Sam, Acme and their engagement from [`cli_start`], through the CLI (as an operator
+    /// would).
     pub fn add_engagement_by_cli(&self) {
+        let start = cli_start().to_string();
         for args in [
             &[
                 "assistant",
@@ -220,7 +245,7 @@ impl TestApp {
                 "--client",
                 "acme",
                 "--start",
-                "2026-10-01",
+                &start,
             ],
         ] {
             let output = self.tandem(args);
@@ -294,11 +319,25 @@ impl TestApp {
 
     /// Sam for Acme from 2026-12-01, four weeks' trial, 45 an hour, 20 hours a month.
     pub async fn start_engagement(&self) -> tandem::onboarding::Started {
+        self.start_engagement_from(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .await
+    }
+
+    /// The same engagement begun on Monday 23 Nov 2026, the week of [`test_now`], for tests that
+    /// log hours of that week: hours dated before an engagement's start are rejected. Nothing
+    /// of its schedule is due at `test_now` yet (its first survey is on Friday the 27th).
+    pub async fn start_engagement_for_hours(&self) -> tandem::onboarding::Started {
+        self.start_engagement_from(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+            .await
+    }
+
+    /// Sam for Acme from `start`, four weeks' trial, 45 an hour, 20 hours a month.
+    pub async fn start_engagement_from(&self, start: NaiveDate) -> tandem::onboarding::Started {
         self.app
             .start_engagement(&EngagementRequest {
                 assistant: EmailAddress::parse("sam@va.example").unwrap(),
                 client: ClientTag::parse("acme").unwrap(),
-                start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                start,
                 trial: TrialEnd::Default,
                 hourly_rate_cents: Some(4500),
                 budget_minutes: Some(1200),

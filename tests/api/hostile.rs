@@ -112,7 +112,7 @@ async fn a_different_message_under_a_known_message_id_gets_its_own_row() {
 async fn a_message_whose_flow_always_fails_is_quarantined_after_its_tries_and_holds_up_nothing() {
     let t = spawn_app_with(|_, text| text.replace("attempts = 5", "attempts = 3")).await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     // Every time log fails to store, on purpose.
     let broken = if on_postgres() {
         "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS \
@@ -195,7 +195,7 @@ async fn a_message_over_the_size_limit_is_recorded_from_its_header_and_quarantin
         spawn_app_with(|_, text| text.replace("message_bytes = 26214400", "message_bytes = 4096"))
             .await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     let mut big = hours("<big@va.example>");
     big.extend(std::iter::repeat_n(b'x', 10_000));
     big.extend_from_slice(b"\r\n");
@@ -224,14 +224,15 @@ mod corpus;
 /// How many ordinary time logs the hostile corpus is interleaved with.
 const ORDINARY: usize = 200;
 
-/// Ordinary time log `i` from Sam: 6 minutes on one of the first 20 days of November.
+/// Ordinary time log `i` from Sam: 6 minutes on one of the four days of his engagement up to
+/// the mail's date (23 to 26 November).
 fn ordinary(i: usize) -> Vec<u8> {
     message(
         "Sam Lee <sam@va.example>",
         &format!("<ordinary{i}@va.example>"),
         "Hours",
         "",
-        &format!("2026-11-{:02} 6min task {i}", 1 + i % 20),
+        &format!("2026-11-{:02} 6min task {i}", 23 + i % 4),
     )
 }
 
@@ -411,7 +412,7 @@ async fn assert_survived(t: &TestApp, mail: &[(String, Vec<u8>, Goes)], peak_kb:
 async fn the_hostile_corpus_among_ordinary_mail_over_maildir() {
     let t = spawn_app().await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     let mail = interleaved();
     for (n, (name, raw, _)) in mail.iter().enumerate() {
         t.deliver(&format!("{:04}.{name}", n), raw);
@@ -450,7 +451,7 @@ async fn the_hostile_corpus_among_ordinary_mail_over_imap() {
     let t =
         spawn_app_with(|dir, text| dovecot.tandem_config(dir, &text, &account, Tls::None)).await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     let mail = interleaved();
     for (_, raw, _) in &mail {
         dovecot.deliver(&account, raw);

@@ -1,3 +1,4 @@
+use chrono::Datelike;
 use mail_parser::MessageParser;
 
 use crate::helpers::{describe, message, spawn_app};
@@ -18,7 +19,7 @@ fn last_sent(t: &crate::helpers::TestApp) -> (String, String, Vec<u8>) {
 async fn hours_by_mail_receipt_cancel_and_export() {
     let t = spawn_app().await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     t.app.outbox().drain().await.unwrap();
     let welcome_mails = t.sent_files().len();
 
@@ -159,21 +160,222 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     );
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
 
-    // A void by the operator.
+    // A void by the operator: refused while November is locked (billed), done once it is
+    // unlocked.
     let void = t.tandem(&["hours", "void", "1"]);
     assert!(
         !void.status.success(),
         "entry 1 was voided by the cancel already"
     );
-    let first_logged: i64 = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
-        sqlx::query_scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
-            .fetch_one(c)
-            .await
-    })
-    .unwrap();
-    let void = t.tandem(&["hours", "void", &first_logged.to_string()]);
+    let first_logged = t
+        .scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
+        .await
+        .to_string();
+    let void = t.tandem(&["hours", "void", &first_logged]);
+    assert_refused(
+        &void,
+        &format!(
+            "time entry {first_logged} is dated 2026-11-23, and 2026-11 is locked (billed): \
+             unlock it first with `tandem hours unlock --month 2026-11`"
+        ),
+    );
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
+    let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
+    assert!(unlock.status.success(), "{}", describe(&unlock));
+    let void = t.tandem(&["hours", "void", &first_logged]);
     assert!(void.status.success(), "{}", describe(&void));
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+}
+
+/// The command failed, said `expected` on stderr and nothing on stdout.
+fn assert_refused(output: &std::process::Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains(expected) && output.stdout.is_empty(),
+        "expected a refusal saying {expected:?}\n{}",
+        describe(output)
+    );
+}
+
+/// A receipt's `cancel` reply for Sam's mail `hours_id`, answering the receipt in `sent`.
+fn cancel_reply(sent: &(String, String, Vec<u8>), hours_id: &str, cancel_id: &str) -> Vec<u8> {
+    let (subject, _, raw) = sent;
+    let receipt = MessageParser::default().parse(raw).unwrap();
+    let receipt_id = receipt.message_id().unwrap();
+    message(
+        "Sam Lee <sam@va.example>",
+        cancel_id,
+        &format!("Re: {subject}"),
+        &format!("In-Reply-To: <{receipt_id}>\r\nReferences: {hours_id} <{receipt_id}>\r\n"),
+        "storno",
+    )
+}
+
+/// Issue 16, item 3: a billed month stays as billed. `hours lock` takes only a month that has
+/// ended, `hours void` and a `cancel` reply change nothing in a locked month (the reply is
+/// answered with the reason), and `hours unlock` reopens it.
+#[tokio::test]
+async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    t.deliver(
+        "1.hours",
+        &message(
+            "Sam Lee <sam@va.example>",
+            "<h1@va.example>",
+            "Hours",
+            "",
+            "2026-11-23 2h invoices\n2026-11-24 1h calls",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let receipt = last_sent(&t);
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
+
+    // The binary runs on the wall clock: a month that has not ended is refused, whichever it
+    // is (the next month never has; the 31st century will not have).
+    let today = chrono::Utc::now().date_naive();
+    let next_month = today
+        .with_day(1)
+        .unwrap()
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap()
+        .format("%Y-%m")
+        .to_string();
+    for month in [next_month.as_str(), "2999-12"] {
+        let lock = t.tandem(&["hours", "lock", "--month", month]);
+        assert_refused(&lock, &format!("{month} has not ended yet"));
+    }
+    assert_eq!(t.count("locked_month").await, 0);
+    let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
+    assert_refused(&unlock, "2026-11 is not locked (no month is locked)");
+
+    let lock = t.tandem(&["hours", "lock", "--month", "2026-11"]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+    let lock = t.tandem(&["hours", "lock", "--month", "2026-10"]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+
+    // Sam's `storno` voids nothing, and his answer says why.
+    let before = t.sent_files().len();
+    t.deliver(
+        "2.cancel",
+        &cancel_reply(&receipt, "<h1@va.example>", "<c1@va.example>"),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
+    assert_eq!(t.count("submission WHERE status = 'logged'").await, 1);
+    assert_eq!(t.sent_files().len(), before + 1);
+    let (_, text, raw) = last_sent(&t);
+    let answer = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(answer.in_reply_to().as_text(), Some("c1@va.example"));
+    assert!(
+        text.contains(
+            "Nothing was cancelled: 2026-11 has been billed and is closed; ask the agency to \
+             correct it."
+        ) && text.contains("Your hours stay logged as they were."),
+        "{text}"
+    );
+    assert!(!text.contains("Send the corrected hours"), "{text}");
+
+    // The operator's void is refused too; unlocked, the month can be corrected again.
+    let unlock = t.tandem(&["hours", "unlock", "--month", "2026-09"]);
+    assert_refused(&unlock, "2026-09 is not locked (locked: 2026-10, 2026-11)");
+    let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
+    assert!(unlock.status.success(), "{}", describe(&unlock));
+    assert_eq!(
+        String::from_utf8_lossy(&unlock.stdout),
+        "2026-11 is unlocked: hours can be logged and voided in it again\n"
+    );
+    assert_eq!(t.count("locked_month").await, 1);
+    t.deliver(
+        "3.cancel",
+        &cancel_reply(&receipt, "<h1@va.example>", "<c2@va.example>"),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 0);
+    let (_, text, _) = last_sent(&t);
+    assert!(text.contains("Cancelled as you asked"), "{text}");
+}
+
+/// Issue 16, item 4: hours dated before the engagement's start are rejected in the receipt
+/// with the reason, as a future date is, and so are never exported.
+#[tokio::test]
+async fn hours_before_the_engagement_started_are_rejected_with_the_reason() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    t.deliver(
+        "1.hours",
+        &message(
+            "Sam Lee <sam@va.example>",
+            "<h1@va.example>",
+            "Hours",
+            "",
+            "2026-11-20 3h onboarding prep\n2026-11-23 2h invoices",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let (_, text, _) = last_sent(&t);
+    assert!(
+        text.contains("“2026-11-20 3h onboarding prep”")
+            && text.contains(
+                "The work for Acme GmbH starts on 23 November 2026: this line is dated before \
+                 that."
+            ),
+        "{text}"
+    );
+    let export = t.tandem(&["hours", "export", "--month", "2026-11"]);
+    assert!(export.status.success(), "{}", describe(&export));
+    assert_eq!(
+        String::from_utf8(export.stdout).unwrap(),
+        "date,assistant,client,minutes,hours,description,rate,amount\n\
+         2026-11-23,Sam Lee,acme,120,2.00,invoices,45.00,90.00\n"
+    );
+    let row = t
+        .scalar("SELECT COUNT(*) FROM inbound_message WHERE reason LIKE '%1 entry accepted, 1 line rejected'")
+        .await;
+    assert_eq!(row, 1, "the audit trail counts the rejected line");
+}
+
+/// Issue 16, item 5: `morgen 2h Termine` is tomorrow's work, rejected as in the future and
+/// not offered with today's date; `26h` is more than a day, not 26 minutes.
+#[tokio::test]
+async fn tomorrow_and_a_line_over_a_day_are_rejected_without_a_misleading_example() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    // Thursday 26 Nov 2026 in Lisbon.
+    t.deliver(
+        "1.hours",
+        &message(
+            "Sam Lee <sam@va.example>",
+            "<h1@va.example>",
+            "Hours",
+            "",
+            "2026-11-23 1h calls\nmorgen 2h Termine\ntomorrow 1h prep\nyesterday 26h trade fair",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let (_, text, _) = last_sent(&t);
+    for expected in [
+        "“morgen 2h Termine”\n    27 November 2026 is in the future.\n    Write it like this: 2026-11-27 2h Termine",
+        "“tomorrow 1h prep”\n    27 November 2026 is in the future.\n    Write it like this: 2026-11-27 1h prep",
+        "“yesterday 26h trade fair”\n    26 hours on one line are more than 24 hours.\n    Write it like this: 2026-11-25 1.5h trade fair",
+    ] {
+        assert!(text.contains(expected), "{expected}\n---\n{text}");
+    }
+    assert!(!text.contains("26 min"), "{text}");
+    assert!(!text.contains("2026-11-26 2h"), "{text}");
+    assert_eq!(t.count("time_entry").await, 1);
 }
 
 /// Mail from an assistant that holds no time log (a sick note) is for a person: no receipt.

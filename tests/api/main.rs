@@ -9,6 +9,8 @@
 //!   `dmarc=pass` is handled, forged survey answers store nothing, `--unauthenticated-ok`
 //!   people are handled without a header; with `report`, the digest lists them.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
+//! - `dates`: dates that cannot be right, refused: an agreement signed in the future, an
+//!   engagement starting more than a year from today.
 //! - `console`: the operator's console (issue 16): a closed stdout ends a command quietly,
 //!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
 //!   named), `check` on a read-only `var/`, one contact address per client, and every
@@ -19,7 +21,9 @@
 //! - `hostile`: hostile, huge and broken mail, and mail whose handling fails: quarantined with
 //!   a reason, never stopping the mail behind it; settling never replaces a file; a reused
 //!   Message-ID gets its own row.
-//! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock.
+//! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock; a locked
+//!   month refuses void and cancel until unlocked; hours before the engagement's start,
+//!   `morgen` and lines over 24 h rejected with their reasons.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
 //!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
@@ -66,6 +70,7 @@ mod console;
 mod crash;
 mod daemon;
 mod daemons;
+mod dates;
 mod dbcopy;
 mod dbfaults;
 mod digest;

@@ -128,7 +128,7 @@ async fn a_row_held_by_a_dead_worker_is_taken_over_after_its_lease() {
 async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing_else_does() {
     let t = spawn_app().await;
     t.add_people().await;
-    t.start_engagement().await;
+    t.start_engagement_for_hours().await;
     t.app.outbox().drain().await.unwrap();
     let hours = |id: &str, extra: &str, body: &str| {
         crate::helpers::message("Sam Lee <sam@va.example>", id, "Hours", extra, body)

@@ -423,7 +423,7 @@ async fn agreement_replies_by_each_path() {
         let reminded = t.app.remind_agreements_now(1).await.unwrap();
         assert_eq!(reminded, [tandem::domain::Party::Assistant]);
         // The operator confirms.
-        let signed = t.tandem(&["agreement", "sign", "1", "dpa", "--date", "2026-12-04"]);
+        let signed = t.tandem(&["agreement", "sign", "1", "dpa", "--date", "2026-11-26"]);
         assert!(signed.status.success(), "{}", describe(&signed));
     }
 }

@@ -7,7 +7,7 @@
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use super::duration::{Number, digits_value};
-use super::token::Tokens;
+use super::token::{Kind, Tokens};
 
 /// A date as written, before it is placed in the calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub(super) enum DateSpec {
     Weekday(Weekday),
     /// `heute` (0), `gestern` (1), `vorgestern` (2).
     DaysAgo(u32),
+    /// `morgen`/`tomorrow` (1), `übermorgen` (2): always after the day the message was sent,
+    /// so a line dated so is rejected as in the future.
+    DaysAhead(u32),
 }
 
 /// How sure we are that the text means a date.
@@ -49,6 +52,7 @@ pub(super) fn candidates(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Vec<Da
     let mut all = explicit(t, i, day_first);
     all.extend(weekday(t, i, day_first));
     all.extend(relative(t, i));
+    all.extend(ahead(t, i));
     all
 }
 
@@ -64,6 +68,7 @@ pub(super) fn resolve(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
             today.checked_sub_days(Days::new(u64::from(back)))
         }
         DateSpec::DaysAgo(n) => today.checked_sub_days(Days::new(u64::from(n))),
+        DateSpec::DaysAhead(n) => today.checked_add_days(Days::new(u64::from(n))),
     }
 }
 
@@ -360,6 +365,70 @@ fn relative(t: Tokens<'_, '_>, i: usize) -> Option<DateMatch> {
     })
 }
 
+/// Words after which `morgen`/`tomorrow` is part of a phrase, not the day of the work:
+/// `für morgen`, `bis morgen`, `for tomorrow`, `heute Morgen`, `am Morgen`, `Guten Morgen`.
+const NOT_A_DAY_AFTER: [&str; 24] = [
+    "für",
+    "fuer",
+    "bis",
+    "auf",
+    "ab",
+    "von",
+    "seit",
+    "vor",
+    "nach",
+    "guten",
+    "heute",
+    "gestern",
+    "vorgestern",
+    "am",
+    "jeden",
+    "den",
+    "diesen",
+    "ganzen",
+    "for",
+    "until",
+    "till",
+    "by",
+    "before",
+    "after",
+];
+
+/// `morgen`/`tomorrow`, `übermorgen`: a day after today, which the flow rejects as in the
+/// future rather than reading the line as undated. Not where the word is something else: the
+/// noun `Morgen` (capitalised inside a line: `den ganzen Morgen`), the greeting (`Morgen,` or
+/// `Morgen!` at the start), or a phrase after one of [`NOT_A_DAY_AFTER`] (`Vorbereitung für
+/// morgen` is today's work for tomorrow).
+fn ahead(t: Tokens<'_, '_>, i: usize) -> Option<DateMatch> {
+    let raw = t.raw_word(i)?;
+    let lower = raw.to_lowercase();
+    let days = match lower.as_str() {
+        "morgen" | "tomorrow" => 1,
+        "übermorgen" | "uebermorgen" => 2,
+        _ => return None,
+    };
+    let first = (0..i).all(|k| {
+        !t.get(k)
+            .is_some_and(|tok| matches!(tok.kind, Kind::Word | Kind::Tag | Kind::Opaque))
+    });
+    let capitalised = raw.starts_with(char::is_uppercase);
+    let noun = lower == "morgen" && capitalised && !first;
+    let greeting = lower == "morgen" && capitalised && first && t.is_sym_in(i + 1, &[',', '!']);
+    let in_phrase = i
+        .checked_sub(1)
+        .and_then(|k| t.word(k))
+        .is_some_and(|w| NOT_A_DAY_AFTER.contains(&w.as_str()));
+    if noun || greeting || in_phrase {
+        return None;
+    }
+    Some(DateMatch {
+        end: i + 1,
+        spec: DateSpec::DaysAhead(days),
+        certainty: Certainty::Relative,
+        as_hours: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::token::tokenize;
@@ -425,6 +494,33 @@ mod tests {
         assert_eq!(date("3. Oktober", true, today()), Some(ymd(2026, 10, 3)));
         assert_eq!(date("3. März", true, today()), Some(ymd(2027, 3, 3)));
         assert_eq!(date("Dez 1", true, today()), Some(ymd(2026, 12, 1)));
+    }
+
+    #[test]
+    fn tomorrow_is_a_day_ahead_unless_the_word_means_something_else() {
+        assert_eq!(date("morgen", true, today()), Some(ymd(2026, 11, 27)));
+        assert_eq!(date("Morgen", true, today()), Some(ymd(2026, 11, 27)));
+        assert_eq!(date("tomorrow", true, today()), Some(ymd(2026, 11, 27)));
+        assert_eq!(date("übermorgen", true, today()), Some(ymd(2026, 11, 28)));
+        // Each word at `at` of `text`: not a day.
+        for (text, at) in [
+            ("Guten Morgen", 1),
+            ("guten morgen", 1),
+            ("heute Morgen", 1),
+            ("den ganzen Morgen", 2),
+            ("Vorbereitung für morgen", 2),
+            ("prep for tomorrow", 2),
+            ("bis morgen", 1),
+        ] {
+            let tokens = tokenize(text);
+            let found = candidates(Tokens(&tokens), at, true);
+            assert!(found.is_empty(), "{text}: {found:?}");
+        }
+        // The greeting alone on its line.
+        for text in ["Morgen,", "Morgen!"] {
+            let tokens = tokenize(text);
+            assert!(candidates(Tokens(&tokens), 0, true).is_empty(), "{text}");
+        }
     }
 
     #[test]
@@ -523,6 +619,7 @@ mod tests {
                 DateSpec::NoYear { month: 12, day: 31 },
                 DateSpec::Weekday(Weekday::Sun),
                 DateSpec::DaysAgo(2),
+                DateSpec::DaysAhead(2),
             ] {
                 let _ = resolve(spec, today);
             }

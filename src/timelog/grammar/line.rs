@@ -197,12 +197,23 @@ impl<'a> Analysis<'a> {
     }
 
     /// The first clear date; else a `23.11` that could also be hours, read as a date unless a
-    /// date block is open and nothing else on the line is a duration.
+    /// date block is open and nothing else on the line is a duration. Under an open date block
+    /// a `morgen`/`tomorrow` inside the line (`- 1h Termine morgen vorbereitet`) is words: the
+    /// line borrows the block's date; at its start (`- morgen 1h Termine`) it is the date.
     fn choose_date(&self, in_block: bool) -> Option<usize> {
-        self.first(|w| matches!(w, What::Date(d) if d.as_hours.is_none()))
+        let words_before =
+            |f: &Found| (0..f.start).any(|k| self.is_wordish(k) && !self.is_label(k));
+        (0..self.found.len())
+            .find(|&f| match &self.found[f].what {
+                What::Date(d) if d.as_hours.is_none() => {
+                    let ahead = matches!(d.spec, DateSpec::DaysAhead(_));
+                    !(ahead && in_block && words_before(&self.found[f]))
+                }
+                _ => false,
+            })
             .or_else(|| {
                 let has_duration = self.first(|w| matches!(w, What::Duration(_))).is_some();
-                self.first(|w| matches!(w, What::Date(_)))
+                self.first(|w| matches!(w, What::Date(d) if d.as_hours.is_some()))
                     .filter(|_| has_duration || !in_block)
             })
     }

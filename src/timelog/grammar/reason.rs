@@ -46,8 +46,13 @@ impl Reason {
 impl Rejected {
     /// The line corrected, e.g. `2026-11-23 1.5h Kalenderpflege`: the date (ISO, which every
     /// locale reads the same way), the duration, the tag and the description, each the line's own
-    /// where it has a usable one. A missing or unusable date becomes today; a missing duration a
-    /// sample.
+    /// where it has a usable one. A missing or unusable date becomes today; a missing duration,
+    /// or one over 24 hours, a sample (`26h` is not guessed to be 26 minutes).
+    ///
+    /// A future date written as a date (`27.11.`) may be a slip of the finger or of the time
+    /// zone, and becomes today; `morgen`/`tomorrow` cannot be a slip, so the example keeps the
+    /// day it means (`2026-11-27`), to be sent once the work is done: today's date would log
+    /// tomorrow's work today.
     pub fn corrected_example(&self, ctx: &Context) -> String {
         let parts = Analysis::new(&self.text, ctx.day_first).resolve(false);
         let own_date = parts
@@ -55,7 +60,12 @@ impl Rejected {
             .as_ref()
             .and_then(|d| date::resolve(d.spec, ctx.today))
             .filter(|d| *d <= ctx.today);
+        let ahead = parts
+            .date
+            .as_ref()
+            .is_some_and(|d| matches!(d.spec, DateSpec::DaysAhead(_)));
         let day = match &self.reason {
+            Reason::FutureDate { date } if ahead => *date,
             Reason::NoDate | Reason::FutureDate { .. } => ctx.today,
             Reason::InvalidDate { .. } => parts
                 .date
@@ -65,8 +75,9 @@ impl Rejected {
             _ => own_date.unwrap_or(ctx.today),
         };
         let duration = match &self.reason {
-            Reason::NoDuration | Reason::ZeroDuration => SAMPLE_DURATION.to_string(),
-            Reason::TooLong { minutes } => shorter(*minutes),
+            Reason::NoDuration | Reason::ZeroDuration | Reason::TooLong { .. } => {
+                SAMPLE_DURATION.to_string()
+            }
             _ => parts
                 .duration
                 .map_or_else(|| SAMPLE_DURATION.to_string(), |d| d.text),
@@ -103,18 +114,6 @@ fn repaired(spec: DateSpec, today: NaiveDate) -> Option<NaiveDate> {
             .find_map(|day| NaiveDate::from_ymd_opt(year, month, day))
             .filter(|d| *d <= today)
     })
-}
-
-/// A duration for a line over 24 hours: `90h` was most likely meant as 90 minutes; otherwise a
-/// working day.
-fn shorter(minutes: u32) -> String {
-    let hours = minutes / 60;
-    // The number written, read as minutes, must fit in a day.
-    if minutes.is_multiple_of(60) && (25..=24 * 60).contains(&hours) {
-        format!("{hours} min")
-    } else {
-        "8h".to_string()
-    }
 }
 
 #[cfg(test)]
@@ -208,12 +207,24 @@ mod tests {
             (
                 "gestern 90h Telefonate",
                 Reason::TooLong { minutes: 5400 },
-                "2026-11-25 90 min Telefonate",
+                "2026-11-25 1.5h Telefonate",
+            ),
+            (
+                "gestern 26h Telefonate",
+                Reason::TooLong { minutes: 1560 },
+                "2026-11-25 1.5h Telefonate",
             ),
             (
                 "gestern 99999999h x",
                 Reason::TooLong { minutes: u32::MAX },
-                "2026-11-25 8h x",
+                "2026-11-25 1.5h x",
+            ),
+            (
+                "morgen 2h Termine",
+                Reason::FutureDate {
+                    date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+                },
+                "2026-11-27 2h Termine",
             ),
             (
                 "Mo 0h Telefonate",

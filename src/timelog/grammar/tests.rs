@@ -541,6 +541,89 @@ inbox: 1,5
     );
 }
 
+/// Issue 16: `morgen 2h Termine` was told "no date" and offered today's date, for
+/// tomorrow's work. It is a line in the future, and its example keeps that day.
+#[test]
+fn tomorrow_is_in_the_future() {
+    let tomorrow = Reason::FutureDate {
+        date: ymd(2026, 11, 27),
+    };
+    for text in [
+        "morgen 2h Termine",
+        "Morgen 2h Termine",
+        "tomorrow 1.5h calls",
+        "- morgen 30 min Telefonate",
+        "2h morgen Termine",
+    ] {
+        assert_eq!(rejections(text), vec![(1, tomorrow.clone())], "{text}");
+    }
+    assert_eq!(
+        rejections("übermorgen 2h Termine"),
+        vec![(
+            1,
+            Reason::FutureDate {
+                date: ymd(2026, 11, 28)
+            }
+        )]
+    );
+    let lines = parse("morgen 2h Termine", &ctx());
+    let Line::Rejected(r) = &lines[0] else {
+        panic!("{lines:?}")
+    };
+    assert_eq!(r.corrected_example(&ctx()), "2026-11-27 2h Termine");
+    assert_eq!(
+        r.reason.describe(Locale::De),
+        "Der 27. November 2026 liegt in der Zukunft."
+    );
+    // Today's work for tomorrow, and the morning, are no dates.
+    assert_eq!(one("heute Morgen 2h Posteingang").date, ymd(2026, 11, 26));
+    assert_eq!(
+        one("23.11. 2h Vorbereitung für morgen").date,
+        ymd(2026, 11, 23)
+    );
+    let e = one("Mo\n- 1h Termine morgen vorbereitet");
+    assert_eq!(
+        (e.date, e.description.as_str()),
+        (ymd(2026, 11, 23), "Termine morgen vorbereitet")
+    );
+    assert_eq!(
+        rejections("- 2h prep for tomorrow"),
+        vec![(1, Reason::NoDate)]
+    );
+    // A note about tomorrow is not a time log on its own...
+    for text in [
+        "Guten Morgen,\n\nmorgen 9-11 Arzttermin, danach bin ich da.\n\nLena",
+        "Termin morgen 10:30",
+        "Ich bin heute krank und melde mich morgen wieder.",
+        "Morgen,\nich bin morgen nicht da.",
+    ] {
+        assert_eq!(parse(text, &ctx()), vec![], "{text}");
+    }
+    // ...but next to real entries it is rejected with the reason.
+    assert_eq!(
+        rejections("23.11. 2h Rechnungen\nmorgen 9-11 Arzttermin"),
+        vec![(2, tomorrow)]
+    );
+}
+
+/// Issue 16: `26h` was offered as `26 min`. A line over a day is rejected with that reason and
+/// its example does not guess what was meant.
+#[test]
+fn a_line_over_a_day_is_not_reinterpreted() {
+    let lines = parse("gestern 26h Messe", &ctx());
+    let Line::Rejected(r) = &lines[0] else {
+        panic!("{lines:?}")
+    };
+    assert_eq!(r.reason, Reason::TooLong { minutes: 1560 });
+    assert_eq!(
+        r.reason.describe(Locale::En),
+        "26 hours on one line are more than 24 hours."
+    );
+    let example = r.corrected_example(&ctx());
+    assert_eq!(example, "2026-11-25 1.5h Messe");
+    assert!(!example.contains("min"), "{example}");
+}
+
 #[test]
 fn a_date_line_with_nothing_under_it_is_silent() {
     assert_eq!(parse("Monday, 23 Nov\n\nThanks!", &ctx()), vec![]);
