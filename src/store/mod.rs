@@ -680,22 +680,6 @@ async fn check_schema(pool: &Pool, url: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Whether the database has every migration this binary ships, and no other (for `db copy`,
-/// which checks the source it is handed). The open modes other than `Create` check this
-/// already, and say what is wrong.
-pub async fn schema_is_current(pool: &Pool) -> Result<bool, StoreError> {
-    match check_schema(pool, "").await {
-        Ok(()) => Ok(true),
-        Err(
-            StoreError::Missing(_)
-            | StoreError::Foreign { .. }
-            | StoreError::Outdated { .. }
-            | StoreError::Newer { .. },
-        ) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 pub(crate) fn parse_column<T: FromStr>(value: &str, what: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
