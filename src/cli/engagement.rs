@@ -36,6 +36,11 @@ pub enum Command {
         /// Monthly hours budget, e.g. 20 or 12.5.
         #[arg(long)]
         budget: Option<String>,
+        /// The engagement has been running since --start (moving an agency to tandem): it is
+        /// entered as active, with no trial and no welcome mails; its agreements are pending
+        /// until recorded with `tandem agreement sign`.
+        #[arg(long, conflicts_with_all = ["trial_end", "trial_weeks"])]
+        running: bool,
     },
     /// List engagements.
     List {
@@ -99,6 +104,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             trial_weeks,
             rate,
             budget,
+            running,
         } => {
             let request = EngagementRequest {
                 assistant: EmailAddress::parse(&assistant)?,
@@ -113,13 +119,23 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 budget_minutes: budget
                     .map(|b| parse_hundredths(&b, "--budget").map(|h| h * 60 / 100))
                     .transpose()?,
+                running,
             };
             let app = open_app(config).await?;
             let started = app.start_engagement(&request).await?;
-            println!(
-                "added engagement {} with {} agreement(s); {} welcome mail(s) queued",
-                started.engagement_id, started.agreements, started.welcome_mails
-            );
+            if running {
+                println!(
+                    "added engagement {}, running since {} (active, no trial, no welcome mails) \
+                     with {} pending agreement(s): record the signed ones with `tandem agreement \
+                     sign`",
+                    started.engagement_id, request.start, started.agreements
+                );
+            } else {
+                println!(
+                    "added engagement {} with {} agreement(s); {} welcome mail(s) queued",
+                    started.engagement_id, started.agreements, started.welcome_mails
+                );
+            }
             super::deliver(&app).await;
         }
         Command::List { json } => {

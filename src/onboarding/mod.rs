@@ -42,6 +42,10 @@ pub struct EngagementRequest {
     pub trial: TrialEnd,
     pub hourly_rate_cents: Option<i64>,
     pub budget_minutes: Option<i64>,
+    /// The engagement has been running since `start` and is entered late (an agency moving to
+    /// tandem): it is entered as active, without a trial and without welcome mails, and its
+    /// start may lie further back than [`START_WITHIN`].
+    pub running: bool,
 }
 
 /// The last day of a trial of `weeks` weeks that begins on `start` (a trial from a Tuesday
@@ -56,8 +60,18 @@ fn last_day_after(start: NaiveDate, weeks: u32) -> NaiveDate {
 /// entered late.
 pub const START_WITHIN: Months = Months::new(12);
 
-/// Refuses a start further than [`START_WITHIN`] from `today`.
-fn check_start(start: NaiveDate, today: NaiveDate) -> Result<(), OnboardingError> {
+/// Refuses a start further than [`START_WITHIN`] from `today`; a running engagement's start
+/// may lie any time back, but not ahead.
+fn check_start(start: NaiveDate, today: NaiveDate, running: bool) -> Result<(), OnboardingError> {
+    if running {
+        if start > today {
+            return Err(OnboardingError::Invalid(format!(
+                "an engagement running since {start} cannot start after today ({today}); for \
+                 an engagement yet to begin, leave out --running"
+            )));
+        }
+        return Ok(());
+    }
     let earliest = today
         .checked_sub_months(START_WITHIN)
         .unwrap_or(NaiveDate::MIN);
@@ -67,7 +81,8 @@ fn check_start(start: NaiveDate, today: NaiveDate) -> Result<(), OnboardingError
     if start < earliest {
         return Err(OnboardingError::Invalid(format!(
             "the start {start} is more than a year ago (today is {today}; the earliest start is \
-             {earliest}): check the date"
+             {earliest}): check the date, or, for an engagement that has been running since \
+             then, add --running (no trial, no welcome mails)"
         )));
     }
     if start > latest {
@@ -98,6 +113,8 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> Result<Started, OnboardingError> {
     let trial_end = match request.trial {
+        // No trial: the stored trial ends on the first day, and the engagement is active.
+        _ if request.running => request.start,
         TrialEnd::On(date) => date,
         TrialEnd::AfterWeeks(0) => {
             return Err(OnboardingError::Invalid(
@@ -134,7 +151,7 @@ pub async fn start(
         )));
     }
     // Last, so that every other mistake is named as itself whatever the day.
-    check_start(request.start, now.date_naive())?;
+    check_start(request.start, now.date_naive(), request.running)?;
     let agreements: Vec<_> = compose
         .agreements()
         .iter()
@@ -151,6 +168,27 @@ pub async fn start(
     let id = store::engagements::insert(tx, &new, &agreements, now).await?;
     let engagement = store::engagements::get(tx, id).await?;
     debug_assert_eq!(engagement.status, EngagementStatus::Onboarding);
+    if request.running {
+        store::engagements::transition(
+            tx,
+            id,
+            EngagementStatus::Onboarding,
+            EngagementStatus::Active,
+        )
+        .await?;
+        tracing::info!(
+            engagement = id,
+            assistant = assistant.name,
+            client = client.tag,
+            since = %request.start,
+            "running engagement entered"
+        );
+        return Ok(Started {
+            engagement_id: id,
+            agreements: agreements.len(),
+            welcome_mails: 0,
+        });
+    }
 
     let several_clients = !open.is_empty();
     let mut recipients = Vec::new();
@@ -331,17 +369,38 @@ mod tests {
     fn a_start_within_a_year_of_today() {
         let today = ymd(2026, 12, 2);
         for ok in [ymd(2025, 12, 2), ymd(2026, 10, 1), today, ymd(2027, 12, 2)] {
-            assert!(check_start(ok, today).is_ok(), "{ok}");
+            assert!(check_start(ok, today, false).is_ok(), "{ok}");
         }
-        let err = check_start(ymd(1999, 1, 4), today).unwrap_err().to_string();
+        let err = check_start(ymd(1999, 1, 4), today, false)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "the start 1999-01-04 is more than a year ago (today is 2026-12-02; the earliest \
-             start is 2025-12-02): check the date"
+             start is 2025-12-02): check the date, or, for an engagement that has been running \
+             since then, add --running (no trial, no welcome mails)"
         );
-        assert!(check_start(ymd(2025, 12, 1), today).is_err());
-        let err = check_start(ymd(2062, 1, 1), today).unwrap_err().to_string();
+        assert!(check_start(ymd(2025, 12, 1), today, false).is_err());
+        let err = check_start(ymd(2062, 1, 1), today, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("more than a year ahead"), "{err}");
-        assert!(check_start(NaiveDate::MIN, NaiveDate::MIN).is_ok());
+        assert!(check_start(NaiveDate::MIN, NaiveDate::MIN, false).is_ok());
+    }
+
+    #[test]
+    fn a_running_engagement_may_have_begun_any_time_before_today() {
+        let today = ymd(2026, 12, 2);
+        for ok in [ymd(1999, 1, 4), ymd(2025, 1, 26), today] {
+            assert!(check_start(ok, today, true).is_ok(), "{ok}");
+        }
+        let err = check_start(ymd(2026, 12, 3), today, true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "an engagement running since 2026-12-03 cannot start after today (2026-12-02); for \
+             an engagement yet to begin, leave out --running"
+        );
     }
 }

@@ -102,3 +102,70 @@ async fn an_engagement_starts_within_a_year_of_today() {
     assert!(added.status.success(), "{}", describe(&added));
     assert_eq!(t.count("engagement").await, 1);
 }
+
+#[tokio::test]
+async fn an_engagement_running_for_years_is_entered_active_without_trial_or_welcome() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    let day = |days_ago: i64| {
+        (Utc::now() - Duration::days(days_ago))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let since = day(700);
+    let add = |start: &str| {
+        t.tandem(&[
+            "engagement",
+            "add",
+            "--assistant",
+            "sam@va.example",
+            "--client",
+            "acme",
+            "--start",
+            start,
+            "--running",
+        ])
+    };
+    // Running since tomorrow cannot be.
+    assert_refused(&add(&day(-1)), "cannot start after today (");
+    let added = add(&since);
+    assert!(added.status.success(), "{}", describe(&added));
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "running since {since} (active, no trial, no welcome mails)"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        t.scalar("SELECT count(*) FROM engagement WHERE status = 'active'")
+            .await,
+        1
+    );
+    assert_eq!(t.count("outbox").await, 0);
+
+    // Hours from its first weeks are logged, and a scheduler pass plans no trial review.
+    let first = (Utc::now() - Duration::days(699)).format("%d.%m.%Y");
+    t.deliver(
+        "hours.eml",
+        &crate::helpers::message(
+            "Sam Lee <sam@va.example>",
+            "<hours-1@va.example>",
+            "Stunden",
+            "",
+            &format!("{first} 2h Ablage"),
+        ),
+    );
+    let run = t.tandem(&["run", "--once"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        t.scalar("SELECT count(*) FROM time_entry WHERE minutes = 120")
+            .await,
+        1
+    );
+    assert_eq!(
+        t.scalar("SELECT count(*) FROM outbox WHERE kind LIKE 'trial%' OR kind LIKE 'welcome%'")
+            .await,
+        0
+    );
+}

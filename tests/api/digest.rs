@@ -45,6 +45,7 @@ async fn add_engagement(
             trial: TrialEnd::AfterWeeks(weeks),
             hourly_rate_cents: Some(4500),
             budget_minutes: budget_hours.map(|h| h * 60),
+            running: false,
         })
         .await
         .unwrap()

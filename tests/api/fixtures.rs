@@ -95,6 +95,7 @@ async fn seed_world(t: &TestApp) {
             trial: TrialEnd::AfterWeeks(4),
             hourly_rate_cents: Some(4000),
             budget_minutes: None,
+            running: false,
         };
         t.app.start_engagement(&request).await.unwrap();
     }

@@ -341,6 +341,7 @@ impl TestApp {
                 trial: TrialEnd::Default,
                 hourly_rate_cents: Some(4500),
                 budget_minutes: Some(1200),
+                running: false,
             })
             .await
             .unwrap()

@@ -130,6 +130,7 @@ async fn a_second_open_engagement_for_the_same_pair_is_refused() {
         trial: TrialEnd::AfterWeeks(2),
         hourly_rate_cents: None,
         budget_minutes: None,
+        running: false,
     };
     let err = t.app.start_engagement(&request).await.unwrap_err();
     assert!(
@@ -188,6 +189,7 @@ async fn welcome_mails_match_the_golden_files() {
         trial,
         hourly_rate_cents: None,
         budget_minutes: None,
+        running: false,
     };
     t.app
         .start_engagement(&lena("acme", (2026, 11, 30), TrialEnd::AfterWeeks(1)))

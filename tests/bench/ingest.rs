@@ -123,6 +123,7 @@ async fn main() {
         trial: TrialEnd::AfterWeeks(4),
         hourly_rate_cents: None,
         budget_minutes: None,
+        running: false,
     };
     app.start_engagement(&request).await.unwrap();
 

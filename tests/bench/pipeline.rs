@@ -315,6 +315,7 @@ impl Tandem {
                 trial: TrialEnd::AfterWeeks(4),
                 hourly_rate_cents: None,
                 budget_minutes: None,
+                running: false,
             };
             app.start_engagement(&request).await.unwrap();
         }
