@@ -38,7 +38,8 @@ pub enum Command {
         budget: Option<String>,
         /// The engagement has been running since --start (moving an agency to tandem): it is
         /// entered as active, with no trial and no welcome mails; its agreements are pending
-        /// until recorded with `tandem agreement sign`.
+        /// until recorded with `tandem agreement sign`. A start more than a year ago is always
+        /// entered so.
         #[arg(long, conflicts_with_all = ["trial_end", "trial_weeks"])]
         running: bool,
     },
@@ -123,7 +124,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let app = open_app(config).await?;
             let started = app.start_engagement(&request).await?;
-            if running {
+            if started.running {
                 println!(
                     "added engagement {}, running since {} (active, no trial, no welcome mails) \
                      with {} pending agreement(s): record the signed ones with `tandem agreement \

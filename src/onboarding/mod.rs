@@ -54,37 +54,47 @@ fn last_day_after(start: NaiveDate, weeks: u32) -> NaiveDate {
     start + Duration::weeks(weeks.into()) - Duration::days(1)
 }
 
-/// How far from today an engagement may start: a start further back or ahead is most likely a
-/// typing error (`1999`, `2062`), and would send a welcome announcing a trial long over, or
-/// plan mail for years ahead. An engagement that began within the last year may still be
-/// entered late.
-pub const START_WITHIN: Months = Months::new(12);
+/// How far ahead an engagement may start: further is most likely a typing error (`2062`), and
+/// would plan mail for years ahead.
+pub const START_AHEAD: Months = Months::new(12);
 
-/// Refuses a start further than [`START_WITHIN`] from `today`; a running engagement's start
-/// may lie any time back, but not ahead.
+/// How far back an engagement may start: further is most likely a typing error (`1999`).
+pub const START_BACK: Months = Months::new(120);
+
+/// An engagement that began further back than this has been running: a trial and a welcome
+/// announcing it are long over, so it is entered as with `--running`.
+pub const RUNNING_AFTER: Months = Months::new(12);
+
+/// Whether the engagement is entered as running: asked for, or begun before
+/// [`RUNNING_AFTER`].
+fn is_running(request: &EngagementRequest, today: NaiveDate) -> bool {
+    request.running
+        || today
+            .checked_sub_months(RUNNING_AFTER)
+            .is_some_and(|since| request.start < since)
+}
+
+/// Refuses a start further back than [`START_BACK`], or further ahead than [`START_AHEAD`]
+/// (after today for a running engagement).
 fn check_start(start: NaiveDate, today: NaiveDate, running: bool) -> Result<(), OnboardingError> {
-    if running {
-        if start > today {
-            return Err(OnboardingError::Invalid(format!(
-                "an engagement running since {start} cannot start after today ({today}); for \
-                 an engagement yet to begin, leave out --running"
-            )));
-        }
-        return Ok(());
-    }
     let earliest = today
-        .checked_sub_months(START_WITHIN)
+        .checked_sub_months(START_BACK)
         .unwrap_or(NaiveDate::MIN);
-    let latest = today
-        .checked_add_months(START_WITHIN)
-        .unwrap_or(NaiveDate::MAX);
     if start < earliest {
         return Err(OnboardingError::Invalid(format!(
-            "the start {start} is more than a year ago (today is {today}; the earliest start is \
-             {earliest}): check the date, or, for an engagement that has been running since \
-             then, add --running (no trial, no welcome mails)"
+            "the start {start} is more than ten years ago (today is {today}; the earliest start \
+             is {earliest}): check the date"
         )));
     }
+    if running && start > today {
+        return Err(OnboardingError::Invalid(format!(
+            "an engagement running since {start} cannot start after today ({today}); for an \
+             engagement yet to begin, leave out --running"
+        )));
+    }
+    let latest = today
+        .checked_add_months(START_AHEAD)
+        .unwrap_or(NaiveDate::MAX);
     if start > latest {
         return Err(OnboardingError::Invalid(format!(
             "the start {start} is more than a year ahead (today is {today}; the latest start is \
@@ -101,6 +111,8 @@ pub struct Started {
     pub agreements: usize,
     /// Welcome mails queued (one per client contact, one to the assistant).
     pub welcome_mails: usize,
+    /// Entered as running: active, with no trial and no welcome mails.
+    pub running: bool,
 }
 
 /// Creates the engagement with its agreements and queues the welcome mails, in the caller's
@@ -112,9 +124,8 @@ pub async fn start(
     request: &EngagementRequest,
     now: DateTime<Utc>,
 ) -> Result<Started, OnboardingError> {
+    let running = is_running(request, now.date_naive());
     let trial_end = match request.trial {
-        // No trial: the stored trial ends on the first day, and the engagement is active.
-        _ if request.running => request.start,
         TrialEnd::On(date) => date,
         TrialEnd::AfterWeeks(0) => {
             return Err(OnboardingError::Invalid(
@@ -130,6 +141,8 @@ pub async fn start(
             request.start
         )));
     }
+    // No trial for a running engagement: the stored trial ends on its first day.
+    let trial_end = if running { request.start } else { trial_end };
     if request.hourly_rate_cents.is_some_and(|r| r < 0) {
         return Err(OnboardingError::Invalid(
             "the hourly rate cannot be negative".into(),
@@ -151,7 +164,7 @@ pub async fn start(
         )));
     }
     // Last, so that every other mistake is named as itself whatever the day.
-    check_start(request.start, now.date_naive(), request.running)?;
+    check_start(request.start, now.date_naive(), running)?;
     let agreements: Vec<_> = compose
         .agreements()
         .iter()
@@ -168,7 +181,7 @@ pub async fn start(
     let id = store::engagements::insert(tx, &new, &agreements, now).await?;
     let engagement = store::engagements::get(tx, id).await?;
     debug_assert_eq!(engagement.status, EngagementStatus::Onboarding);
-    if request.running {
+    if running {
         store::engagements::transition(
             tx,
             id,
@@ -187,6 +200,7 @@ pub async fn start(
             engagement_id: id,
             agreements: agreements.len(),
             welcome_mails: 0,
+            running,
         });
     }
 
@@ -224,6 +238,7 @@ pub async fn start(
         engagement_id: id,
         agreements: agreements.len(),
         welcome_mails,
+        running,
     })
 }
 
@@ -366,9 +381,9 @@ mod tests {
     }
 
     #[test]
-    fn a_start_within_a_year_of_today() {
+    fn a_start_within_ten_years_back_and_one_ahead() {
         let today = ymd(2026, 12, 2);
-        for ok in [ymd(2025, 12, 2), ymd(2026, 10, 1), today, ymd(2027, 12, 2)] {
+        for ok in [ymd(2016, 12, 2), ymd(2025, 1, 26), today, ymd(2027, 12, 2)] {
             assert!(check_start(ok, today, false).is_ok(), "{ok}");
         }
         let err = check_start(ymd(1999, 1, 4), today, false)
@@ -376,11 +391,10 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "the start 1999-01-04 is more than a year ago (today is 2026-12-02; the earliest \
-             start is 2025-12-02): check the date, or, for an engagement that has been running \
-             since then, add --running (no trial, no welcome mails)"
+            "the start 1999-01-04 is more than ten years ago (today is 2026-12-02; the earliest \
+             start is 2016-12-02): check the date"
         );
-        assert!(check_start(ymd(2025, 12, 1), today, false).is_err());
+        assert!(check_start(ymd(2016, 12, 1), today, true).is_err());
         let err = check_start(ymd(2062, 1, 1), today, false)
             .unwrap_err()
             .to_string();
@@ -389,9 +403,9 @@ mod tests {
     }
 
     #[test]
-    fn a_running_engagement_may_have_begun_any_time_before_today() {
+    fn a_running_engagement_began_before_today() {
         let today = ymd(2026, 12, 2);
-        for ok in [ymd(1999, 1, 4), ymd(2025, 1, 26), today] {
+        for ok in [ymd(2016, 12, 2), ymd(2025, 1, 26), today] {
             assert!(check_start(ok, today, true).is_ok(), "{ok}");
         }
         let err = check_start(ymd(2026, 12, 3), today, true)
@@ -402,5 +416,23 @@ mod tests {
             "an engagement running since 2026-12-03 cannot start after today (2026-12-02); for \
              an engagement yet to begin, leave out --running"
         );
+    }
+
+    #[test]
+    fn an_engagement_begun_over_a_year_ago_is_running() {
+        let today = ymd(2026, 12, 2);
+        let request = |start, running| EngagementRequest {
+            assistant: EmailAddress::parse("sam@va.example").unwrap(),
+            client: ClientTag::parse("acme").unwrap(),
+            start,
+            trial: TrialEnd::Default,
+            hourly_rate_cents: None,
+            budget_minutes: None,
+            running,
+        };
+        assert!(is_running(&request(ymd(2025, 12, 1), false), today));
+        assert!(!is_running(&request(ymd(2025, 12, 2), false), today));
+        assert!(is_running(&request(ymd(2026, 11, 2), true), today));
+        assert!(!is_running(&request(ymd(2026, 11, 2), false), today));
     }
 }

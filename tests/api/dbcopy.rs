@@ -444,7 +444,8 @@ async fn the_copy_hands_out_new_ids() {
     let postgres = Postgres::shared().create_database();
     assert_copied(&db_copy(&sqlite, &postgres));
 
-    // On the wall clock, as the binary runs: an engagement starts within a year of today.
+    // On the wall clock, as the binary runs: an engagement that began over a year ago
+    // is entered as running, without the welcome mails compared here.
     let start = crate::helpers::cli_start().to_string();
     for args in [
         &[

@@ -61,8 +61,9 @@ pub fn test_now() -> DateTime<Utc> {
 }
 
 /// The first day of last month, on the wall clock: where [`TestApp::add_engagement_by_cli`]'s
-/// engagement starts. The binary runs on the wall clock, and an engagement may start at most a
-/// year before today, so a fixed date would stop working one day.
+/// engagement starts. The binary runs on the wall clock, and an engagement begun more than a
+/// year before today is entered as running, without welcome mails and trial, so a fixed date
+/// would change what these tests see one day.
 pub fn cli_start() -> NaiveDate {
     let today = Utc::now().date_naive();
     today

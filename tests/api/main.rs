@@ -10,7 +10,8 @@
 //!   people are handled without a header; with `report`, the digest lists them.
 //! - `cli`: the binary's commands: validation, clear errors, non-zero exits, nothing changed.
 //! - `dates`: dates that cannot be right, refused: an agreement signed in the future, an
-//!   engagement starting more than a year from today.
+//!   engagement starting ten years ago or more than a year ahead; one running for years is
+//!   entered active, with no trial and no welcome mails.
 //! - `console`: the operator's console (issue 16): a closed stdout ends a command quietly,
 //!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
 //!   named), `check` on a read-only `var/`, one contact address per client, and every
