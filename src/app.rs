@@ -24,6 +24,7 @@ use crate::onboarding::{self, EngagementRequest, OnboardingError, Started};
 use crate::outbound::Transport;
 use crate::outbound::file::FileTransport;
 use crate::outbound::smtp::SmtpTransport;
+use crate::privacy;
 use crate::store::{self, Pool, StoreError};
 use crate::tasks::holder::Holder;
 use crate::tasks::outbox::OutboxWorker;
@@ -213,6 +214,50 @@ impl App {
             onboarding::start(tx, compose, weeks, request, now).await
         })
         .await
+    }
+
+    /// Where the file transport writes its `.eml` files, if it is the transport.
+    fn delivered_dir(&self) -> Option<&std::path::Path> {
+        match self.config.outbound.backend {
+            crate::config::OutboundBackend::File => self.config.outbound.dir.as_deref(),
+            crate::config::OutboundBackend::Smtp => None,
+        }
+    }
+
+    /// `tandem privacy export`: everything stored about a person, into `dir`.
+    pub async fn export_person(
+        &self,
+        subject: &store::privacy::Subject,
+        dir: &std::path::Path,
+    ) -> Result<privacy::Exported, privacy::PrivacyError> {
+        let mut conn = store::acquire(&self.pool).await?;
+        let now = self.clock.now();
+        privacy::export(
+            &mut conn,
+            self.mailbox.as_ref(),
+            self.delivered_dir(),
+            subject,
+            dir,
+            now,
+        )
+        .await
+    }
+
+    /// `tandem privacy erase`: the person's rows in one transaction, then the mail that names
+    /// them, then the database file scrubbed. Returns what went, what stayed, and whether the
+    /// scrub was complete.
+    pub async fn erase_person(
+        &self,
+        subject: &store::privacy::Subject,
+        keep_billing: bool,
+    ) -> Result<(store::privacy::Erased, (usize, usize), bool), privacy::PrivacyError> {
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let erased = privacy::erase_rows(&mut tx, subject, keep_billing).await?;
+        store::commit(tx).await?;
+        let mail =
+            privacy::erase_mail(self.mailbox.as_ref(), self.delivered_dir(), subject).await?;
+        let scrubbed = store::scrub(&self.pool).await?;
+        Ok((erased, mail, scrubbed))
     }
 
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.

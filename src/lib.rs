@@ -17,6 +17,7 @@ pub mod format;
 pub mod inbound;
 pub mod onboarding;
 pub mod outbound;
+pub mod privacy;
 pub mod recipients;
 pub mod reply;
 pub mod schedule;

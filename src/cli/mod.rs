@@ -30,6 +30,7 @@ mod engagement;
 mod hours;
 mod outbox;
 pub mod parse;
+mod privacy;
 mod schedule;
 mod survey;
 
@@ -105,6 +106,9 @@ pub enum Command {
     /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
     #[command(subcommand)]
     Db(db::Command),
+    /// A person's data (GDPR): export it, or erase them.
+    #[command(subcommand)]
+    Privacy(privacy::Command),
 }
 
 /// Runs one command. The config is loaded here, so every command refuses a broken one alike
@@ -130,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
+        Command::Privacy(command) => privacy::run(config, command).await,
         Command::Db(_) => unreachable!("run before the config is loaded"),
     }
 }

@@ -36,7 +36,9 @@ use tokio::sync::Mutex;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::{Batch, Fetched, InboundError, InboundFuture, Mailbox, Position, header_of, too_large};
+use super::{
+    Batch, Fetched, Filed, InboundError, InboundFuture, Mailbox, Position, header_of, too_large,
+};
 use crate::config::{Imap, TlsMode};
 use crate::domain::Disposition;
 
@@ -678,6 +680,102 @@ impl ImapMailbox {
         Ok(())
     }
 
+    /// The filed messages that name any of `needles`: the server searches each folder's
+    /// headers and bodies (decoded), then the matches are fetched whole.
+    async fn search_in(
+        &self,
+        state: &mut State,
+        needles: &[String],
+    ) -> Result<Vec<Filed>, InboundError> {
+        let conn = self.connection(&mut state.conn).await?;
+        let mut out = Vec::new();
+        for disposition in [
+            Disposition::Processed,
+            Disposition::Attention,
+            Disposition::Quarantine,
+        ] {
+            let folder = self.folder(disposition);
+            // The inbox is selected again when next needed.
+            conn.selected = None;
+            self.timed(&format!("SELECT {folder}"), conn.session.select(folder))
+                .await?;
+            let mut uids = std::collections::BTreeSet::new();
+            for needle in needles {
+                let query = format!("CHARSET UTF-8 TEXT {}", quoted(needle));
+                uids.extend(
+                    self.timed("UID SEARCH", conn.session.uid_search(&query))
+                        .await?,
+                );
+            }
+            absorb(conn);
+            if uids.is_empty() {
+                continue;
+            }
+            let set = uid_set(&uids.into_iter().collect::<Vec<_>>());
+            let mut fetched = Vec::new();
+            self.fetch_each(conn, &set, "(UID BODY.PEEK[])", true, |fetch| {
+                if let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) {
+                    fetched.push((uid, body.to_vec()));
+                }
+            })
+            .await?;
+            out.extend(fetched.into_iter().map(|(uid, raw)| Filed {
+                disposition,
+                id: format!("{folder}/{uid}"),
+                raw,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Deletes filed messages, one STORE and one EXPUNGE per folder.
+    async fn delete_in(&self, state: &mut State, filed: &[Filed]) -> Result<usize, InboundError> {
+        let conn = self.connection(&mut state.conn).await?;
+        let mut gone = 0;
+        for disposition in [
+            Disposition::Processed,
+            Disposition::Attention,
+            Disposition::Quarantine,
+        ] {
+            let folder = self.folder(disposition);
+            let mut uids: Vec<u32> = filed
+                .iter()
+                .filter(|f| f.disposition == disposition)
+                .filter_map(|f| f.id.rsplit_once('/').and_then(|(_, uid)| uid.parse().ok()))
+                .collect();
+            if uids.is_empty() {
+                continue;
+            }
+            uids.sort_unstable();
+            let set = uid_set(&uids);
+            conn.selected = None;
+            self.timed(&format!("SELECT {folder}"), conn.session.select(folder))
+                .await?;
+            let session = &mut conn.session;
+            self.timed("UID STORE", async {
+                let updates = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+                updates.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            if conn.caps.uidplus {
+                self.timed("UID EXPUNGE", async {
+                    let gone = session.uid_expunge(&set).await?;
+                    gone.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            } else {
+                self.timed("EXPUNGE", async {
+                    let gone = session.expunge().await?;
+                    gone.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            }
+            absorb(conn);
+            gone += uids.len();
+        }
+        Ok(gone)
+    }
+
     /// IDLE on the open session for at most `limit`; the session is dropped on any failure.
     async fn idle(&self, state: &mut State, limit: Duration) -> Result<(), InboundError> {
         let Some(mut conn) = state.conn.take() else {
@@ -862,6 +960,32 @@ impl Mailbox for ImapMailbox {
                 self.describe(),
                 self.tls_label(),
             ))
+        })
+    }
+
+    fn filed_mentioning<'a>(&'a self, needles: &'a [String]) -> InboundFuture<'a, Vec<Filed>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.search_in(&mut state, needles).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.search_in(&mut state, needles).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
+    }
+
+    fn delete_filed<'a>(&'a self, filed: &'a [Filed]) -> InboundFuture<'a, usize> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.delete_in(&mut state, filed).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.delete_in(&mut state, filed).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
         })
     }
 }

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::message::mentions;
 use super::{
-    Batch, Fetched, HEADER_BYTES, InboundError, InboundFuture, Mailbox, header_of, too_large,
+    Batch, Fetched, Filed, HEADER_BYTES, InboundError, InboundFuture, Mailbox, header_of, too_large,
 };
 use crate::domain::Disposition;
 
@@ -268,6 +269,57 @@ impl Mailbox for Maildir {
                 waiting += 1;
             }
             Ok(format!("{} ({waiting} in new/)", self.describe()))
+        })
+    }
+
+    fn filed_mentioning<'a>(&'a self, needles: &'a [String]) -> InboundFuture<'a, Vec<Filed>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for disposition in [
+                Disposition::Processed,
+                Disposition::Attention,
+                Disposition::Quarantine,
+            ] {
+                for sub in ["cur", "new"] {
+                    let dir = self.folder(disposition).join(sub);
+                    let mut entries = match tokio::fs::read_dir(&dir).await {
+                        Ok(entries) => entries,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Self::read_error(&dir)(e)),
+                    };
+                    while let Some(entry) =
+                        entries.next_entry().await.map_err(Self::read_error(&dir))?
+                    {
+                        let path = entry.path();
+                        let raw = tokio::fs::read(&path)
+                            .await
+                            .map_err(Self::read_error(&path))?;
+                        if mentions(&raw, needles) {
+                            out.push(Filed {
+                                disposition,
+                                id: path.display().to_string(),
+                                raw,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete_filed<'a>(&'a self, filed: &'a [Filed]) -> InboundFuture<'a, usize> {
+        Box::pin(async move {
+            let mut gone = 0;
+            for message in filed {
+                let path = Path::new(&message.id);
+                match tokio::fs::remove_file(path).await {
+                    Ok(()) => gone += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Self::read_error(path)(e)),
+                }
+            }
+            Ok(gone)
         })
     }
 }

@@ -531,6 +531,59 @@ fn authentication_results(message: &mail_parser::Message<'_>) -> Vec<super::auth
         .collect()
 }
 
+/// Whether a whole message names any of `needles` (ignoring case): in its bytes as they are,
+/// or decoded (an encoded header, a quoted-printable or base64 text part). Linear in the
+/// message for each needle.
+pub fn mentions(raw: &[u8], needles: &[String]) -> bool {
+    let needles: Vec<String> = needles
+        .iter()
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if needles.is_empty() {
+        return false;
+    }
+    let plain = String::from_utf8_lossy(raw).to_lowercase();
+    if needles.iter().any(|n| plain.contains(n.as_str())) {
+        return true;
+    }
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return false;
+    };
+    let mut decoded = String::new();
+    decoded.push_str(message.subject().unwrap_or_default());
+    for address in [
+        message.from(),
+        message.to(),
+        message.cc(),
+        message.reply_to(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for a in address.iter() {
+            decoded.push('\n');
+            decoded.push_str(a.name().unwrap_or_default());
+            decoded.push(' ');
+            decoded.push_str(a.address().unwrap_or_default());
+        }
+    }
+    for i in 0..message.text_body_count() {
+        decoded.push('\n');
+        decoded.push_str(&message.body_text(i).unwrap_or_default());
+    }
+    for i in 0..message.html_body_count() {
+        decoded.push('\n');
+        decoded.push_str(&message.body_html(i).unwrap_or_default());
+    }
+    // Soft line breaks and wrapped lines: a name split over two lines is still found.
+    let decoded = decoded.to_lowercase();
+    let joined: String = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
+    needles
+        .iter()
+        .any(|n| decoded.contains(n.as_str()) || joined.contains(n.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,4 +180,22 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// Connects (where there is something to connect to) and says what it found, for
     /// `tandem check`; changes nothing.
     fn check(&self) -> InboundFuture<'_, String>;
+
+    /// The messages filed in the Processed, Attention and Quarantine folders that name any of
+    /// `needles` (an address or a name, ignoring case), whole: for a person's export and
+    /// erase. The inbox itself is left to the reader.
+    fn filed_mentioning<'a>(&'a self, needles: &'a [String]) -> InboundFuture<'a, Vec<Filed>>;
+
+    /// Deletes filed messages for good (on IMAP: flagged deleted and expunged); returns how
+    /// many went.
+    fn delete_filed<'a>(&'a self, filed: &'a [Filed]) -> InboundFuture<'a, usize>;
+}
+
+/// A message in one of the folders mail is filed in.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub disposition: Disposition,
+    /// Where it is: the file's path (Maildir), or the folder and UID (`Processed/42`, IMAP).
+    pub id: String,
+    pub raw: Vec<u8>,
 }

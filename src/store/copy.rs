@@ -483,7 +483,7 @@ async fn set_triggers(to: &mut Conn, what: &str) -> Result<(), StoreError> {
 
 /// One column's value, as read from the source and bound for the target.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(super) enum Value {
     Int(Option<i64>),
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
@@ -504,7 +504,7 @@ impl Value {
 }
 
 /// Reads one row's columns, each as its type says; a row of either driver.
-fn read_row<'r, R>(row: &'r R, table: &Table) -> Result<Vec<Value>, sqlx::Error>
+pub(super) fn read_row<'r, R>(row: &'r R, table: &Table) -> Result<Vec<Value>, sqlx::Error>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,

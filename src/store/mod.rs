@@ -9,6 +9,7 @@ pub mod health;
 pub mod inbound;
 pub mod outbox;
 pub mod people;
+pub mod privacy;
 pub mod surveys;
 pub mod timelog;
 
@@ -687,4 +688,34 @@ where
     value
         .parse()
         .map_err(|e| StoreError::Corrupt(format!("{what} '{value}': {e}")))
+}
+
+/// After an erase, so the database file keeps no copy of what was deleted: on SQLite, `VACUUM`
+/// rewrites the file without its free pages and a `TRUNCATE` checkpoint empties the WAL; on
+/// PostgreSQL, `VACUUM FULL` rewrites the tables that hold people's data. Returns whether all
+/// is scrubbed: a SQLite reader elsewhere (a running daemon) can keep the WAL from being
+/// emptied until its next checkpoint.
+pub async fn scrub(pool: &Pool) -> Result<bool, StoreError> {
+    let mut conn = pool.acquire().await?;
+    match conn.backend() {
+        Backend::Sqlite => {
+            statement(&mut conn, "VACUUM").await?;
+            let (busy, _, _): (i64, i64, i64) = on!(&mut *conn, |c| sqlx::query_as(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            )
+            .fetch_one(c)
+            .await)?;
+            Ok(busy == 0)
+        }
+        Backend::Postgres => {
+            statement(
+                &mut conn,
+                "VACUUM FULL assistant, assistant_email, client, contact, inbound_message, \
+                 survey, survey_answer, outbox, outbox_raw, document, agreement_document, \
+                 time_entry, health, health_event, inbound_attempt",
+            )
+            .await?;
+            Ok(true)
+        }
+    }
 }

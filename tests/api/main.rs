@@ -84,6 +84,7 @@ mod inbound;
 mod layers;
 mod onboarding;
 mod outbox;
+mod privacy;
 mod replies;
 mod reply_fixtures;
 mod schedule;

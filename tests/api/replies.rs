@@ -309,7 +309,7 @@ async fn trial_review_yes_and_no_by_each_path() {
     }
 }
 
-fn with_pdf(raw: Vec<u8>) -> Vec<u8> {
+pub fn with_pdf(raw: Vec<u8>) -> Vec<u8> {
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let head = head.replace(

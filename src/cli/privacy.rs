@@ -1,0 +1,148 @@
+//! `tandem privacy export|erase`: a person's data (GDPR Art. 15 and 17).
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::open_app;
+use crate::config::Config;
+use crate::store::privacy::{self, Subject};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything stored about a person, into a folder: data.json, the raw messages and
+    /// documents as files, and a summary in their language.
+    Export {
+        /// The person: one of their addresses, or assistant:ID or contact:ID.
+        person: String,
+        /// The folder to write (new, or empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Erase a person: what may go is deleted, billing records stay under a pseudonym, and the
+    /// mail that names them leaves the mail folders tandem manages.
+    Erase {
+        /// The person: one of their addresses, or assistant:ID or contact:ID.
+        person: String,
+        /// Keep an assistant's time entries (under a pseudonym) for billing: the default when
+        /// they have logged hours.
+        #[arg(long, conflicts_with = "drop_billing")]
+        keep_billing: bool,
+        /// Delete an assistant's time entries too.
+        #[arg(long)]
+        drop_billing: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    let app = open_app(config).await?;
+    match command {
+        Command::Export { person, to } => {
+            let subject = {
+                let mut conn = app.pool.acquire().await?;
+                privacy::subject(&mut conn, &person).await?
+            };
+            let done = app.export_person(&subject, &to).await?;
+            println!(
+                "exported {} ({}): {} rows, {} stored files, {} messages from the mail folders \
+                 into {}",
+                subject.name(),
+                subject.emails().join(", "),
+                done.rows,
+                done.stored_files,
+                done.mail_files,
+                done.dir.display()
+            );
+        }
+        Command::Erase {
+            person,
+            keep_billing,
+            drop_billing,
+            yes,
+        } => {
+            let (subject, keep) = {
+                let mut conn = app.pool.acquire().await?;
+                let subject = privacy::subject(&mut conn, &person).await?;
+                let keep = match &subject {
+                    Subject::Assistant { id, .. } => {
+                        let open = privacy::open_engagements(&mut conn, *id).await?;
+                        anyhow::ensure!(
+                            open.is_empty(),
+                            "{} still works in engagement(s) {}: end them first \
+                             (`tandem engagement end ID`)",
+                            subject.name(),
+                            open.iter()
+                                .map(i64::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        !drop_billing
+                            && (keep_billing || privacy::has_hours(&mut conn, *id).await?)
+                    }
+                    Subject::Contact {
+                        client_id,
+                        client_tag,
+                        ..
+                    } => {
+                        let (open, contacts) = privacy::client_needs(&mut conn, *client_id).await?;
+                        anyhow::ensure!(
+                            open == 0 || contacts > 1,
+                            "{} is the only contact of client '{client_tag}', which has {open} \
+                             engagement(s) running: add another contact first",
+                            subject.name()
+                        );
+                        false
+                    }
+                };
+                (subject, keep)
+            };
+            if !yes {
+                eprint!(
+                    "Erase {} ({}) for good{}? Type 'yes': ",
+                    subject.name(),
+                    subject.emails().join(", "),
+                    if keep {
+                        ", keeping their hours for billing under a pseudonym"
+                    } else {
+                        ""
+                    }
+                );
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                anyhow::ensure!(answer.trim() == "yes", "nothing was erased");
+            }
+            let (erased, (filed, delivered), scrubbed) = app.erase_person(&subject, keep).await?;
+            println!(
+                "erased {} ({}); they are now '{}'",
+                subject.name(),
+                subject.emails().join(", "),
+                subject.pseudonym()
+            );
+            println!("removed:");
+            for (what, n) in &erased.removed {
+                println!("  {n} {what}");
+            }
+            println!("  {filed} messages from the mail folders");
+            if delivered > 0 {
+                println!("  {delivered} .eml files of the outbox folder");
+            }
+            if !erased.kept.is_empty() {
+                println!("kept, under the pseudonym:");
+                for (what, n, why) in &erased.kept {
+                    println!("  {n} {what}: {why}");
+                }
+            }
+            if !scrubbed {
+                eprintln!(
+                    "warning: another process holds the database's log open; what was erased \
+                     leaves the file at its next checkpoint"
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! A person's data (GDPR Art. 15 and 17; PRODUCT.md, "Privacy"): everything stored about an
+//! assistant or a client's contact, exported as a folder (`data.json`, the raw messages and
+//! documents as files, a summary in their language), or erased: the rows that may go are
+//! deleted, the ones that must stay (billing records) keep a pseudonym, and the messages that
+//! name them leave the database's raw mail, the folders mail is filed in and the `.eml`
+//! folder of the file transport.
+//!
+//! The caller owns the transaction (`App::erase_person`); the mail folders are changed after
+//! its commit, and the database file is scrubbed last (`store::scrub`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::inbound::message::mentions;
+use crate::inbound::{Filed, InboundError, Mailbox};
+use crate::store::privacy::{self, Erased, Found, Subject};
+use crate::store::{Conn, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mailbox(#[from] InboundError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PrivacyError + '_ {
+    move |source| PrivacyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub dir: PathBuf,
+    /// Rows, all tables together.
+    pub rows: usize,
+    /// Raw messages and documents from the database.
+    pub stored_files: usize,
+    /// Messages from the mail folders (filed mail, the file transport's `.eml` files).
+    pub mail_files: usize,
+}
+
+/// The `.eml` files of the file transport's folder that name any of `needles`.
+pub fn delivered_mentioning(
+    dir: &Path,
+    needles: &[String],
+) -> Result<Vec<(PathBuf, Vec<u8>)>, PrivacyError> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let path = entry.map_err(io(dir))?.path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).map_err(io(&path))?;
+        if mentions(&raw, needles) {
+            out.push((path, raw));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Writes everything stored about `subject` into `dir` (created; it must be empty or new).
+pub async fn export(
+    conn: &mut Conn,
+    mailbox: &dyn Mailbox,
+    delivered: Option<&Path>,
+    subject: &Subject,
+    dir: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Exported, PrivacyError> {
+    if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+        return Err(PrivacyError::Refused(format!(
+            "{} is not empty: an export goes into a new or empty folder",
+            dir.display()
+        )));
+    }
+    let found = privacy::gather(conn, subject).await?;
+    let needles = subject.needles();
+    let filed = mailbox.filed_mentioning(&needles).await?;
+    let files = match delivered {
+        Some(path) => delivered_mentioning(path, &needles)?,
+        None => Vec::new(),
+    };
+
+    let write = |name: &str, bytes: &[u8]| -> Result<(), PrivacyError> {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io(&path))
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut tables = Map::new();
+    let mut rows = 0;
+    for t in &found.tables {
+        rows += t.rows.len();
+        tables.insert(
+            t.table.to_string(),
+            Json::Array(t.rows.iter().cloned().map(Json::Object).collect()),
+        );
+    }
+    let mut mail = Vec::new();
+    for (n, message) in filed.iter().enumerate() {
+        let name = format!("mail/{}/{:04}.eml", message.disposition.as_str(), n + 1);
+        write(&name, &message.raw)?;
+        mail.push(serde_json::json!({"folder": message.disposition.as_str(), "file": name}));
+    }
+    for (path, raw) in &files {
+        let name = format!(
+            "delivered/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        write(&name, raw)?;
+        mail.push(serde_json::json!({"folder": "delivered", "file": name}));
+    }
+    for file in &found.files {
+        write(&file.name, &file.bytes)?;
+    }
+    let data = serde_json::json!({
+        "exported_at": now.to_rfc3339(),
+        "person": subject,
+        "tables": tables,
+        "mail": mail,
+    });
+    let text = serde_json::to_string_pretty(&data).expect("JSON of plain values");
+    write("data.json", text.as_bytes())?;
+    write(
+        "README.txt",
+        summary(subject, &found, filed.len() + files.len()).as_bytes(),
+    )?;
+    Ok(Exported {
+        dir: dir.to_path_buf(),
+        rows,
+        stored_files: found.files.len(),
+        mail_files: filed.len() + files.len(),
+    })
+}
+
+/// The export's human-readable summary, in the person's language.
+pub fn summary(subject: &Subject, found: &Found, mail: usize) -> String {
+    let de = subject.locale() == "de";
+    let lines: [(&str, &str, usize); 9] = [
+        ("Einsätze", "engagements", found.count("engagement")),
+        ("Vereinbarungen", "agreements", found.count("agreement")),
+        (
+            "gemeldete Stunden (Einträge)",
+            "logged hours (entries)",
+            found.count("time_entry"),
+        ),
+        (
+            "Umfragen an Sie",
+            "surveys sent to you",
+            found.count("survey"),
+        ),
+        (
+            "Ihre Antworten",
+            "your answers",
+            found.count("survey_answer"),
+        ),
+        (
+            "Dokumente von Ihnen",
+            "documents you sent",
+            found.count("document"),
+        ),
+        (
+            "Nachrichten von Ihnen (Einträge)",
+            "messages from you (records)",
+            found.count("inbound_message"),
+        ),
+        (
+            "Nachrichten an Sie",
+            "messages to you",
+            found.count("outbox"),
+        ),
+        (
+            "abgelegte Nachrichten, die Sie nennen",
+            "filed messages that name you",
+            mail,
+        ),
+    ];
+    let mut out = String::new();
+    if de {
+        out.push_str(&format!(
+            "Auskunft über Ihre gespeicherten Daten (Art. 15 DSGVO)\n\nName: {}\nAdressen: {}\n\n",
+            subject.name(),
+            subject.emails().join(", ")
+        ));
+    } else {
+        out.push_str(&format!(
+            "The data stored about you (GDPR Art. 15)\n\nName: {}\nAddresses: {}\n\n",
+            subject.name(),
+            subject.emails().join(", ")
+        ));
+    }
+    for (german, english, n) in lines {
+        out.push_str(&format!("- {}: {n}\n", if de { german } else { english }));
+    }
+    out.push_str(if de {
+        "\nAlle Daten stehen maschinenlesbar in data.json; Nachrichten und Dokumente liegen als \
+         Dateien daneben (sent/, documents/, mail/, delivered/).\n"
+    } else {
+        "\nEverything is in data.json, machine-readable; messages and documents are files beside \
+         it (sent/, documents/, mail/, delivered/).\n"
+    });
+    out
+}
+
+/// Erases `subject`'s rows in the transaction `tx` ([`privacy::erase`]), then the raw
+/// messages of mail to others that name them (a message not sent yet is not sent).
+pub async fn erase_rows(
+    tx: &mut Conn,
+    subject: &Subject,
+    keep_billing: bool,
+) -> Result<Erased, PrivacyError> {
+    let mut erased = privacy::erase(tx, subject, keep_billing).await?;
+    let needles = subject.needles();
+    let mut after = 0;
+    let mut dropped = 0;
+    loop {
+        let chunk = privacy::raw_messages(tx, after, 200).await?;
+        let Some((last, ..)) = chunk.last() else {
+            break;
+        };
+        after = *last;
+        for (id, _, raw) in &chunk {
+            if mentions(raw, &needles) {
+                privacy::forget_raw(tx, *id, "not sent: it named a person who was erased").await?;
+                dropped += 1;
+            }
+        }
+    }
+    if dropped > 0 {
+        erased
+            .removed
+            .push(("messages to others that named them (raw)".into(), dropped));
+    }
+    Ok(erased)
+}
+
+/// Deletes the filed messages and the file transport's `.eml` files that name `subject`;
+/// returns how many of each went.
+pub async fn erase_mail(
+    mailbox: &dyn Mailbox,
+    delivered: Option<&Path>,
+    subject: &Subject,
+) -> Result<(usize, usize), PrivacyError> {
+    let needles = subject.needles();
+    let filed: Vec<Filed> = mailbox.filed_mentioning(&needles).await?;
+    let gone = mailbox.delete_filed(&filed).await?;
+    let mut files = 0;
+    if let Some(dir) = delivered {
+        for (path, _) in delivered_mentioning(dir, &needles)? {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            files += 1;
+        }
+    }
+    Ok((gone, files))
+}
