@@ -145,6 +145,17 @@ impl App {
         self.health.clone()
     }
 
+    /// The task that applies `[retention]` once a day.
+    pub fn retention(&self) -> crate::tasks::retention::Retention {
+        crate::tasks::retention::Retention {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            mailbox: self.mailbox.clone(),
+            config: self.config.clone(),
+            health: self.health(),
+        }
+    }
+
     /// The task that reads the mailbox.
     pub fn reader(&self) -> Reader {
         Reader {
@@ -260,6 +271,12 @@ impl App {
         Ok((erased, mail, scrubbed))
     }
 
+    /// `tandem privacy purge` and the daemon's daily pass: `[retention]` applied now (with
+    /// `dry_run`, only counted).
+    pub async fn purge(&self, dry_run: bool) -> Result<privacy::Purged, privacy::PrivacyError> {
+        self.retention().purge(dry_run).await
+    }
+
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
         let questions = &self.config.surveys.questions;
@@ -285,7 +302,8 @@ impl App {
     }
 
     /// One pass of everything: read the whole inbox and run the scheduler once, while the
-    /// outbox sends what they queue as they commit it; returns once all that is due is sent.
+    /// outbox sends what they queue as they commit it; returns once all that is due is sent,
+    /// and retention has run if it was due.
     /// For `tandem run --once` and for tests.
     pub async fn run_once(&self) -> anyhow::Result<()> {
         let queued_all = std::sync::atomic::AtomicBool::new(false);
@@ -316,7 +334,11 @@ impl App {
             }
         };
         let (read, sent) = tokio::join!(reading, sending);
-        read.and(sent)
+        read.and(sent)?;
+        // Retention too, when a day has passed since it last ran (a `run --once` from cron
+        // keeps it as the daemon does).
+        self.retention().step().await?;
+        Ok(())
     }
 
     /// The daemon. When `shutdown` completes, every task is asked to stop: the reader and the
@@ -339,6 +361,10 @@ impl App {
             ("scheduler", {
                 let (scheduler, signal) = (self.scheduler(), signal.clone());
                 tokio::spawn(async move { scheduler.run(signal).await })
+            }),
+            ("retention", {
+                let (retention, signal) = (self.retention(), signal.clone());
+                tokio::spawn(async move { retention.run(signal).await })
             }),
         ];
         shutdown.await;

@@ -55,6 +55,41 @@ pub struct Config {
     /// How much of what a sender controls is read: anyone can write to the inbox.
     #[serde(default)]
     pub limits: Limits,
+    /// How long what names people is kept (GDPR Art. 5): `tandem privacy purge`, and the
+    /// daemon once a day.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// How long tandem keeps what it no longer needs. Each period is a duration (`"90d"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// The raw message of mail sent (or given up), and the copies of read mail in the
+    /// processed folder, after this long.
+    #[serde(with = "humantime_serde")]
+    pub raw_messages: Duration,
+    /// Agreement documents, this long after their engagement ended.
+    #[serde(with = "humantime_serde")]
+    pub documents: Duration,
+    /// The log of failures (`health_event`), after this long.
+    #[serde(with = "humantime_serde")]
+    pub health_events: Duration,
+    /// Mail in the quarantine folder, after this long.
+    #[serde(with = "humantime_serde")]
+    pub quarantine: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 60 * 60;
+        Self {
+            raw_messages: Duration::from_secs(90 * DAY),
+            documents: Duration::from_secs(365 * DAY),
+            health_events: Duration::from_secs(90 * DAY),
+            quarantine: Duration::from_secs(90 * DAY),
+        }
+    }
 }
 
 /// Bounds on what tandem reads of a message, since anyone can write to the inbox: a message
@@ -573,7 +608,7 @@ fn default_alert_threshold() -> i64 {
 }
 
 /// The config's sections, the only names an environment override may start with.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "agency",
     "database",
     "inbound",
@@ -585,6 +620,7 @@ const SECTIONS: [&str; 11] = [
     "surveys",
     "digest",
     "limits",
+    "retention",
 ];
 
 impl Config {

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::open_app;
 use crate::config::Config;
+use crate::domain::Locale;
 use crate::store::privacy::{self, Subject};
 
 #[derive(Debug, Subcommand)]
@@ -36,11 +37,63 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Apply `[retention]` now: what is older than its period goes (the daemon does it once a
+    /// day).
+    Purge {
+        /// List what would go, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The record of processing (GDPR Art. 30) as the config makes it, in Markdown.
+    Report {
+        /// The language: de or en (default: the agency's).
+        #[arg(long)]
+        lang: Option<String>,
+    },
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    if let Command::Report { lang } = &command {
+        let locale = match lang {
+            Some(lang) => lang
+                .parse::<Locale>()
+                .map_err(|_| anyhow::anyhow!("--lang '{lang}' is not de or en"))?,
+            None => config.agency.default_locale,
+        };
+        println!(
+            "{}",
+            crate::privacy::report::report(&config, locale).trim_end()
+        );
+        return Ok(());
+    }
     let app = open_app(config).await?;
     match command {
+        Command::Report { .. } => unreachable!("answered above"),
+        Command::Purge { dry_run, json } => {
+            let purged = app.purge(dry_run).await?;
+            if json {
+                return super::print_json(&purged);
+            }
+            let verb = if dry_run { "would go" } else { "removed" };
+            println!("{verb}:");
+            println!(
+                "  {} raw messages of mail sent",
+                purged.expired.raw_messages
+            );
+            println!("  {} agreement documents", purged.expired.documents);
+            println!("  {} failure log rows", purged.expired.health_events);
+            println!(
+                "  {} read messages in the processed folder",
+                purged.processed_mail
+            );
+            println!(
+                "  {} messages in the quarantine folder",
+                purged.quarantined_mail
+            );
+        }
         Command::Export { person, to } => {
             let subject = {
                 let mut conn = app.pool.acquire().await?;

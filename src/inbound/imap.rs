@@ -728,6 +728,36 @@ impl ImapMailbox {
         Ok(out)
     }
 
+    /// The UIDs in the folder for `disposition` whose internal date is before `before`'s day.
+    async fn before_in(
+        &self,
+        state: &mut State,
+        disposition: Disposition,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Filed>, InboundError> {
+        let conn = self.connection(&mut state.conn).await?;
+        let folder = self.folder(disposition);
+        conn.selected = None;
+        self.timed(&format!("SELECT {folder}"), conn.session.select(folder))
+            .await?;
+        let query = format!("BEFORE {}", before.format("%-d-%b-%Y"));
+        let mut uids: Vec<u32> = self
+            .timed("UID SEARCH", conn.session.uid_search(&query))
+            .await?
+            .into_iter()
+            .collect();
+        absorb(conn);
+        uids.sort_unstable();
+        Ok(uids
+            .into_iter()
+            .map(|uid| Filed {
+                disposition,
+                id: format!("{folder}/{uid}"),
+                raw: Vec::new(),
+            })
+            .collect())
+    }
+
     /// Deletes filed messages, one STORE and one EXPUNGE per folder.
     async fn delete_in(&self, state: &mut State, filed: &[Filed]) -> Result<usize, InboundError> {
         let conn = self.connection(&mut state.conn).await?;
@@ -970,6 +1000,23 @@ impl Mailbox for ImapMailbox {
             let mut result = self.search_in(&mut state, needles).await;
             if self.try_again(&mut state, reused, &result) {
                 result = self.search_in(&mut state, needles).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
+    }
+
+    fn filed_before(
+        &self,
+        disposition: Disposition,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> InboundFuture<'_, Vec<Filed>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.before_in(&mut state, disposition, before).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.before_in(&mut state, disposition, before).await;
             }
             self.keep_if_sound(&mut state, &result);
             result

@@ -308,6 +308,42 @@ impl Mailbox for Maildir {
         })
     }
 
+    fn filed_before(
+        &self,
+        disposition: Disposition,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> InboundFuture<'_, Vec<Filed>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for sub in ["cur", "new"] {
+                let dir = self.folder(disposition).join(sub);
+                let mut entries = match tokio::fs::read_dir(&dir).await {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Self::read_error(&dir)(e)),
+                };
+                while let Some(entry) =
+                    entries.next_entry().await.map_err(Self::read_error(&dir))?
+                {
+                    let path = entry.path();
+                    let modified = entry
+                        .metadata()
+                        .await
+                        .and_then(|m| m.modified())
+                        .map_err(Self::read_error(&path))?;
+                    if chrono::DateTime::<chrono::Utc>::from(modified) < before {
+                        out.push(Filed {
+                            disposition,
+                            id: path.display().to_string(),
+                            raw: Vec::new(),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn delete_filed<'a>(&'a self, filed: &'a [Filed]) -> InboundFuture<'a, usize> {
         Box::pin(async move {
             let mut gone = 0;

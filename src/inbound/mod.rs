@@ -186,6 +186,15 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// erase. The inbox itself is left to the reader.
     fn filed_mentioning<'a>(&'a self, needles: &'a [String]) -> InboundFuture<'a, Vec<Filed>>;
 
+    /// The messages filed in the folder for `disposition` before `before` (their arrival:
+    /// the file's time in a Maildir, the internal date on IMAP, by the day), without their
+    /// bytes: for retention.
+    fn filed_before(
+        &self,
+        disposition: Disposition,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> InboundFuture<'_, Vec<Filed>>;
+
     /// Deletes filed messages for good (on IMAP: flagged deleted and expunged); returns how
     /// many went.
     fn delete_filed<'a>(&'a self, filed: &'a [Filed]) -> InboundFuture<'a, usize>;

@@ -8,6 +8,8 @@
 //! The caller owns the transaction (`App::erase_person`); the mail folders are changed after
 //! its commit, and the database file is scrubbed last (`store::scrub`).
 
+pub mod report;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -273,4 +275,64 @@ pub async fn erase_mail(
         }
     }
     Ok((gone, files))
+}
+
+/// What retention removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    #[serde(flatten)]
+    pub expired: privacy::Expired,
+    /// Read mail in the processed folder.
+    pub processed_mail: usize,
+    /// Mail in the quarantine folder.
+    pub quarantined_mail: usize,
+}
+
+/// The cut-offs of `[retention]` at `now`.
+pub fn cutoffs(
+    retention: &crate::config::Retention,
+    now: chrono::DateTime<chrono::Utc>,
+) -> privacy::Cutoffs {
+    let back = |d: std::time::Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
+    privacy::Cutoffs {
+        raw_messages: back(retention.raw_messages),
+        documents: back(retention.documents),
+        health_events: back(retention.health_events),
+    }
+}
+
+/// Applies `[retention]` at `now` in the transaction `tx` and to the mail folders (the
+/// folders after the rows: the caller commits in between); with `dry_run`, only counts.
+pub async fn purge_rows(
+    tx: &mut Conn,
+    retention: &crate::config::Retention,
+    now: chrono::DateTime<chrono::Utc>,
+    dry_run: bool,
+) -> Result<privacy::Expired, PrivacyError> {
+    Ok(privacy::expire(tx, &cutoffs(retention, now), !dry_run).await?)
+}
+
+/// The mail folders' part of retention: read mail in the processed folder after
+/// `raw_messages`, the quarantine after `quarantine`.
+pub async fn purge_mail(
+    mailbox: &dyn Mailbox,
+    retention: &crate::config::Retention,
+    now: chrono::DateTime<chrono::Utc>,
+    dry_run: bool,
+) -> Result<(usize, usize), PrivacyError> {
+    use crate::domain::Disposition;
+    let back = |d: std::time::Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
+    let processed = mailbox
+        .filed_before(Disposition::Processed, back(retention.raw_messages))
+        .await?;
+    let quarantined = mailbox
+        .filed_before(Disposition::Quarantine, back(retention.quarantine))
+        .await?;
+    if dry_run {
+        return Ok((processed.len(), quarantined.len()));
+    }
+    Ok((
+        mailbox.delete_filed(&processed).await?,
+        mailbox.delete_filed(&quarantined).await?,
+    ))
 }

@@ -784,3 +784,87 @@ mod tests {
         assert_eq!(replace_all("nothing here", &pairs), "nothing here");
     }
 }
+
+/// What retention found past its time: raw messages of mail sent or given up, agreement
+/// documents of engagements ended long ago, and failure log rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Expired {
+    pub raw_messages: u64,
+    pub documents: u64,
+    pub health_events: u64,
+}
+
+/// The cut-offs of retention: what is older goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoffs {
+    pub raw_messages: DateTime<Utc>,
+    pub documents: DateTime<Utc>,
+    pub health_events: DateTime<Utc>,
+}
+
+const EXPIRED_RAW: &str = "outbox_id IN (SELECT id FROM outbox WHERE state IN ('sent', 'failed') \
+                           AND COALESCE(sent_at, created_at) < $1)";
+/// A document whose every agreement belongs to an engagement that ended before the cut-off.
+const EXPIRED_DOCUMENT: &str = "id IN (SELECT document_id FROM agreement_document) AND NOT EXISTS \
+     (SELECT 1 FROM agreement_document ad JOIN agreement a ON a.id = ad.agreement_id \
+      JOIN engagement e ON e.id = a.engagement_id WHERE ad.document_id = document.id \
+      AND NOT (e.status = 'ended' AND e.ended_at < $1))";
+
+/// Counts (`delete` false) or deletes (true) what is older than `cutoffs`.
+pub async fn expire(tx: &mut Conn, cutoffs: &Cutoffs, delete: bool) -> Result<Expired, StoreError> {
+    let run = async |tx: &mut Conn, sql: String, at: DateTime<Utc>| -> Result<u64, StoreError> {
+        if delete {
+            Ok(on!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(at)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?)
+        } else {
+            let sql = sql.replacen("DELETE FROM", "SELECT COUNT(*) FROM", 1);
+            let n: i64 = on!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(at)
+                .fetch_one(c)
+                .await)?;
+            Ok(n as u64)
+        }
+    };
+    let raw_messages = run(
+        tx,
+        format!("DELETE FROM outbox_raw WHERE {EXPIRED_RAW}"),
+        cutoffs.raw_messages,
+    )
+    .await?;
+    let sql = format!("SELECT id FROM document WHERE {EXPIRED_DOCUMENT}");
+    let ids: Vec<i64> = on!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(cutoffs.documents)
+        .fetch_all(c)
+        .await)?;
+    if delete {
+        for id in &ids {
+            on!(tx, |c| sqlx::query(
+                "DELETE FROM agreement_document WHERE document_id = $1"
+            )
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            on!(tx, |c| sqlx::query("DELETE FROM document WHERE id = $1")
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+    }
+    let documents = ids.len() as u64;
+    let health_events = run(
+        tx,
+        "DELETE FROM health_event WHERE at < $1".into(),
+        cutoffs.health_events,
+    )
+    .await?;
+    Ok(Expired {
+        raw_messages,
+        documents,
+        health_events,
+    })
+}

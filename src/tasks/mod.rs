@@ -13,6 +13,7 @@
 pub mod holder;
 pub mod outbox;
 pub mod reader;
+pub mod retention;
 pub mod route;
 pub mod scheduler;
 

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use crate::helpers::{TestApp, describe, message, on_postgres, spawn_app};
+use crate::helpers::{TestApp, describe, message, on_postgres, spawn_app_with, test_now};
 use crate::replies::{Path, SentMail, reply, sent_mail, with_pdf};
 
 const NAME: &str = "Anna Berg";
@@ -15,7 +15,12 @@ const ADDRESS: &str = "anna@acme.example";
 /// Sam for Acme since 26 Oct 2026 with a month of hours (one entry a day naming Anna), Anna's
 /// survey answers and signed PDF, and mail of hers in Processed, Attention and Quarantine.
 async fn agency() -> TestApp {
-    let t = spawn_app().await;
+    agency_with(|_, text| text).await
+}
+
+/// [`agency`] on an edited config.
+async fn agency_with(edit: impl FnOnce(&std::path::Path, String) -> String) -> TestApp {
+    let t = spawn_app_with(edit).await;
     t.add_people().await;
     t.start_engagement_from(NaiveDate::from_ymd_opt(2026, 10, 26).unwrap())
         .await;
@@ -340,4 +345,161 @@ async fn an_assistant_erased_with_keep_billing_bills_the_same_hours() {
         files_naming(&t.outbox_dir(), needle, &mut found);
         assert!(found.is_empty(), "{needle} in {found:?}");
     }
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Retention: with the clock past each period in turn, a purge removes exactly what that
+/// period covers and nothing else, and a dry run before it lists the same.
+#[tokio::test]
+async fn retention_removes_what_each_period_covers_and_nothing_else() {
+    let t = agency_with(|_, text| {
+        text.replace("raw_messages = \"90d\"", "raw_messages = \"10d\"")
+            .replace("documents = \"365d\"", "documents = \"20d\"")
+            .replace("health_events = \"90d\"", "health_events = \"30d\"")
+            .replace("quarantine = \"90d\"", "quarantine = \"40d\"")
+    })
+    .await;
+    // The engagement ends now; a failure is logged now; every filed message arrived now.
+    tandem::store::engagements::end(&mut t.app.pool.acquire().await.unwrap(), 1, test_now())
+        .await
+        .unwrap();
+    t.execute(&format!(
+        "INSERT INTO health_event (component, at, error) VALUES ('inbound', '{}', 'x')",
+        test_now().format("%Y-%m-%dT%H:%M:%SZ")
+    ))
+    .await;
+    let arrived = std::time::SystemTime::from(test_now());
+    for file in files_under(&t.inbox()) {
+        if file
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
+            std::fs::File::options()
+                .write(true)
+                .open(&file)
+                .unwrap()
+                .set_modified(arrived)
+                .unwrap();
+        }
+    }
+    let folder = |name: &str| {
+        files_under(&t.inbox().join(name))
+            .into_iter()
+            .filter(|f| !f.ends_with("maildirfolder"))
+            .count()
+    };
+    let raw = "SELECT count(*) FROM outbox_raw";
+    let (sent, processed, attention) = (
+        t.scalar(raw).await,
+        folder(".Processed"),
+        folder(".Attention"),
+    );
+    assert!(sent > 0 && processed > 0 && attention > 0);
+    let (documents, events, quarantined) = (
+        t.scalar("SELECT count(*) FROM document").await,
+        t.scalar("SELECT count(*) FROM health_event").await,
+        folder(".Quarantine"),
+    );
+    assert_eq!((documents, quarantined), (1, 1));
+
+    let purge = |dry: bool| {
+        let t = &t;
+        async move {
+            let purged = t.app.purge(dry).await.unwrap();
+            (
+                purged.expired.raw_messages as i64,
+                purged.expired.documents as i64,
+                purged.expired.health_events as i64,
+                purged.processed_mail,
+                purged.quarantined_mail,
+            )
+        }
+    };
+    // Within every period: nothing.
+    t.clock.set(test_now() + chrono::Duration::days(9));
+    assert_eq!(purge(false).await, (0, 0, 0, 0, 0));
+    // Past 10 days: the raw messages and the processed folder.
+    t.clock.set(test_now() + chrono::Duration::days(11));
+    let listed = purge(true).await;
+    assert_eq!(listed, (sent, 0, 0, processed, 0));
+    assert_eq!(t.scalar(raw).await, sent, "a dry run changes nothing");
+    assert_eq!(purge(false).await, listed);
+    assert_eq!(t.scalar(raw).await, 0);
+    assert_eq!(folder(".Processed"), 0);
+    assert_eq!(t.scalar("SELECT count(*) FROM document").await, documents);
+    assert_eq!(t.scalar("SELECT count(*) FROM health_event").await, events);
+    assert_eq!(
+        (folder(".Quarantine"), folder(".Attention")),
+        (1, attention)
+    );
+    // The rows stay: only the raw copies go.
+    assert!(t.scalar("SELECT count(*) FROM outbox").await >= sent);
+    // Past 20 days: the documents of the engagement that ended.
+    t.clock.set(test_now() + chrono::Duration::days(21));
+    let listed = purge(true).await;
+    assert_eq!(listed, (0, 1, 0, 0, 0));
+    assert_eq!(purge(false).await, listed);
+    assert_eq!(t.scalar("SELECT count(*) FROM document").await, 0);
+    assert_eq!(t.scalar("SELECT count(*) FROM health_event").await, events);
+    // Past 30 days: the failure log.
+    t.clock.set(test_now() + chrono::Duration::days(31));
+    let listed = purge(true).await;
+    assert_eq!(listed, (0, 0, events, 0, 0));
+    assert_eq!(purge(false).await, listed);
+    assert_eq!(t.scalar("SELECT count(*) FROM health_event").await, 0);
+    assert_eq!(folder(".Quarantine"), 1);
+    // Past 40 days: the quarantine. The attention folder is the operator's.
+    t.clock.set(test_now() + chrono::Duration::days(41));
+    let listed = purge(true).await;
+    assert_eq!(listed, (0, 0, 0, 0, 1));
+    assert_eq!(purge(false).await, listed);
+    assert_eq!(
+        (folder(".Quarantine"), folder(".Attention")),
+        (0, attention)
+    );
+    // The people, the engagement and the hours are untouched.
+    assert_eq!(t.count("contact").await, 2);
+    assert!(t.count("time_entry").await > 0);
+}
+
+#[tokio::test]
+async fn the_record_of_processing_renders_in_both_languages() {
+    let t = agency().await;
+    for (lang, title, period) in [
+        (
+            "de",
+            "Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO)",
+            "90 Tage",
+        ),
+        (
+            "en",
+            "Record of processing activities (GDPR Art. 30)",
+            "90 days",
+        ),
+    ] {
+        let out = t.tandem(&["privacy", "report", "--lang", lang]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with(&format!("# {title}")), "{text}");
+        assert!(text.contains(period), "{text}");
+        assert!(text.contains("Example Agency"), "{text}");
+    }
+    let bad = t.tandem(&["privacy", "report", "--lang", "fr"]);
+    assert!(!bad.status.success());
 }
