@@ -503,3 +503,99 @@ async fn the_record_of_processing_renders_in_both_languages() {
     let bad = t.tandem(&["privacy", "report", "--lang", "fr"]);
     assert!(!bad.status.success());
 }
+
+/// On IMAP (a real Dovecot): the export takes the filed copies of a contact's mail from the
+/// server, and the erase deletes them from Processed, Attention and Quarantine, and the mail
+/// that names her; the rest stays.
+#[tokio::test]
+async fn over_imap_the_filed_copies_are_exported_then_deleted() {
+    use crate::servers::{Dovecot, Tls};
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = spawn_app_with(|dir, text| {
+        dovecot
+            .tandem_config(dir, &text, &account, Tls::None)
+            .replace("message_bytes = 26214400", "message_bytes = 4000")
+    })
+    .await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    let big = format!("Anbei alles.\r\n{}", "x".repeat(6000));
+    for raw in [
+        message(
+            "Sam Lee <sam@va.example>",
+            "<hours@va.example>",
+            "Stunden",
+            "",
+            "24.11.2026 1h Telefonat mit Anna Berg",
+        ),
+        message(
+            "Anna Berg <anna@acme.example>",
+            "<question@acme.example>",
+            "Frage",
+            "",
+            "Wann passt es Ihnen?",
+        ),
+        message(
+            "Anna Berg <anna@acme.example>",
+            "<big@acme.example>",
+            "Unterlagen",
+            "",
+            &big,
+        ),
+        message(
+            "Max Muster <max@unknown.example>",
+            "<stranger@unknown.example>",
+            "Angebot",
+            "",
+            "Guten Tag.",
+        ),
+    ] {
+        dovecot.append(&account, &raw).await;
+    }
+    t.app.reader().drain().await.unwrap();
+    let ids = |listed: Vec<crate::servers::Listed>| -> Vec<String> {
+        listed.into_iter().map(|l| l.message_id).collect()
+    };
+    let filed = async || {
+        let mut all = Vec::new();
+        for folder in ["INBOX", "Processed", "Attention", "Quarantine"] {
+            for id in ids(dovecot.list(&account, folder).await) {
+                all.push(format!("{folder} {id}"));
+            }
+        }
+        all
+    };
+    let before = filed().await;
+    for one in [
+        "Processed <hours@va.example>",
+        "Attention <question@acme.example>",
+        "Quarantine <big@acme.example>",
+    ] {
+        assert!(before.contains(&one.to_string()), "{one} in {before:?}");
+    }
+    let stranger = before
+        .iter()
+        .find(|f| f.ends_with("<stranger@unknown.example>"))
+        .cloned()
+        .unwrap();
+
+    let out = t.dir.path().join("export");
+    let export = t.tandem(&["privacy", "export", ADDRESS, "--to", out.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", describe(&export));
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("data.json")).unwrap()).unwrap();
+    let mut folders: Vec<&str> = data["mail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["folder"].as_str().unwrap())
+        .filter(|f| *f != "delivered")
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["attention", "processed", "quarantine"]);
+
+    let erase = t.tandem(&["privacy", "erase", ADDRESS, "--yes"]);
+    assert!(erase.status.success(), "{}", describe(&erase));
+    assert_eq!(filed().await, [stranger]);
+}
