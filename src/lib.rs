@@ -19,6 +19,7 @@ pub mod onboarding;
 pub mod outbound;
 pub mod privacy;
 pub mod recipients;
+pub mod redact;
 pub mod reply;
 pub mod schedule;
 pub mod store;
