@@ -493,12 +493,17 @@ pub struct EngagementDefaults {
     /// Trial length when `engagement add` gives neither `--trial-end` nor `--trial-weeks`.
     #[serde(default = "default_trial_weeks")]
     pub default_trial_weeks: u32,
+    /// When an engagement's hours in a month reach 80 % and 100 % of its budget, the operator
+    /// is told; with this, the client's contact too.
+    #[serde(default)]
+    pub budget_alert_client: bool,
 }
 
 impl Default for EngagementDefaults {
     fn default() -> Self {
         Self {
             default_trial_weeks: default_trial_weeks(),
+            budget_alert_client: false,
         }
     }
 }

@@ -31,6 +31,14 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "agreement_reminder",
         include_str!("../templates/samples/agreement_reminder.json"),
     ),
+    (
+        "budget_alert",
+        include_str!("../templates/samples/budget_alert.json"),
+    ),
+    (
+        "budget_alert_client",
+        include_str!("../templates/samples/budget_alert_client.json"),
+    ),
     ("digest", include_str!("../templates/samples/digest.json")),
     (
         "hours_cancelled",

@@ -228,6 +228,11 @@ impl Reader {
         Ok((Outcome::Recorded(decision), queued))
     }
 
+    /// `[engagements] budget_alert_client`: whether clients hear of their budgets too.
+    fn budget_alert_client(&self) -> bool {
+        self.config.engagements.budget_alert_client
+    }
+
     /// Runs the flow `route` names, in the transaction that records the message.
     async fn apply(
         &self,
@@ -238,7 +243,10 @@ impl Reader {
         let compose = &self.compose;
         match route {
             Route::File(_) => {}
-            Route::Hours(_, plan) => timelog::flow::apply(tx, compose, plan, received).await?,
+            Route::Hours(_, plan) => {
+                timelog::flow::apply(tx, compose, plan, self.budget_alert_client(), received)
+                    .await?
+            }
             Route::Cancel {
                 assistant,
                 submission_id,
@@ -247,7 +255,8 @@ impl Reader {
             } => {
                 timelog::flow::cancel(tx, compose, assistant, *submission_id, received).await?;
                 if let Some(plan) = corrections {
-                    timelog::flow::apply(tx, compose, plan, received).await?;
+                    timelog::flow::apply(tx, compose, plan, self.budget_alert_client(), received)
+                        .await?;
                 }
             }
             Route::Survey { survey, parsed, .. } => {

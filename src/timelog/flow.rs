@@ -431,6 +431,7 @@ pub async fn apply(
     tx: &mut Conn,
     compose: &Composer,
     plan: &Plan,
+    budget_alert_client: bool,
     received: Received<'_>,
 ) -> Result<(), MailError> {
     let Received {
@@ -558,6 +559,120 @@ pub async fn apply(
         now,
     )
     .await?;
+    budget_alerts(tx, compose, plan, budget_alert_client, now).await
+}
+
+/// The shares of an engagement's monthly budget, in percent, whose reaching is told once per
+/// engagement and month each.
+pub const BUDGET_THRESHOLDS: [i64; 2] = [80, 100];
+
+#[derive(Debug, Serialize)]
+struct BudgetContext {
+    agency: AgencyView,
+    recipient_name: String,
+    engagement_id: i64,
+    assistant_name: String,
+    client_name: String,
+    client_tag: String,
+    month: String,
+    percent: i64,
+    budget: String,
+    logged: String,
+    /// What is left of the budget, or nothing once it is used up.
+    left: Option<String>,
+    over: bool,
+}
+
+/// Tells the operator (and, with `client`, the client's contact) when the entries just stored
+/// brought an engagement's hours in a month to a share of its budget
+/// ([`BUDGET_THRESHOLDS`]): once per engagement, month and threshold, by the outbox's natural
+/// key; a threshold passed after a higher one was told is not told.
+async fn budget_alerts(
+    tx: &mut Conn,
+    compose: &Composer,
+    plan: &Plan,
+    client: bool,
+    now: DateTime<Utc>,
+) -> Result<(), MailError> {
+    let mut months: Vec<(i64, NaiveDate)> = plan
+        .accepted
+        .iter()
+        .filter_map(|a| Some((a.engagement_id, a.date.with_day(1)?)))
+        .collect();
+    months.sort();
+    months.dedup();
+    for (engagement_id, first) in months {
+        let Some(engagement) = plan.engagements.iter().find(|e| e.id == engagement_id) else {
+            continue;
+        };
+        let Some(budget) = engagement.budget_minutes.filter(|b| *b > 0) else {
+            continue;
+        };
+        let last = first
+            .checked_add_months(chrono::Months::new(1))
+            .map_or(first, |next| next - Duration::days(1));
+        let minutes: i64 = store::timelog::minutes_per_day(tx, &[engagement_id], first, last)
+            .await?
+            .iter()
+            .map(|(_, _, m)| m)
+            .sum();
+        let Some(&percent) = BUDGET_THRESHOLDS
+            .iter()
+            .rev()
+            .find(|p| minutes * 100 >= *p * budget)
+        else {
+            continue;
+        };
+        let month = first.format("%Y-%m").to_string();
+        let key = |who: &str, p: i64| format!("{who}:{engagement_id}:{month}:{p}");
+        let mut told = false;
+        for p in BUDGET_THRESHOLDS.iter().filter(|p| **p >= percent) {
+            told |= store::outbox::is_queued(tx, &key("budget_alert", *p)).await?;
+        }
+        if told {
+            continue;
+        }
+        let mut recipients = vec![("budget_alert", compose.operator())];
+        if client {
+            let people = crate::recipients::People::load(tx, engagement_id).await?;
+            recipients.push(("budget_alert_client", people.client_contact()?));
+        }
+        for (kind, to) in recipients {
+            let context = BudgetContext {
+                agency: compose.agency_view(),
+                recipient_name: to.name.clone(),
+                engagement_id,
+                assistant_name: engagement.assistant_name.clone(),
+                client_name: engagement.client_name.clone(),
+                client_tag: engagement.client_tag.clone(),
+                month: crate::format::format_month(first.year(), first.month(), to.locale),
+                percent,
+                budget: format_duration(budget),
+                logged: format_duration(minutes),
+                left: (minutes < budget).then(|| format_duration(budget - minutes)),
+                over: minutes > budget,
+            };
+            let mail = compose.mail(&to, kind, &context, outbound::AutoSubmitted::Generated)?;
+            if outbound::enqueue(
+                tx,
+                &key(kind, percent),
+                kind,
+                Some(engagement_id),
+                &mail,
+                now,
+            )
+            .await?
+            {
+                tracing::info!(
+                    engagement = engagement_id,
+                    month,
+                    percent,
+                    to = kind,
+                    "budget threshold reached"
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -66,6 +66,7 @@
 
 mod auth_fixtures;
 mod authentication;
+mod budget;
 mod cli;
 mod console;
 mod crash;
