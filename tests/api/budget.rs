@@ -70,10 +70,7 @@ async fn the_operator_hears_of_each_threshold_once_a_month() {
 #[tokio::test]
 async fn a_month_past_both_thresholds_at_once_is_told_the_higher_to_both_sides() {
     let t = spawn_app_with(|_, text| {
-        text.replace(
-            "[engagements]\n",
-            "[engagements]\nbudget_alert_client = true\n",
-        )
+        text.replace("budget_alert_client = false", "budget_alert_client = true")
     })
     .await;
     assert!(t.app.config.engagements.budget_alert_client);
