@@ -656,7 +656,7 @@ impl Config {
     }
 
     fn extract(figment: Figment, path: &Path) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(|e| match e.path.is_empty() {
+        let mut config: Config = figment.extract().map_err(|e| match e.path.is_empty() {
             false => ConfigError::Invalid {
                 key: e.path.join("."),
                 reason: e.kind.to_string(),
@@ -667,6 +667,12 @@ impl Config {
             },
         })?;
         config.validate()?;
+        // The window skips the holidays of `[schedule] holidays`.
+        config.schedule.send_window = config
+            .schedule
+            .send_window
+            .clone()
+            .with_holidays(config.schedule.holidays);
         Ok(config)
     }
 
@@ -893,6 +899,22 @@ mod tests {
     use super::*;
 
     const SHIPPED: &str = include_str!("../config/tandem.toml");
+
+    #[test]
+    fn holidays_close_the_send_window() {
+        let text = SHIPPED.replace("# holidays = \"DE-BY\"", "holidays = \"de-by\"");
+        let config = Config::from_toml(&text).unwrap();
+        let region = config.schedule.holidays.unwrap();
+        assert_eq!(region.to_string(), "DE-BY");
+        assert_eq!(config.schedule.send_window.holidays(), Some(region));
+        let text = SHIPPED.replace("# holidays = \"DE-BY\"", "holidays = \"DE-XX\"");
+        let err = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("holidays") && err.contains("not a region"),
+            "{err}"
+        );
+        assert_eq!(Config::from_toml(SHIPPED).unwrap().schedule.holidays, None);
+    }
 
     #[test]
     fn the_shipped_config_is_valid() {

@@ -2,7 +2,7 @@
 //! sending anything.
 
 use anyhow::Context as _;
-use chrono::{Duration, NaiveTime};
+use chrono::{Datelike as _, Duration, NaiveTime};
 use clap::Subcommand;
 
 use super::{open_store, parse_date, print_json, print_table};
@@ -78,5 +78,21 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         ],
         &table,
     );
+    // The days the send window skips for holidays, within the preview.
+    if let Some(region) = config.schedule.holidays {
+        let (first, last) = (now.with_timezone(&zone).date_naive(), last_day);
+        let skipped: Vec<String> = (first.year()..=last.year())
+            .flat_map(|year| region.holidays(year))
+            .filter(|(day, _)| (first..=last).contains(day))
+            .map(|(day, name)| format!("{day} {name}"))
+            .collect();
+        if !skipped.is_empty() {
+            println!();
+            println!("no scheduled mail on the holidays of {region}:");
+            for day in skipped {
+                println!("  {day}");
+            }
+        }
+    }
     Ok(())
 }

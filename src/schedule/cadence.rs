@@ -19,6 +19,8 @@ use chrono::{
     NaiveTime, Offset as _, TimeDelta, TimeZone as _, Timelike as _, Utc, Weekday, WeekdaySet,
 };
 use chrono_tz::Tz;
+
+use super::holidays::Region;
 use serde::{Deserialize, Deserializer};
 
 /// The forms a cadence can take, for error messages.
@@ -558,6 +560,8 @@ pub struct SendWindow {
     days: Weekdays,
     start: NaiveTime,
     end: NaiveTime,
+    /// Whose public holidays the window skips (`[schedule] holidays`).
+    holidays: Option<Region>,
 }
 
 impl SendWindow {
@@ -572,7 +576,30 @@ impl SendWindow {
                 Hm(end)
             )));
         }
-        Ok(Self { days, start, end })
+        Ok(Self {
+            days,
+            start,
+            end,
+            holidays: None,
+        })
+    }
+
+    /// The window, closed on the public holidays of `region`.
+    pub fn with_holidays(mut self, region: Option<Region>) -> Self {
+        self.holidays = region;
+        self
+    }
+
+    pub fn holidays(&self) -> Option<Region> {
+        self.holidays
+    }
+
+    /// Whether the window opens on `date` at all: an allowed weekday, not a holiday.
+    pub fn opens_on(&self, date: NaiveDate) -> bool {
+        self.days.contains(date.weekday())
+            && self
+                .holidays
+                .is_none_or(|region| region.holiday(date).is_none())
     }
 
     pub fn days(&self) -> Weekdays {
@@ -589,7 +616,7 @@ impl SendWindow {
 
     /// Whether a local time is inside the window (start inclusive, end exclusive).
     pub fn contains(&self, local: NaiveDateTime) -> bool {
-        self.days.contains(local.weekday()) && self.start <= local.time() && local.time() < self.end
+        self.opens_on(local.date()) && self.start <= local.time() && local.time() < self.end
     }
 
     /// `at` when it is inside the window in `tz`, else the window's next opening: the start time
@@ -602,13 +629,14 @@ impl SendWindow {
         if self.contains(local) {
             return at;
         }
-        // Today and the next seven days: even a one-day window opens again within a week.
-        let opening = (0..=7)
+        // Today and the next three weeks: even a one-day window opens again within a week,
+        // and no run of holidays is longer than two.
+        let opening = (0..=21)
             .filter_map(|i| local.date().checked_add_days(Days::new(i)))
-            .filter(|d| self.days.contains(d.weekday()))
+            .filter(|d| self.opens_on(*d))
             .find_map(|d| first_at_or_after(d.and_time(self.start), tz, at));
         let limit = opening
-            .or_else(|| at.checked_add_signed(TimeDelta::days(9)))
+            .or_else(|| at.checked_add_signed(TimeDelta::days(23)))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         match self.reentry(at, limit, tz) {
             Some(back) => back,

@@ -4,6 +4,7 @@
 //! scheduler task (`tasks::scheduler`) reads the facts, asks the plan and queues what is due.
 
 pub mod cadence;
+pub mod holidays;
 pub mod plan;
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
@@ -20,6 +21,10 @@ pub struct ScheduleConfig {
     /// the next opening. Answers to replies and alerts go at once.
     #[serde(default = "default_send_window")]
     pub send_window: SendWindow,
+    /// Whose public holidays the send window skips (`DE`, `DE-BY`, `AT`, `CH`, ...); none
+    /// when absent.
+    #[serde(default)]
+    pub holidays: Option<holidays::Region>,
     /// Feedback surveys while the trial runs.
     #[serde(default = "default_survey_trial")]
     pub survey_trial: Cadence,
@@ -57,6 +62,7 @@ impl Default for ScheduleConfig {
     fn default() -> Self {
         Self {
             send_window: default_send_window(),
+            holidays: None,
             survey_trial: default_survey_trial(),
             survey_after_trial: default_survey_after_trial(),
             survey_reminder_days: default_survey_reminder_days(),

@@ -1026,3 +1026,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn next_open_skips_the_regions_holidays() {
+    let region = "DE-BY".parse().unwrap();
+    let w = window("mon-fri 08:00-18:00").with_holidays(Some(region));
+    let berlin = Europe::Berlin;
+    // Christmas Eve (a Thursday) after hours: Christmas and St Stephen's (Friday, Saturday),
+    // then Sunday: Monday the 28th at 08:00 CET.
+    assert_eq!(
+        w.next_open(utc(2026, 12, 24, 17, 30), berlin),
+        utc(2026, 12, 28, 7, 0)
+    );
+    // Good Friday at 10:00: closed; Easter Monday too; Tuesday at 08:00 CEST.
+    assert!(!w.contains(dt(2026, 4, 3, 10, 0)));
+    assert_eq!(
+        w.next_open(utc(2026, 4, 3, 8, 0), berlin),
+        utc(2026, 4, 7, 6, 0)
+    );
+    // Corpus Christi is a holiday in Bavaria, not nationwide.
+    assert!(!w.contains(dt(2026, 6, 4, 10, 0)));
+    let nationwide = window("mon-fri 08:00-18:00").with_holidays(Some("DE".parse().unwrap()));
+    assert!(nationwide.contains(dt(2026, 6, 4, 10, 0)));
+    // Without a region, a holiday is a working day.
+    assert!(window("mon-fri 08:00-18:00").contains(dt(2026, 4, 3, 10, 0)));
+}
