@@ -499,3 +499,26 @@ async fn a_new_cadence_wakes_every_engagement_at_start() {
     let woken = scheduler.step().await.unwrap();
     assert_eq!(woken.queued, [survey]);
 }
+
+/// `[schedule] holidays`: the preview lists the holidays the window skips.
+#[tokio::test]
+async fn the_preview_lists_the_holidays_it_skips() {
+    let t = crate::helpers::spawn_app_with(|_, text| {
+        text.replace("# holidays = \"DE-BY\"", "holidays = \"DE-BY\"")
+    })
+    .await;
+    let next_year = Utc::now().year() + 1;
+    let until = format!("{next_year}-12-31");
+    let out = t.tandem(&["schedule", "preview", "--until", &until]);
+    assert!(out.status.success(), "{}", crate::helpers::describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("no scheduled mail on the holidays of DE-BY:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{next_year}-12-25 1. Weihnachtstag")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{next_year}-01-06 Heilige Drei Könige")));
+}
