@@ -672,25 +672,45 @@ async fn sweep(
     let mut changed = 0;
     for (needle, _) in &pairs {
         let select = format!(
-            "SELECT CAST({key} AS TEXT), {column} FROM {table} \
+            "SELECT {key}, {column} FROM {table} \
              WHERE lower({column}) LIKE '%' || lower($1) || '%'"
         );
-        let rows: Vec<(String, String)> = on!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(select))
-            .bind(needle)
-            .fetch_all(c)
-            .await)?;
-        for (row_key, text) in rows {
-            let new = replace_all(&text, &pairs);
-            if new == text {
-                continue;
+        let update = format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2");
+        // Rows are found again by their key as it is typed: an `id`, or a text key.
+        if key == "id" {
+            let rows: Vec<(i64, String)> =
+                on!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                    .bind(needle)
+                    .fetch_all(c)
+                    .await)?;
+            for (id, text) in rows {
+                let new = replace_all(&text, &pairs);
+                if new != text {
+                    changed += on!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                        .bind(&new)
+                        .bind(id)
+                        .execute(c)
+                        .await
+                        .map(|r| r.rows_affected()))?;
+                }
             }
-            let update = format!("UPDATE {table} SET {column} = $1 WHERE CAST({key} AS TEXT) = $2");
-            changed += on!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(update))
-                .bind(&new)
-                .bind(&row_key)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+        } else {
+            let rows: Vec<(String, String)> =
+                on!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                    .bind(needle)
+                    .fetch_all(c)
+                    .await)?;
+            for (row_key, text) in rows {
+                let new = replace_all(&text, &pairs);
+                if new != text {
+                    changed += on!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                        .bind(&new)
+                        .bind(&row_key)
+                        .execute(c)
+                        .await
+                        .map(|r| r.rows_affected()))?;
+                }
+            }
         }
     }
     Ok(changed)
