@@ -781,30 +781,6 @@ pub async fn forget_raw(conn: &mut Conn, id: i64, why: &str) -> Result<(), Store
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replacing_ignores_case_and_keeps_the_rest() {
-        let pairs = vec![
-            (
-                "anna@acme.example".to_string(),
-                "x@erased.invalid".to_string(),
-            ),
-            ("Anna Berg".to_string(), "erased contact 1".to_string()),
-        ];
-        assert_eq!(
-            replace_all(
-                "Call with ANNA BERG <Anna@Acme.example>, anna berg.",
-                &pairs
-            ),
-            "Call with erased contact 1 <x@erased.invalid>, erased contact 1."
-        );
-        assert_eq!(replace_all("nothing here", &pairs), "nothing here");
-    }
-}
-
 /// What retention found past its time: raw messages of mail sent or given up, agreement
 /// documents of engagements ended long ago, and failure log rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -887,4 +863,28 @@ pub async fn expire(tx: &mut Conn, cutoffs: &Cutoffs, delete: bool) -> Result<Ex
         documents,
         health_events,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_ignores_case_and_keeps_the_rest() {
+        let pairs = vec![
+            (
+                "anna@acme.example".to_string(),
+                "x@erased.invalid".to_string(),
+            ),
+            ("Anna Berg".to_string(), "erased contact 1".to_string()),
+        ];
+        assert_eq!(
+            replace_all(
+                "Call with ANNA BERG <Anna@Acme.example>, anna berg.",
+                &pairs
+            ),
+            "Call with erased contact 1 <x@erased.invalid>, erased contact 1."
+        );
+        assert_eq!(replace_all("nothing here", &pairs), "nothing here");
+    }
 }
