@@ -55,7 +55,7 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     report("database", database.await.map_err(chain));
 
     let inbound = async {
-        let mailbox = crate::app::mailbox(&config)?;
+        let mailbox = crate::app::mailbox(&config, &crate::metrics::Metrics::new())?;
         let seen = mailbox.check().await?;
         if config.inbound.backend == crate::config::InboundBackend::Maildir {
             // The reader moves every message into a subfolder; tmp/ is where a probe file

@@ -21,6 +21,7 @@ macro_rules! println {
 
 mod agreement;
 mod assistant;
+mod backup;
 mod check;
 mod client;
 mod daemon;
@@ -31,6 +32,7 @@ mod hours;
 mod outbox;
 pub mod parse;
 mod schedule;
+mod status;
 mod survey;
 
 use std::path::PathBuf;
@@ -102,6 +104,10 @@ pub enum Command {
     Parse(parse::Args),
     /// Check the config, templates, database and mail transports.
     Check,
+    /// The daemon's health from the database, whether or not it runs.
+    Status(status::Args),
+    /// Copy the database (consistently, while the daemon runs) and the mail folders tandem owns.
+    Backup(backup::Args),
     /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
     #[command(subcommand)]
     Db(db::Command),
@@ -118,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     match command {
         Command::Init => daemon::init(config).await,
-        Command::Run { once } => daemon::run(config, once).await,
+        Command::Run { once } => daemon::run(config, &cli.config, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
@@ -130,6 +136,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
+        Command::Status(args) => status::run(config, args).await,
+        Command::Backup(args) => backup::run(config, args).await,
         Command::Db(_) => unreachable!("run before the config is loaded"),
     }
 }
