@@ -728,3 +728,74 @@ fn the_systemd_unit_verifies() {
         describe(&output)
     );
 }
+
+#[test]
+fn the_debian_package_holds_the_binary_config_templates_and_unit() {
+    // Built from the tracked files with this build's binary (a release build would take
+    // minutes; `packaging/build-deb.sh` alone builds one).
+    let out = tempfile::tempdir().unwrap();
+    let built = Command::new("bash")
+        .arg(Path::new(MANIFEST_DIR).join("packaging/build-deb.sh"))
+        .args(["--binary", BINARY, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", describe(&built));
+    let deb = String::from_utf8_lossy(&built.stdout).trim().to_string();
+    let listed = Command::new("dpkg-deb")
+        .args(["-c", &deb])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", describe(&listed));
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    let files: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .collect();
+    for file in [
+        "./usr/bin/tandem",
+        "./etc/tandem/tandem.toml",
+        "./lib/systemd/system/tandem.service",
+        "./usr/share/tandem/templates/de/",
+        "./usr/share/tandem/templates/en/",
+        "./usr/share/doc/tandem/README.md",
+    ] {
+        assert!(files.contains(&file), "{file} missing:\n{listing}");
+    }
+    let templates = Path::new(MANIFEST_DIR).join("templates/en");
+    for template in std::fs::read_dir(templates).unwrap() {
+        let name = template.unwrap().file_name();
+        let packaged = format!("./usr/share/tandem/templates/en/{}", name.to_string_lossy());
+        assert!(files.contains(&packaged.as_str()), "{packaged} missing");
+    }
+    // The control part: the user is made on install, the config is a conffile.
+    let info = Command::new("dpkg-deb")
+        .args(["--info", &deb, "postinst"])
+        .output()
+        .unwrap();
+    let postinst = String::from_utf8_lossy(&info.stdout);
+    assert!(postinst.contains("adduser --system --group"), "{postinst}");
+    let conffiles = Command::new("dpkg-deb")
+        .args(["--info", &deb, "conffiles"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&conffiles.stdout).trim(),
+        "/etc/tandem/tandem.toml"
+    );
+    // The packaged config is valid and names the packaged paths.
+    let extracted = out.path().join("root");
+    let unpacked = Command::new("dpkg-deb")
+        .args(["-x", &deb])
+        .arg(&extracted)
+        .output()
+        .unwrap();
+    assert!(unpacked.status.success(), "{}", describe(&unpacked));
+    let config = std::fs::read_to_string(extracted.join("etc/tandem/tandem.toml")).unwrap();
+    let parsed = tandem::config::Config::from_toml(&config).unwrap();
+    assert_eq!(parsed.database.url, "sqlite:///var/lib/tandem/tandem.db");
+    assert_eq!(
+        parsed.templates.dir,
+        Path::new("/usr/share/tandem/templates")
+    );
+}
