@@ -547,39 +547,21 @@ pub async fn oldest_due(
     .await)?)
 }
 
+/// A registered holder and its last heartbeat.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Registered {
+    #[sqlx(flatten)]
+    pub holder: Holder,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
 /// Every registered holder with its last heartbeat: the daemons running (or gone without a
 /// goodbye), for `tandem status`.
-pub async fn holders(conn: &mut Conn) -> Result<Vec<(Holder, DateTime<Utc>)>, StoreError> {
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        i64,
-        Option<i64>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-    )> = on!(conn, |c| sqlx::query_as(
+pub async fn holders(conn: &mut Conn) -> Result<Vec<Registered>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_as(
         "SELECT id, host, pid_space, pid, pid_started, started_at, heartbeat_at \
-             FROM outbox_holder ORDER BY heartbeat_at DESC"
+         FROM outbox_holder ORDER BY heartbeat_at DESC"
     )
     .fetch_all(c)
-    .await)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, host, pid_space, pid, pid_started, started_at, beat)| {
-                (
-                    Holder {
-                        id,
-                        host,
-                        pid_space,
-                        pid,
-                        pid_started,
-                        started_at,
-                    },
-                    beat,
-                )
-            },
-        )
-        .collect())
+    .await)?)
 }

@@ -80,12 +80,12 @@ pub async fn read(
     let silent = chrono::Duration::from_std(SILENT).unwrap_or_default();
     let daemons = holders
         .into_iter()
-        .map(|(holder, beat)| Daemon {
-            host: holder.host,
-            pid: holder.pid,
-            started_at: holder.started_at,
-            heartbeat_at: beat,
-            running: now - beat <= silent,
+        .map(|r| Daemon {
+            host: r.holder.host,
+            pid: r.holder.pid,
+            started_at: r.holder.started_at,
+            heartbeat_at: r.heartbeat_at,
+            running: now - r.heartbeat_at <= silent,
         })
         .collect();
     let parts: Vec<Part> = PARTS

@@ -353,7 +353,7 @@ async fn healthz_names_mail_in_while_dovecot_is_down_and_recovers_without_a_rest
             last = Some(body);
             done
         },
-        || String::new(),
+        String::new,
     );
     let body = last.unwrap();
     assert!(
