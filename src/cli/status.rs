@@ -3,6 +3,7 @@
 //! within what the config expects (`[health]`) and its last error; the outbox by state and
 //! its oldest due message; the daemons and their heartbeats. The same facts as `/healthz`.
 
+use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::tasks::status::{self, Status};
 
@@ -16,7 +17,7 @@ pub struct Args {
 pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let pool = crate::app::open_database(&config.database, 1, crate::store::Open::ReadOnly).await?;
     let mut conn = crate::store::acquire(&pool).await?;
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     let status = status::read(&mut conn, config.thresholds(), now).await?;
     drop(conn);
     pool.close().await;
