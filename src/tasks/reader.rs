@@ -564,7 +564,14 @@ impl Reader {
             if stop() {
                 return Ok(total);
             }
-            self.beat.working();
+            // A step may take its IMAP commands' timeouts (each one bounded by its own).
+            let commands = self
+                .config
+                .inbound
+                .imap
+                .as_ref()
+                .map_or(Duration::ZERO, |i| 3 * i.timeout);
+            self.beat.waiting(commands);
             let report = self.step().await?;
             total.read += report.read;
             total.recorded += report.recorded;
