@@ -112,6 +112,19 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     };
     report("mail out", outbound);
 
+    // The endpoint: only whether it is on and where; a port in use is found by `run`.
+    match config.http.listen {
+        None => println!("ok      http: off ([http] listen not set)"),
+        Some(address) if address.ip().is_loopback() => {
+            println!("ok      http: /healthz and /metrics on {address}")
+        }
+        // A warning, not a failure: behind a firewall or a proxy that may be meant.
+        Some(address) => println!(
+            "WARNING http: /healthz and /metrics on {address}, not a loopback address: anyone \
+             who reaches it reads the daemon's health and counts; prefer 127.0.0.1 and a proxy"
+        ),
+    }
+
     anyhow::ensure!(failed == 0, "{failed} check(s) failed");
     Ok(())
 }

@@ -295,6 +295,16 @@ async fn metrics_count_a_pass_over_dovecot_and_smtp_sink() {
         "a 64 KB head was served: {answer}"
     );
 
+    // `tandem check` names the endpoint.
+    let check = t.tandem(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains(&format!(
+            "ok      http: /healthz and /metrics on 127.0.0.1:{port}"
+        )),
+        "{said}"
+    );
+
     // `tandem status` says the same from the database, with the daemon's heartbeat.
     let output = t.tandem(&["status"]);
     assert!(output.status.success(), "{}", describe(&output));
