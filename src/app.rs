@@ -20,6 +20,7 @@ use crate::domain::Party;
 use crate::inbound::imap::{Folders, ImapMailbox};
 use crate::inbound::maildir::Maildir;
 use crate::inbound::{InboundError, Mailbox};
+use crate::metrics::Metrics;
 use crate::onboarding::{self, EngagementRequest, OnboardingError, Started};
 use crate::outbound::Transport;
 use crate::outbound::file::FileTransport;
@@ -27,9 +28,11 @@ use crate::outbound::smtp::SmtpTransport;
 use crate::privacy;
 use crate::store::{self, Pool, StoreError};
 use crate::tasks::holder::Holder;
+use crate::tasks::http::Observer;
 use crate::tasks::outbox::OutboxWorker;
 use crate::tasks::reader::Reader;
 use crate::tasks::scheduler::Scheduler;
+use crate::tasks::watchdog::{self, Beats, Notice, Watchdog};
 use crate::tasks::{Health, WriteTurns, shutdown_channel};
 use crate::templates::{TemplateError, Templates};
 
@@ -87,6 +90,22 @@ pub struct App {
     pub holder: Arc<Holder>,
     /// The reader's and the outbox's turns at the write lock.
     write_turns: WriteTurns,
+    /// What the tasks count for `/metrics`; kept across a reload.
+    pub metrics: Metrics,
+    /// The tasks' signs of life for the systemd watchdog; kept across a reload.
+    pub beats: Beats,
+}
+
+/// What `tandem run` adds to the tasks (all off for [`App::run`]).
+#[derive(Debug, Default)]
+pub struct Service {
+    /// The bound listener of `[http] listen`: `/healthz` and `/metrics` are served on it.
+    pub http: Option<tokio::net::TcpListener>,
+    /// Configs to reload (read and validated by the caller on SIGHUP).
+    pub reloads: Option<tokio::sync::mpsc::Receiver<Config>>,
+    /// Tell systemd (`NOTIFY_SOCKET`) when ready, reloading and stopping, and ping its
+    /// watchdog (`WATCHDOG_USEC`) while every task beats.
+    pub systemd: bool,
 }
 
 impl App {
@@ -100,7 +119,8 @@ impl App {
             store::Open::Create,
         )
         .await?;
-        let mailbox = mailbox(&config)?;
+        let metrics = Metrics::new();
+        let mailbox = mailbox(&config, &metrics)?;
         // A local Maildir that cannot be made is a setup error; a mail server that is down now
         // is not: the reader connects when it can, and the health table shows the failure.
         if let Err(e) = mailbox.prepare().await {
@@ -129,6 +149,62 @@ impl App {
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
+            metrics,
+            beats: Beats::default(),
+        })
+    }
+
+    /// This app with `config` in force (a reload): the templates, the mailbox and the
+    /// transport are built anew from it; the database, this process's holder, the counters
+    /// and the watchdog's beats are kept. The database and `[http]` are not reloaded: a
+    /// change to them is logged as needing a restart. An error (a template that does not
+    /// compile, a Maildir that cannot be made) refuses the whole config.
+    pub async fn reloaded(&self, config: Config) -> Result<Self, AppError> {
+        let templates = Templates::load(&config.templates.dir)?;
+        let mailbox = mailbox(&config, &self.metrics)?;
+        if let Err(e) = mailbox.prepare().await {
+            if config.inbound.backend == InboundBackend::Maildir {
+                return Err(e.into());
+            }
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::warn!(%error, "the mailbox cannot be prepared now; the reader will retry");
+        }
+        if let (OutboundBackend::File, Some(dir)) = (&config.outbound.backend, &config.outbound.dir)
+        {
+            std::fs::create_dir_all(dir).map_err(|e| AppError::Outbox(dir.clone(), e))?;
+        }
+        let transport = transport(&config)?;
+        let old = &self.config;
+        let database_changed = old.database.url != config.database.url
+            || old.database.max_connections != config.database.max_connections
+            || old.database.password_env != config.database.password_env
+            || old.database.password_file != config.database.password_file;
+        if database_changed {
+            tracing::warn!(
+                "[database] changed: it takes effect at the next restart; the running database stays"
+            );
+        }
+        if old.http.listen != config.http.listen {
+            tracing::warn!(
+                "[http] listen changed: it takes effect at the next restart; the running endpoint stays"
+            );
+        }
+        let mut config = config;
+        config.database = old.database.clone();
+        config.http = old.http.clone();
+        Ok(Self {
+            config: Arc::new(config),
+            pool: self.pool.clone(),
+            templates: Arc::new(templates),
+            clock: self.clock.clone(),
+            transport,
+            mailbox,
+            outbox_wake: self.outbox_wake.clone(),
+            health: self.health.clone(),
+            holder: self.holder.clone(),
+            write_turns: self.write_turns.clone(),
+            metrics: self.metrics.clone(),
+            beats: self.beats.clone(),
         })
     }
 
@@ -167,6 +243,8 @@ impl App {
             wake: self.outbox_wake.clone(),
             health: self.health(),
             turns: self.write_turns.clone(),
+            metrics: self.metrics.clone(),
+            beat: self.beats.reader.clone(),
         }
     }
 
@@ -182,6 +260,8 @@ impl App {
             health: self.health(),
             holder: self.holder.clone(),
             turns: self.write_turns.clone(),
+            metrics: self.metrics.clone(),
+            beat: self.beats.outbox.clone(),
         }
     }
 
@@ -194,6 +274,8 @@ impl App {
             config: self.config.clone(),
             wake: self.outbox_wake.clone(),
             health: self.health(),
+            metrics: self.metrics.clone(),
+            beat: self.beats.scheduler.clone(),
         }
     }
 
@@ -348,8 +430,114 @@ impl App {
     /// send cut off is left in `sending` for the next start, which takes it up at once since
     /// this process is gone). Returns within [`App::stop_bound`] of the signal.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let (trigger, signal) = shutdown_channel();
-        let tasks = [
+        self.serve(shutdown, Service::default()).await
+    }
+
+    /// [`App::run`] with what `tandem run` adds ([`Service`]): the HTTP endpoint, config
+    /// reloads and systemd's notifications. A reload stops the tasks as a shutdown does (within
+    /// [`App::stop_bound`]) and starts them again on the new config; a config
+    /// [`App::reloaded`] refuses is logged with the reason, and the tasks go on on the old one.
+    /// The endpoint, the watchdog and the daemon's heartbeat (its `outbox_holder` row, which
+    /// `tandem status` reads) run across reloads, until shutdown.
+    pub async fn serve(
+        self: Arc<Self>,
+        shutdown: impl Future<Output = ()>,
+        mut service: Service,
+    ) -> anyhow::Result<()> {
+        let mut app = self;
+        let (stop_extras, extras_signal) = shutdown_channel();
+        let observer = Arc::new(Observer::new(
+            app.pool.clone(),
+            app.clock.clone(),
+            app.metrics.clone(),
+            app.config.thresholds(),
+        ));
+        let mut extras = tokio::task::JoinSet::new();
+        if let Some(listener) = service.http.take() {
+            extras.spawn(crate::tasks::http::serve(
+                listener,
+                observer.clone(),
+                extras_signal.clone(),
+            ));
+        }
+        if service.systemd
+            && let Some(dog) = Watchdog::from_env(app.beats.clone())
+        {
+            let signal = extras_signal.clone();
+            extras.spawn(async move { dog.run(signal).await });
+        }
+        {
+            let (holder, pool, clock) = (app.holder.clone(), app.pool.clone(), app.clock.clone());
+            let mut signal = extras_signal.clone();
+            extras.spawn(async move {
+                if let Err(e) = holder.beat(&pool, clock.now()).await {
+                    let error = format!("{:#}", anyhow::Error::from(e));
+                    tracing::warn!(%error, "could not write the daemon's heartbeat");
+                }
+                tokio::select! {
+                    () = signal.wait() => {}
+                    () = holder.keep_beating(&pool, clock.as_ref()) => {}
+                }
+            });
+        }
+        let mut reloads = service.reloads.take();
+        tokio::pin!(shutdown);
+        loop {
+            let (trigger, signal) = shutdown_channel();
+            app.beats.start();
+            let tasks = app.spawn_tasks(signal);
+            if service.systemd {
+                watchdog::notify(Notice::Ready);
+            }
+            // Until shutdown, or a config that can be put in force.
+            let next = loop {
+                let config = tokio::select! {
+                    () = &mut shutdown => break None,
+                    Some(config) = next_reload(&mut reloads) => config,
+                };
+                match app.reloaded(config).await {
+                    Ok(next) => break Some(next),
+                    Err(e) => tracing::error!(
+                        error = format!("{:#}", anyhow::Error::from(e)),
+                        "config reload refused; the running config stays in force"
+                    ),
+                }
+            };
+            let Some(next) = next else {
+                if service.systemd {
+                    watchdog::notify(Notice::Stopping);
+                }
+                return app.stop(tasks, trigger, Some((stop_extras, extras))).await;
+            };
+            if service.systemd {
+                watchdog::notify(Notice::Reloading);
+            }
+            tracing::info!(
+                "reloading the config: the tasks stop (within {} s) and start again on it",
+                app.stop_bound().as_secs()
+            );
+            let (failed, _) = app.stop_tasks(tasks, trigger).await;
+            if !failed.is_empty() {
+                tracing::error!(
+                    tasks = failed.join(", "),
+                    "tasks ended abnormally before the reload"
+                );
+            }
+            app = Arc::new(next);
+            observer.set_thresholds(app.config.thresholds());
+            tracing::info!(
+                "config reloaded: templates, mail in and out, the schedule, limits and health \
+                 thresholds are the new ones; [database] and [http] need a restart"
+            );
+        }
+    }
+
+    /// Spawns the reader, the outbox worker and the scheduler, each stopped by `signal`.
+    fn spawn_tasks(
+        &self,
+        signal: crate::tasks::Shutdown,
+    ) -> Vec<(&'static str, tokio::task::JoinHandle<()>)> {
+        vec![
             ("reader", {
                 let (reader, signal) = (self.reader(), signal.clone());
                 tokio::spawn(async move { reader.run(signal).await })
@@ -366,15 +554,17 @@ impl App {
                 let (retention, signal) = (self.retention(), signal.clone());
                 tokio::spawn(async move { retention.run(signal).await })
             }),
-        ];
-        shutdown.await;
+        ]
+    }
+
+    /// Asks the tasks to stop and waits for each within its bound (see [`App::run`]); returns
+    /// those that ended abnormally and those abandoned.
+    async fn stop_tasks(
+        &self,
+        tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+        trigger: tokio::sync::watch::Sender<bool>,
+    ) -> (Vec<&'static str>, Vec<&'static str>) {
         let asked = tokio::time::Instant::now();
-        tracing::info!(
-            "shutting down: no new send starts; a send in flight gets up to {} s, then is left \
-             for the next start; stopped within {} s",
-            self.send_deadline().as_secs(),
-            self.stop_bound().as_secs()
-        );
         let _ = trigger.send(true);
         let mut failed = Vec::new();
         let mut abandoned = Vec::new();
@@ -399,6 +589,36 @@ impl App {
                     );
                     abandoned.push(name);
                 }
+            }
+        }
+        (failed, abandoned)
+    }
+
+    /// The end of [`App::serve`]: the tasks stopped, then the endpoint, the watchdog and the
+    /// heartbeat, what the outbox leaves noted, the database closed.
+    async fn stop(
+        &self,
+        tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+        trigger: tokio::sync::watch::Sender<bool>,
+        extras: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinSet<()>)>,
+    ) -> anyhow::Result<()> {
+        let asked = tokio::time::Instant::now();
+        tracing::info!(
+            "shutting down: no new send starts; a send in flight gets up to {} s, then is left \
+             for the next start; stopped within {} s",
+            self.send_deadline().as_secs(),
+            self.stop_bound().as_secs()
+        );
+        let (failed, abandoned) = self.stop_tasks(tasks, trigger).await;
+        if let Some((stop, mut extras)) = extras {
+            let _ = stop.send(true);
+            if tokio::time::timeout(STOP_GRACE, async {
+                while extras.join_next().await.is_some() {}
+            })
+            .await
+            .is_err()
+            {
+                extras.abort_all();
             }
         }
         // What is left to do (a query, closing the database) has the last STOP_GRACE.
@@ -468,15 +688,29 @@ impl App {
 /// is abandoned.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// The mailbox the config names (nothing is connected yet).
-pub fn mailbox(config: &Config) -> Result<Arc<dyn Mailbox>, AppError> {
+/// The next config to reload, or never when there is no channel (or it closed).
+async fn next_reload(reloads: &mut Option<tokio::sync::mpsc::Receiver<Config>>) -> Option<Config> {
+    match reloads {
+        Some(rx) => match rx.recv().await {
+            Some(config) => Some(config),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// The mailbox the config names (nothing is connected yet); an IMAP one counts its reconnects
+/// in `metrics`.
+pub fn mailbox(config: &Config, metrics: &Metrics) -> Result<Arc<dyn Mailbox>, AppError> {
     let folders = Folders {
         processed: config.inbound.processed_folder.clone(),
         attention: config.inbound.attention_folder.clone(),
         quarantine: config.inbound.quarantine_folder.clone(),
     };
     Ok(match (config.inbound.backend, &config.inbound.imap) {
-        (InboundBackend::Imap, Some(imap)) => Arc::new(ImapMailbox::new(imap, folders)?),
+        (InboundBackend::Imap, Some(imap)) => {
+            Arc::new(ImapMailbox::new(imap, folders)?.counting(metrics.clone()))
+        }
         _ => Arc::new(Maildir::new(
             config.inbound.maildir.clone().unwrap_or_default(),
             &folders.processed,

@@ -59,6 +59,13 @@ pub struct Config {
     /// daemon once a day.
     #[serde(default)]
     pub retention: Retention,
+    /// The HTTP endpoint for monitoring (`/healthz`, `/metrics`); off unless `listen` is set.
+    #[serde(default)]
+    pub http: Http,
+    /// How long each part may go without working before it counts as down (`/healthz`,
+    /// `tandem status`).
+    #[serde(default)]
+    pub health: HealthConfig,
 }
 
 /// How long tandem keeps what it no longer needs. Each period is a duration (`"90d"`).
@@ -88,6 +95,61 @@ impl Default for Retention {
             documents: Duration::from_secs(365 * DAY),
             health_events: Duration::from_secs(90 * DAY),
             quarantine: Duration::from_secs(90 * DAY),
+        }
+    }
+}
+
+/// `[http]`: where `/healthz` and `/metrics` are served.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// The address and port to listen on (`127.0.0.1:9187`); no endpoint when absent.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `[health]`: when a part counts as down. Each is optional; the defaults follow from the
+/// rest of the config ([`HealthConfig::thresholds`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Mail in is down when no mailbox check succeeded for this long. Default: twice
+    /// `poll_interval` (the longest the reader waits between checks, IDLE or not) plus a
+    /// minute.
+    #[serde(default, with = "humantime_serde")]
+    pub inbound_after: Option<Duration>,
+    /// Mail out is down when a message has been due for sending for this long. Default 15m.
+    #[serde(default, with = "humantime_serde")]
+    pub outbound_after: Option<Duration>,
+    /// The scheduler is down when no pass succeeded for this long. Default 5m (a pass runs
+    /// at least every minute).
+    #[serde(default, with = "humantime_serde")]
+    pub scheduler_after: Option<Duration>,
+}
+
+/// The thresholds in force, defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Thresholds {
+    #[serde(with = "humantime_serde")]
+    pub inbound: Duration,
+    #[serde(with = "humantime_serde")]
+    pub outbound: Duration,
+    #[serde(with = "humantime_serde")]
+    pub scheduler: Duration,
+}
+
+impl Config {
+    /// `[health]` with its defaults filled in from the rest of the config.
+    pub fn thresholds(&self) -> Thresholds {
+        // The reader checks the mailbox at least every poll interval (an IDLE lasts at most
+        // that long too).
+        let wait = self.inbound.poll_interval;
+        let h = &self.health;
+        Thresholds {
+            inbound: h
+                .inbound_after
+                .unwrap_or(2 * wait + Duration::from_secs(60)),
+            outbound: h.outbound_after.unwrap_or(Duration::from_secs(15 * 60)),
+            scheduler: h.scheduler_after.unwrap_or(Duration::from_secs(5 * 60)),
         }
     }
 }
@@ -613,7 +675,9 @@ fn default_alert_threshold() -> i64 {
 }
 
 /// The config's sections, the only names an environment override may start with.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 14] = [
+    "http",
+    "health",
     "agency",
     "database",
     "inbound",
@@ -704,6 +768,15 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        for (key, value) in [
+            ("health.inbound_after", self.health.inbound_after),
+            ("health.outbound_after", self.health.outbound_after),
+            ("health.scheduler_after", self.health.scheduler_after),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return invalid(key, "must be more than zero");
+            }
         }
         let l = &self.limits;
         for (key, value) in [

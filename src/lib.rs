@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod format;
 pub mod inbound;
+pub mod metrics;
 pub mod onboarding;
 pub mod outbound;
 pub mod privacy;

@@ -55,7 +55,7 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     report("database", database.await.map_err(chain));
 
     let inbound = async {
-        let mailbox = crate::app::mailbox(&config)?;
+        let mailbox = crate::app::mailbox(&config, &crate::metrics::Metrics::new())?;
         let seen = mailbox.check().await?;
         if config.inbound.backend == crate::config::InboundBackend::Maildir {
             // The reader moves every message into a subfolder; tmp/ is where a probe file
@@ -111,6 +111,19 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
         Err(e) => Err(chain(e.into())),
     };
     report("mail out", outbound);
+
+    // The endpoint: only whether it is on and where; a port in use is found by `run`.
+    match config.http.listen {
+        None => println!("ok      http: off ([http] listen not set)"),
+        Some(address) if address.ip().is_loopback() => {
+            println!("ok      http: /healthz and /metrics on {address}")
+        }
+        // A warning, not a failure: behind a firewall or a proxy that may be meant.
+        Some(address) => println!(
+            "WARNING http: /healthz and /metrics on {address}, not a loopback address: anyone \
+             who reaches it reads the daemon's health and counts; prefer 127.0.0.1 and a proxy"
+        ),
+    }
 
     anyhow::ensure!(failed == 0, "{failed} check(s) failed");
     Ok(())

@@ -1,5 +1,7 @@
 //! `tandem init` and `tandem run`.
 
+use anyhow::Context as _;
+
 use super::create_app;
 use crate::config::{Config, InboundBackend, OutboundBackend};
 
@@ -28,7 +30,7 @@ pub async fn init(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
+pub async fn run(config: Config, path: &std::path::Path, once: bool) -> anyhow::Result<()> {
     let app = create_app(config).await?;
     if once {
         app.run_once().await?;
@@ -40,11 +42,63 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
     // The handlers are in place before the promise is printed: a Ctrl-C that comes early
     // stops the daemon cleanly instead of killing it.
     let shutdown = shutdown_signal()?;
+    let http = match app.config.http.listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("could not listen on [http] listen = \"{address}\""))?;
+            println!("health:   http://{address}/healthz and /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    let service = crate::app::Service {
+        http,
+        reloads: reload_signal(path)?,
+        systemd: true,
+    };
     println!(
         "Ctrl-C stops it. It stops within {} s; a second Ctrl-C stops it at once.",
         app.stop_bound().as_secs()
     );
-    std::sync::Arc::new(app).run(shutdown).await
+    std::sync::Arc::new(app).serve(shutdown, service).await
+}
+
+/// On each SIGHUP, reads the config at `path` again (with its environment overrides) and
+/// hands it on when it is valid; an invalid one is logged with the reason and the running
+/// config stays in force.
+#[cfg(unix)]
+fn reload_signal(
+    path: &std::path::Path,
+) -> anyhow::Result<Option<tokio::sync::mpsc::Receiver<Config>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let path = path.to_path_buf();
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!(config = %path.display(), "SIGHUP: reading the config again");
+            match Config::load(&path) {
+                Ok(config) => {
+                    if tx.send(config).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(
+                    error = format!("{:#}", anyhow::Error::from(e)),
+                    "config reload refused; the running config stays in force"
+                ),
+            }
+        }
+    });
+    Ok(Some(rx))
+}
+
+#[cfg(not(unix))]
+fn reload_signal(
+    _path: &std::path::Path,
+) -> anyhow::Result<Option<tokio::sync::mpsc::Receiver<Config>>> {
+    Ok(None)
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from now on; the future completes on the first.
@@ -52,7 +106,6 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
 /// is in flight: rows being sent stay in `sending`, and the next start takes them up.
 #[cfg(unix)]
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use anyhow::Context as _;
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;

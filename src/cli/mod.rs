@@ -21,6 +21,7 @@ macro_rules! println {
 
 mod agreement;
 mod assistant;
+mod backup;
 mod check;
 mod client;
 mod daemon;
@@ -32,6 +33,7 @@ mod outbox;
 pub mod parse;
 mod privacy;
 mod schedule;
+mod status;
 mod survey;
 
 use std::path::PathBuf;
@@ -103,6 +105,10 @@ pub enum Command {
     Parse(parse::Args),
     /// Check the config, templates, database and mail transports.
     Check,
+    /// The daemon's health from the database, whether or not it runs.
+    Status(status::Args),
+    /// Copy the database (consistently, while the daemon runs) and the mail folders tandem owns.
+    Backup(backup::Args),
     /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
     #[command(subcommand)]
     Db(db::Command),
@@ -122,7 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     match command {
         Command::Init => daemon::init(config).await,
-        Command::Run { once } => daemon::run(config, once).await,
+        Command::Run { once } => daemon::run(config, &cli.config, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
@@ -135,6 +141,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
         Command::Privacy(command) => privacy::run(config, command).await,
+        Command::Status(args) => status::run(config, args).await,
+        Command::Backup(args) => backup::run(config, args).await,
         Command::Db(_) => unreachable!("run before the config is loaded"),
     }
 }

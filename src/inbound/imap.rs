@@ -63,6 +63,10 @@ pub struct ImapMailbox {
     /// One session at a time; every call takes the lock for as long as it talks to the server
     /// (an IDLE too, so a call during it waits for the IDLE to end, at most `idle_renew`).
     state: Mutex<State>,
+    /// Whether a session was opened before: each one after it is a reconnect, counted in
+    /// `metrics`.
+    connected_before: std::sync::atomic::AtomicBool,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for ImapMailbox {
@@ -179,7 +183,15 @@ impl ImapMailbox {
             tls,
             server_name,
             state: Mutex::new(State::default()),
+            connected_before: std::sync::atomic::AtomicBool::new(false),
+            metrics: None,
         })
+    }
+
+    /// Counts reconnects in `metrics`.
+    pub fn counting(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     fn folder(&self, disposition: Disposition) -> &str {
@@ -366,7 +378,16 @@ impl ImapMailbox {
     ) -> Result<&'s mut Conn, InboundError> {
         let conn = match slot.take() {
             Some(conn) => conn,
-            None => self.connect().await?,
+            None => {
+                let conn = self.connect().await?;
+                let again = self
+                    .connected_before
+                    .swap(true, std::sync::atomic::Ordering::Relaxed);
+                if let (true, Some(metrics)) = (again, &self.metrics) {
+                    metrics.imap_reconnected();
+                }
+                conn
+            }
         };
         Ok(slot.insert(conn))
     }

@@ -2,6 +2,7 @@
 //! portable SQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`); exactly-once decisions are made
 //! here by unique keys, never by reading first and writing after.
 
+pub mod backup;
 pub mod copy;
 pub mod digest;
 pub mod engagements;
@@ -343,6 +344,22 @@ async fn reusable<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error
 }
 
 impl Pool {
+    /// Connections open, of them idle, and the most the pool opens: for `/metrics`.
+    pub fn pool_use(&self) -> (u32, u32, u32) {
+        match self {
+            Pool::Sqlite(p) => (
+                p.size(),
+                p.num_idle() as u32,
+                p.options().get_max_connections(),
+            ),
+            Pool::Postgres(p) => (
+                p.size(),
+                p.num_idle() as u32,
+                p.options().get_max_connections(),
+            ),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Pool::Sqlite(_) => Backend::Sqlite,

@@ -92,6 +92,8 @@ pub async fn enqueue(
 pub struct Claimed {
     pub id: i64,
     pub message_id: String,
+    /// What the mail is (`hours_receipt`, `survey`, ...), for the metrics.
+    pub kind: String,
     pub recipient: String,
     pub raw: Vec<u8>,
     /// Attempts including this one.
@@ -165,7 +167,7 @@ pub async fn claim_due(
                         OR (state = 'sending' AND (lease_until < $1 OR ",
                 holder_is_gone!("outbox"),
                 "))) \
-                 RETURNING id, message_id, recipient, \
+                 RETURNING id, message_id, kind, recipient, \
                            (SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id) AS raw, \
                            attempts, lease_until, holder"
             )
@@ -520,4 +522,46 @@ pub async fn is_queued(conn: &mut Conn, natural_key: &str) -> Result<bool, Store
     .fetch_optional(c)
     .await)?;
     Ok(id.is_some())
+}
+
+/// Outbox rows per state, for `tandem status` and `/metrics` (`outbox_due` covers `state`).
+pub async fn depth(conn: &mut Conn) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state"
+    )
+    .fetch_all(c)
+    .await)?)
+}
+
+/// When the message that has waited longest for its send became due (`queued` and due by
+/// `now`), if any.
+pub async fn oldest_due(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1"
+    )
+    .bind(now)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// A registered holder and its last heartbeat.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Registered {
+    #[sqlx(flatten)]
+    pub holder: Holder,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
+/// Every registered holder with its last heartbeat: the daemons running (or gone without a
+/// goodbye), for `tandem status`.
+pub async fn holders(conn: &mut Conn) -> Result<Vec<Registered>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT id, host, pid_space, pid, pid_started, started_at, heartbeat_at \
+         FROM outbox_holder ORDER BY heartbeat_at DESC"
+    )
+    .fetch_all(c)
+    .await)?)
 }

@@ -11,11 +11,14 @@
 //! The composition root (`app`) builds the tasks; nothing here knows it.
 
 pub mod holder;
+pub mod http;
 pub mod outbox;
 pub mod reader;
 pub mod retention;
 pub mod route;
 pub mod scheduler;
+pub mod status;
+pub mod watchdog;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,9 +13,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::holder::Holder;
+use super::watchdog::Beat;
 use super::{Event, Health, Shutdown, WriteTurns, wait_for_event};
 use crate::clock::Clock;
 use crate::config::Outbound;
+use crate::metrics::{Metrics, SendFailure};
 use crate::outbound::{Envelope, SendError, Transport};
 use crate::store::{self, Pool, StoreError};
 
@@ -37,6 +39,10 @@ pub struct OutboxWorker {
     pub holder: Arc<Holder>,
     /// Taken for each claim and mark, in turn with the reader.
     pub turns: WriteTurns,
+    /// Counts mails sent and failed sends.
+    pub metrics: Metrics,
+    /// Beaten before every send and wait, for the systemd watchdog.
+    pub beat: Beat,
 }
 
 /// What one turn of the worker did.
@@ -97,10 +103,12 @@ impl OutboxWorker {
         let (step, held) = match result {
             Ok(()) => {
                 self.record_sent(&row, now).await;
+                self.metrics.sent(&row.kind);
                 tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
                 return Ok(Step::Sent { id: row.id });
             }
             Err(SendError::Temporary(error)) if (row.attempts as u32) < outbound.max_attempts => {
+                self.metrics.send_failed(SendFailure::Temporary);
                 let delay = backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
                 let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
                 let held = {
@@ -118,7 +126,12 @@ impl OutboxWorker {
                     held,
                 )
             }
-            Err(SendError::Temporary(error) | SendError::Permanent(error)) => {
+            Err(failure @ (SendError::Temporary(_) | SendError::Permanent(_))) => {
+                let (error, kind) = match failure {
+                    SendError::Temporary(error) => (error, SendFailure::Temporary),
+                    SendError::Permanent(error) => (error, SendFailure::Permanent),
+                };
+                self.metrics.send_failed(kind);
                 let held = {
                     let _turn = self.turns.take().await;
                     let mut conn = store::acquire(&self.pool).await?;
@@ -190,6 +203,8 @@ impl OutboxWorker {
         let lane = || async {
             let mut sent = 0;
             while !stopping() {
+                // A send may take its deadline.
+                self.beat.waiting(self.send_deadline());
                 match self.step().await? {
                     Step::Idle => break,
                     Step::Sent { .. } => sent += 1,
@@ -233,10 +248,23 @@ impl OutboxWorker {
                     idle
                 }
             };
+            self.beat.waiting(wait);
             match wait_for_event(wait, Some(&self.wake), &mut shutdown).await {
-                Event::Shutdown => return,
-                Event::Due | Event::Woken => {}
+                Event::Shutdown => {
+                    self.beat.ended();
+                    return;
+                }
+                Event::Due | Event::Woken => self.beat.working(),
             }
+        }
+    }
+
+    /// The longest one send may take: `[outbound.smtp] send_timeout` (a file is written at
+    /// once).
+    fn send_deadline(&self) -> Duration {
+        match (&self.settings.backend, &self.settings.smtp) {
+            (crate::config::OutboundBackend::Smtp, Some(smtp)) => smtp.send_timeout,
+            _ => Duration::ZERO,
         }
     }
 

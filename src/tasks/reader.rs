@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::route::{self, Route};
+use super::watchdog::Beat;
 use super::{Event, Health, Shutdown, WriteTurns, wait_for_event};
 use crate::clock::Clock;
 use crate::compose::{Composer, MailError};
@@ -22,6 +23,7 @@ use crate::domain::{Classification, Disposition};
 use crate::inbound::classify::Decision;
 use crate::inbound::message::{Incoming, ReadLimits, Received};
 use crate::inbound::{Batch, Fetched, InboundError, Mailbox};
+use crate::metrics::Metrics;
 use crate::store::{self, Pool, StoreError};
 use crate::timelog;
 
@@ -54,6 +56,10 @@ pub struct Reader {
     pub health: Health,
     /// Taken for each write transaction, in turn with the outbox's claims and marks.
     pub turns: WriteTurns,
+    /// Counts what was recorded, once it is committed.
+    pub metrics: Metrics,
+    /// Beaten at every step and before every wait, for the systemd watchdog.
+    pub beat: Beat,
 }
 
 /// What one step did.
@@ -113,6 +119,8 @@ struct Slice {
     /// The batch's keys that had no row when the transaction began: a message under one of
     /// them, unless recorded since, is new without asking the database.
     unrecorded: HashSet<String>,
+    /// What each message recorded was decided to be, counted in the metrics at the commit.
+    decided: Vec<Decision>,
 }
 
 impl Slice {
@@ -161,6 +169,9 @@ impl Reader {
         store::inbound::clear_attempts(&mut tx, &[&incoming.dedupe_key]).await?;
         store::commit(tx).await?;
         drop(turn);
+        if let Outcome::Recorded(decision) = &outcome {
+            self.count(decision);
+        }
         if queued {
             self.wake.notify_one();
         }
@@ -346,6 +357,7 @@ impl Reader {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
                 slice.recorded.insert(incoming.dedupe_key.clone());
+                slice.decided.push(decision.clone());
                 tracing::info!(
                     message_id = incoming.dedupe_key,
                     from = incoming.from_raw.as_deref().unwrap_or("-"),
@@ -402,7 +414,10 @@ impl Reader {
             .record_in(tx, slice, &incoming, source, Some(decision), now)
             .await??;
         Ok(Some(match recorded.0 {
-            Outcome::Recorded(decision) => decision.disposition,
+            Outcome::Recorded(decision) => {
+                slice.decided.push(decision.clone());
+                decision.disposition
+            }
             Outcome::Duplicate(disposition) => disposition,
         }))
     }
@@ -530,7 +545,19 @@ impl Reader {
         if done.queued {
             self.wake.notify_one();
         }
+        for decision in &done.decided {
+            self.count(decision);
+        }
         Ok(())
+    }
+
+    /// Counts a recorded message in the metrics (after its transaction committed).
+    fn count(&self, decision: &Decision) {
+        self.metrics.message_read(
+            decision.classification,
+            decision.disposition,
+            &decision.reason,
+        );
     }
 
     /// Reads until the inbox is empty (or nothing more can be moved); returns the sum of the steps.
@@ -546,6 +573,14 @@ impl Reader {
             if stop() {
                 return Ok(total);
             }
+            // A step may take its IMAP commands' timeouts (each one bounded by its own).
+            let commands = self
+                .config
+                .inbound
+                .imap
+                .as_ref()
+                .map_or(Duration::ZERO, |i| 3 * i.timeout);
+            self.beat.waiting(commands);
             let report = self.step().await?;
             total.read += report.read;
             total.recorded += report.recorded;
@@ -581,10 +616,21 @@ impl Reader {
                     reconnect_delay(poll, failures)
                 }
             };
-            // Until new mail may be there (IMAP IDLE) or the wait is over, or shutdown.
+            // Until new mail may be there (IMAP IDLE) or the wait is over, or shutdown. An
+            // IDLE may take its commands' timeouts beyond the wait to end.
+            let slack = self
+                .config
+                .inbound
+                .imap
+                .as_ref()
+                .map_or(Duration::ZERO, |i| 2 * i.timeout);
+            self.beat.waiting(wait + slack);
             let waited = tokio::select! {
                 biased;
-                () = shutdown.wait() => return,
+                () = shutdown.wait() => {
+                    self.beat.ended();
+                    return;
+                }
                 waited = self.mailbox.wait(wait) => waited,
             };
             if let Err(e) = waited {
@@ -595,6 +641,7 @@ impl Reader {
                 if wait_for_event(Duration::from_secs(1), None, &mut shutdown).await
                     == Event::Shutdown
                 {
+                    self.beat.ended();
                     return;
                 }
             }

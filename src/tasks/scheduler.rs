@@ -95,6 +95,10 @@ pub struct Scheduler {
     /// Rung after a step that queued mail, so it goes out at once.
     pub wake: Arc<Notify>,
     pub health: Health,
+    /// Times each pass.
+    pub metrics: crate::metrics::Metrics,
+    /// Beaten before every pass and wait, for the systemd watchdog.
+    pub beat: super::watchdog::Beat,
 }
 
 impl Scheduler {
@@ -311,6 +315,8 @@ impl Scheduler {
         // Every engagement is planned by the first step that gets through (see `wake_all`).
         let mut woken = false;
         loop {
+            self.beat.working();
+            let started = std::time::Instant::now();
             let step = async {
                 if !woken {
                     self.wake_all().await?;
@@ -319,11 +325,13 @@ impl Scheduler {
                 self.step().await
             };
             let wait = match step.await.context("scheduler") {
-                Ok(step) => step
-                    .next_due
-                    .map(|due| (due - self.clock.now()).to_std().unwrap_or_default())
-                    .unwrap_or(MAX_SLEEP)
-                    .min(MAX_SLEEP),
+                Ok(step) => {
+                    self.metrics.scheduler_pass(started.elapsed());
+                    step.next_due
+                        .map(|due| (due - self.clock.now()).to_std().unwrap_or_default())
+                        .unwrap_or(MAX_SLEEP)
+                        .min(MAX_SLEEP)
+                }
                 Err(e) => {
                     let error = format!("{e:#}");
                     tracing::error!(%error, "scheduler step failed; retrying");
@@ -331,7 +339,9 @@ impl Scheduler {
                     MAX_SLEEP
                 }
             };
+            self.beat.waiting(wait);
             if wait_for_event(wait, None, &mut shutdown).await == Event::Shutdown {
+                self.beat.ended();
                 return;
             }
         }

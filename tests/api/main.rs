@@ -32,6 +32,11 @@
 //! - `layers`: the shape of `src/` read from its imports: only the CLI imports the composition
 //!   root, no module imports one that imports it back, no SQL driver outside the store, the
 //!   pure modules import only pure ones and do no I/O.
+//! - `service`: running it as a service (issue 17), on the binary: `/metrics` counts a pass
+//!   over Dovecot and smtp-sink; `/healthz` 503 naming mail in while Dovecot is down, 200 once
+//!   it is back; the watchdog pings stop while the outbox hangs on a FIFO; SIGHUP with a
+//!   broken config keeps the old one; a backup taken under load passes `check`; `status`;
+//!   `systemd-analyze verify` on the unit.
 //! - `servers`: the real servers tests run against, private to the run (`Dovecot`, `Postgres`).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`; rows of a
 //!   holder that is gone (its process, or its heartbeat) taken up before their lease.
@@ -90,6 +95,7 @@ mod replies;
 mod reply_fixtures;
 mod schedule;
 mod servers;
+mod service;
 mod shutdown;
 mod sink;
 mod smtp;

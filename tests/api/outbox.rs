@@ -215,6 +215,7 @@ async fn a_mail_continuing_a_thread_waits_for_its_unsent_predecessor_and_nothing
     let claimed = store::outbox::Claimed {
         id: receipt.id,
         message_id: receipt.message_id.clone(),
+        kind: String::new(),
         recipient: receipt.recipient.clone(),
         raw: Vec::new(),
         attempts: 1,
@@ -330,6 +331,7 @@ async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
     let claim = store::outbox::Claimed {
         id: held,
         message_id: String::new(),
+        kind: String::new(),
         recipient: String::new(),
         raw: Vec::new(),
         attempts: 1,

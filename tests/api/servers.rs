@@ -405,7 +405,7 @@ impl Drop for Dovecot {
 
 /// A port nobody listens on now, and not handed out before in this test run (servers started
 /// in parallel must not be given the same one).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     loop {
