@@ -32,6 +32,7 @@ const PURE: &[&str] = &[
     "survey::answers",
     "schedule",
     "schedule::cadence",
+    "schedule::holidays",
     "schedule::plan",
     "digest::chart",
     "inbound::message",
@@ -40,6 +41,7 @@ const PURE: &[&str] = &[
     "inbound::auth",
     "format",
     "error",
+    "redact",
 ];
 
 /// What a pure module must not name (but for a type it declares itself, like the time-log
