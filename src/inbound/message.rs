@@ -73,6 +73,9 @@ pub struct Incoming {
     pub text: String,
     /// What the sender wrote now: `text` without quotes, attributions and signatures.
     pub new_text: String,
+    /// What ended the new text (or was the first thing taken out of it), and the line it was
+    /// read from; `None` when `new_text` is all of `text`.
+    pub cut: Option<crate::reply::CutAt>,
     /// Files attached to it (a signed agreement comes back as a PDF). Only PDFs keep their
     /// bytes, up to `ReadLimits::attachment_bytes` in all.
     pub attachments: Vec<Attachment>,
@@ -370,6 +373,7 @@ impl Incoming {
                 auto_generated: None,
                 recipients: Vec::new(),
                 new_text: String::new(),
+                cut: None,
                 text: cut(
                     String::from_utf8_lossy(&raw[..raw.len().min(limits.text_bytes)]).into_owned(),
                     limits.text_bytes,
@@ -426,6 +430,7 @@ impl Incoming {
             .subject()
             .map(|s| cut(s.to_string(), limits.subject_bytes));
         let attachments = attachments(&message, limits.attachment_bytes);
+        let extracted = crate::reply::extract_with_reason(&text);
         let content_hash = {
             let mut h = Sha256::new();
             for field in [from_raw.as_deref(), subject.as_deref(), Some(&text)] {
@@ -451,7 +456,8 @@ impl Incoming {
             references: newest(ids(message.references()), limits.references),
             subject,
             recipients,
-            new_text: crate::reply::extract(&text),
+            new_text: extracted.text,
+            cut: extracted.cut,
             attachments,
             content_hash,
             text,
@@ -485,6 +491,7 @@ impl Incoming {
             recipients,
             text,
             new_text,
+            cut,
             attachments,
             authentication_results,
             ..
@@ -499,6 +506,7 @@ impl Incoming {
             .chain(in_reply_to.iter_mut())
             .chain(references.iter_mut())
             .chain(recipients.iter_mut())
+            .chain(cut.iter_mut().map(|c| &mut c.line))
             .chain(attachments.iter_mut().map(|a| &mut a.filename))
             .chain(authentication_results.iter_mut().map(|h| &mut h.value))
             .for_each(scrub);
