@@ -75,7 +75,7 @@ pub struct Language {
 /// Devices and apps, lower-case: a line of a non-English, non-German app start must name one
 /// ("Lähetetty iPhonesta", not "Lähetetty laskut").
 pub const DEVICES: &[&str] = &[
-    "iphone",
+    "iphon",
     "ipad",
     "android",
     "galaxy",
@@ -236,11 +236,7 @@ pub const LANGUAGES: &[Language] = &[
         sent: &["envoyé", "date"],
         to: &["à", "cc", "cci", "répondre à"],
         subject: &["objet"],
-        separators: &[
-            "message d'origine",
-            "message original",
-            "message transféré",
-        ],
+        separators: &["message d'origine", "message original", "message transféré"],
         forward_intros: &["début du message réexpédié", "début du message transféré"],
         app_lines: &[
             "Envoyé de mon iPhone",
@@ -352,7 +348,10 @@ pub const LANGUAGES: &[Language] = &[
         to: &["para", "cc", "cco"],
         subject: &["asunto"],
         separators: &["mensaje original", "mensaje reenviado"],
-        forward_intros: &["inicio del mensaje reenviado", "comienzo del mensaje reenviado"],
+        forward_intros: &[
+            "inicio del mensaje reenviado",
+            "comienzo del mensaje reenviado",
+        ],
         app_lines: &[
             "Enviado desde mi iPhone",
             "Enviado desde mi iPad",
@@ -401,7 +400,10 @@ pub const LANGUAGES: &[Language] = &[
         to: &["para", "cc", "cco"],
         subject: &["assunto"],
         separators: &["mensagem original", "mensagem encaminhada"],
-        forward_intros: &["início da mensagem reencaminhada", "início da mensagem encaminhada"],
+        forward_intros: &[
+            "início da mensagem reencaminhada",
+            "início da mensagem encaminhada",
+        ],
         app_lines: &[
             "Enviado do meu iPhone",
             "Enviado do meu iPad",
@@ -553,7 +555,10 @@ pub const LANGUAGES: &[Language] = &[
             "originalmeddelande",
             "vidarebefordrat meddelande",
         ],
-        forward_intros: &["vidarebefordrat brev", "början på vidarebefordrat meddelande"],
+        forward_intros: &[
+            "vidarebefordrat brev",
+            "början på vidarebefordrat meddelande",
+        ],
         app_lines: &[
             "Skickat från min iPhone",
             "Skickat från min iPad",
@@ -687,7 +692,11 @@ pub const LANGUAGES: &[Language] = &[
             "parhain terveisin",
             "kiitos",
         ],
-        auto_subjects: &["automaattinen vastaus", "poissa toimistolta", "lomavastaaja"],
+        auto_subjects: &[
+            "automaattinen vastaus",
+            "poissa toimistolta",
+            "lomavastaaja",
+        ],
         auto_statements: &["tämä on automaattinen vastaus", "automaattinen vastaus:"],
     },
     Language {
@@ -857,7 +866,12 @@ pub const LANGUAGES: &[Language] = &[
         no: &["όχι", "οχι"],
         alone: &[],
         or: &["ή", "και"],
-        closings: &["με εκτίμηση", "φιλικά", "ευχαριστώ", "με φιλικούς χαιρετισμούς"],
+        closings: &[
+            "με εκτίμηση",
+            "φιλικά",
+            "ευχαριστώ",
+            "με φιλικούς χαιρετισμούς",
+        ],
         auto_subjects: &["αυτόματη απάντηση", "εκτός γραφείου"],
         auto_statements: &["αυτή είναι μια αυτόματη απάντηση", "αυτόματη απάντηση:"],
     },
@@ -892,7 +906,9 @@ pub const LANGUAGES: &[Language] = &[
 ];
 
 /// Every language's entries of one field, flattened.
-pub fn all(field: impl Fn(&Language) -> &'static [&'static str]) -> impl Iterator<Item = &'static str> {
+pub fn all(
+    field: impl Fn(&Language) -> &'static [&'static str],
+) -> impl Iterator<Item = &'static str> {
     LANGUAGES.iter().flat_map(move |l| field(l).iter().copied())
 }
 
@@ -983,12 +999,26 @@ mod tests {
                 assert!(!l.app_lines.is_empty(), "{}: no app line", l.code);
             }
             for word in every_word(l) {
-                assert_eq!(fold(word, 200).as_deref(), Some(word), "{}: {word:?}", l.code);
-                assert_eq!(word.trim(), word.trim_end_matches(' '), "{}: {word:?}", l.code);
+                assert_eq!(
+                    fold(word, 200).as_deref(),
+                    Some(word),
+                    "{}: {word:?}",
+                    l.code
+                );
+                assert_eq!(
+                    word.trim(),
+                    word.trim_end_matches(' '),
+                    "{}: {word:?}",
+                    l.code
+                );
                 assert!(!word.is_empty(), "{}", l.code);
             }
             for word in l.from.iter().chain(l.sent).chain(l.to).chain(l.subject) {
-                assert!(!word.contains(':') && word.len() <= 30, "{}: {word}", l.code);
+                assert!(
+                    !word.contains(':') && word.len() <= 30,
+                    "{}: {word}",
+                    l.code
+                );
             }
             for word in l.alone {
                 assert!(
@@ -998,7 +1028,7 @@ mod tests {
                 );
             }
             for line in l.app_lines {
-                assert!(line.len() <= 60 && !line.contains(':'), "{line}");
+                assert!(line.len() <= 100 && !line.contains(':'), "{line}");
             }
         }
     }
@@ -1012,7 +1042,10 @@ mod tests {
         assert!(!has_phrase("napisałem", "napisał"));
         assert_eq!(fold("De\u{a0}:", 10).as_deref(), Some("de :"));
         assert_eq!(fold("ОТ", 10).as_deref(), Some("от"));
-        assert_eq!(fold("Message d’origine", 100).as_deref(), Some("message d'origine"));
+        assert_eq!(
+            fold("Message d’origine", 100).as_deref(),
+            Some("message d'origine")
+        );
         assert_eq!(fold("long", 3), None);
     }
 }

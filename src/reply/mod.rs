@@ -168,8 +168,7 @@ fn classify(lines: &[&str], contents: &[&str]) -> Vec<Mark> {
     // ... or Outlook's line of underscores directly above one.
     let headers_at = |i: usize| {
         let at = next[i.min(n)];
-        block_at(at)
-            || (at < n && quotes::is_underscore_line(contents[at]) && block_at(at + 1))
+        block_at(at) || (at < n && quotes::is_underscore_line(contents[at]) && block_at(at + 1))
     };
     (0..n)
         .map(|i| {
@@ -195,9 +194,7 @@ fn classify(lines: &[&str], contents: &[&str]) -> Vec<Mark> {
             match quotes::attribution_at(contents, i) {
                 Some(Attribution::Dated { span }) if quote_at(i + span) => Mark::Intro { span },
                 Some(Attribution::Dated { span }) => Mark::Start(Cut::Attribution, span),
-                Some(Attribution::Addressed { span }) if quote_at(i + span) => {
-                    Mark::Intro { span }
-                }
+                Some(Attribution::Addressed { span }) if quote_at(i + span) => Mark::Intro { span },
                 Some(Attribution::Addressed { span }) if headers_at(i + span) => {
                     Mark::Start(Cut::Attribution, span)
                 }

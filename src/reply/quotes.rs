@@ -80,13 +80,15 @@ fn header_bits(content: &str) -> u8 {
     else {
         return 0;
     };
-    let Some(key) = fold(content[..colon].trim_end_matches('*').trim(), MAX_HEADER_NAME) else {
+    let Some(key) = fold(
+        content[..colon].trim_end_matches('*').trim(),
+        MAX_HEADER_NAME,
+    ) else {
         return 0;
     };
     let value = content[colon + 1..].trim_start_matches('*').trim();
-    let is = |field: fn(&Language) -> &'static [&'static str]| {
-        languages::all(field).any(|n| key == n)
-    };
+    let is =
+        |field: fn(&Language) -> &'static [&'static str]| languages::all(field).any(|n| key == n);
     if is(|l| l.from) {
         sender_bits(value)
     } else if is(|l| l.sent) {
@@ -180,7 +182,11 @@ fn glued_header_names() -> &'static [String] {
             .chain(languages::all(|l| l.sent))
             .flat_map(|name| {
                 let name = capitalised(name);
-                [format!("{name}:"), format!("{name} :"), format!("{name}\u{a0}:")]
+                [
+                    format!("{name}:"),
+                    format!("{name} :"),
+                    format!("{name}\u{a0}:"),
+                ]
             })
             .collect()
     })
