@@ -57,7 +57,8 @@ pub const MAX_CUT_LINE: usize = 300;
 pub struct CutAt {
     pub kind: Cut,
     /// The line, trimmed, at most [`MAX_CUT_LINE`] bytes (cut at a character boundary); an
-    /// attribution wrapped over several lines is shown on one, its lines joined by a space; a
+    /// attribution wrapped over several lines is shown on one, its lines joined by a space
+    /// (none after a "<" that an address was broken after); a
     /// marker glued onto a line of text is shown from where it starts.
     pub line: String,
 }
@@ -302,7 +303,9 @@ impl<'a> Kept<'a> {
                     // At most MAX_CUT_LINE bytes are copied, however long the lines are.
                     let mut line = String::new();
                     for c in contents.iter().skip(i).take(span) {
-                        if !line.is_empty() {
+                        // Lines joined by a space, but an address broken after its "<"
+                        // stays whole ("Anna <" + "a@b> wrote:").
+                        if !line.is_empty() && !line.ends_with('<') {
                             line.push(' ');
                         }
                         line.push_str(up_to(c, MAX_CUT_LINE + 1 - line.len().min(MAX_CUT_LINE)));

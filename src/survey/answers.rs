@@ -1137,7 +1137,7 @@ fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
         let l = line.trim();
         if !l.is_empty() {
             let short = l.chars().nth(MAX_SIGNATURE_LINE_CHARS).is_none();
-            if filled == MAX_SIGNATURE_LINES || !short || l.ends_with(['.', '!', '?']) {
+            if filled == MAX_SIGNATURE_LINES || !short || is_sentence(l) {
                 break;
             }
             filled += 1;
@@ -1183,6 +1183,23 @@ fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
             return;
         }
     }
+}
+
+/// Whether a line of a signature block ends like a sentence: in "!" or "?", or in "." after a
+/// word that is no abbreviation. Company forms end in a dot ("Duna Kft.", "Vltava s.r.o.",
+/// "Wisła sp. z o.o.", "Boğaz A.Ş."): a word with a dot inside, or of at most three letters
+/// beginning with a capital, is an abbreviation.
+fn is_sentence(line: &str) -> bool {
+    if line.ends_with(['!', '?']) {
+        return true;
+    }
+    let Some(rest) = line.strip_suffix('.') else {
+        return false;
+    };
+    let word = rest.rsplit(char::is_whitespace).next().unwrap_or_default();
+    let abbreviation = word.contains('.')
+        || (word.chars().count() <= 3 && word.chars().next().is_some_and(char::is_uppercase));
+    !abbreviation
 }
 
 /// Whether a line is a closing greeting, with perhaps a name after a comma ("LG, Anna") or a
@@ -1512,6 +1529,23 @@ mod tests {
             let text = format!("Tout va bien.\n\n{closing}\nMarie Dubois");
             assert_eq!(without_sign_off(&text), "Tout va bien.", "{closing}");
         }
+    }
+
+    #[test]
+    fn a_company_form_with_a_dot_belongs_to_the_signature() {
+        for company in [
+            "Duna Kft.",
+            "Vltava s.r.o.",
+            "Wisła sp. z o.o.",
+            "Boğaz A.Ş.",
+            "Globex Ltd.",
+        ] {
+            let text = format!("Alles gut.\n\nViele Grüße\n\nAnna Berg\n{company}\n+49 89 1234");
+            assert_eq!(without_sign_off(&text), "Alles gut.", "{company}");
+        }
+        // A sentence is still one.
+        let text = "Alles gut.\n\nViele Grüße, und noch etwas.\nDas war es.";
+        assert_eq!(without_sign_off(text), text);
     }
 
     #[test]
