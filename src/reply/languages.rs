@@ -61,6 +61,8 @@ pub struct Language {
     pub alone: &'static [&'static str],
     /// "or", for "oui ou non", which answers neither.
     pub or: &'static [&'static str],
+    /// Words that, after a `no`, make it no answer: "I do not know" ("no lo sé", "nie wiem").
+    pub unsure: &'static [&'static str],
     /// Closing greetings, lower-case, whole ("cordialement", "met vriendelijke groet"): not
     /// part of a comment.
     pub closings: &'static [&'static str],
@@ -144,6 +146,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["no"],
         alone: &[],
         or: &["or", "and"],
+        unsure: &[],
         closings: &[],
         auto_subjects: &[
             "out of office",
@@ -208,6 +211,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nein"],
         alone: &[],
         or: &["oder", "und"],
+        unsure: &[],
         closings: &[],
         auto_subjects: &[
             "automatische antwort",
@@ -261,6 +265,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["non"],
         alone: &["si"],
         or: &["ou", "et"],
+        unsure: &["sais"],
         closings: &[
             "cordialement",
             "bien cordialement",
@@ -318,6 +323,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["no"],
         alone: &["si"],
         or: &["o", "e", "oppure"],
+        unsure: &["lo", "so"],
         closings: &[
             "cordiali saluti",
             "distinti saluti",
@@ -371,6 +377,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["no"],
         alone: &["si"],
         or: &["o", "y"],
+        unsure: &["lo", "sé", "se"],
         closings: &[
             "saludos",
             "un saludo",
@@ -424,6 +431,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["não", "nao"],
         alone: &[],
         or: &["ou", "e"],
+        unsure: &["sei"],
         closings: &[
             "atenciosamente",
             "cumprimentos",
@@ -479,6 +487,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nee"],
         alone: &[],
         or: &["of", "en"],
+        unsure: &["weet"],
         closings: &[
             "met vriendelijke groet",
             "met vriendelijke groeten",
@@ -524,6 +533,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nie"],
         alone: &[],
         or: &["lub", "albo", "czy", "i"],
+        unsure: &["wiem"],
         closings: &[
             "pozdrawiam",
             "z poważaniem",
@@ -572,6 +582,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nej"],
         alone: &[],
         or: &["eller", "och"],
+        unsure: &["vet"],
         closings: &[
             "med vänliga hälsningar",
             "vänliga hälsningar",
@@ -615,6 +626,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nej"],
         alone: &[],
         or: &["eller", "og"],
+        unsure: &["ved"],
         closings: &[
             "med venlig hilsen",
             "venlig hilsen",
@@ -653,6 +665,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nei"],
         alone: &[],
         or: &["eller", "og"],
+        unsure: &["vet"],
         closings: &[
             "med vennlig hilsen",
             "vennlig hilsen",
@@ -686,6 +699,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["ei"],
         alone: &[],
         or: &["tai", "vai", "ja"],
+        unsure: &["tiedä"],
         closings: &[
             "ystävällisin terveisin",
             "terveisin",
@@ -727,6 +741,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["нет"],
         alone: &[],
         or: &["или", "и"],
+        unsure: &["знаю"],
         closings: &[
             "с уважением",
             "с наилучшими пожеланиями",
@@ -768,6 +783,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["ne"],
         alone: &["ne"],
         or: &["nebo", "a"],
+        unsure: &["vím"],
         closings: &[
             "s pozdravem",
             "s přátelským pozdravem",
@@ -796,6 +812,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nem"],
         alone: &["nem"],
         or: &["vagy", "és"],
+        unsure: &["tudom"],
         closings: &[
             "üdvözlettel",
             "tisztelettel",
@@ -834,6 +851,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["hayır", "hayir"],
         alone: &[],
         or: &["veya", "ya da", "ve"],
+        unsure: &["bilmiyorum"],
         closings: &[
             "saygılarımla",
             "saygılarımızla",
@@ -866,6 +884,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["όχι", "οχι"],
         alone: &[],
         or: &["ή", "και"],
+        unsure: &["ξέρω"],
         closings: &[
             "με εκτίμηση",
             "φιλικά",
@@ -893,6 +912,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["nu"],
         alone: &["da", "nu"],
         or: &["sau", "și"],
+        unsure: &["știu"],
         closings: &[
             "cu stimă",
             "cu drag",
@@ -959,6 +979,7 @@ mod tests {
             l.no,
             l.alone,
             l.or,
+            l.unsure,
             l.closings,
             l.auto_subjects,
             l.auto_statements,

@@ -166,7 +166,11 @@ pub fn yes_no(text: &str) -> Option<bool> {
         return None;
     }
     match (reading, next) {
-        (Reading::No, Some(w)) if len == 1 && words[0] != "nein" && NOT_ANSWERS.contains(&w) => {
+        (Reading::No, Some(w))
+            if len == 1
+                && ((words[0] == "no" && NOT_ANSWERS.contains(&w))
+                    || languages::all(|l| l.unsure).any(|u| u == w)) =>
+        {
             None
         }
         (Reading::YesUnlessNot, Some("not" | "nicht")) => Some(false),
@@ -227,8 +231,8 @@ const PHRASES: &[(&[&str], Reading)] = &[
     (&["lieber", "nicht"], Reading::No),
 ];
 
-/// Words after "no" (or "non", "nie", ...) that make it no answer to the question: "no idea",
-/// "no comment", "no lo sé".
+/// Words after "no" that make it no answer to the question: "no idea", "no comment" (and, for
+/// the no of every language, its row's `unsure`: "no lo sé", "nie wiem").
 const NOT_ANSWERS: &[&str] = &[
     "idea",
     "clue",
@@ -243,18 +247,6 @@ const NOT_ANSWERS: &[&str] = &[
     "change",
     "changes",
     "difference",
-    // "No sé", "no lo sé", "non lo so", "nie wiem", "ei tiedä": I do not know.
-    "sé",
-    "se",
-    "lo",
-    "so",
-    "sais",
-    "wiem",
-    "vím",
-    "tiedä",
-    "weet",
-    "vet",
-    "ved",
 ];
 
 /// The longest phrase that starts at word `at`, and how many words it takes. The words of a
