@@ -901,6 +901,7 @@ const ATTRIBUTIONS: &[&str] = &[
     "tir. 3. mar. 2026 kl. 10:00 skrev Anna Berg <anna@acme.example>:",
     "ti 3. maalisk. 2026 klo 10.00 Anna Berg <anna@acme.example> kirjoitti:",
     "03.03.2026 10:00, Анна Берг пишет:",
+    "3 марта 2026 г., в 10:00, пользователь Anna Berg <anna@acme.example> написал:",
     "вт, 3 мар. 2026 г. в 10:00, Anna Berg <anna@acme.example>:",
     "Dne út 3. 3. 2026 10:00 Anna Berg <anna@acme.example> napsal(a):",
     "Anna Berg <anna@acme.example> ezt írta (időpont: 2026. márc. 3., K, 10:00):",
