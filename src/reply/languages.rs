@@ -3,10 +3,11 @@
 //! original's block (From/Sent/Date/To/Subject), the "original message" separators, the lines
 //! mobile and webmail apps add, yes and no, and how out-of-office replies announce themselves.
 //!
-//! This is data, not code: the detectors in [`super::quotes`], [`super::signature`],
+//! This is data, not code: the detectors in `reply::quotes`, `reply::signature`,
 //! `survey::answers` and `inbound::message` read [`LANGUAGES`] and know no language of their
-//! own beyond it (the structural English and German attribution rules of `quotes.rs`, tuned
-//! against prose that looks like them, are the one exception, and say so). A language is added
+//! own beyond it (the English and German attribution structures of `quotes.rs` and a few
+//! English and German phrases of the others, tuned against prose that looks like them, are
+//! the exception, and say so). A language is added
 //! by adding a row; `tests` below hold every row to the shape the detectors expect.
 //!
 //! Every word is written lower-case (detectors fold a bounded piece of a line to lower case
@@ -67,7 +68,7 @@ pub struct Language {
     /// part of a comment.
     pub closings: &'static [&'static str],
     /// How autoresponders begin a subject, lower-case, without the colon that must follow
-    /// ("réponse automatique: <the original subject>").
+    /// ("réponse automatique: …the original subject…").
     pub auto_subjects: &'static [&'static str],
     /// How autoresponders begin their text, lower-case: statements no person writes of their
     /// own mail ("ceci est une réponse automatique").

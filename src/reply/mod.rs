@@ -33,7 +33,7 @@ pub enum Cut {
     /// A line quoted with `>`.
     QuoteMarker,
     /// "On ... wrote:", "Am ... schrieb ...:", "Le ... a écrit :", "Anna Berg wrote:" above a
-    /// quote, "03.03.2026, 09.12, \"Anna\" <a@b>:" above a quote or a header block.
+    /// quote, "03.03.2026, 09.12, "Anna" <a@b>:" above a quote or a header block.
     Attribution,
     /// "-----Original Message-----", "---------- Forwarded message ---------", "-----Message
     /// d'origine-----" and the like.

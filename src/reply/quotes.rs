@@ -1,6 +1,14 @@
 //! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:",
-//! "Am ... schrieb ...:"), the separators of Outlook, Gmail and Thunderbird ("-----Original
-//! Message-----"), and header blocks ("From: / Sent: / To: / Subject:").
+//! "Am ... schrieb ...:", "Le ... a écrit :", or only a date and an address above a quote), the
+//! separators of Outlook, Gmail and Thunderbird ("-----Original Message-----", "-----Message
+//! d'origine-----"), and header blocks ("From: / Sent: / To: / Subject:", "De : / Envoyé :").
+//! The words of the languages are [`languages::LANGUAGES`]'s; the English and German attributions are
+//! read here by their structure, since time logs and answers are written in those languages
+//! and hold lines that look like them ("Am 23.11.2026 schrieb ich:").
+//!
+//! An attribution that HTML conversion glued onto the end of a line of text is looked for in
+//! its English and German forms only ("Thanks!On ... wrote:"); in other languages such a line
+//! is kept whole (the quote under it is still removed).
 //!
 //! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run
 //! of a header block) and is bounded in the work it does, so classifying a message stays linear.
@@ -24,7 +32,7 @@ const MAX_SEPARATOR: usize = 120;
 
 /// "-----Original Message-----", "---------- Forwarded message ---------", "-----Message
 /// d'origine-----", "Begin forwarded message:", "Début du message réexpédié :" and the like,
-/// in every language of [`LANGUAGES`].
+/// in every language of [`languages::LANGUAGES`].
 pub(super) fn is_separator(content: &str) -> bool {
     if content.starts_with("--") {
         let inner = content.trim_matches(|c: char| c == '-' || c.is_whitespace());
@@ -68,7 +76,7 @@ fn sender_bits(value: &str) -> u8 {
 /// "Másolatot kap:" 15).
 const MAX_HEADER_NAME: usize = 40;
 
-/// The bits of a line that starts with a header name of any language of [`LANGUAGES`] and a
+/// The bits of a line that starts with a header name of any language of [`languages::LANGUAGES`] and a
 /// colon, 0 for any other line. Bold markers (`*From:*`), a space before the colon (`De :`)
 /// and a missing space after it (`Von:tandem`, as HTML conversion leaves it) are accepted.
 fn header_bits(content: &str) -> u8 {
@@ -166,7 +174,7 @@ const GLUED_HEADER_TAIL: usize = 512;
 
 /// The sender and date header names as HTML conversion glues them onto the end of the text
 /// above a block, capitalised as mail clients write them ("From:", "Von:", "De :",
-/// "Gesendet:"), in every language of [`LANGUAGES`]. Outlook on the web puts the sender
+/// "Gesendet:"), in every language of [`languages::LANGUAGES`]. Outlook on the web puts the sender
 /// first, GMX the date.
 fn glued_header_names() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
@@ -223,7 +231,7 @@ pub(super) enum Attribution {
     /// lines: it introduces a quote whether or not `>` marks follow.
     Dated { span: usize },
     /// A date or time and an address or a name, ending in a colon, in any language or none
-    /// ("03.03.2026, 09.12, \"Anna\" <a@b>:"), over `span` lines: an attribution only when a
+    /// ("03.03.2026, 09.12, "Anna" <a@b>:"), over `span` lines: an attribution only when a
     /// `>` quote or a header block follows.
     Addressed { span: usize },
     /// Only a name ("Anna Berg wrote:", "Anna Berg a écrit :"): an attribution only when a
@@ -294,7 +302,7 @@ fn is_named_attribution(t: &str) -> bool {
         && !has_table_first_person(name)
 }
 
-/// What precedes a verb of [`LANGUAGES`] that ends `t` (before the colon, and a "(a)" for
+/// What precedes a verb of [`languages::LANGUAGES`] that ends `t` (before the colon, and a "(a)" for
 /// "napisał(a)"), if one does.
 fn named_in_table(t: &str) -> Option<String> {
     let body = t.strip_suffix(':')?.trim_end();
@@ -306,7 +314,7 @@ fn named_in_table(t: &str) -> Option<String> {
     })
 }
 
-/// Whether `t` has a word its writer uses of themselves in a language of [`LANGUAGES`]: the
+/// Whether `t` has a word its writer uses of themselves in a language of [`languages::LANGUAGES`]: the
 /// first word in any case ("Ik schreef ..."), the others as written, lower-case (so "Ben" is
 /// a name, "ben" a pronoun).
 fn has_table_first_person(t: &str) -> bool {
@@ -325,7 +333,7 @@ fn has_table_first_person(t: &str) -> bool {
         })
 }
 
-/// A dated attribution in a language of [`LANGUAGES`] by its verb, wherever the verb stands:
+/// A dated attribution in a language of [`languages::LANGUAGES`] by its verb, wherever the verb stands:
 /// "Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :", "Op di 3 mrt 2026 om 10:00 schreef Anna
 /// <a@b>:", "Anna <a@b> ezt írta (időpont: 2026. márc. 3., K, 10:00):". `t` ends in a colon
 /// and has a date or time; a name or an address must be there too.
@@ -351,7 +359,7 @@ fn has_name_or_address(t: &str) -> bool {
 }
 
 /// A date or time and an address (or a quoted or two-word capitalised name) ending in a
-/// colon, in no particular language: "03.03.2026, 09.12, \"Anna\" <a@b>:", "вт, 3 мар. 2026
+/// colon, in no particular language: "03.03.2026, 09.12, "Anna" <a@b>:", "вт, 3 мар. 2026
 /// г. в 10:00, Anna <a@b>:". Only an attribution when a quote or a header block follows,
 /// which the caller checks.
 fn is_addressed_attribution(t: &str) -> bool {
