@@ -209,6 +209,10 @@ pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
         start += 1;
     }
     let tail = &line[start..];
+    // Every header name ends in a colon: most lines have none, and need no more looking.
+    if !tail.contains(':') {
+        return None;
+    }
     let at = start
         + glued_header_names()
             .iter()

@@ -1127,32 +1127,41 @@ fn adversarial(bytes: usize) -> Vec<String> {
 fn the_language_rules_stay_linear_on_adversarial_input() {
     // Each detector looks at a bounded piece of a line (MAX_ATTRIBUTION, MAX_HEADER_NAME,
     // GLUED_HEADER_TAIL, MAX_APP_LINE, MAX_SEPARATOR) or a window of at most three lines, and
-    // none backtracks, so four times the input takes about four times as long. A quadratic
-    // rule would take sixteen times; allow ten, for a noisy machine (best of three runs).
+    // none backtracks, so eight times the input takes about eight times as long; a quadratic
+    // rule would take sixty-four times. Timed in this thread's own CPU time (Linux's
+    // `/proc/thread-self/schedstat`), not the wall clock, so the other tests and builds on the
+    // machine do not count; best of three runs each, and three times linear allowed.
+    let cpu = || -> std::time::Duration {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        let ns: u64 = stat.split_whitespace().next().unwrap().parse().unwrap();
+        std::time::Duration::from_nanos(ns)
+    };
     let time = |input: &str| {
         (0..3)
             .map(|_| {
-                let started = std::time::Instant::now();
+                let started = cpu();
                 let out = extract_with_reason(input);
                 assert!(out.text.len() <= input.len());
-                started.elapsed()
+                cpu() - started
             })
             .min()
             .unwrap()
     };
-    let small = adversarial(100_000);
+    let small = adversarial(50_000);
     let large = adversarial(400_000);
     for (s, l) in small.iter().zip(&large) {
         let (ts, tl) = (time(s), time(l));
-        let ratio = tl.as_secs_f64() / ts.as_secs_f64().max(1e-4);
+        // The clock works: reading 50 kB takes some time.
+        assert!(ts > std::time::Duration::ZERO && tl > ts, "{ts:?} {tl:?}");
+        let ratio = tl.as_secs_f64() / ts.as_secs_f64();
         assert!(
-            ratio < 10.0,
+            ratio < 24.0,
             "{:?}...: {ts:?} for {} bytes, {tl:?} for {}",
             &s[..40.min(s.len())],
             s.len(),
             l.len()
         );
-        // And in absolute terms: a megabyte (the `[limits] text_bytes` cap) in seconds.
+        // And in absolute terms: 400 kB in seconds, even in a debug build.
         assert!(tl.as_secs() < 10, "{tl:?}");
     }
 }
