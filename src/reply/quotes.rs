@@ -1,17 +1,17 @@
-//! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:",
-//! "Am ... schrieb ...:", "Le ... a écrit :", or only a date and an address above a quote), the
-//! separators of Outlook, Gmail and Thunderbird ("-----Original Message-----", "-----Message
-//! d'origine-----"), and header blocks ("From: / Sent: / To: / Subject:", "De : / Envoyé :").
-//! The words of the languages are [`languages::LANGUAGES`]'s; the English and German attributions are
-//! read here by their structure, since time logs and answers are written in those languages
-//! and hold lines that look like them ("Am 23.11.2026 schrieb ich:").
+//! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:", "Am ... schrieb
+//! ...:", "Le ... a écrit :", or only a date and an address above a quote), the separators of
+//! Outlook, Gmail and Thunderbird ("-----Original Message-----", "-----Message d'origine-----"),
+//! and header blocks ("From: / Sent: / To: / Subject:", "De : / Envoyé :"). The words of the
+//! languages are [`languages::LANGUAGES`]'s; the English and German attributions are read here by
+//! their structure, since time logs and answers are written in those languages and hold lines that
+//! look like them ("Am 23.11.2026 schrieb ich:").
 //!
-//! An attribution that HTML conversion glued onto the end of a line of text is looked for in
-//! its English and German forms only ("Thanks!On ... wrote:"); in other languages such a line
-//! is kept whole (the quote under it is still removed).
+//! An attribution that HTML conversion glued onto the end of a line of text is looked for in its
+//! English and German forms only ("Thanks!On ... wrote:"); in other languages such a line is kept
+//! whole (the quote under it is still removed).
 //!
-//! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run
-//! of a header block) and is bounded in the work it does, so classifying a message stays linear.
+//! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run of a
+//! header block) and is bounded in the work it does, so classifying a message stays linear.
 
 use std::sync::OnceLock;
 
@@ -76,8 +76,8 @@ fn sender_bits(value: &str) -> u8 {
 /// "Másolatot kap:" 15).
 const MAX_HEADER_NAME: usize = 40;
 
-/// The bits of a line that starts with a header name of any language of [`languages::LANGUAGES`] and a
-/// colon, 0 for any other line. Bold markers (`*From:*`), a space before the colon (`De :`)
+/// The bits of a line that starts with a header name of any language of [`languages::LANGUAGES`]
+/// and a colon, 0 for any other line. Bold markers (`*From:*`), a space before the colon (`De :`)
 /// and a missing space after it (`Von:tandem`, as HTML conversion leaves it) are accepted.
 fn header_bits(content: &str) -> u8 {
     let content = content.trim_start_matches('*');
@@ -306,8 +306,8 @@ fn is_named_attribution(t: &str) -> bool {
         && !has_table_first_person(name)
 }
 
-/// What precedes a verb of [`languages::LANGUAGES`] that ends `t` (before the colon, and a "(a)" for
-/// "napisał(a)"), if one does.
+/// What precedes a verb of [`languages::LANGUAGES`] that ends `t` (before the colon, and a "(a)"
+/// for "napisał(a)"), if one does.
 fn named_in_table(t: &str) -> Option<String> {
     let body = t.strip_suffix(':')?.trim_end();
     let body = body.strip_suffix("(a)").unwrap_or(body).trim_end();
@@ -318,9 +318,9 @@ fn named_in_table(t: &str) -> Option<String> {
     })
 }
 
-/// Whether `t` has a word its writer uses of themselves in a language of [`languages::LANGUAGES`]: the
-/// first word in any case ("Ik schreef ..."), the others as written, lower-case (so "Ben" is
-/// a name, "ben" a pronoun).
+/// Whether `t` has a word its writer uses of themselves in a language of [`languages::LANGUAGES`]:
+/// the first word in any case ("Ik schreef ..."), the others as written, lower-case (so "Ben" is a
+/// name, "ben" a pronoun).
 fn has_table_first_person(t: &str) -> bool {
     t.split_whitespace()
         .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '.' | '"' | '(' | ')')))
@@ -337,10 +337,10 @@ fn has_table_first_person(t: &str) -> bool {
         })
 }
 
-/// A dated attribution in a language of [`languages::LANGUAGES`] by its verb, wherever the verb stands:
-/// "Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :", "Op di 3 mrt 2026 om 10:00 schreef Anna
-/// <a@b>:", "Anna <a@b> ezt írta (időpont: 2026. márc. 3., K, 10:00):". `t` ends in a colon
-/// and has a date or time; a name or an address must be there too.
+/// A dated attribution in a language of [`languages::LANGUAGES`] by its verb, wherever the verb
+/// stands: "Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :", "Op di 3 mrt 2026 om 10:00 schreef Anna
+/// <a@b>:", "Anna <a@b> ezt írta (időpont: 2026. márc. 3., K, 10:00):". `t` ends in a colon and has
+/// a date or time; a name or an address must be there too.
 fn is_worded_attribution(t: &str) -> bool {
     if has_table_first_person(t) || !has_name_or_address(t) {
         return false;
