@@ -6,9 +6,9 @@
 //! their structure, since time logs and answers are written in those languages and hold lines that
 //! look like them ("Am 23.11.2026 schrieb ich:").
 //!
-//! An attribution that HTML conversion glued onto the end of a line of text is looked for in its
-//! English and German forms only ("Thanks!On ... wrote:"); in other languages such a line is kept
-//! whole (the quote under it is still removed).
+//! An attribution that HTML conversion glued onto the end of a line of text is looked for where
+//! "On " or "Am " begins, or where a sentence ends with no space after it ("Merci !Le ... a écrit
+//! :"); elsewhere such a line is kept whole (the quote under it is still removed).
 //!
 //! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run of a
 //! header block) and is bounded in the work it does, so classifying a message stays linear.
@@ -422,6 +422,11 @@ pub(super) fn attribution_at(contents: &[&str], i: usize) -> Option<Attribution>
     };
     for span in 1..=3 {
         if dated_window(contents, i, span) {
+            // A line of text with an attribution glued onto its end is the glued kind: its
+            // text is kept ("Merci !Le ... a écrit :" reads as an attribution by its verb).
+            if span == 1 && glued_attribution(contents[i]).is_some() {
+                return None;
+            }
             return (!borrowed(dated_window, span)).then_some(Attribution::Dated { span });
         }
     }
@@ -435,7 +440,9 @@ pub(super) fn attribution_at(contents: &[&str], i: usize) -> Option<Attribution>
 
 /// A dated attribution glued onto the end of a line of text, as HTML conversion leaves
 /// `<div>`-based editors ("Thanks!On Mon, 23 Nov 2026 at 10:02, Anna <a@b> wrote:"): where it
-/// starts. Only the last [`MAX_ATTRIBUTION`] bytes and a few candidates are tried.
+/// starts; in the other languages of the table where a sentence ends with no space after it
+/// ("Merci !Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :"). Only the last [`MAX_ATTRIBUTION`]
+/// bytes and a few candidates are tried.
 pub(super) fn glued_attribution(line: &str) -> Option<usize> {
     let t = line.trim_end();
     if !t.ends_with(':') {
@@ -450,6 +457,22 @@ pub(super) fn glued_attribution(line: &str) -> Option<usize> {
         .iter()
         .flat_map(|w| tail.match_indices(w).map(|(at, _)| start + at).take(8))
         .collect();
+    // In any language: where a sentence of the text ends and the attribution begins with a
+    // capital and no space between ("Merci !Le 3 mars 2026 ...", "Grazie.Il giorno ..."); not
+    // after a digit ("04.12.2026").
+    let (mut before, mut previous) = (None, None);
+    for (at, c) in tail.char_indices() {
+        if matches!(previous, Some('.' | '!' | '?'))
+            && c.is_uppercase()
+            && !before.is_some_and(|b: char| b.is_ascii_digit())
+        {
+            candidates.push(start + at);
+            if candidates.len() >= 16 {
+                break;
+            }
+        }
+        (before, previous) = (previous, Some(c));
+    }
     candidates.sort_unstable();
     candidates
         .into_iter()
@@ -567,6 +590,18 @@ mod tests {
             None
         );
         assert_eq!(glued_attribution("Thanks! On Monday I wrote:"), None);
+        assert_eq!(
+            glued_attribution("Merci !Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :"),
+            Some(7)
+        );
+        assert_eq!(
+            glued_attribution("Grazie.Il giorno 3 mar 2026 alle ore 10:00 Anna <a@b> ha scritto:"),
+            Some(7)
+        );
+        assert_eq!(
+            glued_attribution("Ok.Bis 3.3.2026 um 10:00 alles erledigt:"),
+            None
+        );
     }
 
     #[test]

@@ -942,6 +942,15 @@ fn attributions_by_their_verb_end_the_text_without_a_quote() {
 }
 
 #[test]
+fn an_attribution_glued_onto_the_text_in_another_language() {
+    check(
+        "Oui, merci !Le ven. 4 déc. 2026 à 10:00, Example Agency <team@example.org> a écrit :\n> Bonjour\n",
+        "Oui, merci !",
+        Some(Cut::Attribution),
+    );
+}
+
+#[test]
 fn an_attribution_wrapped_over_lines() {
     check(
         "Grazie!\n\nIl giorno mar 3 mar 2026 alle ore 10:00 Anna Berg <\nanna@acme.example> ha scritto:\n\n> Ciao\n",
