@@ -324,7 +324,7 @@ pub const LANGUAGES: &[Language] = &[
         no: &["no"],
         alone: &["si"],
         or: &["o", "e", "oppure"],
-        unsure: &["lo", "so"],
+        unsure: &["lo"],
         closings: &[
             "cordiali saluti",
             "distinti saluti",

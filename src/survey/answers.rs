@@ -1557,6 +1557,8 @@ mod tests {
         ] {
             assert_eq!(yes_no(t), None, "{t}");
         }
+        // Another language's "I do not know" does not undo an English no.
+        assert_eq!(yes_no("No, so please end it after the trial"), Some(false));
     }
 
     #[test]
