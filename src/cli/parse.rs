@@ -55,6 +55,11 @@ pub struct Parsed {
     pub seen_before: bool,
     /// The new text the daemon reads: without quotes and signatures.
     pub text: String,
+    /// What ended the new text and the line it was read from (`kind`: `attribution`,
+    /// `header_block`, `original_message`, `quote_marker`, `signature`,
+    /// `mobile_signature`), so an operator can see why; absent when nothing was cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<crate::reply::CutAt>,
     /// Time-log entries it would store.
     pub entries: Vec<Accepted>,
     /// Time-log lines it would reject, with why.
@@ -160,6 +165,7 @@ pub async fn analyse(
         }),
         seen_before,
         text: incoming.new_text,
+        cut: incoming.cut,
         entries,
         rejected,
         answers,
@@ -232,6 +238,16 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         println!(
             "attachment:     {} ({}, {} bytes)",
             a.filename, a.content_type, a.size
+        );
+    }
+    if let Some(cut) = &parsed.cut {
+        println!(
+            "cut:            {} ({})",
+            serde_json::to_value(cut.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            cut.line
         );
     }
     println!("text:\n{}", parsed.text);

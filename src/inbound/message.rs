@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::EmailAddress;
+use crate::reply::languages;
 
 /// A message as the reader recorded it: its `inbound_message` row, what was read from it, and
 /// the one "now" of its handling. What the flows that answer a message are given.
@@ -73,6 +74,9 @@ pub struct Incoming {
     pub text: String,
     /// What the sender wrote now: `text` without quotes, attributions and signatures.
     pub new_text: String,
+    /// What ended the new text (or was the first thing taken out of it), and the line it was
+    /// read from; `None` when `new_text` is all of `text`.
+    pub cut: Option<crate::reply::CutAt>,
     /// Files attached to it (a signed agreement comes back as a PDF). Only PDFs keep their
     /// bytes, up to `ReadLimits::attachment_bytes` in all.
     pub attachments: Vec<Attachment>,
@@ -165,25 +169,59 @@ fn newest(mut ids: Vec<String>, keep: usize) -> Vec<String> {
     ids
 }
 
-/// How autoresponders begin their subjects, lower-case. Each ends in a colon, as the
-/// responder puts it before the original subject: a person writing "Out of office next week"
-/// is not a machine, and "Auto: ..." is a German subject about a car.
-const AUTO_REPLY_SUBJECTS: &[&str] = &[
-    "out of office:",
-    "out of office reply:",
-    "out-of-office:",
-    "automatic reply:",
-    "auto reply:",
-    "autoreply:",
-    "auto-reply:",
-    "automatische antwort:",
-    "abwesenheitsnotiz:",
-    "abwesenheitsmeldung:",
-    "autosvar:",
-    "réponse automatique :",
-    "réponse automatique:",
-    "respuesta automática:",
-];
+/// How much of the start of a subject, and of each first line of the text, is compared with
+/// the autoresponders' words, in bytes.
+const AUTO_REPLY_PREFIX: usize = 200;
+
+/// The autoresponder's marker a subject begins with, if it does in any language of
+/// [`crate::reply::languages::LANGUAGES`]: a marker followed by a colon, as the responder puts
+/// it before the original subject ("Automatische Antwort: ...", "Réponse automatique : ...").
+/// A person writing "Out of office next week" is not a machine, nor is one replying to an
+/// autoresponder ("AW: Automatische Antwort: ..." begins with their own prefix).
+fn auto_reply_subject(subject: &str) -> Option<&'static str> {
+    let folded = languages::fold(
+        prefix(subject.trim(), AUTO_REPLY_PREFIX),
+        AUTO_REPLY_PREFIX * 2,
+    )?;
+    languages::all(|l| l.auto_subjects).find(|marker| {
+        folded
+            .strip_prefix(marker)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    })
+}
+
+/// The autoresponder's statement one of the first lines of `new_text` begins with, if one does
+/// ("Dies ist eine automatische Antwort.", "Ceci est une réponse automatique."): no person
+/// writes that of their own mail, whatever the subject says.
+fn auto_reply_statement(new_text: &str) -> Option<&'static str> {
+    new_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(AUTO_REPLY_LINES)
+        .find_map(|line| {
+            let folded = languages::fold(
+                prefix(line.trim(), AUTO_REPLY_PREFIX),
+                AUTO_REPLY_PREFIX * 2,
+            )?;
+            languages::all(|l| l.auto_statements).find(|s| folded.starts_with(*s))
+        })
+}
+
+/// How many of the first non-blank lines of the new text may carry an autoresponder's
+/// statement (a greeting may come first: "Guten Tag,", "Hello,").
+const AUTO_REPLY_LINES: usize = 3;
+
+/// The start of `s`, at most `max` bytes, at a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 fn bracketed(id: &str) -> String {
     format!(
@@ -257,9 +295,8 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
             .to_ascii_lowercase();
         return Some(format!("delivery or read report ({report})"));
     }
-    let subject = message.subject().unwrap_or_default().trim().to_lowercase();
-    if let Some(prefix) = AUTO_REPLY_SUBJECTS.iter().find(|p| subject.starts_with(*p)) {
-        return Some(format!("out-of-office reply (subject \"{prefix}…\")"));
+    if let Some(marker) = auto_reply_subject(message.subject().unwrap_or_default()) {
+        return Some(format!("out-of-office reply (subject \"{marker}: …\")"));
     }
     None
 }
@@ -370,6 +407,7 @@ impl Incoming {
                 auto_generated: None,
                 recipients: Vec::new(),
                 new_text: String::new(),
+                cut: None,
                 text: cut(
                     String::from_utf8_lossy(&raw[..raw.len().min(limits.text_bytes)]).into_owned(),
                     limits.text_bytes,
@@ -426,6 +464,7 @@ impl Incoming {
             .subject()
             .map(|s| cut(s.to_string(), limits.subject_bytes));
         let attachments = attachments(&message, limits.attachment_bytes);
+        let extracted = crate::reply::extract_with_reason(&text);
         let content_hash = {
             let mut h = Sha256::new();
             for field in [from_raw.as_deref(), subject.as_deref(), Some(&text)] {
@@ -446,12 +485,16 @@ impl Incoming {
         };
         Self::without_nul(Self {
             dedupe_key: message_id.clone().unwrap_or_else(|| hash.clone()),
-            auto_generated: auto_generated(&message, from_raw.as_deref()),
+            auto_generated: auto_generated(&message, from_raw.as_deref()).or_else(|| {
+                auto_reply_statement(&extracted.text)
+                    .map(|s| format!("out-of-office reply (text \"{s}…\")"))
+            }),
             in_reply_to: newest(ids(message.in_reply_to()), limits.references),
             references: newest(ids(message.references()), limits.references),
             subject,
             recipients,
-            new_text: crate::reply::extract(&text),
+            new_text: extracted.text,
+            cut: extracted.cut,
             attachments,
             content_hash,
             text,
@@ -485,6 +528,7 @@ impl Incoming {
             recipients,
             text,
             new_text,
+            cut,
             attachments,
             authentication_results,
             ..
@@ -499,6 +543,7 @@ impl Incoming {
             .chain(in_reply_to.iter_mut())
             .chain(references.iter_mut())
             .chain(recipients.iter_mut())
+            .chain(cut.iter_mut().map(|c| &mut c.line))
             .chain(attachments.iter_mut().map(|a| &mut a.filename))
             .chain(authentication_results.iter_mut().map(|h| &mut h.value))
             .for_each(scrub);
@@ -643,6 +688,98 @@ mod tests {
                 .unwrap()
                 .contains("delivery-status")
         );
+    }
+
+    fn with_subject_and_text(subject: &str, text: &str) -> Incoming {
+        let headers = PERSON.replace("Subject: Question", &format!("Subject: {subject}"));
+        Incoming::parse(
+            format!("{headers}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n")
+                .as_bytes(),
+        )
+    }
+
+    #[test]
+    fn out_of_office_replies_without_headers_in_every_language() {
+        for subject in [
+            "Abwesenheitsnotiz: Stunden KW 49",
+            "Abwesenheitsnotiz : Stunden KW 49",
+            "Automatische Antwort: Ihr Feedback [#tok]",
+            "Réponse automatique : Votre avis",
+            "Risposta automatica: Il tuo parere",
+            "Respuesta automática: Su opinión",
+            "Resposta automática: A sua opinião",
+            "Automatisch antwoord: Uw mening",
+            "Autosvar: Din åsikt",
+            "Automatyczna odpowiedź: Twoja opinia",
+            "Automaattinen vastaus: Palaute",
+            "Автоматический ответ: Отзыв",
+            "Automatická odpověď: Názor",
+            "Automatikus válasz: Vélemény",
+            "Otomatik yanıt: Görüş",
+            "Out of Office: Your feedback",
+        ] {
+            let m = with_subject_and_text(subject, "Ich bin bis 15.3. nicht erreichbar.");
+            assert!(m.auto_generated.is_some(), "{subject}");
+        }
+        for (subject, text) in [
+            (
+                "Abwesenheitsnotiz",
+                "Guten Tag,\n\ndies ist eine automatische Antwort. Ich bin bis 15.3. abwesend.",
+            ),
+            (
+                "Re: Votre avis",
+                "Ceci est une réponse automatique. Je suis absente.",
+            ),
+            (
+                "Il tuo parere",
+                "Questa è una risposta automatica: sono fuori sede.",
+            ),
+            ("Uw mening", "Dit is een automatisch antwoord."),
+        ] {
+            let m = with_subject_and_text(subject, text);
+            assert!(
+                m.auto_generated
+                    .as_deref()
+                    .is_some_and(|w| w.contains("text")),
+                "{subject}: {:?}",
+                m.auto_generated
+            );
+        }
+    }
+
+    #[test]
+    fn a_person_writing_about_absence_or_answering_an_autoresponder_is_no_machine() {
+        for (subject, text) in [
+            ("AW: Automatische Antwort: Ihr Feedback", "1: 4\n2: 5"),
+            ("Re: Réponse automatique : Votre avis", "Oui, merci."),
+            (
+                "Abwesenheit nächste Woche",
+                "Hallo, ich bin nächste Woche nicht im Büro.",
+            ),
+            (
+                "Abwesenheitsnotiz",
+                "Hallo, ich bin ab Montag im Urlaub, hier noch meine Stunden.",
+            ),
+            (
+                "Out of office next week",
+                "I am out of the office next week.",
+            ),
+            (
+                "Réponse automatique désactivée",
+                "Bonjour, ma réponse automatique est coupée.",
+            ),
+            (
+                "Re: Umfrage",
+                "Hallo,\n1: 4\n2: 5\n3: ja\n4: Dies ist eine automatische Antwort? Nein.",
+            ),
+            (
+                "Re: Votre avis",
+                "> Ceci est une réponse automatique.\nNon, c'était moi.",
+            ),
+        ] {
+            let m = with_subject_and_text(subject, text);
+            assert_eq!(m.auto_generated, None, "{subject}");
+        }
     }
 
     #[test]

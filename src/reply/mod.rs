@@ -13,6 +13,7 @@
 //!
 //! Both passes are linear in the length of the text.
 
+pub mod languages;
 mod quotes;
 mod signature;
 mod text;
@@ -31,17 +32,35 @@ use text::content;
 pub enum Cut {
     /// A line quoted with `>`.
     QuoteMarker,
-    /// "On ... wrote:", "Am ... schrieb ...:", "Anna Berg wrote:" above a quote.
+    /// "On ... wrote:", "Am ... schrieb ...:", "Le ... a écrit :", "Anna Berg wrote:" above a
+    /// quote, "03.03.2026, 09.12, "Anna" <a@b>:" above a quote or a header block.
     Attribution,
-    /// "-----Original Message-----", "---------- Forwarded message ---------" and the like.
+    /// "-----Original Message-----", "---------- Forwarded message ---------", "-----Message
+    /// d'origine-----" and the like.
     OriginalMessage,
-    /// A "From:/Sent:/To:/Subject:" or "Von:/Gesendet:/An:/Betreff:" block, with Outlook's line
-    /// of underscores above it.
+    /// A "From:/Sent:/To:/Subject:" block in any language ("Von:/Gesendet:", "De :/Envoyé :"),
+    /// with Outlook's line of underscores above it.
     HeaderBlock,
     /// The "-- " delimiter and the few lines after it.
     Signature,
     /// "Sent from my iPhone", "Gesendet mit der GMX Mail App" and the like.
     MobileSignature,
+}
+
+/// The most bytes of a line [`CutAt::line`] shows.
+pub const MAX_CUT_LINE: usize = 300;
+
+/// What was cut and the line it was read from, so an operator can see why the new text ends
+/// where it does (`tandem parse --json`: `"cut": {"kind": "attribution", "line": "Le 3 mars
+/// 2026 à 10:00, Anna <a@b> a écrit :"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CutAt {
+    pub kind: Cut,
+    /// The line, trimmed, at most [`MAX_CUT_LINE`] bytes (cut at a character boundary); an
+    /// attribution wrapped over several lines is shown on one, its lines joined by a space
+    /// (none after a "<" that an address was broken after); a
+    /// marker glued onto a line of text is shown from where it starts.
+    pub line: String,
 }
 
 /// The new text of a message, and why it is shorter than the message, if it is.
@@ -51,7 +70,7 @@ pub struct Extracted {
     pub text: String,
     /// The first thing removed after the last line kept (what ended the new text); when the
     /// text ends with a kept line, the first thing removed anywhere; `None` when nothing was.
-    pub cut: Option<Cut>,
+    pub cut: Option<CutAt>,
 }
 
 /// The new text of a message: what the sender wrote now, without the quoted original,
@@ -75,14 +94,14 @@ pub fn extract_with_reason(text: &str) -> Extracted {
     while i < lines.len() {
         match marks[i] {
             Mark::Blank | Mark::Text => kept.line(lines[i]),
-            Mark::Quote => kept.remove(Cut::QuoteMarker),
+            Mark::Quote => kept.remove(Cut::QuoteMarker, Where::Lines(i, 1)),
             Mark::Intro { span } => {
-                kept.remove(Cut::Attribution);
+                kept.remove(Cut::Attribution, Where::Lines(i, span));
                 i += span;
                 continue;
             }
-            Mark::Start(cut) => {
-                kept.remove(cut);
+            Mark::Start(cut, span) => {
+                kept.remove(cut, Where::Lines(i, span));
                 break;
             }
             Mark::Glued { at, cut, end } => {
@@ -91,20 +110,20 @@ pub fn extract_with_reason(text: &str) -> Extracted {
                 if !before.is_empty() {
                     kept.line(before);
                 }
-                kept.remove(cut);
+                kept.remove(cut, Where::Glued(i, at));
                 if end {
                     break;
                 }
             }
             Mark::Delimiter if signature_follows(&marks, i) => {
-                kept.remove(Cut::Signature);
+                kept.remove(Cut::Signature, Where::Lines(i, 1));
                 break;
             }
             Mark::Delimiter => kept.line(lines[i]),
         }
         i += 1;
     }
-    kept.finish()
+    kept.finish(&contents, &lines)
 }
 
 /// What a line is, decided before the lines are kept or dropped.
@@ -118,8 +137,9 @@ enum Mark {
     Intro {
         span: usize,
     },
-    /// The start of an original, a forward or an app line: the new text ends here.
-    Start(Cut),
+    /// The start of an original, a forward or an app line, over this many lines: the new text
+    /// ends here.
+    Start(Cut, usize),
     /// New text up to byte `at`, then a marker that HTML conversion glued on; `end`: the new
     /// text ends here (else it was an attribution above a `>` quote, and reading goes on).
     Glued {
@@ -144,6 +164,13 @@ fn classify(lines: &[&str], contents: &[&str]) -> Vec<Mark> {
         };
     }
     let quote_at = |i: usize| next[i.min(n)] < n && quotes::is_quote(contents[next[i.min(n)]]);
+    // A header block at the first non-blank line at or after i.
+    let block_at = |i: usize| headers.block_at(next[i.min(n)]);
+    // ... or Outlook's line of underscores directly above one.
+    let headers_at = |i: usize| {
+        let at = next[i.min(n)];
+        block_at(at) || (at < n && quotes::is_underscore_line(contents[at]) && block_at(at + 1))
+    };
     (0..n)
         .map(|i| {
             let c = contents[i];
@@ -157,19 +184,21 @@ fn classify(lines: &[&str], contents: &[&str]) -> Vec<Mark> {
                 return Mark::Delimiter;
             }
             if quotes::is_separator(c) {
-                return Mark::Start(Cut::OriginalMessage);
+                return Mark::Start(Cut::OriginalMessage, 1);
             }
             if signature::is_app_line(c) {
-                return Mark::Start(Cut::MobileSignature);
+                return Mark::Start(Cut::MobileSignature, 1);
             }
-            if headers.block_at(i)
-                || (quotes::is_underscore_line(c) && headers.block_at(next[i + 1]))
-            {
-                return Mark::Start(Cut::HeaderBlock);
+            if headers.block_at(i) || (quotes::is_underscore_line(c) && block_at(i + 1)) {
+                return Mark::Start(Cut::HeaderBlock, 1);
             }
             match quotes::attribution_at(contents, i) {
                 Some(Attribution::Dated { span }) if quote_at(i + span) => Mark::Intro { span },
-                Some(Attribution::Dated { .. }) => Mark::Start(Cut::Attribution),
+                Some(Attribution::Dated { span }) => Mark::Start(Cut::Attribution, span),
+                Some(Attribution::Addressed { span }) if quote_at(i + span) => Mark::Intro { span },
+                Some(Attribution::Addressed { span }) if headers_at(i + span) => {
+                    Mark::Start(Cut::Attribution, span)
+                }
                 Some(Attribution::Named) if quote_at(i + 1) => Mark::Intro { span: 1 },
                 _ => glued(lines[i], i, &headers, quote_at(i + 1)).unwrap_or(Mark::Text),
             }
@@ -208,10 +237,17 @@ fn signature_follows(marks: &[Mark], at: usize) -> bool {
                     return false;
                 }
             }
-            Mark::Quote | Mark::Intro { .. } | Mark::Start(_) | Mark::Glued { .. } => break,
+            Mark::Quote | Mark::Intro { .. } | Mark::Start(..) | Mark::Glued { .. } => break,
         }
     }
     true
+}
+
+/// Where something removed was read: `span` lines from a line, or a line from a byte on.
+#[derive(Debug, Clone, Copy)]
+enum Where {
+    Lines(usize, usize),
+    Glued(usize, usize),
 }
 
 /// The lines kept so far, and what was removed.
@@ -219,9 +255,9 @@ fn signature_follows(marks: &[Mark], at: usize) -> bool {
 struct Kept<'a> {
     lines: Vec<&'a str>,
     /// The first thing removed.
-    first: Option<Cut>,
+    first: Option<(Cut, Where)>,
     /// The first thing removed since the last non-blank line kept.
-    since_kept: Option<Cut>,
+    since_kept: Option<(Cut, Where)>,
     /// Whether something was removed since the last non-blank line kept: a blank line then
     /// only separates if the kept text does not already end with one.
     gap: bool,
@@ -245,13 +281,13 @@ impl<'a> Kept<'a> {
         self.lines.push(line);
     }
 
-    fn remove(&mut self, cut: Cut) {
-        self.first.get_or_insert(cut);
-        self.since_kept.get_or_insert(cut);
+    fn remove(&mut self, cut: Cut, at: Where) {
+        self.first.get_or_insert((cut, at));
+        self.since_kept.get_or_insert((cut, at));
         self.gap = true;
     }
 
-    fn finish(self) -> Extracted {
+    fn finish(self, contents: &[&str], lines: &[&str]) -> Extracted {
         let blank = |l: &&str| content(l).is_empty();
         let start = self.lines.iter().position(|l| !blank(l));
         let text = match start {
@@ -261,9 +297,40 @@ impl<'a> Kept<'a> {
             }
             None => String::new(),
         };
-        Extracted {
-            text,
-            cut: self.since_kept.or(self.first),
-        }
+        let cut = self.since_kept.or(self.first).map(|(kind, at)| {
+            let line = match at {
+                Where::Lines(i, span) => {
+                    // At most MAX_CUT_LINE bytes are copied, however long the lines are.
+                    let mut line = String::new();
+                    for c in contents.iter().skip(i).take(span) {
+                        // Lines joined by a space, but an address broken after its "<"
+                        // stays whole ("Anna <" + "a@b> wrote:").
+                        if !line.is_empty() && !line.ends_with('<') {
+                            line.push(' ');
+                        }
+                        line.push_str(up_to(c, MAX_CUT_LINE + 1 - line.len().min(MAX_CUT_LINE)));
+                        if line.len() > MAX_CUT_LINE {
+                            break;
+                        }
+                    }
+                    up_to(&line, MAX_CUT_LINE).to_string()
+                }
+                Where::Glued(i, at) => up_to(content(&lines[i][at..]), MAX_CUT_LINE).to_string(),
+            };
+            CutAt { kind, line }
+        });
+        Extracted { text, cut }
     }
+}
+
+/// The start of `s`, at most `max` bytes, at a character boundary.
+fn up_to(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -1,10 +1,21 @@
-//! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:",
-//! "Am ... schrieb ...:"), the separators of Outlook, Gmail and Thunderbird ("-----Original
-//! Message-----"), and header blocks ("From: / Sent: / To: / Subject:").
+//! Where a quoted original begins: `>` lines, attribution lines ("On ... wrote:", "Am ... schrieb
+//! ...:", "Le ... a écrit :", or only a date and an address above a quote), the separators of
+//! Outlook, Gmail and Thunderbird ("-----Original Message-----", "-----Message d'origine-----"),
+//! and header blocks ("From: / Sent: / To: / Subject:", "De : / Envoyé :"). The words of the
+//! languages are [`languages::LANGUAGES`]'s; the English and German attributions are read here by
+//! their structure, since time logs and answers are written in those languages and hold lines that
+//! look like them ("Am 23.11.2026 schrieb ich:").
 //!
-//! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run
-//! of a header block) and is bounded in the work it does, so classifying a message stays linear.
+//! An attribution that HTML conversion glued onto the end of a line of text is looked for where
+//! "On " or "Am " begins, or where a sentence ends with no space after it ("Merci !Le ... a écrit
+//! :"); elsewhere such a line is kept whole (the quote under it is still removed).
+//!
+//! Each test looks at one line (or the two or three lines of a wrapped attribution, or the run of a
+//! header block) and is bounded in the work it does, so classifying a message stays linear.
 
+use std::sync::OnceLock;
+
+use super::languages::{self, Language, fold, has_phrase};
 use super::text::{first_word, has_date_or_time, has_first_person, is_pronoun, last_word};
 
 /// The longest attribution considered, in bytes: a date, a name and an address fit easily;
@@ -16,35 +27,23 @@ pub(super) fn is_quote(content: &str) -> bool {
     content.starts_with('>')
 }
 
-/// What the dashed separators above an original or forwarded message say, lower-case.
-const SEPARATOR_PHRASES: &[&str] = &[
-    "original message",
-    "ursprüngliche nachricht",
-    "original-nachricht",
-    "originalnachricht",
-    "original nachricht",
-    "forwarded message",
-    "weitergeleitete nachricht",
-];
+/// The longest separator phrase or forward intro compared, in bytes.
+const MAX_SEPARATOR: usize = 120;
 
-/// The undashed lines Apple Mail puts above a forwarded message.
-const FORWARD_INTROS: &[&str] = &[
-    "begin forwarded message:",
-    "anfang der weitergeleiteten nachricht:",
-];
-
-/// "-----Original Message-----", "---------- Forwarded message ---------",
-/// "-------- Weitergeleitete Nachricht --------", "Begin forwarded message:" and the like.
+/// "-----Original Message-----", "---------- Forwarded message ---------", "-----Message
+/// d'origine-----", "Begin forwarded message:", "Début du message réexpédié :" and the like,
+/// in every language of [`languages::LANGUAGES`].
 pub(super) fn is_separator(content: &str) -> bool {
     if content.starts_with("--") {
         let inner = content.trim_matches(|c: char| c == '-' || c.is_whitespace());
-        return SEPARATOR_PHRASES
-            .iter()
-            .any(|p| inner.eq_ignore_ascii_case(p));
+        return fold(inner, MAX_SEPARATOR)
+            .is_some_and(|inner| languages::all(|l| l.separators).any(|p| inner == p));
     }
-    FORWARD_INTROS
-        .iter()
-        .any(|p| content.eq_ignore_ascii_case(p))
+    let Some(intro) = content.strip_suffix(':') else {
+        return false;
+    };
+    fold(intro.trim_end(), MAX_SEPARATOR)
+        .is_some_and(|intro| languages::all(|l| l.forward_intros).any(|p| intro == p))
 }
 
 /// Outlook's line of underscores above a header block. It only counts before one.
@@ -73,28 +72,42 @@ fn sender_bits(value: &str) -> u8 {
     }
 }
 
-/// The bits of a line that starts with a header name and a colon, 0 for any other line. Bold
-/// markers (`*From:*`) and a missing space after the colon (`Von:tandem`, as HTML conversion
-/// leaves it) are accepted.
+/// How far into a line its header name's colon may be, in bytes ("Отправлено:" is 20,
+/// "Másolatot kap:" 15).
+const MAX_HEADER_NAME: usize = 40;
+
+/// The bits of a line that starts with a header name of any language of [`languages::LANGUAGES`]
+/// and a colon, 0 for any other line. Bold markers (`*From:*`), a space before the colon (`De :`)
+/// and a missing space after it (`Von:tandem`, as HTML conversion leaves it) are accepted.
 fn header_bits(content: &str) -> u8 {
     let content = content.trim_start_matches('*');
-    let Some(colon) = content.bytes().take(16).position(|b| b == b':') else {
+    let Some(colon) = content
+        .bytes()
+        .take(MAX_HEADER_NAME)
+        .position(|b| b == b':')
+    else {
         return 0;
     };
-    let key = content[..colon].trim_end_matches('*').trim();
+    let Some(key) = fold(
+        content[..colon].trim_end_matches('*').trim(),
+        MAX_HEADER_NAME,
+    ) else {
+        return 0;
+    };
     let value = content[colon + 1..].trim_start_matches('*').trim();
-    let is = |names: &[&str]| names.iter().any(|n| key.eq_ignore_ascii_case(n));
-    if is(&["from", "von"]) {
+    let is =
+        |field: fn(&Language) -> &'static [&'static str]| languages::all(field).any(|n| key == n);
+    if is(|l| l.from) {
         sender_bits(value)
-    } else if is(&["sent", "date", "gesendet", "datum"]) {
+    } else if is(|l| l.sent) {
         if value.bytes().any(|b| b.is_ascii_digit()) {
             DATE
         } else {
             0
         }
-    } else if is(&["subject", "betreff"]) {
+    } else if is(|l| l.subject) {
         SUBJECT
-    } else if is(&["to", "an", "cc", "bcc", "kopie", "reply-to", "antwort an"]) {
+    } else if is(|l| l.to) {
         OTHER
     } else {
         0
@@ -155,18 +168,56 @@ impl Headers {
     }
 }
 
-/// The header names that HTML conversion glues onto the end of the text above a block, as
-/// mail clients capitalise them: Outlook on the web puts "From:" first, GMX "Gesendet:".
-const GLUED_HEADER_NAMES: &[&str] = &["From:", "Von:", "Sent:", "Gesendet:", "Date:", "Datum:"];
+/// How much of the end of a line is searched for a glued header line: a sender or a date
+/// fits easily.
+const GLUED_HEADER_TAIL: usize = 512;
+
+/// The sender and date header names as HTML conversion glues them onto the end of the text
+/// above a block, capitalised as mail clients write them ("From:", "Von:", "De :",
+/// "Gesendet:"), in every language of [`languages::LANGUAGES`]. Outlook on the web puts the sender
+/// first, GMX the date.
+fn glued_header_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let capitalised = |name: &str| {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        };
+        languages::all(|l| l.from)
+            .chain(languages::all(|l| l.sent))
+            .flat_map(|name| {
+                let name = capitalised(name);
+                [
+                    format!("{name}:"),
+                    format!("{name} :"),
+                    format!("{name}\u{a0}:"),
+                ]
+            })
+            .collect()
+    })
+}
 
 /// The first header line of a block glued onto the end of a line of text ("1: 4 2: 5 From:
 /// tandem <team@agency.example>", "anbei die Stunden. Gesendet: Montag, 23. November 2026"):
-/// where it starts and its bits.
+/// where it starts and its bits. Only the last [`GLUED_HEADER_TAIL`] bytes are searched.
 pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
-    let at = GLUED_HEADER_NAMES
-        .iter()
-        .filter_map(|name| line.rfind(name))
-        .max()?;
+    let mut start = line.len().saturating_sub(GLUED_HEADER_TAIL);
+    while !line.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &line[start..];
+    // Every header name ends in a colon: most lines have none, and need no more looking.
+    if !tail.contains(':') {
+        return None;
+    }
+    let at = start
+        + glued_header_names()
+            .iter()
+            .filter_map(|name| tail.rfind(name.as_str()))
+            .max()?;
     if line[..at]
         .trim_matches(|c: char| c == '*' || c.is_whitespace())
         .is_empty()
@@ -180,10 +231,15 @@ pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
 /// How sure an attribution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Attribution {
-    /// Dated ("On <date>, Anna wrote:"), over `span` lines: it introduces a quote whether or not
-    /// `>` marks follow.
+    /// Dated, with a verb ("On <date>, Anna wrote:", "Le <date>, Anna a écrit :"), over `span`
+    /// lines: it introduces a quote whether or not `>` marks follow.
     Dated { span: usize },
-    /// Only a name ("Anna Berg wrote:"): an attribution only when a `>` quote follows.
+    /// A date or time and an address or a name, ending in a colon, in any language or none
+    /// ("03.03.2026, 09.12, "Anna" <a@b>:"), over `span` lines: an attribution only when a
+    /// `>` quote or a header block follows.
+    Addressed { span: usize },
+    /// Only a name ("Anna Berg wrote:", "Anna Berg a écrit :"): an attribution only when a
+    /// `>` quote follows.
     Named,
 }
 
@@ -221,11 +277,12 @@ pub(super) fn is_dated_attribution(text: &str) -> bool {
         let name = &body[at + " hat ".len()..];
         return first_word(name).is_some_and(|w| !is_pronoun(w));
     }
-    false
+    is_worded_attribution(t)
 }
 
 /// "Anna Berg wrote:", "Anna Berg <anna@acme.example> schrieb:" (Thunderbird without a date),
-/// "Quoting Anna Berg <anna@acme.example>:" / "Zitat von ...:" (Horde).
+/// "Anna Berg a écrit :", "Anna Berg napisał(a):" (Thunderbird in other languages), "Quoting
+/// Anna Berg <anna@acme.example>:" / "Zitat von ...:" (Horde).
 fn is_named_attribution(t: &str) -> bool {
     if t.len() > 150 {
         return false;
@@ -233,10 +290,12 @@ fn is_named_attribution(t: &str) -> bool {
     if (t.starts_with("Quoting ") || t.starts_with("Zitat von ")) && t.ends_with(':') {
         return t.contains('@');
     }
-    let Some(name) = t
+    let name = t
         .strip_suffix("wrote:")
         .or_else(|| t.strip_suffix("schrieb:"))
-    else {
+        .map(str::to_string)
+        .or_else(|| named_in_table(t));
+    let Some(name) = name else {
         return false;
     };
     let name = name.trim();
@@ -244,6 +303,93 @@ fn is_named_attribution(t: &str) -> bool {
     (1..=8).contains(&words)
         && !first_word(name).is_some_and(is_pronoun)
         && !last_word(name).is_some_and(is_pronoun)
+        && !has_table_first_person(name)
+}
+
+/// What precedes a verb of [`languages::LANGUAGES`] that ends `t` (before the colon, and a "(a)"
+/// for "napisał(a)"), if one does.
+fn named_in_table(t: &str) -> Option<String> {
+    let body = t.strip_suffix(':')?.trim_end();
+    let body = body.strip_suffix("(a)").unwrap_or(body).trim_end();
+    let folded = fold(body, 150)?;
+    languages::all(|l| l.wrote).find_map(|verb| {
+        let before = folded.strip_suffix(verb)?;
+        (before.is_empty() || before.ends_with(' ')).then(|| before.to_string())
+    })
+}
+
+/// Whether `t` has a word its writer uses of themselves in a language of [`languages::LANGUAGES`]:
+/// the first word in any case ("Ik schreef ..."), the others as written, lower-case (so "Ben" is a
+/// name, "ben" a pronoun).
+fn has_table_first_person(t: &str) -> bool {
+    t.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '.' | '"' | '(' | ')')))
+        .enumerate()
+        .any(|(k, w)| {
+            let lower;
+            let w = if k == 0 {
+                lower = w.to_lowercase();
+                lower.as_str()
+            } else {
+                w
+            };
+            languages::all(|l| l.first_person).any(|p| p == w)
+        })
+}
+
+/// A dated attribution in a language of [`languages::LANGUAGES`] by its verb, wherever the verb
+/// stands: "Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :", "Op di 3 mrt 2026 om 10:00 schreef Anna
+/// <a@b>:", "Anna <a@b> ezt írta (időpont: 2026. márc. 3., K, 10:00):". `t` ends in a colon and has
+/// a date or time; a name or an address must be there too.
+fn is_worded_attribution(t: &str) -> bool {
+    if has_table_first_person(t) || !has_name_or_address(t) {
+        return false;
+    }
+    let Some(folded) = fold(t, 2 * MAX_ATTRIBUTION) else {
+        return false;
+    };
+    languages::all(|l| l.wrote).any(|verb| has_phrase(&folded, verb))
+}
+
+/// Whether `t` names someone: an address, or a capitalised word after its first.
+fn has_name_or_address(t: &str) -> bool {
+    t.contains('@')
+        || t.split_whitespace().skip(1).any(|w| {
+            w.trim_start_matches(['"', '(', '\'', '«'])
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+        })
+}
+
+/// A date or time and an address (or a quoted or two-word capitalised name) ending in a
+/// colon, in no particular language: "03.03.2026, 09.12, "Anna" <a@b>:", "вт, 3 мар. 2026
+/// г. в 10:00, Anna <a@b>:". Only an attribution when a quote or a header block follows,
+/// which the caller checks.
+fn is_addressed_attribution(t: &str) -> bool {
+    if t.len() > MAX_ATTRIBUTION
+        || !t.ends_with(':')
+        || !has_date_or_time(t)
+        || has_first_person(t)
+        || has_table_first_person(t)
+    {
+        return false;
+    }
+    if t.contains('@') {
+        return true;
+    }
+    // "..., "Anna Berg":" or "..., Anna Berg:": the name is what precedes the colon.
+    let before = t[..t.len() - 1].trim_end();
+    if before.ends_with('"') || before.ends_with('»') {
+        return true;
+    }
+    let words: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+    words.len() == 2
+        && words.iter().all(|w| {
+            let mut chars = w.chars();
+            chars.next().is_some_and(char::is_uppercase)
+                && chars.all(|c| c.is_alphabetic() || matches!(c, '-' | '.' | '\''))
+        })
 }
 
 /// `start..start + len` as one string, when those lines can be an attribution at all: none blank
@@ -263,16 +409,30 @@ fn dated_window(contents: &[&str], start: usize, len: usize) -> bool {
     window(contents, start, len).is_some_and(|t| is_dated_attribution(&t))
 }
 
+fn addressed_window(contents: &[&str], start: usize, len: usize) -> bool {
+    window(contents, start, len).is_some_and(|t| is_addressed_attribution(&t))
+}
+
 /// The attribution starting at line `i`, on its own line or wrapped over two or three.
 pub(super) fn attribution_at(contents: &[&str], i: usize) -> Option<Attribution> {
+    // A wrapped match that only borrowed a line of text above the attribution belongs to the
+    // next line: "Thanks!" + "Anna schrieb am 23.11.2026 um 10:02:".
+    let borrowed = |test: fn(&[&str], usize, usize) -> bool, span: usize| {
+        (1..span).any(|shorter| test(contents, i + 1, shorter))
+    };
     for span in 1..=3 {
         if dated_window(contents, i, span) {
-            // A wrapped match that only borrowed a line of text above the attribution belongs
-            // to the next line: "Thanks!" + "Anna schrieb am 23.11.2026 um 10:02:".
-            if (1..span).any(|shorter| dated_window(contents, i + 1, shorter)) {
+            // A line of text with an attribution glued onto its end is the glued kind: its
+            // text is kept ("Merci !Le ... a écrit :" reads as an attribution by its verb).
+            if span == 1 && glued_attribution(contents[i]).is_some() {
                 return None;
             }
-            return Some(Attribution::Dated { span });
+            return (!borrowed(dated_window, span)).then_some(Attribution::Dated { span });
+        }
+    }
+    for span in 1..=3 {
+        if addressed_window(contents, i, span) {
+            return (!borrowed(addressed_window, span)).then_some(Attribution::Addressed { span });
         }
     }
     is_named_attribution(contents.get(i)?).then_some(Attribution::Named)
@@ -280,7 +440,9 @@ pub(super) fn attribution_at(contents: &[&str], i: usize) -> Option<Attribution>
 
 /// A dated attribution glued onto the end of a line of text, as HTML conversion leaves
 /// `<div>`-based editors ("Thanks!On Mon, 23 Nov 2026 at 10:02, Anna <a@b> wrote:"): where it
-/// starts. Only the last [`MAX_ATTRIBUTION`] bytes and a few candidates are tried.
+/// starts; in the other languages of the table where a sentence ends with no space after it
+/// ("Merci !Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :"). Only the last [`MAX_ATTRIBUTION`]
+/// bytes and a few candidates are tried.
 pub(super) fn glued_attribution(line: &str) -> Option<usize> {
     let t = line.trim_end();
     if !t.ends_with(':') {
@@ -295,6 +457,22 @@ pub(super) fn glued_attribution(line: &str) -> Option<usize> {
         .iter()
         .flat_map(|w| tail.match_indices(w).map(|(at, _)| start + at).take(8))
         .collect();
+    // In any language: where a sentence of the text ends and the attribution begins with a
+    // capital and no space between ("Merci !Le 3 mars 2026 ...", "Grazie.Il giorno ..."); not
+    // after a digit ("04.12.2026").
+    let (mut before, mut previous) = (None, None);
+    for (at, c) in tail.char_indices() {
+        if matches!(previous, Some('.' | '!' | '?'))
+            && c.is_uppercase()
+            && !before.is_some_and(|b: char| b.is_ascii_digit())
+        {
+            candidates.push(start + at);
+            if candidates.len() >= 16 {
+                break;
+            }
+        }
+        (before, previous) = (previous, Some(c));
+    }
     candidates.sort_unstable();
     candidates
         .into_iter()
@@ -412,6 +590,18 @@ mod tests {
             None
         );
         assert_eq!(glued_attribution("Thanks! On Monday I wrote:"), None);
+        assert_eq!(
+            glued_attribution("Merci !Le 3 mars 2026 à 10:00, Anna <a@b> a écrit :"),
+            Some(7)
+        );
+        assert_eq!(
+            glued_attribution("Grazie.Il giorno 3 mar 2026 alle ore 10:00 Anna <a@b> ha scritto:"),
+            Some(7)
+        );
+        assert_eq!(
+            glued_attribution("Ok.Bis 3.3.2026 um 10:00 alles erledigt:"),
+            None
+        );
     }
 
     #[test]

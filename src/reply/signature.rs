@@ -1,6 +1,10 @@
 //! Signatures: the RFC 3676 delimiter ("-- ") and the lines mail apps add ("Sent from my iPhone",
-//! "Gesendet mit der GMX Mail App").
+//! "Gesendet mit der GMX Mail App", "Envoyé de mon iPhone"), in every language of
+//! [`LANGUAGES`].
 
+use std::sync::OnceLock;
+
+use super::languages::{self, DEVICES, LANGUAGES, fold};
 use super::text::{ends_with_ci, starts_with_ci};
 
 /// The most lines a signature has after its delimiter. A "--" line followed by more text is a
@@ -12,31 +16,6 @@ pub(super) const MAX_SIGNATURE_LINES: usize = 10;
 pub(super) fn is_delimiter(content: &str) -> bool {
     content == "--"
 }
-
-/// How the lines mail apps add begin, compared without ASCII case.
-const APP_LINE_STARTS: &[&str] = &[
-    "sent from my ",
-    "sent from outlook",
-    "sent from mail for windows",
-    "sent from yahoo mail",
-    "sent from samsung",
-    "sent via the samsung",
-    "sent from proton mail",
-    "sent with proton mail",
-    "sent with protonmail",
-    "sent with the gmx mail app",
-    "sent with the web.de mail app",
-    "get outlook for ios",
-    "get outlook for android",
-    "gesendet von meinem ",
-    "gesendet mit der gmx mail app",
-    "gesendet mit der web.de mail app",
-    "gesendet von outlook",
-    "gesendet von mail für windows",
-    "outlook für ios herunterladen",
-    "outlook für android herunterladen",
-    "diese nachricht wurde von meinem ",
-];
 
 /// German app lines that put the verb last: "Von meinem iPhone gesendet",
 /// "Von Outlook für iOS gesendet".
@@ -53,47 +32,45 @@ fn without_link(line: &str) -> &str {
     line.trim_end_matches(|c: char| c == '.' || c == '!' || c.is_whitespace())
 }
 
+/// The longest app line, in bytes.
+const MAX_APP_LINE: usize = 100;
+
 /// Whether a whole line is one a mail app adds. Short, no colon, no comma: "Sent from my iPhone"
-/// is, "Sent from my laptop: 2h, invoices" is not.
+/// is, "Sent from my laptop: 2h, invoices" is not. In the languages whose starts are short
+/// ("Lähetetty ", "Inviato da "), the line must name a device or an app as well.
 pub(super) fn is_app_line(content: &str) -> bool {
     let t = without_link(content);
-    if t.len() > 100 || t.contains([':', ',']) || t.split_whitespace().count() > 12 {
+    if t.len() > MAX_APP_LINE || t.contains([':', ',']) || t.split_whitespace().count() > 12 {
         return false;
     }
-    APP_LINE_STARTS.iter().any(|p| starts_with_ci(t, p))
-        || (APP_LINE_STARTS_VERB_LAST
-            .iter()
-            .any(|p| starts_with_ci(t, p))
-            && ends_with_ci(t, "gesendet"))
+    if APP_LINE_STARTS_VERB_LAST
+        .iter()
+        .any(|p| starts_with_ci(t, p))
+        && ends_with_ci(t, "gesendet")
+    {
+        return true;
+    }
+    let Some(folded) = fold(t, MAX_APP_LINE * 2) else {
+        return false;
+    };
+    LANGUAGES.iter().any(|l| {
+        let matches = l.app_starts.iter().any(|p| folded.starts_with(p))
+            || l.app_ends.iter().any(|p| folded.ends_with(p));
+        matches && (!l.app_needs_device || DEVICES.iter().any(|d| folded.contains(d)))
+    })
 }
 
 /// The exact app lines looked for at the end of a line of text, where HTML conversion glues
-/// them ("Passt, danke!Von meinem iPhone gesendet"). Where several match, the longest wins.
-const GLUED_APP_LINES: &[&str] = &[
-    "Sent from my iPhone",
-    "Sent from my iPad",
-    "Sent from my Android",
-    "Sent from Outlook for iOS",
-    "Sent from Outlook for Android",
-    "Sent from Outlook",
-    "Get Outlook for iOS",
-    "Get Outlook for Android",
-    "Sent from Mail for Windows",
-    "Sent from Mail for Windows 10",
-    "Von meinem iPhone gesendet",
-    "Von meinem iPad gesendet",
-    "Gesendet von meinem iPhone",
-    "Gesendet von meinem iPad",
-    "Von Outlook für iOS gesendet",
-    "Von Outlook für Android gesendet",
-    "Gesendet mit der GMX Mail App",
-    "Gesendet mit der WEB.DE Mail App",
-];
+/// them ("Passt, danke!Von meinem iPhone gesendet"): every language's `app_lines`.
+fn glued_app_lines() -> &'static [&'static str] {
+    static LINES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LINES.get_or_init(|| languages::all(|l| l.app_lines).collect())
+}
 
 /// Where an app line glued onto the end of a line of text starts, if one is.
 pub(super) fn glued_app_line(line: &str) -> Option<usize> {
     let t = without_link(line);
-    let mut at = GLUED_APP_LINES
+    let mut at = glued_app_lines()
         .iter()
         .filter(|p| ends_with_ci(t, p))
         .map(|p| t.len() - p.len())

@@ -11,7 +11,7 @@ use super::*;
 fn check(body: &str, text: &str, cut: Option<Cut>) {
     let got = extract_with_reason(body);
     assert_eq!(
-        (got.text.as_str(), got.cut),
+        (got.text.as_str(), got.cut.as_ref().map(|c| c.kind)),
         (text, cut),
         "\n--- body ---\n{body}\n--- kept ---\n{}\n",
         got.text
@@ -877,4 +877,338 @@ proptest! {
         let input = order.join("\n");
         prop_assert_eq!(extract(&input), input);
     }
+}
+
+// ---------------------------------------------------------------------------- other languages
+
+/// (attribution as the language's clients write it above a `>` quote)
+const ATTRIBUTIONS: &[&str] = &[
+    "Le mar. 3 mars 2026 à 10:00, Anna Berg <anna@acme.example> a écrit :",
+    "Le 3 mars 2026 à 10:00, Anna Berg <anna@acme.example> a\u{a0}écrit\u{a0}:",
+    "Le 03/03/2026 à 10:00, Anna Berg a écrit :",
+    "Il giorno mar 3 mar 2026 alle ore 10:00 Anna Berg <anna@acme.example> ha scritto:",
+    "In data 3 marzo 2026 10:00:12, Anna Berg <anna@acme.example> ha scritto:",
+    "Il 03/03/2026 10:00, Anna Berg ha scritto:",
+    "El mar, 3 mar 2026 a las 10:00, Anna Berg (<anna@acme.example>) escribió:",
+    "El 3/3/26 a las 10:00, Anna Berg escribió:",
+    "Em ter., 3 de mar. de 2026 às 10:00, Anna Berg <anna@acme.example> escreveu:",
+    "Op di 3 mrt 2026 om 10:00 schreef Anna Berg <anna@acme.example>:",
+    "Op 3 mrt. 2026 om 10:00 heeft Anna Berg <anna@acme.example> het volgende geschreven:",
+    "W dniu 3.03.2026 o 10:00, Anna Berg pisze:",
+    "wt., 3 mar 2026 o 10:00 Anna Berg <anna@acme.example> napisał(a):",
+    "Den tis 3 mars 2026 kl 10:00 skrev Anna Berg <anna@acme.example>:",
+    "Den 3. mar. 2026 kl. 10.00 skrev Anna Berg <anna@acme.example>:",
+    "tir. 3. mar. 2026 kl. 10:00 skrev Anna Berg <anna@acme.example>:",
+    "ti 3. maalisk. 2026 klo 10.00 Anna Berg <anna@acme.example> kirjoitti:",
+    "03.03.2026 10:00, Анна Берг пишет:",
+    "3 марта 2026 г., в 10:00, пользователь Anna Berg <anna@acme.example> написал:",
+    "вт, 3 мар. 2026 г. в 10:00, Anna Berg <anna@acme.example>:",
+    "Dne út 3. 3. 2026 10:00 Anna Berg <anna@acme.example> napsal(a):",
+    "Anna Berg <anna@acme.example> ezt írta (időpont: 2026. márc. 3., K, 10:00):",
+    "Anna Berg <anna@acme.example>, 3 Mar 2026 Sal, 10:00 tarihinde şunu yazdı:",
+    "Στις Τρί 3 Μαρ 2026 στις 10:00, ο/η Anna Berg <anna@acme.example> έγραψε:",
+    "În mar., 3 mar. 2026 la 10:00, Anna Berg <anna@acme.example> a scris:",
+    "03.03.2026, 09.12, \"Anna Berg\" <anna@acme.example>:",
+];
+
+#[test]
+fn attributions_in_every_language_above_a_quote() {
+    for attribution in ATTRIBUTIONS {
+        let body = format!("Merci, c'est noté.\n\n{attribution}\n\n> Hallo Anna,\n> wie geht's?\n");
+        let got = extract_with_reason(&body);
+        assert_eq!(got.text, "Merci, c'est noté.", "{attribution}");
+        let cut = got.cut.expect(attribution);
+        assert_eq!(
+            (cut.kind, cut.line.as_str()),
+            (Cut::Attribution, attribution.trim()),
+            "{attribution}"
+        );
+    }
+}
+
+#[test]
+fn attributions_by_their_verb_end_the_text_without_a_quote() {
+    // HTML-only mail: the original follows without `>` marks.
+    for attribution in ATTRIBUTIONS
+        .iter()
+        .filter(|a| !a.starts_with("вт") && !a.starts_with("03.03.2026, 09.12"))
+    {
+        let body = format!("Oui.\n\n{attribution}\nBonjour Anna,\nle texte d'origine.\n");
+        check(&body, "Oui.", Some(Cut::Attribution));
+    }
+    // Without a verb, only what follows makes it an attribution.
+    let body = "Ok.\n\n03.03.2026, 09.12, \"Anna Berg\" <anna@acme.example>:\nplain text\n";
+    check(body, body.trim(), None);
+}
+
+#[test]
+fn an_attribution_glued_onto_the_text_in_another_language() {
+    check(
+        "Oui, merci !Le ven. 4 déc. 2026 à 10:00, Example Agency <team@example.org> a écrit :\n> Bonjour\n",
+        "Oui, merci !",
+        Some(Cut::Attribution),
+    );
+}
+
+#[test]
+fn an_attribution_wrapped_over_lines() {
+    check(
+        "Grazie!\n\nIl giorno mar 3 mar 2026 alle ore 10:00 Anna Berg <\nanna@acme.example> ha scritto:\n\n> Ciao\n",
+        "Grazie!",
+        Some(Cut::Attribution),
+    );
+    let got = extract_with_reason(
+        "Dank je.\nOp di 3 mrt 2026 om 10:00 schreef\nAnna Berg\n<anna@acme.example>:\n> hoi\n",
+    );
+    assert_eq!(got.text, "Dank je.");
+    assert_eq!(
+        got.cut.unwrap().line,
+        "Op di 3 mrt 2026 om 10:00 schreef Anna Berg <anna@acme.example>:"
+    );
+    // Without a verb, wrapped, above a header block.
+    check(
+        "Ok.\n\n03.03.2026, 09.12,\n\"Anna Berg\" <anna@acme.example>:\n\nFrom: Anna Berg <anna@acme.example>\nSubject: x\n\nold\n",
+        "Ok.",
+        Some(Cut::Attribution),
+    );
+}
+
+#[test]
+fn named_attributions_in_other_languages_need_a_quote() {
+    for line in [
+        "Anna Berg a écrit :",
+        "Anna Berg ha scritto:",
+        "Anna Berg escribió:",
+        "Anna Berg schreef:",
+        "Anna Berg napisał(a):",
+        "Anna Berg skrev:",
+        "Anna Berg kirjoitti:",
+        "Анна Берг пишет:",
+    ] {
+        check(
+            &format!("Ja.\n{line}\n> q\n"),
+            "Ja.",
+            Some(Cut::Attribution),
+        );
+        check(
+            &format!("Ja.\n{line}\nmore"),
+            &format!("Ja.\n{line}\nmore"),
+            None,
+        );
+    }
+}
+
+#[test]
+fn prose_in_other_languages_that_looks_like_an_attribution_is_kept() {
+    for line in [
+        "Le 3 mars 2026 j'ai écrit :",
+        "Op 3 maart 2026 schreef ik:",
+        "Den 3 mars 2026 skrev jag till Anna:",
+        "3 марта 2026 я написал:",
+        "Il 3 marzo 2026 ho scritto:",
+        "Anna a écrit le rapport",
+        "2026-11-23 2.5h #acme invoices:",
+        "23.11.2026 Meeting:",
+    ] {
+        check(&format!("{line}\n> q\n"), line, Some(Cut::QuoteMarker));
+    }
+}
+
+#[test]
+fn header_blocks_in_every_language() {
+    for block in [
+        "De : Anna Berg <anna@acme.example>\nEnvoyé : mardi 3 mars 2026 10:00\nÀ : team@example.org\nObjet : Votre avis",
+        "Da: Anna Berg <anna@acme.example>\nInviato: martedì 3 marzo 2026 10:00\nA: team@example.org\nOggetto: Il tuo parere",
+        "De: Anna Berg <anna@acme.example>\nEnviado el: martes, 3 de marzo de 2026 10:00\nPara: team@example.org\nAsunto: Su opinión",
+        "De: Anna Berg <anna@acme.example>\nEnviado: terça-feira, 3 de março de 2026 10:00\nPara: team@example.org\nAssunto: A sua opinião",
+        "Van: Anna Berg <anna@acme.example>\nVerzonden: dinsdag 3 maart 2026 10:00\nAan: team@example.org\nOnderwerp: Uw mening",
+        "Od: Anna Berg <anna@acme.example>\nWysłano: wtorek, 3 marca 2026 10:00\nDo: team@example.org\nTemat: Twoja opinia",
+        "Från: Anna Berg <anna@acme.example>\nSkickat: den 3 mars 2026 10:00\nTill: team@example.org\nÄmne: Din åsikt",
+        "Fra: Anna Berg <anna@acme.example>\nSendt: 3. marts 2026 10:00\nTil: team@example.org\nEmne: Din mening",
+        "Lähettäjä: Anna Berg <anna@acme.example>\nLähetetty: tiistai 3. maaliskuuta 2026 10.00\nVastaanottaja: team@example.org\nAihe: Palaute",
+        "От: Anna Berg <anna@acme.example>\nОтправлено: 3 марта 2026 г. 10:00\nКому: team@example.org\nТема: Отзыв",
+        "Od: Anna Berg <anna@acme.example>\nOdesláno: úterý 3. března 2026 10:00\nKomu: team@example.org\nPředmět: Názor",
+        "Feladó: Anna Berg <anna@acme.example>\nElküldve: 2026. március 3. 10:00\nCímzett: team@example.org\nTárgy: Vélemény",
+        "Kimden: Anna Berg <anna@acme.example>\nGönderildi: 3 Mart 2026 Salı 10:00\nKime: team@example.org\nKonu: Görüş",
+    ] {
+        let body = format!("Merci.\n\n________________________________\n{block}\n\nBonjour\n");
+        let got = extract_with_reason(&body);
+        assert_eq!(got.text, "Merci.", "{block}");
+        assert_eq!(got.cut.map(|c| c.kind), Some(Cut::HeaderBlock), "{block}");
+        let body = format!("Merci.\n\n{block}\n\nBonjour\n");
+        check(&body, "Merci.", Some(Cut::HeaderBlock));
+    }
+}
+
+#[test]
+fn separators_in_every_language() {
+    for line in [
+        "-----Message d'origine-----",
+        "-------- Message original --------",
+        "-----Messaggio originale-----",
+        "-----Mensaje original-----",
+        "-----Mensagem original-----",
+        "-----Oorspronkelijk bericht-----",
+        "-----Wiadomość oryginalna-----",
+        "-----Ursprungligt meddelande-----",
+        "-----Oprindelig meddelelse-----",
+        "-----Opprinnelig melding-----",
+        "-----Alkuperäinen viesti-----",
+        "-----Исходное сообщение-----",
+        "-----Původní zpráva-----",
+        "-----Eredeti üzenet-----",
+        "---------- Message transféré ---------",
+        "Début du message réexpédié :",
+        "Inizio messaggio inoltrato:",
+    ] {
+        let got = extract_with_reason(&format!("Oui.\n\n{line}\nDe : x\nold"));
+        assert_eq!(got.text, "Oui.", "{line}");
+        let cut = got.cut.unwrap();
+        assert_eq!(
+            (cut.kind, cut.line.as_str()),
+            (Cut::OriginalMessage, line),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn app_lines_in_every_language() {
+    for line in [
+        "Envoyé de mon iPhone",
+        "Inviato da iPhone",
+        "Inviato dal mio smartphone Samsung Galaxy.",
+        "Enviado desde mi iPhone",
+        "Enviado do meu iPhone",
+        "Verzonden vanaf mijn iPhone",
+        "Wysłane z iPhone'a",
+        "Wysłane z iPhone’a",
+        "Skickat från min iPhone",
+        "Sendt fra min iPhone",
+        "Lähetetty iPhonesta",
+        "Отправлено с iPhone",
+        "Odesláno z iPhonu",
+        "iPhone-ról küldve",
+        "iPhone'umdan gönderildi",
+        "Εστάλη από το iPhone μου",
+        "Trimis de pe iPhone-ul meu",
+        "Obtenir Outlook pour iOS<https://aka.ms/o0ukef>",
+    ] {
+        check(
+            &format!("Oui.\n\n{line}"),
+            "Oui.",
+            Some(Cut::MobileSignature),
+        );
+    }
+    for line in [
+        "Lähetetty laskut asiakkaalle",
+        "Inviato da Anna il contratto",
+        "Sendt fra kontoret i dag",
+    ] {
+        check(line, line, None);
+    }
+    check(
+        "Sì, grazie!Inviato da iPhone",
+        "Sì, grazie!",
+        Some(Cut::MobileSignature),
+    );
+}
+
+// ------------------------------------------------------------------ adversarial input, new rules
+
+/// Inputs built to make the language rules work hardest, each about `bytes` long: every line a
+/// candidate attribution (a date, a verb, an address, a colon) that no quote follows, wrapped
+/// windows of three, header names of every language, app-line starts, and one long line full
+/// of glued markers.
+fn adversarial(bytes: usize) -> Vec<String> {
+    let repeat = |unit: &str| unit.repeat(bytes / unit.len() + 1);
+    vec![
+        repeat("Le 3 mars 2026 à 10:00, Anna <a@b> a écrit et ha scritto et escribió :\n"),
+        repeat("03.03.2026, 09.12, \"A\" <a@b>:\nAnna Berg\n<a@b> skrev:\n"),
+        repeat("Отправлено: 3 марта 2026\nDe : Anna\nLähettäjä: x\nWysłano: 1\n"),
+        repeat("Envoyé de mon iPhone Inviato da iPhone Lähetetty iPhonesta\n"),
+        repeat("ü Anna a écrit : De : Von: Envoyé : Sent: 2026 10:00 <a@b> iPhone-ról küldve "),
+        repeat("-----Message d'origine-----\n>\n"),
+    ]
+}
+
+#[test]
+fn the_language_rules_stay_linear_on_adversarial_input() {
+    // Each detector looks at a bounded piece of a line (MAX_ATTRIBUTION, MAX_HEADER_NAME,
+    // GLUED_HEADER_TAIL, MAX_APP_LINE, MAX_SEPARATOR) or a window of at most three lines, and
+    // none backtracks, so eight times the input takes about eight times as long; a quadratic
+    // rule would take sixty-four times. Timed in this thread's own CPU time (Linux's
+    // `/proc/thread-self/schedstat`), not the wall clock, so the other tests and builds on the
+    // machine do not count; best of three runs each, and three times linear allowed.
+    let cpu = || -> std::time::Duration {
+        // The kernel brings a thread's figure up to date when it leaves the CPU: leave it.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        let ns: u64 = stat.split_whitespace().next().unwrap().parse().unwrap();
+        std::time::Duration::from_nanos(ns)
+    };
+    let time = |input: &str| {
+        (0..3)
+            .map(|_| {
+                let started = cpu();
+                let out = extract_with_reason(input);
+                assert!(out.text.len() <= input.len());
+                cpu() - started
+            })
+            .min()
+            .unwrap()
+    };
+    let small = adversarial(50_000);
+    let large = adversarial(400_000);
+    for (s, l) in small.iter().zip(&large) {
+        let (ts, tl) = (time(s), time(l));
+        // The clock works: reading 50 kB takes some time.
+        assert!(ts > std::time::Duration::ZERO && tl > ts, "{ts:?} {tl:?}");
+        let ratio = tl.as_secs_f64() / ts.as_secs_f64();
+        assert!(
+            ratio < 24.0,
+            "{:?}...: {ts:?} for {} bytes, {tl:?} for {}",
+            &s[..40.min(s.len())],
+            s.len(),
+            l.len()
+        );
+        // And in absolute terms: 400 kB in seconds, even in a debug build.
+        assert!(tl.as_secs() < 10, "{tl:?}");
+    }
+}
+
+#[test]
+fn the_language_rules_stop_at_their_caps() {
+    // An attribution longer than MAX_ATTRIBUTION is none, however it ends.
+    let long = format!("Le 3 mars 2026, Anna <a@b> {} a écrit :", "et ".repeat(120));
+    check(
+        &format!("Oui.\n{long}\nold"),
+        &format!("Oui.\n{long}\nold"),
+        None,
+    );
+    // A header name whose colon is past MAX_HEADER_NAME is no header name.
+    let far = format!(
+        "De{} : Anna <a@b>\nEnvoyé : 3 mars 2026\nObjet : x",
+        " ".repeat(50)
+    );
+    check(&far, &far, None);
+    // A glued header further than GLUED_HEADER_TAIL from the end of its line is not looked for.
+    let glued = format!(
+        "Merci. De : Anna <a@b> {}\nEnvoyé : 3 mars 2026\nObjet : x",
+        "x".repeat(600)
+    );
+    check(&glued, &glued, None);
+    let near = "Merci. De : Anna <a@b>\nEnvoyé : 3 mars 2026\nObjet : x";
+    check(near, "Merci.", Some(Cut::HeaderBlock));
+    // An app line longer than MAX_APP_LINE is text.
+    let app = format!("Envoyé de mon iPhone{}", " très".repeat(20));
+    check(&app, &app, None);
+    // The line a cut names is at most MAX_CUT_LINE bytes.
+    let quote = format!("Oui.\n> {}", "é".repeat(1000));
+    let cut = extract_with_reason(&quote).cut.unwrap();
+    assert!(
+        cut.line.len() <= MAX_CUT_LINE && cut.line.starts_with("> é"),
+        "{}",
+        cut.line.len()
+    );
 }

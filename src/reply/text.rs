@@ -1,6 +1,8 @@
-//! Small text tests the detectors share. Mail clients write their markers in ASCII with a fixed
-//! capitalisation, so comparisons fold ASCII case only; a byte offset these functions return is
-//! always a char boundary, because every needle starts with an ASCII byte.
+//! Small text tests the detectors share. Mail clients write their markers with a fixed
+//! capitalisation, so these comparisons fold ASCII case only (the words of
+//! [`super::languages`] are compared folded by `languages::fold`); a byte offset these functions
+//! return is always a char boundary, because a needle's first byte starts a character and
+//! non-ASCII bytes only match themselves.
 
 /// A line without its surrounding whitespace (NBSP from HTML included) or byte-order mark.
 pub(super) fn content(line: &str) -> &str {

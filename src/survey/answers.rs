@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use super::{Question, QuestionKind};
 use crate::reply;
+use crate::reply::languages;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -102,9 +103,12 @@ pub fn parse(text: &str, questions: &[Question]) -> Parsed {
     reader.finish()
 }
 
-/// yes/no in German or English at the start of `text`: "yes", "Yes, please", "ja gerne", "Ja!",
-/// "j", "y", "nein", "no thanks", "n", "nope", "definitely not". `None` when unclear: "jein",
-/// "yes/no", "ja oder nein", "n/a", "no idea", "vielleicht", "5/5", "".
+/// yes/no at the start of `text`: "yes", "Yes, please", "ja gerne", "Ja!", "j", "y", "nein",
+/// "no thanks", "n", "nope", "definitely not" in German and English, and the plain yes and no
+/// of every language of [`languages::LANGUAGES`] ("oui", "sì", "tak", "kyllä", "да", "não",
+/// "hayır"). `None` when unclear: "jein", "yes/no", "ja oder nein", "oui ou non", "n/a", "no
+/// idea", "no lo sé", "vielleicht", "5/5", "", and a word that is also a common word of
+/// another language followed by more words ("Da wir ...", "Si vous ...").
 pub fn yes_no(text: &str) -> Option<bool> {
     let text = text.trim_start_matches(|c: char| {
         c.is_whitespace()
@@ -135,11 +139,23 @@ pub fn yes_no(text: &str) -> Option<bool> {
             return None;
         }
     }
+    if len == 1 && languages::all(|l| l.alone).any(|w| w == words[0]) {
+        // "da", "si", "nu": also common words of other languages ("Da wir ...", "Si vous
+        // ..."): an answer only when no further word follows on its line.
+        let rest = after.split('\n').next().unwrap_or_default();
+        if rest.chars().any(char::is_alphanumeric)
+            && !rest
+                .trim_start()
+                .starts_with([',', '!', '.', '-', '–', ';', '/'])
+        {
+            return None;
+        }
+    }
     let next = words.get(len).map(String::as_str);
-    // "yes/no", "ja / nein", "yes and no", "ja oder nein": both, so neither.
+    // "yes/no", "ja / nein", "yes and no", "ja oder nein", "oui ou non": both, so neither.
     let opposite_at = if after.trim_start().starts_with('/') {
         Some(len)
-    } else if next.is_some_and(|w| matches!(w, "and" | "or" | "und" | "oder")) {
+    } else if next.is_some_and(|w| languages::all(|l| l.or).any(|o| o == w)) {
         Some(len + 1)
     } else {
         None
@@ -150,7 +166,13 @@ pub fn yes_no(text: &str) -> Option<bool> {
         return None;
     }
     match (reading, next) {
-        (Reading::No, Some(w)) if len == 1 && words[0] == "no" && NOT_ANSWERS.contains(&w) => None,
+        (Reading::No, Some(w))
+            if len == 1
+                && ((words[0] == "no" && NOT_ANSWERS.contains(&w))
+                    || languages::all(|l| l.unsure).any(|u| u == w)) =>
+        {
+            None
+        }
         (Reading::YesUnlessNot, Some("not" | "nicht")) => Some(false),
         _ => Some(answer),
     }
@@ -209,7 +231,8 @@ const PHRASES: &[(&[&str], Reading)] = &[
     (&["lieber", "nicht"], Reading::No),
 ];
 
-/// Words after "no" that make it no answer to the question: "no idea", "no comment".
+/// Words after "no" that make it no answer to the question: "no idea", "no comment" (and, for
+/// the no of every language, its row's `unsure`: "no lo sé", "nie wiem").
 const NOT_ANSWERS: &[&str] = &[
     "idea",
     "clue",
@@ -248,6 +271,17 @@ fn phrase_at(
         };
         if same && best.is_none_or(|(_, l)| len > l) && joined() {
             best = Some((reading, len));
+        }
+    }
+    // The plain yes and no of every language of the table, one word each.
+    if best.is_none()
+        && let Some(word) = words.get(at)
+    {
+        let word = word.as_str();
+        if languages::all(|l| l.yes).any(|w| w == word) {
+            best = Some((Reading::Yes, 1));
+        } else if languages::all(|l| l.no).any(|w| w == word) {
+            best = Some((Reading::No, 1));
         }
     }
     best
@@ -1095,7 +1129,7 @@ fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
         let l = line.trim();
         if !l.is_empty() {
             let short = l.chars().nth(MAX_SIGNATURE_LINE_CHARS).is_none();
-            if filled == MAX_SIGNATURE_LINES || !short || l.ends_with(['.', '!', '?']) {
+            if filled == MAX_SIGNATURE_LINES || !short || is_sentence(l) {
                 break;
             }
             filled += 1;
@@ -1143,6 +1177,23 @@ fn strip_sign_off(lines: &mut Vec<&str>, keep: usize) {
     }
 }
 
+/// Whether a line of a signature block ends like a sentence: in "!" or "?", or in "." after a
+/// word that is no abbreviation. Company forms end in a dot ("Duna Kft.", "Vltava s.r.o.",
+/// "Wisła sp. z o.o.", "Boğaz A.Ş."): a word with a dot inside, or of at most three letters
+/// beginning with a capital, is an abbreviation.
+fn is_sentence(line: &str) -> bool {
+    if line.ends_with(['!', '?']) {
+        return true;
+    }
+    let Some(rest) = line.strip_suffix('.') else {
+        return false;
+    };
+    let word = rest.rsplit(char::is_whitespace).next().unwrap_or_default();
+    let abbreviation = word.contains('.')
+        || (word.chars().count() <= 3 && word.chars().next().is_some_and(char::is_uppercase));
+    !abbreviation
+}
+
 /// Whether a line is a closing greeting, with perhaps a name after a comma ("LG, Anna") or a
 /// place ("Liebe Grüße aus Köln").
 fn is_sign_off(line: &str) -> bool {
@@ -1155,6 +1206,13 @@ fn is_sign_off(line: &str) -> bool {
     };
     if !tail.is_empty() && !is_name(tail) {
         return false;
+    }
+    // The closing greetings of the other languages, whole: "Cordialement", "Met vriendelijke
+    // groet", "С уважением".
+    let closing = head.trim().trim_end_matches(['.', '!', ',']);
+    if languages::fold(closing, 80).is_some_and(|c| languages::all(|l| l.closings).any(|w| w == c))
+    {
+        return true;
     }
     let mut anchored = false;
     for word in head
@@ -1406,6 +1464,101 @@ mod tests {
         ] {
             assert_eq!(yes_no(t), Some(false), "{t}");
         }
+    }
+
+    #[test]
+    fn yes_and_no_in_every_language_of_the_table() {
+        for (t, want) in [
+            ("oui", true),
+            ("Oui, bien sûr.", true),
+            ("Non, merci.", false),
+            ("Sì, certo", true),
+            ("si", true),
+            ("Si, grazie!", true),
+            ("No, grazie", false),
+            ("Sí, por supuesto", true),
+            ("Ja, graag", true),
+            ("Nee, helaas niet", false),
+            ("Tak, oczywiście", true),
+            ("Nie, dziękujemy", false),
+            ("Ja, absolut", true),
+            ("Nej tack", false),
+            ("Nei, dessverre", false),
+            ("Kyllä, ehdottomasti", true),
+            ("Ei, kiitos", false),
+            ("Да, конечно", true),
+            ("Нет, спасибо", false),
+            ("Sim, claro", true),
+            ("Não, obrigado", false),
+            ("Nao", false),
+            ("Ano, určitě", true),
+            ("Ne, děkujeme", false),
+            ("Igen", true),
+            ("Nem.", false),
+            ("Evet, devam edelim", true),
+            ("Hayır", false),
+            ("HAYIR", false),
+            ("Ναι", true),
+            ("Όχι", false),
+            ("Da, mulțumesc", true),
+            ("Nu.", false),
+        ] {
+            assert_eq!(yes_no(t), Some(want), "{t}");
+        }
+    }
+
+    #[test]
+    fn closing_greetings_of_other_languages_end_a_comment() {
+        for closing in [
+            "Cordialement,",
+            "Cordiali saluti",
+            "Met vriendelijke groet,",
+            "Pozdrawiam",
+            "Med vänliga hälsningar",
+            "С уважением,",
+            "Saygılarımla",
+        ] {
+            let text = format!("Tout va bien.\n\n{closing}\nMarie Dubois");
+            assert_eq!(without_sign_off(&text), "Tout va bien.", "{closing}");
+        }
+    }
+
+    #[test]
+    fn a_company_form_with_a_dot_belongs_to_the_signature() {
+        for company in [
+            "Duna Kft.",
+            "Vltava s.r.o.",
+            "Wisła sp. z o.o.",
+            "Boğaz A.Ş.",
+            "Globex Ltd.",
+        ] {
+            let text = format!("Alles gut.\n\nViele Grüße\n\nAnna Berg\n{company}\n+49 89 1234");
+            assert_eq!(without_sign_off(&text), "Alles gut.", "{company}");
+        }
+        // A sentence is still one.
+        let text = "Alles gut.\n\nViele Grüße, und noch etwas.\nDas war es.";
+        assert_eq!(without_sign_off(text), text);
+    }
+
+    #[test]
+    fn words_that_are_yes_or_no_only_alone() {
+        for t in [
+            "Da wir mehr Stunden brauchen, leider nicht",
+            "Si vous pouvez, oui",
+            "Nu even niet",
+            "Ne parliamo lunedì",
+            "Nem sempre",
+            "oui ou non",
+            "sì o no",
+            "tak lub nie",
+            "no lo sé",
+            "Non lo so",
+            "Nie wiem",
+        ] {
+            assert_eq!(yes_no(t), None, "{t}");
+        }
+        // Another language's "I do not know" does not undo an English no.
+        assert_eq!(yes_no("No, so please end it after the trial"), Some(false));
     }
 
     #[test]

@@ -62,6 +62,9 @@
 //! - `reply_fixtures`: the golden corpus under `tests/fixtures/replies` (survey answers
 //!   numbered and inline, agreements signed and with a PDF, trial yes and no, each by each
 //!   correlation path alone), read as `tandem parse --json` reads it.
+//! - `reply_i18n`: the golden corpus under `tests/fixtures/replies-i18n`: replies in 16 other
+//!   languages as their clients shape them (the new text, the cut, the answers), autoresponders
+//!   without RFC 3834 headers, and the effects of the whole corpus in one daemon.
 //! - `replies`: answers to surveys, the trial review and agreement reminders, end to end, by
 //!   each correlation path alone; a token from another sender is not trusted.
 //! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
@@ -93,6 +96,7 @@ mod outbox;
 mod privacy;
 mod replies;
 mod reply_fixtures;
+mod reply_i18n;
 mod schedule;
 mod servers;
 mod service;
