@@ -193,6 +193,7 @@ async fn seed_world(t: &TestApp) {
                 trial: TrialEnd::AfterWeeks(4),
                 hourly_rate_cents: None,
                 budget_minutes: None,
+                running: false,
             })
             .await
             .unwrap();
