@@ -16,6 +16,10 @@
 //!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
 //!   named), `check` on a read-only `var/`, one contact address per client, and every
 //!   option and argument of every `--help` described.
+//! - `edits`: the console's missing commands (issue 16): `assistant show`/`client show`,
+//!   editing people, contacts and engagements, pause/resume/activate/end with the closing
+//!   mail, `hours restore`, `agreement reset`; each bad edit refused with the reason and
+//!   nothing changed.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -75,6 +79,7 @@ mod dates;
 mod dbcopy;
 mod dbfaults;
 mod digest;
+mod edits;
 mod fixtures;
 mod helpers;
 mod hostile;

@@ -1,0 +1,404 @@
+//! The operator's console, what issue 16 found missing, through the binary: `assistant show`
+//! and `client show`; editing assistants, clients, contacts and engagements; pausing,
+//! resuming, activating and ending an engagement (with its closing mail); undoing one's own
+//! mistakes (`hours restore`, `agreement reset`). Every bad edit is refused with the reason
+//! and changes nothing.
+
+use std::process::Output;
+
+use crate::helpers::{TestApp, describe, spawn_app};
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn ok(t: &TestApp, args: &[&str]) -> String {
+    let output = t.tandem(args);
+    assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+    stdout(&output)
+}
+
+/// Runs a command that must succeed with `--json`; returns what it printed.
+pub fn json(t: &TestApp, args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let out = ok(t, &args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"))
+}
+
+/// Everything an edit could change, as the console lists it.
+pub fn snapshot(t: &TestApp) -> String {
+    [
+        &["assistant", "list", "--json"][..],
+        &["client", "list", "--json"],
+        &["engagement", "list", "--json"],
+        &["agreement", "list", "--json"],
+        &["hours", "list", "--json"],
+        &["outbox", "list", "--json"],
+    ]
+    .iter()
+    .map(|args| ok(t, args))
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// Runs a command that must fail saying `expected`, and change nothing.
+pub fn refused(t: &TestApp, args: &[&str], expected: &str) {
+    let before = snapshot(t);
+    let output = t.tandem(args);
+    assert!(
+        !output.status.success(),
+        "{args:?} succeeded:\n{}",
+        describe(&output)
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains(expected),
+        "expected '{expected}' for {args:?}:\n{}",
+        describe(&output)
+    );
+    assert!(
+        !err.contains("panicked"),
+        "{args:?} panicked:\n{}",
+        describe(&output)
+    );
+    assert_eq!(before, snapshot(t), "{args:?} changed something");
+}
+
+#[tokio::test]
+async fn assistants_and_clients_are_shown_by_id_address_or_tag() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+
+    for who in ["1", "sam@va.example", "SAM@va.example"] {
+        let shown = ok(&t, &["assistant", "show", who]);
+        assert!(shown.contains("assistant 1: Sam Lee"), "{shown}");
+        assert!(shown.contains("sam@va.example"), "{shown}");
+        assert!(shown.contains("acme"), "{shown}");
+    }
+    let shown = json(&t, &["assistant", "show", "sam@va.example"]);
+    assert_eq!(shown["id"], 1);
+    assert_eq!(shown["name"], "Sam Lee");
+    assert_eq!(shown["emails"][0], "sam@va.example");
+    assert_eq!(shown["engagements"][0]["client_tag"], "acme");
+
+    for which in ["1", "acme", "#acme"] {
+        let shown = ok(&t, &["client", "show", which]);
+        assert!(shown.contains("client 1: Acme GmbH ('acme')"), "{shown}");
+        assert!(shown.contains("anna@acme.example"), "{shown}");
+        assert!(shown.contains("Sam Lee"), "{shown}");
+    }
+    let shown = json(&t, &["client", "show", "acme"]);
+    assert_eq!(shown["tag"], "acme");
+    assert_eq!(shown["contacts"][0]["email"], "anna@acme.example");
+    assert_eq!(shown["engagements"][0]["assistant_name"], "Sam Lee");
+
+    refused(&t, &["assistant", "show", "9"], "there is no assistant 9");
+    refused(
+        &t,
+        &["assistant", "show", "kim@va.example"],
+        "no assistant has the address kim@va.example",
+    );
+    refused(
+        &t,
+        &["assistant", "show", "kim"],
+        "'kim' is neither an assistant's id nor an email address",
+    );
+    refused(&t, &["client", "show", "9"], "there is no client 9");
+    refused(
+        &t,
+        &["client", "show", "globex"],
+        "unknown client tag 'globex'",
+    );
+    refused(&t, &["client", "show", "Acme GmbH"], "is not a client tag");
+}
+
+#[tokio::test]
+async fn an_assistant_is_edited_as_added_and_a_bad_edit_changes_nothing() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(
+        &t,
+        &[
+            "assistant",
+            "add",
+            "--name",
+            "Kim Park",
+            "--email",
+            "kim@va.example",
+        ],
+    );
+
+    let out = ok(
+        &t,
+        &[
+            "assistant",
+            "edit",
+            "sam@va.example",
+            "--name",
+            "Sam Lee-Park",
+            "--timezone",
+            "Europe/Lisbon",
+            "--locale",
+            "de",
+            "--add-email",
+            "sam.lee@gmail.example",
+        ],
+    );
+    assert!(out.contains("assistant 1: Sam Lee-Park"), "{out}");
+    let shown = json(&t, &["assistant", "show", "1"]);
+    assert_eq!(shown["name"], "Sam Lee-Park");
+    assert_eq!(shown["timezone"], "Europe/Lisbon");
+    assert_eq!(shown["locale"], "de");
+    assert_eq!(
+        shown["emails"],
+        serde_json::json!(["sam@va.example", "sam.lee@gmail.example"])
+    );
+    // The new address is the assistant's everywhere: shown by it.
+    let shown = json(&t, &["assistant", "show", "sam.lee@gmail.example"]);
+    assert_eq!(shown["id"], 1);
+
+    // Swapping the first address for another in one edit.
+    ok(
+        &t,
+        &[
+            "assistant",
+            "edit",
+            "1",
+            "--add-email",
+            "sam@new.example",
+            "--remove-email",
+            "sam@va.example",
+        ],
+    );
+    let shown = json(&t, &["assistant", "show", "1"]);
+    assert_eq!(
+        shown["emails"],
+        serde_json::json!(["sam.lee@gmail.example", "sam@new.example"])
+    );
+
+    let cases: &[(&[&str], &str)] = &[
+        (&["assistant", "edit", "1"], "nothing to change"),
+        (
+            &["assistant", "edit", "1", "--name", "  "],
+            "the name must not be empty",
+        ),
+        (
+            &["assistant", "edit", "1", "--timezone", "Europe/Atlantis"],
+            "unknown time zone 'Europe/Atlantis'",
+        ),
+        (
+            &["assistant", "edit", "1", "--locale", "fr"],
+            "unknown locale 'fr'",
+        ),
+        (
+            &["assistant", "edit", "1", "--add-email", "kim.va.example"],
+            "'kim.va.example' is not an email address",
+        ),
+        (
+            &["assistant", "edit", "1", "--add-email", "kim@va.example"],
+            "the address kim@va.example already belongs to assistant 2 (Kim Park)",
+        ),
+        (
+            &["assistant", "edit", "1", "--add-email", "anna@acme.example"],
+            "already belongs to Anna Berg, a contact of client 'acme'",
+        ),
+        (
+            &["assistant", "edit", "1", "--add-email", "sam@new.example"],
+            "the address sam@new.example already belongs to assistant 1",
+        ),
+        (
+            &["assistant", "edit", "1", "--remove-email", "kim@va.example"],
+            "kim@va.example is not an address of assistant 1",
+        ),
+        (
+            &["assistant", "edit", "2", "--remove-email", "kim@va.example"],
+            "kim@va.example is the only address of assistant 2: add another first",
+        ),
+        (
+            // The name would change, the address cannot: nothing changes.
+            &[
+                "assistant",
+                "edit",
+                "1",
+                "--name",
+                "Samantha",
+                "--add-email",
+                "kim@va.example",
+            ],
+            "already belongs to assistant 2",
+        ),
+        (
+            &["assistant", "edit", "9", "--name", "Nobody"],
+            "there is no assistant 9",
+        ),
+    ];
+    for (args, expected) in cases {
+        refused(&t, args, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_client_and_its_contacts_are_edited_as_added_and_a_bad_edit_changes_nothing() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(
+        &t,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Globex",
+            "--tag",
+            "globex",
+            "--contact",
+            "Gus Grey <gus@globex.example>",
+        ],
+    );
+
+    ok(
+        &t,
+        &[
+            "client",
+            "edit",
+            "acme",
+            "--name",
+            "Acme AG",
+            "--timezone",
+            "Europe/Vienna",
+            "--locale",
+            "en",
+            "--add-contact",
+            "Ben Roth <ben@acme.example> | billing | Fri 9-12",
+            "--update-contact",
+            "Anna Berg-Weiss <anna@acme.example> | CEO | Mon-Thu 9-13",
+        ],
+    );
+    let shown = json(&t, &["client", "show", "acme"]);
+    assert_eq!(shown["name"], "Acme AG");
+    assert_eq!(shown["timezone"], "Europe/Vienna");
+    assert_eq!(shown["locale"], "en");
+    let contacts = &shown["contacts"];
+    assert_eq!(contacts[0]["name"], "Anna Berg-Weiss");
+    assert_eq!(contacts[0]["role"], "CEO");
+    assert_eq!(contacts[0]["reachability"], "Mon-Thu 9-13");
+    assert_eq!(contacts[1]["email"], "ben@acme.example");
+    assert_eq!(contacts[1]["role"], "billing");
+
+    // A role cleared by leaving it out; a contact removed.
+    ok(
+        &t,
+        &[
+            "client",
+            "edit",
+            "1",
+            "--update-contact",
+            "Anna Berg <anna@acme.example>",
+            "--remove-contact",
+            "ben@acme.example",
+        ],
+    );
+    let shown = json(&t, &["client", "show", "1"]);
+    assert_eq!(shown["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["contacts"][0]["role"], serde_json::Value::Null);
+
+    let cases: &[(&[&str], &str)] = &[
+        (&["client", "edit", "acme"], "nothing to change"),
+        (
+            &["client", "edit", "acme", "--name", ""],
+            "the name must not be empty",
+        ),
+        (
+            &["client", "edit", "acme", "--timezone", "Mars/Olympus"],
+            "unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            &["client", "edit", "acme", "--locale", "fr"],
+            "unknown locale 'fr'",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--add-contact",
+                "ben@acme.example",
+            ],
+            "has no name",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--add-contact",
+                "Gus Grey <gus@globex.example>",
+            ],
+            "already belongs to Gus Grey, a contact of client 'globex'",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--add-contact",
+                "Sam <sam@va.example>",
+            ],
+            "belongs to assistant 1 (Sam Lee) and cannot be a client contact",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--add-contact",
+                "Anna <anna@acme.example>",
+            ],
+            "the contact address anna@acme.example is given twice",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--update-contact",
+                "Gus <gus@globex.example> | CEO",
+            ],
+            "gus@globex.example is not a contact of client 'acme'",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--remove-contact",
+                "anna@acme.example",
+            ],
+            "anna@acme.example is the only contact of client 'acme': add another first",
+        ),
+        (
+            &[
+                "client",
+                "edit",
+                "acme",
+                "--name",
+                "Acme Renamed",
+                "--remove-contact",
+                "gus@globex.example",
+            ],
+            "gus@globex.example is not a contact of client 'acme'",
+        ),
+        (
+            &["client", "edit", "initech", "--name", "Initech"],
+            "unknown client tag 'initech'",
+        ),
+        (
+            &["client", "edit", "7", "--name", "Initech"],
+            "there is no client 7",
+        ),
+    ];
+    for (args, expected) in cases {
+        refused(&t, args, expected);
+    }
+}
