@@ -215,6 +215,20 @@ impl App {
         .await
     }
 
+    /// `tandem engagement end`: the engagement ended on `last_day` (default today), with the
+    /// closing mails unless `[engagements] closing_mail` is off.
+    pub async fn end_engagement(
+        &self,
+        id: i64,
+        last_day: Option<chrono::NaiveDate>,
+    ) -> Result<onboarding::lifecycle::Ended, OnboardingError> {
+        let closing_mail = self.config.engagements.closing_mail;
+        self.in_transaction(false, async |tx, compose, now| {
+            onboarding::lifecycle::end(tx, compose, closing_mail, id, last_day, now).await
+        })
+        .await
+    }
+
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
         let questions = &self.config.surveys.questions;

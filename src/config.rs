@@ -458,14 +458,23 @@ pub struct EngagementDefaults {
     /// Trial length when `engagement add` gives neither `--trial-end` nor `--trial-weeks`.
     #[serde(default = "default_trial_weeks")]
     pub default_trial_weeks: u32,
+    /// Whether `engagement end` writes a closing mail to the client's contacts and the
+    /// assistant.
+    #[serde(default = "default_closing_mail")]
+    pub closing_mail: bool,
 }
 
 impl Default for EngagementDefaults {
     fn default() -> Self {
         Self {
             default_trial_weeks: default_trial_weeks(),
+            closing_mail: default_closing_mail(),
         }
     }
+}
+
+fn default_closing_mail() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -31,6 +31,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "agreement_reminder",
         include_str!("../templates/samples/agreement_reminder.json"),
     ),
+    ("closing", include_str!("../templates/samples/closing.json")),
     ("digest", include_str!("../templates/samples/digest.json")),
     (
         "hours_cancelled",

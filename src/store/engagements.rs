@@ -138,8 +138,10 @@ pub async fn open_for_assistant(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-/// Sets the engagement `ended`. Ending an ended engagement is refused, not silently repeated.
-pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// Sets the engagement `ended` at `ended_at`. Ending an ended engagement is refused, not
+/// silently repeated.
+pub async fn end(conn: &mut Conn, id: i64, ended_at: DateTime<Utc>) -> Result<(), StoreError> {
+    let now = ended_at;
     let engagement = get(conn, id).await?;
     if engagement.status == EngagementStatus::Ended {
         return Err(StoreError::Conflict(format!(
@@ -150,6 +152,39 @@ pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), Sto
         "UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'",
     )
     .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What `engagement edit` changes; `None` leaves it, `Some(None)` clears a rate or budget.
+#[derive(Debug, Clone, Default)]
+pub struct TermsChange {
+    pub hourly_rate_cents: Option<Option<i64>>,
+    pub budget_minutes: Option<Option<i64>>,
+    pub trial_end: Option<NaiveDate>,
+}
+
+/// Changes an engagement's rate, budget or trial end (checked by the caller).
+pub async fn update_terms(
+    conn: &mut Conn,
+    id: i64,
+    change: &TermsChange,
+) -> Result<(), StoreError> {
+    let current = get(conn, id).await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE engagement SET hourly_rate_cents = $1, budget_minutes = $2, trial_end = $3 \
+         WHERE id = $4",
+    )
+    .bind(
+        change
+            .hourly_rate_cents
+            .unwrap_or(current.hourly_rate_cents)
+    )
+    .bind(change.budget_minutes.unwrap_or(current.budget_minutes))
+    .bind(change.trial_end.unwrap_or(current.trial_end))
     .bind(id)
     .execute(c)
     .await

@@ -402,3 +402,231 @@ async fn a_client_and_its_contacts_are_edited_as_added_and_a_bad_edit_changes_no
         refused(&t, args, expected);
     }
 }
+
+/// Today on the wall clock, as the binary sees it, in the client's zone (Acme's is the
+/// agency's, Europe/Berlin).
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
+}
+
+#[tokio::test]
+async fn an_engagement_is_edited_paused_resumed_and_activated() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let start = crate::helpers::cli_start();
+
+    ok(
+        &t,
+        &[
+            "engagement",
+            "edit",
+            "1",
+            "--rate",
+            "52,50",
+            "--budget",
+            "12.5",
+        ],
+    );
+    let shown = json(&t, &["engagement", "show", "1"]);
+    assert_eq!(shown["hourly_rate_cents"], 5250);
+    assert_eq!(shown["budget_minutes"], 750);
+    ok(&t, &["engagement", "edit", "1", "--rate", "none"]);
+    let shown = json(&t, &["engagement", "show", "1"]);
+    assert_eq!(shown["hourly_rate_cents"], serde_json::Value::Null);
+    assert_eq!(shown["budget_minutes"], 750);
+
+    let before_start = (start - chrono::Days::new(1)).to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["engagement", "edit", "1"], "nothing to change"),
+        (
+            &["engagement", "edit", "1", "--rate=-45"],
+            "--rate '-45' is not a number",
+        ),
+        (
+            &["engagement", "edit", "1", "--budget", "0"],
+            "the monthly budget must be more than zero hours",
+        ),
+        (
+            &["engagement", "edit", "1", "--trial-end", "soon"],
+            "--trial-end 'soon' is not a date",
+        ),
+        (
+            &["engagement", "edit", "1", "--trial-end", &before_start],
+            "is before the start",
+        ),
+        (
+            &["engagement", "edit", "9", "--rate", "40"],
+            "there is no engagement 9",
+        ),
+        (
+            &["engagement", "resume", "1"],
+            "engagement 1 is not paused (it is onboarding)",
+        ),
+        (&["engagement", "pause", "9"], "there is no engagement 9"),
+    ];
+    for (args, expected) in cases {
+        refused(&t, args, expected);
+    }
+
+    // Paused, the trial moved to next week while paused, resumed: in its trial again.
+    ok(&t, &["engagement", "pause", "1"]);
+    assert_eq!(json(&t, &["engagement", "show", "1"])["status"], "paused");
+    refused(
+        &t,
+        &["engagement", "pause", "1"],
+        "engagement 1 is paused already",
+    );
+    let next_week = (today() + chrono::Days::new(7)).to_string();
+    ok(&t, &["engagement", "edit", "1", "--trial-end", &next_week]);
+    let out = ok(&t, &["engagement", "resume", "1"]);
+    assert!(out.contains("resumed: trial"), "{out}");
+    assert_eq!(json(&t, &["engagement", "show", "1"])["status"], "trial");
+
+    // Paused again with its trial over: resumed active.
+    let yesterday = (today() - chrono::Days::new(1)).to_string();
+    ok(&t, &["engagement", "edit", "1", "--trial-end", &yesterday]);
+    ok(&t, &["engagement", "pause", "1"]);
+    let out = ok(&t, &["engagement", "resume", "1"]);
+    assert!(out.contains("resumed: active"), "{out}");
+    refused(
+        &t,
+        &["engagement", "activate", "1"],
+        "engagement 1 is active already",
+    );
+    refused(
+        &t,
+        &["engagement", "edit", "1", "--trial-end", &next_week],
+        "engagement 1 is active: its trial is over",
+    );
+}
+
+#[tokio::test]
+async fn activate_ends_a_trial_at_once() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(&t, &["engagement", "activate", "1"]);
+    assert_eq!(json(&t, &["engagement", "show", "1"])["status"], "active");
+}
+
+#[tokio::test]
+async fn an_engagement_ends_on_its_last_day_with_a_closing_mail() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let start = crate::helpers::cli_start();
+    let tomorrow = (today() + chrono::Days::new(1)).to_string();
+    let before_start = (start - chrono::Days::new(1)).to_string();
+    refused(
+        &t,
+        &["engagement", "end", "1", "--on", &tomorrow],
+        "is after today",
+    );
+    refused(
+        &t,
+        &["engagement", "end", "1", "--on", &before_start],
+        "is before the engagement's start",
+    );
+    refused(
+        &t,
+        &["engagement", "end", "1", "--on", "1.12."],
+        "is not a date",
+    );
+    refused(&t, &["engagement", "end", "9"], "there is no engagement 9");
+
+    let last_day = (start + chrono::Days::new(10)).to_string();
+    let out = ok(&t, &["engagement", "end", "1", "--on", &last_day]);
+    assert!(
+        out.contains(&format!(
+            "engagement 1 ended, its last day {last_day}; 2 closing mail(s) queued"
+        )),
+        "{out}"
+    );
+    let shown = json(&t, &["engagement", "show", "1"]);
+    assert_eq!(shown["status"], "ended");
+    let text = ok(&t, &["engagement", "show", "1"]);
+    assert!(text.contains(&format!("ended:      {last_day}")), "{text}");
+
+    // One to the contact (Acme writes German, the agency's default), one to the assistant
+    // (English), each naming the last day.
+    let outbox = json(&t, &["outbox", "list"]);
+    let closing: Vec<&serde_json::Value> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "closing")
+        .collect();
+    assert_eq!(closing.len(), 2, "{outbox:#}");
+    let subject_to = |address: &str| {
+        closing
+            .iter()
+            .find(|m| m["recipient"].as_str().unwrap().contains(address))
+            .map(|m| m["subject"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no closing mail to {address}: {outbox:#}"))
+    };
+    assert_eq!(
+        subject_to("anna@acme.example"),
+        "Die Zusammenarbeit mit Sam Lee endet"
+    );
+    assert_eq!(
+        subject_to("sam@va.example"),
+        "Your engagement with Acme GmbH ends"
+    );
+    // Delivered, each text naming the last day as the reader writes dates.
+    let bodies: Vec<String> = t
+        .sent_files()
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            parsed.body_text(0).unwrap().into_owned()
+        })
+        .collect();
+    let last = start + chrono::Days::new(10);
+    let en = tandem::format::format_date(last, tandem::domain::Locale::En);
+    let de = tandem::format::format_date(last, tandem::domain::Locale::De);
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("Hallo Anna Berg") && b.contains(&de)),
+        "{bodies:#?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("Hi Sam Lee") && b.contains(&en)),
+        "{bodies:#?}"
+    );
+
+    refused(
+        &t,
+        &["engagement", "end", "1"],
+        "engagement 1 has ended already",
+    );
+    refused(
+        &t,
+        &["engagement", "edit", "1", "--rate", "40"],
+        "engagement 1 has ended",
+    );
+    refused(&t, &["engagement", "pause", "1"], "engagement 1 has ended");
+}
+
+#[tokio::test]
+async fn the_closing_mail_can_be_turned_off() {
+    let t = crate::helpers::spawn_app_with(|_, text| {
+        text.replace("closing_mail = true", "closing_mail = false")
+    })
+    .await;
+    t.add_engagement_by_cli();
+    let out = ok(&t, &["engagement", "end", "1"]);
+    assert!(out.contains("0 closing mail(s) queued"), "{out}");
+    let outbox = json(&t, &["outbox", "list"]);
+    assert!(
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] != "closing"),
+        "{outbox:#}"
+    );
+}
