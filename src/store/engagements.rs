@@ -345,6 +345,54 @@ pub async fn settle_agreement(
     })
 }
 
+/// Sets a signed, waived or received agreement back to `pending` (`agreement reset`, for the
+/// operator's own mistake): its date and who sent it back are cleared, and its reminders
+/// start again by the schedule. Documents that came back stay on record.
+pub async fn reset_agreement(
+    conn: &mut Conn,
+    engagement_id: i64,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let engagement = get(conn, engagement_id).await?;
+    if engagement.status == EngagementStatus::Ended {
+        return Err(StoreError::Conflict(format!(
+            "engagement {engagement_id} has ended; its agreements are a record"
+        )));
+    }
+    let state: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2"
+    )
+    .bind(engagement_id)
+    .bind(kind)
+    .fetch_optional(c)
+    .await)?;
+    match state.as_deref() {
+        None => {
+            return Err(StoreError::NotFound(format!(
+                "engagement {engagement_id} has no agreement '{kind}' (see `tandem engagement show {engagement_id}`)"
+            )));
+        }
+        Some("pending") => {
+            return Err(StoreError::Conflict(format!(
+                "the '{kind}' agreement of engagement {engagement_id} is pending already"
+            )));
+        }
+        Some(_) => {}
+    }
+    on!(conn, |c| sqlx::query(
+        "UPDATE agreement SET status = 'pending', status_changed_at = $1, signed_on = NULL, \
+         received_from = NULL WHERE engagement_id = $2 AND kind = $3 AND status <> 'pending'",
+    )
+    .bind(now)
+    .bind(engagement_id)
+    .bind(kind)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Marks an agreement `received` from `side` (`client` or `assistant`), for the operator to
 /// confirm: a pending one moves; one received from the other side is now received from
 /// `both`. Returns whether anything changed.

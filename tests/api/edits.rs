@@ -630,3 +630,56 @@ async fn the_closing_mail_can_be_turned_off() {
         "{outbox:#}"
     );
 }
+
+#[tokio::test]
+async fn an_agreement_signed_by_mistake_is_reset_to_pending() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let status = |t: &TestApp, kind: &str| {
+        let list = json(t, &["agreement", "list", "--engagement", "1"]);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == kind)
+            .map(|a| (a["status"].clone(), a["signed_on"].clone()))
+            .unwrap()
+    };
+    ok(&t, &["agreement", "sign", "1", "nda"]);
+    ok(&t, &["agreement", "waive", "1", "dpa"]);
+    assert_eq!(status(&t, "nda").0, "signed");
+
+    let out = ok(&t, &["agreement", "reset", "1", "nda"]);
+    assert!(
+        out.contains("the 'nda' agreement of engagement 1 is pending again"),
+        "{out}"
+    );
+    assert_eq!(
+        status(&t, "nda"),
+        ("pending".into(), serde_json::Value::Null)
+    );
+    ok(&t, &["agreement", "reset", "1", "dpa"]);
+    assert_eq!(status(&t, "dpa").0, "pending");
+
+    refused(
+        &t,
+        &["agreement", "reset", "1", "nda"],
+        "the 'nda' agreement of engagement 1 is pending already",
+    );
+    refused(
+        &t,
+        &["agreement", "reset", "1", "lease"],
+        "engagement 1 has no agreement 'lease'",
+    );
+    refused(
+        &t,
+        &["agreement", "reset", "9", "nda"],
+        "there is no engagement 9",
+    );
+    ok(&t, &["agreement", "sign", "1", "nda"]);
+    ok(&t, &["engagement", "end", "1"]);
+    refused(
+        &t,
+        &["agreement", "reset", "1", "nda"],
+        "engagement 1 has ended; its agreements are a record",
+    );
+}
