@@ -55,6 +55,28 @@ pub struct Config {
     /// How much of what a sender controls is read: anyone can write to the inbox.
     #[serde(default)]
     pub limits: Limits,
+    /// How tandem logs (to stderr).
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[log]`: how the log is written. The filter (how much) is `TANDEM_LOG`'s, an environment
+/// variable, so that it can be raised for one command without touching the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (one line per event; coloured only on a terminal, and never with `NO_COLOR`) or
+    /// `json` (one object per line, for log collectors).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Bounds on what tandem reads of a message, since anyone can write to the inbox: a message
@@ -582,7 +604,8 @@ fn default_alert_threshold() -> i64 {
 }
 
 /// The config's sections, the only names an environment override may start with.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
+    "log",
     "agency",
     "database",
     "inbound",

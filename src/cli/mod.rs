@@ -23,11 +23,13 @@ mod agreement;
 mod assistant;
 mod check;
 mod client;
+mod completions;
 mod daemon;
 mod db;
 mod digest;
 mod engagement;
 mod hours;
+mod man;
 mod outbox;
 pub mod parse;
 mod schedule;
@@ -105,17 +107,48 @@ pub enum Command {
     /// The database as a whole: copy it into another (SQLite to PostgreSQL, or back).
     #[command(subcommand)]
     Db(db::Command),
+    /// Print the shell completion script (bash, zsh, fish, ...); see the README to install it.
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one per command into a folder.
+    Man(man::Args),
 }
 
-/// Runs one command. The config is loaded here, so every command refuses a broken one alike
-/// (but `db copy`, which reads none).
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+impl Cli {
+    /// The config this command reads, or `None` for `db copy`, which names both its
+    /// databases and reads none, and for `completions` and `man`. Read before the command runs, so that its `[log]` section
+    /// sets up the log.
+    pub fn load_config(&self) -> Option<Result<Config, config::ConfigError>> {
+        match self.command {
+            Command::Db(_) | Command::Completions(_) | Command::Man(_) => None,
+            _ => Some(Config::load(&self.config)),
+        }
+    }
+
+    /// Whether this is the daemon (`run`), which logs `info` by default; every other command
+    /// logs only warnings and errors unless `TANDEM_LOG` says otherwise.
+    pub fn is_daemon(&self) -> bool {
+        matches!(self.command, Command::Run { .. })
+    }
+}
+
+/// Runs one command on the config [`Cli::load_config`] read, so every command refuses a
+/// broken one alike (but `db copy`, which reads none).
+pub async fn run(
+    cli: Cli,
+    config: Option<Result<Config, config::ConfigError>>,
+) -> anyhow::Result<()> {
     // `db copy` names both its databases: it reads no config.
     let command = match cli.command {
         Command::Db(command) => return db::run(command).await,
+        // Generated from the command definitions alone.
+        Command::Completions(args) => return completions::run(args),
+        Command::Man(args) => return man::run(args),
         command => command,
     };
-    let config = Config::load(&cli.config)?;
+    let config = match config {
+        Some(config) => config?,
+        None => Config::load(&cli.config)?,
+    };
     match command {
         Command::Init => daemon::init(config).await,
         Command::Run { once } => daemon::run(config, once).await,
@@ -130,7 +163,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
-        Command::Db(_) => unreachable!("run before the config is loaded"),
+        Command::Db(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("run before the config is loaded")
+        }
     }
 }
 
