@@ -21,6 +21,7 @@ macro_rules! println {
 
 mod agreement;
 mod assistant;
+mod attention;
 mod check;
 mod client;
 mod completions;
@@ -28,10 +29,12 @@ mod daemon;
 mod db;
 mod digest;
 mod engagement;
+mod filed;
 mod hours;
 mod man;
 mod outbox;
 pub mod parse;
+mod quarantine;
 mod schedule;
 mod survey;
 
@@ -98,6 +101,12 @@ pub enum Command {
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
+    /// Quarantined mail (unknown senders, unreadable): list, show, release to the reader.
+    #[command(subcommand)]
+    Quarantine(quarantine::Command),
+    /// Mail for a person (from known people, not understood): list, show, done.
+    #[command(subcommand)]
+    Attention(attention::Command),
     /// The operator's weekly digest: preview it, or send it now.
     Digest(digest::Args),
     /// Show how the daemon reads one message, without changing anything.
@@ -160,6 +169,8 @@ pub async fn run(
         Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Quarantine(command) => quarantine::run(config, command).await,
+        Command::Attention(command) => attention::run(config, command).await,
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,

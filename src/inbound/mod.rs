@@ -82,6 +82,9 @@ pub enum InboundError {
     /// Settings that cannot be used as they are (an unreadable `ca_file`, a missing password).
     #[error("the mailbox settings cannot be used: {0}")]
     Setup(String),
+    /// What this mailbox cannot do (yet), said to the operator.
+    #[error("{0}")]
+    Unsupported(String),
     /// The mailbox changed under tandem in a way that makes a handle void (IMAP: a new
     /// UIDVALIDITY between fetching a message and moving it). The message is read again.
     #[error("the mailbox on {server} changed: {detail}")]
@@ -166,8 +169,42 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
         })
     }
 
-    /// A human description for `tandem check` and logs.
+    /// A human description for `tandem check` and logs; with the transport's handle it
+    /// makes the `source` a message is recorded under (`maildir: ROOT: new/NAME`).
     fn describe(&self) -> String;
+
+    /// The bytes of a settled message in the folder for `disposition`, found by the `source`
+    /// it was recorded under; `None` when it is not there (a person moved or deleted it).
+    fn filed<'a>(
+        &'a self,
+        disposition: Disposition,
+        source: &'a str,
+    ) -> InboundFuture<'a, Option<Vec<u8>>> {
+        let _ = (disposition, source);
+        Box::pin(async move { Err(self.unsupported()) })
+    }
+
+    /// Moves a settled message out of the folder for `from`: into the folder for `to`, or,
+    /// with `None`, back into the inbox for the reader to read again. Returns whether it was
+    /// there.
+    fn refile<'a>(
+        &'a self,
+        from: Disposition,
+        source: &'a str,
+        to: Option<Disposition>,
+    ) -> InboundFuture<'a, bool> {
+        let _ = (from, source, to);
+        Box::pin(async move { Err(self.unsupported()) })
+    }
+
+    /// Why [`Mailbox::filed`] and [`Mailbox::refile`] cannot be used on this mailbox.
+    fn unsupported(&self) -> InboundError {
+        InboundError::Unsupported(format!(
+            "reading and moving filed mail is not supported on {} yet: open the folder in a \
+             mail program",
+            self.describe()
+        ))
+    }
 
     /// Returns when new mail may have arrived (IMAP IDLE), or after `max` at the latest.
     fn wait(&self, max: std::time::Duration) -> InboundFuture<'_, ()> {

@@ -20,6 +20,8 @@
 //!   editing people, contacts and engagements, pause/resume/activate/end with the closing
 //!   mail, `hours restore`, `agreement reset`; each bad edit refused with the reason and
 //!   nothing changed.
+//! - `filed`: `quarantine list|show|release` and `attention list|show|done` on the Maildir:
+//!   a released message is read afresh once its sender is known; wrong ids move nothing.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -80,6 +82,7 @@ mod dbcopy;
 mod dbfaults;
 mod digest;
 mod edits;
+mod filed;
 mod fixtures;
 mod helpers;
 mod hostile;
