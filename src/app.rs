@@ -229,6 +229,39 @@ impl App {
         .await
     }
 
+    /// `tandem import`: everything `plan` holds, in one transaction, committed only when
+    /// every row went in and `dry_run` is off (a dry run goes through every check the
+    /// database makes, then rolls back).
+    pub async fn import(
+        &self,
+        plan: &crate::import::Plan,
+        dry_run: bool,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<crate::import::Imported, crate::import::ImportError> {
+        let weeks = self.config.engagements.default_trial_weeks;
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let done = crate::import::apply(
+            &mut tx,
+            &self.composer(),
+            weeks,
+            plan,
+            self.clock.now(),
+            progress,
+        )
+        .await;
+        match done {
+            Ok(done) if !dry_run => {
+                store::commit(tx).await?;
+                self.outbox_wake.notify_one();
+                Ok(done)
+            }
+            other => {
+                store::rollback(tx).await?;
+                other
+            }
+        }
+    }
+
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
         let questions = &self.config.surveys.questions;

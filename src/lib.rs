@@ -15,6 +15,7 @@ pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod format;
+pub mod import;
 pub mod inbound;
 pub mod logging;
 pub mod onboarding;

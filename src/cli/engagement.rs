@@ -105,28 +105,9 @@ fn optional_hundredths(value: &str, what: &str) -> anyhow::Result<Option<i64>> {
     parse_hundredths(value, what).map(Some)
 }
 
-/// `45`, `45.5`, `45,50` -> hundredths. Used for money (cents) and for hours (hundredths).
+/// `45`, `45.5`, `45,50` -> hundredths (see [`crate::domain::parse_hundredths`]).
 fn parse_hundredths(value: &str, what: &str) -> anyhow::Result<i64> {
-    let bad = || anyhow::anyhow!("{what} '{value}' is not a number such as 45 or 45.50");
-    let text = value.trim().replace(',', ".");
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty() && fraction.is_empty() || fraction.len() > 2 {
-        return Err(bad());
-    }
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if !digits(whole) || !digits(fraction) {
-        return Err(bad());
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| bad())?
-    };
-    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(fraction))
-        .ok_or_else(bad)
+    Ok(crate::domain::parse_hundredths(value, what)?)
 }
 
 #[derive(Serialize)]

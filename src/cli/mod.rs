@@ -31,6 +31,7 @@ mod digest;
 mod engagement;
 mod filed;
 mod hours;
+mod import;
 mod man;
 mod outbox;
 pub mod parse;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
+    /// Import assistants, clients with contacts and engagements from a CSV file (all or
+    /// nothing).
+    Import(import::Args),
     /// Quarantined mail (unknown senders, unreadable): list, show, release to the reader.
     #[command(subcommand)]
     Quarantine(quarantine::Command),
@@ -169,6 +173,7 @@ pub async fn run(
         Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Import(args) => import::run(config, args).await,
         Command::Quarantine(command) => quarantine::run(config, command).await,
         Command::Attention(command) => attention::run(config, command).await,
         Command::Digest(args) => digest::run(config, args).await,

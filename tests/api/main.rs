@@ -31,6 +31,8 @@
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock; a locked
 //!   month refuses void and cancel until unlocked; hours before the engagement's start,
 //!   `morgen` and lines over 24 h rejected with their reasons.
+//! - `import`: `tandem import FILE.csv`: all rows or none, faulty rows named, `--dry-run`,
+//!   and a 5,000-row file with a progress bar on a terminal and nothing on a pipe.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
 //!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
@@ -88,6 +90,7 @@ mod helpers;
 mod hostile;
 mod hours;
 mod imap;
+mod import;
 mod inbound;
 mod layers;
 mod onboarding;
