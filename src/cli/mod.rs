@@ -78,16 +78,17 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Assistants: add, edit, list.
+    /// Assistants: add, edit, list, show.
     #[command(subcommand)]
     Assistant(assistant::Command),
-    /// Clients and their contact persons: add, edit, list.
+    /// Clients and their contact persons: add, edit, list, show.
     #[command(subcommand)]
     Client(client::Command),
-    /// Engagements (one assistant working for one client): add, list, show, end.
+    /// Engagements (one assistant working for one client): add, list, show, edit, pause,
+    /// resume, activate, end.
     #[command(subcommand)]
     Engagement(engagement::Command),
-    /// Agreements: list, sign, waive, remind.
+    /// Agreements: list, sign, waive, remind, reset.
     #[command(subcommand)]
     Agreement(agreement::Command),
     /// Feedback surveys and trial reviews: list, show, send.
@@ -96,7 +97,8 @@ pub enum Command {
     /// The schedule: preview what it will send.
     #[command(subcommand)]
     Schedule(schedule::Command),
-    /// Logged hours: list, void, export (CSV for billing), lock a billed month.
+    /// Logged hours: list, void, restore, export (CSV for billing), lock and unlock a billed
+    /// month.
     #[command(subcommand)]
     Hours(hours::Command),
     /// Outgoing mail: list, retry.

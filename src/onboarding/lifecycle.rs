@@ -146,7 +146,7 @@ pub struct Ended {
 }
 
 /// Ends an engagement on `last_day` (default: today, in the client's zone), which lies
-/// between its start and today, and queues a closing mail to each client contact and to the
+/// between its start and today (an engagement yet to start is called off, today), and queues a closing mail to each client contact and to the
 /// assistant unless `closing_mail` is off. An engagement ends once; its end is the close of
 /// its last day (or now, if that is still to come today).
 pub async fn end(
@@ -172,7 +172,16 @@ pub async fn end(
              or later"
         )));
     }
-    if last_day < engagement.start_date {
+    // An engagement yet to start is called off: it ends today, before it began.
+    let called_off = today < engagement.start_date;
+    if called_off && last_day != today {
+        return Err(OnboardingError::Invalid(format!(
+            "engagement {id} starts on {}, after today ({today}): it can only be called off \
+             today (leave out --on)",
+            engagement.start_date
+        )));
+    }
+    if !called_off && last_day < engagement.start_date {
         return Err(OnboardingError::Invalid(format!(
             "the last day {last_day} is before the engagement's start {}",
             engagement.start_date
@@ -195,6 +204,7 @@ pub async fn end(
                 agency: compose.agency_view(),
                 recipient_name: to.name.clone(),
                 to_assistant,
+                called_off,
                 assistant_name: assistant.name.clone(),
                 client_name: client.name.clone(),
                 start_date: format_date(engagement.start_date, to.locale),
@@ -222,6 +232,8 @@ struct ClosingContext {
     recipient_name: String,
     /// Written to the assistant (else to a client contact).
     to_assistant: bool,
+    /// The engagement had not begun: it will not take place.
+    called_off: bool,
     assistant_name: String,
     client_name: String,
     start_date: String,

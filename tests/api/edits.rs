@@ -683,3 +683,82 @@ async fn an_agreement_signed_by_mistake_is_reset_to_pending() {
         "engagement 1 has ended; its agreements are a record",
     );
 }
+
+#[tokio::test]
+async fn an_engagement_yet_to_start_is_called_off_today() {
+    let t = spawn_app().await;
+    ok(
+        &t,
+        &[
+            "assistant",
+            "add",
+            "--name",
+            "Sam Lee",
+            "--email",
+            "sam@va.example",
+            "--locale",
+            "en",
+        ],
+    );
+    ok(
+        &t,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Acme GmbH",
+            "--tag",
+            "acme",
+            "--contact",
+            "Anna Berg <anna@acme.example>",
+        ],
+    );
+    let start = (today() + chrono::Days::new(30)).to_string();
+    ok(
+        &t,
+        &[
+            "engagement",
+            "add",
+            "--assistant",
+            "sam@va.example",
+            "--client",
+            "acme",
+            "--start",
+            &start,
+        ],
+    );
+    refused(
+        &t,
+        &["engagement", "end", "1", "--on", &start],
+        "is after today",
+    );
+    let yesterday = (today() - chrono::Days::new(1)).to_string();
+    refused(
+        &t,
+        &["engagement", "end", "1", "--on", &yesterday],
+        "it can only be called off today (leave out --on)",
+    );
+    let out = ok(&t, &["engagement", "end", "1"]);
+    assert!(out.contains("2 closing mail(s) queued"), "{out}");
+    let bodies: Vec<String> = t
+        .sent_files()
+        .iter()
+        .filter_map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            parsed
+                .subject()
+                .is_some_and(|s| s.contains("ends") || s.contains("endet"))
+                .then(|| parsed.body_text(0).unwrap().into_owned())
+        })
+        .collect();
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    assert!(
+        bodies.iter().any(|b| b.contains("will not take place")),
+        "{bodies:#?}"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("findet nicht statt")),
+        "{bodies:#?}"
+    );
+}
