@@ -79,7 +79,7 @@ async fn an_agency_comes_from_a_spreadsheet_all_or_nothing() {
     refused(
         &t,
         &["import", &file],
-        "row 2: the address sam@va.example already belongs to assistant 1 (Sam Lee)",
+        "row 2: the address sam@va.example already belongs to assistant",
     );
     // A row the database refuses halfway through undoes the rows before it.
     let late = write(
