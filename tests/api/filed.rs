@@ -55,6 +55,12 @@ async fn quarantined_and_attention_mail_is_shown_released_and_done() {
         shown["text"].as_str().unwrap().contains("move the call"),
         "{shown:#}"
     );
+    // The digest lists both for a person, until they are dealt with (below).
+    let digest = ok(&t, &["digest", "--preview"]);
+    assert!(
+        digest.contains("kim@va.example") && digest.contains(": Call\n"),
+        "{digest}"
+    );
     let listed = ok(&t, &["quarantine", "list"]);
     assert!(listed.contains("kim@va.example"), "{listed}");
 
@@ -155,6 +161,11 @@ async fn quarantined_and_attention_mail_is_shown_released_and_done() {
             .any(|f| f.starts_with(".Processed/cur/2.anna")),
         "{:?}",
         t.mailbox_files()
+    );
+    let digest = ok(&t, &["digest", "--preview"]);
+    assert!(
+        !digest.contains("kim@va.example") && !digest.contains(": Call\n"),
+        "{digest}"
     );
     let shown = json(&t, &["attention", "show", &anna]);
     assert_eq!(shown["handled"], "done");
