@@ -12,8 +12,8 @@ use super::{open_store, print_json, print_table};
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::domain::Disposition;
-use crate::inbound::InboundError;
 use crate::inbound::message::Incoming;
+use crate::inbound::{InboundError, Recorded};
 use crate::store::{self, inbound};
 
 /// How long `release` and `done` wait for a daemon to finish reading a batch.
@@ -79,7 +79,7 @@ pub async fn show(
         Some("done") => Disposition::Processed,
         _ => disposition,
     };
-    let raw = match mailbox.filed(folder, &row.source).await {
+    let raw = match mailbox.filed(folder, recorded(&row)).await {
         Ok(raw) => raw,
         Err(e @ InboundError::Unsupported(_)) => {
             eprintln!("note: {e}");
@@ -159,7 +159,7 @@ pub async fn handle(config: &Config, disposition: Disposition, id: i64) -> anyho
         _ => ("done", Some(Disposition::Processed)),
     };
     let row = inbound::handle(&mut tx, disposition, id, action, SystemClock.now()).await?;
-    let moved = match mailbox.refile(disposition, &row.source, to).await {
+    let moved = match mailbox.refile(disposition, recorded(&row), to).await {
         Ok(moved) => moved,
         Err(e @ InboundError::Unsupported(_)) if action == "done" => {
             eprintln!("note: {e}; the message stays in its folder");
@@ -184,4 +184,11 @@ pub async fn handle(config: &Config, disposition: Disposition, id: i64) -> anyho
         _ => println!("message {id} done"),
     }
     Ok(())
+}
+
+fn recorded(row: &inbound::FiledRow) -> Recorded<'_> {
+    Recorded {
+        source: &row.source,
+        message_id: row.message_id.as_deref(),
+    }
 }

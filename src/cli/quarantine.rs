@@ -27,7 +27,7 @@ pub enum Command {
         json: bool,
     },
     /// Hand a quarantined message back to the reader, which reads it afresh (add its sender
-    /// as an assistant or contact first). Maildir only, for now.
+    /// as an assistant or contact first).
     Release {
         /// The message's id (see `tandem quarantine list`).
         id: i64,

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    Batch, Fetched, HEADER_BYTES, InboundError, InboundFuture, Mailbox, header_of, too_large,
+    Batch, Fetched, HEADER_BYTES, InboundError, InboundFuture, Mailbox, Recorded, header_of,
+    too_large,
 };
 use crate::domain::Disposition;
 
@@ -287,11 +288,11 @@ impl Mailbox for Maildir {
     fn filed<'a>(
         &'a self,
         disposition: Disposition,
-        source: &'a str,
+        recorded: Recorded<'a>,
     ) -> InboundFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             let Some(path) = self
-                .find_filed(disposition, source)
+                .find_filed(disposition, recorded.source)
                 .await?
                 .into_iter()
                 .next()
@@ -309,11 +310,11 @@ impl Mailbox for Maildir {
     fn refile<'a>(
         &'a self,
         from: Disposition,
-        source: &'a str,
+        recorded: Recorded<'a>,
         to: Option<Disposition>,
     ) -> InboundFuture<'a, bool> {
         Box::pin(async move {
-            let found = self.find_filed(from, source).await?;
+            let found = self.find_filed(from, recorded.source).await?;
             for path in &found {
                 let name = path
                     .file_name()

@@ -91,6 +91,15 @@ pub enum InboundError {
     Changed { server: String, detail: String },
 }
 
+/// A message as its row recorded it, to find it again in a folder: the `source` it was read
+/// from (`maildir: ROOT: new/NAME`; an IMAP UID, which changes when it moves) and its
+/// Message-ID (how IMAP finds it; a message without one cannot be found there).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub source: &'a str,
+    pub message_id: Option<&'a str>,
+}
+
 /// How much one fetch may take: anyone can write to the inbox, so a batch is bounded in count
 /// and bytes, and no message over `message_bytes` is read whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,14 +182,15 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// makes the `source` a message is recorded under (`maildir: ROOT: new/NAME`).
     fn describe(&self) -> String;
 
-    /// The bytes of a settled message in the folder for `disposition`, found by the `source`
-    /// it was recorded under; `None` when it is not there (a person moved or deleted it).
+    /// The bytes of a settled message in the folder for `disposition`, found by what it was
+    /// recorded as (the `source` it was read from, its Message-ID); `None` when it is not
+    /// there (a person moved or deleted it).
     fn filed<'a>(
         &'a self,
         disposition: Disposition,
-        source: &'a str,
+        recorded: Recorded<'a>,
     ) -> InboundFuture<'a, Option<Vec<u8>>> {
-        let _ = (disposition, source);
+        let _ = (disposition, recorded);
         Box::pin(async move { Err(self.unsupported()) })
     }
 
@@ -190,10 +200,10 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     fn refile<'a>(
         &'a self,
         from: Disposition,
-        source: &'a str,
+        recorded: Recorded<'a>,
         to: Option<Disposition>,
     ) -> InboundFuture<'a, bool> {
-        let _ = (from, source, to);
+        let _ = (from, recorded, to);
         Box::pin(async move { Err(self.unsupported()) })
     }
 

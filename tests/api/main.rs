@@ -36,7 +36,8 @@
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
 //!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
-//!   IDLE, TLS and STARTTLS (required, never optional), `check`.
+//!   IDLE, TLS and STARTTLS (required, never optional), `check`; quarantined and attention
+//!   mail shown, released and done on the server.
 //! - `layers`: the shape of `src/` read from its imports: only the CLI imports the composition
 //!   root, no module imports one that imports it back, no SQL driver outside the store, the
 //!   pure modules import only pure ones and do no I/O.
