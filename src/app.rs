@@ -359,6 +359,53 @@ impl App {
         self.retention().purge(dry_run).await
     }
 
+    /// `tandem engagement end`: the engagement ended on `last_day` (default today), with the
+    /// closing mails unless `[engagements] closing_mail` is off.
+    pub async fn end_engagement(
+        &self,
+        id: i64,
+        last_day: Option<chrono::NaiveDate>,
+    ) -> Result<onboarding::lifecycle::Ended, OnboardingError> {
+        let closing_mail = self.config.engagements.closing_mail;
+        self.in_transaction(false, async |tx, compose, now| {
+            onboarding::lifecycle::end(tx, compose, closing_mail, id, last_day, now).await
+        })
+        .await
+    }
+
+    /// `tandem import`: everything `plan` holds, in one transaction, committed only when
+    /// every row went in and `dry_run` is off (a dry run goes through every check the
+    /// database makes, then rolls back).
+    pub async fn import(
+        &self,
+        plan: &crate::import::Plan,
+        dry_run: bool,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<crate::import::Imported, crate::import::ImportError> {
+        let weeks = self.config.engagements.default_trial_weeks;
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        let done = crate::import::apply(
+            &mut tx,
+            &self.composer(),
+            weeks,
+            plan,
+            self.clock.now(),
+            progress,
+        )
+        .await;
+        match done {
+            Ok(done) if !dry_run => {
+                store::commit(tx).await?;
+                self.outbox_wake.notify_one();
+                Ok(done)
+            }
+            other => {
+                store::rollback(tx).await?;
+                other
+            }
+        }
+    }
+
     /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
         let questions = &self.config.surveys.questions;

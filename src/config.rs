@@ -66,6 +66,9 @@ pub struct Config {
     /// `tandem status`).
     #[serde(default)]
     pub health: HealthConfig,
+    /// How tandem logs (to stderr).
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 /// How long tandem keeps what it no longer needs. Each period is a duration (`"90d"`).
@@ -152,6 +155,25 @@ impl Config {
             scheduler: h.scheduler_after.unwrap_or(Duration::from_secs(5 * 60)),
         }
     }
+}
+
+/// `[log]`: how the log is written. The filter (how much) is `TANDEM_LOG`'s, an environment
+/// variable, so that it can be raised for one command without touching the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (one line per event; coloured only on a terminal, and never with `NO_COLOR`) or
+    /// `json` (one object per line, for log collectors).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Bounds on what tandem reads of a message, since anyone can write to the inbox: a message
@@ -559,6 +581,10 @@ pub struct EngagementDefaults {
     /// is told; with this, the client's contact too.
     #[serde(default)]
     pub budget_alert_client: bool,
+    /// Whether `engagement end` writes a closing mail to the client's contacts and the
+    /// assistant.
+    #[serde(default = "default_closing_mail")]
+    pub closing_mail: bool,
 }
 
 impl Default for EngagementDefaults {
@@ -566,8 +592,13 @@ impl Default for EngagementDefaults {
         Self {
             default_trial_weeks: default_trial_weeks(),
             budget_alert_client: false,
+            closing_mail: default_closing_mail(),
         }
     }
+}
+
+fn default_closing_mail() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -675,9 +706,10 @@ fn default_alert_threshold() -> i64 {
 }
 
 /// The config's sections, the only names an environment override may start with.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "http",
     "health",
+    "log",
     "agency",
     "database",
     "inbound",

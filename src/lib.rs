@@ -1,6 +1,7 @@
 //! tandem: a mail daemon for agencies that place freelance virtual assistants with clients.
 //!
-//! The library holds everything; `main.rs` only parses the command line and calls [`cli::run`].
+//! The library holds everything; `main.rs` only parses the command line, reads the config,
+//! sets up the log ([`logging::init`]) and calls [`cli::run`].
 //! See ARCHITECTURE.md for the map.
 #![forbid(unsafe_code)]
 
@@ -14,7 +15,9 @@ pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod format;
+pub mod import;
 pub mod inbound;
+pub mod logging;
 pub mod metrics;
 pub mod onboarding;
 pub mod outbound;

@@ -1,19 +1,19 @@
-//! The `tandem` binary: parse the command line, set up logging, hand over to the library.
+//! The `tandem` binary: parse the command line, read the config, set up logging, hand over to
+//! the library.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = tandem::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match tandem::cli::run(cli).await {
+    let config = cli.load_config();
+    let log = config
+        .as_ref()
+        .and_then(|c| c.as_ref().ok())
+        .map(|c| &c.log);
+    tandem::logging::init(log, cli.is_daemon());
+    match tandem::cli::run(cli, config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -39,6 +39,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "budget_alert_client",
         include_str!("../templates/samples/budget_alert_client.json"),
     ),
+    ("closing", include_str!("../templates/samples/closing.json")),
     ("digest", include_str!("../templates/samples/digest.json")),
     (
         "hours_cancelled",

@@ -1,4 +1,4 @@
-//! `tandem agreement list|sign|waive|remind`.
+//! `tandem agreement list|sign|waive|remind|reset`.
 
 use clap::Subcommand;
 
@@ -35,6 +35,15 @@ pub enum Command {
     },
     /// Mark an agreement as not needed; its reminders stop at once.
     Waive {
+        /// The engagement's id (see `tandem engagement list`).
+        engagement: i64,
+        /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
+        /// nda, dpa, data_handover, billing; see `tandem agreement list`).
+        kind: String,
+    },
+    /// Set a signed, waived or received agreement back to pending (to undo a mistake); its
+    /// reminders start again.
+    Reset {
         /// The engagement's id (see `tandem engagement list`).
         engagement: i64,
         /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
@@ -135,6 +144,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             .await?;
             tx.commit().await?;
             println!("the '{kind}' agreement of engagement {engagement} is waived");
+        }
+        Command::Reset { engagement, kind } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            engagements::reset_agreement(&mut tx, engagement, &kind, SystemClock.now()).await?;
+            tx.commit().await?;
+            println!("the '{kind}' agreement of engagement {engagement} is pending again");
         }
         Command::Remind { engagement } => {
             let app = open_app(config).await?;

@@ -1,12 +1,15 @@
-//! `tandem client add|edit|list`.
+//! `tandem client add|edit|list|show`.
 
 use crate::clock::{Clock as _, SystemClock};
 use clap::Subcommand;
 
+use serde::Serialize;
+
 use super::{open_store, print_json, print_table, required_name, zone_and_locale};
 use crate::config::Config;
-use crate::domain::{ClientTag, Contact, EmailAddress};
-use crate::store::people::{self, NewClient};
+use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
+use crate::store::people::{self, NewClient, PersonChange};
+use crate::store::{Conn, engagements};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -33,10 +36,32 @@ pub enum Command {
         #[arg(long = "unauthenticated-ok", value_name = "ADDRESS")]
         unauthenticated_ok: Vec<String>,
     },
-    /// Change a client's contacts.
+    /// Change a client: name, time zone, locale, contacts and their roles.
     Edit {
-        /// The client's tag.
-        tag: String,
+        /// The client's id or tag (see `tandem client list`; a tag of digits only as `#2026`).
+        client: String,
+        /// The organisation's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// IANA time zone (the engagements' dates are days there).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// de or en: the language of the client's mail.
+        #[arg(long)]
+        locale: Option<String>,
+        /// A new contact person: "Name <address>", optionally "| role | reachability";
+        /// repeat for several.
+        #[arg(long = "add-contact", value_name = "CONTACT")]
+        add_contacts: Vec<String>,
+        /// A contact's new name, role and reachability, found by the address:
+        /// "Name <address> | role | reachability" (a part left out is cleared); repeat for
+        /// several.
+        #[arg(long = "update-contact", value_name = "CONTACT")]
+        update_contacts: Vec<String>,
+        /// The address of a contact who is no longer one; repeat for several (the last
+        /// contact is kept).
+        #[arg(long = "remove-contact", value_name = "ADDRESS")]
+        remove_contacts: Vec<String>,
         /// Handle this contact's mail even when the sender is not authenticated (the risk:
         /// anyone who knows the address can answer for the client); repeat for several.
         #[arg(long = "unauthenticated-ok", value_name = "ADDRESS")]
@@ -45,12 +70,58 @@ pub enum Command {
         #[arg(long = "authenticated-only", value_name = "ADDRESS")]
         authenticated_only: Vec<String>,
     },
+    /// Show one client with its contacts and engagements.
+    Show {
+        /// The client's id or tag (see `tandem client list`; a tag of digits only as `#2026`).
+        client: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List clients with their contacts.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A client as the operator names one: by id or by tag.
+enum Which {
+    Id(i64),
+    Tag(ClientTag),
+}
+
+impl Which {
+    /// Digits are an id; a tag of digits only is written with its `#` (`#2026`).
+    fn parse(value: &str) -> anyhow::Result<Self> {
+        let value = value.trim();
+        if let Ok(id) = value.parse() {
+            return Ok(Self::Id(id));
+        }
+        Ok(Self::Tag(ClientTag::parse(value)?))
+    }
+
+    async fn resolve(&self, conn: &mut Conn) -> anyhow::Result<i64> {
+        Ok(match self {
+            Self::Id(id) => people::client(conn, *id).await?.id,
+            Self::Tag(tag) => people::client_by_tag(conn, tag).await?.id,
+        })
+    }
+}
+
+fn parse_contacts(values: &[String]) -> anyhow::Result<Vec<Contact>> {
+    Ok(values
+        .iter()
+        .map(|c| Contact::parse(c))
+        .collect::<Result<_, _>>()?)
+}
+
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    client: people::Client,
+    engagements: Vec<engagements::Engagement>,
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
@@ -94,30 +165,139 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Edit {
-            tag,
+            client,
+            name,
+            timezone,
+            locale,
+            add_contacts,
+            update_contacts,
+            remove_contacts,
             unauthenticated_ok,
             authenticated_only,
         } => {
-            let tag = ClientTag::parse(&tag)?;
-            let changes = unauthenticated_ok
+            let which = Which::parse(&client)?;
+            let change = PersonChange {
+                name: name.as_deref().map(required_name).transpose()?,
+                timezone: timezone.as_deref().map(TimeZone::parse).transpose()?,
+                locale: locale.as_deref().map(str::parse::<Locale>).transpose()?,
+            };
+            let add = parse_contacts(&add_contacts)?;
+            let update = parse_contacts(&update_contacts)?;
+            let remove = remove_contacts
+                .iter()
+                .map(|e| EmailAddress::parse(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            let exceptions = unauthenticated_ok
                 .iter()
                 .map(|e| (e, true))
                 .chain(authenticated_only.iter().map(|e| (e, false)))
                 .map(|(e, ok)| EmailAddress::parse(e).map(|e| (e, ok)))
                 .collect::<Result<Vec<_>, _>>()?;
-            if changes.is_empty() {
+            if change.name.is_none()
+                && change.timezone.is_none()
+                && change.locale.is_none()
+                && add.is_empty()
+                && update.is_empty()
+                && remove.is_empty()
+                && exceptions.is_empty()
+            {
                 anyhow::bail!(
-                    "nothing to change: give --unauthenticated-ok ADDRESS or --authenticated-only ADDRESS"
+                    "nothing to change: give --name, --timezone, --locale, --add-contact, \
+                     --update-contact, --remove-contact, --unauthenticated-ok ADDRESS or \
+                     --authenticated-only ADDRESS"
                 );
             }
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            let client = people::client_by_tag(&mut tx, &tag).await?;
-            for (email, ok) in &changes {
-                people::set_contact_unauthenticated_ok(&mut tx, client.id, email, *ok).await?;
+            let id = which.resolve(&mut tx).await?;
+            people::update_client(&mut tx, id, &change).await?;
+            // Additions first, so that a contact can be replaced by another in one edit.
+            for contact in &add {
+                people::add_contact(&mut tx, id, contact).await?;
             }
+            for contact in &update {
+                people::update_contact(&mut tx, id, contact).await?;
+            }
+            for email in &remove {
+                people::remove_contact(&mut tx, id, email).await?;
+            }
+            for (email, ok) in &exceptions {
+                people::set_contact_unauthenticated_ok(&mut tx, id, email, *ok).await?;
+            }
+            let after = people::client(&mut tx, id).await?;
             tx.commit().await?;
-            println!("client '{tag}': {} contact(s) changed", changes.len());
+            println!(
+                "client '{}': {}, {}, {}, {} contact(s)",
+                after.tag,
+                after.name,
+                after.timezone,
+                after.locale,
+                after.contacts.len()
+            );
+        }
+        Command::Show { client, json } => {
+            let which = Which::parse(&client)?;
+            let pool = open_store(&config).await?;
+            let mut conn = pool.acquire().await?;
+            let id = which.resolve(&mut conn).await?;
+            let shown = Shown {
+                client: people::client(&mut conn, id).await?,
+                engagements: engagements::list(&mut conn)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.client_id == id)
+                    .collect(),
+            };
+            if json {
+                return print_json(&shown);
+            }
+            let c = &shown.client;
+            println!("client {}: {} ('{}')", c.id, c.name, c.tag);
+            println!("time zone:  {}", c.timezone);
+            println!("locale:     {}", c.locale);
+            println!("added:      {}", c.created_at.format("%Y-%m-%d"));
+            println!("contacts:");
+            let rows: Vec<Vec<String>> = c
+                .contacts
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.name.clone(),
+                        k.email.clone(),
+                        k.role.clone().unwrap_or_default(),
+                        k.reachability.clone().unwrap_or_default(),
+                        if k.unauthenticated_ok { "yes" } else { "no" }.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "NAME",
+                    "EMAIL",
+                    "ROLE",
+                    "REACHABILITY",
+                    "UNAUTHENTICATED OK",
+                ],
+                &rows,
+            );
+            if shown.engagements.is_empty() {
+                println!("engagements: none");
+            } else {
+                println!("engagements:");
+                let rows: Vec<Vec<String>> = shown
+                    .engagements
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.id.to_string(),
+                            e.assistant_name.clone(),
+                            e.status.to_string(),
+                            e.start_date.to_string(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["ID", "ASSISTANT", "STATUS", "START"], &rows);
+            }
         }
         Command::List { json } => {
             let pool = open_store(&config).await?;

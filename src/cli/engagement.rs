@@ -1,4 +1,4 @@
-//! `tandem engagement add|list|show|end`.
+//! `tandem engagement add|list|show|edit|pause|resume|activate|end`.
 
 use crate::clock::{Clock as _, SystemClock};
 use clap::Subcommand;
@@ -7,9 +7,8 @@ use serde::Serialize;
 use super::{open_app, open_store, parse_date, print_json, print_table};
 use crate::config::Config;
 use crate::domain::{ClientTag, EmailAddress};
-use crate::onboarding::{EngagementRequest, TrialEnd};
-
-use crate::store::{self, engagements};
+use crate::onboarding::{EngagementRequest, TrialEnd, lifecycle};
+use crate::store::engagements;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -57,35 +56,58 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// End an engagement.
-    End {
+    /// Change an engagement's hourly rate, monthly budget or trial end.
+    Edit {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+        /// Hourly rate, e.g. 45 or 45.50; `none` removes it.
+        #[arg(long)]
+        rate: Option<String>,
+        /// Monthly hours budget, e.g. 20 or 12.5; `none` removes it.
+        #[arg(long)]
+        budget: Option<String>,
+        /// Last day of the trial (YYYY-MM-DD), while the trial is to come or running.
+        #[arg(long)]
+        trial_end: Option<String>,
+    },
+    /// Pause an engagement: the schedule sends nothing for it until it is resumed.
+    Pause {
         /// The engagement's id (see `tandem engagement list`).
         id: i64,
     },
+    /// Resume a paused engagement: in onboarding before its start, in its trial up to the
+    /// trial end, active after.
+    Resume {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+    },
+    /// Make an engagement active now (its trial went well, or it needs none).
+    Activate {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+    },
+    /// End an engagement, with a closing mail to the client's contacts and the assistant
+    /// (`[engagements] closing_mail`).
+    End {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+        /// Its last day (YYYY-MM-DD; default today), between its start and today.
+        #[arg(long = "on", value_name = "DATE")]
+        on: Option<String>,
+    },
 }
 
-/// `45`, `45.5`, `45,50` -> hundredths. Used for money (cents) and for hours (hundredths).
+/// `--rate`/`--budget` of `edit`: `none` clears it.
+fn optional_hundredths(value: &str, what: &str) -> anyhow::Result<Option<i64>> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    parse_hundredths(value, what).map(Some)
+}
+
+/// `45`, `45.5`, `45,50` -> hundredths (see [`crate::domain::parse_hundredths`]).
 fn parse_hundredths(value: &str, what: &str) -> anyhow::Result<i64> {
-    let bad = || anyhow::anyhow!("{what} '{value}' is not a number such as 45 or 45.50");
-    let text = value.trim().replace(',', ".");
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty() && fraction.is_empty() || fraction.len() > 2 {
-        return Err(bad());
-    }
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if !digits(whole) || !digits(fraction) {
-        return Err(bad());
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| bad())?
-    };
-    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(fraction))
-        .ok_or_else(bad)
+    Ok(crate::domain::parse_hundredths(value, what)?)
 }
 
 #[derive(Serialize)]
@@ -191,7 +213,11 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 );
             }
             if let Some(ended) = e.ended_at {
-                println!("ended:      {ended}");
+                // The last day, in the client's zone (the engagement's days are days there).
+                println!(
+                    "ended:      {}",
+                    ended.with_timezone(&e.client_timezone.0).date_naive()
+                );
             }
             println!("agreements:");
             let rows: Vec<Vec<String>> = shown
@@ -212,12 +238,80 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .collect();
             print_table(&["KIND", "STATUS", "SIGNERS", "DOCUMENT"], &rows);
         }
-        Command::End { id } => {
+        Command::Edit {
+            id,
+            rate,
+            budget,
+            trial_end,
+        } => {
+            let change = engagements::TermsChange {
+                hourly_rate_cents: rate
+                    .map(|r| optional_hundredths(&r, "--rate"))
+                    .transpose()?,
+                budget_minutes: budget
+                    .map(|b| optional_hundredths(&b, "--budget").map(|h| h.map(|h| h * 60 / 100)))
+                    .transpose()?,
+                trial_end: trial_end
+                    .map(|d| parse_date(&d, "--trial-end"))
+                    .transpose()?,
+            };
+            if change.hourly_rate_cents.is_none()
+                && change.budget_minutes.is_none()
+                && change.trial_end.is_none()
+            {
+                anyhow::bail!("nothing to change: give --rate, --budget or --trial-end");
+            }
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            store::engagements::end(&mut tx, id, SystemClock.now()).await?;
+            lifecycle::edit(&mut tx, id, &change).await?;
+            let e = engagements::get(&mut tx, id).await?;
             tx.commit().await?;
-            println!("engagement {id} ended");
+            println!(
+                "engagement {id}: rate {}, budget {}, trial end {}",
+                e.hourly_rate_cents
+                    .map(|c| format!("{}.{:02} per hour", c / 100, c % 100))
+                    .unwrap_or_else(|| "none".into()),
+                e.budget_minutes
+                    .map(|m| format!(
+                        "{} h per month",
+                        crate::format::format_hours(m, crate::domain::Locale::En)
+                    ))
+                    .unwrap_or_else(|| "none".into()),
+                e.trial_end
+            );
+        }
+        Command::Pause { id } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            lifecycle::pause(&mut tx, id).await?;
+            tx.commit().await?;
+            println!(
+                "engagement {id} paused: nothing is sent for it until `tandem engagement resume {id}`"
+            );
+        }
+        Command::Resume { id } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            let status = lifecycle::resume(&mut tx, id, SystemClock.now()).await?;
+            tx.commit().await?;
+            println!("engagement {id} resumed: {status}");
+        }
+        Command::Activate { id } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin().await?;
+            lifecycle::activate(&mut tx, id).await?;
+            tx.commit().await?;
+            println!("engagement {id} is active");
+        }
+        Command::End { id, on } => {
+            let last_day = on.map(|d| parse_date(&d, "--on")).transpose()?;
+            let app = open_app(config).await?;
+            let ended = app.end_engagement(id, last_day).await?;
+            println!(
+                "engagement {id} ended, its last day {}; {} closing mail(s) queued",
+                ended.last_day, ended.closing_mails
+            );
+            super::deliver(&app).await;
         }
     }
     Ok(())

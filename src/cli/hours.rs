@@ -1,4 +1,4 @@
-//! `tandem hours list|void|export|lock|unlock`.
+//! `tandem hours list|void|restore|export|lock|unlock`.
 
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
@@ -34,6 +34,11 @@ pub enum Command {
     /// Void one entry (it no longer counts; it stays on record).
     Void {
         /// The entry's id (see `tandem hours list`).
+        id: i64,
+    },
+    /// Restore a voided entry: it counts again (not in a locked month).
+    Restore {
+        /// The entry's id (see `tandem hours list --all`).
         id: i64,
     },
     /// Write a month's hours as CSV for billing, to stdout.
@@ -143,6 +148,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             timelog::void_entry(&mut tx, id, SystemClock.now()).await?;
             tx.commit().await?;
             println!("time entry {id} voided");
+        }
+        Command::Restore { id } => {
+            let pool = open_store(&config).await?;
+            let mut tx = pool.begin_immediate().await?;
+            timelog::restore_entry(&mut tx, id).await?;
+            tx.commit().await?;
+            println!("time entry {id} restored: it counts again");
         }
         Command::Export { month, client } => {
             let (from, to) = parse_month(&month)?;

@@ -21,17 +21,23 @@ macro_rules! println {
 
 mod agreement;
 mod assistant;
+mod attention;
 mod backup;
 mod check;
 mod client;
+mod completions;
 mod daemon;
 mod db;
 mod digest;
 mod engagement;
+mod filed;
 mod hours;
+mod import;
+mod man;
 mod outbox;
 pub mod parse;
 mod privacy;
+mod quarantine;
 mod schedule;
 mod status;
 mod survey;
@@ -75,16 +81,17 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Assistants: add, edit, list.
+    /// Assistants: add, edit, list, show.
     #[command(subcommand)]
     Assistant(assistant::Command),
-    /// Clients and their contact persons: add, edit, list.
+    /// Clients and their contact persons: add, edit, list, show.
     #[command(subcommand)]
     Client(client::Command),
-    /// Engagements (one assistant working for one client): add, list, show, end.
+    /// Engagements (one assistant working for one client): add, list, show, edit, pause,
+    /// resume, activate, end.
     #[command(subcommand)]
     Engagement(engagement::Command),
-    /// Agreements: list, sign, waive, remind.
+    /// Agreements: list, sign, waive, remind, reset.
     #[command(subcommand)]
     Agreement(agreement::Command),
     /// Feedback surveys and trial reviews: list, show, send.
@@ -93,12 +100,22 @@ pub enum Command {
     /// The schedule: preview what it will send.
     #[command(subcommand)]
     Schedule(schedule::Command),
-    /// Logged hours: list, void, export (CSV for billing), lock a billed month.
+    /// Logged hours: list, void, restore, export (CSV for billing), lock and unlock a billed
+    /// month.
     #[command(subcommand)]
     Hours(hours::Command),
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
+    /// Import assistants, clients with contacts and engagements from a CSV file (all or
+    /// nothing).
+    Import(import::Args),
+    /// Quarantined mail (unknown senders, unreadable): list, show, release to the reader.
+    #[command(subcommand)]
+    Quarantine(quarantine::Command),
+    /// Mail for a person (from known people, not understood): list, show, done.
+    #[command(subcommand)]
+    Attention(attention::Command),
     /// The operator's weekly digest: preview it, or send it now.
     Digest(digest::Args),
     /// Show how the daemon reads one message, without changing anything.
@@ -115,17 +132,48 @@ pub enum Command {
     /// A person's data (GDPR): export it, or erase them.
     #[command(subcommand)]
     Privacy(privacy::Command),
+    /// Print the shell completion script (bash, zsh, fish, ...); see the README to install it.
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one per command into a folder.
+    Man(man::Args),
 }
 
-/// Runs one command. The config is loaded here, so every command refuses a broken one alike
-/// (but `db copy`, which reads none).
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+impl Cli {
+    /// The config this command reads, or `None` for `db copy`, which names both its
+    /// databases and reads none, and for `completions` and `man`. Read before the command runs, so that its `[log]` section
+    /// sets up the log.
+    pub fn load_config(&self) -> Option<Result<Config, config::ConfigError>> {
+        match self.command {
+            Command::Db(_) | Command::Completions(_) | Command::Man(_) => None,
+            _ => Some(Config::load(&self.config)),
+        }
+    }
+
+    /// Whether this is the daemon (`run`), which logs `info` by default; every other command
+    /// logs only warnings and errors unless `TANDEM_LOG` says otherwise.
+    pub fn is_daemon(&self) -> bool {
+        matches!(self.command, Command::Run { .. })
+    }
+}
+
+/// Runs one command on the config [`Cli::load_config`] read, so every command refuses a
+/// broken one alike (but `db copy`, which reads none).
+pub async fn run(
+    cli: Cli,
+    config: Option<Result<Config, config::ConfigError>>,
+) -> anyhow::Result<()> {
     // `db copy` names both its databases: it reads no config.
     let command = match cli.command {
         Command::Db(command) => return db::run(command).await,
+        // Generated from the command definitions alone.
+        Command::Completions(args) => return completions::run(args),
+        Command::Man(args) => return man::run(args),
         command => command,
     };
-    let config = Config::load(&cli.config)?;
+    let config = match config {
+        Some(config) => config?,
+        None => Config::load(&cli.config)?,
+    };
     match command {
         Command::Init => daemon::init(config).await,
         Command::Run { once } => daemon::run(config, &cli.config, once).await,
@@ -137,13 +185,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Import(args) => import::run(config, args).await,
+        Command::Quarantine(command) => quarantine::run(config, command).await,
+        Command::Attention(command) => attention::run(config, command).await,
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
         Command::Check => check::run(config, &cli.config).await,
         Command::Privacy(command) => privacy::run(config, command).await,
         Command::Status(args) => status::run(config, args).await,
         Command::Backup(args) => backup::run(config, args).await,
-        Command::Db(_) => unreachable!("run before the config is loaded"),
+        Command::Db(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("run before the config is loaded")
+        }
     }
 }
 

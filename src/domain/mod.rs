@@ -1,6 +1,7 @@
 //! Domain values. Each is a newtype built only by parsing, so an invalid address, tag, locale or
 //! time zone cannot travel past the edge of the program (the CLI, the config, an incoming mail).
 
+mod amount;
 mod email;
 mod engagement;
 mod locale;
@@ -9,6 +10,7 @@ mod question;
 mod tag;
 mod timezone;
 
+pub use amount::parse_hundredths;
 pub use email::{Contact, EmailAddress, Mailbox, Person};
 pub use engagement::{
     Agreement, AgreementStatus, Engagement, EngagementStatus, Party, Signer, SurveyFact,

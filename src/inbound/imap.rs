@@ -37,7 +37,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::{
-    Batch, Fetched, Filed, InboundError, InboundFuture, Mailbox, Position, header_of, too_large,
+    Batch, Fetched, Filed, InboundError, InboundFuture, Mailbox, Position, Recorded, header_of,
+    too_large,
 };
 use crate::config::{Imap, TlsMode};
 use crate::domain::Disposition;
@@ -668,6 +669,87 @@ impl ImapMailbox {
         Ok(())
     }
 
+    /// The UIDs in `folder` of the message recorded as `recorded` (found by its Message-ID),
+    /// with that folder selected. The inbox is selected afresh by the next inbox command.
+    async fn find_in(
+        &self,
+        state: &mut State,
+        folder: &str,
+        recorded: Recorded<'_>,
+    ) -> Result<Vec<u32>, InboundError> {
+        let Some(message_id) = recorded.message_id else {
+            return Err(InboundError::Unsupported(format!(
+                "the message has no Message-ID, so it cannot be found in {folder} on {}: \
+                 open the folder in a mail program",
+                self.server
+            )));
+        };
+        let conn = self.connection(&mut state.conn).await?;
+        conn.selected = None;
+        let what = format!("SELECT {folder}");
+        self.timed(&what, conn.session.select(folder)).await?;
+        let query = format!("HEADER Message-ID {}", quoted(message_id));
+        let found = self
+            .timed("UID SEARCH", conn.session.uid_search(&query))
+            .await?;
+        absorb(conn);
+        let mut uids: Vec<u32> = found.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    async fn filed_in(
+        &self,
+        state: &mut State,
+        disposition: Disposition,
+        recorded: Recorded<'_>,
+    ) -> Result<Option<Vec<u8>>, InboundError> {
+        let folder = self.folder(disposition).to_string();
+        let uids = self.find_in(state, &folder, recorded).await?;
+        let Some(first) = uids.first() else {
+            return Ok(None);
+        };
+        let conn = self.connection(&mut state.conn).await?;
+        let mut raw = None;
+        self.fetch_each(conn, &first.to_string(), "BODY.PEEK[]", true, |fetch| {
+            if raw.is_none() {
+                raw = fetch.body().map(<[u8]>::to_vec);
+            }
+        })
+        .await?;
+        Ok(raw)
+    }
+
+    async fn refile_in(
+        &self,
+        state: &mut State,
+        from: Disposition,
+        recorded: Recorded<'_>,
+        to: Option<Disposition>,
+    ) -> Result<bool, InboundError> {
+        let folder = self.folder(from).to_string();
+        let uids = self.find_in(state, &folder, recorded).await?;
+        if uids.is_empty() {
+            return Ok(false);
+        }
+        let target = match to {
+            None => self.config.inbox.clone(),
+            Some(to) => self.folder(to).to_string(),
+        };
+        let conn = self.connection(&mut state.conn).await?;
+        if !conn.caps.moves {
+            return Err(InboundError::Unsupported(format!(
+                "{} has no MOVE: move the message from {folder} to {target} with a mail program",
+                self.server
+            )));
+        }
+        let what = format!("UID MOVE to {target}");
+        self.timed(&what, conn.session.uid_mv(uid_set(&uids), &target))
+            .await?;
+        absorb(conn);
+        Ok(true)
+    }
+
     /// Settles many messages with one command per folder (a MOVE per message would make the
     /// server rewrite its index once per message).
     async fn settle_set(&self, items: &[(String, Disposition)]) -> Result<(), InboundError> {
@@ -955,6 +1037,41 @@ impl Mailbox for ImapMailbox {
 
     fn describe(&self) -> String {
         format!("imap: {}/{}", self.server, self.config.inbox)
+    }
+
+    fn filed<'a>(
+        &'a self,
+        disposition: Disposition,
+        recorded: Recorded<'a>,
+    ) -> InboundFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.filed_in(&mut state, disposition, recorded).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.filed_in(&mut state, disposition, recorded).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
+    }
+
+    fn refile<'a>(
+        &'a self,
+        from: Disposition,
+        recorded: Recorded<'a>,
+        to: Option<Disposition>,
+    ) -> InboundFuture<'a, bool> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            let reused = state.conn.is_some();
+            let mut result = self.refile_in(&mut state, from, recorded, to).await;
+            if self.try_again(&mut state, reused, &result) {
+                result = self.refile_in(&mut state, from, recorded, to).await;
+            }
+            self.keep_if_sound(&mut state, &result);
+            result
+        })
     }
 
     fn wait(&self, max: Duration) -> InboundFuture<'_, ()> {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::message::mentions;
 use super::{
-    Batch, Fetched, Filed, HEADER_BYTES, InboundError, InboundFuture, Mailbox, header_of, too_large,
+    Batch, Fetched, Filed, HEADER_BYTES, InboundError, InboundFuture, Mailbox, Recorded, header_of,
+    too_large,
 };
 use crate::domain::Disposition;
 
@@ -46,6 +47,42 @@ impl Maildir {
             Disposition::Quarantine => &self.quarantine,
         };
         self.root.join(format!(".{name}"))
+    }
+
+    /// The files in the folder for `disposition` that hold the message recorded under
+    /// `source` (`maildir: ROOT: new/NAME`): `NAME`, or `NAME.2`, ... where settling found
+    /// the name taken, in `new/` or, once a mail program saw it, in `cur/` with flags.
+    async fn find_filed(
+        &self,
+        disposition: Disposition,
+        source: &str,
+    ) -> Result<Vec<PathBuf>, InboundError> {
+        let id = source.rsplit_once(": ").map_or(source, |(_, id)| id);
+        let wanted = base_name(id.rsplit('/').next().unwrap_or(id));
+        let folder = self.folder(disposition);
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let dir = folder.join(sub);
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Self::read_error(&dir)(e)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(Self::read_error(&dir))? {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let base = base_name(&name);
+                let same = base == wanted
+                    || base.strip_prefix(wanted).is_some_and(|rest| {
+                        rest.strip_prefix('.')
+                            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                    });
+                if same {
+                    found.push(entry.path());
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> InboundError + '_ {
@@ -246,6 +283,62 @@ impl Mailbox for Maildir {
                     source,
                 }),
             }
+        })
+    }
+
+    fn filed<'a>(
+        &'a self,
+        disposition: Disposition,
+        recorded: Recorded<'a>,
+    ) -> InboundFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let Some(path) = self
+                .find_filed(disposition, recorded.source)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                return Ok(None);
+            };
+            match tokio::fs::read(&path).await {
+                Ok(raw) => Ok(Some(raw)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Self::read_error(&path)(e)),
+            }
+        })
+    }
+
+    fn refile<'a>(
+        &'a self,
+        from: Disposition,
+        recorded: Recorded<'a>,
+        to: Option<Disposition>,
+    ) -> InboundFuture<'a, bool> {
+        Box::pin(async move {
+            let found = self.find_filed(from, recorded.source).await?;
+            for path in &found {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let target = match to {
+                    // Back to the inbox as new mail, as an MTA delivers it.
+                    None => self.root.join("new").join(base_name(&name)),
+                    Some(Disposition::Processed) => self
+                        .folder(Disposition::Processed)
+                        .join("cur")
+                        .join(format!("{}:2,S", base_name(&name))),
+                    Some(other) => self.folder(other).join("new").join(base_name(&name)),
+                };
+                move_without_replacing(path, &target)
+                    .await
+                    .map_err(|source| InboundError::Move {
+                        id: path.display().to_string(),
+                        target: target.display().to_string(),
+                        source,
+                    })?;
+            }
+            Ok(!found.is_empty())
         })
     }
 

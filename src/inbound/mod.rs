@@ -82,10 +82,22 @@ pub enum InboundError {
     /// Settings that cannot be used as they are (an unreadable `ca_file`, a missing password).
     #[error("the mailbox settings cannot be used: {0}")]
     Setup(String),
+    /// What this mailbox cannot do (yet), said to the operator.
+    #[error("{0}")]
+    Unsupported(String),
     /// The mailbox changed under tandem in a way that makes a handle void (IMAP: a new
     /// UIDVALIDITY between fetching a message and moving it). The message is read again.
     #[error("the mailbox on {server} changed: {detail}")]
     Changed { server: String, detail: String },
+}
+
+/// A message as its row recorded it, to find it again in a folder: the `source` it was read
+/// from (`maildir: ROOT: new/NAME`; an IMAP UID, which changes when it moves) and its
+/// Message-ID (how IMAP finds it; a message without one cannot be found there).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub source: &'a str,
+    pub message_id: Option<&'a str>,
 }
 
 /// How much one fetch may take: anyone can write to the inbox, so a batch is bounded in count
@@ -166,8 +178,43 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
         })
     }
 
-    /// A human description for `tandem check` and logs.
+    /// A human description for `tandem check` and logs; with the transport's handle it
+    /// makes the `source` a message is recorded under (`maildir: ROOT: new/NAME`).
     fn describe(&self) -> String;
+
+    /// The bytes of a settled message in the folder for `disposition`, found by what it was
+    /// recorded as (the `source` it was read from, its Message-ID); `None` when it is not
+    /// there (a person moved or deleted it).
+    fn filed<'a>(
+        &'a self,
+        disposition: Disposition,
+        recorded: Recorded<'a>,
+    ) -> InboundFuture<'a, Option<Vec<u8>>> {
+        let _ = (disposition, recorded);
+        Box::pin(async move { Err(self.unsupported()) })
+    }
+
+    /// Moves a settled message out of the folder for `from`: into the folder for `to`, or,
+    /// with `None`, back into the inbox for the reader to read again. Returns whether it was
+    /// there.
+    fn refile<'a>(
+        &'a self,
+        from: Disposition,
+        recorded: Recorded<'a>,
+        to: Option<Disposition>,
+    ) -> InboundFuture<'a, bool> {
+        let _ = (from, recorded, to);
+        Box::pin(async move { Err(self.unsupported()) })
+    }
+
+    /// Why [`Mailbox::filed`] and [`Mailbox::refile`] cannot be used on this mailbox.
+    fn unsupported(&self) -> InboundError {
+        InboundError::Unsupported(format!(
+            "reading and moving filed mail is not supported on {} yet: open the folder in a \
+             mail program",
+            self.describe()
+        ))
+    }
 
     /// Returns when new mail may have arrived (IMAP IDLE), or after `max` at the latest.
     fn wait(&self, max: std::time::Duration) -> InboundFuture<'_, ()> {

@@ -1,5 +1,9 @@
 //! Starting an engagement: the engagement, its required agreements and the welcome mails to
-//! every client contact and to the assistant, all in one transaction.
+//! every client contact and to the assistant, all in one transaction. `lifecycle.rs`: what
+//! the operator changes after (terms, pause, resume, activate) and its end, with a closing
+//! mail.
+
+pub mod lifecycle;
 
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::Serialize;

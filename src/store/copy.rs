@@ -321,6 +321,12 @@ pub const TABLES: &[Table] = &[
         key: "id",
         identity: false,
     },
+    Table {
+        name: "inbound_handled",
+        columns: &[("inbound_id", Int), ("action", Text), ("handled_at", Time)],
+        key: "inbound_id",
+        identity: false,
+    },
 ];
 
 /// Rows per `INSERT` (at most 19 columns: 9,500 parameters, under SQLite's 32,766).

@@ -96,7 +96,8 @@ pub async fn unanswered_surveys(
     .await)?)
 }
 
-/// Mail read between two instants that went to a person or to quarantine, and hours and
+/// Mail read between two instants that went to a person or to quarantine (and that the
+/// operator has not dealt with since: `attention done`, `quarantine release`), and hours and
 /// answers that were handled although their sender was not authenticated
 /// (`[inbound.authentication] policy = "report"`, or a person marked unauthenticated-ok).
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -118,6 +119,7 @@ pub async fn filed_for_a_person(
          WHERE (disposition IN ('quarantine', 'attention') \
                 OR (auth_verdict = 'fail' AND classification IN ('hours', 'reply'))) \
          AND received_at >= $1 AND received_at < $2 \
+         AND id NOT IN (SELECT inbound_id FROM inbound_handled) \
          ORDER BY received_at, id",
     )
     .bind(since)

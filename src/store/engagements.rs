@@ -138,8 +138,10 @@ pub async fn open_for_assistant(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-/// Sets the engagement `ended`. Ending an ended engagement is refused, not silently repeated.
-pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// Sets the engagement `ended` at `ended_at`. Ending an ended engagement is refused, not
+/// silently repeated.
+pub async fn end(conn: &mut Conn, id: i64, ended_at: DateTime<Utc>) -> Result<(), StoreError> {
+    let now = ended_at;
     let engagement = get(conn, id).await?;
     if engagement.status == EngagementStatus::Ended {
         return Err(StoreError::Conflict(format!(
@@ -150,6 +152,39 @@ pub async fn end(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), Sto
         "UPDATE engagement SET status = 'ended', ended_at = $1 WHERE id = $2 AND status <> 'ended'",
     )
     .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What `engagement edit` changes; `None` leaves it, `Some(None)` clears a rate or budget.
+#[derive(Debug, Clone, Default)]
+pub struct TermsChange {
+    pub hourly_rate_cents: Option<Option<i64>>,
+    pub budget_minutes: Option<Option<i64>>,
+    pub trial_end: Option<NaiveDate>,
+}
+
+/// Changes an engagement's rate, budget or trial end (checked by the caller).
+pub async fn update_terms(
+    conn: &mut Conn,
+    id: i64,
+    change: &TermsChange,
+) -> Result<(), StoreError> {
+    let current = get(conn, id).await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE engagement SET hourly_rate_cents = $1, budget_minutes = $2, trial_end = $3 \
+         WHERE id = $4",
+    )
+    .bind(
+        change
+            .hourly_rate_cents
+            .unwrap_or(current.hourly_rate_cents)
+    )
+    .bind(change.budget_minutes.unwrap_or(current.budget_minutes))
+    .bind(change.trial_end.unwrap_or(current.trial_end))
     .bind(id)
     .execute(c)
     .await
@@ -308,6 +343,54 @@ pub async fn settle_agreement(
             "the '{kind}' agreement of engagement {engagement_id} is {state} already"
         )),
     })
+}
+
+/// Sets a signed, waived or received agreement back to `pending` (`agreement reset`, for the
+/// operator's own mistake): its date and who sent it back are cleared, and its reminders
+/// start again by the schedule. Documents that came back stay on record.
+pub async fn reset_agreement(
+    conn: &mut Conn,
+    engagement_id: i64,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let engagement = get(conn, engagement_id).await?;
+    if engagement.status == EngagementStatus::Ended {
+        return Err(StoreError::Conflict(format!(
+            "engagement {engagement_id} has ended; its agreements are a record"
+        )));
+    }
+    let state: Option<String> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2"
+    )
+    .bind(engagement_id)
+    .bind(kind)
+    .fetch_optional(c)
+    .await)?;
+    match state.as_deref() {
+        None => {
+            return Err(StoreError::NotFound(format!(
+                "engagement {engagement_id} has no agreement '{kind}' (see `tandem engagement show {engagement_id}`)"
+            )));
+        }
+        Some("pending") => {
+            return Err(StoreError::Conflict(format!(
+                "the '{kind}' agreement of engagement {engagement_id} is pending already"
+            )));
+        }
+        Some(_) => {}
+    }
+    on!(conn, |c| sqlx::query(
+        "UPDATE agreement SET status = 'pending', status_changed_at = $1, signed_on = NULL, \
+         received_from = NULL WHERE engagement_id = $2 AND kind = $3 AND status <> 'pending'",
+    )
+    .bind(now)
+    .bind(engagement_id)
+    .bind(kind)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Marks an agreement `received` from `side` (`client` or `assistant`), for the operator to

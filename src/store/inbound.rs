@@ -180,3 +180,135 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<InboundRow>, StoreError> {
     .fetch_all(c)
     .await)?)
 }
+
+/// A message filed for a person (attention or quarantine), with what the operator did with
+/// it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FiledRow {
+    pub id: i64,
+    pub message_id: Option<String>,
+    /// Where it was read from: the mailbox and the message's name in it.
+    pub source: String,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub classification: String,
+    /// Why it was filed.
+    pub reason: String,
+    pub disposition: String,
+    pub size_bytes: i64,
+    pub received_at: DateTime<Utc>,
+    /// `done` (attention) or `released` (quarantine), once the operator has.
+    pub handled: Option<String>,
+    pub handled_at: Option<DateTime<Utc>>,
+}
+
+const FILED: &str = "SELECT m.id, m.message_id, m.source, m.from_addr, m.subject, m.sent_at, \
+     m.classification, m.reason, m.disposition, m.size_bytes, m.received_at, \
+     h.action AS handled, h.handled_at \
+     FROM inbound_message m LEFT JOIN inbound_handled h ON h.inbound_id = m.id";
+
+/// The messages filed as `disposition`, oldest first: those still open, or all with `all`.
+pub async fn filed(
+    conn: &mut Conn,
+    disposition: Disposition,
+    all: bool,
+) -> Result<Vec<FiledRow>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        format!("{FILED} WHERE m.disposition = $1 AND ($2 OR h.inbound_id IS NULL) ORDER BY m.id")
+    ))
+    .bind(disposition.as_str())
+    .bind(all)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// One message filed as `disposition`; another message, or none, is refused naming where to
+/// look.
+pub async fn filed_one(
+    conn: &mut Conn,
+    disposition: Disposition,
+    id: i64,
+) -> Result<FiledRow, StoreError> {
+    let row: Option<FiledRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{FILED} WHERE m.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let noun = match disposition {
+        Disposition::Attention => "attention",
+        Disposition::Quarantine => "quarantine",
+        Disposition::Processed => "processed",
+    };
+    match row {
+        None => Err(StoreError::NotFound(format!(
+            "there is no message {id} (see `tandem {noun} list`)"
+        ))),
+        Some(row) if row.disposition != disposition.as_str() => Err(StoreError::NotFound(format!(
+            "message {id} is not in {noun}: it was filed as {} (see `tandem {noun} list`)",
+            row.disposition
+        ))),
+        Some(row) => Ok(row),
+    }
+}
+
+/// Records that the operator dealt with a filed message (`done` or `released`); refused when
+/// it was dealt with before. A released message gives up its key (`released:ID:KEY`) and its
+/// failed attempts, so that the reader records it afresh when it reads it again.
+pub async fn handle(
+    conn: &mut Conn,
+    disposition: Disposition,
+    id: i64,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<FiledRow, StoreError> {
+    let row = filed_one(conn, disposition, id).await?;
+    if let Some(done) = &row.handled {
+        return Err(StoreError::Conflict(format!(
+            "message {id} was {done} already{}",
+            row.handled_at
+                .map(|at| format!(" ({})", at.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default()
+        )));
+    }
+    let inserted = on!(conn, |c| sqlx::query(
+        "INSERT INTO inbound_handled (inbound_id, action, handled_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (inbound_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(action)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(format!(
+            "message {id} was dealt with meanwhile"
+        )));
+    }
+    if action == "released" {
+        let key: String = on!(conn, |c| sqlx::query_scalar(
+            "SELECT dedupe_key FROM inbound_message WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
+        on!(conn, |c| sqlx::query(
+            "UPDATE inbound_message SET dedupe_key = $1 WHERE id = $2"
+        )
+        .bind(format!("released:{id}:{key}"))
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on!(conn, |c| sqlx::query(
+            "DELETE FROM inbound_attempt WHERE dedupe_key = $1"
+        )
+        .bind(&key)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(row)
+}

@@ -214,6 +214,19 @@ pub async fn insert_client(
         ))
     })?;
     for (position, contact) in new.contacts.iter().enumerate() {
+        insert_contact(conn, id, position as i64, contact).await?;
+    }
+    Ok(id)
+}
+
+/// Adds one contact to client `id` at `position`, refusing an address another person has.
+async fn insert_contact(
+    conn: &mut Conn,
+    id: i64,
+    position: i64,
+    contact: &Contact,
+) -> Result<(), StoreError> {
+    {
         // One address, one person: mail from an address two clients share could be
         // attributed to either of them.
         match find_person(conn, &contact.email).await? {
@@ -247,7 +260,7 @@ pub async fn insert_client(
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, email) DO NOTHING",
         )
         .bind(id)
-        .bind(position as i64)
+        .bind(position)
         .bind(&contact.name)
         .bind(contact.email.as_str())
         .bind(&contact.role)
@@ -262,7 +275,7 @@ pub async fn insert_client(
             )));
         }
     }
-    Ok(id)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -423,4 +436,178 @@ pub async fn set_contact_unauthenticated_ok(
         )));
     }
     Ok(())
+}
+
+/// What `assistant edit` and `client edit` change of a person; `None` leaves it as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PersonChange {
+    pub name: Option<String>,
+    pub timezone: Option<TimeZone>,
+    pub locale: Option<Locale>,
+}
+
+/// Changes an assistant's name, time zone or locale.
+pub async fn update_assistant(
+    conn: &mut Conn,
+    id: i64,
+    change: &PersonChange,
+) -> Result<(), StoreError> {
+    let current = assistant(conn, id).await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE assistant SET name = $1, timezone = $2, locale = $3 WHERE id = $4"
+    )
+    .bind(change.name.as_deref().unwrap_or(&current.name))
+    .bind(change.timezone.unwrap_or(current.timezone).name())
+    .bind(change.locale.unwrap_or(current.locale).as_str())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Gives assistant `id` one more address (after the others), refused when anyone has it.
+pub async fn add_assistant_email(
+    conn: &mut Conn,
+    id: i64,
+    email: &EmailAddress,
+) -> Result<(), StoreError> {
+    assistant(conn, id).await?;
+    ensure_address_is_free(conn, email).await?;
+    on!(conn, |c| {
+        sqlx::query(
+        "INSERT INTO assistant_email (email, assistant_id, position) \
+         SELECT $1, $2, COALESCE(MAX(position), -1) + 1 FROM assistant_email WHERE assistant_id = $2",
+    )
+    .bind(email.as_str())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Takes an address from assistant `id`; the last one is kept (tandem must reach them).
+pub async fn remove_assistant_email(
+    conn: &mut Conn,
+    id: i64,
+    email: &EmailAddress,
+) -> Result<(), StoreError> {
+    let current = assistant(conn, id).await?;
+    if !current.emails.iter().any(|e| e == email.as_str()) {
+        return Err(StoreError::NotFound(format!(
+            "{email} is not an address of assistant {id} (theirs: {})",
+            current.emails.join(", ")
+        )));
+    }
+    if current.emails.len() == 1 {
+        return Err(StoreError::Conflict(format!(
+            "{email} is the only address of assistant {id}: add another first"
+        )));
+    }
+    on!(conn, |c| sqlx::query(
+        "DELETE FROM assistant_email WHERE assistant_id = $1 AND email = $2"
+    )
+    .bind(id)
+    .bind(email.as_str())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Changes a client's name, time zone or locale.
+pub async fn update_client(
+    conn: &mut Conn,
+    id: i64,
+    change: &PersonChange,
+) -> Result<(), StoreError> {
+    let current = client(conn, id).await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE client SET name = $1, timezone = $2, locale = $3 WHERE id = $4"
+    )
+    .bind(change.name.as_deref().unwrap_or(&current.name))
+    .bind(change.timezone.unwrap_or(current.timezone).name())
+    .bind(change.locale.unwrap_or(current.locale).as_str())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Adds a contact to client `id` (after the others), refused as `client add` refuses it.
+pub async fn add_contact(conn: &mut Conn, id: i64, contact: &Contact) -> Result<(), StoreError> {
+    client(conn, id).await?;
+    let position: i64 = on!(conn, |c| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(position), -1) + 1 FROM contact WHERE client_id = $1"
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await)?;
+    insert_contact(conn, id, position, contact).await
+}
+
+/// Takes a contact from client `id`; the last one is kept (mail to the client needs one).
+pub async fn remove_contact(
+    conn: &mut Conn,
+    id: i64,
+    email: &EmailAddress,
+) -> Result<(), StoreError> {
+    let current = client(conn, id).await?;
+    contact_of(&current, email)?;
+    if current.contacts.len() == 1 {
+        return Err(StoreError::Conflict(format!(
+            "{email} is the only contact of client '{}': add another first",
+            current.tag
+        )));
+    }
+    on!(conn, |c| sqlx::query(
+        "DELETE FROM contact WHERE client_id = $1 AND email = $2"
+    )
+    .bind(id)
+    .bind(email.as_str())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets the name, role and reachability of the contact of client `id` at `contact.email`.
+pub async fn update_contact(conn: &mut Conn, id: i64, contact: &Contact) -> Result<(), StoreError> {
+    let current = client(conn, id).await?;
+    contact_of(&current, &contact.email)?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE contact SET name = $1, role = $2, reachability = $3 \
+         WHERE client_id = $4 AND email = $5",
+    )
+    .bind(&contact.name)
+    .bind(&contact.role)
+    .bind(&contact.reachability)
+    .bind(id)
+    .bind(contact.email.as_str())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+fn contact_of<'a>(client: &'a Client, email: &EmailAddress) -> Result<&'a ContactRow, StoreError> {
+    client
+        .contacts
+        .iter()
+        .find(|k| k.email == email.as_str())
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "{email} is not a contact of client '{}' (theirs: {})",
+                client.tag,
+                client
+                    .contacts
+                    .iter()
+                    .map(|k| k.email.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }

@@ -235,6 +235,64 @@ pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<
     )))
 }
 
+/// Restores a voided entry (`hours restore`): it counts again, and so does its submission if
+/// a `cancel` had voided it (a later `cancel` voids it again). Refused in a locked (billed)
+/// month, and when the assistant's day would then be over 24 hours, as a new line would be.
+pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+    let found: Option<(String, NaiveDate, i64, i64, i64)> = on!(conn, |c| sqlx::query_as(
+        "SELECT t.status, t.work_date, t.minutes, e.assistant_id, t.submission_id \
+         FROM time_entry t JOIN engagement e ON e.id = t.engagement_id WHERE t.id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let Some((status, day, minutes, assistant_id, submission_id)) = found else {
+        return Err(StoreError::NotFound(format!(
+            "there is no time entry {id} (see `tandem hours list --all`)"
+        )));
+    };
+    if status != "void" {
+        return Err(StoreError::Conflict(format!(
+            "time entry {id} is not void: it counts already"
+        )));
+    }
+    if is_locked(conn, day).await? {
+        let month = day.format("%Y-%m");
+        return Err(StoreError::Conflict(format!(
+            "time entry {id} is dated {day}, and {month} is locked (billed): \
+             unlock it first with `tandem hours unlock --month {month}`"
+        )));
+    }
+    let logged = minutes_on(conn, assistant_id, day).await?;
+    if logged + minutes > 24 * 60 {
+        return Err(StoreError::Conflict(format!(
+            "time entry {id} would make {day} a day of {} with the hours logged since \
+             ({}): over 24 hours; void one of those first",
+            crate::format::format_duration(logged + minutes),
+            crate::format::format_duration(logged)
+        )));
+    }
+    on!(conn, |c| {
+        sqlx::query(
+        "UPDATE time_entry SET status = 'logged', voided_at = NULL WHERE id = $1 AND status = 'void'"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    on!(conn, |c| {
+        sqlx::query(
+        "UPDATE submission SET status = 'logged', voided_at = NULL WHERE id = $1 AND status = 'void'"
+    )
+    .bind(submission_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
 /// One entry with who and for whom, for lists and the billing export.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EntryRow {

@@ -642,3 +642,181 @@ fn the_help_checker_sees_what_it_should() {
         ["add", "list"]
     );
 }
+
+/// Runs the binary on `config` as an operator would, with `env` set and neither `TANDEM_LOG`
+/// nor `NO_COLOR` inherited.
+fn tandem_with_env(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BINARY)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("TANDEM_LOG")
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// Missing item "[log]": a command other than `run` logs warnings and errors only unless
+/// `TANDEM_LOG` says otherwise; text on a pipe carries no colour; `[log] format = "json"`
+/// (or `TANDEM_LOG__FORMAT=json`) writes one JSON object per line; a bad format is refused
+/// naming the key.
+#[tokio::test]
+async fn the_log_is_quiet_for_commands_plain_on_a_pipe_and_json_when_asked() {
+    let t = spawn_app().await;
+    let add = |email: &str| {
+        [
+            "assistant".to_string(),
+            "add".into(),
+            "--name".into(),
+            "Sam Lee".into(),
+            "--email".into(),
+            email.into(),
+        ]
+    };
+    let client = [
+        "client",
+        "add",
+        "--name",
+        "Acme GmbH",
+        "--tag",
+        "acme",
+        "--contact",
+        "Anna Berg <anna@acme.example>",
+    ];
+    let output = tandem_with_env(&t.config_path, &client, &[]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let args = add("sam@va.example");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = tandem_with_env(&t.config_path, &args, &[]);
+    assert!(output.status.success(), "{}", describe(&output));
+    // `engagement add` logs "engagement started" at info: not shown by default.
+    let start = crate::helpers::cli_start().to_string();
+    let engagement = [
+        "engagement",
+        "add",
+        "--assistant",
+        "sam@va.example",
+        "--client",
+        "acme",
+        "--start",
+        &start,
+    ];
+    let output = tandem_with_env(&t.config_path, &engagement, &[]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(stderr(&output), "", "{}", describe(&output));
+
+    // With TANDEM_LOG=info it is, as plain text: stderr is a pipe, so no colour.
+    ok_end_and_restart(&t);
+    let output = tandem_with_env(&t.config_path, &engagement, &[("TANDEM_LOG", "info")]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(err.contains("engagement started"), "{}", describe(&output));
+    assert!(!err.contains('\u{1b}'), "colour on a pipe: {err:?}");
+
+    // As JSON, from the file or from the environment.
+    ok_end_and_restart(&t);
+    let text = std::fs::read_to_string(&t.config_path).unwrap();
+    std::fs::write(
+        &t.config_path,
+        format!("{text}\n[log]\nformat = \"json\"\n"),
+    )
+    .unwrap();
+    let output = tandem_with_env(&t.config_path, &engagement, &[("TANDEM_LOG", "info")]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let lines: Vec<serde_json::Value> = stderr(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "engagement started"),
+        "{lines:#?}"
+    );
+
+    std::fs::write(&t.config_path, &text).unwrap();
+    ok_end_and_restart(&t);
+    let output = tandem_with_env(
+        &t.config_path,
+        &engagement,
+        &[("TANDEM_LOG", "info"), ("TANDEM_LOG__FORMAT", "json")],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let first = stderr(&output)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&first).is_ok(),
+        "{}",
+        describe(&output)
+    );
+
+    std::fs::write(&t.config_path, format!("{text}\n[log]\nformat = \"xml\"\n")).unwrap();
+    let output = tandem_with_env(&t.config_path, &["client", "list"], &[]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("log.format"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// Ends engagement 1 (and every later one), so that the next `engagement add` starts anew.
+fn ok_end_and_restart(t: &crate::helpers::TestApp) {
+    let list = t.tandem(&["engagement", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    for e in list.as_array().unwrap() {
+        if e["status"] != "ended" {
+            let id = e["id"].to_string();
+            let output = t.tandem(&["engagement", "end", &id]);
+            assert!(output.status.success(), "{}", describe(&output));
+        }
+    }
+}
+
+/// Missing item "completions and a man page": generated from the command definitions, so
+/// every command is in them.
+#[test]
+fn completions_and_man_pages_come_from_the_command_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("none.toml");
+    for shell in ["bash", "zsh", "fish"] {
+        let output = tandem(&config, &["completions", shell]);
+        assert!(output.status.success(), "{shell}\n{}", describe(&output));
+        let script = stdout(&output);
+        for word in ["engagement", "completions", "restore", "json"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let output = tandem(&config, &["completions", "tcsh"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("invalid value 'tcsh'"),
+        "{}",
+        describe(&output)
+    );
+
+    let output = tandem(&config, &["man"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let page = stdout(&output);
+    assert!(page.contains(".TH tandem 1"), "{page}");
+    assert!(page.contains("engagement"), "{page}");
+
+    let pages = dir.path().join("man");
+    let output = tandem(&config, &["man", "--dir", pages.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", describe(&output));
+    for page in [
+        "tandem.1",
+        "tandem-engagement-end.1",
+        "tandem-hours-restore.1",
+    ] {
+        let text =
+            std::fs::read_to_string(pages.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let end = std::fs::read_to_string(pages.join("tandem-engagement-end.1")).unwrap();
+    assert!(end.contains("last day"), "{end}");
+}

@@ -185,6 +185,33 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     let void = t.tandem(&["hours", "void", &first_logged]);
     assert!(void.status.success(), "{}", describe(&void));
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+
+    // The operator's void undone (`hours restore`): refused while November is locked again,
+    // done once it is unlocked, refused for an entry that counts and for one that is not.
+    let lock = t.tandem(&["hours", "lock", "--month", "2026-11"]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+    let restore = t.tandem(&["hours", "restore", &first_logged]);
+    assert_refused(
+        &restore,
+        &format!(
+            "time entry {first_logged} is dated 2026-11-23, and 2026-11 is locked (billed): \
+             unlock it first with `tandem hours unlock --month 2026-11`"
+        ),
+    );
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+    let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
+    assert!(unlock.status.success(), "{}", describe(&unlock));
+    let restore = t.tandem(&["hours", "restore", &first_logged]);
+    assert!(restore.status.success(), "{}", describe(&restore));
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
+    let again = t.tandem(&["hours", "restore", &first_logged]);
+    assert_refused(
+        &again,
+        &format!("time entry {first_logged} is not void: it counts already"),
+    );
+    let missing = t.tandem(&["hours", "restore", "999"]);
+    assert_refused(&missing, "there is no time entry 999");
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
 }
 
 /// The command failed, said `expected` on stderr and nothing on stdout.

@@ -630,3 +630,105 @@ async fn starttls_is_required_never_optional() {
     assert_eq!(heard.len(), 1, "{heard:?}");
     assert!(heard[0].ends_with(" STARTTLS"), "{heard:?}");
 }
+
+/// `tandem quarantine show|release` and `tandem attention show|done` on an IMAP mailbox: the
+/// message is found in its folder on the server by its Message-ID, a released one goes back
+/// to the INBOX and is read afresh once its sender is known, a done one goes to Processed.
+#[tokio::test]
+async fn filed_mail_is_shown_released_and_done_on_the_server() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let t = spawn(dovecot, &account, Tls::None).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let kim = message(
+        "Kim Park <kim@va.example>",
+        "<kim1@va.example>",
+        "Hallo",
+        "",
+        "Ich bin neu im Team.",
+    );
+    dovecot.append(&account, &kim).await;
+    dovecot.append(&account, &question()).await;
+    t.app.reader().drain().await.unwrap();
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<kim1@va.example>", false)])
+    );
+
+    let id_of = |output: std::process::Output| -> String {
+        assert!(output.status.success(), "{}", describe(&output));
+        let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        rows[0]["id"].to_string()
+    };
+    let kim_id = id_of(t.tandem(&["quarantine", "list", "--json"]));
+    let anna_id = id_of(t.tandem(&["attention", "list", "--json"]));
+    let shown = t.tandem(&["quarantine", "show", &kim_id]);
+    assert!(shown.status.success(), "{}", describe(&shown));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("Ich bin neu im Team."),
+        "{}",
+        describe(&shown)
+    );
+
+    let added = t.tandem(&[
+        "assistant",
+        "add",
+        "--name",
+        "Kim Park",
+        "--email",
+        "kim@va.example",
+    ]);
+    assert!(added.status.success(), "{}", describe(&added));
+    let released = t.tandem(&["quarantine", "release", &kim_id]);
+    assert!(released.status.success(), "{}", describe(&released));
+    assert_eq!(dovecot.list(&account, "Quarantine").await, []);
+    assert_eq!(
+        dovecot.list(&account, "INBOX").await,
+        listed(&[("<kim1@va.example>", false)])
+    );
+    // Read afresh: Kim is known now (an assistant with no engagement: for a person).
+    t.app.reader().drain().await.unwrap();
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    let kim_rows: Vec<(String, String)> = rows(&t)
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.contains("kim1@va.example"))
+        .collect();
+    assert_eq!(
+        kim_rows,
+        [
+            (
+                format!("released:{kim_id}:<kim1@va.example>"),
+                "quarantine".to_string()
+            ),
+            ("<kim1@va.example>".to_string(), "attention".to_string()),
+        ]
+    );
+
+    let done = t.tandem(&["attention", "done", &anna_id]);
+    assert!(done.status.success(), "{}", describe(&done));
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("moved to the processed folder"),
+        "{}",
+        describe(&done)
+    );
+    assert_eq!(
+        dovecot.list(&account, "Attention").await,
+        listed(&[("<kim1@va.example>", false)])
+    );
+    assert!(
+        dovecot
+            .list(&account, "Processed")
+            .await
+            .iter()
+            .any(|l| l.message_id == "<question1@acme.example>"),
+    );
+    // The reader goes on reading the INBOX after the console selected other folders.
+    dovecot.append(&account, &stranger(7)).await;
+    t.app.reader().drain().await.unwrap();
+    assert_eq!(
+        dovecot.list(&account, "Quarantine").await,
+        listed(&[("<stranger7@unknown.example>", false)])
+    );
+}

@@ -16,6 +16,12 @@
 //!   only `init` and `run` create or migrate a database (missing, foreign, old, newer ones
 //!   named), `check` on a read-only `var/`, one contact address per client, and every
 //!   option and argument of every `--help` described.
+//! - `edits`: the console's missing commands (issue 16): `assistant show`/`client show`,
+//!   editing people, contacts and engagements, pause/resume/activate/end with the closing
+//!   mail, `hours restore`, `agreement reset`; each bad edit refused with the reason and
+//!   nothing changed.
+//! - `filed`: `quarantine list|show|release` and `attention list|show|done` on the Maildir:
+//!   a released message is read afresh once its sender is known; wrong ids move nothing.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -25,10 +31,13 @@
 //! - `hours`: time logs by mail end to end: entries, receipt, cancel, export, lock; a locked
 //!   month refuses void and cancel until unlocked; hours before the engagement's start,
 //!   `morgen` and lines over 24 h rejected with their reasons.
+//! - `import`: `tandem import FILE.csv`: all rows or none, faulty rows named, `--dry-run`,
+//!   and a 5,000-row file with a progress bar on a terminal and nothing on a pipe.
 //! - `inbound`: reading the Maildir exactly once, classification, where mail is moved.
 //! - `imap`: reading over IMAP from a real Dovecot: exactly once, batches, a crash before the
 //!   move, a deleted folder, a new UIDVALIDITY, an outage under the running reader, a server without MOVE or
-//!   IDLE, TLS and STARTTLS (required, never optional), `check`.
+//!   IDLE, TLS and STARTTLS (required, never optional), `check`; quarantined and attention
+//!   mail shown, released and done on the server.
 //! - `layers`: the shape of `src/` read from its imports: only the CLI imports the composition
 //!   root, no module imports one that imports it back, no SQL driver outside the store, the
 //!   pure modules import only pure ones and do no I/O.
@@ -84,11 +93,14 @@ mod dates;
 mod dbcopy;
 mod dbfaults;
 mod digest;
+mod edits;
+mod filed;
 mod fixtures;
 mod helpers;
 mod hostile;
 mod hours;
 mod imap;
+mod import;
 mod inbound;
 mod layers;
 mod onboarding;
