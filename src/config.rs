@@ -166,6 +166,9 @@ pub struct LogConfig {
     /// `json` (one object per line, for log collectors).
     #[serde(default)]
     pub format: LogFormat,
+    /// Write each address in the log as a short stable hash (`[addr:1a2b3c4d]`) instead.
+    #[serde(default)]
+    pub redact_addresses: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

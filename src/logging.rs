@@ -2,7 +2,9 @@
 //! `TANDEM_LOG` (tracing's `EnvFilter` syntax: `debug`, `tandem=debug,sqlx=warn`). Without it
 //! the daemon (`run`) logs `info` and above and every other command only warnings and errors,
 //! so that a command's own output is not interleaved with the log. Text is coloured only when
-//! stderr is a terminal and `NO_COLOR` is unset or empty (no-color.org).
+//! stderr is a terminal and `NO_COLOR` is unset or empty (no-color.org). With
+//! `[log] redact_addresses = true` every address in a line is written as a short stable hash
+//! ([`crate::redact`]).
 
 use std::io::IsTerminal as _;
 
@@ -43,9 +45,18 @@ pub fn init(config: Option<&LogConfig>, daemon: bool) {
         _ => EnvFilter::new(default),
     };
     let format = config.map(|c| c.format).unwrap_or_default();
+    // With `redact_addresses`, every line passes through `redact` on its way to stderr.
+    let redact = config.is_some_and(|c| c.redact_addresses);
+    let writer = move || -> Box<dyn std::io::Write> {
+        if redact {
+            Box::new(crate::redact::Redacting::new(std::io::stderr()))
+        } else {
+            Box::new(std::io::stderr())
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     // `try_init`: a second set-up in one process (a test) keeps the first.
     let _ = match format {
         LogFormat::Json => builder.json().with_ansi(false).try_init(),

@@ -599,3 +599,75 @@ async fn over_imap_the_filed_copies_are_exported_then_deleted() {
     assert!(erase.status.success(), "{}", describe(&erase));
     assert_eq!(filed().await, [stranger]);
 }
+
+/// The daemon's log at `info`: no time-log description and no survey comment ever; with
+/// `[log] redact_addresses = true`, no address either, each one a stable hash instead.
+#[tokio::test]
+async fn the_log_holds_no_bodies_and_with_redaction_no_addresses() {
+    for redact in [false, true] {
+        let t = agency_with(|_, text| {
+            text.replace(
+                "redact_addresses = false",
+                &format!("redact_addresses = {redact}"),
+            )
+        })
+        .await;
+        t.deliver(
+            "late.eml",
+            &message(
+                "Sam Lee <sam@va.example>",
+                "<late@va.example>",
+                "Stunden",
+                "",
+                "25.11.2026 1h Vertrauliche Unterlagen sortiert",
+            ),
+        );
+        // And a survey answered with a comment, read by the same run.
+        t.clock.set(test_now() + chrono::Duration::days(8));
+        t.app.send_survey_now(1).await.unwrap();
+        t.app.outbox().drain().await.unwrap();
+        let survey = sent_mail(&t, "survey").await;
+        t.deliver(
+            "comment.eml",
+            &reply(
+                "Anna Berg <anna@acme.example>",
+                &survey,
+                Path::InReplyTo,
+                "comment@acme.example",
+                "1: 5\r\n2: 5\r\n3: ja\r\n4: Ein vertraulicher Kommentar.\r\n\r\nAnna Berg",
+            ),
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("--config")
+            .arg(&t.config_path)
+            .args(["run", "--once"])
+            .env("TANDEM_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("recorded"), "{log}");
+        assert_eq!(
+            t.scalar(
+                "SELECT count(*) FROM survey_answer WHERE value LIKE '%vertraulicher Kommentar%'"
+            )
+            .await,
+            1,
+            "the answer was read by this run"
+        );
+        for secret in [
+            "Vertrauliche Unterlagen",
+            "vertraulicher Kommentar",
+            "Ablage",
+        ] {
+            assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        }
+        let hash = tandem::redact::hashed("sam@va.example");
+        if redact {
+            assert!(!log.contains("sam@va.example"), "{log}");
+            assert!(log.contains(&hash), "{log}");
+        } else {
+            assert!(log.contains("sam@va.example"), "{log}");
+        }
+    }
+}
