@@ -322,6 +322,7 @@ impl App {
         &self,
         subject: &store::privacy::Subject,
         dir: &std::path::Path,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<privacy::Exported, privacy::PrivacyError> {
         let mut conn = store::acquire(&self.pool).await?;
         let now = self.clock.now();
@@ -332,6 +333,7 @@ impl App {
             subject,
             dir,
             now,
+            progress,
         )
         .await
     }

@@ -3,11 +3,9 @@
 //! before anything is written, and nothing is imported unless every row is; a progress bar
 //! on a terminal, nothing on a pipe.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::open_app;
 use crate::config::Config;
@@ -29,7 +27,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let plan = import::parse(&data, config.agency.timezone, config.agency.default_locale)
         .with_context(|| format!("{} is not imported", args.file.display()))?;
     let app = open_app(config).await?;
-    let bar = progress_bar(plan.rows);
+    let bar = super::progress_bar(
+        plan.rows,
+        "importing {bar:40} {pos}/{len} rows ({eta} left)",
+    );
     let mut advance = |rows: u64| bar.inc(rows);
     let done = app.import(&plan, args.dry_run, &mut advance).await;
     bar.finish_and_clear();
@@ -54,19 +55,4 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         super::deliver(&app).await;
     }
     Ok(())
-}
-
-/// A bar over `rows` on stderr when it is a terminal; hidden otherwise (a pipe, a file, a
-/// log collector gets nothing).
-fn progress_bar(rows: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(rows), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows ({eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar
 }

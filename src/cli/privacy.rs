@@ -99,7 +99,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 let mut conn = app.pool.acquire().await?;
                 privacy::subject(&mut conn, &person).await?
             };
-            let done = app.export_person(&subject, &to).await?;
+            let bar = super::progress_bar(0, "exporting {bar:40} {pos}/{len} files");
+            let done = app
+                .export_person(&subject, &to, &mut |written, total| {
+                    bar.set_length(total);
+                    bar.set_position(written);
+                })
+                .await?;
+            bar.finish_and_clear();
             println!(
                 "exported {} ({}): {} rows, {} stored files, {} messages from the mail folders \
                  into {}",

@@ -87,6 +87,7 @@ pub async fn export(
     subject: &Subject,
     dir: &Path,
     now: chrono::DateTime<chrono::Utc>,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Exported, PrivacyError> {
     if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
         return Err(PrivacyError::Refused(format!(
@@ -102,7 +103,13 @@ pub async fn export(
         None => Vec::new(),
     };
 
-    let write = |name: &str, bytes: &[u8]| -> Result<(), PrivacyError> {
+    // Every file to write, for the progress (data.json and README.txt last).
+    let total = (found.files.len() + filed.len() + files.len() + 2) as u64;
+    let mut written = 0;
+    progress(written, total);
+    let mut write = |name: &str, bytes: &[u8]| -> Result<(), PrivacyError> {
+        written += 1;
+        progress(written, total);
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;

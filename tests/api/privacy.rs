@@ -194,9 +194,31 @@ async fn a_contact_is_exported_whole_then_erased_without_a_trace() {
     let out = t.dir.path().join("export-anna");
     let export = t.tandem(&["privacy", "export", ADDRESS, "--to", out.to_str().unwrap()]);
     assert!(export.status.success(), "{}", describe(&export));
+    // On a pipe, no progress.
+    assert!(export.stderr.is_empty(), "{}", describe(&export));
     let data: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("data.json")).unwrap()).unwrap();
     assert_eq!(data["person"]["name"], NAME);
+    // On a terminal (a pseudo-terminal from `script`), a bar over the files it writes.
+    let again = t.dir.path().join("export-on-a-terminal");
+    let command = format!(
+        "{} --config {} privacy export {ADDRESS} --to {}",
+        env!("CARGO_BIN_EXE_tandem"),
+        t.config_path.display(),
+        again.display()
+    );
+    let screen = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TANDEM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(screen.status.success(), "{}", describe(&screen));
+    let screen = String::from_utf8_lossy(&screen.stdout);
+    assert!(
+        screen.contains("exporting") && screen.contains(" files"),
+        "{screen}"
+    );
+    std::fs::remove_dir_all(&again).unwrap();
     for (table, n) in &counts {
         let rows = data["tables"][table].as_array().unwrap();
         assert_eq!(rows.len() as i64, *n, "{table}");
