@@ -635,25 +635,7 @@ impl ImapMailbox {
             }
         }
         if !conn.caps.moves {
-            self.timed("UID STORE", async {
-                let updates = session.uid_store(uid, "+FLAGS.SILENT (\\Deleted)").await?;
-                updates.try_collect::<Vec<_>>().await
-            })
-            .await?;
-            if conn.caps.uidplus {
-                self.timed("UID EXPUNGE", async {
-                    let gone = session.uid_expunge(uid).await?;
-                    gone.try_collect::<Vec<_>>().await
-                })
-                .await?;
-            } else {
-                // Without UIDPLUS this also expunges whatever else is marked deleted.
-                self.timed("EXPUNGE", async {
-                    let gone = session.expunge().await?;
-                    gone.try_collect::<Vec<_>>().await
-                })
-                .await?;
-            }
+            self.delete_uids(session, conn.caps.uidplus, uid).await?;
         }
         absorb(conn);
         tracing::debug!(
@@ -861,6 +843,35 @@ impl ImapMailbox {
             .collect())
     }
 
+    /// Flags the UIDs of `set` in the selected folder deleted and expunges them (by UID with
+    /// UIDPLUS; without it, `EXPUNGE` also removes whatever else is flagged deleted there).
+    async fn delete_uids(
+        &self,
+        session: &mut Session<Stream>,
+        uidplus: bool,
+        set: &str,
+    ) -> Result<(), InboundError> {
+        self.timed("UID STORE", async {
+            let updates = session.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?;
+            updates.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        if uidplus {
+            self.timed("UID EXPUNGE", async {
+                let gone = session.uid_expunge(set).await?;
+                gone.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        } else {
+            self.timed("EXPUNGE", async {
+                let gone = session.expunge().await?;
+                gone.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Deletes filed messages, one STORE and one EXPUNGE per folder.
     async fn delete_in(&self, state: &mut State, filed: &[Filed]) -> Result<usize, InboundError> {
         let conn = self.connection(&mut state.conn).await?;
@@ -884,25 +895,8 @@ impl ImapMailbox {
             conn.selected = None;
             self.timed(&format!("SELECT {folder}"), conn.session.select(folder))
                 .await?;
-            let session = &mut conn.session;
-            self.timed("UID STORE", async {
-                let updates = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
-                updates.try_collect::<Vec<_>>().await
-            })
-            .await?;
-            if conn.caps.uidplus {
-                self.timed("UID EXPUNGE", async {
-                    let gone = session.uid_expunge(&set).await?;
-                    gone.try_collect::<Vec<_>>().await
-                })
+            self.delete_uids(&mut conn.session, conn.caps.uidplus, &set)
                 .await?;
-            } else {
-                self.timed("EXPUNGE", async {
-                    let gone = session.expunge().await?;
-                    gone.try_collect::<Vec<_>>().await
-                })
-                .await?;
-            }
             absorb(conn);
             gone += uids.len();
         }
