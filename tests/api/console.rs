@@ -717,9 +717,13 @@ async fn the_log_is_quiet_for_commands_plain_on_a_pipe_and_json_when_asked() {
     // As JSON, from the file or from the environment.
     ok_end_and_restart(&t);
     let text = std::fs::read_to_string(&t.config_path).unwrap();
+    assert!(
+        text.contains("format = \"text\""),
+        "the shipped [log] section"
+    );
     std::fs::write(
         &t.config_path,
-        format!("{text}\n[log]\nformat = \"json\"\n"),
+        text.replacen("format = \"text\"", "format = \"json\"", 1),
     )
     .unwrap();
     let output = tandem_with_env(&t.config_path, &engagement, &[("TANDEM_LOG", "info")]);
@@ -754,7 +758,11 @@ async fn the_log_is_quiet_for_commands_plain_on_a_pipe_and_json_when_asked() {
         describe(&output)
     );
 
-    std::fs::write(&t.config_path, format!("{text}\n[log]\nformat = \"xml\"\n")).unwrap();
+    std::fs::write(
+        &t.config_path,
+        text.replacen("format = \"text\"", "format = \"xml\"", 1),
+    )
+    .unwrap();
     let output = tandem_with_env(&t.config_path, &["client", "list"], &[]);
     assert!(!output.status.success(), "{}", describe(&output));
     assert!(
