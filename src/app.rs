@@ -108,6 +108,23 @@ pub struct Service {
     pub systemd: bool,
 }
 
+/// What one pass of `run --once` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Messages read from the mailbox.
+    pub read: usize,
+    /// Of those, recorded for the first time.
+    pub recorded: usize,
+    /// Of those, seen before (only moved).
+    pub duplicates: usize,
+    /// Of those, left for another try.
+    pub failed: usize,
+    /// Scheduled mails queued.
+    pub scheduled: usize,
+    /// Mails sent (answers, scheduled mail and what was queued before).
+    pub sent: usize,
+}
+
 impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
@@ -436,16 +453,16 @@ impl App {
     /// outbox sends what they queue as they commit it; returns once all that is due is sent,
     /// and retention has run if it was due.
     /// For `tandem run --once` and for tests.
-    pub async fn run_once(&self) -> anyhow::Result<()> {
+    pub async fn run_once(&self) -> anyhow::Result<Pass> {
         let queued_all = std::sync::atomic::AtomicBool::new(false);
         let reading = async {
             let read = async {
-                self.reader().drain().await?;
+                let report = self.reader().drain().await?;
                 let scheduler = self.scheduler();
                 // A start like the daemon's: the config may have changed since the last one.
                 scheduler.wake_all().await?;
-                scheduler.step().await?;
-                anyhow::Ok(())
+                let step = scheduler.step().await?;
+                anyhow::Ok((report, step.queued.len()))
             }
             .await;
             queued_all.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -454,22 +471,30 @@ impl App {
         };
         let sending = async {
             let outbox = self.outbox();
+            let mut sent = 0;
             loop {
                 // Read before the drain: the drain after the last queueing is a whole one.
                 let last = queued_all.load(std::sync::atomic::Ordering::SeqCst);
-                outbox.drain().await?;
+                sent += outbox.drain().await?;
                 if last {
-                    return anyhow::Ok(());
+                    return anyhow::Ok(sent);
                 }
                 self.outbox_wake.notified().await;
             }
         };
         let (read, sent) = tokio::join!(reading, sending);
-        read.and(sent)?;
+        let ((report, scheduled), sent) = (read?, sent?);
         // Retention too, when a day has passed since it last ran (a `run --once` from cron
         // keeps it as the daemon does).
         self.retention().step().await?;
-        Ok(())
+        Ok(Pass {
+            read: report.read,
+            recorded: report.recorded,
+            duplicates: report.duplicates,
+            failed: report.failed,
+            scheduled,
+            sent,
+        })
     }
 
     /// The daemon. When `shutdown` completes, every task is asked to stop: the reader and the

@@ -33,8 +33,18 @@ pub async fn init(config: Config) -> anyhow::Result<()> {
 pub async fn run(config: Config, path: &std::path::Path, once: bool) -> anyhow::Result<()> {
     let app = create_app(config).await?;
     if once {
-        app.run_once().await?;
-        println!("one pass done");
+        let pass = app.run_once().await?;
+        println!(
+            "one pass done: {} message(s) read ({} new, {} seen before, {} to try again), {} \
+             scheduled mail(s) queued, {} mail(s) sent ({})",
+            pass.read,
+            pass.recorded,
+            pass.duplicates,
+            pass.failed,
+            pass.scheduled,
+            pass.sent,
+            app.transport.describe()
+        );
         return Ok(());
     }
     println!("tandem is running (database {})", app.config.database.url);

@@ -30,10 +30,10 @@ pub enum Command {
         #[arg(long)]
         trial_weeks: Option<u32>,
         /// Hourly rate, e.g. 45 or 45.50.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         rate: Option<String>,
         /// Monthly hours budget, e.g. 20 or 12.5.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         budget: Option<String>,
         /// The engagement has been running since --start (moving an agency to tandem): it is
         /// entered as active, with no trial and no welcome mails; its agreements are pending
@@ -61,10 +61,10 @@ pub enum Command {
         /// The engagement's id (see `tandem engagement list`).
         id: i64,
         /// Hourly rate, e.g. 45 or 45.50; `none` removes it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         rate: Option<String>,
         /// Monthly hours budget, e.g. 20 or 12.5; `none` removes it.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         budget: Option<String>,
         /// Last day of the trial (YYYY-MM-DD), while the trial is to come or running.
         #[arg(long)]

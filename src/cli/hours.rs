@@ -84,6 +84,16 @@ fn client_filter(client: Option<String>) -> anyhow::Result<Option<String>> {
         .map(|t| t.as_str().to_string()))
 }
 
+/// Refuses a `--client` filter naming no client: it would list nothing, as if there were no
+/// hours.
+async fn known_client(pool: &crate::store::Pool, tag: Option<&str>) -> anyhow::Result<()> {
+    if let Some(tag) = tag {
+        let tag = ClientTag::parse(tag)?;
+        crate::store::people::client_by_tag(&mut *pool.acquire().await?, &tag).await?;
+    }
+    Ok(())
+}
+
 /// Hundredths as a decimal with two places: `1.50`.
 fn decimal(hundredths: i64) -> String {
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
@@ -104,7 +114,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 to: to.map(|d| parse_date(&d, "--to")).transpose()?,
                 with_void: all,
             };
+            if let (Some(from), Some(to)) = (filter.from, filter.to) {
+                anyhow::ensure!(
+                    from <= to,
+                    "--from {from} is after --to {to}: the range holds no day"
+                );
+            }
             let pool = open_store(&config).await?;
+            known_client(&pool, filter.client.as_deref()).await?;
             let rows = timelog::entries(&mut *pool.acquire().await?, &filter).await?;
             if json {
                 return print_json(&rows);
@@ -165,6 +182,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 with_void: false,
             };
             let pool = open_store(&config).await?;
+            known_client(&pool, filter.client.as_deref()).await?;
             let rows = timelog::entries(&mut *pool.acquire().await?, &filter).await?;
             let mut csv = csv::Writer::from_writer(super::stdout());
             csv.write_record([

@@ -10,6 +10,11 @@ pub fn parse_hundredths(value: &str, what: &str) -> Result<i64, ParseError> {
         ))
     };
     let text = value.trim().replace(',', ".");
+    if text.starts_with('-') {
+        return Err(ParseError::new(format!(
+            "{what} '{value}' is negative: give 0 or more, such as 45 or 45.50"
+        )));
+    }
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     if whole.is_empty() && fraction.is_empty() || fraction.len() > 2 {
         return Err(bad());

@@ -31,20 +31,10 @@ async fn open(tx: &mut Conn, id: i64) -> Result<Engagement, OnboardingError> {
 /// them; a new trial end only while the trial is still to come or running (or paused).
 pub async fn edit(tx: &mut Conn, id: i64, change: &TermsChange) -> Result<(), OnboardingError> {
     let engagement = open(tx, id).await?;
-    if let Some(Some(rate)) = change.hourly_rate_cents
-        && rate < 0
-    {
-        return Err(OnboardingError::Invalid(
-            "the hourly rate cannot be negative".into(),
-        ));
-    }
-    if let Some(Some(budget)) = change.budget_minutes
-        && budget <= 0
-    {
-        return Err(OnboardingError::Invalid(
-            "the monthly budget must be more than zero hours".into(),
-        ));
-    }
+    super::check_terms(
+        change.hourly_rate_cents.flatten(),
+        change.budget_minutes.flatten(),
+    )?;
     if let Some(trial_end) = change.trial_end {
         if engagement.status == EngagementStatus::Active {
             return Err(OnboardingError::Invalid(format!(

@@ -108,6 +108,34 @@ fn check_start(start: NaiveDate, today: NaiveDate, running: bool) -> Result<(), 
     Ok(())
 }
 
+/// The most hours a monthly budget can hold: a month of 31 days, around the clock.
+pub const BUDGET_MAX_MINUTES: i64 = 31 * 24 * 60;
+
+/// Refuses a negative rate, and a monthly budget of no hours or of more than a month has.
+pub fn check_terms(
+    rate_cents: Option<i64>,
+    budget_minutes: Option<i64>,
+) -> Result<(), OnboardingError> {
+    if rate_cents.is_some_and(|r| r < 0) {
+        return Err(OnboardingError::Invalid(
+            "the hourly rate cannot be negative".into(),
+        ));
+    }
+    if budget_minutes.is_some_and(|b| b <= 0) {
+        return Err(OnboardingError::Invalid(
+            "the monthly budget must be more than zero hours".into(),
+        ));
+    }
+    if let Some(b) = budget_minutes.filter(|b| *b > BUDGET_MAX_MINUTES) {
+        return Err(OnboardingError::Invalid(format!(
+            "a monthly budget of {} hours is more than a month has ({} hours): check the number",
+            b / 60,
+            BUDGET_MAX_MINUTES / 60
+        )));
+    }
+    Ok(())
+}
+
 /// What `start` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Started {
@@ -147,16 +175,7 @@ pub async fn start(
     }
     // No trial for a running engagement: the stored trial ends on its first day.
     let trial_end = if running { request.start } else { trial_end };
-    if request.hourly_rate_cents.is_some_and(|r| r < 0) {
-        return Err(OnboardingError::Invalid(
-            "the hourly rate cannot be negative".into(),
-        ));
-    }
-    if request.budget_minutes.is_some_and(|b| b <= 0) {
-        return Err(OnboardingError::Invalid(
-            "the monthly budget must be more than zero hours".into(),
-        ));
-    }
+    check_terms(request.hourly_rate_cents, request.budget_minutes)?;
 
     let assistant = store::people::assistant_by_email(tx, &request.assistant).await?;
     let client = store::people::client_by_tag(tx, &request.client).await?;

@@ -328,6 +328,8 @@ pub async fn settle_agreement(
     if moved == 1 {
         return Ok(());
     }
+    // An engagement that does not exist is named as such, not as one without the agreement.
+    get(conn, engagement_id).await?;
     let state: Option<String> = on!(conn, |c| sqlx::query_scalar(
         "SELECT status FROM agreement WHERE engagement_id = $1 AND kind = $2"
     )

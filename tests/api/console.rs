@@ -828,3 +828,69 @@ fn completions_and_man_pages_come_from_the_command_definitions() {
     let end = std::fs::read_to_string(pages.join("tandem-engagement-end.1")).unwrap();
     assert!(end.contains("last day"), "{end}");
 }
+
+/// Issue 16, "Confusing": a negative amount is named as negative (also written `--rate -45`),
+/// a budget beyond a month's hours is refused, a missing engagement is named as missing, a
+/// list filter on an unknown client or an inverted range is refused instead of listing
+/// nothing, and `run --once` says what the pass did.
+#[tokio::test]
+async fn confusing_answers_say_what_is_wrong() {
+    use crate::edits::refused;
+    let t = spawn_app().await;
+    t.add_people().await;
+    let add = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "engagement",
+            "add",
+            "--assistant",
+            "sam@va.example",
+            "--client",
+            "acme",
+            "--start",
+            "2026-12-01",
+        ];
+        args.extend(extra);
+        args
+    };
+    refused(&t, &add(&["--rate", "-45"]), "--rate '-45' is negative");
+    refused(&t, &add(&["--rate=-45"]), "--rate '-45' is negative");
+    refused(
+        &t,
+        &add(&["--budget", "1000"]),
+        "a monthly budget of 1000 hours is more than a month has (744 hours)",
+    );
+    refused(
+        &t,
+        &["agreement", "sign", "99", "nda"],
+        "there is no engagement 99",
+    );
+    refused(
+        &t,
+        &["hours", "list", "--client", "nope"],
+        "unknown client tag 'nope'",
+    );
+    refused(
+        &t,
+        &["hours", "export", "--month", "2026-11", "--client", "nope"],
+        "unknown client tag 'nope'",
+    );
+    refused(
+        &t,
+        &[
+            "hours",
+            "list",
+            "--from",
+            "2026-11-30",
+            "--to",
+            "2026-11-01",
+        ],
+        "--from 2026-11-30 is after --to 2026-11-01",
+    );
+    let pass = t.tandem(&["run", "--once"]);
+    assert!(pass.status.success(), "{}", describe(&pass));
+    let said = String::from_utf8_lossy(&pass.stdout);
+    assert!(
+        said.starts_with("one pass done: 0 message(s) read (0 new, 0 seen before, 0 to try again)"),
+        "{said}"
+    );
+}
