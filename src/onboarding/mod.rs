@@ -173,6 +173,15 @@ pub async fn start(
             request.start
         )));
     }
+    // As `--trial-weeks 0` is refused, so is a trial of less than a week given by its end.
+    let shortest = last_day_after(request.start, 1);
+    if !running && trial_end < shortest {
+        return Err(OnboardingError::Invalid(format!(
+            "the trial must last at least one week: from {} it ends on {shortest} at the \
+             earliest, not {trial_end}",
+            request.start
+        )));
+    }
     // No trial for a running engagement: the stored trial ends on its first day.
     let trial_end = if running { request.start } else { trial_end };
     check_terms(request.hourly_rate_cents, request.budget_minutes)?;

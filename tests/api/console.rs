@@ -830,6 +830,7 @@ fn completions_and_man_pages_come_from_the_command_definitions() {
 }
 
 /// Issue 16, "Confusing": a negative amount is named as negative (also written `--rate -45`),
+/// a trial of less than a week is refused by its end as by its weeks,
 /// a budget beyond a month's hours is refused, a missing engagement is named as missing, a
 /// list filter on an unknown client or an inverted range is refused instead of listing
 /// nothing, and `run --once` says what the pass did.
@@ -858,6 +859,12 @@ async fn confusing_answers_say_what_is_wrong() {
         &t,
         &add(&["--budget", "1000"]),
         "a monthly budget of 1000 hours is more than a month has (744 hours)",
+    );
+    refused(
+        &t,
+        &add(&["--trial-end", "2026-12-03"]),
+        "the trial must last at least one week: from 2026-12-01 it ends on 2026-12-07 at the \
+         earliest, not 2026-12-03",
     );
     refused(
         &t,

@@ -442,7 +442,7 @@ async fn an_engagement_is_edited_paused_resumed_and_activated() {
         (&["engagement", "edit", "1"], "nothing to change"),
         (
             &["engagement", "edit", "1", "--rate=-45"],
-            "--rate '-45' is not a number",
+            "--rate '-45' is negative",
         ),
         (
             &["engagement", "edit", "1", "--budget", "0"],
