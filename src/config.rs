@@ -946,6 +946,28 @@ impl Config {
                 );
             }
         }
+        // A threshold outside every scale would alert on every answer, or on none.
+        let scales: Vec<_> = self
+            .surveys
+            .questions
+            .iter()
+            .filter(|q| q.kind == crate::domain::QuestionKind::Scale)
+            .collect();
+        let threshold = self.surveys.alert_threshold;
+        if !scales.is_empty() && !scales.iter().any(|q| (q.min..q.max).contains(&threshold)) {
+            let ranges: Vec<String> = scales
+                .iter()
+                .map(|q| format!("{}-{}", q.min, q.max))
+                .collect();
+            return invalid(
+                "surveys.alert_threshold",
+                &format!(
+                    "{threshold} is outside the scales of the questions ({}): a score at or \
+                     under it alerts, so it must be at least the lowest and below the highest",
+                    ranges.join(", ")
+                ),
+            );
+        }
         self.validate_schedule()
     }
 
@@ -1007,6 +1029,18 @@ mod tests {
     use super::*;
 
     const SHIPPED: &str = include_str!("../config/tandem.toml");
+
+    #[test]
+    fn an_alert_threshold_off_the_scale_is_refused() {
+        for bad in ["9", "5", "0"] {
+            let text = SHIPPED.replace("alert_threshold = 2", &format!("alert_threshold = {bad}"));
+            assert_ne!(text, SHIPPED);
+            let err = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains("surveys.alert_threshold"), "{bad}: {err}");
+        }
+        let text = SHIPPED.replace("alert_threshold = 2", "alert_threshold = 4");
+        assert!(Config::from_toml(&text).is_ok());
+    }
 
     #[test]
     fn holidays_close_the_send_window() {
