@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::open_app;
 use crate::config::Config;
 use crate::domain::Locale;
-use crate::store::privacy::{self, Subject};
+use crate::store::privacy;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -127,37 +127,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let (subject, keep) = {
                 let mut conn = app.pool.acquire().await?;
                 let subject = privacy::subject(&mut conn, &person).await?;
-                let keep = match &subject {
-                    Subject::Assistant { id, .. } => {
-                        let open = privacy::open_engagements(&mut conn, *id).await?;
-                        anyhow::ensure!(
-                            open.is_empty(),
-                            "{} still works in engagement(s) {}: end them first \
-                             (`tandem engagement end ID`)",
-                            subject.name(),
-                            open.iter()
-                                .map(i64::to_string)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                        !drop_billing
-                            && (keep_billing || privacy::has_hours(&mut conn, *id).await?)
-                    }
-                    Subject::Contact {
-                        client_id,
-                        client_tag,
-                        ..
-                    } => {
-                        let (open, contacts) = privacy::client_needs(&mut conn, *client_id).await?;
-                        anyhow::ensure!(
-                            open == 0 || contacts > 1,
-                            "{} is the only contact of client '{client_tag}', which has {open} \
-                             engagement(s) running: add another contact first",
-                            subject.name()
-                        );
-                        false
-                    }
+                // Refused before asking; the erase checks again in its transaction.
+                let asked = match (keep_billing, drop_billing) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
                 };
+                let keep = crate::privacy::erasable(&mut conn, &subject, asked).await?;
                 (subject, keep)
             };
             if !yes {

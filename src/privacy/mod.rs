@@ -232,13 +232,61 @@ pub fn summary(subject: &Subject, found: &Found, mail: usize) -> String {
     out
 }
 
+/// Whether `subject` may be erased now, and whether their hours are kept for billing:
+/// `keep_billing` as asked, by default when an assistant has hours. Refused for an assistant
+/// who still works in an engagement, and for a client's last contact while the client has one
+/// running (the schedule would have nobody to write to).
+pub async fn erasable(
+    conn: &mut Conn,
+    subject: &Subject,
+    keep_billing: Option<bool>,
+) -> Result<bool, PrivacyError> {
+    match subject {
+        Subject::Assistant { id, .. } => {
+            let open = privacy::open_engagements(conn, *id).await?;
+            if !open.is_empty() {
+                return Err(PrivacyError::Refused(format!(
+                    "{} still works in engagement(s) {}: end them first \
+                     (`tandem engagement end ID`)",
+                    subject.name(),
+                    open.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Ok(match keep_billing {
+                Some(keep) => keep,
+                None => privacy::has_hours(conn, *id).await?,
+            })
+        }
+        Subject::Contact {
+            client_id,
+            client_tag,
+            ..
+        } => {
+            let (open, contacts) = privacy::client_needs(conn, *client_id).await?;
+            if open > 0 && contacts <= 1 {
+                return Err(PrivacyError::Refused(format!(
+                    "{} is the only contact of client '{client_tag}', which has {open} \
+                     engagement(s) running: add another contact first",
+                    subject.name()
+                )));
+            }
+            Ok(false)
+        }
+    }
+}
+
 /// Erases `subject`'s rows in the transaction `tx` ([`privacy::erase`]), then the raw
-/// messages of mail to others that name them (a message not sent yet is not sent).
+/// messages of mail to others that name them (a message not sent yet is not sent). The
+/// refusals of [`erasable`] hold here, in the transaction, whatever the caller checked before.
 pub async fn erase_rows(
     tx: &mut Conn,
     subject: &Subject,
     keep_billing: bool,
 ) -> Result<Erased, PrivacyError> {
+    erasable(tx, subject, Some(keep_billing)).await?;
     let mut erased = privacy::erase(tx, subject, keep_billing).await?;
     let needles = subject.needles();
     let mut after = 0;
@@ -300,12 +348,19 @@ pub fn cutoffs(
     retention: &crate::config::Retention,
     now: chrono::DateTime<chrono::Utc>,
 ) -> privacy::Cutoffs {
-    let back = |d: std::time::Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
     privacy::Cutoffs {
-        raw_messages: back(retention.raw_messages),
-        documents: back(retention.documents),
-        health_events: back(retention.health_events),
+        raw_messages: before(now, retention.raw_messages),
+        documents: before(now, retention.documents),
+        health_events: before(now, retention.health_events),
     }
+}
+
+/// The instant a retention `period` before `now`: what is older goes.
+fn before(
+    now: chrono::DateTime<chrono::Utc>,
+    period: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    now - chrono::Duration::from_std(period).unwrap_or_default()
 }
 
 /// Applies `[retention]` at `now` in the transaction `tx` and to the mail folders (the
@@ -328,12 +383,11 @@ pub async fn purge_mail(
     dry_run: bool,
 ) -> Result<(usize, usize), PrivacyError> {
     use crate::domain::Disposition;
-    let back = |d: std::time::Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
     let processed = mailbox
-        .filed_before(Disposition::Processed, back(retention.raw_messages))
+        .filed_before(Disposition::Processed, before(now, retention.raw_messages))
         .await?;
     let quarantined = mailbox
-        .filed_before(Disposition::Quarantine, back(retention.quarantine))
+        .filed_before(Disposition::Quarantine, before(now, retention.quarantine))
         .await?;
     if dry_run {
         return Ok((processed.len(), quarantined.len()));
