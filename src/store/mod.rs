@@ -560,25 +560,22 @@ pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
 }
 
 /// Marks a savepoint in the transaction `tx` is in: what is done after it is undone alone by
-/// [`rollback_savepoint`], or kept in the transaction by [`release`]. One at a time; when
-/// neither is called (an error on the way out), the whole transaction is rolled back as it is
-/// dropped.
-pub async fn savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    statement(tx, "SAVEPOINT message").await
+/// [`rollback_savepoint`]. With `after_another`, the savepoint marked before is released first
+/// (what was done since it is kept in the transaction), in the same round trip. One at a time;
+/// the commit releases the last one, and a transaction dropped without a commit (an error on the
+/// way out) is rolled back whole.
+pub async fn savepoint(tx: &mut Conn, after_another: bool) -> Result<(), StoreError> {
+    if after_another {
+        statement(tx, "RELEASE SAVEPOINT message; SAVEPOINT message").await
+    } else {
+        statement(tx, "SAVEPOINT message").await
+    }
 }
 
-/// Keeps what was done since [`savepoint`], in its transaction.
-pub async fn release(tx: &mut Conn) -> Result<(), StoreError> {
-    statement(tx, "RELEASE SAVEPOINT message").await
-}
-
-/// Undoes what was done since [`savepoint`]; the transaction stays open.
+/// Undoes what was done since [`savepoint`]; the transaction stays open, and so does the
+/// savepoint (empty now).
 pub async fn rollback_savepoint(tx: &mut Conn) -> Result<(), StoreError> {
-    statement(
-        tx,
-        "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message",
-    )
-    .await
+    statement(tx, "ROLLBACK TO SAVEPOINT message").await
 }
 
 /// Runs fixed SQL with no parameters and no result.

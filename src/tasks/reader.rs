@@ -121,6 +121,9 @@ struct Slice {
     unrecorded: HashSet<String>,
     /// What each message recorded was decided to be, counted in the metrics at the commit.
     decided: Vec<Decision>,
+    /// Whether a message's savepoint is open (the next message's releases it, the commit
+    /// ends it).
+    savepoint: bool,
 }
 
 impl Slice {
@@ -235,6 +238,13 @@ impl Reader {
         };
         self.apply(tx, &route, Received { id, incoming, now })
             .await?;
+        // What planning keeps for the transaction stays true: the entries stored count in
+        // their days; any other change of hours, engagements or locks starts it afresh.
+        match &route {
+            Route::File(_) => {}
+            Route::Hours(_, plan) => slice.people.hours.logged(plan),
+            _ => slice.people.hours = Default::default(),
+        }
         let queued = !matches!(route, Route::File(_));
         Ok((Outcome::Recorded(decision), queued))
     }
@@ -309,17 +319,17 @@ impl Reader {
         decided: Option<Decision>,
         now: DateTime<Utc>,
     ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
-        store::savepoint(tx).await?;
+        store::savepoint(tx, slice.savepoint).await?;
+        slice.savepoint = true;
         match self
             .record_as(tx, slice, incoming, source, decided, now)
             .await
         {
-            Ok(done) => {
-                store::release(tx).await?;
-                Ok(Ok(done))
-            }
+            Ok(done) => Ok(Ok(done)),
             Err(e) => {
                 store::rollback_savepoint(tx).await?;
+                // What the message stored is undone: so is what planning kept of it.
+                slice.people.hours = Default::default();
                 Ok(Err(e))
             }
         }

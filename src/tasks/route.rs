@@ -309,6 +309,8 @@ fn for_a_person(first: Decision, replied_to: Option<&store::outbox::Sent>) -> Ro
 pub struct People {
     by_address: HashMap<String, Option<Person>>,
     assistants: HashMap<i64, Assistant>,
+    /// What planning time logs read; the reader keeps it true as it applies routes.
+    pub hours: flow::Lookups,
 }
 
 impl People {
@@ -460,6 +462,7 @@ async fn decide(
             Some(s) if s.assistant_id == assistant.id => {
                 let plan = flow::plan(
                     conn,
+                    &mut people.hours,
                     assistant.clone(),
                     &incoming.new_text,
                     incoming.subject.as_deref(),
@@ -497,6 +500,7 @@ async fn decide(
 
     let plan = flow::plan(
         conn,
+        &mut people.hours,
         assistant,
         &incoming.new_text,
         incoming.subject.as_deref(),

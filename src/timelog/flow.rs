@@ -2,7 +2,8 @@
 //!
 //! [`plan`] reads (the assistant's engagements, locked months, the day's totals) and decides
 //! every line; it writes nothing, so `tandem parse` shows exactly what the daemon would do.
-//! [`apply`] stores the plan and queues the receipt in the caller's transaction.
+//! [`apply`] stores the plan and queues the receipt in the caller's transaction. What `plan`
+//! reads is kept in [`Lookups`] for the rest of that transaction.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -185,9 +186,73 @@ pub fn subject_tags(subject: &str) -> Vec<String> {
         .collect()
 }
 
-/// Decides every line of `text` (the new text of the message). Reads, never writes.
+/// What [`plan`] read from the database, kept for the messages after it in one transaction of
+/// the reader (which holds the write lock, so only its own messages change these meanwhile):
+/// an assistant's engagements, whether a month is locked, the minutes stored for an assistant's
+/// day. Whoever holds one keeps it true: [`Lookups::logged`] after the entries of a plan are
+/// stored, and a fresh one after anything else changed hours, engagements or locks (a voided
+/// submission, a trial decided, a savepoint undone).
+#[derive(Debug, Default)]
+pub struct Lookups {
+    engagements: std::collections::HashMap<i64, Vec<Engagement>>,
+    locked: std::collections::HashMap<(i32, u32), bool>,
+    /// Minutes stored (not void) per assistant and day.
+    stored: std::collections::HashMap<(i64, NaiveDate), i64>,
+}
+
+impl Lookups {
+    async fn engagements(
+        &mut self,
+        conn: &mut Conn,
+        assistant_id: i64,
+    ) -> Result<Vec<Engagement>, StoreError> {
+        if let Some(found) = self.engagements.get(&assistant_id) {
+            return Ok(found.clone());
+        }
+        let found = store::engagements::open_for_assistant(conn, assistant_id).await?;
+        self.engagements.insert(assistant_id, found.clone());
+        Ok(found)
+    }
+
+    async fn is_locked(&mut self, conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreError> {
+        let month = (day.year(), day.month());
+        if let Some(locked) = self.locked.get(&month) {
+            return Ok(*locked);
+        }
+        let locked = store::timelog::is_locked(conn, day).await?;
+        self.locked.insert(month, locked);
+        Ok(locked)
+    }
+
+    async fn stored_minutes(
+        &mut self,
+        conn: &mut Conn,
+        assistant_id: i64,
+        day: NaiveDate,
+    ) -> Result<i64, StoreError> {
+        if let Some(minutes) = self.stored.get(&(assistant_id, day)) {
+            return Ok(*minutes);
+        }
+        let minutes = store::timelog::minutes_on(conn, assistant_id, day).await?;
+        self.stored.insert((assistant_id, day), minutes);
+        Ok(minutes)
+    }
+
+    /// The entries `plan` accepted are stored now: the days it counted grow by them.
+    pub fn logged(&mut self, plan: &Plan) {
+        for entry in &plan.accepted {
+            if let Some(minutes) = self.stored.get_mut(&(plan.assistant.id, entry.date)) {
+                *minutes += i64::from(entry.minutes);
+            }
+        }
+    }
+}
+
+/// Decides every line of `text` (the new text of the message). Reads, never writes; what it
+/// reads comes from `lookups` where they hold it.
 pub async fn plan(
     conn: &mut Conn,
+    lookups: &mut Lookups,
     assistant: Assistant,
     text: &str,
     subject: Option<&str>,
@@ -199,7 +264,7 @@ pub async fn plan(
         locale: assistant.locale,
         day_first: true,
     };
-    let engagements = store::engagements::open_for_assistant(conn, assistant.id).await?;
+    let engagements = lookups.engagements(conn, assistant.id).await?;
     let known: Vec<String> = engagements.iter().map(|e| e.client_tag.clone()).collect();
     let subject_tag = subject
         .map(subject_tags)
@@ -211,8 +276,6 @@ pub async fn plan(
     let mut rejected = Vec::new();
     // Minutes per day: what is stored plus what this message adds.
     let mut day_totals: std::collections::HashMap<NaiveDate, i64> = Default::default();
-    // Whether each month met is locked: looked up once per month, not once per line.
-    let mut locked: std::collections::HashMap<(i32, u32), bool> = Default::default();
     let reject = |line: usize, text: String, detail: Reason, example: String| Rejection {
         line,
         message: detail.describe(assistant.locale),
@@ -279,16 +342,7 @@ pub async fn plan(
             rejected.push(reject(entry.line, entry.text.clone(), reason, example));
             continue;
         }
-        let month = (entry.date.year(), entry.date.month());
-        let is_locked = match locked.get(&month) {
-            Some(is_locked) => *is_locked,
-            None => {
-                let is_locked = store::timelog::is_locked(conn, entry.date).await?;
-                locked.insert(month, is_locked);
-                is_locked
-            }
-        };
-        if is_locked {
+        if lookups.is_locked(conn, entry.date).await? {
             let month = entry.date.format("%Y-%m").to_string();
             let example = entry.text.clone();
             rejected.push(reject(
@@ -301,7 +355,11 @@ pub async fn plan(
         }
         let total = match day_totals.get(&entry.date) {
             Some(total) => *total,
-            None => store::timelog::minutes_on(conn, assistant.id, entry.date).await?,
+            None => {
+                lookups
+                    .stored_minutes(conn, assistant.id, entry.date)
+                    .await?
+            }
         };
         let with_this = total + i64::from(entry.minutes);
         if with_this > 24 * 60 {
