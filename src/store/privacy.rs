@@ -808,15 +808,22 @@ const EXPIRED_DOCUMENT: &str = "id IN (SELECT document_id FROM agreement_documen
 
 /// Counts (`delete` false) or deletes (true) what is older than `cutoffs`.
 pub async fn expire(tx: &mut Conn, cutoffs: &Cutoffs, delete: bool) -> Result<Expired, StoreError> {
-    let run = async |tx: &mut Conn, sql: String, at: DateTime<Utc>| -> Result<u64, StoreError> {
+    // The rows of `table` that meet `expired` (one parameter, the cut-off): deleted, or
+    // counted for a dry run.
+    let run = async |tx: &mut Conn,
+                     table: &str,
+                     expired: &str,
+                     at: DateTime<Utc>|
+           -> Result<u64, StoreError> {
         if delete {
+            let sql = format!("DELETE FROM {table} WHERE {expired}");
             Ok(on!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(at)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()))?)
         } else {
-            let sql = sql.replacen("DELETE FROM", "SELECT COUNT(*) FROM", 1);
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE {expired}");
             let n: i64 = on!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(at)
                 .fetch_one(c)
@@ -824,12 +831,7 @@ pub async fn expire(tx: &mut Conn, cutoffs: &Cutoffs, delete: bool) -> Result<Ex
             Ok(n as u64)
         }
     };
-    let raw_messages = run(
-        tx,
-        format!("DELETE FROM outbox_raw WHERE {EXPIRED_RAW}"),
-        cutoffs.raw_messages,
-    )
-    .await?;
+    let raw_messages = run(tx, "outbox_raw", EXPIRED_RAW, cutoffs.raw_messages).await?;
     let sql = format!("SELECT id FROM document WHERE {EXPIRED_DOCUMENT}");
     let ids: Vec<i64> = on!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(cutoffs.documents)
@@ -852,12 +854,7 @@ pub async fn expire(tx: &mut Conn, cutoffs: &Cutoffs, delete: bool) -> Result<Ex
         }
     }
     let documents = ids.len() as u64;
-    let health_events = run(
-        tx,
-        "DELETE FROM health_event WHERE at < $1".into(),
-        cutoffs.health_events,
-    )
-    .await?;
+    let health_events = run(tx, "health_event", "at < $1", cutoffs.health_events).await?;
     Ok(Expired {
         raw_messages,
         documents,
