@@ -151,6 +151,17 @@ impl Scheduler {
             Kind::HoursNudge { week } => {
                 crate::timelog::nudge::nudge(&mut tx, compose, &people, week, key, now).await?
             }
+            Kind::Checkin { period, trial } => {
+                crate::checkin::flow::send(&mut tx, compose, &people, period, *trial, key, now)
+                    .await?
+                    .is_some()
+            }
+            Kind::CheckinReminder { period } => {
+                crate::checkin::flow::remind(&mut tx, compose, &people, period, key, now).await?
+            }
+            Kind::FeedbackTalk { party, period } => {
+                crate::talks::propose(&mut tx, compose, &people, *party, period, key, now).await?
+            }
         };
         store::commit(tx).await?;
         Ok(queued)
