@@ -50,7 +50,7 @@ pub fn questions(client_name: &str) -> Vec<Question> {
 }
 
 /// What a check-in's answers say, by key (whatever their numbers).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reading {
     pub score: Option<i64>,
     pub blocked: Option<bool>,

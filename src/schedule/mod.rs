@@ -175,6 +175,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn checkins_and_talks_are_shipped_on_and_can_be_turned_off() {
+        let shipped = include_str!("../../config/tandem.toml");
+        let c = crate::config::Config::from_toml(shipped).unwrap().schedule;
+        assert_eq!(
+            c.checkin_trial.map(|c| c.to_string()).as_deref(),
+            Some("weekly:thu 10:00")
+        );
+        assert_eq!(
+            c.checkin_after_trial.map(|c| c.to_string()).as_deref(),
+            Some("monthly:first thu 10:00")
+        );
+        assert_eq!(c.checkin_reminder_days, 3);
+        assert_eq!(
+            c.feedback_talks.to_string(),
+            "trial-end 10:00, then every 13w 10:00"
+        );
+        let off = shipped
+            .replace(
+                "checkin_trial = \"weekly:thu 10:00\"",
+                "checkin_trial = \"off\"",
+            )
+            .replace(
+                "feedback_talks = \"trial-end 10:00, then every 13w 10:00\"",
+                "feedback_talks = \"off\"",
+            );
+        let c = crate::config::Config::from_toml(&off).unwrap().schedule;
+        assert!(c.checkin_trial.is_none());
+        assert_eq!(c.feedback_talks, talks::TalkCadence::OFF);
+        for (from, to, key) in [
+            (
+                "checkin_after_trial = \"monthly:first thu 10:00\"",
+                "checkin_after_trial = \"monthly:fifth thu 10:00\"",
+                "schedule.checkin_after_trial",
+            ),
+            (
+                "feedback_talks = \"trial-end 10:00, then every 13w 10:00\"",
+                "feedback_talks = \"quarterly\"",
+                "schedule.feedback_talks",
+            ),
+        ] {
+            let text = shipped.replace(from, to);
+            assert_ne!(text, shipped);
+            let err = crate::config::Config::from_toml(&text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "'{err}' should name {key}");
+        }
+    }
+
+    #[test]
     fn days_begin_at_local_midnight() {
         let berlin = TimeZone::parse("Europe/Berlin").unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();

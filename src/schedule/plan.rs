@@ -490,20 +490,17 @@ impl Planner<'_> {
         let trial_end = self.facts.engagement.trial_end;
         for party in [Party::Client, Party::Assistant] {
             let until = self.until_local(party);
-            for talk in self.config.feedback_talks.talks(trial_end, until) {
+            let talks = &self.config.feedback_talks;
+            for talk in talks.talks(trial_end, until) {
+                let period = match (&talks.then, talk.trial_end) {
+                    (Some(cadence), false) => period_of(cadence, talk.at.date()),
+                    _ => "trial-end".to_string(),
+                };
                 let due = self.due(party, talk.at);
-                let key = format!(
-                    "feedback_talk:{}:{}:{}",
-                    self.id(),
-                    party.as_str(),
-                    talk.period
-                );
+                let key = format!("feedback_talk:{}:{}:{}", self.id(), party.as_str(), period);
                 self.push(
                     key,
-                    Kind::FeedbackTalk {
-                        party,
-                        period: talk.period,
-                    },
+                    Kind::FeedbackTalk { party, period },
                     party,
                     due,
                     &format!("feedback_talk:{}", party.as_str()),

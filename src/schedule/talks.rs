@@ -29,10 +29,10 @@ pub struct TalkCadence {
     pub then: Option<Cadence>,
 }
 
-/// One proposed talk: its period (`trial-end`, or the period of the cadence) and local time.
+/// One proposed talk: at the trial's end or on the cadence, and its local time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Talk {
-    pub period: String,
+    pub trial_end: bool,
     pub at: NaiveDateTime,
 }
 
@@ -50,7 +50,7 @@ impl TalkCadence {
         let anchor = trial_end.and_time(at);
         if self.trial_end.is_some() && anchor <= until {
             out.push(Talk {
-                period: "trial-end".into(),
+                trial_end: true,
                 at: anchor,
             });
         }
@@ -60,7 +60,7 @@ impl TalkCadence {
                 - chrono::Duration::seconds(1);
             for local in cadence.between(anchor, after, until) {
                 out.push(Talk {
-                    period: super::plan::period_of(cadence, local.date()),
+                    trial_end: false,
                     at: local,
                 });
             }
@@ -191,14 +191,14 @@ mod tests {
         let talks = c.talks(day(2026, 12, 28), until);
         let got: Vec<(String, String)> = talks
             .iter()
-            .map(|t| (t.period.clone(), t.at.format("%Y-%m-%d %H:%M").to_string()))
+            .map(|t| (t.trial_end, t.at.format("%Y-%m-%d %H:%M").to_string()))
             .collect();
         assert_eq!(
             got[..3],
             [
-                ("trial-end".to_string(), "2026-12-28 10:00".to_string()),
-                ("2027-03-29".to_string(), "2027-03-29 10:00".to_string()),
-                ("2027-06-28".to_string(), "2027-06-28 10:00".to_string()),
+                (true, "2026-12-28 10:00".to_string()),
+                (false, "2027-03-29 10:00".to_string()),
+                (false, "2027-06-28 10:00".to_string()),
             ]
         );
         assert_eq!(got.len(), 5);
