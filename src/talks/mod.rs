@@ -1,6 +1,6 @@
 //! Feedback talks: on `[schedule] feedback_talks` (at the trial's end, then on a cadence), a
-//! review call is proposed to the client's contacts and to the assistant, one mail each in
-//! their language, with an agenda built from both sides' latest answers: the client's last
+//! review call is proposed to the client's contacts (one mail to them all) and to the
+//! assistant (one of their own), each in their language, with an agenda built from both sides' latest answers: the client's last
 //! answered feedback survey (scores and comments) and the assistant's last answered check-in
 //! (how it goes, blockers, ideas). Answers to it are for a person (the operator sets the
 //! date), so they go to the attention folder. Writes in the caller's transaction.
@@ -131,8 +131,8 @@ async fn assistant_side(
     }))
 }
 
-/// Proposes the feedback talk of `period` to `party`: the client's contacts (one mail each;
-/// the first under `key`, the others under `key:ADDRESS`) or the assistant. Whether anything
+/// Proposes the feedback talk of `period` to `party` under `key`: one mail to all of the
+/// client's contacts together (in the client's language), or one to the assistant. Whether it
 /// was queued (`false`: sent before).
 pub async fn propose(
     tx: &mut Conn,
@@ -152,28 +152,35 @@ pub async fn propose(
             .collect::<Result<_, _>>()?,
         Party::Assistant | Party::Operator => vec![people.assistant()?],
     };
+    let Some(to) = recipients.first() else {
+        return Err(MailError::Store(StoreError::Corrupt(format!(
+            "client '{}' has no contact person",
+            people.client.tag
+        ))));
+    };
+    let and = match to.locale {
+        Locale::De => " und ",
+        Locale::En => " and ",
+    };
     let id = people.engagement.id;
-    let mut queued = false;
-    for (i, to) in recipients.iter().enumerate() {
-        let context = TalkContext {
-            agency: compose.agency_view(),
-            recipient_name: to.name.clone(),
-            client_name: people.client.name.clone(),
-            assistant_name: people.assistant.name.clone(),
-            to_client: party == Party::Client,
-            trial_end: period == "trial-end",
-            trial_end_date: format_date(people.engagement.trial_end, to.locale),
-            client_side: client_side(tx, id, to.locale).await?,
-            assistant_side: assistant_side(tx, id, to.locale).await?,
-        };
-        let mail = compose
-            .mail(to, "feedback_talk", &context, AutoSubmitted::Generated)?
-            .expecting_reply();
-        let key = match i {
-            0 => key.to_string(),
-            _ => format!("{key}:{}", to.mailbox.email),
-        };
-        queued |= outbound::enqueue(tx, &key, "feedback_talk", Some(id), &mail, now).await?;
-    }
-    Ok(queued)
+    let context = TalkContext {
+        agency: compose.agency_view(),
+        recipient_name: recipients
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(and),
+        client_name: people.client.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        to_client: party == Party::Client,
+        trial_end: period == "trial-end",
+        trial_end_date: format_date(people.engagement.trial_end, to.locale),
+        client_side: client_side(tx, id, to.locale).await?,
+        assistant_side: assistant_side(tx, id, to.locale).await?,
+    };
+    let mut mail = compose
+        .mail(to, "feedback_talk", &context, AutoSubmitted::Generated)?
+        .expecting_reply();
+    mail.to = recipients.iter().map(|r| r.mailbox.clone()).collect();
+    Ok(outbound::enqueue(tx, key, "feedback_talk", Some(id), &mail, now).await?)
 }

@@ -83,8 +83,8 @@
 //! - `checkin`: check-ins to the assistant on a moved clock: weekly in the trial, monthly
 //!   after, as the preview says, once across restarts; answered numbered and inline, in part
 //!   and to the reminder; a blocker and a low score alerting the operator; the digest's line.
-//! - `feedback_talk`: the review call at the trial's end and quarterly, to each contact and
-//!   the assistant, with the agenda from real survey and check-in answers, once per period.
+//! - `feedback_talk`: the review call at the trial's end and quarterly, to the contacts and
+//!   to the assistant, with the agenda from real survey and check-in answers, once per period.
 
 mod auth_fixtures;
 mod authentication;
