@@ -9,7 +9,7 @@
 pub mod flow;
 
 use crate::domain::{Question, QuestionKind};
-use crate::survey::answers::Value;
+use crate::survey::answers::{Answer, Parsed, Value};
 
 /// The keys of the check-in's questions, in their order.
 pub const GOING: &str = "going";
@@ -93,6 +93,60 @@ impl Reading {
     }
 }
 
+/// The most lines [`with_text_after_yes`] looks at, and the most characters it keeps.
+const MAX_LINES: usize = 200;
+const MAX_CHARS: usize = 2_000;
+
+/// "2: ja, mir fehlt der Zugang zum CRM": the yes/no question answered with its text on the
+/// same line. When the answers have a yes to the blocker question but no blocker text, the
+/// text after the yes on question 2's numbered line (`2:`, `2)`, `2.`, `2 -`) becomes the
+/// blocker's answer, and question 3 is no longer missing. One pass over the first
+/// [`MAX_LINES`] lines of the new text.
+pub fn with_text_after_yes(mut parsed: Parsed, new_text: &str) -> Parsed {
+    let said_yes = parsed
+        .answers
+        .iter()
+        .any(|a| a.key == BLOCKED && a.value == Value::YesNo(true));
+    if !said_yes || parsed.answers.iter().any(|a| a.key == BLOCKER) {
+        return parsed;
+    }
+    let Some(text) = new_text.lines().take(MAX_LINES).find_map(text_after_yes) else {
+        return parsed;
+    };
+    let at = parsed
+        .answers
+        .iter()
+        .position(|a| a.number > 3)
+        .unwrap_or(parsed.answers.len());
+    parsed.answers.insert(
+        at,
+        Answer {
+            number: 3,
+            key: BLOCKER.into(),
+            value: Value::Text(text),
+        },
+    );
+    parsed.missing.retain(|n| *n != 3);
+    parsed.invalid.retain(|i| i.number != 3);
+    parsed
+}
+
+/// The text after "yes" on a line that answers question 2 by number.
+fn text_after_yes(line: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix('2')?;
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix([':', ')', '.', '-', '–'])?.trim_start();
+    if crate::survey::answers::yes_no(rest) != Some(true) {
+        return None;
+    }
+    let (_, after) = rest.split_once([',', ';', ':', '-', '–', '.', '!'])?;
+    let after = after.trim_matches(|c: char| c.is_whitespace() || c == '-' || c == '–');
+    if after.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+        return None;
+    }
+    Some(after.chars().take(MAX_CHARS).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +168,36 @@ mod tests {
         );
         assert!(!reading(&[(BLOCKER, Value::Text("  ".into()))]).is_blocked());
         assert!(!reading(&[]).is_blocked());
+    }
+
+    #[test]
+    fn the_text_after_a_yes_is_the_blocker() {
+        let q = questions("Acme");
+        for (text, blocker) in [
+            (
+                "2: ja, mir fehlt der Zugang zum CRM",
+                Some("mir fehlt der Zugang zum CRM"),
+            ),
+            (
+                "2) yes - who approves travel?",
+                Some("who approves travel?"),
+            ),
+            ("2: yes", None),
+            ("2: yes!", None),
+            ("2: no, all fine", None),
+            (
+                "2: ja, wer gibt Reisen frei?\n3: Das Budget",
+                Some("Das Budget"),
+            ),
+        ] {
+            let parsed = with_text_after_yes(crate::survey::answers::parse(text, &q), text);
+            let got = parsed.answers.iter().find_map(|a| match &a.value {
+                Value::Text(t) if a.key == BLOCKER => Some(t.as_str()),
+                _ => None,
+            });
+            assert_eq!(got, blocker, "{text}");
+            assert_eq!(parsed.missing.contains(&3), got.is_none(), "{text}");
+        }
     }
 
     #[test]

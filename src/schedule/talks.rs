@@ -189,7 +189,7 @@ mod tests {
         let c: TalkCadence = "trial-end, then every 13w 10:00".parse().unwrap();
         let until = day(2027, 12, 31).and_hms_opt(23, 0, 0).unwrap();
         let talks = c.talks(day(2026, 12, 28), until);
-        let got: Vec<(String, String)> = talks
+        let got: Vec<(bool, String)> = talks
             .iter()
             .map(|t| (t.trial_end, t.at.format("%Y-%m-%d %H:%M").to_string()))
             .collect();

@@ -148,7 +148,11 @@ async fn answer(
         ("survey" | "survey_reminder" | "checkin" | "checkin_reminder", Some(survey_id)) => {
             let survey = store::surveys::get(conn, survey_id).await?;
             let questions = crate::survey::flow::stored_questions(&survey)?;
-            let parsed = answers::parse(&incoming.text, &questions);
+            let mut parsed = answers::parse(&incoming.text, &questions);
+            if survey.kind == "checkin" {
+                // "2: ja, mir fehlt ...": the yes and its text on one line.
+                parsed = crate::checkin::with_text_after_yes(parsed, &incoming.new_text);
+            }
             if parsed.answers.is_empty() && parsed.invalid.is_empty() {
                 return Ok(None);
             }

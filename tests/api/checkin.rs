@@ -401,3 +401,44 @@ async fn the_schedule_preview_shows_checkins() {
     assert!(line.contains("Europe/Lisbon"), "{line}");
     assert!(text.contains("feedback_talk"), "{text}");
 }
+
+/// "2: ja, TEXT": the yes and what blocks, on one line, alert with the text.
+#[tokio::test]
+async fn a_yes_with_its_text_on_one_line_is_the_blocker() {
+    let t = engagement().await;
+    let checkin = first_checkin(&t).await;
+    t.deliver(
+        "yes.eml",
+        &reply(
+            "Sam Lee <sam@va.example>",
+            &checkin,
+            Path::PlusAddress,
+            "yes@va.example",
+            "1: 3\r\n2: ja, wer gibt die Reisebuchungen frei?",
+        ),
+    );
+    pass_at(&t, utc(2026, 12, 3, 12, 0)).await;
+    assert_eq!(
+        answers(&t).await,
+        [
+            ("going".to_string(), "3".to_string()),
+            ("blocked".to_string(), "true".to_string()),
+            (
+                "blocker".to_string(),
+                "\"wer gibt die Reisebuchungen frei?\"".to_string()
+            ),
+        ]
+    );
+    let (_, _, alert) = newest(&t, "checkin_alert").await;
+    assert!(
+        alert.contains("wer gibt die Reisebuchungen frei?"),
+        "{alert}"
+    );
+    let (_, _, thanks) = newest(&t, "checkin_thanks").await;
+    let missing = thanks
+        .split("still without an answer")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{thanks}"));
+    assert!(missing.contains("4. What would you improve"), "{thanks}");
+    assert!(!missing.contains("3. If yes"), "{thanks}");
+}
