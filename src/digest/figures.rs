@@ -91,6 +91,9 @@ pub struct EngagementFigures {
     pub checkin: Option<(String, crate::checkin::Reading)>,
 }
 
+/// A check-in's id, period and answers (key, value).
+type LatestCheckin = (i64, String, Vec<(String, Value)>);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LowScore {
     pub engagement_id: i64,
@@ -258,7 +261,7 @@ pub async fn read(
     }
 
     // The assistant's latest answered check-in per engagement (newest first in the rows).
-    let mut checkins: HashMap<i64, (i64, String, Vec<(String, Value)>)> = HashMap::new();
+    let mut checkins: HashMap<i64, LatestCheckin> = HashMap::new();
     for a in store::surveys::checkin_answers(conn, start - Duration::days(180)).await? {
         let latest = checkins
             .entry(a.engagement_id)
