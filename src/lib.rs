@@ -7,6 +7,7 @@
 
 pub mod agreements;
 pub mod app;
+pub mod checkin;
 pub mod cli;
 pub mod clock;
 pub mod compose;
@@ -28,6 +29,7 @@ pub mod reply;
 pub mod schedule;
 pub mod store;
 pub mod survey;
+pub mod talks;
 pub mod tasks;
 pub mod templates;
 pub mod timelog;

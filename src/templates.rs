@@ -39,8 +39,21 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "budget_alert_client",
         include_str!("../templates/samples/budget_alert_client.json"),
     ),
+    ("checkin", include_str!("../templates/samples/checkin.json")),
+    (
+        "checkin_alert",
+        include_str!("../templates/samples/checkin_alert.json"),
+    ),
+    (
+        "checkin_thanks",
+        include_str!("../templates/samples/checkin_thanks.json"),
+    ),
     ("closing", include_str!("../templates/samples/closing.json")),
     ("digest", include_str!("../templates/samples/digest.json")),
+    (
+        "feedback_talk",
+        include_str!("../templates/samples/feedback_talk.json"),
+    ),
     (
         "hours_cancelled",
         include_str!("../templates/samples/hours_cancelled.json"),

@@ -11,6 +11,8 @@ use crate::config::Config;
 use crate::domain::{EngagementStatus, QuestionKind};
 use crate::schedule::cadence::local_to_utc;
 use crate::store::{self, Conn, StoreError, engagements::Engagement};
+use crate::survey::answers::Value;
+use crate::survey::flow::value_from_json;
 
 /// How many weeks the chart shows.
 pub const CHART_WEEKS: usize = 8;
@@ -85,7 +87,12 @@ pub struct EngagementFigures {
     pub unanswered_surveys: i64,
     /// The trial's last day, when it is within [`TRIAL_SOON_DAYS`] and the trial still runs.
     pub trial_ends: Option<NaiveDate>,
+    /// The assistant's latest answered check-in: its period and what it says.
+    pub checkin: Option<(String, crate::checkin::Reading)>,
 }
+
+/// A check-in's id, period and answers (key, value).
+type LatestCheckin = (i64, String, Vec<(String, Value)>);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LowScore {
@@ -253,6 +260,17 @@ pub async fn read(
         surveys_of.entry(*engagement).or_default().push(survey);
     }
 
+    // The assistant's latest answered check-in per engagement (newest first in the rows).
+    let mut checkins: HashMap<i64, LatestCheckin> = HashMap::new();
+    for a in store::surveys::checkin_answers(conn, start - Duration::days(180)).await? {
+        let latest = checkins
+            .entry(a.engagement_id)
+            .or_insert_with(|| (a.survey_id, a.period.clone(), Vec::new()));
+        if latest.0 == a.survey_id {
+            latest.2.push((a.key, value_from_json(&a.value)));
+        }
+    }
+
     let unanswered: HashMap<i64, i64> =
         store::digest::unanswered_surveys(conn, start - Duration::days(60), end.min(now))
             .await?
@@ -323,6 +341,11 @@ pub async fn read(
             pending_agreements: waiting,
             unanswered_surveys: unanswered.get(&id).copied().unwrap_or(0),
             trial_ends,
+            checkin: checkins.get(&id).map(|(_, period, answers)| {
+                let reading =
+                    crate::checkin::Reading::of(answers.iter().map(|(k, v)| (k.as_str(), v)));
+                (period.clone(), reading)
+            }),
             engagement: e,
         });
     }

@@ -162,6 +162,17 @@ struct EngagementView {
     unanswered_surveys: i64,
     trial_ends: Option<String>,
     trial_days_left: Option<i64>,
+    /// The assistant's latest check-in: its period, score, blocker and ideas.
+    checkin: Option<CheckinView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckinView {
+    period: String,
+    score: Option<i64>,
+    blocked: bool,
+    blocker: String,
+    ideas: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -377,6 +388,13 @@ fn context(
                     unanswered_surveys: f.unanswered_surveys,
                     trial_ends: f.trial_ends.map(|d| format_date(d, locale)),
                     trial_days_left: f.trial_ends.map(|d| (d - today).num_days()),
+                    checkin: f.checkin.as_ref().map(|(period, r)| CheckinView {
+                        period: crate::survey::flow::period_label(period, locale),
+                        score: r.score,
+                        blocked: r.is_blocked(),
+                        blocker: r.blocker.clone().unwrap_or_default(),
+                        ideas: r.ideas.clone().unwrap_or_default(),
+                    }),
                 }
             })
             .collect(),

@@ -131,6 +131,10 @@ pub fn report(config: &Config, locale: Locale) -> String {
             "Feedback-Umfragen und Entscheidung nach der Probezeit",
             "feedback surveys and the decision after the trial",
         ),
+        (
+            "Check-ins der Assistenzen und Feedback-Gespräche",
+            "the assistants' check-ins and feedback talks",
+        ),
         ("Wochenbericht an die Agentur", "the agency's weekly digest"),
     ] {
         line(format!("- {}", t(german, english)));
@@ -175,6 +179,10 @@ pub fn report(config: &Config, locale: Locale) -> String {
         (
             "Antworten auf Umfragen (Bewertungen, Kommentare)",
             "survey answers (scores, comments)",
+        ),
+        (
+            "Antworten auf Check-ins (Bewertung, Blockaden, Ideen)",
+            "check-in answers (score, blockers, ideas)",
         ),
         ("unterschriebene Dokumente", "signed documents"),
         (

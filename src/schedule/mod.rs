@@ -6,6 +6,7 @@
 pub mod cadence;
 pub mod holidays;
 pub mod plan;
+pub mod talks;
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use serde::Deserialize;
@@ -49,6 +50,22 @@ pub struct ScheduleConfig {
     /// When an assistant who has logged nothing this week for an engagement is reminded.
     #[serde(default = "default_hours_nudge")]
     pub hours_nudge: Cadence,
+    /// Check-ins to the assistant while the trial runs; `None` ("off"): none.
+    #[serde(default = "default_checkin_trial", deserialize_with = "cadence_or_off")]
+    pub checkin_trial: Option<Cadence>,
+    /// Check-ins to the assistant after the trial; `None` ("off"): none.
+    #[serde(
+        default = "default_checkin_after_trial",
+        deserialize_with = "cadence_or_off"
+    )]
+    pub checkin_after_trial: Option<Cadence>,
+    /// Days after a check-in when its one reminder goes, if it is unanswered (0: none).
+    #[serde(default = "default_survey_reminder_days")]
+    pub checkin_reminder_days: u32,
+    /// When a review call is proposed to the client's contacts and the assistant: at the
+    /// trial's end, then on a cadence counted from it (`trial-end, then every 13w 10:00`).
+    #[serde(default)]
+    pub feedback_talks: talks::TalkCadence,
 }
 
 impl ScheduleConfig {
@@ -71,6 +88,10 @@ impl Default for ScheduleConfig {
             trial_review_days_before: default_review_days(),
             trial_review_at: default_review_at(),
             hours_nudge: default_hours_nudge(),
+            checkin_trial: default_checkin_trial(),
+            checkin_after_trial: default_checkin_after_trial(),
+            checkin_reminder_days: default_survey_reminder_days(),
+            feedback_talks: talks::TalkCadence::default(),
         }
     }
 }
@@ -110,6 +131,31 @@ fn default_hours_nudge() -> Cadence {
         .parse()
         .expect("the default cadence parses")
 }
+fn default_checkin_trial() -> Option<Cadence> {
+    Some(
+        "weekly:thu 10:00"
+            .parse()
+            .expect("the default cadence parses"),
+    )
+}
+fn default_checkin_after_trial() -> Option<Cadence> {
+    Some(
+        "monthly:first thu 10:00"
+            .parse()
+            .expect("the default cadence parses"),
+    )
+}
+
+/// A cadence, or "off" for none.
+fn cadence_or_off<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cadence>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match text.trim() {
+        "off" | "none" => Ok(None),
+        other => other.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
 
 /// The first instant of `date` in `zone` (midnight, or the first valid time after a DST gap).
 pub fn start_of_day(date: NaiveDate, zone: TimeZone) -> DateTime<Utc> {
@@ -127,6 +173,56 @@ pub fn start_of_day(date: NaiveDate, zone: TimeZone) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkins_and_talks_are_shipped_on_and_can_be_turned_off() {
+        let shipped = include_str!("../../config/tandem.toml");
+        let c = crate::config::Config::from_toml(shipped).unwrap().schedule;
+        assert_eq!(
+            c.checkin_trial.map(|c| c.to_string()).as_deref(),
+            Some("weekly:thu 10:00")
+        );
+        assert_eq!(
+            c.checkin_after_trial.map(|c| c.to_string()).as_deref(),
+            Some("monthly:first thu 10:00")
+        );
+        assert_eq!(c.checkin_reminder_days, 3);
+        assert_eq!(
+            c.feedback_talks.to_string(),
+            "trial-end 10:00, then every 13w 10:00"
+        );
+        let off = shipped
+            .replace(
+                "checkin_trial = \"weekly:thu 10:00\"",
+                "checkin_trial = \"off\"",
+            )
+            .replace(
+                "feedback_talks = \"trial-end 10:00, then every 13w 10:00\"",
+                "feedback_talks = \"off\"",
+            );
+        let c = crate::config::Config::from_toml(&off).unwrap().schedule;
+        assert!(c.checkin_trial.is_none());
+        assert_eq!(c.feedback_talks, talks::TalkCadence::OFF);
+        for (from, to, key) in [
+            (
+                "checkin_after_trial = \"monthly:first thu 10:00\"",
+                "checkin_after_trial = \"monthly:fifth thu 10:00\"",
+                "schedule.checkin_after_trial",
+            ),
+            (
+                "feedback_talks = \"trial-end 10:00, then every 13w 10:00\"",
+                "feedback_talks = \"quarterly\"",
+                "schedule.feedback_talks",
+            ),
+        ] {
+            let text = shipped.replace(from, to);
+            assert_ne!(text, shipped);
+            let err = crate::config::Config::from_toml(&text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "'{err}' should name {key}");
+        }
+    }
 
     #[test]
     fn days_begin_at_local_midnight() {

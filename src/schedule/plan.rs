@@ -34,6 +34,12 @@ pub enum Kind {
     AgreementEscalation,
     /// Reminding the assistant who has logged nothing this week.
     HoursNudge { week: String },
+    /// A check-in to the assistant for a period (as a survey's).
+    Checkin { period: String, trial: bool },
+    /// The one reminder of an unanswered check-in.
+    CheckinReminder { period: String },
+    /// Proposing a feedback talk to `party` (the client's contacts, or the assistant).
+    FeedbackTalk { party: Party, period: String },
 }
 
 impl Kind {
@@ -47,6 +53,9 @@ impl Kind {
             Kind::AgreementReminder { .. } => "agreement_reminder",
             Kind::AgreementEscalation => "agreement_escalation",
             Kind::HoursNudge { .. } => "hours_nudge",
+            Kind::Checkin { .. } => "checkin",
+            Kind::CheckinReminder { .. } => "checkin_reminder",
+            Kind::FeedbackTalk { .. } => "feedback_talk",
         }
     }
 }
@@ -122,6 +131,24 @@ fn end_of_day(date: NaiveDate) -> NaiveDateTime {
 
 fn start_of(date: NaiveDate) -> NaiveDateTime {
     date.and_time(NaiveTime::MIN)
+}
+
+/// One series of questionnaires with reminders (see [`Planner::questionnaires`]).
+struct Series<'c> {
+    /// The `survey.kind` its questionnaires are stored as (`feedback`, `checkin`).
+    stored: &'static str,
+    /// The outbox kind of its mail and the first part of the keys (`survey`, `checkin`); the
+    /// reminders' are the same with `_reminder`.
+    name: &'static str,
+    party: Party,
+    /// Its cadence in the trial and after it; `None`: none then.
+    trial: Option<&'c Cadence>,
+    after: Option<&'c Cadence>,
+    reminder_days: u32,
+    ask: fn(String, bool) -> Kind,
+    remind: fn(String) -> Kind,
+    /// The reminder's condition, in words.
+    unanswered: &'static str,
 }
 
 struct Planner<'a> {
@@ -203,51 +230,64 @@ impl Planner<'_> {
     }
 
     fn surveys(&mut self) {
+        let config = self.config;
+        self.questionnaires(&Series {
+            stored: "feedback",
+            name: "survey",
+            party: Party::Client,
+            trial: Some(&config.survey_trial),
+            after: Some(&config.survey_after_trial),
+            reminder_days: config.survey_reminder_days,
+            ask: |period, trial| Kind::Survey { period, trial },
+            remind: |period| Kind::SurveyReminder { period },
+            unanswered: "if the survey is unanswered",
+        });
+    }
+
+    /// A series of questionnaires with one reminder each, weekly in the trial and monthly after
+    /// (as configured): the client's feedback surveys, the assistant's check-ins.
+    fn questionnaires(&mut self, series: &Series<'_>) {
         let facts = self.facts;
         let e = &facts.engagement;
         let (start, trial_end) = (e.start_date, e.trial_end);
-        // (period, due, answered, sent) of every feedback survey, sent or planned.
+        let party = series.party;
+        // (period, due, answered, sent) of every questionnaire of the series, sent or planned.
         let mut surveys: Vec<(String, DateTime<Utc>, bool, bool)> = Vec::new();
-        let trial = self.occurrences(
-            &self.config.survey_trial,
-            Party::Client,
-            start,
-            Some(trial_end),
-        );
-        let after = self.occurrences(
-            &self.config.survey_after_trial,
-            Party::Client,
-            trial_end + Duration::days(1),
-            None,
-        );
+        let trial = match series.trial {
+            Some(c) => self.occurrences(c, party, start, Some(trial_end)),
+            None => Vec::new(),
+        };
+        let after = match series.after {
+            Some(c) => self.occurrences(c, party, trial_end + Duration::days(1), None),
+            None => Vec::new(),
+        };
         for (local, in_trial) in trial
             .into_iter()
             .map(|l| (l, true))
             .chain(after.into_iter().map(|l| (l, false)))
         {
             let cadence = match in_trial {
-                true => &self.config.survey_trial,
-                false => &self.config.survey_after_trial,
+                true => series.trial,
+                false => series.after,
             };
+            let Some(cadence) = cadence else { continue };
             let period = period_of(cadence, local.date());
-            let due = self.due(Party::Client, local);
-            let key = format!("survey:{}:{period}", self.id());
+            let due = self.due(party, local);
+            let key = format!("{}:{}:{period}", series.name, self.id());
             self.push(
                 key,
-                Kind::Survey {
-                    period: period.clone(),
-                    trial: in_trial,
-                },
-                Party::Client,
+                (series.ask)(period.clone(), in_trial),
+                party,
                 due,
-                "survey",
+                series.name,
                 None,
                 None,
             );
             surveys.push((period, due, false, false));
         }
-        // Surveys that went out are known by when they did, and whether they were answered.
-        for fact in facts.surveys.iter().filter(|s| s.kind == "feedback") {
+        // Questionnaires that went out are known by when they did, and whether they were
+        // answered.
+        for fact in facts.surveys.iter().filter(|s| s.kind == series.stored) {
             let answered = fact.answered_at.is_some();
             let survey = (fact.period.clone(), fact.sent_at, answered, true);
             match surveys.iter_mut().find(|(p, ..)| *p == fact.period) {
@@ -256,32 +296,31 @@ impl Planner<'_> {
             }
         }
         surveys.sort_by_key(|(_, due, ..)| *due);
-        let days = self.config.survey_reminder_days;
+        let days = series.reminder_days;
         if days == 0 {
             return;
         }
-        let zone = self.zone(Party::Client).0;
+        let zone = self.zone(party).0;
+        let reminders = format!("{}_reminder", series.name);
         for (i, (period, sent, answered, went_out)) in surveys.iter().enumerate() {
             if *answered {
                 continue;
             }
             let local = to_local(*sent, zone) + Duration::days(i64::from(days));
-            let due = self.due(Party::Client, local);
-            // A reminder is pointless once the next survey has gone out.
+            let due = self.due(party, local);
+            // A reminder is pointless once the next questionnaire has gone out.
             if surveys.get(i + 1).is_some_and(|(_, next, ..)| *next <= due) {
                 continue;
             }
             let before = self.out.len();
-            let key = format!("survey_reminder:{}:{period}", self.id());
+            let key = format!("{reminders}:{}:{period}", self.id());
             self.push(
                 key,
-                Kind::SurveyReminder {
-                    period: period.clone(),
-                },
-                Party::Client,
+                (series.remind)(period.clone()),
+                party,
                 due,
-                "survey_reminder",
-                Some("if the survey is unanswered"),
+                &reminders,
+                Some(series.unanswered),
                 None,
             );
             if !went_out && let Some(p) = self.out.get_mut(before) {
@@ -429,6 +468,48 @@ impl Planner<'_> {
             );
         }
     }
+
+    fn checkins(&mut self) {
+        let config = self.config;
+        self.questionnaires(&Series {
+            stored: "checkin",
+            name: "checkin",
+            party: Party::Assistant,
+            trial: config.checkin_trial.as_ref(),
+            after: config.checkin_after_trial.as_ref(),
+            reminder_days: config.checkin_reminder_days,
+            ask: |period, trial| Kind::Checkin { period, trial },
+            remind: |period| Kind::CheckinReminder { period },
+            unanswered: "if the check-in is unanswered",
+        });
+    }
+
+    /// A review call proposed to the client's contacts and to the assistant, each in their
+    /// own zone: at the trial's end, then on the cadence.
+    fn feedback_talks(&mut self) {
+        let trial_end = self.facts.engagement.trial_end;
+        for party in [Party::Client, Party::Assistant] {
+            let until = self.until_local(party);
+            let talks = &self.config.feedback_talks;
+            for talk in talks.talks(trial_end, until) {
+                let period = match (&talks.then, talk.trial_end) {
+                    (Some(cadence), false) => period_of(cadence, talk.at.date()),
+                    _ => "trial-end".to_string(),
+                };
+                let due = self.due(party, talk.at);
+                let key = format!("feedback_talk:{}:{}:{}", self.id(), party.as_str(), period);
+                self.push(
+                    key,
+                    Kind::FeedbackTalk { party, period },
+                    party,
+                    due,
+                    &format!("feedback_talk:{}", party.as_str()),
+                    None,
+                    None,
+                );
+            }
+        }
+    }
 }
 
 /// Every mail the schedule plans for the engagement up to `until`, sent or not, in order of
@@ -451,6 +532,8 @@ pub fn plan(facts: &Facts, config: &ScheduleConfig, until: DateTime<Utc>) -> Vec
     planner.trial_review();
     planner.agreements();
     planner.nudges();
+    planner.checkins();
+    planner.feedback_talks();
     let mut out = planner.out;
     out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
     out

@@ -80,20 +80,23 @@ pub async fn feedback_answers(
     })?)
 }
 
-/// Unanswered surveys and trial reviews per engagement, sent between two instants.
+/// Unanswered surveys and trial reviews per engagement (not check-ins, which are the
+/// assistant's), sent between two instants.
 pub async fn unanswered_surveys(
     conn: &mut Conn,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    Ok(on!(conn, |c| sqlx::query_as(
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
         "SELECT engagement_id, COUNT(*) FROM survey \
-         WHERE answered_at IS NULL AND sent_at >= $1 AND sent_at < $2 GROUP BY engagement_id",
+         WHERE answered_at IS NULL AND sent_at >= $1 AND sent_at < $2 AND kind <> 'checkin' GROUP BY engagement_id",
     )
     .bind(since)
     .bind(until)
     .fetch_all(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Mail read between two instants that went to a person or to quarantine (and that the

@@ -150,6 +150,35 @@ pub async fn store_answer(
     Ok(())
 }
 
+/// One answer of a check-in answered since `since`, newest check-in first per engagement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CheckinAnswer {
+    pub engagement_id: i64,
+    pub survey_id: i64,
+    pub period: String,
+    pub key: String,
+    /// JSON, as [`StoredAnswer::value`].
+    pub value: String,
+}
+
+/// The answers of check-ins answered since `since` (for the digest's latest per engagement).
+pub async fn checkin_answers(
+    conn: &mut Conn,
+    since: DateTime<Utc>,
+) -> Result<Vec<CheckinAnswer>, StoreError> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
+            "SELECT s.engagement_id, s.id AS survey_id, s.period, a.key, a.value \
+             FROM survey s JOIN survey_answer a ON a.survey_id = s.id \
+             WHERE s.kind = 'checkin' AND s.answered_at >= $1 \
+             ORDER BY s.engagement_id, s.sent_at DESC, s.id DESC, a.number",
+        )
+        .bind(since)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
 #[derive(sqlx::FromRow)]
 struct SurveyFactRow {
     id: i64,

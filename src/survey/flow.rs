@@ -46,7 +46,7 @@ pub fn survey_label(survey: &Survey, locale: Locale) -> String {
 }
 
 #[derive(Debug, Serialize)]
-struct QuestionView {
+pub(crate) struct QuestionView {
     number: usize,
     text: String,
     key: String,
@@ -65,7 +65,7 @@ struct SurveyContext {
     example: Vec<String>,
 }
 
-fn example(questions: &[Question], locale: Locale) -> Vec<String> {
+pub(crate) fn example(questions: &[Question], locale: Locale) -> Vec<String> {
     questions
         .iter()
         .enumerate()
@@ -81,7 +81,7 @@ fn example(questions: &[Question], locale: Locale) -> Vec<String> {
         .collect()
 }
 
-fn question_views(questions: &[Question], locale: Locale) -> Vec<QuestionView> {
+pub(crate) fn question_views(questions: &[Question], locale: Locale) -> Vec<QuestionView> {
     questions
         .iter()
         .enumerate()
@@ -150,16 +150,17 @@ pub async fn send(
 }
 
 /// What a survey mail asks, for its `survey` row.
-struct Asked<'a> {
-    /// `feedback` or `trial_review` (also the outbox kind of the mail).
-    kind: &'a str,
-    period: &'a str,
-    questions: &'a [Question],
+pub(crate) struct Asked<'a> {
+    /// `feedback`, `trial_review` or `checkin` (also the outbox kind of the mail, but
+    /// `survey` for `feedback`).
+    pub kind: &'a str,
+    pub period: &'a str,
+    pub questions: &'a [Question],
 }
 
 /// Writes the survey row first (its natural key decides whether this survey was sent before;
 /// then nothing is written) and queues its mail, tied to it for the answer.
-async fn ask(
+pub(crate) async fn ask(
     tx: &mut Conn,
     people: &People,
     to: &Recipient,
@@ -408,7 +409,7 @@ pub fn value_text(value: &Value, locale: Locale) -> String {
     }
 }
 
-fn value_json(value: &Value) -> String {
+pub(crate) fn value_json(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -423,24 +424,102 @@ pub fn value_from_json(json: &str) -> Value {
 }
 
 #[derive(Debug, Serialize)]
-struct AnsweredView {
-    number: usize,
-    text: String,
-    value: String,
+pub(crate) struct AnsweredView {
+    pub number: usize,
+    pub text: String,
+    pub value: String,
 }
 
 #[derive(Debug, Serialize)]
-struct MissingView {
-    number: usize,
-    text: String,
+pub(crate) struct MissingView {
+    pub number: usize,
+    pub text: String,
 }
 
 #[derive(Debug, Serialize)]
-struct InvalidView {
-    number: usize,
-    text: String,
-    given: String,
-    reason: String,
+pub(crate) struct InvalidView {
+    pub number: usize,
+    pub text: String,
+    pub given: String,
+    pub reason: String,
+}
+
+/// What a reply answered, as its thanks mail shows it.
+pub(crate) struct Recorded {
+    pub answered: Vec<AnsweredView>,
+    pub missing: Vec<MissingView>,
+    pub invalid: Vec<InvalidView>,
+    pub complete: bool,
+}
+
+/// Stores the answers a reply gave to `survey` (an answer given again replaces the earlier
+/// one) and says, in `locale`, what was answered, what is still missing and what could not
+/// be read: the thanks mail's lists. Shared by surveys and check-ins.
+pub(crate) async fn record(
+    tx: &mut Conn,
+    survey: &Survey,
+    questions: &[Question],
+    parsed: &Parsed,
+    locale: Locale,
+    inbound_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Recorded, MailError> {
+    for a in &parsed.answers {
+        store::surveys::store_answer(
+            tx,
+            survey.id,
+            a.number,
+            &a.key,
+            &value_json(&a.value),
+            inbound_id,
+            now,
+        )
+        .await?;
+    }
+    let stored = store::surveys::answers(tx, survey.id).await?;
+    let text_of = |number: usize| {
+        questions
+            .get(number.wrapping_sub(1))
+            .map(|q| q.text(locale).to_string())
+            .unwrap_or_default()
+    };
+    let answered: Vec<AnsweredView> = parsed
+        .answers
+        .iter()
+        .map(|a| AnsweredView {
+            number: a.number,
+            text: text_of(a.number),
+            value: value_text(&a.value, locale),
+        })
+        .collect();
+    let missing: Vec<MissingView> = questions
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| !stored.iter().any(|s| s.key == q.key))
+        .map(|(i, q)| MissingView {
+            number: i + 1,
+            text: q.text(locale).to_string(),
+        })
+        .collect();
+    let invalid: Vec<InvalidView> = parsed
+        .invalid
+        .iter()
+        .map(|i| InvalidView {
+            number: i.number,
+            text: text_of(i.number),
+            given: i.text.clone(),
+            reason: match questions.get(i.number.wrapping_sub(1)) {
+                Some(q) => invalid_reason(q, locale, &i.reason),
+                None => i.reason.clone(),
+            },
+        })
+        .collect();
+    Ok(Recorded {
+        complete: missing.is_empty() && invalid.is_empty(),
+        answered,
+        missing,
+        invalid,
+    })
 }
 
 /// Why an answer could not be read, in the reader's language.
@@ -514,66 +593,17 @@ pub async fn store_answers(
     } = received;
     let people = People::load(tx, survey.engagement_id).await?;
     let questions = stored_questions(survey)?;
-    for a in &parsed.answers {
-        store::surveys::store_answer(
-            tx,
-            survey.id,
-            a.number,
-            &a.key,
-            &value_json(&a.value),
-            inbound_id,
-            now,
-        )
-        .await?;
-    }
-    let stored = store::surveys::answers(tx, survey.id).await?;
     let to = people.client_contact()?.answering(incoming);
-    let locale = to.locale;
-    let text_of = |number: usize| {
-        questions
-            .get(number.wrapping_sub(1))
-            .map(|q| q.text(locale).to_string())
-            .unwrap_or_default()
-    };
-    let answered: Vec<AnsweredView> = parsed
-        .answers
-        .iter()
-        .map(|a| AnsweredView {
-            number: a.number,
-            text: text_of(a.number),
-            value: value_text(&a.value, locale),
-        })
-        .collect();
-    let missing: Vec<MissingView> = questions
-        .iter()
-        .enumerate()
-        .filter(|(_, q)| !stored.iter().any(|s| s.key == q.key))
-        .map(|(i, q)| MissingView {
-            number: i + 1,
-            text: q.text(locale).to_string(),
-        })
-        .collect();
+    let recorded = record(tx, survey, &questions, parsed, to.locale, inbound_id, now).await?;
     let context = ThanksContext {
         agency: compose.agency_view(),
         recipient_name: to.name.clone(),
         assistant_name: people.assistant.name.clone(),
-        period_label: survey_label(survey, locale),
-        complete: missing.is_empty() && parsed.invalid.is_empty(),
-        answered,
-        missing,
-        invalid: parsed
-            .invalid
-            .iter()
-            .map(|i| InvalidView {
-                number: i.number,
-                text: text_of(i.number),
-                given: i.text.clone(),
-                reason: match questions.get(i.number.wrapping_sub(1)) {
-                    Some(q) => invalid_reason(q, locale, &i.reason),
-                    None => i.reason.clone(),
-                },
-            })
-            .collect(),
+        period_label: survey_label(survey, to.locale),
+        complete: recorded.complete,
+        answered: recorded.answered,
+        missing: recorded.missing,
+        invalid: recorded.invalid,
     };
     let mail = compose.answer(&to, "survey_thanks", &context, incoming)?;
     outbound::enqueue(

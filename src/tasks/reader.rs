@@ -285,6 +285,13 @@ impl Reader {
                 crate::survey::flow::store_answers(tx, compose, threshold, survey, parsed, received)
                     .await?
             }
+            Route::Checkin { survey, parsed, .. } => {
+                let threshold = self.config.surveys.alert_threshold;
+                crate::checkin::flow::store_answers(
+                    tx, compose, threshold, survey, parsed, received,
+                )
+                .await?
+            }
             Route::TrialReview {
                 survey,
                 go_on,

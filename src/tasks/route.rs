@@ -36,6 +36,13 @@ pub enum Route {
         survey: Box<Survey>,
         parsed: Parsed,
     },
+    /// Answers to a check-in: store them, thank the assistant, alert the operator on a
+    /// blocker or a low score.
+    Checkin {
+        decision: Decision,
+        survey: Box<Survey>,
+        parsed: Parsed,
+    },
     /// The client's answer to the trial review.
     TrialReview {
         decision: Decision,
@@ -60,6 +67,7 @@ impl Route {
             | Route::Hours(d, _)
             | Route::Cancel { decision: d, .. }
             | Route::Survey { decision: d, .. }
+            | Route::Checkin { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. } => d,
         }
@@ -71,6 +79,7 @@ impl Route {
             | Route::Hours(d, _)
             | Route::Cancel { decision: d, .. }
             | Route::Survey { decision: d, .. }
+            | Route::Checkin { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. } => d,
         }
@@ -79,7 +88,9 @@ impl Route {
     /// The survey answers the route stores, if any.
     pub fn answers(&self) -> Option<&Parsed> {
         match self {
-            Route::Survey { parsed, .. } | Route::TrialReview { parsed, .. } => Some(parsed),
+            Route::Survey { parsed, .. }
+            | Route::Checkin { parsed, .. }
+            | Route::TrialReview { parsed, .. } => Some(parsed),
             _ => None,
         }
     }
@@ -134,10 +145,14 @@ async fn answer(
     person: &Person,
 ) -> Result<Option<Route>, StoreError> {
     match (sent.kind.as_str(), sent.survey_id) {
-        ("survey" | "survey_reminder", Some(survey_id)) => {
+        ("survey" | "survey_reminder" | "checkin" | "checkin_reminder", Some(survey_id)) => {
             let survey = store::surveys::get(conn, survey_id).await?;
             let questions = crate::survey::flow::stored_questions(&survey)?;
-            let parsed = answers::parse(&incoming.text, &questions);
+            let mut parsed = answers::parse(&incoming.text, &questions);
+            if survey.kind == "checkin" {
+                // "2: ja, mir fehlt ...": the yes and its text on one line.
+                parsed = crate::checkin::with_text_after_yes(parsed, &incoming.new_text);
+            }
             if parsed.answers.is_empty() && parsed.invalid.is_empty() {
                 return Ok(None);
             }
@@ -161,6 +176,13 @@ async fn answer(
                     )
                 }
             );
+            if survey.kind == "checkin" {
+                return Ok(Some(Route::Checkin {
+                    decision: reply(reason.replacen("survey", "check-in", 1)),
+                    survey: Box::new(survey),
+                    parsed,
+                }));
+            }
             Ok(Some(Route::Survey {
                 decision: reply(reason),
                 survey: Box::new(survey),

@@ -151,6 +151,17 @@ impl Scheduler {
             Kind::HoursNudge { week } => {
                 crate::timelog::nudge::nudge(&mut tx, compose, &people, week, key, now).await?
             }
+            Kind::Checkin { period, trial } => {
+                crate::checkin::flow::send(&mut tx, compose, &people, period, *trial, key, now)
+                    .await?
+                    .is_some()
+            }
+            Kind::CheckinReminder { period } => {
+                crate::checkin::flow::remind(&mut tx, compose, &people, period, key, now).await?
+            }
+            Kind::FeedbackTalk { party, period } => {
+                crate::talks::propose(&mut tx, compose, &people, *party, period, key, now).await?
+            }
         };
         store::commit(tx).await?;
         Ok(queued)
@@ -417,6 +428,17 @@ pub async fn preview(
         for p in plan::upcoming(&planned, &facts.sent, now) {
             let due = p.goes_out(&config.schedule.send_window, now);
             let recipient = match p.party {
+                // A feedback talk goes to all of the client's contacts in one mail.
+                Party::Client if matches!(p.kind, Kind::FeedbackTalk { .. }) => people
+                    .client
+                    .contacts
+                    .iter()
+                    .map(|c| {
+                        crate::recipients::Recipient::contact(&people.client, c)
+                            .map(|r| r.mailbox.to_string())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(", "),
                 Party::Client => people.client_contact()?.mailbox.to_string(),
                 Party::Assistant => people.assistant()?.mailbox.to_string(),
                 Party::Operator => operator(&config.agency).mailbox.to_string(),

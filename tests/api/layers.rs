@@ -34,6 +34,8 @@ const PURE: &[&str] = &[
     "schedule::cadence",
     "schedule::holidays",
     "schedule::plan",
+    "schedule::talks",
+    "checkin",
     "digest::chart",
     "inbound::message",
     "inbound::html",

@@ -80,10 +80,16 @@
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
 //!   signing stops reminders; logged hours stop the nudge; a cadence changed between runs
 //!   wakes the engagements the wake-ups had put to sleep.
+//! - `checkin`: check-ins to the assistant on a moved clock: weekly in the trial, monthly
+//!   after, as the preview says, once across restarts; answered numbered and inline, in part
+//!   and to the reminder; a blocker and a low score alerting the operator; the digest's line.
+//! - `feedback_talk`: the review call at the trial's end and quarterly, to the contacts and
+//!   to the assistant, with the agenda from real survey and check-in answers, once per period.
 
 mod auth_fixtures;
 mod authentication;
 mod budget;
+mod checkin;
 mod cli;
 mod console;
 mod crash;
@@ -94,6 +100,7 @@ mod dbcopy;
 mod dbfaults;
 mod digest;
 mod edits;
+mod feedback_talk;
 mod filed;
 mod fixtures;
 mod helpers;

@@ -106,6 +106,34 @@ fn expected() -> Vec<Sent> {
         sent("2027-05-03 Mon 10:00", "survey", anna),
         sent("2027-05-06 Thu 10:00", "survey_reminder", anna),
     ];
+    // The assistant's check-ins: Thursdays in the trial, first Thursdays after, each with its
+    // reminder three days later (a Sunday: Monday's window); the feedback talks at the trial's
+    // end and 13 weeks later, to both contacts in one mail and to Sam.
+    let both = "anna@acme.example, ben@acme.example";
+    all.extend([
+        sent("2026-12-03 Thu 10:00", "checkin", sam),
+        sent("2026-12-07 Mon 08:00", "checkin_reminder", sam),
+        sent("2026-12-10 Thu 10:00", "checkin", sam),
+        sent("2026-12-14 Mon 08:00", "checkin_reminder", sam),
+        sent("2026-12-17 Thu 10:00", "checkin", sam),
+        sent("2026-12-21 Mon 08:00", "checkin_reminder", sam),
+        sent("2026-12-24 Thu 10:00", "checkin", sam),
+        sent("2026-12-28 Mon 08:00", "checkin_reminder", sam),
+        sent("2027-01-07 Thu 10:00", "checkin", sam),
+        sent("2027-01-11 Mon 08:00", "checkin_reminder", sam),
+        sent("2027-02-04 Thu 10:00", "checkin", sam),
+        sent("2027-02-08 Mon 08:00", "checkin_reminder", sam),
+        sent("2027-03-04 Thu 10:00", "checkin", sam),
+        sent("2027-03-08 Mon 08:00", "checkin_reminder", sam),
+        sent("2027-04-01 Thu 10:00", "checkin", sam),
+        sent("2027-04-05 Mon 08:00", "checkin_reminder", sam),
+        sent("2027-05-06 Thu 10:00", "checkin", sam),
+        sent("2027-05-10 Mon 08:00", "checkin_reminder", sam),
+        sent("2026-12-28 Mon 10:00", "feedback_talk", both),
+        sent("2026-12-28 Mon 10:00", "feedback_talk", sam),
+        sent("2027-03-29 Mon 10:00", "feedback_talk", both),
+        sent("2027-03-29 Mon 10:00", "feedback_talk", sam),
+    ]);
     // Every Friday from 4 Dec 2026 to 28 May 2027 at 15:00 in Lisbon.
     let mut friday = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
     while friday <= NaiveDate::from_ymd_opt(2027, 5, 28).unwrap() {
@@ -215,11 +243,10 @@ async fn the_preview_is_what_the_daemon_sends() {
             kind: p.kind.to_string(),
             recipient: p
                 .recipient
-                .rsplit('<')
-                .next()
-                .unwrap()
-                .trim_end_matches('>')
-                .to_string(),
+                .split(", ")
+                .map(|r| r.rsplit('<').next().unwrap().trim_end_matches('>'))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
         .collect();
     promised.sort();
@@ -256,7 +283,11 @@ async fn the_preview_is_what_the_daemon_sends() {
     let rows = t.count("outbox").await as usize;
     assert_eq!(t.sent_files().len(), rows);
     let surveys: i64 = t.count("survey").await;
-    assert_eq!(surveys, 4 + 5 + 1, "weekly, monthly, the trial review");
+    assert_eq!(
+        surveys,
+        4 + 5 + 1 + 4 + 5,
+        "weekly, monthly, the trial review; the check-ins, weekly and monthly"
+    );
 }
 
 /// Acceptance 2: day by day with a daemon restarted at every step, across the DST change of
@@ -348,7 +379,10 @@ async fn a_catch_up_sends_only_the_latest_of_each_series() {
             "agreement_escalation:1",
             "agreement_reminder:1:assistant:3",
             "agreement_reminder:1:client:3",
+            "checkin:1:2027-01",
             "digest:2027-W01",
+            "feedback_talk:1:assistant:trial-end",
+            "feedback_talk:1:client:trial-end",
             "survey:1:2027-01",
             "trial_silent:1",
         ]
