@@ -261,6 +261,8 @@ pub struct Answer {
     pub partstat: PartStat,
     /// Read from a calendar program's reply (else from the words of a reply).
     pub by_calendar: bool,
+    /// Who answered, as the operator reads it: `Anna Berg <anna@acme.example>`.
+    pub who: String,
 }
 
 /// Records an invitee's answer; a decline alerts the operator at once
@@ -290,11 +292,7 @@ pub async fn answer(
     let incoming = received.incoming;
     let context = DeclinedContext {
         agency: compose.agency_view(),
-        who: incoming
-            .from_raw
-            .clone()
-            .or_else(|| incoming.from.as_ref().map(ToString::to_string))
-            .unwrap_or_default(),
+        who: answer.who.clone(),
         assistant_declined: answer.invitee.starts_with("assistant:"),
         client_name: engagement.client_name.clone(),
         client_tag: engagement.client_tag.clone(),

@@ -314,34 +314,32 @@ async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, Stor
 }
 
 pub async fn client(conn: &mut Conn, id: i64) -> Result<Client, StoreError> {
-    let row: ClientRow =
-        on!(conn, |c| {
-            sqlx::query_as(
+    let row: ClientRow = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at, holidays FROM client WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
     .await
-        })?
-        .ok_or_else(|| StoreError::NotFound(format!("there is no client {id}")))?;
+    })?
+    .ok_or_else(|| StoreError::NotFound(format!("there is no client {id}")))?;
     complete_client(conn, row).await
 }
 
 pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, StoreError> {
-    let row: ClientRow =
-        on!(conn, |c| {
-            sqlx::query_as(
+    let row: ClientRow = on!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, tag, name, timezone, locale, created_at, holidays FROM client WHERE tag = $1",
     )
     .bind(tag.as_str())
     .fetch_optional(c)
     .await
-        })?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "unknown client tag '{tag}' (see `tandem client list`)"
-            ))
-        })?;
+    })?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "unknown client tag '{tag}' (see `tandem client list`)"
+        ))
+    })?;
     complete_client(conn, row).await
 }
 

@@ -382,6 +382,11 @@ async fn kickoff_answer(
             invitee,
             partstat,
             by_calendar,
+            who: match person {
+                Person::Assistant { name, .. } | Person::Contact { name, .. } => {
+                    format!("{name} <{from}>")
+                }
+            },
         },
     }))
 }
