@@ -565,6 +565,17 @@ pub async fn set_client_holidays(
     Ok(())
 }
 
+/// Client `id`'s own region of public holidays, as stored (`None`: the agency's apply).
+pub async fn client_holidays(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+    let region: Option<Option<String>> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT holidays FROM client WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    Ok(region.flatten())
+}
+
 /// Adds a contact to client `id` (after the others), refused as `client add` refuses it.
 pub async fn add_contact(conn: &mut Conn, id: i64, contact: &Contact) -> Result<(), StoreError> {
     client(conn, id).await?;
