@@ -443,4 +443,50 @@ mod tests {
             "Hallo Anna,\r\nschön, dass es losgeht.\r\n"
         );
     }
+
+    #[test]
+    fn attachments_and_a_calendar_part_travel_with_the_text() {
+        let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
+        let to = vec![Mailbox::parse("anna@acme.example").unwrap()];
+        let rendered = Rendered {
+            subject: "Kickoff".into(),
+            text: "Agenda\n".into(),
+            html: "<p>Agenda</p>".into(),
+        };
+        let mut mail = Outgoing::new(&from, to, rendered, Locale::En, AutoSubmitted::Generated);
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n";
+        mail.calendar = Some(ics.into());
+        mail.attachments.push(Attachment {
+            filename: "invite.ics".into(),
+            content_type: "text/calendar; charset=utf-8; method=REQUEST".into(),
+            bytes: ics.as_bytes().to_vec(),
+        });
+        let date = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let raw = build(&mail, date).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.body_text(0).unwrap().trim_end(), "Agenda");
+        use mail_parser::MimeHeaders as _;
+        let attachment = parsed
+            .attachments()
+            .find(|a| a.attachment_name() == Some("invite.ics"))
+            .expect("the attachment");
+        assert_eq!(attachment.contents(), ics.as_bytes());
+        let calendar_parts = parsed
+            .parts
+            .iter()
+            .filter(|p| {
+                p.content_type().is_some_and(|c| {
+                    c.subtype() == Some("calendar") && c.attribute("method") == Some("REQUEST")
+                })
+            })
+            .count();
+        assert_eq!(calendar_parts, 2, "the alternative and the attachment");
+        // Without either, the message is multipart/alternative as before.
+        mail.calendar = None;
+        mail.attachments.clear();
+        let plain = String::from_utf8(build(&mail, date).unwrap()).unwrap();
+        assert!(plain.contains("multipart/alternative") && !plain.contains("multipart/mixed"));
+    }
 }
