@@ -563,7 +563,7 @@ async fn a_clients_own_holidays_hold_its_mail_and_not_the_assistants() {
         .set(Utc.with_ymd_and_hms(2027, 5, 27, 15, 30, 0).unwrap());
     let app = t.restart().await;
     let preview = tandem::tasks::scheduler::preview(
-        &mut *app.pool.acquire().await.unwrap(),
+        &mut app.pool.acquire().await.unwrap(),
         &app.config,
         Some(id),
         t.clock_now(),
