@@ -1058,6 +1058,31 @@ mod tests {
     }
 
     #[test]
+    fn the_kickoff_lasts_between_a_minute_and_a_day() {
+        assert_eq!(
+            Config::from_toml(SHIPPED)
+                .unwrap()
+                .engagements
+                .kickoff_minutes,
+            60
+        );
+        for bad in ["0", "1441"] {
+            let text = SHIPPED.replace("kickoff_minutes = 60", &format!("kickoff_minutes = {bad}"));
+            assert_ne!(text, SHIPPED);
+            let err = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains("engagements.kickoff_minutes"), "{bad}: {err}");
+        }
+        let text = SHIPPED.replace("kickoff_minutes = 60", "kickoff_minutes = 45");
+        assert_eq!(
+            Config::from_toml(&text)
+                .unwrap()
+                .engagements
+                .kickoff_minutes,
+            45
+        );
+    }
+
+    #[test]
     fn holidays_close_the_send_window() {
         let text = SHIPPED.replace("# holidays = \"DE-BY\"", "holidays = \"de-by\"");
         let config = Config::from_toml(&text).unwrap();

@@ -261,11 +261,14 @@ pub struct Answer {
     pub partstat: PartStat,
     /// Read from a calendar program's reply (else from the words of a reply).
     pub by_calendar: bool,
+    /// An answer to the call's current time (else to a time it has been moved from: recorded,
+    /// no alert).
+    pub current: bool,
     /// Who answered, as the operator reads it: `Anna Berg <anna@acme.example>`.
     pub who: String,
 }
 
-/// Records an invitee's answer; a decline alerts the operator at once
+/// Records an invitee's answer; a decline of the current time alerts the operator at once
 /// (`kickoff_declined:INBOUND`), with the reply's words.
 pub async fn answer(
     tx: &mut Conn,
@@ -283,7 +286,7 @@ pub async fn answer(
         now,
     )
     .await?;
-    if answer.partstat != PartStat::Declined {
+    if answer.partstat != PartStat::Declined || !answer.current {
         return Ok(());
     }
     let engagement = store::engagements::get(tx, answer.engagement_id).await?;

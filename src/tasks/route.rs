@@ -290,7 +290,13 @@ async fn answer(
             let Some(engagement_id) = sent.engagement_id else {
                 return Ok(None);
             };
-            kickoff_answer(conn, incoming, engagement_id, None, person).await
+            // `kickoff:ENGAGEMENT:SEQUENCE:ADDRESS`: the invitation answered.
+            let answered = sent
+                .natural_key
+                .split(':')
+                .nth(2)
+                .and_then(|n| n.parse().ok());
+            kickoff_answer(conn, incoming, engagement_id, None, answered, person).await
         }
         _ => Ok(None),
     }
@@ -304,6 +310,7 @@ async fn kickoff_answer(
     incoming: &Incoming,
     engagement_id: i64,
     calendar: Option<crate::calls::ics::Reply>,
+    answered: Option<i64>,
     person: &Person,
 ) -> Result<Option<Route>, StoreError> {
     use crate::calls::ics::PartStat;
@@ -359,7 +366,10 @@ async fn kickoff_answer(
     let sequence = calendar
         .as_ref()
         .and_then(|r| r.sequence)
+        .or(answered)
         .unwrap_or(call.sequence);
+    // An answer to a time the call has been moved from is recorded, and alerts no one.
+    let current = sequence >= call.sequence;
     let reason = format!(
         "kickoff call of engagement {engagement_id} {}{}{}",
         partstat.as_str(),
@@ -368,10 +378,10 @@ async fn kickoff_answer(
         } else {
             " (in words)"
         },
-        if partstat == PartStat::Declined {
-            ": the operator is told"
-        } else {
-            ""
+        match (partstat == PartStat::Declined, current) {
+            (true, true) => ": the operator is told",
+            (_, false) => ": an answer to an earlier time, recorded only",
+            (false, true) => "",
         }
     );
     Ok(Some(Route::Kickoff {
@@ -382,6 +392,7 @@ async fn kickoff_answer(
             invitee,
             partstat,
             by_calendar,
+            current,
             who: match person {
                 Person::Assistant { name, .. } | Person::Contact { name, .. } => {
                     format!("{name} <{from}>")
@@ -420,7 +431,15 @@ async fn kickoff_by_uid(
     if !invited {
         return Ok(None);
     }
-    kickoff_answer(conn, incoming, call.engagement_id, Some(reply), person).await
+    kickoff_answer(
+        conn,
+        incoming,
+        call.engagement_id,
+        Some(reply),
+        None,
+        person,
+    )
+    .await
 }
 
 fn decision(classification: Classification, disposition: Disposition, reason: String) -> Decision {

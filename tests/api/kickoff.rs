@@ -251,17 +251,54 @@ async fn the_invitation_reaches_each_invitee_once_with_a_calendar_that_parses() 
         shown.contains("kickoff:    2026-12-04 14:30 Europe/Berlin (60 min), moved 1 time(s)"),
         "{shown}"
     );
+
+    // Declining the time the call was moved from is recorded and alerts no one; declining
+    // the new one does.
+    for (sequence, id) in [(0, "old@acme.example"), (1, "new@acme.example")] {
+        let invitation = invitation_of(&t, "anna@acme.example", Some(sequence)).await;
+        t.deliver(
+            &format!("{sequence}.eml"),
+            &reply(
+                "Anna Berg <anna@acme.example>",
+                &invitation,
+                Path::InReplyTo,
+                id,
+                "Der Termin passt leider nicht.",
+            ),
+        );
+        t.app.run_once().await.unwrap();
+        let alerts = t
+            .scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'kickoff_declined'")
+            .await;
+        assert_eq!(alerts, sequence, "after the answer to SEQUENCE {sequence}");
+    }
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM kickoff_response WHERE partstat = 'declined'")
+            .await,
+        2
+    );
 }
 
 /// The invitation to `to`, as its recipient's mail client shows it (for [`reply`]).
 async fn invitation_to(t: &TestApp, to: &str) -> SentMail {
+    invitation_of(t, to, None).await
+}
+
+/// The invitation to `to` of SEQUENCE `sequence` (the newest when `None`).
+async fn invitation_of(t: &TestApp, to: &str, sequence: Option<i64>) -> SentMail {
+    let key = match sequence {
+        Some(n) => format!("kickoff:%:{n}:{to}"),
+        None => "kickoff:%".to_string(),
+    };
     let (raw, token): (Vec<u8>, Option<String>) =
         tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
             sqlx::query_as(
                 "SELECT r.raw, o.token FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
-                 WHERE o.kind = 'kickoff' AND o.recipient = $1 ORDER BY o.id DESC LIMIT 1",
+                 WHERE o.kind = 'kickoff' AND o.recipient = $1 AND o.natural_key LIKE $2 \
+                 ORDER BY o.id DESC LIMIT 1",
             )
             .bind(to)
+            .bind(&key)
             .fetch_one(c)
             .await
         })
