@@ -566,4 +566,23 @@ async fn engagement_add_with_a_kickoff_through_the_binary() {
     let r = read(&calendar_of(&raw));
     assert_eq!(r.tzid, "America/New_York");
     assert!(r.start.0.ends_with("10:00:00"), "{:?}", r.start);
+
+    // Moved later through `engagement kickoff`: an update; a missing engagement is named.
+    let later = (Utc::now() + chrono::Duration::days(21))
+        .format("%Y-%m-%d 11:00")
+        .to_string();
+    let out = t.tandem(&["engagement", "kickoff", "1", "--at", &later]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("(moved, update 1); 2 invitation(s) queued"),
+        "{said}"
+    );
+    let out = t.tandem(&["engagement", "kickoff", "99", "--at", &later]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert_eq!(t.count("kickoff_call").await, 1);
+    let shown = t.tandem(&["engagement", "show", "1", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["kickoff"]["sequence"], 1);
+    assert_eq!(shown["kickoff"]["timezone"], "Europe/Berlin");
 }
