@@ -571,17 +571,19 @@ async fn engagement_add_with_a_kickoff_through_the_binary() {
     let later = (Utc::now() + chrono::Duration::days(21))
         .format("%Y-%m-%d 11:00")
         .to_string();
-    let out = t.tandem(&["engagement", "kickoff", "1", "--at", &later]);
+    // (Not 1 on PostgreSQL, whose identities the refused adds above used up.)
+    let id = t.scalar("SELECT id FROM engagement").await.to_string();
+    let out = t.tandem(&["engagement", "kickoff", &id, "--at", &later]);
     assert!(out.status.success(), "{}", describe(&out));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         said.contains("(moved, update 1); 2 invitation(s) queued"),
         "{said}"
     );
-    let out = t.tandem(&["engagement", "kickoff", "99", "--at", &later]);
+    let out = t.tandem(&["engagement", "kickoff", "9999", "--at", &later]);
     assert!(!out.status.success(), "{}", describe(&out));
     assert_eq!(t.count("kickoff_call").await, 1);
-    let shown = t.tandem(&["engagement", "show", "1", "--json"]);
+    let shown = t.tandem(&["engagement", "show", &id, "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["kickoff"]["sequence"], 1);
     assert_eq!(shown["kickoff"]["timezone"], "Europe/Berlin");
