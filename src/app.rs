@@ -326,6 +326,50 @@ impl App {
         .await
     }
 
+    /// `tandem engagement add --kickoff`: the engagement, its agreements, the welcome mails and
+    /// the kickoff call's invitations, in one transaction.
+    pub async fn start_engagement_with_kickoff(
+        &self,
+        request: &EngagementRequest,
+        starts_at: DateTime<Utc>,
+        zone: crate::domain::TimeZone,
+    ) -> Result<(Started, crate::calls::kickoff::Invited), crate::calls::kickoff::KickoffError>
+    {
+        let weeks = self.config.engagements.default_trial_weeks;
+        let minutes = self.config.engagements.kickoff_minutes.into();
+        self.in_transaction(false, async |tx, compose, now| {
+            let started = onboarding::start(tx, compose, weeks, request, now).await?;
+            let invited = crate::calls::kickoff::invite(
+                tx,
+                compose,
+                started.engagement_id,
+                starts_at,
+                zone,
+                minutes,
+                now,
+            )
+            .await?;
+            Ok((started, invited))
+        })
+        .await
+    }
+
+    /// `tandem engagement kickoff ID --at ...`: sets (or moves) the kickoff call and queues the
+    /// invitations (an update after the first: the same UID, a higher SEQUENCE).
+    pub async fn kickoff(
+        &self,
+        engagement_id: i64,
+        starts_at: DateTime<Utc>,
+        zone: crate::domain::TimeZone,
+    ) -> Result<crate::calls::kickoff::Invited, crate::calls::kickoff::KickoffError> {
+        let minutes = self.config.engagements.kickoff_minutes.into();
+        self.in_transaction(true, async |tx, compose, now| {
+            crate::calls::kickoff::invite(tx, compose, engagement_id, starts_at, zone, minutes, now)
+                .await
+        })
+        .await
+    }
+
     /// Where the file transport writes its `.eml` files, if it is the transport.
     fn delivered_dir(&self) -> Option<&std::path::Path> {
         match self.config.outbound.backend {

@@ -588,6 +588,10 @@ pub struct EngagementDefaults {
     /// assistant.
     #[serde(default = "default_closing_mail")]
     pub closing_mail: bool,
+    /// How long the kickoff call is (`--kickoff`, `engagement kickoff`), in minutes: the
+    /// invitation's end.
+    #[serde(default = "default_kickoff_minutes")]
+    pub kickoff_minutes: u32,
 }
 
 impl Default for EngagementDefaults {
@@ -596,12 +600,17 @@ impl Default for EngagementDefaults {
             default_trial_weeks: default_trial_weeks(),
             budget_alert_client: false,
             closing_mail: default_closing_mail(),
+            kickoff_minutes: default_kickoff_minutes(),
         }
     }
 }
 
 fn default_closing_mail() -> bool {
     true
+}
+
+fn default_kickoff_minutes() -> u32 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -784,6 +793,12 @@ impl Config {
         };
         if self.agency.name.trim().is_empty() {
             return invalid("agency.name", "must not be empty");
+        }
+        if !(1..=24 * 60).contains(&self.engagements.kickoff_minutes) {
+            return invalid(
+                "engagements.kickoff_minutes",
+                "must be between 1 and 1440 (a call within a day)",
+            );
         }
         let url = &self.database.url;
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
@@ -1040,6 +1055,31 @@ mod tests {
         }
         let text = SHIPPED.replace("alert_threshold = 2", "alert_threshold = 4");
         assert!(Config::from_toml(&text).is_ok());
+    }
+
+    #[test]
+    fn the_kickoff_lasts_between_a_minute_and_a_day() {
+        assert_eq!(
+            Config::from_toml(SHIPPED)
+                .unwrap()
+                .engagements
+                .kickoff_minutes,
+            60
+        );
+        for bad in ["0", "1441"] {
+            let text = SHIPPED.replace("kickoff_minutes = 60", &format!("kickoff_minutes = {bad}"));
+            assert_ne!(text, SHIPPED);
+            let err = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains("engagements.kickoff_minutes"), "{bad}: {err}");
+        }
+        let text = SHIPPED.replace("kickoff_minutes = 60", "kickoff_minutes = 45");
+        assert_eq!(
+            Config::from_toml(&text)
+                .unwrap()
+                .engagements
+                .kickoff_minutes,
+            45
+        );
     }
 
     #[test]

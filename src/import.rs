@@ -8,7 +8,8 @@
 //! One row is one thing, by its `kind` column (header names, any order; empty cells are
 //! "not given"):
 //! - `assistant`: `name`, `email` (several separated by `;`), `timezone`, `locale`
-//! - `client`: `name`, `tag`, `timezone`, `locale`
+//! - `client`: `name`, `tag`, `timezone`, `locale`, `holidays` (its own region of public
+//!   holidays, `DE-NW`: mail to its contacts skips those days)
 //! - `contact`: `tag` (its client's, in the file or already in tandem), `name`, `email`,
 //!   `role`, `reachability`
 //! - `engagement`: `assistant` (an address), `client` (a tag), `start`, `trial_end` or
@@ -42,12 +43,13 @@ pub const COLUMNS: &[&str] = &[
     "rate",
     "budget",
     "running",
+    "holidays",
 ];
 
 /// The columns a row of each kind may fill.
 const KINDS: &[(&str, &[&str])] = &[
     ("assistant", &["name", "email", "timezone", "locale"]),
-    ("client", &["name", "tag", "timezone", "locale"]),
+    ("client", &["name", "tag", "timezone", "locale", "holidays"]),
     ("contact", &["tag", "name", "email", "role", "reachability"]),
     (
         "engagement",
@@ -97,6 +99,8 @@ pub struct Plan {
     pub engagements: Vec<Row<EngagementRequest>>,
     /// Data rows in the file.
     pub rows: u64,
+    /// The clients of the file with a region of public holidays of their own (`DE-NW`).
+    pub client_holidays: Vec<(ClientTag, crate::schedule::holidays::Region)>,
 }
 
 /// What [`apply`] wrote.
@@ -166,7 +170,12 @@ pub fn parse(data: &[u8], zone: TimeZone, locale: Locale) -> Result<Plan, Import
         };
         match parse_row(&cell, zone, locale) {
             Ok(Parsed::Assistant(a)) => plan.assistants.push(Row { line, value: a }),
-            Ok(Parsed::Client(c)) => plan.clients.push(Row { line, value: c }),
+            Ok(Parsed::Client(c, holidays)) => {
+                if let Some(region) = holidays {
+                    plan.client_holidays.push((c.tag.clone(), region));
+                }
+                plan.clients.push(Row { line, value: c })
+            }
             Ok(Parsed::Contact(tag, c)) => contacts.push(Row {
                 line,
                 value: (tag, c),
@@ -231,7 +240,7 @@ fn csv_fault(e: &csv::Error) -> String {
 
 enum Parsed {
     Assistant(NewAssistant),
-    Client(NewClient),
+    Client(NewClient, Option<crate::schedule::holidays::Region>),
     Contact(ClientTag, Contact),
     Engagement(EngagementRequest),
 }
@@ -280,13 +289,18 @@ fn parse_row<'a>(
             timezone: zone,
             locale,
         }),
-        "client" => Parsed::Client(NewClient {
-            name: required("name")?.to_string(),
-            tag: ClientTag::parse(required("tag")?).map_err(e)?,
-            timezone: zone,
-            locale,
-            contacts: Vec::new(),
-        }),
+        "client" => Parsed::Client(
+            NewClient {
+                name: required("name")?.to_string(),
+                tag: ClientTag::parse(required("tag")?).map_err(e)?,
+                timezone: zone,
+                locale,
+                contacts: Vec::new(),
+            },
+            cell("holidays")
+                .map(|r| r.parse().map_err(|e| format!("holidays: {e}")))
+                .transpose()?,
+        ),
         "contact" => Parsed::Contact(
             ClientTag::parse(required("tag")?).map_err(e)?,
             Contact {
@@ -364,9 +378,18 @@ pub async fn apply(
         progress(1);
     }
     for row in &plan.clients {
-        people::insert_client(tx, &row.value, now)
+        let id = people::insert_client(tx, &row.value, now)
             .await
             .map_err(|e| refused(row.line)(&e))?;
+        if let Some((_, region)) = plan
+            .client_holidays
+            .iter()
+            .find(|(t, _)| *t == row.value.tag)
+        {
+            people::set_client_holidays(tx, id, Some(&region.to_string()))
+                .await
+                .map_err(|e| refused(row.line)(&e))?;
+        }
         done.clients += 1;
         done.contacts += row.value.contacts.len();
         progress(1 + row.value.contacts.len() as u64);

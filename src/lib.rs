@@ -7,6 +7,7 @@
 
 pub mod agreements;
 pub mod app;
+pub mod calls;
 pub mod checkin;
 pub mod cli;
 pub mod clock;

@@ -66,6 +66,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "hours_receipt",
         include_str!("../templates/samples/hours_receipt.json"),
     ),
+    ("kickoff", include_str!("../templates/samples/kickoff.json")),
+    (
+        "kickoff_declined",
+        include_str!("../templates/samples/kickoff_declined.json"),
+    ),
     (
         "score_alert",
         include_str!("../templates/samples/score_alert.json"),

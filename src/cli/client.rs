@@ -35,6 +35,10 @@ pub enum Command {
         /// who knows the address can then answer surveys and the trial review for the client.
         #[arg(long = "unauthenticated-ok", value_name = "ADDRESS")]
         unauthenticated_ok: Vec<String>,
+        /// The client's own region of public holidays (DE, DE-NW, AT, CH, ...): scheduled mail
+        /// to its contacts skips these days instead of the agency's `[schedule] holidays`.
+        #[arg(long, value_name = "REGION")]
+        holidays: Option<String>,
     },
     /// Change a client: name, time zone, locale, contacts and their roles.
     Edit {
@@ -69,6 +73,10 @@ pub enum Command {
         /// Require this contact's sender to be authenticated again; repeat for several.
         #[arg(long = "authenticated-only", value_name = "ADDRESS")]
         authenticated_only: Vec<String>,
+        /// The client's own region of public holidays (DE-NW, AT, ...), which mail to its
+        /// contacts skips; `none` returns to the agency's `[schedule] holidays`.
+        #[arg(long, value_name = "REGION")]
+        holidays: Option<String>,
     },
     /// Show one client with its contacts and engagements.
     Show {
@@ -110,6 +118,18 @@ impl Which {
     }
 }
 
+/// `--holidays`: a region of `schedule::holidays` (`DE-NW`), or `none` (`Some(None)`).
+fn parse_holidays(value: &str) -> anyhow::Result<Option<String>> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let region: crate::schedule::holidays::Region = value
+        .trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--holidays: {e}"))?;
+    Ok(Some(region.to_string()))
+}
+
 fn parse_contacts(values: &[String]) -> anyhow::Result<Vec<Contact>> {
     Ok(values
         .iter()
@@ -133,7 +153,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             locale,
             timezone,
             unauthenticated_ok,
+            holidays,
         } => {
+            let holidays = holidays
+                .as_deref()
+                .map(parse_holidays)
+                .transpose()?
+                .flatten();
             let exceptions = unauthenticated_ok
                 .iter()
                 .map(|e| EmailAddress::parse(e))
@@ -156,6 +182,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             for email in &exceptions {
                 people::set_contact_unauthenticated_ok(&mut tx, id, email, true).await?;
             }
+            if let Some(region) = &holidays {
+                people::set_client_holidays(&mut tx, id, Some(region)).await?;
+            }
             tx.commit().await?;
             println!(
                 "added client {id}: {} ('{}') with {} contact(s)",
@@ -174,8 +203,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             remove_contacts,
             unauthenticated_ok,
             authenticated_only,
+            holidays,
         } => {
             let which = Which::parse(&client)?;
+            let holidays = holidays.as_deref().map(parse_holidays).transpose()?;
             let change = PersonChange {
                 name: name.as_deref().map(required_name).transpose()?,
                 timezone: timezone.as_deref().map(TimeZone::parse).transpose()?,
@@ -200,11 +231,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 && update.is_empty()
                 && remove.is_empty()
                 && exceptions.is_empty()
+                && holidays.is_none()
             {
                 anyhow::bail!(
                     "nothing to change: give --name, --timezone, --locale, --add-contact, \
-                     --update-contact, --remove-contact, --unauthenticated-ok ADDRESS or \
-                     --authenticated-only ADDRESS"
+                     --update-contact, --remove-contact, --unauthenticated-ok ADDRESS, \
+                     --authenticated-only ADDRESS or --holidays REGION"
                 );
             }
             let pool = open_store(&config).await?;
@@ -223,6 +255,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             }
             for (email, ok) in &exceptions {
                 people::set_contact_unauthenticated_ok(&mut tx, id, email, *ok).await?;
+            }
+            if let Some(region) = &holidays {
+                people::set_client_holidays(&mut tx, id, region.as_deref()).await?;
             }
             let after = people::client(&mut tx, id).await?;
             tx.commit().await?;
@@ -255,6 +290,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!("client {}: {} ('{}')", c.id, c.name, c.tag);
             println!("time zone:  {}", c.timezone);
             println!("locale:     {}", c.locale);
+            println!(
+                "holidays:   {}",
+                match &c.holidays {
+                    Some(region) => region.clone(),
+                    None => match config.schedule.holidays {
+                        Some(agency) => format!("the agency's ({agency})"),
+                        None => "none".to_string(),
+                    },
+                }
+            );
             println!("added:      {}", c.created_at.format("%Y-%m-%d"));
             println!("contacts:");
             let rows: Vec<Vec<String>> = c

@@ -41,6 +41,21 @@ pub enum Command {
         /// entered so.
         #[arg(long, conflicts_with_all = ["trial_end", "trial_weeks"])]
         running: bool,
+        /// The kickoff call, "YYYY-MM-DD HH:MM" in the agency's zone (or followed by a zone:
+        /// "2026-12-03 10:00 Europe/Vienna"): an invitation with an .ics to every contact and
+        /// the assistant.
+        #[arg(long, value_name = "WHEN", conflicts_with = "running")]
+        kickoff: Option<String>,
+    },
+    /// Set or move the kickoff call: invitations with an .ics to every contact and the
+    /// assistant; a new time sends an update of the same calendar event.
+    Kickoff {
+        /// The engagement's id (see `tandem engagement list`).
+        id: i64,
+        /// "YYYY-MM-DD HH:MM" in the agency's zone, or followed by a zone
+        /// ("2026-12-03 10:00 Europe/Vienna").
+        #[arg(long, value_name = "WHEN")]
+        at: String,
     },
     /// List engagements.
     List {
@@ -115,6 +130,8 @@ struct Shown {
     #[serde(flatten)]
     engagement: engagements::Engagement,
     agreements: Vec<engagements::Agreement>,
+    kickoff: Option<crate::store::calls::Kickoff>,
+    kickoff_responses: Vec<crate::store::calls::Response>,
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
@@ -128,7 +145,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             rate,
             budget,
             running,
+            kickoff,
         } => {
+            let kickoff = kickoff
+                .map(|k| crate::calls::parse_when(&k, config.agency.timezone))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--kickoff: {e}"))?;
             let request = EngagementRequest {
                 assistant: EmailAddress::parse(&assistant)?,
                 client: ClientTag::parse(&client)?,
@@ -145,7 +167,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 running,
             };
             let app = open_app(config).await?;
-            let started = app.start_engagement(&request).await?;
+            let (started, invited) = match kickoff {
+                Some((at, zone)) => {
+                    let (started, invited) = app
+                        .start_engagement_with_kickoff(&request, at, zone)
+                        .await?;
+                    (started, Some(invited))
+                }
+                None => (app.start_engagement(&request).await?, None),
+            };
             if started.running {
                 println!(
                     "added engagement {}, running since {} (active, no trial, no welcome mails) \
@@ -157,6 +187,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 println!(
                     "added engagement {} with {} agreement(s); {} welcome mail(s) queued",
                     started.engagement_id, started.agreements, started.welcome_mails
+                );
+            }
+            if let (Some(invited), Some((_, zone))) = (invited, kickoff) {
+                println!(
+                    "kickoff call {} ({zone}): {} invitation(s) queued",
+                    invited
+                        .starts_at
+                        .with_timezone(&zone.0)
+                        .format("%Y-%m-%d %H:%M"),
+                    invited.mails
                 );
             }
             super::deliver(&app).await;
@@ -191,6 +231,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let shown = Shown {
                 engagement: engagements::get(&mut conn, id).await?,
                 agreements: engagements::agreements(&mut conn, id).await?,
+                kickoff: crate::store::calls::kickoff(&mut conn, id).await?,
+                kickoff_responses: crate::store::calls::responses(&mut conn, id).await?,
             };
             if json {
                 return print_json(&shown);
@@ -218,6 +260,31 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     "ended:      {}",
                     ended.with_timezone(&e.client_timezone.0).date_naive()
                 );
+            }
+            if let Some(k) = &shown.kickoff {
+                println!(
+                    "kickoff:    {} {} ({} min){}",
+                    k.starts_at
+                        .with_timezone(&k.timezone.0)
+                        .format("%Y-%m-%d %H:%M"),
+                    k.timezone,
+                    k.minutes,
+                    if k.sequence > 0 {
+                        format!(", moved {} time(s)", k.sequence)
+                    } else {
+                        String::new()
+                    }
+                );
+                for r in shown
+                    .kickoff_responses
+                    .iter()
+                    .filter(|r| r.sequence == k.sequence)
+                {
+                    println!(
+                        "            {} {} ({})",
+                        r.invitee, r.partstat, r.answered_at
+                    );
+                }
             }
             println!("agreements:");
             let rows: Vec<Vec<String>> = shown
@@ -279,6 +346,23 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "none".into()),
                 e.trial_end
             );
+        }
+        Command::Kickoff { id, at } => {
+            let (at, zone) = crate::calls::parse_when(&at, config.agency.timezone)
+                .map_err(|e| anyhow::anyhow!("--at: {e}"))?;
+            let app = open_app(config).await?;
+            let invited = app.kickoff(id, at, zone).await?;
+            println!(
+                "engagement {id}: kickoff call {} ({}); {} invitation(s) queued",
+                at.with_timezone(&zone.0).format("%Y-%m-%d %H:%M"),
+                if invited.sequence == 0 {
+                    "invited".to_string()
+                } else {
+                    format!("moved, update {}", invited.sequence)
+                },
+                invited.mails
+            );
+            super::deliver(&app).await;
         }
         Command::Pause { id } => {
             let pool = open_store(&config).await?;

@@ -94,5 +94,41 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             }
         }
     }
+    // Clients with a region of their own: their contacts' mail skips those days instead.
+    let previewed = match engagement {
+        Some(id) => Some(
+            crate::store::engagements::get(&mut conn, id)
+                .await?
+                .client_id,
+        ),
+        None => None,
+    };
+    for client in crate::store::people::list_clients(&mut conn).await? {
+        let Some(region) = client.holidays.as_deref() else {
+            continue;
+        };
+        if previewed.is_some_and(|id| id != client.id) {
+            continue;
+        }
+        let region: crate::schedule::holidays::Region = region
+            .parse()
+            .map_err(|e| anyhow::anyhow!("client '{}': holidays '{region}': {e}", client.tag))?;
+        let (first, last) = (now.with_timezone(&client.timezone.0).date_naive(), last_day);
+        let skipped: Vec<String> = (first.year()..=last.year())
+            .flat_map(|year| region.holidays(year))
+            .filter(|(day, _)| (first..=last).contains(day))
+            .map(|(day, name)| format!("{day} {name}"))
+            .collect();
+        if !skipped.is_empty() {
+            println!();
+            println!(
+                "no scheduled mail to the contacts of '{}' on the holidays of {region}:",
+                client.tag
+            );
+            for day in skipped {
+                println!("  {day}");
+            }
+        }
+    }
     Ok(())
 }

@@ -80,6 +80,10 @@ pub struct Incoming {
     /// Files attached to it (a signed agreement comes back as a PDF). Only PDFs keep their
     /// bytes, up to `ReadLimits::attachment_bytes` in all.
     pub attachments: Vec<Attachment>,
+    /// The first `text/calendar` part (a calendar program's answer to an invitation), at most
+    /// [`crate::calls::ics::MAX_CALENDAR_BYTES`] of it; read by `calls::ics::read_reply`.
+    #[serde(skip)]
+    pub calendar: Option<String>,
     /// `sha256:HEX` of what the message says (sender, subject, date, text, attachments), not
     /// of its trace headers: a second copy has the same, another message reusing a
     /// Message-ID has not.
@@ -147,6 +151,22 @@ fn attachments(message: &mail_parser::Message<'_>, budget: usize) -> Vec<Attachm
             attachment
         })
         .collect()
+}
+
+/// The text of the first `text/calendar` part, inline or attached, cut to
+/// [`crate::calls::ics::MAX_CALENDAR_BYTES`].
+fn calendar_part(message: &mail_parser::Message<'_>) -> Option<String> {
+    let part = message.parts.iter().find(|part| {
+        part.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("text")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+        })
+    })?;
+    let bytes = part.contents();
+    let bytes = &bytes[..bytes.len().min(crate::calls::ics::MAX_CALENDAR_BYTES)];
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// `text` cut to at most `max` bytes, at a character boundary.
@@ -414,6 +434,7 @@ impl Incoming {
                 )
                 .replace("\r\n", "\n"),
                 attachments: Vec::new(),
+                calendar: None,
                 content_hash: hash.clone(),
                 authentication_results: Vec::new(),
                 from_count: 0,
@@ -496,6 +517,7 @@ impl Incoming {
             new_text: extracted.text,
             cut: extracted.cut,
             attachments,
+            calendar: calendar_part(&message),
             content_hash,
             text,
             message_id,

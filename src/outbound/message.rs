@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
+use lettre::message::{
+    Attachment as LettreAttachment, Mailbox as LettreMailbox, MultiPart, SinglePart,
+};
 
 use super::OutboundError;
 use crate::domain::{EmailAddress, Locale, Mailbox};
@@ -48,6 +50,21 @@ pub struct Outgoing {
     pub token: Option<String>,
     /// Images the HTML part shows inline (`<img src="cid:ID">`).
     pub inline: Vec<Inline>,
+    /// Files attached to the mail (`invite.ics`), after its text and HTML.
+    pub attachments: Vec<Attachment>,
+    /// An iCalendar object sent as a third alternative of the body (`text/calendar;
+    /// method=...`, RFC 6047), where Outlook looks for an invitation.
+    pub calendar: Option<String>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The name it is shown and saved under.
+    pub filename: String,
+    /// With its parameters: `text/calendar; charset=utf-8; method=REQUEST`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// An image carried inside the message and shown by the HTML part as `cid:CONTENT_ID`.
@@ -83,6 +100,8 @@ impl Outgoing {
             references: Vec::new(),
             token: None,
             inline: Vec::new(),
+            attachments: Vec::new(),
+            calendar: None,
         }
     }
 
@@ -247,7 +266,21 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
     if !mail.references.is_empty() {
         builder = builder.references(mail.references.join(" "));
     }
-    let body = if mail.inline.is_empty() {
+    let body = if let Some(calendar) = &mail.calendar {
+        // RFC 6047: the calendar object as the last alternative, its method named.
+        let method = calendar_method(calendar);
+        let content_type =
+            ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                .map_err(|e| OutboundError::Build(format!("text/calendar: {e}")))?;
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(mail.text.clone()))
+            .singlepart(SinglePart::html(mail.html.clone()))
+            .singlepart(
+                SinglePart::builder()
+                    .header(content_type)
+                    .body(calendar.clone()),
+            )
+    } else if mail.inline.is_empty() {
         MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone())
     } else {
         // The HTML and its images travel together in multipart/related.
@@ -256,7 +289,7 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
             let content_type = ContentType::parse(&image.content_type)
                 .map_err(|e| OutboundError::Build(format!("{}: {e}", image.content_type)))?;
             related = related.singlepart(
-                Attachment::new_inline(image.content_id.clone())
+                LettreAttachment::new_inline(image.content_id.clone())
                     .body(image.data.clone(), content_type),
             );
         }
@@ -264,10 +297,33 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
             .singlepart(SinglePart::plain(mail.text.clone()))
             .multipart(related)
     };
+    let body = if mail.attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for file in &mail.attachments {
+            let content_type = ContentType::parse(&file.content_type)
+                .map_err(|e| OutboundError::Build(format!("{}: {e}", file.content_type)))?;
+            mixed = mixed.singlepart(
+                LettreAttachment::new(file.filename.clone()).body(file.bytes.clone(), content_type),
+            );
+        }
+        mixed
+    };
     let message = builder
         .multipart(body)
         .map_err(|e| OutboundError::Build(e.to_string()))?;
     Ok(message.formatted())
+}
+
+/// The `METHOD` of an iCalendar object (`REQUEST` if it names none or an odd one).
+fn calendar_method(calendar: &str) -> &str {
+    calendar
+        .lines()
+        .find_map(|l| l.strip_prefix("METHOD:"))
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+        .unwrap_or("REQUEST")
 }
 
 #[cfg(test)]
@@ -386,5 +442,51 @@ mod tests {
             parsed.body_text(0).unwrap(),
             "Hallo Anna,\r\nschön, dass es losgeht.\r\n"
         );
+    }
+
+    #[test]
+    fn attachments_and_a_calendar_part_travel_with_the_text() {
+        let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
+        let to = vec![Mailbox::parse("anna@acme.example").unwrap()];
+        let rendered = Rendered {
+            subject: "Kickoff".into(),
+            text: "Agenda\n".into(),
+            html: "<p>Agenda</p>".into(),
+        };
+        let mut mail = Outgoing::new(&from, to, rendered, Locale::En, AutoSubmitted::Generated);
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n";
+        mail.calendar = Some(ics.into());
+        mail.attachments.push(Attachment {
+            filename: "invite.ics".into(),
+            content_type: "text/calendar; charset=utf-8; method=REQUEST".into(),
+            bytes: ics.as_bytes().to_vec(),
+        });
+        let date = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let raw = build(&mail, date).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.body_text(0).unwrap().trim_end(), "Agenda");
+        use mail_parser::MimeHeaders as _;
+        let attachment = parsed
+            .attachments()
+            .find(|a| a.attachment_name() == Some("invite.ics"))
+            .expect("the attachment");
+        assert_eq!(attachment.contents(), ics.as_bytes());
+        let calendar_parts = parsed
+            .parts
+            .iter()
+            .filter(|p| {
+                p.content_type().is_some_and(|c| {
+                    c.subtype() == Some("calendar") && c.attribute("method") == Some("REQUEST")
+                })
+            })
+            .count();
+        assert_eq!(calendar_parts, 2, "the alternative and the attachment");
+        // Without either, the message is multipart/alternative as before.
+        mail.calendar = None;
+        mail.attachments.clear();
+        let plain = String::from_utf8(build(&mail, date).unwrap()).unwrap();
+        assert!(plain.contains("multipart/alternative") && !plain.contains("multipart/mixed"));
     }
 }

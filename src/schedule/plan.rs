@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::ScheduleConfig;
 use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
+use super::holidays::Region;
 use crate::domain::{Agreement, Engagement, EngagementStatus, Party, SurveyFact, TimeZone};
 
 /// What a planned mail is.
@@ -86,6 +87,10 @@ pub struct Planned {
     /// shown in the preview, but sent only once its time is reckoned from the real one.
     #[serde(skip)]
     hypothetical: bool,
+    /// Whose public holidays shut the window of this mail: the client's own region for mail
+    /// to its contacts (`client add --holidays`), else the agency's (`[schedule] holidays`).
+    #[serde(skip)]
+    pub holidays: Option<Region>,
 }
 
 impl Planned {
@@ -95,7 +100,10 @@ impl Planned {
     pub fn goes_out(&self, window: &SendWindow, now: DateTime<Utc>) -> DateTime<Utc> {
         match self.due > now {
             true => self.due,
-            false => window.next_open(now, self.zone.0),
+            false => window
+                .clone()
+                .with_holidays(self.holidays)
+                .next_open(now, self.zone.0),
         }
     }
 }
@@ -112,6 +120,9 @@ pub struct Facts {
     pub surveys: Vec<SurveyFact>,
     /// ISO weeks (`2026-W49`) in which hours were logged for the engagement.
     pub weeks_with_hours: HashSet<String>,
+    /// The client's own region of public holidays, if it has one: the window of mail to its
+    /// contacts skips these instead of the agency's.
+    pub client_holidays: Option<Region>,
 }
 
 /// The period a survey of `cadence` on `date` is for, the last part of its natural key: the
@@ -155,6 +166,9 @@ struct Planner<'a> {
     facts: &'a Facts,
     config: &'a ScheduleConfig,
     window: &'a SendWindow,
+    /// The window of mail to the client's contacts: `window` shut on the client's own
+    /// holidays where it has a region of its own.
+    client_window: SendWindow,
     until: DateTime<Utc>,
     out: Vec<Planned>,
 }
@@ -172,10 +186,19 @@ impl Planner<'_> {
         }
     }
 
+    /// The send window of mail to `party`.
+    fn window(&self, party: Party) -> &SendWindow {
+        match party {
+            Party::Client => &self.client_window,
+            Party::Assistant | Party::Operator => self.window,
+        }
+    }
+
     /// A local time of `party` as the UTC instant it goes out: moved into the send window.
     fn due(&self, party: Party, local: NaiveDateTime) -> DateTime<Utc> {
         let zone = self.zone(party).0;
-        self.window.next_open(local_to_utc(local, zone), zone)
+        self.window(party)
+            .next_open(local_to_utc(local, zone), zone)
     }
 
     fn until_local(&self, party: Party) -> NaiveDateTime {
@@ -207,6 +230,7 @@ impl Planner<'_> {
             series: series.to_string(),
             stale_after,
             hypothetical: false,
+            holidays: self.window(party).holidays(),
         });
     }
 
@@ -525,6 +549,10 @@ pub fn plan(facts: &Facts, config: &ScheduleConfig, until: DateTime<Utc>) -> Vec
         facts,
         config,
         window: &config.send_window,
+        client_window: match facts.client_holidays {
+            Some(region) => config.send_window.clone().with_holidays(Some(region)),
+            None => config.send_window.clone(),
+        },
         until,
         out: Vec::new(),
     };

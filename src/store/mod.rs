@@ -3,6 +3,7 @@
 //! here by unique keys, never by reading first and writing after.
 
 pub mod backup;
+pub mod calls;
 pub mod copy;
 pub mod digest;
 pub mod engagements;

@@ -54,6 +54,9 @@ pub struct Client {
     pub locale: Locale,
     pub contacts: Vec<ContactRow>,
     pub created_at: DateTime<Utc>,
+    /// The client's own region of public holidays (`DE-NW`), which the send window of mail to
+    /// its contacts skips instead of the agency's; `None`: the agency's (`[schedule] holidays`).
+    pub holidays: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -286,6 +289,7 @@ struct ClientRow {
     timezone: String,
     locale: String,
     created_at: DateTime<Utc>,
+    holidays: Option<String>,
 }
 
 async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, StoreError> {
@@ -305,27 +309,32 @@ async fn complete_client(conn: &mut Conn, row: ClientRow) -> Result<Client, Stor
         locale: parse_column(&row.locale, "locale")?,
         contacts,
         created_at: row.created_at,
+        holidays: row.holidays,
     })
 }
 
 pub async fn client(conn: &mut Conn, id: i64) -> Result<Client, StoreError> {
-    let row: ClientRow = on!(conn, |c| sqlx::query_as(
-        "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE id = $1",
+    let row: ClientRow = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT id, tag, name, timezone, locale, created_at, holidays FROM client WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
-    .await)?
+    .await
+    })?
     .ok_or_else(|| StoreError::NotFound(format!("there is no client {id}")))?;
     complete_client(conn, row).await
 }
 
 pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, StoreError> {
-    let row: ClientRow = on!(conn, |c| sqlx::query_as(
-        "SELECT id, tag, name, timezone, locale, created_at FROM client WHERE tag = $1",
+    let row: ClientRow = on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT id, tag, name, timezone, locale, created_at, holidays FROM client WHERE tag = $1",
     )
     .bind(tag.as_str())
     .fetch_optional(c)
-    .await)?
+    .await
+    })?
     .ok_or_else(|| {
         StoreError::NotFound(format!(
             "unknown client tag '{tag}' (see `tandem client list`)"
@@ -336,7 +345,7 @@ pub async fn client_by_tag(conn: &mut Conn, tag: &ClientTag) -> Result<Client, S
 
 pub async fn list_clients(conn: &mut Conn) -> Result<Vec<Client>, StoreError> {
     let rows: Vec<ClientRow> = on!(conn, |c| sqlx::query_as(
-        "SELECT id, tag, name, timezone, locale, created_at FROM client ORDER BY tag",
+        "SELECT id, tag, name, timezone, locale, created_at, holidays FROM client ORDER BY tag",
     )
     .fetch_all(c)
     .await)?;
@@ -535,6 +544,36 @@ pub async fn update_client(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Sets client `id`'s own region of public holidays (`DE-NW`, checked by the caller), or
+/// clears it (`None`: the agency's apply).
+pub async fn set_client_holidays(
+    conn: &mut Conn,
+    id: i64,
+    region: Option<&str>,
+) -> Result<(), StoreError> {
+    client(conn, id).await?;
+    on!(conn, |c| sqlx::query(
+        "UPDATE client SET holidays = $1 WHERE id = $2"
+    )
+    .bind(region)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Client `id`'s own region of public holidays, as stored (`None`: the agency's apply).
+pub async fn client_holidays(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+    let region: Option<Option<String>> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT holidays FROM client WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    Ok(region.flatten())
 }
 
 /// Adds a contact to client `id` (after the others), refused as `client add` refuses it.

@@ -310,6 +310,9 @@ impl Reader {
                 crate::agreements::receive(tx, compose, *engagement_id, *party, kinds, received)
                     .await?
             }
+            Route::Kickoff { answer, .. } => {
+                crate::calls::kickoff::answer(tx, compose, answer, received).await?
+            }
         }
         Ok(())
     }

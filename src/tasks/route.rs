@@ -58,6 +58,11 @@ pub enum Route {
         party: Party,
         kinds: Vec<String>,
     },
+    /// An answer to a kickoff call's invitation: recorded; a decline alerts the operator.
+    Kickoff {
+        decision: Decision,
+        answer: crate::calls::kickoff::Answer,
+    },
 }
 
 impl Route {
@@ -69,7 +74,8 @@ impl Route {
             | Route::Survey { decision: d, .. }
             | Route::Checkin { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
-            | Route::Agreements { decision: d, .. } => d,
+            | Route::Agreements { decision: d, .. }
+            | Route::Kickoff { decision: d, .. } => d,
         }
     }
 
@@ -81,7 +87,8 @@ impl Route {
             | Route::Survey { decision: d, .. }
             | Route::Checkin { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
-            | Route::Agreements { decision: d, .. } => d,
+            | Route::Agreements { decision: d, .. }
+            | Route::Kickoff { decision: d, .. } => d,
         }
     }
 
@@ -301,8 +308,160 @@ async fn answer(
                 kinds,
             }))
         }
+        (crate::calls::kickoff::KIND, _) => {
+            let Some(engagement_id) = sent.engagement_id else {
+                return Ok(None);
+            };
+            // `kickoff:ENGAGEMENT:SEQUENCE:ADDRESS`: the invitation answered.
+            let answered = sent
+                .natural_key
+                .split(':')
+                .nth(2)
+                .and_then(|n| n.parse().ok());
+            kickoff_answer(conn, incoming, engagement_id, None, answered, person).await
+        }
         _ => Ok(None),
     }
+}
+
+/// An invitee's answer to the kickoff call of `engagement_id`: the `PARTSTAT` of a calendar
+/// program's reply (`calendar`, read already, or read here from the message), else the
+/// reply's words; `None` when it says neither (a question: for a person).
+async fn kickoff_answer(
+    conn: &mut Conn,
+    incoming: &Incoming,
+    engagement_id: i64,
+    calendar: Option<crate::calls::ics::Reply>,
+    answered: Option<i64>,
+    person: &Person,
+) -> Result<Option<Route>, StoreError> {
+    use crate::calls::ics::PartStat;
+    let Some(call) = store::calls::kickoff(conn, engagement_id).await? else {
+        return Ok(None);
+    };
+    let invitee = match person {
+        Person::Assistant { id, .. } => format!("assistant:{id}"),
+        Person::Contact { client_id, .. } => {
+            let Some(from) = &incoming.from else {
+                return Ok(None);
+            };
+            match store::calls::contact_id(conn, *client_id, from).await? {
+                Some(id) => format!("contact:{id}"),
+                None => return Ok(None),
+            }
+        }
+    };
+    let calendar = calendar.or_else(|| {
+        incoming
+            .calendar
+            .as_deref()
+            .and_then(crate::calls::ics::read_reply)
+            .filter(|r| r.uid == call.uid)
+    });
+    let from = incoming
+        .from
+        .as_ref()
+        .map(|f| f.as_str().to_string())
+        .unwrap_or_default();
+    let (partstat, by_calendar) = match &calendar {
+        Some(reply) => {
+            // The sender's own line, else the only one (a reply names the one who answers).
+            let mine = reply
+                .attendees
+                .iter()
+                .find(|(address, _)| *address == from)
+                .or(match reply.attendees.as_slice() {
+                    [only] => Some(only),
+                    _ => None,
+                });
+            match mine {
+                Some((_, partstat)) => (*partstat, true),
+                None => return Ok(None),
+            }
+        }
+        None => match crate::calls::answer_in_words(&incoming.new_text) {
+            Some(crate::calls::Said::Declined) => (PartStat::Declined, false),
+            Some(crate::calls::Said::Accepted) => (PartStat::Accepted, false),
+            None => return Ok(None),
+        },
+    };
+    let sequence = calendar
+        .as_ref()
+        .and_then(|r| r.sequence)
+        .or(answered)
+        .unwrap_or(call.sequence);
+    // An answer to a time the call has been moved from is recorded, and alerts no one.
+    let current = sequence >= call.sequence;
+    let reason = format!(
+        "kickoff call of engagement {engagement_id} {}{}{}",
+        partstat.as_str(),
+        if by_calendar {
+            " (calendar reply)"
+        } else {
+            " (in words)"
+        },
+        match (partstat == PartStat::Declined, current) {
+            (true, true) => ": the operator is told",
+            (_, false) => ": an answer to an earlier time, recorded only",
+            (false, true) => "",
+        }
+    );
+    Ok(Some(Route::Kickoff {
+        decision: reply(reason),
+        answer: crate::calls::kickoff::Answer {
+            engagement_id,
+            sequence,
+            invitee,
+            partstat,
+            by_calendar,
+            current,
+            who: match person {
+                Person::Assistant { name, .. } | Person::Contact { name, .. } => {
+                    format!("{name} <{from}>")
+                }
+            },
+        },
+    }))
+}
+
+/// A calendar program's reply that names no mail tandem sent (it goes to the organiser's
+/// address, often without In-Reply-To), found by its event's UID; trusted only from an
+/// invitee of that engagement.
+async fn kickoff_by_uid(
+    conn: &mut Conn,
+    people: &mut People,
+    incoming: &Incoming,
+    person: &Person,
+) -> Result<Option<Route>, StoreError> {
+    let Some(reply) = incoming
+        .calendar
+        .as_deref()
+        .and_then(crate::calls::ics::read_reply)
+    else {
+        return Ok(None);
+    };
+    let Some(call) = store::calls::kickoff_by_uid(conn, &reply.uid).await? else {
+        return Ok(None);
+    };
+    let engagement = store::engagements::get(conn, call.engagement_id).await?;
+    let invited = match person {
+        Person::Assistant { id, .. } => {
+            people.assistant(conn, *id).await?.id == engagement.assistant_id
+        }
+        Person::Contact { client_id, .. } => *client_id == engagement.client_id,
+    };
+    if !invited {
+        return Ok(None);
+    }
+    kickoff_answer(
+        conn,
+        incoming,
+        call.engagement_id,
+        Some(reply),
+        None,
+        person,
+    )
+    .await
 }
 
 fn decision(classification: Classification, disposition: Disposition, reason: String) -> Decision {
@@ -463,6 +622,11 @@ async fn decide(
     };
     if let Some(sent) = &replied_to
         && let Some(route) = answer(conn, config, incoming, sent, &person).await?
+    {
+        return Ok(route);
+    }
+    if replied_to.is_none()
+        && let Some(route) = kickoff_by_uid(conn, people, incoming, &person).await?
     {
         return Ok(route);
     }

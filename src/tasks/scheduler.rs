@@ -60,6 +60,10 @@ pub async fn facts(
         .into_iter()
         .map(cadence::iso_week)
         .collect();
+    let client_holidays = match store::people::client_holidays(conn, engagement.client_id).await? {
+        Some(region) => Some(crate::store::parse_column(&region, "holiday region")?),
+        None => None,
+    };
     Ok(Facts {
         engagement,
         assistant_timezone: assistant.timezone,
@@ -68,6 +72,7 @@ pub async fn facts(
         sent,
         surveys,
         weeks_with_hours,
+        client_holidays,
     })
 }
 

@@ -199,3 +199,37 @@ async fn five_thousand_rows_show_progress_on_a_terminal_and_nothing_on_a_pipe() 
     assert_eq!(t.count("contact").await, 1000);
     assert_eq!(t.count("engagement WHERE status = 'active'").await, 1000);
 }
+
+/// Issue 18: a client's own holiday region from the `holidays` column; a region that does not
+/// exist names its row and imports nothing.
+#[tokio::test]
+async fn a_clients_holiday_region_comes_from_its_column() {
+    let t = spawn_app().await;
+    let bad = write(
+        &t,
+        "bad.csv",
+        "kind,name,email,tag,holidays\n\
+         client,Acme GmbH,,acme,DE-XX\n\
+         contact,Anna Berg,anna@acme.example,acme,\n",
+    );
+    let out = t.tandem(&["import", &bad]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("row 2: holidays"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(t.count("client").await, 0);
+    let good = write(
+        &t,
+        "good.csv",
+        "kind,name,email,tag,holidays\n\
+         client,Acme GmbH,,acme,de-nw\n\
+         contact,Anna Berg,anna@acme.example,acme,\n\
+         client,Globex,,globex,\n\
+         contact,Gus Grey,gus@globex.example,globex,\n",
+    );
+    ok(&t, &["import", &good]);
+    assert_eq!(json(&t, &["client", "show", "acme"])["holidays"], "DE-NW");
+    assert!(json(&t, &["client", "show", "globex"])["holidays"].is_null());
+}

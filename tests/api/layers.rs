@@ -44,6 +44,8 @@ const PURE: &[&str] = &[
     "format",
     "error",
     "redact",
+    "calls",
+    "calls::ics",
 ];
 
 /// What a pure module must not name (but for a type it declares itself, like the time-log

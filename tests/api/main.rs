@@ -22,6 +22,11 @@
 //!   nothing changed.
 //! - `filed`: `quarantine list|show|release` and `attention list|show|done` on the Maildir:
 //!   a released message is read afresh once its sender is known; wrong ids move nothing.
+//! - `kickoff`: the kickoff call (issue 18): the invitation to each invitee once, in their
+//!   language, its `.ics` read by the `icalendar` crate's parser (organiser, attendees, the
+//!   VTIMEZONE, the agenda), an update with the same UID and a higher SEQUENCE; declines by
+//!   iTIP reply and in words reaching the operator, an acceptance recorded without an alert;
+//!   `engagement add --kickoff` through the binary.
 //! - `onboarding`: `engagement add` and its welcome mails (content checked against golden files).
 //! - `fixtures`: the golden corpus of `.eml` files under `tests/fixtures/hours`, read as
 //!   `tandem parse --json` reads them.
@@ -109,6 +114,7 @@ mod hours;
 mod imap;
 mod import;
 mod inbound;
+mod kickoff;
 mod layers;
 mod onboarding;
 mod outbox;

@@ -556,3 +556,93 @@ async fn the_preview_lists_the_holidays_it_skips() {
     );
     assert!(text.contains(&format!("{next_year}-01-06 Heilige Drei Könige")));
 }
+
+/// Issue 18: a client's own holiday region (`client edit --holidays DE-NW`) shuts the window
+/// of mail to its contacts on those days, while the assistant's mail keeps the agency's
+/// (`DE-BE` here, where Fronleichnam is a working day). Thursday 27 May 2027 is Fronleichnam:
+/// the client's survey of that week waits for Friday, the assistant's nudge goes out that day.
+#[tokio::test]
+async fn a_clients_own_holidays_hold_its_mail_and_not_the_assistants() {
+    let t = crate::helpers::spawn_app_with(|_, text| {
+        text.replace("# holidays = \"DE-BY\"", "holidays = \"DE-BE\"")
+            .replace(
+                "survey_trial = \"weekly:fri 10:00\"",
+                "survey_trial = \"weekly:thu 10:00\"",
+            )
+            .replace(
+                "hours_nudge = \"weekly:fri 15:00\"",
+                "hours_nudge = \"weekly:thu 15:00\"",
+            )
+    })
+    .await;
+    t.add_people().await;
+    let id = t
+        .start_engagement_from(chrono::NaiveDate::from_ymd_opt(2027, 5, 3).unwrap())
+        .await
+        .engagement_id;
+    for bad in ["DE-XX", "Bavaria", ""] {
+        let out = t.tandem(&["client", "edit", "acme", "--holidays", bad]);
+        assert!(!out.status.success(), "{bad}");
+    }
+    let out = t.tandem(&["client", "edit", "acme", "--holidays", "de-nw"]);
+    assert!(out.status.success(), "{}", crate::helpers::describe(&out));
+    let shown = t.tandem(&["client", "show", "acme"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("holidays:   DE-NW"), "{shown}");
+
+    let survey = format!("survey:{id}:2027-W21");
+    let nudge = format!("hours_nudge:{id}:2027-W21");
+    // Thursday 27 May, 17:30 in Berlin, after the nudge's 15:00 in Lisbon.
+    t.clock
+        .set(Utc.with_ymd_and_hms(2027, 5, 27, 15, 30, 0).unwrap());
+    let app = t.restart().await;
+    let preview = tandem::tasks::scheduler::preview(
+        &mut app.pool.acquire().await.unwrap(),
+        &app.config,
+        Some(id),
+        t.clock_now(),
+        Utc.with_ymd_and_hms(2027, 5, 29, 0, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    let planned = preview
+        .iter()
+        .find(|p| p.key == survey)
+        .expect("the W21 survey");
+    assert_eq!(
+        planned.local, "2027-05-28 08:00",
+        "Fronleichnam skipped for the client"
+    );
+    let step = app.scheduler().step().await.unwrap();
+    assert!(step.queued.contains(&nudge), "{:?}", step.queued);
+    assert!(!step.queued.contains(&survey), "{:?}", step.queued);
+    // Friday 28 May, 08:30 in Berlin: the client's survey goes.
+    t.clock
+        .set(Utc.with_ymd_and_hms(2027, 5, 28, 6, 30, 0).unwrap());
+    let step = app.scheduler().step().await.unwrap();
+    assert!(step.queued.contains(&survey), "{:?}", step.queued);
+
+    // The preview names the client's skipped days beside the agency's.
+    let next_year = Utc::now().year() + 1;
+    let until = format!("{next_year}-12-31");
+    let out = t.tandem(&["schedule", "preview", "--until", &until]);
+    assert!(out.status.success(), "{}", crate::helpers::describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("no scheduled mail to the contacts of 'acme' on the holidays of DE-NW:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{next_year}-11-01 Allerheiligen")),
+        "{text}"
+    );
+    assert!(
+        text.contains("no scheduled mail on the holidays of DE-BE:"),
+        "{text}"
+    );
+    // `none` returns the client to the agency's region.
+    let out = t.tandem(&["client", "edit", "acme", "--holidays", "none"]);
+    assert!(out.status.success(), "{}", crate::helpers::describe(&out));
+    let shown = t.tandem(&["client", "show", "acme"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("holidays:   the agency's (DE-BE)"));
+}
