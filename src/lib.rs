@@ -31,4 +31,5 @@ pub mod survey;
 pub mod tasks;
 pub mod templates;
 pub mod timelog;
+pub mod timesheet;
 pub mod tls;

@@ -63,6 +63,14 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../templates/samples/survey_thanks.json"),
     ),
     (
+        "timesheet",
+        include_str!("../templates/samples/timesheet.json"),
+    ),
+    (
+        "timesheet_dispute",
+        include_str!("../templates/samples/timesheet_dispute.json"),
+    ),
+    (
         "trial_alert",
         include_str!("../templates/samples/trial_alert.json"),
     ),

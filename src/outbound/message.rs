@@ -48,6 +48,18 @@ pub struct Outgoing {
     pub token: Option<String>,
     /// Images the HTML part shows inline (`<img src="cid:ID">`).
     pub inline: Vec<Inline>,
+    /// Files attached to the mail (the timesheet's CSV): after the text, in multipart/mixed.
+    pub attachments: Vec<Attached>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// The name it is offered under (`timesheet-acme-2026-11.csv`).
+    pub filename: String,
+    /// `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 /// An image carried inside the message and shown by the HTML part as `cid:CONTENT_ID`.
@@ -83,6 +95,7 @@ impl Outgoing {
             references: Vec::new(),
             token: None,
             inline: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 
@@ -263,6 +276,21 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
         MultiPart::alternative()
             .singlepart(SinglePart::plain(mail.text.clone()))
             .multipart(related)
+    };
+    // Attached files travel beside the text in multipart/mixed.
+    let body = match mail.attachments.is_empty() {
+        true => body,
+        false => {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for file in &mail.attachments {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| OutboundError::Build(format!("{}: {e}", file.content_type)))?;
+                mixed = mixed.singlepart(
+                    Attachment::new(file.filename.clone()).body(file.data.clone(), content_type),
+                );
+            }
+            mixed
+        }
     };
     let message = builder
         .multipart(body)

@@ -49,6 +49,9 @@ pub struct ScheduleConfig {
     /// When an assistant who has logged nothing this week for an engagement is reminded.
     #[serde(default = "default_hours_nudge")]
     pub hours_nudge: Cadence,
+    /// `[timesheet]`, copied here when the config is read, so the plan sees it.
+    #[serde(skip)]
+    pub timesheet: crate::timesheet::TimesheetConfig,
 }
 
 impl ScheduleConfig {
@@ -71,6 +74,7 @@ impl Default for ScheduleConfig {
             trial_review_days_before: default_review_days(),
             trial_review_at: default_review_at(),
             hours_nudge: default_hours_nudge(),
+            timesheet: Default::default(),
         }
     }
 }

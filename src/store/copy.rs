@@ -327,6 +327,29 @@ pub const TABLES: &[Table] = &[
         key: "inbound_id",
         identity: false,
     },
+    Table {
+        name: "timesheet",
+        columns: &[
+            ("id", Int),
+            ("engagement_id", Int),
+            ("month", Text),
+            ("status", Text),
+            ("minutes", Int),
+            ("amount_cents", Int),
+            ("recipient", Text),
+            ("sends", Int),
+            ("sent_at", Time),
+            ("answered_at", Time),
+            ("answered_by", Text),
+            ("approved_minutes", Int),
+            ("approved_cents", Int),
+            ("dispute", Text),
+            ("inbound_id", Int),
+            ("locked", Bool),
+        ],
+        key: "id",
+        identity: true,
+    },
 ];
 
 /// Rows per `INSERT` (at most 19 columns: 9,500 parameters, under SQLite's 32,766).

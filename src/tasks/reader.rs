@@ -293,6 +293,24 @@ impl Reader {
                 crate::agreements::receive(tx, compose, *engagement_id, *party, kinds, received)
                     .await?
             }
+            Route::Timesheet {
+                engagement_id,
+                month,
+                approves,
+                ..
+            } => {
+                let lock = self.config.timesheet.lock_on_approval;
+                crate::timesheet::flow::receive(
+                    tx,
+                    compose,
+                    *engagement_id,
+                    month,
+                    *approves,
+                    lock,
+                    received,
+                )
+                .await?
+            }
         }
         Ok(())
     }

@@ -51,6 +51,14 @@ pub enum Route {
         party: Party,
         kinds: Vec<String>,
     },
+    /// The client's answer to a monthly timesheet: an approval, or anything else (disputed,
+    /// the operator is told).
+    Timesheet {
+        decision: Decision,
+        engagement_id: i64,
+        month: String,
+        approves: bool,
+    },
 }
 
 impl Route {
@@ -61,7 +69,8 @@ impl Route {
             | Route::Cancel { decision: d, .. }
             | Route::Survey { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
-            | Route::Agreements { decision: d, .. } => d,
+            | Route::Agreements { decision: d, .. }
+            | Route::Timesheet { decision: d, .. } => d,
         }
     }
 
@@ -72,7 +81,8 @@ impl Route {
             | Route::Cancel { decision: d, .. }
             | Route::Survey { decision: d, .. }
             | Route::TrialReview { decision: d, .. }
-            | Route::Agreements { decision: d, .. } => d,
+            | Route::Agreements { decision: d, .. }
+            | Route::Timesheet { decision: d, .. } => d,
         }
     }
 
@@ -277,6 +287,28 @@ async fn answer(
                 engagement_id,
                 party,
                 kinds,
+            }))
+        }
+        ("timesheet" | "timesheet_reminder", _) => {
+            let Some((engagement_id, month)) = crate::timesheet::key_parts(&sent.natural_key)
+            else {
+                return Ok(None);
+            };
+            if incoming.new_text.trim().is_empty() {
+                return Ok(None);
+            }
+            let approves = crate::timesheet::reads_as_approval(&incoming.new_text);
+            let reason = match approves {
+                true => format!("timesheet {month} of engagement {engagement_id} approved"),
+                false => format!(
+                    "timesheet {month} of engagement {engagement_id} disputed (the operator is told)"
+                ),
+            };
+            Ok(Some(Route::Timesheet {
+                decision: reply(reason),
+                engagement_id,
+                month,
+                approves,
             }))
         }
         _ => Ok(None),

@@ -55,11 +55,15 @@ pub async fn facts(
     let agreements = store::engagements::agreements(conn, engagement.id).await?;
     let sent = store::outbox::keys_of_engagement(conn, engagement.id).await?;
     let surveys = store::surveys::facts(conn, engagement.id).await?;
-    let weeks_with_hours: HashSet<String> = store::timelog::days_with_hours(conn, engagement.id)
-        .await?
-        .into_iter()
+    let days_with_hours = store::timelog::days_with_hours(conn, engagement.id).await?;
+    let weeks_with_hours: HashSet<String> = days_with_hours
+        .iter()
+        .copied()
         .map(cadence::iso_week)
         .collect();
+    let months_with_hours: HashSet<String> =
+        days_with_hours.into_iter().map(cadence::month).collect();
+    let timesheets = store::timesheets::facts(conn, engagement.id).await?;
     Ok(Facts {
         engagement,
         assistant_timezone: assistant.timezone,
@@ -68,6 +72,8 @@ pub async fn facts(
         sent,
         surveys,
         weeks_with_hours,
+        months_with_hours,
+        timesheets,
     })
 }
 
@@ -150,6 +156,13 @@ impl Scheduler {
             }
             Kind::HoursNudge { week } => {
                 crate::timelog::nudge::nudge(&mut tx, compose, &people, week, key, now).await?
+            }
+            Kind::Timesheet { month } => matches!(
+                crate::timesheet::flow::send(&mut tx, compose, &people, month, false, now).await?,
+                crate::timesheet::flow::Sent::Queued { .. }
+            ),
+            Kind::TimesheetReminder { month } => {
+                crate::timesheet::flow::remind(&mut tx, compose, &people, month, key, now).await?
             }
         };
         store::commit(tx).await?;
@@ -417,6 +430,17 @@ pub async fn preview(
         for p in plan::upcoming(&planned, &facts.sent, now) {
             let due = p.goes_out(&config.schedule.send_window, now);
             let recipient = match p.party {
+                // Timesheets go to the billing contact.
+                Party::Client
+                    if matches!(
+                        p.kind,
+                        Kind::Timesheet { .. } | Kind::TimesheetReminder { .. }
+                    ) =>
+                {
+                    crate::timesheet::flow::billing_contact(&people)?
+                        .mailbox
+                        .to_string()
+                }
                 Party::Client => people.client_contact()?.mailbox.to_string(),
                 Party::Assistant => people.assistant()?.mailbox.to_string(),
                 Party::Operator => operator(&config.agency).mailbox.to_string(),

@@ -62,6 +62,12 @@ pub enum Reason {
         date: NaiveDate,
         minutes: i64,
     },
+    /// The client approved the engagement's timesheet of the month (`YYYY-MM`) on `on`.
+    Approved {
+        month: String,
+        client_name: String,
+        on: NaiveDate,
+    },
 }
 
 impl Reason {
@@ -113,6 +119,30 @@ impl Reason {
                 format_date(*date, locale),
                 format_duration(*minutes)
             ),
+            (
+                Reason::Approved {
+                    month,
+                    client_name,
+                    on,
+                },
+                Locale::En,
+            ) => format!(
+                "{client_name} approved the timesheet of {month} on {}, so it is closed; \
+                 ask the agency to correct it.",
+                format_date(*on, locale)
+            ),
+            (
+                Reason::Approved {
+                    month,
+                    client_name,
+                    on,
+                },
+                Locale::De,
+            ) => format!(
+                "{client_name} hat den Stundennachweis für {month} am {} freigegeben, er ist \
+                 damit geschlossen; bitte wenden Sie sich an die Agentur.",
+                format_date(*on, locale)
+            ),
         }
     }
 
@@ -124,6 +154,7 @@ impl Reason {
             Reason::Locked { .. } => "locked",
             Reason::BeforeStart { .. } => "before_start",
             Reason::DayOver24h { .. } => "day_over_24h",
+            Reason::Approved { .. } => "approved",
         }
     }
 }
@@ -213,6 +244,9 @@ pub async fn plan(
     let mut day_totals: std::collections::HashMap<NaiveDate, i64> = Default::default();
     // Whether each month met is locked: looked up once per month, not once per line.
     let mut locked: std::collections::HashMap<(i32, u32), bool> = Default::default();
+    // Whether the client approved each engagement's month met, and when: once per month too.
+    let mut approvals: std::collections::HashMap<(i64, String), Option<NaiveDate>> =
+        Default::default();
     let reject = |line: usize, text: String, detail: Reason, example: String| Rejection {
         line,
         message: detail.describe(assistant.locale),
@@ -297,6 +331,28 @@ pub async fn plan(
                 Reason::Locked { month },
                 example,
             ));
+            continue;
+        }
+        // A month the client approved is closed for the engagement, like a locked month.
+        let month = crate::timesheet::month_of(entry.date);
+        let approved = match approvals.get(&(engagement.id, month.clone())) {
+            Some(approved) => *approved,
+            None => {
+                let at = store::timesheets::approved(conn, engagement.id, &month)
+                    .await?
+                    .map(|(at, _)| at.date_naive());
+                approvals.insert((engagement.id, month.clone()), at);
+                at
+            }
+        };
+        if let Some(on) = approved {
+            let example = entry.text.clone();
+            let reason = Reason::Approved {
+                month,
+                client_name: engagement.client_name.clone(),
+                on,
+            };
+            rejected.push(reject(entry.line, entry.text.clone(), reason, example));
             continue;
         }
         let total = match day_totals.get(&entry.date) {
