@@ -181,9 +181,8 @@ pub async fn approve(
     approval: &Approval<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let changed: Vec<i64> =
-        on!(conn, |c| {
-            sqlx::query_scalar(
+    let changed: Vec<i64> = on!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO timesheet (engagement_id, month, status, minutes, amount_cents, recipient, \
          sends, sent_at, answered_at, answered_by, approved_minutes, approved_cents, inbound_id, \
          locked) VALUES ($1, $2, 'approved', $3, $4, $5, 0, $6, $6, $5, $3, $4, $7, $8) \
@@ -203,7 +202,7 @@ pub async fn approve(
     .bind(approval.lock)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     Ok(!changed.is_empty())
 }
 
