@@ -42,6 +42,7 @@ const PURE: &[&str] = &[
     "format",
     "error",
     "redact",
+    "timesheet",
 ];
 
 /// What a pure module must not name (but for a type it declares itself, like the time-log
