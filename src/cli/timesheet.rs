@@ -262,8 +262,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses an unknown engagement, a month that has not ended (in the agency's zone), and a
-/// month before the engagement began.
+/// Refuses an unknown engagement, a month that has not ended (in the agency's zone), a month
+/// before the engagement began, and a month without hours.
 async fn check_month(
     app: &crate::app::App,
     engagement: i64,
@@ -284,6 +284,13 @@ async fn check_month(
         last >= people.engagement.start_date,
         "engagement {engagement} began on {}, after {month}",
         people.engagement.start_date
+    );
+    let has_hours = flow::sheet(&mut conn, &people, month)
+        .await?
+        .is_some_and(|sheet| !sheet.lines.is_empty());
+    anyhow::ensure!(
+        has_hours,
+        "engagement {engagement} has no hours in {month}: there is no timesheet"
     );
     Ok(())
 }

@@ -480,6 +480,9 @@ pub const SWEPT: &[(&str, &str, &str)] = &[
     ("time_entry", "id", "line_text"),
     ("document", "id", "filename"),
     ("health", "component", "last_error"),
+    ("timesheet", "id", "recipient"),
+    ("timesheet", "id", "answered_by"),
+    ("timesheet", "id", "dispute"),
 ];
 
 /// Erases `subject` in the transaction `tx`: deletes what names them and may go, and replaces
