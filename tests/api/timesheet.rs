@@ -470,3 +470,61 @@ async fn the_operator_lists_shows_sends_and_approves() {
     let out = t.tandem(&["timesheet", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("approved"));
 }
+
+/// A month without hours gets no timesheet, and `enabled = false` sends none at all.
+#[tokio::test]
+async fn no_hours_no_timesheet_and_it_can_be_turned_off() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    let queued = step_at(&t, "2026-12-01T09:00:00Z").await;
+    assert!(
+        queued.iter().all(|k| !k.starts_with("timesheet")),
+        "{queued:?}"
+    );
+    assert_eq!(t.count("timesheet").await, 0);
+
+    let t = spawn_app_with(|_, text| text.replace("enabled = true", "enabled = false")).await;
+    assert!(!t.app.config.schedule.timesheet.enabled);
+    with_november(&t).await;
+    let queued = step_at(&t, "2026-12-01T09:00:00Z").await;
+    assert!(
+        queued.iter().all(|k| !k.starts_with("timesheet")),
+        "{queued:?}"
+    );
+}
+
+/// `[timesheet]` is validated at load, naming the key.
+#[test]
+fn bad_settings_are_refused_with_their_key() {
+    let shipped = crate::helpers::shipped_config();
+    for (from, to, key) in [
+        (
+            "working_day = 1",
+            "working_day = 0",
+            "timesheet.working_day",
+        ),
+        (
+            "working_day = 1",
+            "working_day = 16",
+            "timesheet.working_day",
+        ),
+        (
+            "reminder_days = 5",
+            "reminder_days = 40",
+            "timesheet.reminder_days",
+        ),
+        ("\nat = \"10:00\"", "\nat = \"25:00\"", "timesheet.at"),
+        (
+            "lock_on_approval = false",
+            "lock_on_approval = false\nlock = true",
+            "timesheet",
+        ),
+    ] {
+        assert!(shipped.contains(from), "{from}");
+        let err = tandem::config::Config::from_toml(&shipped.replacen(from, to, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{to}: {err}");
+    }
+}
