@@ -514,6 +514,9 @@ impl Planner<'_> {
         for (month, sent, went_out) in sheets {
             let local = to_local(sent, zone) + Duration::days(i64::from(days));
             let due = self.due(Party::Client, local);
+            // A month later a reminder is noise (the digest lists the month by then); this
+            // also keeps a reminder setting turned on later from reminding of old months.
+            let stale = local_to_utc(local + Duration::days(30), zone);
             let before = self.out.len();
             self.push(
                 format!("timesheet_reminder:{}:{month}", self.id()),
@@ -524,7 +527,7 @@ impl Planner<'_> {
                 due,
                 &format!("timesheet_reminder:{month}"),
                 Some("if the timesheet is unanswered"),
-                None,
+                Some(stale),
             );
             if !went_out && let Some(p) = self.out.get_mut(before) {
                 p.hypothetical = true;
