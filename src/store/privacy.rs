@@ -280,6 +280,10 @@ fn conditions(subject: &Subject) -> Vec<(&'static str, String)> {
             "outbox_raw",
             format!("outbox_id IN (SELECT id FROM outbox WHERE lower(recipient) IN ({a}))"),
         ),
+        (
+            "timesheet",
+            format!("lower(recipient) IN ({a}) OR lower(answered_by) IN ({a})"),
+        ),
     ]);
     out
 }

@@ -370,6 +370,29 @@ async fn silence_gets_one_reminder_and_a_dispute_reaches_the_operator() {
         text.contains("beanstandet: „Der 12.11. stimmt nicht, da war Sam krank.“"),
         "{text}"
     );
+
+    // The billing contact's data: their timesheet in an export, their address gone after an
+    // erase.
+    let out_dir = t.dir.path().join("export");
+    let out = t.tandem(&[
+        "privacy",
+        "export",
+        "ben@acme.example",
+        "--to",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let data = std::fs::read_to_string(out_dir.join("data.json")).unwrap();
+    assert!(data.contains("\"timesheet\""), "{data}");
+    let out = t.tandem(&["privacy", "erase", "ben@acme.example", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let named = t
+        .scalar(
+            "SELECT COUNT(*) FROM timesheet WHERE recipient LIKE '%ben@%' \
+             OR answered_by LIKE '%ben@%'",
+        )
+        .await;
+    assert_eq!(named, 0);
 }
 
 /// The text of the newest mail of `kind` (one that expects no answer).
