@@ -71,6 +71,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../templates/samples/timesheet_dispute.json"),
     ),
     (
+        "timesheet_thanks",
+        include_str!("../templates/samples/timesheet_thanks.json"),
+    ),
+    (
         "trial_alert",
         include_str!("../templates/samples/trial_alert.json"),
     ),

@@ -257,6 +257,38 @@ pub async fn approve_by_operator(
 }
 
 #[derive(Debug, Serialize)]
+struct ThanksContext {
+    agency: AgencyView,
+    recipient_name: String,
+    assistant_name: String,
+    month: String,
+    total: String,
+    amount: Option<String>,
+    approved: bool,
+}
+
+/// Answers the client's reply: the approval confirmed, or the note passed on.
+fn thank(
+    compose: &Composer,
+    people: &People,
+    stored: &timesheets::Timesheet,
+    approved: bool,
+    incoming: &crate::inbound::message::Incoming,
+) -> Result<outbound::Outgoing, MailError> {
+    let to = billing_contact(people)?.answering(incoming);
+    let context = ThanksContext {
+        agency: compose.agency_view(),
+        recipient_name: to.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        month: month_label(&stored.month, to.locale),
+        total: hours_minutes(stored.minutes),
+        amount: stored.amount_cents.map(|c| format_money(c, to.locale)),
+        approved,
+    };
+    Ok(compose.answer(&to, "timesheet_thanks", &context, incoming)?)
+}
+
+#[derive(Debug, Serialize)]
 struct DisputeContext {
     agency: AgencyView,
     engagement_id: i64,
@@ -319,6 +351,19 @@ pub async fn receive(
             approved,
             "timesheet approved"
         );
+        if approved {
+            let people = People::load(tx, engagement_id).await?;
+            let mail = thank(compose, &people, &stored, true, incoming)?;
+            outbound::enqueue(
+                tx,
+                &format!("timesheet_thanks:{inbound_id}"),
+                "timesheet_thanks",
+                Some(engagement_id),
+                &mail,
+                now,
+            )
+            .await?;
+        }
         return Ok(());
     }
     let words = crate::survey::answers::without_sign_off(&incoming.new_text);
@@ -353,6 +398,16 @@ pub async fn receive(
         "timesheet_dispute",
         Some(engagement_id),
         &mail,
+        now,
+    )
+    .await?;
+    let thanks = thank(compose, &people, &stored, false, incoming)?;
+    outbound::enqueue(
+        tx,
+        &format!("timesheet_thanks:{inbound_id}"),
+        "timesheet_thanks",
+        Some(engagement_id),
+        &thanks,
         now,
     )
     .await?;

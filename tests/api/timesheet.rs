@@ -251,6 +251,11 @@ async fn an_approval_by_each_reply_path_closes_the_month() {
             ),
             "{path:?}"
         );
+        assert_eq!(
+            thanks(&t).await,
+            ["ben@acme.example Stundennachweis November 2026 freigegeben, vielen Dank"],
+            "{path:?}"
+        );
         let locked: bool = t
             .scalar("SELECT COUNT(*) FROM timesheet WHERE locked")
             .await
@@ -359,6 +364,10 @@ async fn silence_gets_one_reminder_and_a_dispute_reaches_the_operator() {
     assert_eq!((state.as_str(), approved), ("disputed", None));
     assert_eq!(by.as_deref(), Some("ben@acme.example"));
     assert_eq!(t.count("time_entry").await, 2, "nothing else changes");
+    assert_eq!(
+        thanks(&t).await,
+        ["ben@acme.example Ihre Rückmeldung zum Stundennachweis November 2026"]
+    );
     let alert = sent_mail_any(&t, "timesheet_dispute").await;
     assert!(
         alert.contains("Der 12.11. stimmt nicht, da war Sam krank."),
@@ -393,6 +402,19 @@ async fn silence_gets_one_reminder_and_a_dispute_reaches_the_operator() {
         )
         .await;
     assert_eq!(named, 0);
+}
+
+/// The answers to the client's replies, as `recipient subject`.
+async fn thanks(t: &TestApp) -> Vec<String> {
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(
+            "SELECT recipient || ' ' || subject FROM outbox \
+             WHERE kind = 'timesheet_thanks' ORDER BY id",
+        )
+        .fetch_all(c)
+        .await
+    })
+    .unwrap()
 }
 
 /// The text of the newest mail of `kind` (one that expects no answer).
