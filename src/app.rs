@@ -478,6 +478,35 @@ impl App {
         .await
     }
 
+    /// `tandem timesheet send`: the engagement's timesheet of `month` now (again, unless it
+    /// is approved).
+    pub async fn send_timesheet_now(
+        &self,
+        engagement_id: i64,
+        month: &str,
+    ) -> Result<crate::timesheet::flow::Sent, MailError> {
+        self.in_transaction(true, async |tx, compose, now| {
+            let people = crate::recipients::People::load(tx, engagement_id).await?;
+            crate::timesheet::flow::send(tx, compose, &people, month, true, now).await
+        })
+        .await
+    }
+
+    /// `tandem timesheet approve`: the operator records the client's approval of `month`;
+    /// `false` when it was approved before.
+    pub async fn approve_timesheet(
+        &self,
+        engagement_id: i64,
+        month: &str,
+    ) -> Result<bool, StoreError> {
+        let lock = self.config.timesheet.lock_on_approval;
+        self.in_transaction(true, async |tx, _, now| {
+            let people = crate::recipients::People::load(tx, engagement_id).await?;
+            crate::timesheet::flow::approve_by_operator(tx, &people, month, lock, now).await
+        })
+        .await
+    }
+
     /// `tandem agreement remind`: a reminder now to every party with an agreement pending.
     /// Returns the parties reminded.
     pub async fn remind_agreements_now(&self, engagement_id: i64) -> Result<Vec<Party>, MailError> {

@@ -69,6 +69,9 @@ pub struct Config {
     /// How tandem logs (to stderr).
     #[serde(default)]
     pub log: LogConfig,
+    /// The monthly timesheet to the client's billing contact (issue 18).
+    #[serde(default)]
+    pub timesheet: crate::timesheet::TimesheetConfig,
 }
 
 /// How long tandem keeps what it no longer needs. Each period is a duration (`"90d"`).
@@ -718,7 +721,7 @@ fn default_alert_threshold() -> i64 {
 }
 
 /// The config's sections, the only names an environment override may start with.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "http",
     "health",
     "log",
@@ -734,6 +737,7 @@ const SECTIONS: [&str; 15] = [
     "digest",
     "limits",
     "retention",
+    "timesheet",
 ];
 
 impl Config {
@@ -781,6 +785,8 @@ impl Config {
             .send_window
             .clone()
             .with_holidays(config.schedule.holidays);
+        // The schedule plans the timesheets too.
+        config.schedule.timesheet = config.timesheet.clone();
         Ok(config)
     }
 
@@ -982,6 +988,12 @@ impl Config {
                     ranges.join(", ")
                 ),
             );
+        }
+        if let Some((key, reason)) = self.timesheet.problem() {
+            return Err(ConfigError::Invalid {
+                key: key.to_string(),
+                reason,
+            });
         }
         self.validate_schedule()
     }

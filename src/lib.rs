@@ -34,4 +34,5 @@ pub mod talks;
 pub mod tasks;
 pub mod templates;
 pub mod timelog;
+pub mod timesheet;
 pub mod tls;

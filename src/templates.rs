@@ -81,6 +81,18 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         include_str!("../templates/samples/survey_thanks.json"),
     ),
     (
+        "timesheet",
+        include_str!("../templates/samples/timesheet.json"),
+    ),
+    (
+        "timesheet_dispute",
+        include_str!("../templates/samples/timesheet_dispute.json"),
+    ),
+    (
+        "timesheet_thanks",
+        include_str!("../templates/samples/timesheet_thanks.json"),
+    ),
+    (
         "trial_alert",
         include_str!("../templates/samples/trial_alert.json"),
     ),

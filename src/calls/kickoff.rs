@@ -11,7 +11,7 @@ use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::{EngagementStatus, Locale, TimeZone};
 use crate::format::{format_date, format_hours, format_money};
 use crate::inbound::message::Received;
-use crate::outbound::message::Attachment;
+use crate::outbound::Attachment;
 use crate::outbound::{self, AutoSubmitted};
 use crate::recipients::Recipient;
 use crate::store::{self, Conn, StoreError};

@@ -41,6 +41,7 @@ mod quarantine;
 mod schedule;
 mod status;
 mod survey;
+mod timesheet;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -107,6 +108,9 @@ pub enum Command {
     /// Outgoing mail: list, retry.
     #[command(subcommand)]
     Outbox(outbox::Command),
+    /// Monthly timesheets to the clients' billing contacts: list, show, send, approve.
+    #[command(subcommand)]
+    Timesheet(timesheet::Command),
     /// Import assistants, clients with contacts and engagements from a CSV file (all or
     /// nothing).
     Import(import::Args),
@@ -185,6 +189,7 @@ pub async fn run(
         Command::Schedule(command) => schedule::run(config, command).await,
         Command::Hours(command) => hours::run(config, command).await,
         Command::Outbox(command) => outbox::run(config, command).await,
+        Command::Timesheet(command) => timesheet::run(config, command).await,
         Command::Import(args) => import::run(config, args).await,
         Command::Quarantine(command) => quarantine::run(config, command).await,
         Command::Attention(command) => attention::run(config, command).await,

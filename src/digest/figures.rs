@@ -139,6 +139,8 @@ pub struct Figures {
     /// Engagements in their trial or active with nothing logged this week.
     pub no_hours: Vec<i64>,
     pub health: Vec<HealthFigures>,
+    /// Monthly timesheets disputed, or unanswered past their reminder.
+    pub timesheets: Vec<store::timesheets::Timesheet>,
 }
 
 impl Figures {
@@ -155,7 +157,8 @@ impl Figures {
             && self.failed_sends.is_empty()
             && self.hours_without_dpa.is_empty()
             && self.dependence.is_empty()
-            && self.no_hours.is_empty())
+            && self.no_hours.is_empty()
+            && self.timesheets.is_empty())
     }
 }
 
@@ -448,6 +451,11 @@ pub async fn read(
         dependence,
         no_hours,
         health,
+        timesheets: store::timesheets::open(
+            conn,
+            now - Duration::days(i64::from(config.timesheet.reminder_days.max(1))),
+        )
+        .await?,
     })
 }
 

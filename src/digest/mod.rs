@@ -219,6 +219,17 @@ struct NoHoursView {
 }
 
 #[derive(Debug, Serialize)]
+struct TimesheetView {
+    engagement: String,
+    engagement_id: i64,
+    month: String,
+    month_key: String,
+    disputed: bool,
+    sent: String,
+    words: String,
+}
+
+#[derive(Debug, Serialize)]
 struct HealthView {
     component: String,
     last_ok: Option<String>,
@@ -245,6 +256,7 @@ struct DigestContext {
     hours_without_dpa: Vec<HoursView>,
     self_employment: Vec<DependenceView>,
     no_hours: Vec<NoHoursView>,
+    timesheets: Vec<TimesheetView>,
     health_ok: bool,
     health: Vec<HealthView>,
 }
@@ -454,6 +466,24 @@ fn context(
             .map(|e| NoHoursView {
                 assistant: e.engagement.assistant_name.clone(),
                 client: e.engagement.client_name.clone(),
+            })
+            .collect(),
+        timesheets: figures
+            .timesheets
+            .iter()
+            .map(|t| TimesheetView {
+                engagement: names(t.engagement_id),
+                engagement_id: t.engagement_id,
+                month: crate::timesheet::flow::month_label(&t.month, locale),
+                month_key: t.month.clone(),
+                disputed: t.status == "disputed",
+                sent: format_date(
+                    t.sent_at
+                        .with_timezone(&config.agency.timezone.0)
+                        .date_naive(),
+                    locale,
+                ),
+                words: t.dispute.clone().unwrap_or_default(),
             })
             .collect(),
         health_ok,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::store::{self, Conn, StoreError};
 
-pub use message::{AutoSubmitted, Inline, Outgoing, tokens_in};
+pub use message::{Attachment, AutoSubmitted, Inline, Outgoing, tokens_in};
 
 /// What went wrong delivering one message, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -66,6 +66,9 @@ pub struct ScheduleConfig {
     /// trial's end, then on a cadence counted from it (`trial-end, then every 13w 10:00`).
     #[serde(default)]
     pub feedback_talks: talks::TalkCadence,
+    /// `[timesheet]`, copied here when the config is read, so the plan sees it.
+    #[serde(skip)]
+    pub timesheet: crate::timesheet::TimesheetConfig,
 }
 
 impl ScheduleConfig {
@@ -92,6 +95,7 @@ impl Default for ScheduleConfig {
             checkin_after_trial: default_checkin_after_trial(),
             checkin_reminder_days: default_survey_reminder_days(),
             feedback_talks: talks::TalkCadence::default(),
+            timesheet: Default::default(),
         }
     }
 }

@@ -9,13 +9,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Serialize;
 
 use super::ScheduleConfig;
 use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
 use super::holidays::Region;
 use crate::domain::{Agreement, Engagement, EngagementStatus, Party, SurveyFact, TimeZone};
+use crate::timesheet::TimesheetFact;
 
 /// What a planned mail is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +42,10 @@ pub enum Kind {
     CheckinReminder { period: String },
     /// Proposing a feedback talk to `party` (the client's contacts, or the assistant).
     FeedbackTalk { party: Party, period: String },
+    /// The monthly timesheet of `month` (`2026-11`) to the client's billing contact.
+    Timesheet { month: String },
+    /// The one reminder of an unanswered timesheet.
+    TimesheetReminder { month: String },
 }
 
 impl Kind {
@@ -57,6 +62,8 @@ impl Kind {
             Kind::Checkin { .. } => "checkin",
             Kind::CheckinReminder { .. } => "checkin_reminder",
             Kind::FeedbackTalk { .. } => "feedback_talk",
+            Kind::Timesheet { .. } => "timesheet",
+            Kind::TimesheetReminder { .. } => "timesheet_reminder",
         }
     }
 }
@@ -123,6 +130,10 @@ pub struct Facts {
     /// The client's own region of public holidays, if it has one: the window of mail to its
     /// contacts skips these instead of the agency's.
     pub client_holidays: Option<Region>,
+    /// Months (`2026-11`) in which hours were logged for the engagement.
+    pub months_with_hours: HashSet<String>,
+    /// The engagement's timesheets that went out (or were approved by the operator).
+    pub timesheets: Vec<TimesheetFact>,
 }
 
 /// The period a survey of `cadence` on `date` is for, the last part of its natural key: the
@@ -536,6 +547,100 @@ impl Planner<'_> {
     }
 }
 
+impl Planner<'_> {
+    /// The monthly timesheets: for each month with hours, on the configured working day of
+    /// the month after (`[timesheet] working_day`, counted in days the send window opens, so
+    /// after a weekend or a holiday when the 1st is one), at `[timesheet] at` in the client's
+    /// zone; not worth sending once that month is over too (the operator sends it by hand).
+    /// Then the one reminder of each timesheet still unanswered `reminder_days` after it went.
+    fn timesheets(&mut self) {
+        let config = &self.config.timesheet;
+        if !config.enabled {
+            return;
+        }
+        let facts = self.facts;
+        let e = &facts.engagement;
+        let zone = self.zone(Party::Client).0;
+        let Some(mut first) = e.start_date.with_day(1) else {
+            return;
+        };
+        let last = self.until_local(Party::Client).date();
+        // (month, when it went or goes, whether it went)
+        let mut sheets: Vec<(String, DateTime<Utc>, bool)> = Vec::new();
+        while first <= last {
+            let Some(next) = first.checked_add_months(chrono::Months::new(1)) else {
+                break;
+            };
+            let month = month(first);
+            let sent = facts.timesheets.iter().find(|t| t.month == month);
+            if let Some(sent) = sent {
+                if sent.status == "sent" {
+                    sheets.push((month.clone(), sent.sent_at, true));
+                }
+            } else if facts.months_with_hours.contains(&month) {
+                // The working day of `next`: the n-th day the send window opens on.
+                let mut day = next;
+                let mut n = 0;
+                for _ in 0..62 {
+                    if self.window.opens_on(day) {
+                        n += 1;
+                        if n == config.working_day {
+                            break;
+                        }
+                    }
+                    day = day.succ_opt().unwrap_or(day);
+                }
+                let due = self.due(Party::Client, day.and_time(config.time()));
+                let stale = next
+                    .checked_add_months(chrono::Months::new(1))
+                    .map(|after| local_to_utc(start_of(after), zone));
+                let before = self.out.len();
+                self.push(
+                    format!("timesheet:{}:{month}", self.id()),
+                    Kind::Timesheet {
+                        month: month.clone(),
+                    },
+                    Party::Client,
+                    due,
+                    &format!("timesheet:{month}"),
+                    Some("if the month has hours"),
+                    stale,
+                );
+                if self.out.len() > before {
+                    sheets.push((month, due, false));
+                }
+            }
+            first = next;
+        }
+        let days = config.reminder_days;
+        if days == 0 {
+            return;
+        }
+        for (month, sent, went_out) in sheets {
+            let local = to_local(sent, zone) + Duration::days(i64::from(days));
+            let due = self.due(Party::Client, local);
+            // A month later a reminder is noise (the digest lists the month by then); this
+            // also keeps a reminder setting turned on later from reminding of old months.
+            let stale = local_to_utc(local + Duration::days(30), zone);
+            let before = self.out.len();
+            self.push(
+                format!("timesheet_reminder:{}:{month}", self.id()),
+                Kind::TimesheetReminder {
+                    month: month.clone(),
+                },
+                Party::Client,
+                due,
+                &format!("timesheet_reminder:{month}"),
+                Some("if the timesheet is unanswered"),
+                Some(stale),
+            );
+            if !went_out && let Some(p) = self.out.get_mut(before) {
+                p.hypothetical = true;
+            }
+        }
+    }
+}
+
 /// Every mail the schedule plans for the engagement up to `until`, sent or not, in order of
 /// when it is due.
 pub fn plan(facts: &Facts, config: &ScheduleConfig, until: DateTime<Utc>) -> Vec<Planned> {
@@ -562,6 +667,7 @@ pub fn plan(facts: &Facts, config: &ScheduleConfig, until: DateTime<Utc>) -> Vec
     planner.nudges();
     planner.checkins();
     planner.feedback_talks();
+    planner.timesheets();
     let mut out = planner.out;
     out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.key.cmp(&b.key)));
     out

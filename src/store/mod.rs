@@ -14,6 +14,7 @@ pub mod people;
 pub mod privacy;
 pub mod surveys;
 pub mod timelog;
+pub mod timesheets;
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;

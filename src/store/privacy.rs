@@ -280,6 +280,10 @@ fn conditions(subject: &Subject) -> Vec<(&'static str, String)> {
             "outbox_raw",
             format!("outbox_id IN (SELECT id FROM outbox WHERE lower(recipient) IN ({a}))"),
         ),
+        (
+            "timesheet",
+            format!("lower(recipient) IN ({a}) OR lower(answered_by) IN ({a})"),
+        ),
     ]);
     out
 }
@@ -480,6 +484,9 @@ pub const SWEPT: &[(&str, &str, &str)] = &[
     ("time_entry", "id", "line_text"),
     ("document", "id", "filename"),
     ("health", "component", "last_error"),
+    ("timesheet", "id", "recipient"),
+    ("timesheet", "id", "answered_by"),
+    ("timesheet", "id", "dispute"),
 ];
 
 /// Erases `subject` in the transaction `tx`: deletes what names them and may go, and replaces

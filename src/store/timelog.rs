@@ -196,6 +196,7 @@ pub async fn void_submission(
 /// Voids one entry. An entry in a locked (billed) month is not voided: the month must be
 /// unlocked first, so that what was billed and what is stored stay the same.
 pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    super::timesheets::refuse_if_locked(conn, id).await?;
     let found: Option<(String, NaiveDate)> = on!(conn, |c| sqlx::query_as(
         "SELECT status, work_date FROM time_entry WHERE id = $1"
     )
@@ -239,6 +240,7 @@ pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<
 /// a `cancel` had voided it (a later `cancel` voids it again). Refused in a locked (billed)
 /// month, and when the assistant's day would then be over 24 hours, as a new line would be.
 pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+    super::timesheets::refuse_if_locked(conn, id).await?;
     let found: Option<(String, NaiveDate, i64, i64, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT t.status, t.work_date, t.minutes, e.assistant_id, t.submission_id \
          FROM time_entry t JOIN engagement e ON e.id = t.engagement_id WHERE t.id = $1"

@@ -313,6 +313,24 @@ impl Reader {
             Route::Kickoff { answer, .. } => {
                 crate::calls::kickoff::answer(tx, compose, answer, received).await?
             }
+            Route::Timesheet {
+                engagement_id,
+                month,
+                approves,
+                ..
+            } => {
+                let lock = self.config.timesheet.lock_on_approval;
+                crate::timesheet::flow::receive(
+                    tx,
+                    compose,
+                    *engagement_id,
+                    month,
+                    *approves,
+                    lock,
+                    received,
+                )
+                .await?
+            }
         }
         Ok(())
     }

@@ -63,6 +63,14 @@ pub enum Route {
         decision: Decision,
         answer: crate::calls::kickoff::Answer,
     },
+    /// The client's answer to a monthly timesheet: an approval, or anything else (disputed,
+    /// the operator is told).
+    Timesheet {
+        decision: Decision,
+        engagement_id: i64,
+        month: String,
+        approves: bool,
+    },
 }
 
 impl Route {
@@ -76,6 +84,7 @@ impl Route {
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. }
             | Route::Kickoff { decision: d, .. } => d,
+            | Route::Timesheet { decision: d, .. } => d,
         }
     }
 
@@ -89,6 +98,7 @@ impl Route {
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. }
             | Route::Kickoff { decision: d, .. } => d,
+            | Route::Timesheet { decision: d, .. } => d,
         }
     }
 
@@ -319,6 +329,28 @@ async fn answer(
                 .nth(2)
                 .and_then(|n| n.parse().ok());
             kickoff_answer(conn, incoming, engagement_id, None, answered, person).await
+        }
+        ("timesheet" | "timesheet_reminder", _) => {
+            let Some((engagement_id, month)) = crate::timesheet::key_parts(&sent.natural_key)
+            else {
+                return Ok(None);
+            };
+            if incoming.new_text.trim().is_empty() {
+                return Ok(None);
+            }
+            let approves = crate::timesheet::reads_as_approval(&incoming.new_text);
+            let reason = match approves {
+                true => format!("timesheet {month} of engagement {engagement_id} approved"),
+                false => format!(
+                    "timesheet {month} of engagement {engagement_id} disputed (the operator is told)"
+                ),
+            };
+            Ok(Some(Route::Timesheet {
+                decision: reply(reason),
+                engagement_id,
+                month,
+                approves,
+            }))
         }
         _ => Ok(None),
     }

@@ -55,15 +55,19 @@ pub async fn facts(
     let agreements = store::engagements::agreements(conn, engagement.id).await?;
     let sent = store::outbox::keys_of_engagement(conn, engagement.id).await?;
     let surveys = store::surveys::facts(conn, engagement.id).await?;
-    let weeks_with_hours: HashSet<String> = store::timelog::days_with_hours(conn, engagement.id)
-        .await?
-        .into_iter()
+    let days_with_hours = store::timelog::days_with_hours(conn, engagement.id).await?;
+    let weeks_with_hours: HashSet<String> = days_with_hours
+        .iter()
+        .copied()
         .map(cadence::iso_week)
         .collect();
     let client_holidays = match store::people::client_holidays(conn, engagement.client_id).await? {
         Some(region) => Some(crate::store::parse_column(&region, "holiday region")?),
         None => None,
     };
+    let months_with_hours: HashSet<String> =
+        days_with_hours.into_iter().map(cadence::month).collect();
+    let timesheets = store::timesheets::facts(conn, engagement.id).await?;
     Ok(Facts {
         engagement,
         assistant_timezone: assistant.timezone,
@@ -73,6 +77,8 @@ pub async fn facts(
         surveys,
         weeks_with_hours,
         client_holidays,
+        months_with_hours,
+        timesheets,
     })
 }
 
@@ -166,6 +172,13 @@ impl Scheduler {
             }
             Kind::FeedbackTalk { party, period } => {
                 crate::talks::propose(&mut tx, compose, &people, *party, period, key, now).await?
+            }
+            Kind::Timesheet { month } => matches!(
+                crate::timesheet::flow::send(&mut tx, compose, &people, month, false, now).await?,
+                crate::timesheet::flow::Sent::Queued { .. }
+            ),
+            Kind::TimesheetReminder { month } => {
+                crate::timesheet::flow::remind(&mut tx, compose, &people, month, key, now).await?
             }
         };
         store::commit(tx).await?;
@@ -444,6 +457,17 @@ pub async fn preview(
                     })
                     .collect::<Result<Vec<_>, _>>()?
                     .join(", "),
+                // Timesheets go to the billing contact.
+                Party::Client
+                    if matches!(
+                        p.kind,
+                        Kind::Timesheet { .. } | Kind::TimesheetReminder { .. }
+                    ) =>
+                {
+                    crate::timesheet::flow::billing_contact(&people)?
+                        .mailbox
+                        .to_string()
+                }
                 Party::Client => people.client_contact()?.mailbox.to_string(),
                 Party::Assistant => people.assistant()?.mailbox.to_string(),
                 Party::Operator => operator(&config.agency).mailbox.to_string(),

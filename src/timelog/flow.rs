@@ -63,6 +63,12 @@ pub enum Reason {
         date: NaiveDate,
         minutes: i64,
     },
+    /// The client approved the engagement's timesheet of the month (`YYYY-MM`) on `on`.
+    Approved {
+        month: String,
+        client_name: String,
+        on: NaiveDate,
+    },
 }
 
 impl Reason {
@@ -114,6 +120,30 @@ impl Reason {
                 format_date(*date, locale),
                 format_duration(*minutes)
             ),
+            (
+                Reason::Approved {
+                    month,
+                    client_name,
+                    on,
+                },
+                Locale::En,
+            ) => format!(
+                "{client_name} approved the timesheet of {month} on {}, so it is closed; \
+                 ask the agency to correct it.",
+                format_date(*on, locale)
+            ),
+            (
+                Reason::Approved {
+                    month,
+                    client_name,
+                    on,
+                },
+                Locale::De,
+            ) => format!(
+                "{client_name} hat den Stundennachweis für {month} am {} freigegeben, er ist \
+                 damit geschlossen; bitte wenden Sie sich an die Agentur.",
+                format_date(*on, locale)
+            ),
         }
     }
 
@@ -125,6 +155,7 @@ impl Reason {
             Reason::Locked { .. } => "locked",
             Reason::BeforeStart { .. } => "before_start",
             Reason::DayOver24h { .. } => "day_over_24h",
+            Reason::Approved { .. } => "approved",
         }
     }
 }
@@ -188,16 +219,18 @@ pub fn subject_tags(subject: &str) -> Vec<String> {
 
 /// What [`plan`] read from the database, kept for the messages after it in one transaction of
 /// the reader (which holds the write lock, so only its own messages change these meanwhile):
-/// an assistant's engagements, whether a month is locked, the minutes stored for an assistant's
-/// day. Whoever holds one keeps it true: [`Lookups::logged`] after the entries of a plan are
+/// an assistant's engagements, whether a month is locked or an engagement's month approved, the
+/// minutes stored for an assistant's day. Whoever holds one keeps it true: [`Lookups::logged`] after the entries of a plan are
 /// stored, and a fresh one after anything else changed hours, engagements or locks (a voided
-/// submission, a trial decided, a savepoint undone).
+/// submission, a trial decided, a timesheet answered, a savepoint undone).
 #[derive(Debug, Default)]
 pub struct Lookups {
     engagements: std::collections::HashMap<i64, Vec<Engagement>>,
     locked: std::collections::HashMap<(i32, u32), bool>,
     /// Minutes stored (not void) per assistant and day.
     stored: std::collections::HashMap<(i64, NaiveDate), i64>,
+    /// The day the client approved an engagement's month (`2026-11`), if it did.
+    approvals: std::collections::HashMap<(i64, String), Option<NaiveDate>>,
 }
 
 impl Lookups {
@@ -222,6 +255,23 @@ impl Lookups {
         let locked = store::timelog::is_locked(conn, day).await?;
         self.locked.insert(month, locked);
         Ok(locked)
+    }
+
+    async fn approved(
+        &mut self,
+        conn: &mut Conn,
+        engagement_id: i64,
+        month: &str,
+    ) -> Result<Option<NaiveDate>, StoreError> {
+        let key = (engagement_id, month.to_string());
+        if let Some(approved) = self.approvals.get(&key) {
+            return Ok(*approved);
+        }
+        let approved = store::timesheets::approved(conn, engagement_id, month)
+            .await?
+            .map(|(at, _)| at.date_naive());
+        self.approvals.insert(key, approved);
+        Ok(approved)
     }
 
     async fn stored_minutes(
@@ -351,6 +401,18 @@ pub async fn plan(
                 Reason::Locked { month },
                 example,
             ));
+            continue;
+        }
+        // A month the client approved is closed for the engagement, like a locked month.
+        let month = crate::timesheet::month_of(entry.date);
+        if let Some(on) = lookups.approved(conn, engagement.id, &month).await? {
+            let example = entry.text.clone();
+            let reason = Reason::Approved {
+                month,
+                client_name: engagement.client_name.clone(),
+                on,
+            };
+            rejected.push(reject(entry.line, entry.text.clone(), reason, example));
             continue;
         }
         let total = match day_totals.get(&entry.date) {

@@ -46,6 +46,7 @@ const PURE: &[&str] = &[
     "redact",
     "calls",
     "calls::ics",
+    "timesheet",
 ];
 
 /// What a pure module must not name (but for a type it declares itself, like the time-log

@@ -81,6 +81,10 @@
 //!   without RFC 3834 headers, and the effects of the whole corpus in one daemon.
 //! - `replies`: answers to surveys, the trial review and agreement reminders, end to end, by
 //!   each correlation path alone; a token from another sender is not trusted.
+//! - `timesheet`: the monthly timesheet on the injected clock: on the first working day (after
+//!   a holiday when the 1st is one) with its CSV, once across restarts and two daemons;
+//!   approval by each reply path (locking the month), a dispute alerting the operator, the one
+//!   reminder, the digest lines, late hours refused; `tandem timesheet ...` and the preview.
 //! - `schedule`: months on the injected clock: the preview is what the daemon sends, at the
 //!   expected local times across DST, once across restarts, catch-up and two daemons;
 //!   signing stops reminders; logged hours stop the nudge; a cadence changed between runs
@@ -128,3 +132,4 @@ mod service;
 mod shutdown;
 mod sink;
 mod smtp;
+mod timesheet;
