@@ -42,7 +42,7 @@ mod schedule;
 mod status;
 mod survey;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -174,9 +174,41 @@ pub async fn run(
         Some(config) => config?,
         None => Config::load(&cli.config)?,
     };
+    let database = config.database.url.clone();
+    run_command(command, config, &cli.config)
+        .await
+        .map_err(|e| name_the_read_only_database(e, &database))
+}
+
+/// A write refused by a read-only database names the database (SQLite's file), once.
+fn name_the_read_only_database(error: anyhow::Error, url: &str) -> anyhow::Error {
+    let read_only = error.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(store::StoreError::ReadOnly(source)) => Some(source),
+        _ => None,
+    });
+    let Some(source) = read_only else {
+        return error;
+    };
+    let what = match store::Backend::of_url(url) {
+        store::Backend::Sqlite => {
+            let file = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            format!("the database file '{file}'")
+        }
+        store::Backend::Postgres => "the database".to_string(),
+    };
+    let reason = match source {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    };
+    anyhow::anyhow!("could not write {what}: it is read-only ({reason})")
+}
+
+async fn run_command(command: Command, config: Config, path: &Path) -> anyhow::Result<()> {
     match command {
         Command::Init => daemon::init(config).await,
-        Command::Run { once } => daemon::run(config, &cli.config, once).await,
+        Command::Run { once } => daemon::run(config, path, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
@@ -190,7 +222,7 @@ pub async fn run(
         Command::Attention(command) => attention::run(config, command).await,
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
-        Command::Check => check::run(config, &cli.config).await,
+        Command::Check => check::run(config, path).await,
         Command::Privacy(command) => privacy::run(config, command).await,
         Command::Status(args) => status::run(config, args).await,
         Command::Backup(args) => backup::run(config, args).await,

@@ -901,3 +901,59 @@ async fn confusing_answers_say_what_is_wrong() {
         "{said}"
     );
 }
+
+/// Confusing, item 6: a write on a read-only SQLite database says it could not write, names
+/// the file, and says SQLite's reason once; nothing changes. The file read-only (SQLite opens
+/// it read-only and refuses the write) and its folder read-only (it cannot be opened to
+/// write at all).
+#[tokio::test]
+async fn a_write_on_a_read_only_database_says_so_once_naming_the_file() {
+    use crate::edits::refused;
+    if on_postgres() {
+        return; // A file and a folder are SQLite's; PostgreSQL's read-only is the server's.
+    }
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let file = t.dir.path().join("var/tandem.db");
+    let add = [
+        "assistant",
+        "add",
+        "--name",
+        "Kim",
+        "--email",
+        "kim@va.example",
+    ];
+
+    let read_only = ReadOnly::mount(&file);
+    let expected = format!(
+        "error: could not write the database file '{}': it is read-only (attempt to write a \
+         readonly database)\n",
+        file.display()
+    );
+    refused(&t, &add, &expected);
+    let output = t.tandem(&add);
+    let err = stderr(&output);
+    assert_eq!(err, expected, "{}", describe(&output));
+    drop(read_only);
+
+    let read_only = ReadOnly::mount(&t.dir.path().join("var"));
+    let output = t.tandem(&add);
+    drop(read_only);
+    assert!(!output.status.success(), "{}", describe(&output));
+    // Refused at the open (the WAL files cannot be written) or at the write, by the timing
+    // of SQLite's own files: either way said as a write, naming the file, once.
+    let err = stderr(&output);
+    let start = format!(
+        "error: could not write the database file '{}': ",
+        file.display()
+    );
+    assert!(
+        err.starts_with(&start)
+            && err.to_lowercase().matches("read-only").count() == 1
+            && err.lines().count() == 1,
+        "{}",
+        describe(&output)
+    );
+    let output = t.tandem(&["assistant", "list"]);
+    assert!(!stdout(&output).contains("kim@"), "{}", describe(&output));
+}
