@@ -154,6 +154,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Remind { engagement } => {
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let reminded = app.remind_agreements_now(engagement).await?;
             if reminded.is_empty() {
                 println!("engagement {engagement} has no pending agreement: nothing sent");
@@ -161,7 +162,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             }
             let parties: Vec<&str> = reminded.iter().map(|p| p.as_str()).collect();
             println!("reminder queued to the {}", parties.join(" and the "));
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

@@ -145,6 +145,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 running,
             };
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let started = app.start_engagement(&request).await?;
             if started.running {
                 println!(
@@ -159,7 +160,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     started.engagement_id, started.agreements, started.welcome_mails
                 );
             }
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
         Command::List { json } => {
             let pool = open_store(&config).await?;
@@ -306,12 +307,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::End { id, on } => {
             let last_day = on.map(|d| parse_date(&d, "--on")).transpose()?;
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let ended = app.end_engagement(id, last_day).await?;
             println!(
                 "engagement {id} ended, its last day {}; {} closing mail(s) queued",
                 ended.last_day, ended.closing_mails
             );
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

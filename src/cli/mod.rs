@@ -263,14 +263,65 @@ async fn create_app(config: Config) -> anyhow::Result<App> {
 
 /// Sends what was queued now, so it goes out even when no daemon is running; what fails stays
 /// queued for the daemon.
-async fn deliver(app: &App) {
-    match app.outbox().drain().await {
-        Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
-        Err(e) => eprintln!(
-            "warning: mail stays queued for the daemon: {:#}",
-            anyhow::Error::from(e)
-        ),
+async fn deliver(app: &App, mark: OutboxMark) -> anyhow::Result<()> {
+    let transport = app.transport.describe();
+    if let Err(e) = app.outbox().drain().await {
+        anyhow::bail!(
+            "could not deliver ({transport}); the mail stays queued for the daemon: {}",
+            crate::error::error_chain(&e)
+        );
     }
+    let queued = store::outbox::after(&mut *app.pool.acquire().await?, mark.0).await?;
+    let zone = &app.config.agency.timezone;
+    let sent = queued.iter().filter(|m| m.state == "sent").count();
+    println!("delivered {sent} of {} ({transport})", queued.len());
+    let mut failed = 0;
+    for m in queued.iter().filter(|m| m.state != "sent") {
+        let what = match (m.state.as_str(), &m.last_error) {
+            ("failed", error) => {
+                failed += 1;
+                format!("failed for good: {}", error.as_deref().unwrap_or("-"))
+            }
+            (_, Some(error)) => {
+                failed += 1;
+                format!(
+                    "not delivered ({error}); the daemon tries again from {}",
+                    local_time(zone, m.next_attempt_at)
+                )
+            }
+            // Due later (the send window): not a failure.
+            (_, None) => format!(
+                "waits for the send window: due {}",
+                local_time(zone, m.next_attempt_at)
+            ),
+        };
+        eprintln!("outbox {} ({}) to {}: {what}", m.id, m.kind, m.recipient);
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} message(s) could not be delivered (see `tandem outbox list`)",
+        queued.len()
+    );
+    Ok(())
+}
+
+/// A moment as the console shows it: in the agency's zone, to the minute, with the zone's
+/// abbreviation (`2026-12-02 04:21 CET`); `--json` keeps RFC 3339 in UTC.
+pub(crate) fn local_time(zone: &TimeZone, at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&zone.0)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// Where the outbox stood before a command queued mail: [`deliver`] reports on what came
+/// after.
+#[derive(Debug, Clone, Copy)]
+struct OutboxMark(i64);
+
+async fn outbox_mark(app: &App) -> anyhow::Result<OutboxMark> {
+    Ok(OutboxMark(
+        store::outbox::last_id(&mut *app.pool.acquire().await?).await?,
+    ))
 }
 
 /// A day given on the command line (`--start 2026-12-01`); `what` names the option.

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{deliver, open_app, open_store, print_json, print_table};
+use super::{open_app, open_store, print_json, print_table};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::store::surveys;
@@ -133,9 +133,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Send { engagement } => {
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let id = app.send_survey_now(engagement).await?;
             println!("survey {id} queued for engagement {engagement}");
-            deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

@@ -957,3 +957,83 @@ async fn a_write_on_a_read_only_database_says_so_once_naming_the_file() {
     let output = t.tandem(&["assistant", "list"]);
     assert!(!stdout(&output).contains("kim@"), "{}", describe(&output));
 }
+
+/// Confusing, item 2: a send from the console whose delivery fails says what failed and
+/// exits non-zero (the mail stays queued for the daemon); delivered, it says so.
+#[tokio::test]
+async fn a_failed_delivery_from_the_console_says_so_and_fails() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let outbox = t.outbox_dir();
+    let read_only = ReadOnly::mount(&outbox);
+    let output = t.tandem(&["survey", "send", "1"]);
+    drop(read_only);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(out.contains("survey 1 queued for engagement 1"), "{out}");
+    assert!(out.contains("delivered 0 of 1"), "{out}");
+    assert!(
+        err.contains("(survey) to anna@acme.example: not delivered (")
+            && err.contains("Read-only file system")
+            && err.contains("the daemon tries again from")
+            && err.contains("error: 1 of 1 message(s) could not be delivered"),
+        "{}",
+        describe(&output)
+    );
+    // It stays queued for the daemon, with the reason.
+    let listed = crate::edits::json(&t, &["outbox", "list"]);
+    let survey = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "survey")
+        .unwrap()
+        .clone();
+    assert_eq!(survey["state"], "queued", "{survey}");
+    assert!(
+        survey["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Read-only file system")),
+        "{survey}"
+    );
+}
+
+/// Confusing, item 3, and Polish, item 14: `digest --send` queues the week's digest once
+/// (its natural key); a second says it was sent already. `--format` is for `--preview`.
+#[tokio::test]
+async fn digest_send_twice_sends_once_and_refuses_a_format() {
+    use crate::edits::{ok, refused};
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    refused(
+        &t,
+        &["digest", "--send", "--format", "html"],
+        "--format html is for --preview: a sent digest always carries both",
+    );
+    let first = ok(&t, &["digest", "--send", "--week", "2026-W48"]);
+    assert!(
+        first.contains("digest of 2026-W48 queued to operator@example.org")
+            && first.contains("delivered 1 of 1"),
+        "{first}"
+    );
+    let sent = t.sent_files().len();
+    let second = ok(&t, &["digest", "--send", "--week", "2026-W48"]);
+    assert!(
+        second.starts_with("the digest of 2026-W48 was sent on ")
+            && second.ends_with(" already: not queued again\n"),
+        "{second}"
+    );
+    assert_eq!(t.sent_files().len(), sent);
+    let preview = ok(
+        &t,
+        &[
+            "digest",
+            "--preview",
+            "--week",
+            "2026-W48",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(preview.starts_with('{'), "{preview}");
+}
