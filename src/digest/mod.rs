@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod figures;
+pub mod reasons;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -110,7 +111,8 @@ fn short_week(monday: chrono::NaiveDate, locale: Locale) -> String {
 
 fn status_label(status: EngagementStatus, locale: Locale) -> &'static str {
     match (status, locale) {
-        (EngagementStatus::Onboarding, _) => "onboarding",
+        (EngagementStatus::Onboarding, Locale::De) => "Einarbeitung",
+        (EngagementStatus::Onboarding, Locale::En) => "onboarding",
         (EngagementStatus::Trial, Locale::De) => "Probezeit",
         (EngagementStatus::Trial, Locale::En) => "trial",
         (EngagementStatus::Active, Locale::De) => "aktiv",
@@ -319,7 +321,7 @@ fn context(
             .map(|r| FiledView {
                 from: r.from_addr.clone().unwrap_or_else(|| "-".into()),
                 subject: r.subject.clone().unwrap_or_else(|| "-".into()),
-                reason: r.reason.clone(),
+                reason: reasons::translate(&r.reason, locale),
                 received: at(config, r.received_at, locale),
             })
             .collect()
@@ -369,11 +371,12 @@ fn context(
                         .map(|s| ScoreView {
                             label: score_label(&s.key, locale),
                             value: s.value.to_string(),
-                            trend: match s.previous {
-                                None => "new",
-                                Some(p) if s.value > p => "↑",
-                                Some(p) if s.value < p => "↓",
-                                Some(_) => "→",
+                            trend: match (s.previous, locale) {
+                                (None, Locale::De) => "neu",
+                                (None, Locale::En) => "new",
+                                (Some(p), _) if s.value > p => "↑",
+                                (Some(p), _) if s.value < p => "↓",
+                                (Some(_), _) => "→",
                             },
                         })
                         .collect(),

@@ -35,6 +35,7 @@ const PURE: &[&str] = &[
     "schedule::holidays",
     "schedule::plan",
     "digest::chart",
+    "digest::reasons",
     "inbound::message",
     "inbound::html",
     "inbound::classify",
