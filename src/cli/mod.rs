@@ -182,27 +182,18 @@ pub async fn run(
 
 /// A write refused by a read-only database names the database (SQLite's file), once.
 fn name_the_read_only_database(error: anyhow::Error, url: &str) -> anyhow::Error {
-    let read_only = error.chain().find_map(|cause| match cause.downcast_ref() {
-        Some(store::StoreError::ReadOnly(source)) => Some(source),
-        _ => None,
+    let reason = error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<store::StoreError>()
+            .and_then(|e| e.read_only_reason())
     });
-    let Some(source) = read_only else {
-        return error;
-    };
-    let what = match store::Backend::of_url(url) {
-        store::Backend::Sqlite => {
-            let file = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            format!("the database file '{file}'")
-        }
-        store::Backend::Postgres => "the database".to_string(),
-    };
-    let reason = match source {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    };
-    anyhow::anyhow!("could not write {what}: it is read-only ({reason})")
+    match reason {
+        Some(reason) => anyhow::anyhow!(
+            "could not write {}: it is read-only ({reason})",
+            store::database_named(url)
+        ),
+        None => error,
+    }
 }
 
 async fn run_command(command: Command, config: Config, path: &Path) -> anyhow::Result<()> {

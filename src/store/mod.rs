@@ -225,6 +225,31 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The database's own words, when this is a write it refused as read-only.
+    pub fn read_only_reason(&self) -> Option<String> {
+        match self {
+            StoreError::ReadOnly(sqlx::Error::Database(db)) => Some(db.message().to_string()),
+            StoreError::ReadOnly(other) => Some(other.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The database of `url` as an error names it: SQLite's file, or "the database".
+pub fn database_named(url: &str) -> String {
+    match Backend::of_url(url) {
+        Backend::Sqlite => {
+            let file = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let file = file.split('?').next().unwrap_or(file);
+            format!("the database file '{file}'")
+        }
+        Backend::Postgres => "the database".to_string(),
+    }
+}
+
 /// Why SQLite's database file or its folder cannot be written, if it cannot (a read-only
 /// mount, missing permission). Tried without changing anything: the file opened for append,
 /// the folder's `-wal`/`-shm` files likewise when present.
