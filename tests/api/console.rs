@@ -1037,3 +1037,35 @@ async fn digest_send_twice_sends_once_and_refuses_a_format() {
     );
     assert!(preview.starts_with('{'), "{preview}");
 }
+
+/// Confusing, item 5, and Polish, items 9 and 10, through the binary: an engagement added
+/// today has its agreements pending, not overdue; the German digest says that in German; a
+/// week across new year names both years.
+#[tokio::test]
+async fn a_new_engagement_is_pending_and_the_german_digest_is_german() {
+    use crate::edits::ok;
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let text = ok(&t, &["digest", "--preview", "--format", "json"]);
+    let figures: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let engagement = &figures["engagements"][0];
+    assert_eq!(
+        engagement["pending_agreements"].as_array().unwrap().len(),
+        5,
+        "{engagement}"
+    );
+    assert_eq!(engagement["overdue_agreements"], serde_json::json!([]));
+
+    // The shipped config writes to the operator in German.
+    let digest = ok(&t, &["digest", "--preview"]);
+    assert!(digest.contains("Zu unterschreiben:"), "{digest}");
+    assert!(!digest.contains("ÜBERFÄLLIG"), "{digest}");
+    for english in [" new", "onboarding", "unknown sender", "Total", "Hours"] {
+        assert!(!digest.contains(english), "'{english}' in:\n{digest}");
+    }
+    let new_year = ok(&t, &["digest", "--preview", "--week", "2026-W53"]);
+    assert!(
+        new_year.contains("KW 53, 28.12.2026–03.01.2027"),
+        "{new_year}"
+    );
+}
