@@ -9,7 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-use crate::domain::{EmailAddress, Locale, Mailbox, Question, QuestionKind, Signer, TimeZone};
+use crate::domain::{
+    Currency, EmailAddress, Locale, Mailbox, Question, QuestionKind, Signer, TimeZone,
+};
 pub use crate::schedule::ScheduleConfig;
 use crate::schedule::cadence::Cadence;
 
@@ -356,6 +358,10 @@ pub struct Agency {
     pub timezone: TimeZone,
     /// The language for people added without `--locale`.
     pub default_locale: Locale,
+    /// The currency of rates and amounts, an ISO 4217 code (`EUR`, `CHF`, `USD`); EUR when
+    /// not given.
+    #[serde(default)]
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, Deserialize)]

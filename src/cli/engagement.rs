@@ -205,7 +205,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!("start:      {}", e.start_date);
             println!("trial end:  {}", e.trial_end);
             if let Some(cents) = e.hourly_rate_cents {
-                println!("rate:       {}.{:02} per hour", cents / 100, cents % 100);
+                println!(
+                    "rate:       {} per hour",
+                    crate::format::format_money(
+                        cents,
+                        crate::domain::Locale::En,
+                        config.agency.currency
+                    )
+                );
             }
             if let Some(minutes) = e.budget_minutes {
                 println!(
@@ -270,7 +277,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!(
                 "engagement {id}: rate {}, budget {}, trial end {}",
                 e.hourly_rate_cents
-                    .map(|c| format!("{}.{:02} per hour", c / 100, c % 100))
+                    .map(|c| format!(
+                        "{} per hour",
+                        crate::format::format_money(
+                            c,
+                            crate::domain::Locale::En,
+                            config.agency.currency
+                        )
+                    ))
                     .unwrap_or_else(|| "none".into()),
                 e.budget_minutes
                     .map(|m| format!(

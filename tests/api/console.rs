@@ -1069,3 +1069,78 @@ async fn a_new_engagement_is_pending_and_the_german_digest_is_german() {
         "{new_year}"
     );
 }
+
+/// Polish, item 12: the currency is a setting (`[agency] currency`, ISO 4217, checked), and
+/// amounts carry the locale's separators: the console (English) and a German welcome mail.
+#[tokio::test]
+async fn amounts_have_separators_and_the_configured_currency() {
+    use crate::edits::ok;
+    let t = crate::helpers::spawn_app_with(|_, text| {
+        text.replace("currency = \"EUR\"", "currency = \"CHF\"")
+    })
+    .await;
+    t.add_engagement_by_cli();
+    ok(&t, &["engagement", "edit", "1", "--rate", "1234.5"]);
+    let shown = ok(&t, &["engagement", "show", "1"]);
+    assert!(
+        shown.contains("rate:       CHF 1,234.50 per hour"),
+        "{shown}"
+    );
+
+    // A new engagement's welcome to the (German) client states the rate in German.
+    let kim = [
+        "assistant",
+        "add",
+        "--name",
+        "Kim Park",
+        "--email",
+        "kim@va.example",
+    ];
+    ok(&t, &kim);
+    let start = crate::helpers::cli_start().to_string();
+    ok(
+        &t,
+        &[
+            "engagement",
+            "add",
+            "--assistant",
+            "kim@va.example",
+            "--client",
+            "acme",
+            "--start",
+            &start,
+            "--rate",
+            "2500",
+        ],
+    );
+    let welcome = t
+        .sent_files()
+        .iter()
+        .filter_map(|f| {
+            let raw = std::fs::read(f).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw)?;
+            let to = m.to()?.first()?.address()?.to_string();
+            Some((to, m.body_text(0)?.into_owned()))
+        })
+        .filter(|(to, text)| to == "anna@acme.example" && text.contains("Kim Park"))
+        .map(|(_, text)| text)
+        .next()
+        .expect("a welcome to Acme about Kim");
+    assert!(welcome.contains("2.500,00 CHF"), "{welcome}");
+
+    let broken = t.dir.path().join("broken.toml");
+    let text = std::fs::read_to_string(&t.config_path).unwrap();
+    std::fs::write(
+        &broken,
+        text.replace("currency = \"CHF\"", "currency = \"EURO\""),
+    )
+    .unwrap();
+    let output = tandem(&broken, &["check"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output)
+            .contains("config key 'agency.currency' is invalid: 'EURO' is not a currency code"),
+        "{}",
+        describe(&output)
+    );
+}
