@@ -255,7 +255,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!("client {}: {} ('{}')", c.id, c.name, c.tag);
             println!("time zone:  {}", c.timezone);
             println!("locale:     {}", c.locale);
-            println!("added:      {}", c.created_at.format("%Y-%m-%d"));
+            println!(
+                "added:      {}",
+                c.created_at
+                    .with_timezone(&config.agency.timezone.0)
+                    .date_naive()
+            );
             println!("contacts:");
             let rows: Vec<Vec<String>> = c
                 .contacts

@@ -38,7 +38,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         r.state.clone(),
                         r.attempts.to_string(),
                         match r.state.as_str() {
-                            "queued" => r.next_attempt_at.format("%Y-%m-%d %H:%M").to_string(),
+                            "queued" => {
+                                super::local_time(&config.agency.timezone, r.next_attempt_at)
+                            }
                             _ => "-".into(),
                         },
                         r.kind.clone(),
@@ -53,7 +55,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     "ID",
                     "STATE",
                     "TRIES",
-                    "NEXT (UTC)",
+                    "NEXT",
                     "KIND",
                     "TO",
                     "SUBJECT",

@@ -67,9 +67,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         s.client_tag.clone(),
                         s.kind.clone(),
                         s.period.clone(),
-                        s.sent_at.format("%Y-%m-%d %H:%M").to_string(),
+                        super::local_time(&config.agency.timezone, s.sent_at),
                         s.answered_at
-                            .map(|a| a.format("%Y-%m-%d %H:%M").to_string())
+                            .map(|a| super::local_time(&config.agency.timezone, a))
                             .unwrap_or_else(|| "-".into()),
                     ]
                 })
@@ -81,8 +81,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     "CLIENT",
                     "KIND",
                     "PERIOD",
-                    "SENT (UTC)",
-                    "ANSWERED (UTC)",
+                    "SENT",
+                    "ANSWERED",
                 ],
                 &rows,
             );
@@ -117,9 +117,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             );
             println!("period:   {}", survey_label(s, Locale::En));
             println!("to:       {}", s.recipient);
-            println!("sent:     {}", s.sent_at.format("%Y-%m-%d %H:%M UTC"));
+            println!(
+                "sent:     {}",
+                super::local_time(&config.agency.timezone, s.sent_at)
+            );
             match s.answered_at {
-                Some(at) => println!("answered: {}", at.format("%Y-%m-%d %H:%M UTC")),
+                Some(at) => println!(
+                    "answered: {}",
+                    super::local_time(&config.agency.timezone, at)
+                ),
                 None => println!("answered: not yet"),
             }
             for a in &shown.answers {

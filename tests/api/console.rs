@@ -1144,3 +1144,51 @@ async fn amounts_have_separators_and_the_configured_currency() {
         describe(&output)
     );
 }
+
+/// Polish, item 8: every time the console prints is in the agency's zone and says so, to the
+/// minute: never UTC beside local, never nanoseconds (`--json` keeps RFC 3339).
+#[tokio::test]
+async fn the_console_prints_times_in_the_agency_zone_to_the_minute() {
+    use crate::edits::ok;
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(&t, &["survey", "send", "1"]);
+    t.deliver(
+        "1.stranger",
+        &message(
+            "stranger@spam.example",
+            "<s1@spam.example>",
+            "Win big",
+            "",
+            "hello",
+        ),
+    );
+    ok(&t, &["run", "--once"]);
+    ok(&t, &["engagement", "end", "1"]);
+    let nanoseconds = |text: &str| {
+        text.as_bytes()
+            .windows(7)
+            .any(|w| w[0] == b'.' && w[1..].iter().all(u8::is_ascii_digit))
+    };
+    let mut zoned = 0;
+    for args in [
+        &["survey", "list"][..],
+        &["survey", "show", "1"],
+        &["outbox", "list"],
+        &["quarantine", "list"],
+        &["quarantine", "show", "1"],
+        &["engagement", "show", "1"],
+        &["assistant", "show", "1"],
+        &["status"],
+        &["digest", "--send"],
+        &["digest", "--send"],
+    ] {
+        let out = ok(&t, args);
+        assert!(!out.contains("UTC"), "{args:?}:\n{out}");
+        assert!(!nanoseconds(&out), "{args:?}:\n{out}");
+        if out.contains(" CET") || out.contains(" CEST") {
+            zoned += 1;
+        }
+    }
+    assert!(zoned >= 5, "times name their zone");
+}
