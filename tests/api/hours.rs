@@ -477,3 +477,38 @@ async fn a_restore_that_would_make_a_day_over_24_hours_is_refused() {
     );
     assert_eq!(t.count("time_entry WHERE status = 'void'").await, 1);
 }
+
+/// Polish, item 16: the receipt lists the accepted entries by date (then in line order),
+/// however the assistant wrote them; `tandem parse` keeps the lines' order (how they were
+/// read).
+#[tokio::test]
+async fn the_receipt_lists_entries_by_date() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    t.deliver(
+        "1.hours",
+        &message(
+            "sam@va.example",
+            "<h1@va.example>",
+            "Hours",
+            "",
+            "2026-11-25 1h third day\n2026-11-23 2h first day\n2026-11-24 30m second day\n\
+             2026-11-23 15m first day again",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let (_, text, _) = last_sent(&t);
+    let at = |what: &str| {
+        text.find(what)
+            .unwrap_or_else(|| panic!("no '{what}' in:\n{text}"))
+    };
+    assert!(
+        at("first day") < at("first day again")
+            && at("first day again") < at("second day")
+            && at("second day") < at("third day"),
+        "{text}"
+    );
+}
