@@ -66,7 +66,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         s.engagement_id.to_string(),
                         s.client_tag.clone(),
                         s.kind.clone(),
-                        s.period.clone(),
+                        survey_label(s, Locale::En),
                         super::local_time(&config.agency.timezone, s.sent_at),
                         s.answered_at
                             .map(|a| super::local_time(&config.agency.timezone, a))

@@ -1192,3 +1192,31 @@ async fn the_console_prints_times_in_the_agency_zone_to_the_minute() {
     }
     assert!(zoned >= 5, "times name their zone");
 }
+
+/// Confusing, item 4, through the binary: `survey send` sends the current period's survey,
+/// labelled by its period in the list as in the mail; a second in the same period is
+/// refused with the reason and changes nothing.
+#[tokio::test]
+async fn survey_send_is_the_periods_survey_and_once() {
+    use crate::edits::{json, ok, refused};
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(&t, &["survey", "send", "1"]);
+    refused(
+        &t,
+        &["survey", "send", "1"],
+        "went out already (survey 1, sent ",
+    );
+    let listed = json(&t, &["survey", "list"]);
+    let period = listed[0]["period"].as_str().unwrap().to_string();
+    assert!(!period.starts_with("manual-"), "{listed}");
+    let table = ok(&t, &["survey", "list"]);
+    let shown = ok(&t, &["survey", "show", "1"]);
+    let label = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("period:   "))
+        .unwrap()
+        .to_string();
+    assert!(table.contains(&label), "{table}\n{shown}");
+    assert!(!table.contains("manual"), "{table}");
+}
