@@ -643,6 +643,23 @@ fn the_help_checker_sees_what_it_should() {
     );
 }
 
+/// Polish, item 13: the help of the commands that take an agreement's kind lists the kinds.
+#[test]
+fn agreement_commands_list_the_kinds_in_their_help() {
+    for command in ["sign", "waive", "reset"] {
+        let output = Command::new(BINARY)
+            .args(["agreement", command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        let help = stdout(&output);
+        assert!(
+            help.contains("contract, nda, dpa, data_handover, billing"),
+            "agreement {command} --help:\n{help}"
+        );
+    }
+}
+
 /// Runs the binary on `config` as an operator would, with `env` set and neither `TANDEM_LOG`
 /// nor `NO_COLOR` inherited.
 fn tandem_with_env(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
