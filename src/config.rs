@@ -42,7 +42,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The same error named by the environment variable that set `key`, if one did.
-    fn from_environment(self, vars: &[String]) -> Self {
+    fn named_by_environment(self, vars: &[String]) -> Self {
         let (key, reason) = match &self {
             ConfigError::Invalid { key, reason } => (key.clone(), reason.clone()),
             ConfigError::MissingKey(_) | ConfigError::Read { .. } => return self,
@@ -840,7 +840,7 @@ impl Config {
             .filter(|k| k.to_ascii_uppercase().starts_with("TANDEM_"))
             .collect();
         Self::extract(Figment::new().merge(Toml::file(path)).merge(env), path)
-            .map_err(|e| e.from_environment(&vars))
+            .map_err(|e| e.named_by_environment(&vars))
     }
 
     /// Parses configuration from TOML text, with no environment overrides (for tests and tools).
