@@ -539,6 +539,7 @@ async fn a_manual_survey_takes_the_place_of_the_periods_scheduled_one() {
     );
     run_schedule(&t, "2026-12-14T12:00:00Z".parse().unwrap(), false, false).await;
 
+    // (PostgreSQL's ids may skip one: the refused second survey drew one from the sequence.)
     let surveys: Vec<(i64, String)> =
         tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
             sqlx::query_as("SELECT id, period FROM survey WHERE kind = 'feedback' ORDER BY id")
@@ -546,10 +547,9 @@ async fn a_manual_survey_takes_the_place_of_the_periods_scheduled_one() {
                 .await
         })
         .unwrap();
-    assert_eq!(
-        surveys,
-        [(id, "2026-W49".to_string()), (2, "2026-W50".to_string())]
-    );
+    assert_eq!(surveys[0], (id, "2026-W49".to_string()));
+    let periods: Vec<&str> = surveys.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(periods, ["2026-W49", "2026-W50"]);
     let subjects: Vec<String> = t
         .sent_files()
         .iter()
