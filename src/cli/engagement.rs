@@ -27,7 +27,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "trial_weeks")]
         trial_end: Option<String>,
         /// Length of the trial in weeks (default from the config).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::weeks)]
         trial_weeks: Option<u32>,
         /// Hourly rate, e.g. 45 or 45.50.
         #[arg(long, allow_hyphen_values = true)]
@@ -51,6 +51,7 @@ pub enum Command {
     /// Show one engagement with its agreements.
     Show {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -59,6 +60,7 @@ pub enum Command {
     /// Change an engagement's hourly rate, monthly budget or trial end.
     Edit {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Hourly rate, e.g. 45 or 45.50; `none` removes it.
         #[arg(long, allow_hyphen_values = true)]
@@ -73,23 +75,27 @@ pub enum Command {
     /// Pause an engagement: the schedule sends nothing for it until it is resumed.
     Pause {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Resume a paused engagement: in onboarding before its start, in its trial up to the
     /// trial end, active after.
     Resume {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Make an engagement active now (its trial went well, or it needs none).
     Activate {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// End an engagement, with a closing mail to the client's contacts and the assistant
     /// (`[engagements] closing_mail`).
     End {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Its last day (YYYY-MM-DD; default today), between its start and today.
         #[arg(long = "on", value_name = "DATE")]

@@ -34,11 +34,13 @@ pub enum Command {
     /// Void one entry (it no longer counts; it stays on record).
     Void {
         /// The entry's id (see `tandem hours list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Restore a voided entry: it counts again (not in a locked month).
     Restore {
         /// The entry's id (see `tandem hours list --all`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Write a month's hours as CSV for billing, to stdout.

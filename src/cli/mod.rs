@@ -315,6 +315,22 @@ async fn outbox_mark(app: &App) -> anyhow::Result<OutboxMark> {
     ))
 }
 
+/// An id on the command line (`hours void 12`): a whole number, said so in plain words
+/// rather than Rust's ("invalid digit found in string").
+pub(crate) fn id(value: &str) -> Result<i64, String> {
+    value.trim().parse::<i64>().map_err(|_| {
+        format!("'{value}' is not an id: give the whole number a list shows, such as 1")
+    })
+}
+
+/// A number of weeks on the command line (`--trial-weeks 4`).
+pub(crate) fn weeks(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("'{value}' is not a number of weeks: give a whole number such as 4"))
+}
+
 /// A day given on the command line (`--start 2026-12-01`); `what` names the option.
 fn parse_date(value: &str, what: &str) -> anyhow::Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")

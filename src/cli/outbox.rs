@@ -17,6 +17,7 @@ pub enum Command {
     /// Queue a failed message again.
     Retry {
         /// The message's id (see `tandem outbox list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
 }

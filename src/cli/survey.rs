@@ -14,7 +14,7 @@ pub enum Command {
     /// List surveys and trial reviews, newest first.
     List {
         /// Only this engagement's (its id; see `tandem engagement list`).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::id)]
         engagement: Option<i64>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -23,6 +23,7 @@ pub enum Command {
     /// Show one survey with its questions and answers.
     Show {
         /// The survey's id (see `tandem survey list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -31,6 +32,7 @@ pub enum Command {
     /// Send a survey for the engagement now, outside the cadence.
     Send {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
     },
 }

@@ -910,6 +910,30 @@ async fn confusing_answers_say_what_is_wrong() {
         ],
         "--from 2026-11-30 is after --to 2026-11-01",
     );
+    // Ids and counts are said to be wrong in plain words, not Rust's.
+    for (args, expected) in [
+        (
+            &["survey", "send", "abc"][..],
+            "'abc' is not an id: give the whole number",
+        ),
+        (
+            &["hours", "void", "99999999999999999999"],
+            "'99999999999999999999' is not an id",
+        ),
+        (&["survey", "list", "--engagement", "x"], "'x' is not an id"),
+        (
+            &add(&["--trial-weeks", "four"]),
+            "'four' is not a number of weeks: give a whole number such as 4",
+        ),
+    ] {
+        refused(&t, args, expected);
+        let output = t.tandem(args);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !err.contains("invalid digit") && !err.contains("target type"),
+            "{err}"
+        );
+    }
     let pass = t.tandem(&["run", "--once"]);
     assert!(pass.status.success(), "{}", describe(&pass));
     let said = String::from_utf8_lossy(&pass.stdout);
