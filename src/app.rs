@@ -469,11 +469,14 @@ impl App {
         }
     }
 
-    /// `tandem survey send`: a survey now, outside the cadence. Returns the survey's id.
+    /// `tandem survey send`: the current period's survey now, in place of the scheduled one.
+    /// Returns the survey's id.
     pub async fn send_survey_now(&self, engagement_id: i64) -> Result<i64, MailError> {
         let questions = &self.config.surveys.questions;
+        let schedule = &self.config.schedule;
         self.in_transaction(true, async |tx, compose, now| {
-            crate::survey::flow::send_now(tx, compose, questions, engagement_id, now).await
+            crate::survey::flow::send_now(tx, compose, questions, schedule, engagement_id, now)
+                .await
         })
         .await
     }

@@ -9,7 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-use crate::domain::{EmailAddress, Locale, Mailbox, Question, QuestionKind, Signer, TimeZone};
+use crate::domain::{
+    Currency, EmailAddress, Locale, Mailbox, Question, QuestionKind, Signer, TimeZone,
+};
 pub use crate::schedule::ScheduleConfig;
 use crate::schedule::cadence::Cadence;
 
@@ -20,14 +22,100 @@ pub const DEFAULT_PATH: &str = "config/tandem.toml";
 pub enum ConfigError {
     #[error("config file '{0}' does not exist (give another with --config or TANDEM_CONFIG)")]
     Missing(PathBuf),
-    #[error("config file '{path}' could not be read: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: Box<figment::Error>,
-    },
+    /// The file is not TOML. The reason is kept as text, said once (figment's error would
+    /// repeat itself as its own source).
+    #[error("config file '{path}' could not be read: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("config key '{key}' is invalid: {reason}")]
     Invalid { key: String, reason: String },
+    #[error("config key '{0}' is missing")]
+    MissingKey(String),
+    /// A `TANDEM_<SECTION>__<KEY>` override is wrong: named by the variable, since the file
+    /// may be right.
+    #[error("environment variable {var} (config key '{key}') is invalid: {reason}")]
+    Environment {
+        var: String,
+        key: String,
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The same error named by the environment variable that set `key`, if one did.
+    fn named_by_environment(self, vars: &[String]) -> Self {
+        let (key, reason) = match &self {
+            ConfigError::Invalid { key, reason } => (key.clone(), reason.clone()),
+            ConfigError::MissingKey(_) | ConfigError::Read { .. } => return self,
+            ConfigError::Missing(_) | ConfigError::Environment { .. } => return self,
+        };
+        // `inbound.imap.host`: the variable of the key, or of a table above it that a
+        // variable set whole.
+        let mut parts: Vec<&str> = key.split('.').collect();
+        while parts.len() >= 2 {
+            let var = format!("TANDEM_{}", parts.join("__")).to_ascii_uppercase();
+            if let Some(found) = vars.iter().find(|v| v.to_ascii_uppercase() == var) {
+                return ConfigError::Environment {
+                    var: found.clone(),
+                    key,
+                    reason,
+                };
+            }
+            parts.pop();
+        }
+        self
+    }
+}
+
+/// What serde calls a type, in the words of a person writing a config file.
+fn plain_type(expected: &str) -> String {
+    let trimmed = expected.trim_start_matches("a ").trim_start_matches("an ");
+    match trimmed {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, not negative".into(),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "bool" | "boolean" => "true or false".into(),
+        "char" => "a single character".into(),
+        "str" | "string" | "String" => "a string".into(),
+        "sequence" | "Vec" => "a list".into(),
+        "map" => "a table".into(),
+        _ if trimmed.starts_with("struct ") => "a table".into(),
+        _ if trimmed.starts_with("enum ") => "one of the listed values".into(),
+        _ => expected.to_string(),
+    }
+}
+
+/// One clean sentence for what figment found wrong, without Rust's names for types.
+fn plain_reason(kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match kind {
+        Kind::Message(text) => text.clone(),
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!("found {actual}, expected {}", plain_type(expected))
+        }
+        Kind::InvalidLength(n, expected) => format!("found {n} items, expected {expected}"),
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "unknown value `{found}`, expected one of {}",
+                list(expected)
+            )
+        }
+        Kind::UnknownField(found, []) => format!("unknown key `{found}`"),
+        Kind::UnknownField(found, expected) => {
+            format!("unknown key `{found}` (known: {})", list(expected))
+        }
+        Kind::MissingField(name) => format!("missing key `{name}`"),
+        Kind::DuplicateField(name) => format!("key `{name}` is given twice"),
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "the number is too large".into(),
+        Kind::Unsupported(actual) => format!("{actual} is not allowed here"),
+        Kind::UnsupportedKey(actual, _) => format!("{actual} cannot be a key"),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,6 +361,10 @@ pub struct Agency {
     pub timezone: TimeZone,
     /// The language for people added without `--locale`.
     pub default_locale: Locale,
+    /// The currency of rates and amounts, an ISO 4217 code (`EUR`, `CHF`, `USD`); EUR when
+    /// not given.
+    #[serde(default)]
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -756,7 +848,12 @@ impl Config {
                     .is_some_and(|(section, _)| SECTIONS.contains(&section))
             })
             .split("__");
+        let vars: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.to_ascii_uppercase().starts_with("TANDEM_"))
+            .collect();
         Self::extract(Figment::new().merge(Toml::file(path)).merge(env), path)
+            .map_err(|e| e.named_by_environment(&vars))
     }
 
     /// Parses configuration from TOML text, with no environment overrides (for tests and tools).
@@ -768,15 +865,24 @@ impl Config {
     }
 
     fn extract(figment: Figment, path: &Path) -> Result<Self, ConfigError> {
-        let mut config: Config = figment.extract().map_err(|e| match e.path.is_empty() {
-            false => ConfigError::Invalid {
-                key: e.path.join("."),
-                reason: e.kind.to_string(),
-            },
-            true => ConfigError::Read {
-                path: path.to_path_buf(),
-                source: Box::new(e),
-            },
+        let mut config: Config = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            match &e.kind {
+                figment::error::Kind::MissingField(name) => {
+                    ConfigError::MissingKey(match key.is_empty() {
+                        true => name.to_string(),
+                        false => format!("{key}.{name}"),
+                    })
+                }
+                _ if key.is_empty() => ConfigError::Read {
+                    path: path.to_path_buf(),
+                    reason: plain_reason(&e.kind),
+                },
+                kind => ConfigError::Invalid {
+                    key,
+                    reason: plain_reason(kind),
+                },
+            }
         })?;
         config.validate()?;
         // The window skips the holidays of `[schedule] holidays`.

@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::Locale;
+use crate::domain::{Currency, Locale};
 
 const MONTHS_DE: [&str; 12] = [
     "Januar",
@@ -42,12 +42,32 @@ pub fn format_date(date: NaiveDate, locale: Locale) -> String {
     }
 }
 
-/// `45,00 €` / `€45.00`.
-pub fn format_money(cents: i64, locale: Locale) -> String {
-    let (units, rest) = (cents / 100, (cents % 100).abs());
+/// `1.234,50 €` / `€1,234.50`: an amount in cents with the locale's separators, and the
+/// currency's sign where one is usual (`1.234,50 CHF` / `CHF 1,234.50` where not).
+pub fn format_money(cents: i64, locale: Locale, currency: Currency) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let (units, rest) = (cents / 100, cents % 100);
+    let (thousands, decimal) = match locale {
+        Locale::De => ('.', ','),
+        Locale::En => (',', '.'),
+    };
+    let digits = units.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(thousands);
+        }
+        grouped.push(digit);
+    }
+    let number = format!("{sign}{grouped}{decimal}{rest:02}");
+    let symbol = currency.symbol();
     match locale {
-        Locale::De => format!("{units},{rest:02} €"),
-        Locale::En => format!("€{units}.{rest:02}"),
+        Locale::De => format!("{number} {symbol}"),
+        Locale::En if symbol.len() == 3 && symbol == currency.code() => {
+            format!("{symbol} {number}")
+        }
+        Locale::En => format!("{symbol}{number}"),
     }
 }
 
@@ -110,8 +130,20 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         assert_eq!(format_date(d, Locale::De), "1. März 2026");
         assert_eq!(format_date(d, Locale::En), "1 March 2026");
-        assert_eq!(format_money(4550, Locale::De), "45,50 €");
-        assert_eq!(format_money(4500, Locale::En), "€45.00");
+        let eur = Currency::EUR;
+        assert_eq!(format_money(4550, Locale::De, eur), "45,50 €");
+        assert_eq!(format_money(4500, Locale::En, eur), "€45.00");
+        assert_eq!(format_money(123450, Locale::De, eur), "1.234,50 €");
+        assert_eq!(format_money(123450, Locale::En, eur), "€1,234.50");
+        assert_eq!(format_money(123456789, Locale::De, eur), "1.234.567,89 €");
+        assert_eq!(format_money(100000, Locale::En, eur), "€1,000.00");
+        assert_eq!(format_money(99999, Locale::En, eur), "€999.99");
+        assert_eq!(format_money(5, Locale::De, eur), "0,05 €");
+        let chf = Currency::parse("CHF").unwrap();
+        assert_eq!(format_money(123450, Locale::De, chf), "1.234,50 CHF");
+        assert_eq!(format_money(123450, Locale::En, chf), "CHF 1,234.50");
+        let usd = Currency::parse("usd").unwrap();
+        assert_eq!(format_money(-123450, Locale::En, usd), "$-1,234.50");
         assert_eq!(format_hours(1200, Locale::De), "20");
         assert_eq!(format_hours(750, Locale::De), "12,5");
         assert_eq!(format_hours(105, Locale::En), "1.75");

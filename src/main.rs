@@ -16,7 +16,7 @@ async fn main() -> std::process::ExitCode {
     match tandem::cli::run(cli, config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", tandem::error::error_chain(e.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

@@ -134,7 +134,7 @@ pub async fn invite(
                 hourly_rate: engagement
                     .hourly_rate_cents
                     .filter(|_| *for_client)
-                    .map(|c| format_money(c, to.locale)),
+                    .map(|c| format_money(c, to.locale, compose.agency().currency)),
                 budget_hours: engagement
                     .budget_minutes
                     .map(|m| format_hours(m, to.locale)),

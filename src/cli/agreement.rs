@@ -16,7 +16,7 @@ pub enum Command {
         #[arg(long)]
         pending: bool,
         /// Only this engagement's.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::id)]
         engagement: Option<i64>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -25,6 +25,7 @@ pub enum Command {
     /// Mark an agreement signed; its reminders stop at once.
     Sign {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
         /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
         /// nda, dpa, data_handover, billing; see `tandem agreement list`).
@@ -36,6 +37,7 @@ pub enum Command {
     /// Mark an agreement as not needed; its reminders stop at once.
     Waive {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
         /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
         /// nda, dpa, data_handover, billing; see `tandem agreement list`).
@@ -45,6 +47,7 @@ pub enum Command {
     /// reminders start again.
     Reset {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
         /// The agreement's kind, as `[[agreements]]` in the config names it (shipped: contract,
         /// nda, dpa, data_handover, billing; see `tandem agreement list`).
@@ -53,6 +56,7 @@ pub enum Command {
     /// Remind the signers of the engagement's pending agreements now.
     Remind {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
     },
 }
@@ -154,6 +158,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Remind { engagement } => {
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let reminded = app.remind_agreements_now(engagement).await?;
             if reminded.is_empty() {
                 println!("engagement {engagement} has no pending agreement: nothing sent");
@@ -161,7 +166,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             }
             let parties: Vec<&str> = reminded.iter().map(|p| p.as_str()).collect();
             println!("reminder queued to the {}", parties.join(" and the "));
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

@@ -225,7 +225,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 "unauthenticated mail handled: {}",
                 if a.unauthenticated_ok { "yes" } else { "no" }
             );
-            println!("added:      {}", a.created_at.format("%Y-%m-%d"));
+            println!(
+                "added:      {}",
+                a.created_at
+                    .with_timezone(&config.agency.timezone.0)
+                    .date_naive()
+            );
             if shown.engagements.is_empty() {
                 println!("engagements: none");
             } else {

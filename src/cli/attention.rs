@@ -20,6 +20,7 @@ pub enum Command {
     /// Show one message for a person: who wrote, why it is here, and its text.
     Show {
         /// The message's id (see `tandem attention list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -28,6 +29,7 @@ pub enum Command {
     /// Mark a message dealt with; it moves to the processed folder.
     Done {
         /// The message's id (see `tandem attention list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
 }

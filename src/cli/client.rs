@@ -300,7 +300,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     },
                 }
             );
-            println!("added:      {}", c.created_at.format("%Y-%m-%d"));
+            println!(
+                "added:      {}",
+                c.created_at
+                    .with_timezone(&config.agency.timezone.0)
+                    .date_naive()
+            );
             println!("contacts:");
             let rows: Vec<Vec<String>> = c
                 .contacts

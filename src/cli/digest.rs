@@ -16,10 +16,11 @@ pub struct Args {
     /// Queue the digest to the operator now (and deliver it).
     #[arg(long)]
     pub send: bool,
-    /// What to print with --preview: the plain text, the HTML (the chart inlined, so a browser
-    /// shows it), or the figures as JSON.
-    #[arg(long, default_value = "text", value_parser = ["text", "html", "json"])]
-    pub format: String,
+    /// What to print with --preview: the plain text (the default), the HTML (the chart
+    /// inlined, so a browser shows it), or the figures as JSON. Not with --send: a sent digest
+    /// always carries both the text and the HTML.
+    #[arg(long, value_parser = ["text", "html", "json"])]
+    pub format: Option<String>,
     /// The week (YYYY-Www); default: the week the next digest would report on.
     #[arg(long)]
     pub week: Option<String>,
@@ -33,26 +34,52 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         None => digest::week_reported(SystemClock.now(), &config),
     };
     if args.send {
+        if let Some(format) = &args.format {
+            anyhow::bail!(
+                "--format {format} is for --preview: a sent digest always carries both the \
+                 text and the HTML (with the chart)"
+            );
+        }
         let app = open_app(config).await?;
-        let key = format!(
-            "digest:{}:sent-{}",
-            week.key(),
-            SystemClock.now().timestamp()
-        );
-        app.send_digest(week, &key).await?;
+        let mark = super::outbox_mark(&app).await?;
+        // The week's natural key, the scheduler's own: one digest per week, however it was
+        // asked for.
+        let key = digest::key(&week);
+        if !app.send_digest(week, &key).await? {
+            let queued =
+                crate::store::outbox::by_key(&mut *app.pool.acquire().await?, &key).await?;
+            let zone = &app.config.agency.timezone;
+            let state = match queued {
+                Some(q) => match q.sent_at {
+                    Some(at) => format!("sent on {}", super::local_time(zone, at)),
+                    None => format!(
+                        "queued on {} ({})",
+                        super::local_time(zone, q.created_at),
+                        q.state
+                    ),
+                },
+                None => "queued".to_string(),
+            };
+            println!(
+                "the digest of {} was {state} already: not queued again",
+                week.key()
+            );
+            return Ok(());
+        }
         println!(
             "digest of {} queued to {}",
             week.key(),
             app.config.agency.operator_email
         );
-        super::deliver(&app).await;
+        super::deliver(&app, mark).await?;
         return Ok(());
     }
+    let format = args.format.as_deref().unwrap_or("text");
     // A preview reads the database and the templates only: no mailbox is opened.
     let templates = crate::templates::Templates::load(&config.templates.dir)?;
     let pool = crate::app::open_database(&config.database, 1, crate::store::Open::ReadOnly).await?;
     let mut conn = pool.acquire().await?;
-    let src = match args.format.as_str() {
+    let src = match format {
         "html" => ChartSrc::DataUri,
         _ => ChartSrc::Cid,
     };
@@ -66,7 +93,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         src,
     )
     .await?;
-    match args.format.as_str() {
+    match format {
         "html" => println!("{}", rendered.rendered.html),
         "json" => print_json(&rendered.figures)?,
         _ => println!(

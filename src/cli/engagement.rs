@@ -27,7 +27,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "trial_weeks")]
         trial_end: Option<String>,
         /// Length of the trial in weeks (default from the config).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::weeks)]
         trial_weeks: Option<u32>,
         /// Hourly rate, e.g. 45 or 45.50.
         #[arg(long, allow_hyphen_values = true)]
@@ -66,6 +66,7 @@ pub enum Command {
     /// Show one engagement with its agreements.
     Show {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -74,6 +75,7 @@ pub enum Command {
     /// Change an engagement's hourly rate, monthly budget or trial end.
     Edit {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Hourly rate, e.g. 45 or 45.50; `none` removes it.
         #[arg(long, allow_hyphen_values = true)]
@@ -88,23 +90,27 @@ pub enum Command {
     /// Pause an engagement: the schedule sends nothing for it until it is resumed.
     Pause {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Resume a paused engagement: in onboarding before its start, in its trial up to the
     /// trial end, active after.
     Resume {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Make an engagement active now (its trial went well, or it needs none).
     Activate {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// End an engagement, with a closing mail to the client's contacts and the assistant
     /// (`[engagements] closing_mail`).
     End {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Its last day (YYYY-MM-DD; default today), between its start and today.
         #[arg(long = "on", value_name = "DATE")]
@@ -167,6 +173,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 running,
             };
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let (started, invited) = match kickoff {
                 Some((at, zone)) => {
                     let (started, invited) = app
@@ -199,7 +206,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     invited.mails
                 );
             }
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
         Command::List { json } => {
             let pool = open_store(&config).await?;
@@ -246,7 +253,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!("start:      {}", e.start_date);
             println!("trial end:  {}", e.trial_end);
             if let Some(cents) = e.hourly_rate_cents {
-                println!("rate:       {}.{:02} per hour", cents / 100, cents % 100);
+                println!(
+                    "rate:       {} per hour",
+                    crate::format::format_money(
+                        cents,
+                        crate::domain::Locale::En,
+                        config.agency.currency
+                    )
+                );
             }
             if let Some(minutes) = e.budget_minutes {
                 println!(
@@ -336,7 +350,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             println!(
                 "engagement {id}: rate {}, budget {}, trial end {}",
                 e.hourly_rate_cents
-                    .map(|c| format!("{}.{:02} per hour", c / 100, c % 100))
+                    .map(|c| format!(
+                        "{} per hour",
+                        crate::format::format_money(
+                            c,
+                            crate::domain::Locale::En,
+                            config.agency.currency
+                        )
+                    ))
                     .unwrap_or_else(|| "none".into()),
                 e.budget_minutes
                     .map(|m| format!(
@@ -351,6 +372,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let (at, zone) = crate::calls::parse_when(&at, config.agency.timezone)
                 .map_err(|e| anyhow::anyhow!("--at: {e}"))?;
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let invited = app.kickoff(id, at, zone).await?;
             println!(
                 "engagement {id}: kickoff call {} ({}); {} invitation(s) queued",
@@ -362,7 +384,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 },
                 invited.mails
             );
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
         Command::Pause { id } => {
             let pool = open_store(&config).await?;
@@ -390,12 +412,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::End { id, on } => {
             let last_day = on.map(|d| parse_date(&d, "--on")).transpose()?;
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let ended = app.end_engagement(id, last_day).await?;
             println!(
                 "engagement {id} ended, its last day {}; {} closing mail(s) queued",
                 ended.last_day, ended.closing_mails
             );
-            super::deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

@@ -35,7 +35,7 @@ pub async fn list(
         .map(|r| {
             let mut row = vec![
                 r.id.to_string(),
-                r.received_at.format("%Y-%m-%d %H:%M").to_string(),
+                super::local_time(&config.agency.timezone, r.received_at),
                 r.from_addr.clone().unwrap_or_default(),
                 r.subject.clone().unwrap_or_default(),
                 r.reason.clone(),
@@ -46,7 +46,7 @@ pub async fn list(
             row
         })
         .collect();
-    let mut header = vec!["ID", "RECEIVED (UTC)", "FROM", "SUBJECT", "WHY"];
+    let mut header = vec!["ID", "RECEIVED", "FROM", "SUBJECT", "WHY"];
     if all {
         header.push("DEALT WITH");
     }
@@ -112,12 +112,21 @@ pub async fn show(
     println!("from:       {}", r.from_addr.as_deref().unwrap_or("(none)"));
     println!("subject:    {}", r.subject.as_deref().unwrap_or("(none)"));
     if let Some(sent) = r.sent_at {
-        println!("sent:       {}", sent.format("%Y-%m-%d %H:%M UTC"));
+        println!(
+            "sent:       {}",
+            super::local_time(&config.agency.timezone, sent)
+        );
     }
-    println!("received:   {}", r.received_at.format("%Y-%m-%d %H:%M UTC"));
+    println!(
+        "received:   {}",
+        super::local_time(&config.agency.timezone, r.received_at)
+    );
     println!("filed:      {} ({})", r.disposition, r.reason);
     if let (Some(what), Some(at)) = (&r.handled, r.handled_at) {
-        println!("dealt with: {what} ({})", at.format("%Y-%m-%d %H:%M UTC"));
+        println!(
+            "dealt with: {what} ({})",
+            super::local_time(&config.agency.timezone, at)
+        );
     }
     println!("source:     {}", r.source);
     for a in &shown.attachments {

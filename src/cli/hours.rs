@@ -34,11 +34,13 @@ pub enum Command {
     /// Void one entry (it no longer counts; it stays on record).
     Void {
         /// The entry's id (see `tandem hours list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Restore a voided entry: it counts again (not in a locked month).
     Restore {
         /// The entry's id (see `tandem hours list --all`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
     /// Write a month's hours as CSV for billing, to stdout.
@@ -162,16 +164,22 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Void { id } => {
             let pool = open_store(&config).await?;
             let mut tx = pool.begin().await?;
-            timelog::void_entry(&mut tx, id, SystemClock.now()).await?;
+            let voided = timelog::void_entry(&mut tx, id, SystemClock.now()).await?;
             tx.commit().await?;
-            println!("time entry {id} voided");
+            match voided {
+                true => println!("time entry {id} voided"),
+                false => println!("time entry {id} was void already"),
+            }
         }
         Command::Restore { id } => {
             let pool = open_store(&config).await?;
             let mut tx = pool.begin_immediate().await?;
-            timelog::restore_entry(&mut tx, id).await?;
+            let restored = timelog::restore_entry(&mut tx, id).await?;
             tx.commit().await?;
-            println!("time entry {id} restored: it counts again");
+            match restored {
+                true => println!("time entry {id} restored: it counts again"),
+                false => println!("time entry {id} is not void: it counts already"),
+            }
         }
         Command::Export { month, client } => {
             let (from, to) = parse_month(&month)?;
@@ -242,7 +250,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     true => "no month is locked".to_string(),
                     false => format!("locked: {}", locked.join(", ")),
                 };
-                anyhow::bail!("{month} is not locked ({locked})");
+                // Nothing to do, as `hours lock` of a locked month; the note lists what is
+                // locked, in case another month was meant.
+                println!("{month} was not locked ({locked})");
+                return Ok(());
             }
             tx.commit().await?;
             println!("{month} is unlocked: hours can be logged and voided in it again");

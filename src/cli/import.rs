@@ -27,6 +27,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let plan = import::parse(&data, config.agency.timezone, config.agency.default_locale)
         .with_context(|| format!("{} is not imported", args.file.display()))?;
     let app = open_app(config).await?;
+    let mark = super::outbox_mark(&app).await?;
     let bar = super::progress_bar(
         plan.rows,
         "importing {bar:40} {pos}/{len} rows ({eta} left)",
@@ -52,7 +53,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         plan.rows, done.welcome_mails
     );
     if done.welcome_mails > 0 {
-        super::deliver(&app).await;
+        super::deliver(&app, mark).await?;
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ mod status;
 mod survey;
 mod timesheet;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -178,9 +178,32 @@ pub async fn run(
         Some(config) => config?,
         None => Config::load(&cli.config)?,
     };
+    let database = config.database.url.clone();
+    run_command(command, config, &cli.config)
+        .await
+        .map_err(|e| name_the_read_only_database(e, &database))
+}
+
+/// A write refused by a read-only database names the database (SQLite's file), once.
+fn name_the_read_only_database(error: anyhow::Error, url: &str) -> anyhow::Error {
+    let reason = error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<store::StoreError>()
+            .and_then(|e| e.read_only_reason())
+    });
+    match reason {
+        Some(reason) => anyhow::anyhow!(
+            "could not write {}: it is read-only ({reason})",
+            store::database_named(url)
+        ),
+        None => error,
+    }
+}
+
+async fn run_command(command: Command, config: Config, path: &Path) -> anyhow::Result<()> {
     match command {
         Command::Init => daemon::init(config).await,
-        Command::Run { once } => daemon::run(config, &cli.config, once).await,
+        Command::Run { once } => daemon::run(config, path, once).await,
         Command::Assistant(command) => assistant::run(config, command).await,
         Command::Client(command) => client::run(config, command).await,
         Command::Engagement(command) => engagement::run(config, command).await,
@@ -195,7 +218,7 @@ pub async fn run(
         Command::Attention(command) => attention::run(config, command).await,
         Command::Digest(args) => digest::run(config, args).await,
         Command::Parse(args) => parse::run(config, args).await,
-        Command::Check => check::run(config, &cli.config).await,
+        Command::Check => check::run(config, path).await,
         Command::Privacy(command) => privacy::run(config, command).await,
         Command::Status(args) => status::run(config, args).await,
         Command::Backup(args) => backup::run(config, args).await,
@@ -236,14 +259,81 @@ async fn create_app(config: Config) -> anyhow::Result<App> {
 
 /// Sends what was queued now, so it goes out even when no daemon is running; what fails stays
 /// queued for the daemon.
-async fn deliver(app: &App) {
-    match app.outbox().drain().await {
-        Ok(sent) => println!("delivered {sent} ({})", app.transport.describe()),
-        Err(e) => eprintln!(
-            "warning: mail stays queued for the daemon: {:#}",
-            anyhow::Error::from(e)
-        ),
+async fn deliver(app: &App, mark: OutboxMark) -> anyhow::Result<()> {
+    let transport = app.transport.describe();
+    if let Err(e) = app.outbox().drain().await {
+        anyhow::bail!(
+            "could not deliver ({transport}); the mail stays queued for the daemon: {}",
+            crate::error::error_chain(&e)
+        );
     }
+    let queued = store::outbox::after(&mut *app.pool.acquire().await?, mark.0).await?;
+    let zone = &app.config.agency.timezone;
+    let sent = queued.iter().filter(|m| m.state == "sent").count();
+    println!("delivered {sent} of {} ({transport})", queued.len());
+    let mut failed = 0;
+    for m in queued.iter().filter(|m| m.state != "sent") {
+        let what = match (m.state.as_str(), &m.last_error) {
+            ("failed", error) => {
+                failed += 1;
+                format!("failed for good: {}", error.as_deref().unwrap_or("-"))
+            }
+            (_, Some(error)) => {
+                failed += 1;
+                format!(
+                    "not delivered ({error}); the daemon tries again from {}",
+                    local_time(zone, m.next_attempt_at)
+                )
+            }
+            // Due later (the send window): not a failure.
+            (_, None) => format!(
+                "waits for the send window: due {}",
+                local_time(zone, m.next_attempt_at)
+            ),
+        };
+        eprintln!("outbox {} ({}) to {}: {what}", m.id, m.kind, m.recipient);
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} message(s) could not be delivered (see `tandem outbox list`)",
+        queued.len()
+    );
+    Ok(())
+}
+
+/// A moment as the console shows it: in the agency's zone, to the minute, with the zone's
+/// abbreviation (`2026-12-02 04:21 CET`); `--json` keeps RFC 3339 in UTC.
+pub(crate) fn local_time(zone: &TimeZone, at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&zone.0)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// Where the outbox stood before a command queued mail: [`deliver`] reports on what came
+/// after.
+#[derive(Debug, Clone, Copy)]
+struct OutboxMark(i64);
+
+async fn outbox_mark(app: &App) -> anyhow::Result<OutboxMark> {
+    Ok(OutboxMark(
+        store::outbox::last_id(&mut *app.pool.acquire().await?).await?,
+    ))
+}
+
+/// An id on the command line (`hours void 12`): a whole number, said so in plain words
+/// rather than Rust's ("invalid digit found in string").
+pub(crate) fn id(value: &str) -> Result<i64, String> {
+    value.trim().parse::<i64>().map_err(|_| {
+        format!("'{value}' is not an id: give the whole number a list shows, such as 1")
+    })
+}
+
+/// A number of weeks on the command line (`--trial-weeks 4`).
+pub(crate) fn weeks(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("'{value}' is not a number of weeks: give a whole number such as 4"))
 }
 
 /// A day given on the command line (`--start 2026-12-01`); `what` names the option.

@@ -17,6 +17,7 @@ pub enum Command {
     /// Queue a failed message again.
     Retry {
         /// The message's id (see `tandem outbox list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
 }
@@ -38,7 +39,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         r.state.clone(),
                         r.attempts.to_string(),
                         match r.state.as_str() {
-                            "queued" => r.next_attempt_at.format("%Y-%m-%d %H:%M").to_string(),
+                            "queued" => {
+                                super::local_time(&config.agency.timezone, r.next_attempt_at)
+                            }
                             _ => "-".into(),
                         },
                         r.kind.clone(),
@@ -53,7 +56,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     "ID",
                     "STATE",
                     "TRIES",
-                    "NEXT (UTC)",
+                    "NEXT",
                     "KIND",
                     "TO",
                     "SUBJECT",

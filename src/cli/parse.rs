@@ -196,7 +196,11 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     println!("subject:        {}", or_dash(parsed.subject));
     println!(
         "date:           {}",
-        or_dash(parsed.date.map(|d| d.to_rfc3339()))
+        or_dash(
+            parsed
+                .date
+                .map(|d| super::local_time(&config.agency.timezone, d))
+        )
     );
     println!("classification: {}", parsed.classification.as_str());
     println!("reason:         {}", parsed.reason);

@@ -21,6 +21,7 @@ pub enum Command {
     /// Show one quarantined message: why, and its text.
     Show {
         /// The message's id (see `tandem quarantine list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -30,6 +31,7 @@ pub enum Command {
     /// as an assistant or contact first).
     Release {
         /// The message's id (see `tandem quarantine list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
     },
 }

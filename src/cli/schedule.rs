@@ -14,7 +14,7 @@ pub enum Command {
     /// List what the schedule will send (as if nobody answers, signs or logs hours meanwhile).
     Preview {
         /// Only this engagement's sends (its id; see `tandem engagement list`).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::id)]
         engagement: Option<i64>,
         /// The last day to show (YYYY-MM-DD, the operator's time zone; default: 7 days ahead).
         #[arg(long)]

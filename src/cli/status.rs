@@ -24,7 +24,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     if args.json {
         return super::print_json(&status);
     }
-    print(&status);
+    print(&status, &config.agency.timezone);
     Ok(())
 }
 
@@ -38,7 +38,7 @@ fn ago(seconds: Option<i64>) -> String {
     }
 }
 
-fn print(status: &Status) {
+fn print(status: &Status, zone: &crate::domain::TimeZone) {
     let now = status.now;
     let since = |at: chrono::DateTime<chrono::Utc>| Some((now - at).num_seconds().max(0));
     match status.daemons.iter().find(|d| d.running) {
@@ -46,7 +46,7 @@ fn print(status: &Status) {
             "daemon:    running (pid {} on {}, since {}, heartbeat {})",
             d.pid,
             d.host,
-            d.started_at.format("%Y-%m-%d %H:%M UTC"),
+            super::local_time(zone, d.started_at),
             ago(since(d.heartbeat_at))
         ),
         None => match status.daemons.first() {

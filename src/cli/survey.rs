@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{deliver, open_app, open_store, print_json, print_table};
+use super::{open_app, open_store, print_json, print_table};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::store::surveys;
@@ -14,7 +14,7 @@ pub enum Command {
     /// List surveys and trial reviews, newest first.
     List {
         /// Only this engagement's (its id; see `tandem engagement list`).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::id)]
         engagement: Option<i64>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -23,6 +23,7 @@ pub enum Command {
     /// Show one survey with its questions and answers.
     Show {
         /// The survey's id (see `tandem survey list`).
+        #[arg(value_parser = crate::cli::id)]
         id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -31,6 +32,7 @@ pub enum Command {
     /// Send a survey for the engagement now, outside the cadence.
     Send {
         /// The engagement's id (see `tandem engagement list`).
+        #[arg(value_parser = crate::cli::id)]
         engagement: i64,
     },
 }
@@ -66,10 +68,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         s.engagement_id.to_string(),
                         s.client_tag.clone(),
                         s.kind.clone(),
-                        s.period.clone(),
-                        s.sent_at.format("%Y-%m-%d %H:%M").to_string(),
+                        survey_label(s, Locale::En),
+                        super::local_time(&config.agency.timezone, s.sent_at),
                         s.answered_at
-                            .map(|a| a.format("%Y-%m-%d %H:%M").to_string())
+                            .map(|a| super::local_time(&config.agency.timezone, a))
                             .unwrap_or_else(|| "-".into()),
                     ]
                 })
@@ -81,8 +83,8 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     "CLIENT",
                     "KIND",
                     "PERIOD",
-                    "SENT (UTC)",
-                    "ANSWERED (UTC)",
+                    "SENT",
+                    "ANSWERED",
                 ],
                 &rows,
             );
@@ -117,9 +119,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             );
             println!("period:   {}", survey_label(s, Locale::En));
             println!("to:       {}", s.recipient);
-            println!("sent:     {}", s.sent_at.format("%Y-%m-%d %H:%M UTC"));
+            println!(
+                "sent:     {}",
+                super::local_time(&config.agency.timezone, s.sent_at)
+            );
             match s.answered_at {
-                Some(at) => println!("answered: {}", at.format("%Y-%m-%d %H:%M UTC")),
+                Some(at) => println!(
+                    "answered: {}",
+                    super::local_time(&config.agency.timezone, at)
+                ),
                 None => println!("answered: not yet"),
             }
             for a in &shown.answers {
@@ -133,9 +141,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Send { engagement } => {
             let app = open_app(config).await?;
+            let mark = super::outbox_mark(&app).await?;
             let id = app.send_survey_now(engagement).await?;
             println!("survey {id} queued for engagement {engagement}");
-            deliver(&app).await;
+            super::deliver(&app, mark).await?;
         }
     }
     Ok(())

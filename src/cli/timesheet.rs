@@ -83,14 +83,16 @@ struct Shown {
     timesheet: Option<Timesheet>,
 }
 
-fn money(cents: Option<i64>) -> String {
+/// An amount as the console shows it (English separators, the agency's currency).
+fn money(config: &Config, cents: Option<i64>) -> String {
     cents
-        .map(|c| format_money(c, Locale::En))
+        .map(|c| format_money(c, Locale::En, config.agency.currency))
         .unwrap_or_else(|| "-".into())
 }
 
-fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    at.map(|a| a.format("%Y-%m-%d %H:%M").to_string())
+/// A time as the console shows it: in the agency's zone, to the minute.
+fn when(config: &Config, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|a| super::local_time(&config.agency.timezone, a))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -112,9 +114,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         t.month.clone(),
                         t.status.clone(),
                         hours_minutes(t.minutes),
-                        money(t.amount_cents),
-                        when(Some(t.sent_at)),
-                        when(t.answered_at),
+                        money(&config, t.amount_cents),
+                        when(&config, Some(t.sent_at)),
+                        when(&config, t.answered_at),
                         t.answered_by.clone().unwrap_or_else(|| "-".into()),
                     ]
                 })
@@ -184,14 +186,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             if let Some(t) = &shown.timesheet {
                 println!(
                     "sent:     {} ({} time{})",
-                    when(Some(t.sent_at)),
+                    when(&config, Some(t.sent_at)),
                     t.sends,
                     if t.sends == 1 { "" } else { "s" }
                 );
                 if let Some(at) = t.answered_at {
                     println!(
                         "answered: {} by {}",
-                        when(Some(at)),
+                        when(&config, Some(at)),
                         t.answered_by.as_deref().unwrap_or("-")
                     );
                 }
@@ -199,7 +201,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     println!(
                         "approved: {} h, {}{}",
                         hours_minutes(minutes),
-                        money(t.approved_cents),
+                        money(&config, t.approved_cents),
                         if t.locked {
                             " (the month is locked)"
                         } else {
@@ -214,12 +216,17 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             for l in &shown.entries {
                 println!("  {}  {:>6}  {}", l.date, l.hours, l.description);
             }
-            println!("total:    {} h, {}", shown.total, money(shown.amount_cents));
+            println!(
+                "total:    {} h, {}",
+                shown.total,
+                money(&config, shown.amount_cents)
+            );
         }
         Command::Send { engagement, month } => {
             let (month, _, last) = parse_month(&month)?;
             let app = open_app(config).await?;
             check_month(&app, engagement, &month, last).await?;
+            let mark = super::outbox_mark(&app).await?;
             match app.send_timesheet_now(engagement, &month).await? {
                 Sent::Queued { sends, .. } => {
                     println!(
@@ -230,7 +237,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                             String::new()
                         }
                     );
-                    deliver(&app).await;
+                    deliver(&app, mark).await?;
                 }
                 Sent::NoHours => anyhow::bail!(
                     "engagement {engagement} has no hours in {month}: there is nothing to send"

@@ -75,7 +75,7 @@ const TEXT_LABEL_WIDTH: usize = 16;
 /// Week labels in the text table are cut to this many characters.
 const TEXT_WEEK_WIDTH: usize = 8;
 /// The longest bar after a row of the text table.
-const TEXT_BAR_WIDTH: i128 = 20;
+const TEXT_BAR_WIDTH: i128 = 10;
 
 /// The chart as a PNG, about 640x320 px: grouped bars or lines per engagement over the weeks,
 /// y axis in hours, a legend with the labels, readable colours (a fixed palette of ~10 colours that
@@ -102,9 +102,9 @@ pub fn png(chart: &Chart, title: &str, locale: Locale) -> Result<Vec<u8>, ChartE
 }
 
 /// The same numbers as plain text for the text part of the mail: a table, one row per series,
-/// one column per week, hours with one decimal (German: comma, English: point), right-aligned,
-/// a header row with the week labels, and a small bar of '#' after each row showing its total
-/// relative to the largest total (max 20 characters). Lines at most ~100 characters for 8 weeks;
+/// one column per week, hours and minutes (`10:15`, as every duration tandem shows),
+/// right-aligned, a header row with the week labels, and a small bar of '#' after each row
+/// showing its total relative to the largest total (max 10 characters). Lines at most ~100 characters for 8 weeks;
 /// long labels are cut with "…". Deterministic (golden tests compare it).
 ///
 /// A column "Summe"/"Total" before the bar gives each row's total. Every line ends with a
@@ -125,8 +125,8 @@ pub fn text(chart: &Chart, locale: Locale) -> String {
             let total: i128 = minutes.iter().map(|&m| i128::from(m)).sum();
             let cells = minutes
                 .iter()
-                .map(|&m| format_tenths(tenths(i128::from(m)), locale))
-                .chain([format_tenths(tenths(total), locale)])
+                .map(|&m| format_minutes(i128::from(m)))
+                .chain([format_minutes(total)])
                 .collect();
             (cut(&series.label, TEXT_LABEL_WIDTH), cells, total)
         })
@@ -261,7 +261,7 @@ fn draw<DB: DrawingBackend>(
         }
         .unwrap_or_default()
     };
-    let hour_label = |hours: &f64| format_axis(*hours, locale);
+    let hour_label = |hours: &f64| format_axis(*hours);
     area.configure_mesh()
         .disable_x_mesh()
         .x_labels(weeks.min(MAX_X_LABELS))
@@ -384,31 +384,19 @@ fn week_minutes(series: &Series, weeks: usize) -> impl Iterator<Item = i64> + '_
         .take(weeks)
 }
 
-/// Tenths of an hour, rounded half up (`minutes` is never negative here).
-fn tenths(minutes: i128) -> i128 {
-    (minutes * 10 + 30) / 60
+/// `12:30`: hours and minutes, as every other duration tandem shows (`minutes` is never
+/// negative here).
+fn format_minutes(minutes: i128) -> String {
+    format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
-/// `12,5` / `12.5`.
-fn format_tenths(tenths: i128, locale: Locale) -> String {
-    let separator = match locale {
-        Locale::De => ',',
-        Locale::En => '.',
-    };
-    format!("{}{separator}{}", tenths / 10, tenths % 10)
+/// A y-axis label in hours and minutes (`2:30`), rounded to the minute.
+fn format_axis(hours: f64) -> String {
+    let minutes = (hours * 60.0).round().max(0.0) as i128;
+    format_minutes(minutes)
 }
 
-/// A y-axis label: whole hours without decimals, others with one.
-fn format_axis(hours: f64, locale: Locale) -> String {
-    let text = format!("{hours:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    match locale {
-        Locale::De => text.replace('.', ","),
-        Locale::En => text.to_string(),
-    }
-}
-
-/// The row's bar: its share of the largest total in at most 20 '#', at least one for any hours.
+/// The row's bar: its share of the largest total in at most 10 '#', at least one for any hours.
 fn bar_length(total: i128, largest: i128) -> usize {
     if total <= 0 || largest <= 0 {
         return 0;
@@ -585,9 +573,9 @@ mod tests {
     fn text_in_german() {
         let expected = "\
 \u{20}                KW 45  KW 46  KW 47  KW 48  KW 49  KW 50  KW 51  KW 52  Summe
-Acme GmbH         10,0    9,0    0,0   12,0   10,3   10,0    8,0   10,5   69,8 ####################
-Müller & Söhne…    1,5    2,0    0,8    0,0    1,0    0,5    2,0    1,3    9,0 ###
-Zeta               0,0    0,0    0,0    0,0    0,0    0,0    0,0    0,3    0,3 #
+Acme GmbH        10:00   9:00   0:00  12:00  10:15  10:00   8:00  10:30  69:45 ##########
+Müller & Söhne…   1:30   2:00   0:45   0:00   1:00   0:30   2:00   1:15   9:00 #
+Zeta              0:00   0:00   0:00   0:00   0:00   0:00   0:00   0:20   0:20 #
 ";
         assert_eq!(text(&eight_weeks(), Locale::De), expected);
     }
@@ -604,10 +592,10 @@ Zeta               0,0    0,0    0,0    0,0    0,0    0,0    0,0    0,3    0,3 #
         );
         assert_eq!(
             lines[1],
-            "Acme GmbH         10.0    9.0    0.0   12.0   10.3   10.0    8.0   10.5   69.8 ####################"
+            "Acme GmbH        10:00   9:00   0:00  12:00  10:15  10:00   8:00  10:30  69:45 ##########"
         );
         assert!(
-            lines[2].starts_with("Müller & Söhne…    1.5    2.0"),
+            lines[2].starts_with("Müller & Söhne…   1:30   2:00"),
             "{}",
             lines[2]
         );
@@ -650,8 +638,8 @@ Zeta               0,0    0,0    0,0    0,0    0,0    0,0    0,0    0,3    0,3 #
             text(&chart, Locale::En),
             "\
 \u{20}      wk 1  wk 2  wk 3  Total
-short   1.0   0.0   0.0    1.0 ######
-odd     0.0   1.5   2.0    3.5 ####################
+short  1:00  0:00  0:00   1:00 ###
+odd    0:00  1:30  2:00   3:30 ##########
 "
         );
     }
@@ -664,12 +652,13 @@ odd     0.0   1.5   2.0    3.5 ####################
         assert_eq!(cut("line\nbreak", 16), "line break");
         assert_eq!(bar_length(0, 100), 0);
         assert_eq!(bar_length(1, 1_000_000), 1);
-        assert_eq!(bar_length(100, 100), 20);
-        assert_eq!(bar_length(50, 100), 10);
-        assert_eq!(
-            format_tenths(tenths(i128::from(i64::MAX)), Locale::De).len(),
-            20
-        );
+        assert_eq!(bar_length(100, 100), 10);
+        assert_eq!(bar_length(50, 100), 5);
+        assert_eq!(format_minutes(0), "0:00");
+        assert_eq!(format_minutes(615), "10:15");
+        assert_eq!(format_minutes(i128::from(i64::MAX)).len(), 21);
+        assert_eq!(format_axis(2.5), "2:30");
+        assert_eq!(format_axis(-0.0001), "0:00");
     }
 
     fn arbitrary_chart() -> impl Strategy<Value = Chart> {

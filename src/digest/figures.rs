@@ -80,9 +80,11 @@ pub struct EngagementFigures {
     pub scores: Vec<Score>,
     /// The period of the survey the scores come from.
     pub scores_period: Option<String>,
-    /// Kinds still waiting for a signature (pending or received, not confirmed).
+    /// Kinds still waiting for a signature (pending or received, not confirmed) and not yet
+    /// overdue.
     pub pending_agreements: Vec<String>,
-    /// Of those, the ones the engagement has started without.
+    /// Kinds still waiting when the first reminder was due (`[schedule]
+    /// agreement_reminders` from the engagement's creation): late, not just new.
     pub overdue_agreements: Vec<String>,
     pub unanswered_surveys: i64,
     /// The trial's last day, when it is within [`TRIAL_SOON_DAYS`] and the trial still runs.
@@ -293,7 +295,15 @@ pub async fn read(
             .filter(|(_, status)| status == "pending" || status == "received")
             .map(|(kind, _)| kind.clone())
             .collect();
-        let started = e.start_date <= today;
+        // Overdue: still unsigned when the first reminder was due (the reminders' cadence
+        // from the engagement's creation, as the scheduler plans them); before that an
+        // agreement is pending, however early the engagement started.
+        let anchor = e.created_at.with_timezone(&zone).naive_local();
+        let first_reminder = config
+            .schedule
+            .agreement_reminders
+            .next_after(anchor, anchor);
+        let overdue = now.with_timezone(&zone).naive_local() >= first_reminder;
         if this_week > 0 && waiting.iter().any(|k| k == "dpa") {
             hours_without_dpa.push((id, this_week));
         }
@@ -340,8 +350,8 @@ pub async fn read(
                 .collect(),
             scores,
             scores_period,
-            overdue_agreements: if started { waiting.clone() } else { Vec::new() },
-            pending_agreements: waiting,
+            overdue_agreements: if overdue { waiting.clone() } else { Vec::new() },
+            pending_agreements: if overdue { Vec::new() } else { waiting },
             unanswered_surveys: unanswered.get(&id).copied().unwrap_or(0),
             trial_ends,
             checkin: checkins.get(&id).map(|(_, period, answers)| {

@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod figures;
+pub mod reasons;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -71,18 +72,27 @@ pub struct Digest {
     pub png: Vec<u8>,
 }
 
+/// `KW 49, 30.11.–06.12.2026` / `week 49, 30 Nov–6 Dec 2026`; a week across new year gives
+/// both years (`KW 53, 28.12.2026–03.01.2027`).
 fn week_label(week: &Week, locale: Locale) -> String {
     let (from, to) = (week.monday, week.sunday());
+    let from_year = match chrono::Datelike::year(&from) == chrono::Datelike::year(&to) {
+        true => String::new(),
+        false => match locale {
+            Locale::De => from.format("%Y").to_string(),
+            Locale::En => from.format(" %Y").to_string(),
+        },
+    };
     match locale {
         Locale::De => format!(
-            "KW {}, {}–{}{}",
+            "KW {}, {}{from_year}–{}{}",
             week.number,
             format_day_month(from, locale),
             format_day_month(to, locale),
             to.format("%Y")
         ),
         Locale::En => format!(
-            "week {}, {}–{} {}",
+            "week {}, {}{from_year}–{} {}",
             week.number,
             format_day_month(from, locale),
             format_day_month(to, locale),
@@ -101,7 +111,8 @@ fn short_week(monday: chrono::NaiveDate, locale: Locale) -> String {
 
 fn status_label(status: EngagementStatus, locale: Locale) -> &'static str {
     match (status, locale) {
-        (EngagementStatus::Onboarding, _) => "onboarding",
+        (EngagementStatus::Onboarding, Locale::De) => "Einarbeitung",
+        (EngagementStatus::Onboarding, Locale::En) => "onboarding",
         (EngagementStatus::Trial, Locale::De) => "Probezeit",
         (EngagementStatus::Trial, Locale::En) => "trial",
         (EngagementStatus::Active, Locale::De) => "aktiv",
@@ -333,7 +344,7 @@ fn context(
             .map(|r| FiledView {
                 from: r.from_addr.clone().unwrap_or_else(|| "-".into()),
                 subject: r.subject.clone().unwrap_or_else(|| "-".into()),
-                reason: r.reason.clone(),
+                reason: reasons::translate(&r.reason, locale),
                 received: at(config, r.received_at, locale),
             })
             .collect()
@@ -383,11 +394,12 @@ fn context(
                         .map(|s| ScoreView {
                             label: score_label(&s.key, locale),
                             value: s.value.to_string(),
-                            trend: match s.previous {
-                                None => "new",
-                                Some(p) if s.value > p => "↑",
-                                Some(p) if s.value < p => "↓",
-                                Some(_) => "→",
+                            trend: match (s.previous, locale) {
+                                (None, Locale::De) => "neu",
+                                (None, Locale::En) => "new",
+                                (Some(p), _) if s.value > p => "↑",
+                                (Some(p), _) if s.value < p => "↓",
+                                (Some(_), _) => "→",
                             },
                         })
                         .collect(),
@@ -599,5 +611,22 @@ mod tests {
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn a_week_across_new_year_names_both_years() {
+        let week = Week::parse("2026-W53").unwrap();
+        assert_eq!(week.monday.to_string(), "2026-12-28");
+        assert_eq!(
+            week_label(&week, Locale::De),
+            "KW 53, 28.12.2026–03.01.2027"
+        );
+        assert_eq!(
+            week_label(&week, Locale::En),
+            "week 53, 28 Dec 2026–3 Jan 2027"
+        );
+        let week = Week::parse("2026-W49").unwrap();
+        assert_eq!(week_label(&week, Locale::De), "KW 49, 30.11.–06.12.2026");
+        assert_eq!(week_label(&week, Locale::En), "week 49, 30 Nov–6 Dec 2026");
     }
 }

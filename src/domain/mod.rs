@@ -10,7 +10,7 @@ mod question;
 mod tag;
 mod timezone;
 
-pub use amount::parse_hundredths;
+pub use amount::{Currency, parse_hundredths};
 pub use email::{Contact, EmailAddress, Mailbox, Person};
 pub use engagement::{
     Agreement, AgreementStatus, Engagement, EngagementStatus, Party, Signer, SurveyFact,

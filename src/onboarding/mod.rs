@@ -385,7 +385,7 @@ impl WelcomeContext {
                 trial_weeks: ((engagement.trial_end - engagement.start_date).num_days() + 7) / 7,
                 hourly_rate: engagement
                     .hourly_rate_cents
-                    .map(|c| format_money(c, locale)),
+                    .map(|c| format_money(c, locale, compose.agency().currency)),
                 budget_hours: engagement.budget_minutes.map(|m| format_hours(m, locale)),
             },
             agreements: compose

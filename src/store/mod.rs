@@ -17,7 +17,7 @@ pub mod timelog;
 pub mod timesheets;
 
 use std::ops::{Deref, DerefMut};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -199,7 +199,77 @@ pub enum StoreError {
     #[error("the database holds a value tandem cannot read: {0}")]
     Corrupt(String),
     #[error("a database query failed")]
-    Query(#[from] sqlx::Error),
+    Query(#[source] sqlx::Error),
+    /// A write the database refused because it is read-only (SQLite's file, its folder, or a
+    /// read-only transaction): said as a write, not as a failed query.
+    #[error("could not write the database: it is read-only")]
+    ReadOnly(#[source] sqlx::Error),
+    /// SQLite's file (or its folder, where the WAL files live) cannot be written.
+    #[error("could not write the database file '{path}': {reason}")]
+    FileNotWritable { path: PathBuf, reason: String },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        let read_only = match &error {
+            sqlx::Error::Database(db) => {
+                // SQLITE_READONLY and its extended codes (8 + n*256); PostgreSQL's
+                // read_only_sql_transaction.
+                let code = db.code().unwrap_or_default();
+                code == "25006" || code.parse::<i64>().is_ok_and(|c| c & 0xff == 8)
+            }
+            _ => false,
+        };
+        match read_only {
+            true => StoreError::ReadOnly(error),
+            false => StoreError::Query(error),
+        }
+    }
+}
+
+impl StoreError {
+    /// The database's own words, when this is a write it refused as read-only.
+    pub fn read_only_reason(&self) -> Option<String> {
+        match self {
+            StoreError::ReadOnly(sqlx::Error::Database(db)) => Some(db.message().to_string()),
+            StoreError::ReadOnly(other) => Some(other.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The database of `url` as an error names it: SQLite's file, or "the database".
+pub fn database_named(url: &str) -> String {
+    match Backend::of_url(url) {
+        Backend::Sqlite => {
+            let file = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let file = file.split('?').next().unwrap_or(file);
+            format!("the database file '{file}'")
+        }
+        Backend::Postgres => "the database".to_string(),
+    }
+}
+
+/// Why SQLite's database file or its folder cannot be written, if it cannot (a read-only
+/// mount, missing permission). Tried without changing anything: the file opened for append,
+/// the folder's `-wal`/`-shm` files likewise when present.
+fn unwritable(file: &Path) -> Option<String> {
+    let wal = |suffix: &str| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    for path in [file.to_path_buf(), wal("-wal"), wal("-shm")] {
+        if !path.exists() {
+            continue;
+        }
+        if let Err(e) = std::fs::OpenOptions::new().append(true).open(&path) {
+            return Some(e.to_string());
+        }
+    }
+    None
 }
 
 /// How a database is opened. Only `init` and `run` create or migrate; every other command
@@ -287,7 +357,15 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
         .after_release(|conn, _| Box::pin(reusable(conn)))
         .connect_with(options)
         .await
-        .map_err(open_err)?;
+        .map_err(
+            |e| match unwritable(&file).filter(|_| mode != Open::ReadOnly) {
+                Some(reason) => StoreError::FileNotWritable {
+                    path: file.clone(),
+                    reason,
+                },
+                None => open_err(e),
+            },
+        )?;
     settle_schema(Pool::Sqlite(pool), url, mode).await
 }
 

@@ -442,6 +442,42 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<OutboxRow>, StoreError> {
     })?)
 }
 
+/// The highest outbox id so far (0 for none): a mark before queueing, for [`after`].
+pub async fn last_id(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(id), 0) FROM outbox"
+    )
+    .fetch_one(c)
+    .await)?)
+}
+
+/// The message queued under `natural_key`, if any.
+pub async fn by_key(conn: &mut Conn, natural_key: &str) -> Result<Option<OutboxRow>, StoreError> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT id, natural_key, message_id, kind, engagement_id, recipient, subject, state, attempts, \
+         next_attempt_at, last_error, created_at, sent_at FROM outbox WHERE natural_key = $1",
+    )
+    .bind(natural_key)
+    .fetch_optional(c)
+    .await
+    })?)
+}
+
+/// The messages queued after the mark `id` (see [`last_id`]), oldest first: what a command
+/// queued, to say what became of each.
+pub async fn after(conn: &mut Conn, id: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(on!(conn, |c| {
+        sqlx::query_as(
+        "SELECT id, natural_key, message_id, kind, engagement_id, recipient, subject, state, attempts, \
+         next_attempt_at, last_error, created_at, sent_at FROM outbox WHERE id > $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(c)
+    .await
+    })?)
+}
+
 /// A message tandem sent that a reply names, by Message-ID or by token.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Sent {

@@ -195,7 +195,7 @@ pub async fn void_submission(
 
 /// Voids one entry. An entry in a locked (billed) month is not voided: the month must be
 /// unlocked first, so that what was billed and what is stored stay the same.
-pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
     super::timesheets::refuse_if_locked(conn, id).await?;
     let found: Option<(String, NaiveDate)> = on!(conn, |c| sqlx::query_as(
         "SELECT status, work_date FROM time_entry WHERE id = $1"
@@ -205,11 +205,8 @@ pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<
     .await)?;
     match found {
         None => return Err(StoreError::NotFound(format!("there is no time entry {id}"))),
-        Some((status, _)) if status != "logged" => {
-            return Err(StoreError::Conflict(format!(
-                "time entry {id} is void already"
-            )));
-        }
+        // Void already: nothing to do, as `hours lock` of a locked month.
+        Some((status, _)) if status != "logged" => return Ok(false),
         Some((_, day)) if is_locked(conn, day).await? => {
             let month = day.format("%Y-%m");
             return Err(StoreError::Conflict(format!(
@@ -228,18 +225,15 @@ pub async fn void_entry(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<
     .execute(c)
     .await.map(|r| r.rows_affected())
     })?;
-    if moved == 1 {
-        return Ok(());
-    }
-    Err(StoreError::Conflict(format!(
-        "time entry {id} is void already"
-    )))
+    // 0: voided by someone else since the check, which is what was asked.
+    Ok(moved == 1)
 }
 
 /// Restores a voided entry (`hours restore`): it counts again, and so does its submission if
 /// a `cancel` had voided it (a later `cancel` voids it again). Refused in a locked (billed)
 /// month, and when the assistant's day would then be over 24 hours, as a new line would be.
-pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+/// `false`: the entry counts already (nothing to do).
+pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<bool, StoreError> {
     super::timesheets::refuse_if_locked(conn, id).await?;
     let found: Option<(String, NaiveDate, i64, i64, i64)> = on!(conn, |c| sqlx::query_as(
         "SELECT t.status, t.work_date, t.minutes, e.assistant_id, t.submission_id \
@@ -254,9 +248,7 @@ pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
         )));
     };
     if status != "void" {
-        return Err(StoreError::Conflict(format!(
-            "time entry {id} is not void: it counts already"
-        )));
+        return Ok(false);
     }
     if is_locked(conn, day).await? {
         let month = day.format("%Y-%m");
@@ -292,7 +284,7 @@ pub async fn restore_entry(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
     .await
     .map(|r| r.rows_affected())
     })?;
-    Ok(())
+    Ok(true)
 }
 
 /// One entry with who and for whom, for lists and the billing export.

@@ -199,44 +199,65 @@ pub(crate) async fn ask(
     Ok(Some(id))
 }
 
-/// `tandem survey send ENGAGEMENT`: a survey now, outside the cadence. The caller commits
-/// (a transaction that took the write lock at once, so two of these number their surveys
-/// apart) and wakes the outbox.
+/// `tandem survey send ENGAGEMENT`: the survey of the current period now, instead of when
+/// the cadence would send it. It takes that period's place (the same natural key,
+/// `survey:ENGAGEMENT:PERIOD`, so the scheduler then sends none for the period), and it is
+/// labelled by the period in lists and in the mail alike. A period whose survey went out
+/// already is refused with the reason. The caller commits (a transaction that took the write
+/// lock at once) and wakes the outbox.
 pub async fn send_now(
     tx: &mut Conn,
     compose: &Composer,
     questions: &[Question],
+    schedule: &crate::schedule::ScheduleConfig,
     engagement_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, MailError> {
     let people = People::load(tx, engagement_id).await?;
-    if people.engagement.status == EngagementStatus::Ended {
+    let engagement = &people.engagement;
+    if engagement.status == EngagementStatus::Ended {
         return Err(MailError::Store(StoreError::Conflict(format!(
             "engagement {engagement_id} has ended"
         ))));
     }
-    let number = store::surveys::facts(tx, engagement_id)
-        .await?
-        .iter()
-        .filter(|s| s.period.starts_with("manual-"))
-        .count()
-        + 1;
-    let key = format!("survey:{engagement_id}:manual-{number}");
-    send(
-        tx,
-        compose,
-        questions,
-        &people,
-        &Occasion::Manual { number },
-        &key,
-        now,
-    )
-    .await?
-    .ok_or_else(|| {
-        MailError::Store(StoreError::Conflict(format!(
-            "survey {key} exists already; try again"
-        )))
-    })
+    // The period as the scheduler names it: the trial's cadence up to the trial's last day,
+    // the later one after; days in the client's zone.
+    let today = now
+        .with_timezone(&engagement.client_timezone.0)
+        .date_naive();
+    let trial = today <= engagement.trial_end;
+    let cadence = match trial {
+        true => &schedule.survey_trial,
+        false => &schedule.survey_after_trial,
+    };
+    let period = crate::schedule::plan::period_of(cadence, today);
+    let key = format!("survey:{engagement_id}:{period}");
+    let occasion = Occasion::Feedback {
+        period: period.clone(),
+        trial,
+    };
+    let sent = send(tx, compose, questions, &people, &occasion, &key, now).await?;
+    match sent {
+        Some(id) => Ok(id),
+        None => {
+            let before = store::surveys::list(tx, Some(engagement_id))
+                .await?
+                .into_iter()
+                .find(|s| s.kind == "feedback" && s.period == period);
+            let label = period_label(&period, Locale::En);
+            Err(MailError::Store(StoreError::Conflict(match before {
+                Some(s) => format!(
+                    "the survey of {label} went out already (survey {}, sent {}): one survey \
+                     per period; the next follows the cadence",
+                    s.id,
+                    s.sent_at
+                        .with_timezone(&engagement.client_timezone.0)
+                        .date_naive()
+                ),
+                None => format!("the survey of {label} is queued already"),
+            })))
+        }
+    }
 }
 
 /// The questions a survey asked, as stored with it.

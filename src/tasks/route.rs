@@ -84,7 +84,7 @@ impl Route {
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. }
             | Route::Kickoff { decision: d, .. } => d,
-            | Route::Timesheet { decision: d, .. } => d,
+            Route::Timesheet { decision: d, .. } => d,
         }
     }
 
@@ -98,7 +98,7 @@ impl Route {
             | Route::TrialReview { decision: d, .. }
             | Route::Agreements { decision: d, .. }
             | Route::Kickoff { decision: d, .. } => d,
-            | Route::Timesheet { decision: d, .. } => d,
+            Route::Timesheet { decision: d, .. } => d,
         }
     }
 

@@ -561,9 +561,13 @@ pub async fn apply(
     } = received;
     let locale = plan.assistant.locale;
     let several = plan.engagements.len() > 1;
+    // By date, then in the order of the lines: a receipt reads as a week, however the
+    // assistant wrote it.
     let entry_views = |entries: &[Accepted]| -> Vec<EntryView> {
+        let mut entries: Vec<&Accepted> = entries.iter().collect();
+        entries.sort_by_key(|a| (a.date, a.line));
         entries
-            .iter()
+            .into_iter()
             .map(|a| EntryView {
                 day: format_day(a.date, locale),
                 duration: format_duration(i64::from(a.minutes)),

@@ -134,8 +134,12 @@ fn mail(
             })
             .collect(),
         total: hours_minutes(sheet.minutes),
-        amount: sheet.amount_cents.map(|c| format_money(c, locale)),
-        rate: sheet.hourly_rate_cents.map(|c| format_money(c, locale)),
+        amount: sheet
+            .amount_cents
+            .map(|c| format_money(c, locale, compose.agency().currency)),
+        rate: sheet
+            .hourly_rate_cents
+            .map(|c| format_money(c, locale, compose.agency().currency)),
         attachment: attachment.clone(),
         reminder,
     };
@@ -282,7 +286,9 @@ fn thank(
         assistant_name: people.assistant.name.clone(),
         month: month_label(&stored.month, to.locale),
         total: hours_minutes(stored.minutes),
-        amount: stored.amount_cents.map(|c| format_money(c, to.locale)),
+        amount: stored
+            .amount_cents
+            .map(|c| format_money(c, to.locale, compose.agency().currency)),
         approved,
     };
     Ok(compose.answer(&to, "timesheet_thanks", &context, incoming)?)
@@ -388,7 +394,9 @@ pub async fn receive(
         from: by,
         words,
         total: hours_minutes(stored.minutes),
-        amount: stored.amount_cents.map(|c| format_money(c, to.locale)),
+        amount: stored
+            .amount_cents
+            .map(|c| format_money(c, to.locale, compose.agency().currency)),
         sent: format_date(stored.sent_at.date_naive(), to.locale),
     };
     let mail = compose.mail(&to, "timesheet_dispute", &context, AutoSubmitted::Generated)?;

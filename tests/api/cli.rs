@@ -117,6 +117,79 @@ fn environment_variables_override_the_config() {
     assert!(!dir.path().join("var/tandem.db").exists());
 }
 
+/// A wrong override is named by its variable (the file may be right), whether serde or
+/// tandem's own validation refuses it; a wrong file key is named by its key. Each error is one
+/// clean sentence: said once, without Rust's names for types.
+#[test]
+fn config_errors_name_the_variable_and_say_it_once_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.toml");
+    let good = config_text(dir.path());
+    std::fs::write(&path, &good).unwrap();
+    let check = |path: &std::path::Path, env: &[(&str, &str)]| {
+        Command::new(BINARY)
+            .arg("--config")
+            .arg(path)
+            .arg("check")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    for (var, value, reason) in [
+        ("TANDEM_OUTBOUND__POOL_SIZE", "x", "unknown key `pool_size`"),
+        (
+            "TANDEM_DATABASE__MAX_CONNECTIONS",
+            "x",
+            "found string \"x\", expected a whole number, not negative",
+        ),
+        ("TANDEM_INBOUND__BATCH_SIZE", "0", "must be at least 1"),
+        (
+            "TANDEM_INBOUND__BATCH_SIZE",
+            "-1",
+            "expected a whole number",
+        ),
+    ] {
+        let output = check(&path, &[(var, value)]);
+        assert_refused(&output, &format!("environment variable {var}"), var);
+        assert_refused(&output, reason, var);
+        assert!(!stderr(&output).contains("usize"), "{}", describe(&output));
+    }
+
+    let broken = dir.path().join("broken.toml");
+    let agency = good.find("[agency]").unwrap();
+    let database = good.find("[database]").unwrap();
+    for (text, expected) in [
+        (
+            format!("{}{}", &good[..agency], &good[database..]),
+            "error: config key 'agency' is missing\n",
+        ),
+        (
+            good.replace("max_connections = 5", "max_connections = 5.5"),
+            "error: config key 'database.max_connections' is invalid: found float `5.5`, \
+             expected a whole number, not negative\n",
+        ),
+        (
+            good.replace("backend = \"maildir\"", "backend = \"pop3\""),
+            "error: config key 'inbound.backend' is invalid: unknown value `pop3`, expected \
+             one of `maildir`, `imap`\n",
+        ),
+        (
+            format!("{good}\nx = [\n"),
+            "could not be read: TOML parse error",
+        ),
+    ] {
+        std::fs::write(&broken, &text).unwrap();
+        let output = check(&broken, &[]);
+        assert_refused(&output, expected, expected);
+        let err = stderr(&output);
+        assert!(err.matches("TOML parse error").count() <= 1, "{err}");
+        assert_eq!(err.matches("error:").count(), 1, "{err}");
+        for rust in ["usize", "u32", "Some(", "`one of"] {
+            assert!(!err.contains(rust), "{rust} in {err}");
+        }
+    }
+}
+
 /// PostgreSQL over TLS, verified against the server's certificate, with the password from an
 /// environment variable or a file (never the config), whichever backend the run uses.
 #[test]

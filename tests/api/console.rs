@@ -643,6 +643,23 @@ fn the_help_checker_sees_what_it_should() {
     );
 }
 
+/// Polish, item 13: the help of the commands that take an agreement's kind lists the kinds.
+#[test]
+fn agreement_commands_list_the_kinds_in_their_help() {
+    for command in ["sign", "waive", "reset"] {
+        let output = Command::new(BINARY)
+            .args(["agreement", command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        let help = stdout(&output);
+        assert!(
+            help.contains("contract, nda, dpa, data_handover, billing"),
+            "agreement {command} --help:\n{help}"
+        );
+    }
+}
+
 /// Runs the binary on `config` as an operator would, with `env` set and neither `TANDEM_LOG`
 /// nor `NO_COLOR` inherited.
 fn tandem_with_env(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -893,6 +910,30 @@ async fn confusing_answers_say_what_is_wrong() {
         ],
         "--from 2026-11-30 is after --to 2026-11-01",
     );
+    // Ids and counts are said to be wrong in plain words, not Rust's.
+    for (args, expected) in [
+        (
+            &["survey", "send", "abc"][..],
+            "'abc' is not an id: give the whole number",
+        ),
+        (
+            &["hours", "void", "99999999999999999999"],
+            "'99999999999999999999' is not an id",
+        ),
+        (&["survey", "list", "--engagement", "x"], "'x' is not an id"),
+        (
+            &add(&["--trial-weeks", "four"]),
+            "'four' is not a number of weeks: give a whole number such as 4",
+        ),
+    ] {
+        refused(&t, args, expected);
+        let output = t.tandem(args);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !err.contains("invalid digit") && !err.contains("target type"),
+            "{err}"
+        );
+    }
     let pass = t.tandem(&["run", "--once"]);
     assert!(pass.status.success(), "{}", describe(&pass));
     let said = String::from_utf8_lossy(&pass.stdout);
@@ -900,4 +941,323 @@ async fn confusing_answers_say_what_is_wrong() {
         said.starts_with("one pass done: 0 message(s) read (0 new, 0 seen before, 0 to try again)"),
         "{said}"
     );
+}
+
+/// Confusing, item 6: a write on a read-only SQLite database says it could not write, names
+/// the file, and says SQLite's reason once; nothing changes. The file read-only (SQLite opens
+/// it read-only and refuses the write) and its folder read-only (it cannot be opened to
+/// write at all).
+#[tokio::test]
+async fn a_write_on_a_read_only_database_says_so_once_naming_the_file() {
+    use crate::edits::refused;
+    if on_postgres() {
+        return; // A file and a folder are SQLite's; PostgreSQL's read-only is the server's.
+    }
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let file = t.dir.path().join("var/tandem.db");
+    let add = [
+        "assistant",
+        "add",
+        "--name",
+        "Kim",
+        "--email",
+        "kim@va.example",
+    ];
+
+    let read_only = ReadOnly::mount(&file);
+    let expected = format!(
+        "error: could not write the database file '{}': it is read-only (attempt to write a \
+         readonly database)\n",
+        file.display()
+    );
+    refused(&t, &add, &expected);
+    let output = t.tandem(&add);
+    let err = stderr(&output);
+    assert_eq!(err, expected, "{}", describe(&output));
+    drop(read_only);
+
+    let read_only = ReadOnly::mount(&t.dir.path().join("var"));
+    let output = t.tandem(&add);
+    drop(read_only);
+    assert!(!output.status.success(), "{}", describe(&output));
+    // Refused at the open (the WAL files cannot be written) or at the write, by the timing
+    // of SQLite's own files: either way said as a write, naming the file, once.
+    let err = stderr(&output);
+    let start = format!(
+        "error: could not write the database file '{}': ",
+        file.display()
+    );
+    assert!(
+        err.starts_with(&start)
+            && err.to_lowercase().matches("read-only").count() == 1
+            && err.lines().count() == 1,
+        "{}",
+        describe(&output)
+    );
+    let output = t.tandem(&["assistant", "list"]);
+    assert!(!stdout(&output).contains("kim@"), "{}", describe(&output));
+}
+
+/// Confusing, item 2: a send from the console whose delivery fails says what failed and
+/// exits non-zero (the mail stays queued for the daemon); delivered, it says so.
+#[tokio::test]
+async fn a_failed_delivery_from_the_console_says_so_and_fails() {
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let outbox = t.outbox_dir();
+    let read_only = ReadOnly::mount(&outbox);
+    let output = t.tandem(&["survey", "send", "1"]);
+    drop(read_only);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(out.contains("survey 1 queued for engagement 1"), "{out}");
+    assert!(out.contains("delivered 0 of 1"), "{out}");
+    assert!(
+        err.contains("(survey) to anna@acme.example: not delivered (")
+            && err.contains("Read-only file system")
+            && err.contains("the daemon tries again from")
+            && err.contains("error: 1 of 1 message(s) could not be delivered"),
+        "{}",
+        describe(&output)
+    );
+    // It stays queued for the daemon, with the reason.
+    let listed = crate::edits::json(&t, &["outbox", "list"]);
+    let survey = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "survey")
+        .unwrap()
+        .clone();
+    assert_eq!(survey["state"], "queued", "{survey}");
+    assert!(
+        survey["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Read-only file system")),
+        "{survey}"
+    );
+}
+
+/// Confusing, item 3, and Polish, item 14: `digest --send` queues the week's digest once
+/// (its natural key); a second says it was sent already. `--format` is for `--preview`.
+#[tokio::test]
+async fn digest_send_twice_sends_once_and_refuses_a_format() {
+    use crate::edits::{ok, refused};
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    refused(
+        &t,
+        &["digest", "--send", "--format", "html"],
+        "--format html is for --preview: a sent digest always carries both",
+    );
+    let first = ok(&t, &["digest", "--send", "--week", "2026-W48"]);
+    assert!(
+        first.contains("digest of 2026-W48 queued to operator@example.org")
+            && first.contains("delivered 1 of 1"),
+        "{first}"
+    );
+    let sent = t.sent_files().len();
+    let second = ok(&t, &["digest", "--send", "--week", "2026-W48"]);
+    assert!(
+        second.starts_with("the digest of 2026-W48 was sent on ")
+            && second.ends_with(" already: not queued again\n"),
+        "{second}"
+    );
+    assert_eq!(t.sent_files().len(), sent);
+    let preview = ok(
+        &t,
+        &[
+            "digest",
+            "--preview",
+            "--week",
+            "2026-W48",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(preview.starts_with('{'), "{preview}");
+}
+
+/// Confusing, item 5, and Polish, items 9 and 10, through the binary: an engagement added
+/// today has its agreements pending, not overdue; the German digest says that in German; a
+/// week across new year names both years.
+#[tokio::test]
+async fn a_new_engagement_is_pending_and_the_german_digest_is_german() {
+    use crate::edits::ok;
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    let text = ok(&t, &["digest", "--preview", "--format", "json"]);
+    let figures: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let engagement = &figures["engagements"][0];
+    assert_eq!(
+        engagement["pending_agreements"].as_array().unwrap().len(),
+        5,
+        "{engagement}"
+    );
+    assert_eq!(engagement["overdue_agreements"], serde_json::json!([]));
+
+    // The shipped config writes to the operator in German.
+    let digest = ok(&t, &["digest", "--preview"]);
+    assert!(digest.contains("Zu unterschreiben:"), "{digest}");
+    assert!(!digest.contains("ÜBERFÄLLIG"), "{digest}");
+    for english in [" new", "onboarding", "unknown sender", "Total", "Hours"] {
+        assert!(!digest.contains(english), "'{english}' in:\n{digest}");
+    }
+    let new_year = ok(&t, &["digest", "--preview", "--week", "2026-W53"]);
+    assert!(
+        new_year.contains("KW 53, 28.12.2026–03.01.2027"),
+        "{new_year}"
+    );
+}
+
+/// Polish, item 12: the currency is a setting (`[agency] currency`, ISO 4217, checked), and
+/// amounts carry the locale's separators: the console (English) and a German welcome mail.
+#[tokio::test]
+async fn amounts_have_separators_and_the_configured_currency() {
+    use crate::edits::ok;
+    let t = crate::helpers::spawn_app_with(|_, text| {
+        text.replace("currency = \"EUR\"", "currency = \"CHF\"")
+    })
+    .await;
+    t.add_engagement_by_cli();
+    ok(&t, &["engagement", "edit", "1", "--rate", "1234.5"]);
+    let shown = ok(&t, &["engagement", "show", "1"]);
+    assert!(
+        shown.contains("rate:       CHF 1,234.50 per hour"),
+        "{shown}"
+    );
+
+    // A new engagement's welcome to the (German) client states the rate in German.
+    let kim = [
+        "assistant",
+        "add",
+        "--name",
+        "Kim Park",
+        "--email",
+        "kim@va.example",
+    ];
+    ok(&t, &kim);
+    let start = crate::helpers::cli_start().to_string();
+    ok(
+        &t,
+        &[
+            "engagement",
+            "add",
+            "--assistant",
+            "kim@va.example",
+            "--client",
+            "acme",
+            "--start",
+            &start,
+            "--rate",
+            "2500",
+        ],
+    );
+    let welcome = t
+        .sent_files()
+        .iter()
+        .filter_map(|f| {
+            let raw = std::fs::read(f).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw)?;
+            let to = m.to()?.first()?.address()?.to_string();
+            Some((to, m.body_text(0)?.into_owned()))
+        })
+        .filter(|(to, text)| to == "anna@acme.example" && text.contains("Kim Park"))
+        .map(|(_, text)| text)
+        .next()
+        .expect("a welcome to Acme about Kim");
+    assert!(welcome.contains("2.500,00 CHF"), "{welcome}");
+
+    let broken = t.dir.path().join("broken.toml");
+    let text = std::fs::read_to_string(&t.config_path).unwrap();
+    std::fs::write(
+        &broken,
+        text.replace("currency = \"CHF\"", "currency = \"EURO\""),
+    )
+    .unwrap();
+    let output = tandem(&broken, &["check"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output)
+            .contains("config key 'agency.currency' is invalid: 'EURO' is not a currency code"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// Polish, item 8: every time the console prints is in the agency's zone and says so, to the
+/// minute: never UTC beside local, never nanoseconds (`--json` keeps RFC 3339).
+#[tokio::test]
+async fn the_console_prints_times_in_the_agency_zone_to_the_minute() {
+    use crate::edits::ok;
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(&t, &["survey", "send", "1"]);
+    t.deliver(
+        "1.stranger",
+        &message(
+            "stranger@spam.example",
+            "<s1@spam.example>",
+            "Win big",
+            "",
+            "hello",
+        ),
+    );
+    ok(&t, &["run", "--once"]);
+    ok(&t, &["engagement", "end", "1"]);
+    let nanoseconds = |text: &str| {
+        text.as_bytes()
+            .windows(7)
+            .any(|w| w[0] == b'.' && w[1..].iter().all(u8::is_ascii_digit))
+    };
+    let mut zoned = 0;
+    for args in [
+        &["survey", "list"][..],
+        &["survey", "show", "1"],
+        &["outbox", "list"],
+        &["quarantine", "list"],
+        &["quarantine", "show", "1"],
+        &["engagement", "show", "1"],
+        &["assistant", "show", "1"],
+        &["status"],
+        &["digest", "--send"],
+        &["digest", "--send"],
+    ] {
+        let out = ok(&t, args);
+        assert!(!out.contains("UTC"), "{args:?}:\n{out}");
+        assert!(!nanoseconds(&out), "{args:?}:\n{out}");
+        if out.contains(" CET") || out.contains(" CEST") {
+            zoned += 1;
+        }
+    }
+    assert!(zoned >= 5, "times name their zone");
+}
+
+/// Confusing, item 4, through the binary: `survey send` sends the current period's survey,
+/// labelled by its period in the list as in the mail; a second in the same period is
+/// refused with the reason and changes nothing.
+#[tokio::test]
+async fn survey_send_is_the_periods_survey_and_once() {
+    use crate::edits::{json, ok, refused};
+    let t = spawn_app().await;
+    t.add_engagement_by_cli();
+    ok(&t, &["survey", "send", "1"]);
+    refused(
+        &t,
+        &["survey", "send", "1"],
+        "went out already (survey 1, sent ",
+    );
+    let listed = json(&t, &["survey", "list"]);
+    let period = listed[0]["period"].as_str().unwrap().to_string();
+    assert!(!period.starts_with("manual-"), "{listed}");
+    let table = ok(&t, &["survey", "list"]);
+    let shown = ok(&t, &["survey", "show", "1"]);
+    let label = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("period:   "))
+        .unwrap()
+        .to_string();
+    assert!(table.contains(&label), "{table}\n{shown}");
+    assert!(!table.contains("manual"), "{table}");
 }

@@ -162,10 +162,13 @@ async fn hours_by_mail_receipt_cancel_and_export() {
 
     // A void by the operator: refused while November is locked (billed), done once it is
     // unlocked.
+    // Entry 1 was voided by the cancel already: a second void is a no-op that says so, as
+    // `hours lock` of a locked month is.
     let void = t.tandem(&["hours", "void", "1"]);
-    assert!(
-        !void.status.success(),
-        "entry 1 was voided by the cancel already"
+    assert!(void.status.success(), "{}", describe(&void));
+    assert_eq!(
+        String::from_utf8_lossy(&void.stdout),
+        "time entry 1 was void already\n"
     );
     let first_logged = t
         .scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
@@ -205,9 +208,10 @@ async fn hours_by_mail_receipt_cancel_and_export() {
     assert!(restore.status.success(), "{}", describe(&restore));
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 2);
     let again = t.tandem(&["hours", "restore", &first_logged]);
-    assert_refused(
-        &again,
-        &format!("time entry {first_logged} is not void: it counts already"),
+    assert!(again.status.success(), "{}", describe(&again));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        format!("time entry {first_logged} is not void: it counts already\n")
     );
     let missing = t.tandem(&["hours", "restore", "999"]);
     assert_refused(&missing, "there is no time entry 999");
@@ -278,7 +282,11 @@ async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
     }
     assert_eq!(t.count("locked_month").await, 0);
     let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
-    assert_refused(&unlock, "2026-11 is not locked (no month is locked)");
+    assert!(unlock.status.success(), "{}", describe(&unlock));
+    assert_eq!(
+        String::from_utf8_lossy(&unlock.stdout),
+        "2026-11 was not locked (no month is locked)\n"
+    );
 
     let lock = t.tandem(&["hours", "lock", "--month", "2026-11"]);
     assert!(lock.status.success(), "{}", describe(&lock));
@@ -310,7 +318,11 @@ async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
 
     // The operator's void is refused too; unlocked, the month can be corrected again.
     let unlock = t.tandem(&["hours", "unlock", "--month", "2026-09"]);
-    assert_refused(&unlock, "2026-09 is not locked (locked: 2026-10, 2026-11)");
+    assert!(unlock.status.success(), "{}", describe(&unlock));
+    assert_eq!(
+        String::from_utf8_lossy(&unlock.stdout),
+        "2026-09 was not locked (locked: 2026-10, 2026-11)\n"
+    );
     let unlock = t.tandem(&["hours", "unlock", "--month", "2026-11"]);
     assert!(unlock.status.success(), "{}", describe(&unlock));
     assert_eq!(
@@ -427,4 +439,76 @@ async fn a_note_without_hours_goes_to_a_person() {
     t.app.outbox().drain().await.unwrap();
     assert_eq!(t.sent_files().len(), before);
     assert_eq!(t.mailbox_files(), [".Attention/new/1.sick"]);
+}
+
+/// `hours restore` is refused when the entry would make the assistant's day longer than 24
+/// hours with what was logged since its void (as a new line would be), and changes nothing.
+#[tokio::test]
+async fn a_restore_that_would_make_a_day_over_24_hours_is_refused() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    let hours = |name: &str, id: &str, line: &str| {
+        t.deliver(name, &message("sam@va.example", id, "Hours", "", line));
+    };
+    hours("1.hours", "<h1@va.example>", "2026-11-24 10h inbox");
+    t.app.reader().drain().await.unwrap();
+    let first = t
+        .scalar("SELECT MIN(id) FROM time_entry WHERE status = 'logged'")
+        .await
+        .to_string();
+    let void = t.tandem(&["hours", "void", &first]);
+    assert!(void.status.success(), "{}", describe(&void));
+    hours(
+        "2.hours",
+        "<h2@va.example>",
+        "2026-11-24 20h travel planning",
+    );
+    t.app.reader().drain().await.unwrap();
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+
+    crate::edits::refused(
+        &t,
+        &["hours", "restore", &first],
+        &format!(
+            "time entry {first} would make 2026-11-24 a day of 30:00 h with the hours logged \
+             since (20:00 h): over 24 hours; void one of those first"
+        ),
+    );
+    assert_eq!(t.count("time_entry WHERE status = 'void'").await, 1);
+}
+
+/// Polish, item 16: the receipt lists the accepted entries by date (then in line order),
+/// however the assistant wrote them; `tandem parse` keeps the lines' order (how they were
+/// read).
+#[tokio::test]
+async fn the_receipt_lists_entries_by_date() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    t.deliver(
+        "1.hours",
+        &message(
+            "sam@va.example",
+            "<h1@va.example>",
+            "Hours",
+            "",
+            "2026-11-25 1h third day\n2026-11-23 2h first day\n2026-11-24 30m second day\n\
+             2026-11-23 15m first day again",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let (_, text, _) = last_sent(&t);
+    let at = |what: &str| {
+        text.find(what)
+            .unwrap_or_else(|| panic!("no '{what}' in:\n{text}"))
+    };
+    assert!(
+        at("first day") < at("first day again")
+            && at("first day again") < at("second day")
+            && at("second day") < at("third day"),
+        "{text}"
+    );
 }

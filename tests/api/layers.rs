@@ -37,6 +37,7 @@ const PURE: &[&str] = &[
     "schedule::talks",
     "checkin",
     "digest::chart",
+    "digest::reasons",
     "inbound::message",
     "inbound::html",
     "inbound::classify",

@@ -646,3 +646,46 @@ async fn a_clients_own_holidays_hold_its_mail_and_not_the_assistants() {
     let shown = t.tandem(&["client", "show", "acme"]);
     assert!(String::from_utf8_lossy(&shown.stdout).contains("holidays:   the agency's (DE-BE)"));
 }
+
+/// Issue 16, Confusing 4: a survey the operator sends on Wednesday takes the place of that
+/// week's scheduled Friday survey (one survey a period), and is the period's survey in the
+/// list and the mail alike; a second one in the same period is refused with the reason.
+#[tokio::test]
+async fn a_manual_survey_takes_the_place_of_the_periods_scheduled_one() {
+    let t = engagement().await;
+    t.clock.set("2026-12-02T10:00:00Z".parse().unwrap()); // Wednesday of 2026-W49
+    let id = t.app.send_survey_now(1).await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let again = t.app.send_survey_now(1).await.unwrap_err().to_string();
+    assert!(
+        again.contains("the survey of week 49 went out already (survey 1, sent 2026-12-02)"),
+        "{again}"
+    );
+    run_schedule(&t, "2026-12-14T12:00:00Z".parse().unwrap(), false, false).await;
+
+    // (PostgreSQL's ids may skip one: the refused second survey drew one from the sequence.)
+    let surveys: Vec<(i64, String)> =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT id, period FROM survey WHERE kind = 'feedback' ORDER BY id")
+                .fetch_all(c)
+                .await
+        })
+        .unwrap();
+    assert_eq!(surveys[0], (id, "2026-W49".to_string()));
+    let periods: Vec<&str> = surveys.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(periods, ["2026-W49", "2026-W50"]);
+    let subjects: Vec<String> = t
+        .sent_files()
+        .iter()
+        .filter_map(|f| {
+            let raw = std::fs::read(f).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw)?;
+            let subject = m.subject()?.to_string();
+            (subject.contains("Feedback") && !subject.contains("Erinnerung")).then_some(subject)
+        })
+        .collect();
+    assert!(
+        subjects.iter().filter(|s| s.contains("(KW 49)")).count() == 1,
+        "{subjects:?}"
+    );
+}
