@@ -159,7 +159,7 @@ pub struct Config {
     pub log: LogConfig,
     /// The monthly timesheet to the client's billing contact (issue 18).
     #[serde(default)]
-    pub timesheet: crate::timesheet::TimesheetConfig,
+    pub timesheet: crate::schedule::timesheets::TimesheetConfig,
 }
 
 /// How long tandem keeps what it no longer needs. Each period is a duration (`"90d"`).

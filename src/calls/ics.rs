@@ -272,8 +272,7 @@ pub struct Reply {
     pub attendees: Vec<(String, PartStat)>,
 }
 
-/// The most bytes of a calendar part read; the rest is ignored.
-pub const MAX_CALENDAR_BYTES: usize = 64 * 1024;
+pub use crate::inbound::message::MAX_CALENDAR_BYTES;
 /// The most content lines read.
 pub const MAX_LINES: usize = 2_000;
 /// The most attendees taken from a reply (a reply names the one who answers).

@@ -8,6 +8,7 @@ mod locale;
 mod message;
 mod question;
 mod tag;
+mod timesheet;
 mod timezone;
 
 pub use amount::{Currency, parse_hundredths};
@@ -19,6 +20,7 @@ pub use locale::Locale;
 pub use message::{Classification, Disposition};
 pub use question::{Question, QuestionKind, default_questions};
 pub use tag::ClientTag;
+pub use timesheet::{TimesheetFact, TimesheetLine};
 pub use timezone::TimeZone;
 
 /// Why a value given by a person could not be accepted. The message names the value and says

@@ -81,7 +81,7 @@ pub struct Incoming {
     /// bytes, up to `ReadLimits::attachment_bytes` in all.
     pub attachments: Vec<Attachment>,
     /// The first `text/calendar` part (a calendar program's answer to an invitation), at most
-    /// [`crate::calls::ics::MAX_CALENDAR_BYTES`] of it; read by `calls::ics::read_reply`.
+    /// [`MAX_CALENDAR_BYTES`] of it; read by `calls::ics::read_reply`.
     #[serde(skip)]
     pub calendar: Option<String>,
     /// `sha256:HEX` of what the message says (sender, subject, date, text, attachments), not
@@ -153,8 +153,11 @@ fn attachments(message: &mail_parser::Message<'_>, budget: usize) -> Vec<Attachm
         .collect()
 }
 
+/// The most bytes of a calendar part read; the rest is ignored.
+pub const MAX_CALENDAR_BYTES: usize = 64 * 1024;
+
 /// The text of the first `text/calendar` part, inline or attached, cut to
-/// [`crate::calls::ics::MAX_CALENDAR_BYTES`].
+/// [`MAX_CALENDAR_BYTES`].
 fn calendar_part(message: &mail_parser::Message<'_>) -> Option<String> {
     let part = message.parts.iter().find(|part| {
         part.content_type().is_some_and(|ct| {
@@ -165,7 +168,7 @@ fn calendar_part(message: &mail_parser::Message<'_>) -> Option<String> {
         })
     })?;
     let bytes = part.contents();
-    let bytes = &bytes[..bytes.len().min(crate::calls::ics::MAX_CALENDAR_BYTES)];
+    let bytes = &bytes[..bytes.len().min(MAX_CALENDAR_BYTES)];
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
 

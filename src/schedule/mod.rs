@@ -7,6 +7,7 @@ pub mod cadence;
 pub mod holidays;
 pub mod plan;
 pub mod talks;
+pub mod timesheets;
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use serde::Deserialize;
@@ -68,7 +69,7 @@ pub struct ScheduleConfig {
     pub feedback_talks: talks::TalkCadence,
     /// `[timesheet]`, copied here when the config is read, so the plan sees it.
     #[serde(skip)]
-    pub timesheet: crate::timesheet::TimesheetConfig,
+    pub timesheet: timesheets::TimesheetConfig,
 }
 
 impl ScheduleConfig {

@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::ScheduleConfig;
 use super::cadence::{Cadence, SendWindow, iso_week, local_to_utc, month, to_local};
 use super::holidays::Region;
-use crate::domain::{Agreement, Engagement, EngagementStatus, Party, SurveyFact, TimeZone};
-use crate::timesheet::TimesheetFact;
+use crate::domain::{
+    Agreement, Engagement, EngagementStatus, Party, SurveyFact, TimeZone, TimesheetFact,
+};
 
 /// What a planned mail is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::on;
 use super::{Conn, StoreError};
-use crate::timesheet::{Line, TimesheetFact};
+use crate::domain::{TimesheetFact, TimesheetLine};
 
 /// A timesheet as stored, with who it is about.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -102,7 +102,7 @@ pub async fn lines(
     engagement_id: i64,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<Line>, StoreError> {
+) -> Result<Vec<TimesheetLine>, StoreError> {
     let rows: Vec<(NaiveDate, i64, String)> = on!(conn, |c| sqlx::query_as(
         "SELECT work_date, minutes, description FROM time_entry \
          WHERE engagement_id = $1 AND status = 'logged' AND work_date >= $2 AND work_date <= $3 \
@@ -115,7 +115,7 @@ pub async fn lines(
     .await)?;
     Ok(rows
         .into_iter()
-        .map(|(date, minutes, description)| Line {
+        .map(|(date, minutes, description)| TimesheetLine {
             date,
             minutes,
             description,
@@ -262,7 +262,7 @@ pub async fn refuse_if_locked(conn: &mut Conn, id: i64) -> Result<(), StoreError
     let Some((day, engagement_id)) = found else {
         return Ok(());
     };
-    let month = crate::timesheet::month_of(day);
+    let month = crate::schedule::cadence::month(day);
     match approved(conn, engagement_id, &month).await? {
         Some((_, true)) => Err(StoreError::Conflict(format!(
             "time entry {id} is dated {day}, and the client approved the timesheet of {month} \

@@ -404,7 +404,7 @@ pub async fn plan(
             continue;
         }
         // A month the client approved is closed for the engagement, like a locked month.
-        let month = crate::timesheet::month_of(entry.date);
+        let month = crate::schedule::cadence::month(entry.date);
         if let Some(on) = lookups.approved(conn, engagement.id, &month).await? {
             let example = entry.text.clone();
             let reason = Reason::Approved {

@@ -7,8 +7,9 @@
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
-use super::{Line, amount, hours_minutes, month_days};
+use super::{amount, hours_minutes, month_days};
 use crate::compose::{AgencyView, Composer, MailError};
+use crate::domain::TimesheetLine;
 use crate::format::{format_date, format_day, format_money, format_month};
 use crate::inbound::message::Received;
 use crate::outbound::{self, Attachment, AutoSubmitted};
@@ -37,7 +38,7 @@ pub struct Sheet {
     pub engagement_id: i64,
     pub month: String,
     #[serde(skip)]
-    pub lines: Vec<Line>,
+    pub lines: Vec<TimesheetLine>,
     pub minutes: i64,
     pub amount_cents: Option<i64>,
     pub hourly_rate_cents: Option<i64>,

@@ -1,97 +1,17 @@
 //! The monthly timesheet (issue 18): on a working day of each month, the client's billing
 //! contact gets the past month's hours of an engagement (every entry, the total, the amount,
 //! and the same as CSV), and approves them by replying, or disputes them. This module is pure:
-//! the `[timesheet]` settings, what the schedule knows of a sent timesheet ([`TimesheetFact`]),
-//! months, the CSV, and reading a reply as an approval ([`reads_as_approval`]). The flow that
+//! months, the natural keys, the CSV, and reading a reply as an approval
+//! ([`reads_as_approval`]). What the layers below need lives there: the `[timesheet]` settings
+//! in `schedule::timesheets`, a sent timesheet as the plan knows it and a timesheet's line in
+//! `domain`. The flow that
 //! sends, reminds and records answers is [`flow`].
 
 pub mod flow;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use serde::Deserialize;
+use chrono::NaiveDate;
 
-/// `[timesheet]`: whether and when timesheets go out, and what an approval does.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TimesheetConfig {
-    /// Whether the monthly timesheet is sent at all.
-    pub enabled: bool,
-    /// Which working day of the month it goes out on (1: the first; weekends, the send
-    /// window's closed days and the holidays of `[schedule] holidays` do not count).
-    pub working_day: u32,
-    /// The client's local time of day it goes out (`10:00`); moved into the send window.
-    pub at: String,
-    /// Days after it went out when its one reminder goes, if unanswered (0: none).
-    pub reminder_days: u32,
-    /// Whether an approval also locks the month for the engagement, as `hours lock` does for
-    /// every engagement (no voids or restores). New hours for an approved month are refused
-    /// either way.
-    pub lock_on_approval: bool,
-}
-
-impl Default for TimesheetConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            working_day: 1,
-            at: "10:00".into(),
-            reminder_days: 5,
-            lock_on_approval: false,
-        }
-    }
-}
-
-impl TimesheetConfig {
-    /// `at` as a time of day (validated at load).
-    pub fn time(&self) -> NaiveTime {
-        NaiveTime::parse_from_str(&self.at, "%H:%M").unwrap_or_default()
-    }
-
-    /// What is wrong with the settings, as (key, reason).
-    pub fn problem(&self) -> Option<(&'static str, String)> {
-        if NaiveTime::parse_from_str(&self.at, "%H:%M").is_err() {
-            return Some((
-                "timesheet.at",
-                format!("'{}' is not a time of day such as 10:00", self.at),
-            ));
-        }
-        if !(1..=MAX_WORKING_DAY).contains(&self.working_day) {
-            return Some((
-                "timesheet.working_day",
-                format!(
-                    "{} is not a working day of a month: give 1 (the first) to {MAX_WORKING_DAY}",
-                    self.working_day
-                ),
-            ));
-        }
-        if self.reminder_days > MAX_REMINDER_DAYS {
-            return Some((
-                "timesheet.reminder_days",
-                format!(
-                    "{} days is more than a month: give 0 (no reminder) to {MAX_REMINDER_DAYS}",
-                    self.reminder_days
-                ),
-            ));
-        }
-        None
-    }
-}
-
-/// The latest working day a timesheet may go out on: every month has at least this many.
-pub const MAX_WORKING_DAY: u32 = 15;
-
-/// The longest wait for a reminder, in days.
-pub const MAX_REMINDER_DAYS: u32 = 28;
-
-/// What the schedule knows of a timesheet that went out (or was approved by the operator).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimesheetFact {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// `sent`, `approved` or `disputed`.
-    pub status: String,
-    pub sent_at: DateTime<Utc>,
-}
+use crate::domain::TimesheetLine;
 
 /// The first and last day of month `YYYY-MM`; `None` when it is not one.
 pub fn month_days(month: &str) -> Option<(NaiveDate, NaiveDate)> {
@@ -102,11 +22,6 @@ pub fn month_days(month: &str) -> Option<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::from_ymd_opt(year.parse().ok()?, m.parse().ok()?, 1)?;
     let next = first.checked_add_months(chrono::Months::new(1))?;
     Some((first, next.pred_opt()?))
-}
-
-/// `YYYY-MM` of `date`.
-pub fn month_of(date: NaiveDate) -> String {
-    format!("{:04}-{:02}", date.year(), date.month())
 }
 
 /// The natural key of the first timesheet of a month, and of its `n`th send (`n` > 1: sent
@@ -128,14 +43,6 @@ pub fn key_parts(natural_key: &str) -> Option<(i64, String)> {
     Some((engagement, month.to_string()))
 }
 
-/// One line of a timesheet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub date: NaiveDate,
-    pub minutes: i64,
-    pub description: String,
-}
-
 /// The amount of `minutes` at `rate_cents` an hour, rounded to the cent (as `hours export`).
 pub fn amount(minutes: i64, rate_cents: Option<i64>) -> Option<i64> {
     rate_cents.map(|rate| (rate * minutes + 30) / 60)
@@ -152,7 +59,7 @@ fn decimal(cents: i64) -> String {
 
 /// The timesheet as CSV: a header, one row per entry (date, h:mm, minutes, description, the
 /// amount when the engagement has a rate), and a total row.
-pub fn csv(lines: &[Line], rate_cents: Option<i64>) -> Result<Vec<u8>, csv::Error> {
+pub fn csv(lines: &[TimesheetLine], rate_cents: Option<i64>) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["date", "hours", "minutes", "description", "amount"])?;
     let money = |minutes| amount(minutes, rate_cents).map(decimal).unwrap_or_default();
@@ -387,6 +294,7 @@ pub fn reads_as_approval(new_text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn approvals_are_short_and_say_nothing_else() {
@@ -443,7 +351,7 @@ mod tests {
         assert_eq!(key_parts("timesheet:x:2026-11"), None);
         assert_eq!(hours_minutes(125), "2:05");
         assert_eq!(amount(90, Some(4500)), Some(6750));
-        let lines = [Line {
+        let lines = [TimesheetLine {
             date: first,
             minutes: 90,
             description: "Rechnungen, Mahnungen".into(),
@@ -455,12 +363,5 @@ mod tests {
              2026-02-01,1:30,90,\"Rechnungen, Mahnungen\",67.50\n\
              total,1:30,90,,67.50\n"
         );
-        let default = TimesheetConfig::default();
-        assert_eq!(default.problem(), None);
-        let late = TimesheetConfig {
-            working_day: 16,
-            ..default
-        };
-        assert_eq!(late.problem().unwrap().0, "timesheet.working_day");
     }
 }
