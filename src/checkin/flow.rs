@@ -72,16 +72,11 @@ pub async fn remind(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
-    let surveys = store::surveys::list(tx, Some(people.engagement.id)).await?;
-    let Some(checkin) = surveys
-        .into_iter()
-        .find(|s| s.kind == "checkin" && s.period == period)
+    let Some(checkin) =
+        crate::survey::flow::unanswered(tx, people.engagement.id, "checkin", period).await?
     else {
         return Ok(false);
     };
-    if checkin.answered_at.is_some() {
-        return Ok(false);
-    }
     let to = people.assistant()?;
     let questions = stored_questions(&checkin)?;
     let context = CheckinContext {

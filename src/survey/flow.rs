@@ -266,6 +266,21 @@ pub fn stored_questions(survey: &Survey) -> Result<Vec<Question>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("the questions of survey {}: {e}", survey.id)))
 }
 
+/// The engagement's questionnaire of `kind` (`feedback`, `checkin`) for `period`, if it went
+/// out and is still unanswered: what a reminder is for.
+pub async fn unanswered(
+    tx: &mut Conn,
+    engagement_id: i64,
+    kind: &str,
+    period: &str,
+) -> Result<Option<Survey>, StoreError> {
+    let surveys = store::surveys::list(tx, Some(engagement_id)).await?;
+    Ok(surveys
+        .into_iter()
+        .find(|s| s.kind == kind && s.period == period)
+        .filter(|s| s.answered_at.is_none()))
+}
+
 /// Queues the one reminder of an unanswered survey, threaded under it.
 pub async fn remind(
     tx: &mut Conn,
@@ -275,16 +290,9 @@ pub async fn remind(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
-    let surveys = store::surveys::list(tx, Some(people.engagement.id)).await?;
-    let Some(survey) = surveys
-        .into_iter()
-        .find(|s| s.kind == "feedback" && s.period == period)
-    else {
+    let Some(survey) = unanswered(tx, people.engagement.id, "feedback", period).await? else {
         return Ok(false);
     };
-    if survey.answered_at.is_some() {
-        return Ok(false);
-    }
     let to = people.client_contact()?;
     let questions = stored_questions(&survey)?;
     let context = SurveyContext {
