@@ -216,7 +216,24 @@ impl TestApp {
     /// Sam, Acme and their engagement from [`cli_start`], through the CLI (as an operator
     /// would).
     pub fn add_engagement_by_cli(&self) {
+        self.add_people_by_cli();
         let start = cli_start().to_string();
+        let args = [
+            "engagement",
+            "add",
+            "--assistant",
+            "sam@va.example",
+            "--client",
+            "acme",
+            "--start",
+            &start,
+        ];
+        let output = self.tandem(&args);
+        assert!(output.status.success(), "{args:?}\n{}", describe(&output));
+    }
+
+    /// Sam and Acme (with Anna as its contact), through the CLI, with no engagement yet.
+    pub fn add_people_by_cli(&self) {
         for args in [
             &[
                 "assistant",
@@ -237,16 +254,6 @@ impl TestApp {
                 "acme",
                 "--contact",
                 "Anna Berg <anna@acme.example>",
-            ],
-            &[
-                "engagement",
-                "add",
-                "--assistant",
-                "sam@va.example",
-                "--client",
-                "acme",
-                "--start",
-                &start,
             ],
         ] {
             let output = self.tandem(args);

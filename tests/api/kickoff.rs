@@ -489,31 +489,7 @@ async fn declines_reach_the_operator_and_an_acceptance_is_recorded() {
 #[tokio::test]
 async fn engagement_add_with_a_kickoff_through_the_binary() {
     let t = spawn_app().await;
-    for args in [
-        &[
-            "assistant",
-            "add",
-            "--name",
-            "Sam Lee",
-            "--email",
-            "sam@va.example",
-            "--locale",
-            "en",
-        ][..],
-        &[
-            "client",
-            "add",
-            "--name",
-            "Acme GmbH",
-            "--tag",
-            "acme",
-            "--contact",
-            "Anna Berg <anna@acme.example>",
-        ],
-    ] {
-        let out = t.tandem(args);
-        assert!(out.status.success(), "{}", describe(&out));
-    }
+    t.add_people_by_cli();
     let start = crate::helpers::cli_start().to_string();
     let add = |kickoff: &str| {
         t.tandem(&[
