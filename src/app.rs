@@ -155,14 +155,15 @@ impl App {
             }
             (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
+        let write_turns = WriteTurns::default();
         Ok(Self {
             health: Health::new(pool.clone(), clock.clone()),
             transport: transport(&config)?,
             mailbox,
             pool,
             templates: Arc::new(templates),
-            holder: Arc::new(Holder::this_process(clock.now())),
-            write_turns: WriteTurns::default(),
+            holder: Arc::new(Holder::this_process(clock.now(), write_turns.clone())),
+            write_turns,
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::WriteTurns;
 use crate::store::{self, Pool, StoreError};
 
 /// How often a process that sends refreshes its heartbeat.
@@ -31,11 +32,16 @@ pub struct Holder {
     record: store::outbox::Holder,
     /// When the heartbeat was last written (on the injected clock).
     last_beat: Mutex<Option<DateTime<Utc>>>,
+    /// The process's turns at the write lock: a heartbeat waits its turn like the reader's
+    /// transactions and the outbox's marks, instead of polling in SQLite's busy handler for as
+    /// long as the reader keeps the lock busy (a second and more while a backlog is read).
+    turns: WriteTurns,
 }
 
 impl Holder {
-    /// A new identity for this process (nothing is written until the first heartbeat).
-    pub fn this_process(now: DateTime<Utc>) -> Self {
+    /// A new identity for this process (nothing is written until the first heartbeat), which
+    /// writes in the `turns` of the process's other writers.
+    pub fn this_process(now: DateTime<Utc>, turns: WriteTurns) -> Self {
         let pid = std::process::id();
         Self {
             record: store::outbox::Holder {
@@ -49,6 +55,7 @@ impl Holder {
                 started_at: now,
             },
             last_beat: Mutex::new(None),
+            turns,
         }
     }
 
@@ -63,6 +70,7 @@ impl Holder {
 
     /// Writes the heartbeat (registering this holder the first time).
     pub async fn beat(&self, pool: &Pool, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _turn = self.turns.take().await;
         let mut conn = store::acquire(pool).await?;
         store::outbox::heartbeat(&mut conn, &self.record, now).await?;
         *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
@@ -115,6 +123,7 @@ impl Holder {
         pool: &Pool,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
+        let _turn = self.turns.take().await;
         let mut conn = store::acquire(pool).await?;
         let forget_before = now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
         store::outbox::forget_silent_holders(&mut conn, forget_before).await?;
@@ -193,7 +202,7 @@ mod tests {
 
     #[test]
     fn this_process_is_alive_and_a_free_pid_is_gone() {
-        let me = Holder::this_process(DateTime::UNIX_EPOCH);
+        let me = Holder::this_process(DateTime::UNIX_EPOCH, WriteTurns::default());
         if me.record.pid_space.is_none() {
             return; // no /proc here: only heartbeats tell
         }
