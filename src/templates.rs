@@ -6,10 +6,10 @@
 //!
 //! Only the partials stay compiled after that check: a mail's templates are compiled again
 //! from their sources, kept in memory as read at start-up, the first time the mail is
-//! written, and kept from then on. Compiled, the 162 templates take about 1.3 MB (a fifth of
-//! an idle daemon's heap and more, issue 12's idle-RSS goal); their sources a fifth of that, and
-//! a daemon writes a few kinds of mail most days (receipts) and others once a week (the
-//! digest) or never.
+//! written, and kept from then on. Compiled, the 162 templates took about 1.5 MB, more than
+//! half of an idle daemon's heap (issue 12's idle-RSS goal); their sources take 250 kB, and a
+//! daemon writes a few kinds of mail most days (receipts) and others once a week (the digest)
+//! or never.
 //!
 //! The [`CATALOGUE`] of mails lives beside the templates: `templates/samples/NAME.json` holds
 //! the sample contexts of mail `NAME` (every variable the flow that writes it passes, and each
