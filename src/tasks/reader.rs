@@ -236,14 +236,15 @@ impl Reader {
                 .map_or(Disposition::Attention, |seen| seen.disposition);
             return Ok((Outcome::Duplicate(disposition), false));
         };
-        self.apply(tx, &route, Received { id, incoming, now })
+        let lookups = &mut slice.people.hours;
+        self.apply(tx, lookups, &route, Received { id, incoming, now })
             .await?;
-        // What planning keeps for the transaction stays true: the entries stored count in
-        // their days; any other change of hours, engagements or locks starts it afresh.
+        // What planning keeps for the transaction stays true: the entries a time log stored
+        // were counted in their days and weeks as they were stored (`timelog::flow::apply`);
+        // any other change of hours, engagements or locks starts it afresh.
         match &route {
-            Route::File(_) => {}
-            Route::Hours(_, plan) => slice.people.hours.logged(plan),
-            _ => slice.people.hours = Default::default(),
+            Route::File(_) | Route::Hours(..) => {}
+            _ => *lookups = Default::default(),
         }
         let queued = !matches!(route, Route::File(_));
         Ok((Outcome::Recorded(decision), queued))
@@ -258,6 +259,7 @@ impl Reader {
     async fn apply(
         &self,
         tx: &mut store::Conn,
+        lookups: &mut timelog::flow::Lookups,
         route: &Route,
         received: Received<'_>,
     ) -> Result<(), ReadError> {
@@ -265,8 +267,8 @@ impl Reader {
         match route {
             Route::File(_) => {}
             Route::Hours(_, plan) => {
-                timelog::flow::apply(tx, compose, plan, self.budget_alert_client(), received)
-                    .await?
+                let alert_client = self.budget_alert_client();
+                timelog::flow::apply(tx, compose, lookups, plan, alert_client, received).await?
             }
             Route::Cancel {
                 assistant,
@@ -276,7 +278,10 @@ impl Reader {
             } => {
                 timelog::flow::cancel(tx, compose, assistant, *submission_id, received).await?;
                 if let Some(plan) = corrections {
-                    timelog::flow::apply(tx, compose, plan, self.budget_alert_client(), received)
+                    // The cancel changed hours: what was kept is read again.
+                    *lookups = Default::default();
+                    let alert_client = self.budget_alert_client();
+                    timelog::flow::apply(tx, compose, lookups, plan, alert_client, received)
                         .await?;
                 }
             }

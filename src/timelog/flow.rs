@@ -220,15 +220,21 @@ pub fn subject_tags(subject: &str) -> Vec<String> {
 /// What [`plan`] read from the database, kept for the messages after it in one transaction of
 /// the reader (which holds the write lock, so only its own messages change these meanwhile):
 /// an assistant's engagements, whether a month is locked or an engagement's month approved, the
-/// minutes stored for an assistant's day. Whoever holds one keeps it true: [`Lookups::logged`] after the entries of a plan are
-/// stored, and a fresh one after anything else changed hours, engagements or locks (a voided
-/// submission, a trial decided, a timesheet answered, a savepoint undone).
+/// minutes stored for an assistant's day; and what [`apply`] read: the minutes of an
+/// engagement's week, for the receipt's totals. Whoever holds one keeps it true:
+/// [`Lookups::logged`] after the entries of a plan are stored (`apply` does), and a fresh one
+/// after anything else changed hours, engagements or locks (a voided submission, a trial
+/// decided, a timesheet answered, a savepoint undone).
 #[derive(Debug, Default)]
 pub struct Lookups {
     engagements: std::collections::HashMap<i64, Vec<Engagement>>,
     locked: std::collections::HashMap<(i32, u32), bool>,
     /// Minutes stored (not void) per assistant and day.
     stored: std::collections::HashMap<(i64, NaiveDate), i64>,
+    /// Minutes stored (not void) per engagement and week (its Monday). Read once, not at
+    /// every receipt: an assistant who logs a month in many mails would otherwise have every
+    /// entry of the month summed again for each.
+    weeks: std::collections::HashMap<(i64, NaiveDate), i64>,
     /// The day the client approved an engagement's month (`2026-11`), if it did.
     approvals: std::collections::HashMap<(i64, String), Option<NaiveDate>>,
 }
@@ -288,11 +294,56 @@ impl Lookups {
         Ok(minutes)
     }
 
-    /// The entries `plan` accepted are stored now: the days it counted grow by them.
+    /// The minutes stored in each of `weeks` (Mondays) for each of `engagements`, by
+    /// engagement and Monday; those not kept yet read in one query.
+    async fn week_minutes(
+        &mut self,
+        conn: &mut Conn,
+        engagements: &[i64],
+        weeks: &[NaiveDate],
+    ) -> Result<std::collections::HashMap<(i64, NaiveDate), i64>, StoreError> {
+        let wanted = || {
+            engagements
+                .iter()
+                .flat_map(|id| weeks.iter().map(move |monday| (*id, *monday)))
+        };
+        let missing: Vec<i64> = engagements
+            .iter()
+            .copied()
+            .filter(|id| weeks.iter().any(|m| !self.weeks.contains_key(&(*id, *m))))
+            .collect();
+        if let (false, Some(first), Some(last)) =
+            (missing.is_empty(), weeks.iter().min(), weeks.iter().max())
+        {
+            let days =
+                store::timelog::minutes_per_day(conn, &missing, *first, *last + Duration::days(6))
+                    .await?;
+            for id in &missing {
+                for monday in weeks {
+                    let minutes = days
+                        .iter()
+                        .filter(|(e, day, _)| e == id && monday_of(*day) == *monday)
+                        .map(|(_, _, minutes)| minutes)
+                        .sum();
+                    self.weeks.insert((*id, *monday), minutes);
+                }
+            }
+        }
+        Ok(wanted()
+            .map(|key| (key, self.weeks.get(&key).copied().unwrap_or(0)))
+            .collect())
+    }
+
+    /// The entries `plan` accepted are stored now: the days and weeks it counted grow by them.
     pub fn logged(&mut self, plan: &Plan) {
         for entry in &plan.accepted {
-            if let Some(minutes) = self.stored.get_mut(&(plan.assistant.id, entry.date)) {
-                *minutes += i64::from(entry.minutes);
+            let minutes = i64::from(entry.minutes);
+            if let Some(day) = self.stored.get_mut(&(plan.assistant.id, entry.date)) {
+                *day += minutes;
+            }
+            let week = (entry.engagement_id, monday_of(entry.date));
+            if let Some(week) = self.weeks.get_mut(&week) {
+                *week += minutes;
             }
         }
     }
@@ -550,6 +601,7 @@ fn assistant_answered(assistant: &Assistant, incoming: &Incoming) -> Result<Reci
 pub async fn apply(
     tx: &mut Conn,
     compose: &Composer,
+    lookups: &mut Lookups,
     plan: &Plan,
     budget_alert_client: bool,
     received: Received<'_>,
@@ -620,18 +672,17 @@ pub async fn apply(
             .await?,
         )
     };
-    // The weeks' totals from one read of their days.
+    // The weeks' totals, the entries just stored included: what `lookups` keeps grows by
+    // them, and what it reads now is read after them.
+    lookups.logged(plan);
     let ids: Vec<i64> = plan.engagements.iter().map(|e| e.id).collect();
-    let (first, last) = (weeks[0], weeks[weeks.len() - 1] + Duration::days(6));
-    let days = store::timelog::minutes_per_day(tx, &ids, first, last).await?;
+    let week_minutes = lookups.week_minutes(tx, &ids, &weeks).await?;
     for monday in &weeks {
         for engagement in &plan.engagements {
-            let sunday = *monday + Duration::days(6);
-            let minutes: i64 = days
-                .iter()
-                .filter(|(id, day, _)| *id == engagement.id && (*monday..=sunday).contains(day))
-                .map(|(_, _, minutes)| minutes)
-                .sum();
+            let minutes = week_minutes
+                .get(&(engagement.id, *monday))
+                .copied()
+                .unwrap_or(0);
             if minutes > 0 || (plan.engagements.len() == 1) {
                 totals.push(TotalView {
                     week: week_label(*monday, locale),

@@ -512,3 +512,62 @@ async fn the_receipt_lists_entries_by_date() {
         "{text}"
     );
 }
+
+/// Several time logs read in one batch (one transaction of the reader): each receipt's week
+/// totals count the entries of the mails recorded before it in that batch, once.
+#[tokio::test]
+async fn receipts_of_one_batch_count_the_entries_before_them() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_from(chrono::NaiveDate::from_ymd_opt(2026, 11, 9).unwrap())
+        .await;
+    t.app.outbox().drain().await.unwrap();
+    let logs = [
+        ("<w1@va.example>", "2026-11-23 1h first"),
+        ("<w2@va.example>", "2026-11-24 2h second"),
+        (
+            "<w3@va.example>",
+            "2026-11-16 30min earlier\n2026-11-25 1h third",
+        ),
+    ];
+    for (i, (id, lines)) in logs.iter().enumerate() {
+        let mail = message(
+            "Sam Lee <sam@va.example>",
+            id,
+            "Hours",
+            "",
+            &format!("Hi,\n\n{lines}\n\nSam"),
+        );
+        t.deliver(&format!("{i}.hours"), &mail);
+    }
+    let read = t.app.reader().drain().await.unwrap();
+    assert_eq!(read.recorded, 3, "{read:?}");
+    t.app.outbox().drain().await.unwrap();
+    let receipt = |id: &str| {
+        let id = id.trim_matches(['<', '>']);
+        t.sent_files()
+            .iter()
+            .map(|path| std::fs::read(path).unwrap())
+            .find_map(|raw| {
+                let m = MessageParser::default().parse(&raw)?;
+                (m.in_reply_to().as_text() == Some(id))
+                    .then(|| m.body_text(0).unwrap().replace("\r\n", "\n"))
+            })
+            .unwrap_or_else(|| panic!("no receipt answers {id}"))
+    };
+    let first = receipt(logs[0].0);
+    assert!(
+        first.contains("1:00 h") && !first.contains("3:00 h"),
+        "{first}"
+    );
+    let second = receipt(logs[1].0);
+    assert!(
+        second.contains("3:00 h"),
+        "the week: 1 h before, 2 h now:\n{second}"
+    );
+    let third = receipt(logs[2].0);
+    assert!(
+        third.contains("4:00 h") && third.contains("0:30 h") && !third.contains("5:00 h"),
+        "this week 4 h, the week before 30 min:\n{third}"
+    );
+}
