@@ -30,17 +30,21 @@ pub struct NewOutbound<'a> {
     pub follows: &'a [String],
 }
 
-/// Writes the row, due now, after the latest unsent row among `follows`. Returns `false` when
-/// a row with the same natural key exists.
+/// Writes the row and its message, due now, after the latest unsent row among `follows`.
+/// Returns `false` when a row with the same natural key exists (and writes nothing). One
+/// round trip: on SQLite the two inserts are one command (the message goes in only when the
+/// row did, `changes()`, under the row's id, `last_insert_rowid()`: the wake-up triggers' own
+/// writes count in neither); on PostgreSQL one statement, the row's insert a data-modifying
+/// `WITH`.
 pub async fn enqueue(
     conn: &mut Conn,
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    // One placeholder per Message-ID of the thread (as many as `[limits] references` lets a
-    // message carry; none for most mail).
+    // `$10` is the message; then one placeholder per Message-ID of the thread (as many as
+    // `[limits] references` lets a message carry; none for most mail).
     let follows = (0..new.follows.len())
-        .map(|i| format!("${}", 10 + i))
+        .map(|i| format!("${}", 11 + i))
         .collect::<Vec<_>>()
         .join(", ");
     let after = if new.follows.is_empty() {
@@ -51,12 +55,23 @@ pub async fn enqueue(
              AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)"
         )
     };
-    let sql = format!(
+    let row = format!(
         "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, \
          token, survey_id, state, attempts, next_attempt_at, created_at, after_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $8, $9, 'queued', 0, $7, $7, {after}) \
          ON CONFLICT (natural_key) DO NOTHING RETURNING id"
     );
+    let sql = match conn.backend() {
+        Backend::Sqlite => format!(
+            "{row}; INSERT INTO outbox_raw (outbox_id, raw) \
+             SELECT last_insert_rowid(), $10 WHERE changes() = 1"
+        ),
+        Backend::Postgres => format!(
+            "WITH o AS ({row}), \
+             r AS (INSERT INTO outbox_raw (outbox_id, raw) SELECT id, $10 FROM o) \
+             SELECT id FROM o"
+        ),
+    };
     let inserted: Vec<i64> = on!(conn, |c| {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(new.natural_key)
@@ -67,24 +82,14 @@ pub async fn enqueue(
             .bind(new.subject)
             .bind(now)
             .bind(new.token)
-            .bind(new.survey_id);
+            .bind(new.survey_id)
+            .bind(new.raw);
         for id in new.follows {
             query = query.bind(id);
         }
         query.fetch_all(c).await
     })?;
-    let Some(id) = inserted.first() else {
-        return Ok(false);
-    };
-    on!(conn, |c| sqlx::query(
-        "INSERT INTO outbox_raw (outbox_id, raw) VALUES ($1, $2)"
-    )
-    .bind(id)
-    .bind(new.raw)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(true)
+    Ok(!inserted.is_empty())
 }
 
 /// A row the worker holds until `lease_until`.

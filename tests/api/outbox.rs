@@ -386,3 +386,63 @@ async fn a_live_process_whose_heartbeat_stalls_keeps_its_row_until_the_lease() {
     assert_eq!(t.app.outbox().drain().await.unwrap(), 1);
     assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
 }
+
+/// A mail queued under a key already used writes nothing, and the next mail after it is
+/// written whole, with its own message (the row and its message go in as one command).
+#[tokio::test]
+async fn a_key_queued_twice_writes_once_and_the_next_mail_keeps_its_own_message() {
+    use tandem::domain::{Locale, Mailbox};
+    use tandem::outbound::{self, AutoSubmitted, Outgoing};
+    use tandem::templates::Rendered;
+
+    let t = spawn_app().await;
+    let from = t.app.config.agency.from.clone();
+    let mail = |i: usize| {
+        let rendered = Rendered {
+            subject: format!("Test {i}"),
+            text: format!("Message {i}\n"),
+            html: format!("<p>Message {i}</p>"),
+        };
+        let to = Mailbox::parse(&format!("Person {i} <p{i}@example.net>")).unwrap();
+        Outgoing::new(
+            &from,
+            vec![to],
+            rendered,
+            Locale::En,
+            AutoSubmitted::Generated,
+        )
+    };
+    let (first, again, next) = (mail(1), mail(2), mail(3));
+    let mut tx = t.app.pool.begin().await.unwrap();
+    let now = t.clock_now();
+    for (key, mail, written) in [
+        ("k1", &first, true),
+        ("k1", &again, false),
+        ("k2", &next, true),
+    ] {
+        let queued = outbound::enqueue(&mut tx, key, "test", None, mail, now)
+            .await
+            .unwrap();
+        assert_eq!(queued, written, "{key}: {}", mail.subject);
+    }
+    tx.commit().await.unwrap();
+
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    let mut sent: Vec<(String, String)> = t
+        .sent_files()
+        .iter()
+        .map(|path| {
+            let raw = std::fs::read(path).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            let id = m.message_id().unwrap().to_string();
+            (format!("<{id}>"), m.subject().unwrap().to_string())
+        })
+        .collect();
+    sent.sort();
+    let mut expected = vec![
+        (first.message_id.clone(), first.subject.clone()),
+        (next.message_id.clone(), next.subject.clone()),
+    ];
+    expected.sort();
+    assert_eq!(sent, expected, "each row sends its own message, once");
+}
