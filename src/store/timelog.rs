@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Conn, StoreError};
+use super::{Backend, Conn, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
@@ -16,8 +16,14 @@ pub struct NewEntry<'a> {
     pub line_text: &'a str,
 }
 
+/// Entries written by one statement (SQLite takes at most 32,766 parameters in one).
+const ENTRIES_PER_STATEMENT: usize = 500;
+
 /// Records a submission and its entries, with the Message-ID of its receipt when it is known
-/// already; returns the submission's id.
+/// already; returns the submission's id. One round trip for the submission and its first 500
+/// entries (all of them, in any mail but a huge one): on SQLite two statements in one command,
+/// the entries under the submission's id as `last_insert_rowid()` read once before they are
+/// written (a `MATERIALIZED` table); on PostgreSQL data-modifying `WITH`s.
 pub async fn insert_submission(
     conn: &mut Conn,
     inbound_id: i64,
@@ -26,25 +32,73 @@ pub async fn insert_submission(
     receipt_message_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id: i64 = on!(conn, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO submission (inbound_id, assistant_id, status, created_at, receipt_message_id) \
-         VALUES ($1, $2, 'logged', $3, $4) RETURNING id",
-    )
-    .bind(inbound_id)
-    .bind(assistant_id)
-    .bind(now)
-    .bind(receipt_message_id)
-    .fetch_one(c)
-    .await
+    const COLUMNS: &str = "engagement_id, work_date, minutes, description, line_no, line_text";
+    let (first, rest) = entries.split_at(entries.len().min(ENTRIES_PER_STATEMENT));
+    let backend = conn.backend();
+    let ids: Vec<i64> = on!(conn, |c, Db| {
+        let mut query = sqlx::QueryBuilder::<Db>::new("");
+        if backend == Backend::Postgres {
+            query.push("WITH s AS (");
+        }
+        query
+            .push(
+                "INSERT INTO submission (inbound_id, assistant_id, status, created_at, \
+                 receipt_message_id) VALUES (",
+            )
+            .push_bind(inbound_id)
+            .push(", ")
+            .push_bind(assistant_id)
+            .push(", 'logged', ")
+            .push_bind(now)
+            .push(", ")
+            .push_bind(receipt_message_id)
+            .push(") RETURNING id");
+        if !first.is_empty() {
+            let (open, columns) = match backend {
+                Backend::Sqlite => (
+                    "; WITH s AS MATERIALIZED (SELECT last_insert_rowid() AS id) ",
+                    "v.column1, v.column2, v.column3, v.column4, v.column5, v.column6",
+                ),
+                Backend::Postgres => ("), e AS (", COLUMNS),
+            };
+            query
+                .push(open)
+                .push(format_args!(
+                    "INSERT INTO time_entry (submission_id, {COLUMNS}, status, created_at) \
+                     SELECT s.id, {columns}, 'logged', "
+                ))
+                .push_bind(now)
+                .push(" FROM s, (");
+            query.push_values(first, |mut row, e| {
+                row.push_bind(e.engagement_id)
+                    .push_bind(e.work_date)
+                    .push_bind(i64::from(e.minutes))
+                    .push_bind(e.description)
+                    .push_bind(e.line_no as i64)
+                    .push_bind(e.line_text);
+            });
+            query.push(") AS v");
+            if backend == Backend::Postgres {
+                query.push(format_args!("({COLUMNS})"));
+            }
+        }
+        if backend == Backend::Postgres {
+            // Closes `s`, or `e` after it.
+            query.push(") SELECT id FROM s");
+        }
+        // Read to the end: on SQLite the entries' statement runs only once the submission's
+        // row has been read.
+        query.build_query_scalar().fetch_all(c).await
     })?;
-    // One statement per 500 entries (SQLite takes at most 32,766 parameters in one).
-    for chunk in entries.chunks(500) {
+    let id = ids
+        .first()
+        .copied()
+        .ok_or(StoreError::Query(sqlx::Error::RowNotFound))?;
+    for chunk in rest.chunks(ENTRIES_PER_STATEMENT) {
         on!(conn, |c, Db| {
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, description, \
-                 line_no, line_text, status, created_at) ",
-            );
+            let mut insert = sqlx::QueryBuilder::<Db>::new(format!(
+                "INSERT INTO time_entry (submission_id, {COLUMNS}, status, created_at) "
+            ));
             insert.push_values(chunk, |mut row, e| {
                 row.push_bind(id)
                     .push_bind(e.engagement_id)

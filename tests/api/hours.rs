@@ -571,3 +571,61 @@ async fn receipts_of_one_batch_count_the_entries_before_them() {
         "this week 4 h, the week before 30 min:\n{third}"
     );
 }
+
+/// A submission and its entries are written together, the entries under the submission's
+/// id: one with more entries than one statement takes (500), one with none, one with two,
+/// one after the other in a transaction.
+#[tokio::test]
+async fn submissions_are_stored_whole_under_their_own_id() {
+    use tandem::store::timelog::{NewEntry, insert_submission};
+
+    let t = spawn_app().await;
+    t.add_people().await;
+    let engagement = t.start_engagement_for_hours().await.engagement_id;
+    let assistant = t.scalar("SELECT id FROM assistant").await;
+    let now = t.clock_now();
+    let mut tx = t.app.pool.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (i, count) in [1201_usize, 0, 2].into_iter().enumerate() {
+        let inbound: i64 = tandem::store::on!(&mut *tx, |c| sqlx::query_scalar(
+            "INSERT INTO inbound_message (dedupe_key, source, classification, reason, \
+             disposition, size_bytes, received_at) \
+             VALUES ($1, 'seed', 'hours', 'seeded', 'processed', 0, $2) RETURNING id",
+        )
+        .bind(format!("seed-{i}"))
+        .bind(now)
+        .fetch_one(c)
+        .await)
+        .unwrap();
+        let texts: Vec<String> = (0..count).map(|n| format!("entry {i}.{n}")).collect();
+        let entries: Vec<NewEntry<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(n, text)| NewEntry {
+                engagement_id: engagement,
+                work_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+                minutes: 1,
+                description: text,
+                line_no: n + 1,
+                line_text: text,
+            })
+            .collect();
+        let id = insert_submission(&mut tx, inbound, assistant, &entries, None, now)
+            .await
+            .unwrap();
+        ids.push((id, count as i64, i));
+    }
+    tx.commit().await.unwrap();
+    let distinct: std::collections::HashSet<i64> = ids.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(distinct.len(), 3, "{ids:?}");
+    for (id, count, i) in ids {
+        let stored = t
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM time_entry WHERE submission_id = {id} \
+                 AND description LIKE 'entry {i}.%' AND status = 'logged'"
+            ))
+            .await;
+        assert_eq!(stored, count, "submission {i} (id {id})");
+    }
+    assert_eq!(t.count("time_entry").await, 1203);
+}
