@@ -185,14 +185,38 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// The checked templates. The HTML registry escapes values; the text one (subjects and plain
-/// parts) does not, since there is no markup to protect. Each registry holds the partials and
-/// the templates compiled so far; `sources` every template's text as checked at start-up.
+/// The checked templates: the registries, and in `sources` every template's text as checked
+/// at start-up.
 pub struct Templates {
     dir: PathBuf,
-    html: RwLock<Handlebars<'static>>,
-    text: RwLock<Handlebars<'static>>,
+    registries: RwLock<Registries>,
     sources: HashMap<String, String>,
+}
+
+/// The HTML registry escapes values; the text one (subjects and plain parts) does not, since
+/// there is no markup to protect. Each holds the partials and the templates compiled so far.
+struct Registries {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+}
+
+impl Registries {
+    /// The registry a part is rendered by.
+    fn of(&self, part: Part) -> &Handlebars<'static> {
+        if part == Part::Html {
+            &self.html
+        } else {
+            &self.text
+        }
+    }
+
+    fn of_mut(&mut self, part: Part) -> &mut Handlebars<'static> {
+        if part == Part::Html {
+            &mut self.html
+        } else {
+            &mut self.text
+        }
+    }
 }
 
 impl std::fmt::Debug for Templates {
@@ -257,8 +281,7 @@ impl Templates {
         }
         let mut templates = Self {
             dir: dir.to_path_buf(),
-            html: RwLock::new(html),
-            text: RwLock::new(text),
+            registries: RwLock::new(Registries { html, text }),
             sources: HashMap::new(),
         };
         // One mail at a time: compiled in every locale, rendered against its samples, then let
@@ -272,11 +295,17 @@ impl Templates {
                 for part in Part::ALL {
                     let path = folder.join(format!("{name}.{}", part.extension()));
                     let source = read(&path)?;
-                    let html = templates.html.get_mut().unwrap_or_else(|e| e.into_inner());
-                    let text = templates.text.get_mut().unwrap_or_else(|e| e.into_inner());
-                    Self::compile(html, text, locale, name, part, &source)
-                        .map_err(|message| TemplateError::Syntax { path, message })?;
-                    templates.sources.insert(key(locale, name, part), source);
+                    let key = key(locale, name, part);
+                    let registries = templates.registries.get_mut();
+                    let registries = registries.unwrap_or_else(|e| e.into_inner());
+                    registries
+                        .of_mut(part)
+                        .register_template_string(&key, &source)
+                        .map_err(|e| TemplateError::Syntax {
+                            path,
+                            message: e.to_string(),
+                        })?;
+                    templates.sources.insert(key, source);
                 }
             }
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
@@ -289,70 +318,47 @@ impl Templates {
         Ok(templates)
     }
 
-    /// Compiles one part of a mail into the registry it is rendered by; the error's text.
-    fn compile(
-        html: &mut Handlebars<'static>,
-        text: &mut Handlebars<'static>,
-        locale: Locale,
-        name: &str,
-        part: Part,
-        source: &str,
-    ) -> Result<(), String> {
-        let registry = if part == Part::Html { html } else { text };
-        registry
-            .register_template_string(&key(locale, name, part), source)
-            .map_err(|e| e.to_string())
-    }
-
     /// Lets go of the compiled templates of mail `name` (its sources are kept).
     fn forget(&self, name: &str) {
-        let mut html = self.html.write().unwrap_or_else(|e| e.into_inner());
-        let mut text = self.text.write().unwrap_or_else(|e| e.into_inner());
+        let mut registries = self.registries.write().unwrap_or_else(|e| e.into_inner());
         for locale in Locale::ALL {
             for part in Part::ALL {
-                let registry = if part == Part::Html {
-                    &mut *html
-                } else {
-                    &mut *text
-                };
-                registry.unregister_template(&key(locale, name, part));
+                registries
+                    .of_mut(part)
+                    .unregister_template(&key(locale, name, part));
             }
         }
     }
 
-    /// Compiles the mail `name` in `locale` from its kept sources unless it is compiled.
-    fn ensure_compiled(&self, locale: Locale, name: &str) -> Result<(), TemplateError> {
-        let compiled = |registry: &RwLock<Handlebars<'static>>, part| {
-            let key = key(locale, name, part);
-            registry
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .has_template(&key)
+    /// Compiles the parts under `keys` (in [`Part::ALL`]'s order) from their kept sources
+    /// unless they are compiled.
+    fn ensure_compiled(&self, keys: &[String; 3]) -> Result<(), TemplateError> {
+        let compiled = |registries: &Registries| {
+            Part::ALL
+                .into_iter()
+                .zip(keys)
+                .all(|(part, key)| registries.of(part).has_template(key))
         };
-        if compiled(&self.text, Part::Subject)
-            && compiled(&self.text, Part::Text)
-            && compiled(&self.html, Part::Html)
-        {
+        if compiled(&self.registries.read().unwrap_or_else(|e| e.into_inner())) {
             return Ok(());
         }
-        let mut html = self.html.write().unwrap_or_else(|e| e.into_inner());
-        let mut text = self.text.write().unwrap_or_else(|e| e.into_inner());
-        for part in Part::ALL {
-            let key = key(locale, name, part);
-            let registry = if part == Part::Html { &*html } else { &*text };
-            if registry.has_template(&key) {
-                continue;
-            }
-            // Not a mail of the catalogue: rendering says that it is missing.
-            let Some(source) = self.sources.get(&key) else {
+        let mut registries = self.registries.write().unwrap_or_else(|e| e.into_inner());
+        for (part, key) in Part::ALL.into_iter().zip(keys) {
+            // Compiled meanwhile, or not a mail of the catalogue (rendering says that it is
+            // missing).
+            let Some(source) = self.sources.get(key) else {
                 continue;
             };
-            Self::compile(&mut html, &mut text, locale, name, part, source).map_err(|message| {
-                TemplateError::Syntax {
-                    path: self.dir.join(&key),
-                    message,
-                }
-            })?;
+            if registries.of(part).has_template(key) {
+                continue;
+            }
+            registries
+                .of_mut(part)
+                .register_template_string(key, source)
+                .map_err(|e| TemplateError::Syntax {
+                    path: self.dir.join(key),
+                    message: e.to_string(),
+                })?;
         }
         Ok(())
     }
@@ -368,23 +374,25 @@ impl Templates {
         name: &str,
         context: &impl Serialize,
     ) -> Result<Rendered, TemplateError> {
-        self.ensure_compiled(locale, name)?;
-        let render = |registry: &RwLock<Handlebars<'static>>, part: Part| {
-            registry
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .render(&key(locale, name, part), context)
+        let keys = Part::ALL.map(|part| key(locale, name, part));
+        self.ensure_compiled(&keys)?;
+        let registries = self.registries.read().unwrap_or_else(|e| e.into_inner());
+        let [subject, text, html] = &keys;
+        let render = |part: Part, key: &str| {
+            registries
+                .of(part)
+                .render(key, context)
                 .map_err(|e| TemplateError::Render {
                     name: name.to_string(),
                     locale,
                     message: e.to_string(),
                 })
         };
-        let subject = render(&self.text, Part::Subject)?;
+        let subject = render(Part::Subject, subject)?;
         Ok(Rendered {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-            text: render(&self.text, Part::Text)?,
-            html: render(&self.html, Part::Html)?,
+            text: render(Part::Text, text)?,
+            html: render(Part::Html, html)?,
         })
     }
 }
@@ -444,7 +452,7 @@ mod tests {
         let t = Templates::load_with(dir.path(), &sample()).unwrap();
         let compiled = |t: &Templates| {
             let key = key(Locale::En, "hello", Part::Html);
-            t.html.read().unwrap().has_template(&key)
+            t.registries.read().unwrap().html.has_template(&key)
         };
         assert!(!compiled(&t), "the check let go of what it compiled");
         // The file changes after the check: what was checked is what is written.
