@@ -27,6 +27,7 @@ pub mod privacy;
 pub mod recipients;
 pub mod redact;
 pub mod reply;
+pub mod runtime;
 pub mod schedule;
 pub mod store;
 pub mod survey;

@@ -4,8 +4,19 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // Before any thread: every thread of the process inherits the CPU (see `runtime`).
+    let (runtime, one_cpu) = match tandem::runtime::build() {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("error: could not start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(one_cpu))
+}
+
+async fn run(one_cpu: bool) -> std::process::ExitCode {
     let cli = tandem::cli::Cli::parse();
     let config = cli.load_config();
     let log = config
@@ -13,6 +24,7 @@ async fn main() -> std::process::ExitCode {
         .and_then(|c| c.as_ref().ok())
         .map(|c| &c.log);
     tandem::logging::init(log, cli.is_daemon());
+    tracing::debug!(one_cpu, "runtime started");
     match tandem::cli::run(cli, config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -6,7 +6,8 @@
 //! a fresh database:
 //! 1. the fetch floor: log in, select, raw async-imap `UID FETCH (UID BODY.PEEK[])` of the N
 //!    mails in chunks of 1,000 (what any IMAP client has to do);
-//! 2. tandem's ingest without sending: `Reader::drain` in this process (fetch, parse, classify,
+//! 2. tandem's ingest without sending: `Reader::drain` in this process, on the daemon's runtime
+//!    (`tandem::runtime::build`: one CPU, see `src/runtime.rs`) (fetch, parse, classify,
 //!    store, queue a receipt, move). The CLI has no way to read without sending (`run --once`
 //!    always drains the outbox, and the `file` backend is a way of sending too), so this one
 //!    figure is measured in-process, as `cargo bench --bench ingest` does;
@@ -487,7 +488,8 @@ async fn fetch_floor(dovecot: &Dovecot, settings: &Settings) -> f64 {
 }
 
 /// 2. tandem's ingest in this process; returns its time and the mean size of the receipts it
-///    queued.
+///    queued. The reader runs as in the daemon: on a runtime of `tandem::runtime::build`, one
+///    CPU, on a thread of its own (the rest of the benchmark keeps every CPU).
 async fn ingest(
     dovecot: &Dovecot,
     sink: &Sink,
@@ -499,9 +501,27 @@ async fn ingest(
     app.pool.close().await;
     drop(app);
     deliver(dovecot, &account, settings);
-    let app = App::new(tandem.setup.clone(), Arc::new(SystemClock))
+    let setup = tandem.setup.clone();
+    let messages = settings.messages;
+    let daemon = std::thread::spawn(move || {
+        let (runtime, one_cpu) = tandem::runtime::build().unwrap();
+        check(one_cpu, || "the ingest's runtime is not on one CPU".into());
+        runtime.block_on(drain_once(setup, messages))
+    });
+    let measured = tokio::task::spawn_blocking(move || daemon.join())
         .await
         .unwrap();
+    drop(tandem);
+    measured.unwrap_or_else(|_| {
+        fail("the ingest's thread panicked".into());
+        (f64::NAN, 0)
+    })
+}
+
+/// The timed part of [`ingest`]: `Reader::drain` of the N messages, then the check that each
+/// was recorded and answered.
+async fn drain_once(setup: Config, messages: usize) -> (f64, usize) {
+    let app = App::new(setup, Arc::new(SystemClock)).await.unwrap();
     let start = Instant::now();
     let report = app.reader().drain().await.unwrap();
     let secs = start.elapsed().as_secs_f64();
@@ -519,15 +539,12 @@ async fn ingest(
         .await
     })
     .unwrap();
-    check(
-        report.recorded == settings.messages && receipts == settings.messages,
-        || {
-            format!(
-                "ingest recorded {} and queued {receipts} receipts for {} messages",
-                report.recorded, settings.messages
-            )
-        },
-    );
+    check(report.recorded == messages && receipts == messages, || {
+        format!(
+            "ingest recorded {} and queued {receipts} receipts for {messages} messages",
+            report.recorded
+        )
+    });
     app.pool.close().await;
     (secs, size.round() as usize)
 }
