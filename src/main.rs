@@ -5,20 +5,28 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    let cli = tandem::cli::Cli::parse();
+    let config = cli.load_config();
     // Before any thread: every thread of the process inherits the CPU (see `runtime`).
-    let (runtime, one_cpu) = match tandem::runtime::build() {
+    let database = config
+        .as_ref()
+        .and_then(|c| c.as_ref().ok())
+        .map(|c| c.database.url.as_str());
+    let (runtime, one_cpu) = match tandem::runtime::build(database) {
         Ok(built) => built,
         Err(e) => {
             eprintln!("error: could not start the runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(one_cpu))
+    runtime.block_on(run(cli, config, one_cpu))
 }
 
-async fn run(one_cpu: bool) -> std::process::ExitCode {
-    let cli = tandem::cli::Cli::parse();
-    let config = cli.load_config();
+async fn run(
+    cli: tandem::cli::Cli,
+    config: Option<Result<tandem::config::Config, tandem::config::ConfigError>>,
+    one_cpu: bool,
+) -> std::process::ExitCode {
     let log = config
         .as_ref()
         .and_then(|c| c.as_ref().ok())

@@ -1,7 +1,7 @@
 //! The process's runtime: tokio, on one CPU.
 //!
-//! tandem's work is a conversation: each statement goes to the database driver's thread
-//! (sqlx runs every SQLite connection on a thread of its own) and the answer comes back, a
+//! tandem's work is a conversation: each statement goes to the database driver's thread (the
+//! SQLite driver runs every connection on a thread of its own) and the answer comes back, a
 //! few per mail. When the two threads sit on different CPUs, each hand-over wakes an idle
 //! CPU; on a virtual machine that costs tens of microseconds, far more than the statement.
 //! Measured on the 2-vCPU machine of issue 12: a `SELECT 1` took 56 µs across CPUs and
@@ -9,17 +9,25 @@
 //! 1.5 s and 1.3 s of CPU on one. A daemon that reads a few hundred mails a day has no use
 //! for the second CPU, and the mail goes out sooner without it.
 //!
-//! So [`build`] keeps the process on the CPU it started on, among those it may use (systemd's
-//! `CPUAffinity=`, `taskset`), before any thread is started: every thread after it, the
-//! runtime's, the drivers' and the blocking pool's, inherits that. Where the system refuses
-//! (not Linux, or a sandbox that forbids it), the process runs on every CPU it may, as before.
+//! So, on SQLite, [`build`] keeps the process on the CPU it started on, among those it may use
+//! (systemd's `CPUAffinity=`, `taskset`), before any thread is started: every thread after
+//! it, the runtime's, the drivers' and the blocking pool's, inherits that. Where the system
+//! refuses (not Linux, or a sandbox that forbids it), the process runs on every CPU it may,
+//! as before. On PostgreSQL the driver runs on the runtime itself and every statement is a
+//! round trip to the server's process anyway: one CPU gained nothing there (the same 2,000
+//! mails took as long), and several daemons on one database were slower with it, so a
+//! PostgreSQL daemon keeps every CPU.
 
 use std::io;
 
-/// A multi-thread tokio runtime on one CPU (so, with one worker: tokio counts the CPUs the
-/// process may use), with I/O and time. Returns the runtime and whether it is kept to one CPU.
-pub fn build() -> io::Result<(tokio::runtime::Runtime, bool)> {
-    let pinned = keep_to_this_cpu();
+use crate::store::Backend;
+
+/// A multi-thread tokio runtime with I/O and time; for a SQLite `database` URL (the config's
+/// `[database] url`), on one CPU (so with one worker: tokio counts the CPUs the process may
+/// use). Returns the runtime and whether it is kept to one CPU.
+pub fn build(database: Option<&str>) -> io::Result<(tokio::runtime::Runtime, bool)> {
+    let pinned =
+        database.is_some_and(|url| Backend::of_url(url) == Backend::Sqlite) && keep_to_this_cpu();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -55,7 +63,7 @@ mod tests {
     fn the_runtime_and_its_threads_stay_on_one_cpu() {
         // On a thread of its own, so the test harness's other threads are not restricted.
         std::thread::spawn(|| {
-            let (runtime, pinned) = build().unwrap();
+            let (runtime, pinned) = build(Some("sqlite://var/tandem.db")).unwrap();
             assert!(pinned, "this Linux refused sched_setaffinity");
             let (worker, blocking) = runtime.block_on(async {
                 let affinity = || rustix::thread::sched_getaffinity(None).unwrap().count();
@@ -70,6 +78,19 @@ mod tests {
                 1,
                 "tokio sizes its pool by this"
             );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_postgresql_daemon_keeps_every_cpu() {
+        std::thread::spawn(|| {
+            let before = rustix::thread::sched_getaffinity(None).unwrap().count();
+            let (_runtime, pinned) = build(Some("postgres://tandem@127.0.0.1/tandem")).unwrap();
+            assert!(!pinned);
+            let after = rustix::thread::sched_getaffinity(None).unwrap().count();
+            assert_eq!(after, before);
         })
         .join()
         .unwrap();

@@ -7,7 +7,7 @@
 //! 1. the fetch floor: log in, select, raw async-imap `UID FETCH (UID BODY.PEEK[])` of the N
 //!    mails in chunks of 1,000 (what any IMAP client has to do);
 //! 2. tandem's ingest without sending: `Reader::drain` in this process, on the daemon's runtime
-//!    (`tandem::runtime::build`: one CPU, see `src/runtime.rs`) (fetch, parse, classify,
+//!    (`tandem::runtime::build`: one CPU on SQLite, see `src/runtime.rs`) (fetch, parse, classify,
 //!    store, queue a receipt, move). The CLI has no way to read without sending (`run --once`
 //!    always drains the outbox, and the `file` backend is a way of sending too), so this one
 //!    figure is measured in-process, as `cargo bench --bench ingest` does;
@@ -488,8 +488,8 @@ async fn fetch_floor(dovecot: &Dovecot, settings: &Settings) -> f64 {
 }
 
 /// 2. tandem's ingest in this process; returns its time and the mean size of the receipts it
-///    queued. The reader runs as in the daemon: on a runtime of `tandem::runtime::build`, one
-///    CPU, on a thread of its own (the rest of the benchmark keeps every CPU).
+///    queued. The reader runs as in the daemon: on a runtime of `tandem::runtime::build` (one CPU
+///    on SQLite), on a thread of its own (the rest of the benchmark keeps every CPU).
 async fn ingest(
     dovecot: &Dovecot,
     sink: &Sink,
@@ -504,8 +504,7 @@ async fn ingest(
     let setup = tandem.setup.clone();
     let messages = settings.messages;
     let daemon = std::thread::spawn(move || {
-        let (runtime, one_cpu) = tandem::runtime::build().unwrap();
-        check(one_cpu, || "the ingest's runtime is not on one CPU".into());
+        let (runtime, _) = tandem::runtime::build(Some(&setup.database.url)).unwrap();
         runtime.block_on(drain_once(setup, messages))
     });
     let measured = tokio::task::spawn_blocking(move || daemon.join())
