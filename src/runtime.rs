@@ -1,4 +1,4 @@
-//! The process's runtime: tokio, on one CPU.
+//! The process's runtime: tokio, kept to one CPU when the database is SQLite.
 //!
 //! tandem's work is a conversation: each statement goes to the database driver's thread (the
 //! SQLite driver runs every connection on a thread of its own) and the answer comes back, a
