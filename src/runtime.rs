@@ -27,7 +27,7 @@ use crate::store::Backend;
 /// use). Returns the runtime and whether it is kept to one CPU.
 pub fn build(database: Option<&str>) -> io::Result<(tokio::runtime::Runtime, bool)> {
     let pinned =
-        database.is_some_and(|url| Backend::of_url(url) == Backend::Sqlite) && keep_to_this_cpu();
+        database.is_some_and(|url| Backend::of_url(url) != Backend::Postgres) && keep_to_this_cpu();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
