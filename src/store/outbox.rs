@@ -133,11 +133,7 @@ macro_rules! holder_is_gone {
 
 /// Claims one row: first one in `sending` whose holder's lease ran out or whose holder is gone
 /// (that worker crashed mid-send), else the most overdue queued one that follows no unsent row
-/// (a mail continuing a thread waits for the thread's earlier mail). Each is found by walking
-/// an index in order, so a claim costs the same however long the queue. The condition is
-/// repeated in the UPDATE, so of two workers racing for one row exactly one gets it. The claim
-/// is committed when this returns: nothing is sent that is not claimed. `holder` is the
-/// claimer's id; a holder whose heartbeat is older than `stale_before` counts as gone.
+/// (a mail continuing a thread waits for the thread's earlier mail). See [`claim_many`].
 pub async fn claim_due(
     conn: &mut Conn,
     now: DateTime<Utc>,
@@ -145,29 +141,57 @@ pub async fn claim_due(
     holder: &str,
     stale_before: DateTime<Utc>,
 ) -> Result<Option<Claimed>, StoreError> {
+    Ok(claim_many(conn, now, lease_until, holder, stale_before, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Claims up to `limit` rows in one statement, in the order [`claim_due`] takes them: rows in
+/// `sending` whose holder's lease ran out or whose holder is gone first, then the most overdue
+/// queued ones that follow no unsent row (a mail continuing a thread waits for the thread's
+/// earlier mail, so a mail and the one it follows are never claimed together). Each is found
+/// by walking an index in order, so a claim costs the same however long the queue. The
+/// condition is repeated in the UPDATE, so of two workers racing for one row exactly one gets
+/// it. The claim is committed when this returns: nothing is sent that is not claimed.
+/// `holder` is the claimer's id; a holder whose heartbeat is older than `stale_before` counts
+/// as gone. The rows come back in the order they were queued.
+pub async fn claim_many(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    holder: &str,
+    stale_before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Claimed>, StoreError> {
     // `$lock` ends each candidate's subquery: on PostgreSQL, two workers claiming at once
-    // each lock a different row (`SKIP LOCKED`) instead of both picking the first and one of
+    // each lock different rows (`SKIP LOCKED`) instead of both picking the first and one of
     // them finding it taken (and reporting idle while work is due). SQLite has one writer.
     macro_rules! claim {
         ($lock:literal) => {
             concat!(
                 "UPDATE outbox SET state = 'sending', lease_until = $2, holder = $3, \
                  attempts = attempts + 1 \
-                 WHERE id = COALESCE( \
-                         (SELECT s.id FROM outbox s \
-                          WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
+                 WHERE id IN ( \
+                     SELECT id FROM ( \
+                         SELECT id, 0 AS stale_last, at FROM ( \
+                             SELECT s.id, s.lease_until AS at FROM outbox s \
+                             WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
                 holder_is_gone!("s"),
-                ") ORDER BY s.lease_until, s.id LIMIT 1",
+                ") ORDER BY s.lease_until, s.id LIMIT $5",
                 $lock,
-                "), \
-                         (SELECT o.id FROM outbox o \
-                          WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
-                            AND (o.after_id IS NULL OR NOT EXISTS ( \
-                                 SELECT 1 FROM outbox a \
-                                 WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
-                          ORDER BY o.next_attempt_at, o.id LIMIT 1",
+                ") stale \
+                         UNION ALL \
+                         SELECT id, 1 AS stale_last, at FROM ( \
+                             SELECT o.id, o.next_attempt_at AS at FROM outbox o \
+                             WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
+                               AND (o.after_id IS NULL OR NOT EXISTS ( \
+                                    SELECT 1 FROM outbox a \
+                                    WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
+                             ORDER BY o.next_attempt_at, o.id LIMIT $5",
                 $lock,
-                ")) \
+                ") due \
+                     ) candidates ORDER BY stale_last, at, id LIMIT $5) \
                    AND ((state = 'queued' AND next_attempt_at <= $1) \
                         OR (state = 'sending' AND (lease_until < $1 OR ",
                 holder_is_gone!("outbox"),
@@ -182,19 +206,20 @@ pub async fn claim_due(
         Backend::Sqlite => claim!(""),
         Backend::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
     };
-    Ok(on!(conn, |c| sqlx::query_as(claim)
+    let mut claimed: Vec<Claimed> = on!(conn, |c| sqlx::query_as(claim)
         .bind(now)
         .bind(lease_until)
         .bind(holder)
         .bind(stale_before)
+        .bind(limit.max(1) as i64)
         // Read to the end, not `fetch_optional`: this statement commits on its own, and SQLite
         // commits when the statement finishes. Stopping at the first row leaves the commit to
         // the statement's reset, whose error (`database or disk is full`) the driver drops: the
         // row would come back claimed, be sent, and its claim would never have been recorded.
         .fetch_all(c)
-        .await)?
-    .into_iter()
-    .next())
+        .await)?;
+    claimed.sort_by_key(|row| row.id);
+    Ok(claimed)
 }
 
 /// Records that the claimed message was sent. `false` when the claim was no longer held (its
@@ -204,19 +229,49 @@ pub async fn mark_sent(
     claim: &Claimed,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let done = on!(conn, |c| sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
-         last_error = NULL \
-         WHERE id = $2 AND state = 'sending' AND lease_until = $3 AND holder = $4",
-    )
-    .bind(now)
-    .bind(claim.id)
-    .bind(claim.lease_until)
-    .bind(&claim.holder)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(done == 1)
+    Ok(!mark_sent_many(conn, &[claim], now).await?.is_empty())
+}
+
+/// Records that the claimed messages were sent, in one statement; returns the ids recorded.
+/// A claim no longer held (its lease ran out and another worker took the row) changes
+/// nothing and is left out.
+pub async fn mark_sent_many(
+    conn: &mut Conn,
+    claims: &[&Claimed],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut recorded = Vec::with_capacity(claims.len());
+    // Three placeholders a claim: well inside SQLite's limit of 32,766.
+    for chunk in claims.chunks(500) {
+        let ids = (0..chunk.len())
+            .map(|i| format!("${}", 2 + 3 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let held = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
+             last_error = NULL \
+             WHERE id IN ({ids}) AND state = 'sending' \
+               AND (id, lease_until, holder) IN (VALUES {held}) \
+             RETURNING id"
+        );
+        let ids: Vec<i64> = on!(conn, |c| {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+            for claim in chunk {
+                query = query
+                    .bind(claim.id)
+                    .bind(claim.lease_until)
+                    .bind(&claim.holder);
+            }
+            // Read to the end: the statement commits on its own (see `claim_many`).
+            query.fetch_all(c).await
+        })?;
+        recorded.extend(ids);
+    }
+    Ok(recorded)
 }
 
 /// Puts the claimed message back in the queue, due at `next_attempt_at`; `false` when the

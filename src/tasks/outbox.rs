@@ -1,9 +1,10 @@
-//! The outbox worker: claims one due row, delivers it, records the outcome.
-//! [`OutboxWorker::step`] is one such turn and returns what happened, so tests drive it
-//! directly; [`OutboxWorker::run`] loops over it until shutdown, sleeping until the next row is
-//! due or something new is queued. Claims name this process's [`Holder`], whose heartbeat
-//! runs while it sends; rows of a holder that is gone are taken up at once. On shutdown no new
-//! send starts, and the ones in flight end by their own deadline.
+//! The outbox worker: claims due rows (as many at once as it may send at once), delivers
+//! them, records the outcomes. [`OutboxWorker::step`] is one such turn for one row and returns
+//! what happened, so tests drive it directly; [`OutboxWorker::run`] drains the due rows until
+//! shutdown, sleeping until the next row is due or something new is queued. Claims name this
+//! process's [`Holder`], whose heartbeat runs while it sends; rows of a holder that is gone are
+//! taken up at once. On shutdown no new send starts, and the ones in flight end by their own
+//! deadline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,110 +74,132 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
     base.checked_mul(factor).unwrap_or(max).min(max)
 }
 
+/// A claimed row and how its send ended.
+type Sent = (store::outbox::Claimed, Result<(), SendError>);
+
 impl OutboxWorker {
     /// Claims and delivers one due message. The database connection is not held during the
     /// send; every mark of the outcome names the claim, so a worker whose lease ran out changes
     /// nothing that another has done.
     pub async fn step(&self) -> Result<Step, StoreError> {
+        let Some(row) = self.claim(1).await?.pop() else {
+            return Ok(Step::Idle);
+        };
+        let sent = send(self.transport.as_ref(), row).await;
+        Ok(self.settle(vec![sent]).await?.remove(0))
+    }
+
+    /// Claims up to `limit` due rows in one statement, under this process's holder.
+    async fn claim(&self, limit: usize) -> Result<Vec<store::outbox::Claimed>, StoreError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         self.holder.beat_if_due(&self.pool, now).await?;
-        let claim = {
-            let _turn = self.turns.take().await;
-            let mut conn = store::acquire(&self.pool).await?;
-            let holder = self.holder.id();
-            let silent_before = Holder::silent_before(now);
-            store::outbox::claim_due(&mut conn, now, lease_until, holder, silent_before).await?
-        };
-        let Some(row) = claim else {
-            return Ok(Step::Idle);
-        };
-        let envelope = Envelope {
-            outbox_id: row.id,
-            message_id: &row.message_id,
-            recipient: &row.recipient,
-            raw: &row.raw,
-        };
-        let result = self.transport.send(&envelope).await;
-        let now = self.clock.now();
-        let outbound = &self.settings;
-        let (step, held) = match result {
-            Ok(()) => {
-                self.record_sent(&row, now).await;
-                self.metrics.sent(&row.kind);
-                tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
-                return Ok(Step::Sent { id: row.id });
-            }
-            Err(SendError::Temporary(error)) if (row.attempts as u32) < outbound.max_attempts => {
-                self.metrics.send_failed(SendFailure::Temporary);
-                let delay = backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
-                let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                let held = {
-                    let _turn = self.turns.take().await;
-                    let mut conn = store::acquire(&self.pool).await?;
-                    store::outbox::mark_retry(&mut conn, &row, at, &error).await?
-                };
-                tracing::warn!(id = row.id, to = %row.recipient, attempt = row.attempts, %at, %error, "delivery failed; will retry");
-                (
-                    Step::Retrying {
-                        id: row.id,
-                        at,
-                        error,
-                    },
-                    held,
-                )
-            }
-            Err(failure @ (SendError::Temporary(_) | SendError::Permanent(_))) => {
-                let (error, kind) = match failure {
-                    SendError::Temporary(error) => (error, SendFailure::Temporary),
-                    SendError::Permanent(error) => (error, SendFailure::Permanent),
-                };
-                self.metrics.send_failed(kind);
-                let held = {
-                    let _turn = self.turns.take().await;
-                    let mut conn = store::acquire(&self.pool).await?;
-                    store::outbox::mark_failed(&mut conn, &row, &error).await?
-                };
-                tracing::error!(id = row.id, to = %row.recipient, attempts = row.attempts, %error, "delivery failed for good");
-                (Step::Failed { id: row.id, error }, held)
-            }
-        };
-        if !held {
-            tracing::warn!(
-                id = row.id,
-                "the lease ran out during the send and another worker took the message; its outcome stands"
-            );
-        }
-        if let Step::Retrying { error, .. } | Step::Failed { error, .. } = &step {
-            self.health.record_failure("outbound", error).await;
-        }
-        Ok(step)
+        let _turn = self.turns.take().await;
+        let mut conn = store::acquire(&self.pool).await?;
+        let holder = self.holder.id();
+        let silent_before = Holder::silent_before(now);
+        store::outbox::claim_many(&mut conn, now, lease_until, holder, silent_before, limit).await
     }
 
-    /// Records that a claimed message was sent, trying until the database takes it: a message
-    /// sent but not recorded would be sent again once its lease runs out.
-    async fn record_sent(&self, row: &store::outbox::Claimed, now: DateTime<Utc>) {
+    /// Records how sends ended: the mails sent in one statement (tried until it is recorded),
+    /// each failure with its retry or its end. Returns each send's step, in order.
+    async fn settle(&self, done: Vec<Sent>) -> Result<Vec<Step>, StoreError> {
+        let now = self.clock.now();
+        let sent: Vec<_> = done
+            .iter()
+            .filter(|(_, result)| result.is_ok())
+            .map(|(row, _)| row)
+            .collect();
+        if !sent.is_empty() {
+            self.record_sent(&sent, now).await;
+        }
+        let outbound = &self.settings;
+        let mut steps = Vec::with_capacity(done.len());
+        for (row, result) in done {
+            let (step, held) = match result {
+                Ok(()) => {
+                    self.metrics.sent(&row.kind);
+                    tracing::info!(id = row.id, to = %row.recipient, message_id = %row.message_id, "sent");
+                    steps.push(Step::Sent { id: row.id });
+                    continue;
+                }
+                Err(SendError::Temporary(error))
+                    if (row.attempts as u32) < outbound.max_attempts =>
+                {
+                    self.metrics.send_failed(SendFailure::Temporary);
+                    let delay =
+                        backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
+                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    let held = {
+                        let _turn = self.turns.take().await;
+                        let mut conn = store::acquire(&self.pool).await?;
+                        store::outbox::mark_retry(&mut conn, &row, at, &error).await?
+                    };
+                    tracing::warn!(id = row.id, to = %row.recipient, attempt = row.attempts, %at, %error, "delivery failed; will retry");
+                    (
+                        Step::Retrying {
+                            id: row.id,
+                            at,
+                            error,
+                        },
+                        held,
+                    )
+                }
+                Err(failure @ (SendError::Temporary(_) | SendError::Permanent(_))) => {
+                    let (error, kind) = match failure {
+                        SendError::Temporary(error) => (error, SendFailure::Temporary),
+                        SendError::Permanent(error) => (error, SendFailure::Permanent),
+                    };
+                    self.metrics.send_failed(kind);
+                    let held = {
+                        let _turn = self.turns.take().await;
+                        let mut conn = store::acquire(&self.pool).await?;
+                        store::outbox::mark_failed(&mut conn, &row, &error).await?
+                    };
+                    tracing::error!(id = row.id, to = %row.recipient, attempts = row.attempts, %error, "delivery failed for good");
+                    (Step::Failed { id: row.id, error }, held)
+                }
+            };
+            if !held {
+                tracing::warn!(
+                    id = row.id,
+                    "the lease ran out during the send and another worker took the message; its outcome stands"
+                );
+            }
+            if let Step::Retrying { error, .. } | Step::Failed { error, .. } = &step {
+                self.health.record_failure("outbound", error).await;
+            }
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// Records that claimed messages were sent, in one statement, trying until the database
+    /// takes it: a message sent but not recorded would be sent again once its lease runs out.
+    async fn record_sent(&self, rows: &[&store::outbox::Claimed], now: DateTime<Utc>) {
         let mut pause = Duration::from_millis(50);
         loop {
             let recorded = {
                 let _turn = self.turns.take().await;
                 match store::acquire(&self.pool).await {
-                    Ok(mut conn) => store::outbox::mark_sent(&mut conn, row, now).await,
+                    Ok(mut conn) => store::outbox::mark_sent_many(&mut conn, rows, now).await,
                     Err(e) => Err(e),
                 }
             };
             match recorded {
-                Ok(true) => return,
-                Ok(false) => {
-                    tracing::warn!(
-                        id = row.id,
-                        "sent, but the lease had run out and another worker took the message"
-                    );
+                Ok(ids) => {
+                    for row in rows.iter().filter(|row| !ids.contains(&row.id)) {
+                        tracing::warn!(
+                            id = row.id,
+                            "sent, but the lease had run out and another worker took the message"
+                        );
+                    }
                     return;
                 }
                 Err(e) => {
                     let error = format!("{:#}", anyhow::Error::from(e));
-                    tracing::error!(id = row.id, %error, "a sent message could not be recorded; trying again");
+                    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                    tracing::error!(?ids, %error, "sent messages could not be recorded; trying again");
                     self.health.record_failure("outbound", &error).await;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(10));
@@ -194,36 +217,77 @@ impl OutboxWorker {
 
     /// [`Self::drain`], starting no new send once `shutdown` is asked for. Rows of holders
     /// found gone are forgotten first (so they are claimed now), and the heartbeat runs while
-    /// sends are in flight.
+    /// sends are in flight. Each send runs as a task of its own, so sends go on while the
+    /// worker waits for its turn at the database: as many rows are claimed in one statement as
+    /// there are free places, and the sends that have ended are recorded together.
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         self.holder.forget_the_gone(&self.pool, now).await?;
         self.holder.beat_if_due(&self.pool, now).await?;
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
-        let lane = || async {
+        let places = self.transport.parallel().max(1);
+        let work = async {
+            let mut in_flight = tokio::task::JoinSet::new();
             let mut sent = 0;
-            while !stopping() {
-                // A send may take its deadline.
-                self.beat.waiting(self.send_deadline());
-                match self.step().await? {
-                    Step::Idle => break,
-                    Step::Sent { .. } => sent += 1,
-                    Step::Retrying { .. } | Step::Failed { .. } => {}
+            let mut failure = None;
+            // Whether a claim may find a row: a claim that found fewer than it asked for says
+            // no, until a send ends (a mail may have waited for the one just sent).
+            let mut due = true;
+            loop {
+                let free = places - in_flight.len();
+                if due && free > 0 && failure.is_none() && !stopping() {
+                    match self.claim(free).await {
+                        Ok(rows) => {
+                            due = rows.len() == free;
+                            for row in rows {
+                                // A send may take its deadline.
+                                self.beat.waiting(self.send_deadline());
+                                let transport = Arc::clone(&self.transport);
+                                in_flight.spawn(async move { send(transport.as_ref(), row).await });
+                            }
+                        }
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                let Some(first) = in_flight.join_next().await else {
+                    break;
+                };
+                let mut ended = vec![first];
+                while let Some(next) = in_flight.try_join_next() {
+                    ended.push(next);
+                }
+                let done: Vec<Sent> = ended
+                    .into_iter()
+                    .filter_map(|joined| {
+                        joined
+                            .inspect_err(|e| {
+                                // The row stays in `sending` until its lease or its holder ends.
+                                tracing::error!(error = %e, "a send ended without an outcome");
+                            })
+                            .ok()
+                    })
+                    .collect();
+                match self.settle(done).await {
+                    Ok(steps) => {
+                        sent += steps
+                            .iter()
+                            .filter(|step| matches!(step, Step::Sent { .. }))
+                            .count();
+                        due = true;
+                    }
+                    Err(e) => failure = Some(e),
                 }
             }
-            Ok::<usize, StoreError>(sent)
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(sent),
+            }
         };
-        let lanes = (0..self.transport.parallel().max(1)).map(|_| lane());
-        let lanes = futures_util::future::join_all(lanes);
         let beating = self.holder.keep_beating(&self.pool, self.clock.as_ref());
-        let results = tokio::select! {
-            results = lanes => results,
+        let sent = tokio::select! {
+            sent = work => sent?,
             () = beating => unreachable!("the heartbeat runs until dropped"),
         };
-        let mut sent = 0;
-        for lane in results {
-            sent += lane?;
-        }
         if sent > 0 {
             self.health.record_ok("outbound").await?;
         }
@@ -275,6 +339,18 @@ impl OutboxWorker {
         // Wake at least every few minutes: another process may have queued mail meanwhile.
         Some(wait.clamp(Duration::from_millis(10), Duration::from_secs(60)))
     }
+}
+
+/// Sends one claimed row.
+async fn send(transport: &dyn Transport, row: store::outbox::Claimed) -> Sent {
+    let envelope = Envelope {
+        outbox_id: row.id,
+        message_id: &row.message_id,
+        recipient: &row.recipient,
+        raw: &row.raw,
+    };
+    let result = transport.send(&envelope).await;
+    (row, result)
 }
 
 #[cfg(test)]
