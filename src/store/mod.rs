@@ -325,8 +325,7 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
     let mut options = SqliteConnectOptions::from_str(url)
         .map_err(open_err)?
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        .pragma("mmap_size", "268435456");
+        .busy_timeout(Duration::from_secs(10));
     let file = options.get_filename().to_path_buf();
     match mode {
         Open::Create => {
