@@ -151,9 +151,8 @@ pub async fn claim_due(
 /// `sending` whose holder's lease ran out or whose holder is gone first, then the most overdue
 /// queued ones that follow no unsent row (a mail continuing a thread waits for the thread's
 /// earlier mail, so a mail and the one it follows are never claimed together). Each is found
-/// by walking an index in order, so a claim costs the same however long the queue. The
-/// condition is repeated in the UPDATE, so of two workers racing for one row exactly one gets
-/// it. The claim is committed when this returns: nothing is sent that is not claimed.
+/// by walking an index in order, so a claim costs the same however long the queue; of two
+/// workers racing for one row exactly one gets it. The claim is committed when this returns: nothing is sent that is not claimed.
 /// `holder` is the claimer's id; a holder whose heartbeat is older than `stale_before` counts
 /// as gone. The rows come back in the order they were queued.
 pub async fn claim_many(
@@ -167,55 +166,65 @@ pub async fn claim_many(
     // `$lock` ends each candidate's subquery: on PostgreSQL, two workers claiming at once
     // each lock different rows (`SKIP LOCKED`) instead of both picking the first and one of
     // them finding it taken (and reporting idle while work is due). SQLite has one writer.
-    macro_rules! claim {
-        ($not_indexed:literal, $lock:literal) => {
+    macro_rules! candidates {
+        ($lock:literal) => {
             concat!(
-                "UPDATE outbox",
-                $not_indexed,
-                " SET state = 'sending', lease_until = $2, holder = $3, \
-                 attempts = attempts + 1 \
-                 WHERE id IN ( \
-                     SELECT id FROM ( \
-                         SELECT id, 0 AS stale_last, at FROM ( \
-                             SELECT s.id, s.lease_until AS at FROM outbox s \
-                             WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
+                "SELECT id FROM ( \
+                     SELECT id, 0 AS stale_last, at FROM ( \
+                         SELECT s.id, s.lease_until AS at FROM outbox s \
+                         WHERE s.state = 'sending' AND (s.lease_until < $1 OR ",
                 holder_is_gone!("s"),
                 ") ORDER BY s.lease_until, s.id LIMIT {limit}",
                 $lock,
                 ") stale \
-                         UNION ALL \
-                         SELECT id, 1 AS stale_last, at FROM ( \
-                             SELECT o.id, o.next_attempt_at AS at FROM outbox o \
-                             WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
-                               AND (o.after_id IS NULL OR NOT EXISTS ( \
-                                    SELECT 1 FROM outbox a \
-                                    WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
-                             ORDER BY o.next_attempt_at, o.id LIMIT {limit}",
+                     UNION ALL \
+                     SELECT id, 1 AS stale_last, at FROM ( \
+                         SELECT o.id, o.next_attempt_at AS at FROM outbox o \
+                         WHERE o.state = 'queued' AND o.next_attempt_at <= $1 \
+                           AND (o.after_id IS NULL OR NOT EXISTS ( \
+                                SELECT 1 FROM outbox a \
+                                WHERE a.id = o.after_id AND a.state IN ('queued', 'sending'))) \
+                         ORDER BY o.next_attempt_at, o.id LIMIT {limit}",
                 $lock,
                 ") due \
-                     ) candidates ORDER BY stale_last, at, id LIMIT {limit}) \
-                   AND ((state = 'queued' AND next_attempt_at <= $1) \
-                        OR (state = 'sending' AND (lease_until < $1 OR ",
-                holder_is_gone!("outbox"),
-                "))) \
-                 RETURNING id, message_id, kind, recipient, \
-                           (SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id) AS raw, \
-                           attempts, lease_until, holder"
+                 ) candidates ORDER BY stale_last, at, id LIMIT {limit}"
             )
         };
     }
-    let claim = match conn.backend() {
-        // SQLite would check every due row against the candidates through `outbox_due` (the
-        // condition repeated below names its columns) instead of looking the few candidates
-        // up by id: `NOT INDEXED` leaves it the primary key.
-        Backend::Sqlite => claim!(" NOT INDEXED", ""),
-        Backend::Postgres => claim!("", " FOR UPDATE SKIP LOCKED"),
+    let (table, candidates, recheck) = match conn.backend() {
+        // The condition is repeated, so that the UPDATE changes no row that is not due. SQLite
+        // would then check every due row against the candidates through `outbox_due` (the
+        // condition names its columns) instead of looking the few candidates up by id: `NOT
+        // INDEXED` leaves it the primary key.
+        Backend::Sqlite => (
+            "outbox NOT INDEXED",
+            candidates!(""),
+            concat!(
+                " AND ((state = 'queued' AND next_attempt_at <= $1) \
+                   OR (state = 'sending' AND (lease_until < $1 OR ",
+                holder_is_gone!("outbox"),
+                ")))"
+            ),
+        ),
+        // Not repeated: a row is a candidate only once it is locked, and PostgreSQL checks a
+        // row that changed before it was locked against the candidate's condition again. The
+        // repeated condition made the planner walk every due row (its estimates of a queue
+        // that grew since the last ANALYZE are a few rows) instead of the candidates' ids.
+        Backend::Postgres => ("outbox", candidates!(" FOR UPDATE SKIP LOCKED"), ""),
     };
     // The limit is written into the statement, not bound: SQLite plans the subqueries with
     // its value and re-prepares a statement whose such parameter is bound again (13 % of the
     // daemon's CPU when it was bound). Each limit up to the pool's size is a statement cached
     // once.
-    let claim = claim.replace("{limit}", &limit.max(1).to_string());
+    let candidates = candidates.replace("{limit}", &limit.max(1).to_string());
+    let claim = format!(
+        "UPDATE {table} SET state = 'sending', lease_until = $2, holder = $3, \
+         attempts = attempts + 1 \
+         WHERE id IN ({candidates}){recheck} \
+         RETURNING id, message_id, kind, recipient, \
+                   (SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id) AS raw, \
+                   attempts, lease_until, holder"
+    );
     let mut claimed: Vec<Claimed> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(claim))
         .bind(now)
         .bind(lease_until)

@@ -150,6 +150,28 @@ pub async fn minutes_on(
     .await)?)
 }
 
+/// The minutes an assistant has logged (not void) on each day from `from` to `to` (both
+/// included) that has any, over all engagements: one statement for a month of days.
+pub async fn minutes_of_assistant_per_day(
+    conn: &mut Conn,
+    assistant_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+    Ok(on!(conn, |c| sqlx::query_as(
+        "SELECT t.work_date, CAST(SUM(t.minutes) AS BIGINT) FROM time_entry t \
+         JOIN engagement e ON e.id = t.engagement_id \
+         WHERE e.assistant_id = $1 AND t.work_date >= $2 AND t.work_date <= $3 \
+           AND t.status = 'logged' \
+         GROUP BY t.work_date",
+    )
+    .bind(assistant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await)?)
+}
+
 /// Minutes logged (not void) for an engagement between two days, both included.
 pub async fn minutes_between(
     conn: &mut Conn,

@@ -280,6 +280,9 @@ impl Lookups {
         Ok(approved)
     }
 
+    /// The minutes an assistant has stored on `day`. At the first day of a month asked for,
+    /// every day of that month is read, in one statement: a month logged in many mails asks
+    /// for many of its days.
     async fn stored_minutes(
         &mut self,
         conn: &mut Conn,
@@ -289,9 +292,21 @@ impl Lookups {
         if let Some(minutes) = self.stored.get(&(assistant_id, day)) {
             return Ok(*minutes);
         }
-        let minutes = store::timelog::minutes_on(conn, assistant_id, day).await?;
-        self.stored.insert((assistant_id, day), minutes);
-        Ok(minutes)
+        let first = day.with_day(1).unwrap_or(day);
+        let last = first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|next| next.pred_opt())
+            .unwrap_or(day);
+        let days = store::timelog::minutes_of_assistant_per_day(conn, assistant_id, first, last)
+            .await?;
+        for date in first.iter_days().take_while(|date| *date <= last) {
+            let minutes = days
+                .iter()
+                .find(|(logged, _)| *logged == date)
+                .map_or(0, |(_, minutes)| *minutes);
+            self.stored.insert((assistant_id, date), minutes);
+        }
+        Ok(self.stored.get(&(assistant_id, day)).copied().unwrap_or(0))
     }
 
     /// The minutes stored in each of `weeks` (Mondays) for each of `engagements`, by
