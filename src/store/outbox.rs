@@ -152,9 +152,10 @@ pub async fn claim_due(
 /// queued ones that follow no unsent row (a mail continuing a thread waits for the thread's
 /// earlier mail, so a mail and the one it follows are never claimed together). Each is found
 /// by walking an index in order, so a claim costs the same however long the queue; of two
-/// workers racing for one row exactly one gets it. The claim is committed when this returns: nothing is sent that is not claimed.
-/// `holder` is the claimer's id; a holder whose heartbeat is older than `stale_before` counts
-/// as gone. The rows come back in the order they were queued.
+/// workers racing for one row exactly one gets it. The claim is committed when this returns:
+/// nothing is sent that is not claimed. `holder` is the claimer's id; a holder whose heartbeat
+/// is older than `stale_before` counts as gone. The rows come back in the order they were
+/// queued.
 pub async fn claim_many(
     conn: &mut Conn,
     now: DateTime<Utc>,

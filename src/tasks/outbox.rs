@@ -241,14 +241,14 @@ impl OutboxWorker {
             // no, until a send ends (a mail may have waited for the one just sent).
             let mut due = true;
             loop {
+                // A send may take its deadline.
+                self.beat.waiting(self.send_deadline());
                 let free = places - in_flight.len();
                 if due && free > 0 && failure.is_none() && !stopping() {
                     match self.claim(free).await {
                         Ok(rows) => {
                             due = rows.len() == free;
                             for row in rows {
-                                // A send may take its deadline.
-                                self.beat.waiting(self.send_deadline());
                                 let transport = Arc::clone(&self.transport);
                                 in_flight.spawn(async move { send(transport.as_ref(), row).await });
                             }

@@ -297,8 +297,8 @@ impl Lookups {
             .checked_add_months(chrono::Months::new(1))
             .and_then(|next| next.pred_opt())
             .unwrap_or(day);
-        let days = store::timelog::minutes_of_assistant_per_day(conn, assistant_id, first, last)
-            .await?;
+        let days =
+            store::timelog::minutes_of_assistant_per_day(conn, assistant_id, first, last).await?;
         for date in first.iter_days().take_while(|date| *date <= last) {
             let minutes = days
                 .iter()
