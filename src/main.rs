@@ -7,33 +7,19 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = tandem::cli::Cli::parse();
     let config = cli.load_config();
+    let loaded = config.as_ref().and_then(|c| c.as_ref().ok());
+    // The log starts no thread, so it is set up before the runtime is built.
+    tandem::logging::init(loaded.map(|c| &c.log), cli.is_daemon());
     // Before any thread: every thread of the process inherits the CPU (see `runtime`).
-    let database = config
-        .as_ref()
-        .and_then(|c| c.as_ref().ok())
-        .map(|c| c.database.url.as_str());
-    let (runtime, one_cpu) = match tandem::runtime::build(database) {
+    let (runtime, one_cpu) = match tandem::runtime::build(loaded.map(|c| c.database.url.as_str())) {
         Ok(built) => built,
         Err(e) => {
             eprintln!("error: could not start the runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(cli, config, one_cpu))
-}
-
-async fn run(
-    cli: tandem::cli::Cli,
-    config: Option<Result<tandem::config::Config, tandem::config::ConfigError>>,
-    one_cpu: bool,
-) -> std::process::ExitCode {
-    let log = config
-        .as_ref()
-        .and_then(|c| c.as_ref().ok())
-        .map(|c| &c.log);
-    tandem::logging::init(log, cli.is_daemon());
     tracing::debug!(one_cpu, "runtime started");
-    match tandem::cli::run(cli, config).await {
+    match runtime.block_on(tandem::cli::run(cli, config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", tandem::error::error_chain(e.as_ref()));
