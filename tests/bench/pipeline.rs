@@ -504,7 +504,11 @@ async fn ingest(
     let setup = tandem.setup.clone();
     let messages = settings.messages;
     let daemon = std::thread::spawn(move || {
-        let (runtime, _) = tandem::runtime::build(Some(&setup.database.url)).unwrap();
+        let (runtime, one_cpu) = tandem::runtime::build(Some(&setup.database.url)).unwrap();
+        check(one_cpu == (backend == Backend::Sqlite), || {
+            let on = if one_cpu { "is" } else { "is not" };
+            format!("the ingest's runtime on {backend:?} {on} on one CPU, unlike the daemon's")
+        });
         runtime.block_on(drain_once(setup, messages))
     });
     let measured = tokio::task::spawn_blocking(move || daemon.join())
