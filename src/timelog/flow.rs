@@ -300,10 +300,9 @@ impl Lookups {
         let days =
             store::timelog::minutes_of_assistant_per_day(conn, assistant_id, first, last).await?;
         for date in first.iter_days().take_while(|date| *date <= last) {
-            let minutes = days
-                .iter()
-                .find(|(logged, _)| *logged == date)
-                .map_or(0, |(_, minutes)| *minutes);
+            self.stored.insert((assistant_id, date), 0);
+        }
+        for (date, minutes) in days {
             self.stored.insert((assistant_id, date), minutes);
         }
         Ok(self.stored.get(&(assistant_id, day)).copied().unwrap_or(0))
