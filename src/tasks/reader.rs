@@ -1,9 +1,9 @@
 //! The reader: fetch a batch, parse it, and record every message with its effects (the
-//! route's flow: stored rows and queued replies) in few transactions, a savepoint per message
-//! keyed by its Message-ID; then move the batch on the server. A message whose handling fails
-//! is undone alone. A crash before the commit leaves the batch to be read again; a crash after
-//! it leaves the rows, so the messages read again are only moved. Nothing is lost and nothing
-//! is done twice.
+//! route's flow: stored rows and queued replies) in few transactions, keyed by its Message-ID;
+//! then move the batch on the server. A message whose handling fails is undone alone: its
+//! transaction's slice is undone and done again with a savepoint per message. A crash before
+//! the commit leaves the batch to be read again; a crash after it leaves the rows, so the
+//! messages read again are only moved. Nothing is lost and nothing is done twice.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -96,6 +96,7 @@ enum Known {
 
 /// A message whose handling failed: the key its tries are counted under, what was read of it
 /// (nothing when even reading it failed), and why.
+#[derive(Clone)]
 struct Failed {
     key: String,
     incoming: Option<Incoming>,
@@ -108,8 +109,15 @@ struct Failed {
 const WRITE_SLICE: Duration = Duration::from_millis(100);
 
 /// What the reader keeps for one write transaction of a batch.
+///
+/// A slice is first done without savepoints: one round trip less per message, and on
+/// PostgreSQL no subtransactions (past 64 in one transaction, every row the transaction wrote is
+/// looked up in `pg_subtrans`). When a message's handling fails, the slice is rolled back and
+/// done again `careful`ly, a savepoint per message, so that the message is undone alone.
 #[derive(Debug, Default)]
 struct Slice {
+    /// Whether each message has a savepoint of its own (the slice is done again after a failure).
+    careful: bool,
     /// The keys of the messages recorded, whose failed tries are forgotten at the commit.
     recorded: HashSet<String>,
     /// Whether mail was queued: the outbox is woken at the commit.
@@ -121,6 +129,8 @@ struct Slice {
     unrecorded: HashSet<String>,
     /// What each message recorded was decided to be, counted in the metrics at the commit.
     decided: Vec<Decision>,
+    /// What is logged of the messages once the slice is committed.
+    logged: Vec<Logged>,
     /// Whether a message's savepoint is open (the next message's releases it, the commit
     /// ends it).
     savepoint: bool,
@@ -142,6 +152,57 @@ impl Slice {
             .collect();
         Ok(())
     }
+}
+
+/// A message handled in a slice, logged at its commit (not before: a slice may be undone and
+/// done again).
+#[derive(Debug)]
+enum Logged {
+    Recorded {
+        key: String,
+        from: Option<String>,
+        decision: Decision,
+    },
+    Copy(String),
+}
+
+impl Logged {
+    fn log(&self) {
+        match self {
+            Logged::Recorded {
+                key,
+                from,
+                decision,
+            } => tracing::info!(
+                message_id = key,
+                from = from.as_deref().unwrap_or("-"),
+                classification = decision.classification.as_str(),
+                reason = decision.reason,
+                "recorded"
+            ),
+            Logged::Copy(key) => {
+                tracing::info!(message_id = key, "seen before; moving it only")
+            }
+        }
+    }
+}
+
+/// What became of a message in a slice.
+enum Handled {
+    /// Recorded now or before: it belongs in this folder.
+    Settle(Disposition),
+    /// Its handling failed (undone alone, in a careful slice).
+    Failed(Box<Failed>),
+    /// Its handling failed in a slice without savepoints: the slice is to be done again.
+    Redo,
+}
+
+/// Where a slice began in the batch, and what was counted then: what its redo starts from.
+struct SliceStart {
+    index: usize,
+    report: Report,
+    settled: usize,
+    failures: usize,
 }
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
@@ -368,54 +429,68 @@ impl Reader {
         }
     }
 
-    /// Records one read message in the batch's transaction; returns the folder it belongs
-    /// in, or why its handling failed.
+    /// Records one read message in the batch's transaction: in a savepoint of its own when the
+    /// slice is careful, else directly (a failure then asks for the slice to be done again).
     async fn handle(
         &self,
         tx: &mut store::Conn,
-        read: Read,
+        read: &Read,
         now: DateTime<Utc>,
         report: &mut Report,
         slice: &mut Slice,
-    ) -> Result<Result<Disposition, Failed>, StoreError> {
-        let (incoming, decided) = match read.read {
+    ) -> Result<Handled, StoreError> {
+        let (incoming, decided) = match &read.read {
             Ok(read) => read,
-            Err(failed) => return Ok(Err(failed)),
+            Err(failed) => return Ok(Handled::Failed(Box::new(failed.clone()))),
         };
-        let (outcome, wake) = match self
-            .record_in(tx, slice, &incoming, &read.source, decided, now)
-            .await?
-        {
+        let decided = decided.clone();
+        let recorded = if slice.careful {
+            self.record_in(tx, slice, incoming, &read.source, decided, now)
+                .await?
+        } else {
+            match self
+                .record_as(tx, slice, incoming, &read.source, decided, now)
+                .await
+            {
+                Ok(done) => Ok(done),
+                Err(e) => {
+                    tracing::debug!(
+                        message_id = incoming.dedupe_key,
+                        error = %anyhow::Error::from(e),
+                        "handling a message failed; its slice is done again, a savepoint per message"
+                    );
+                    return Ok(Handled::Redo);
+                }
+            }
+        };
+        let (outcome, wake) = match recorded {
             Ok(done) => done,
             Err(e) => {
-                return Ok(Err(Failed {
+                return Ok(Handled::Failed(Box::new(Failed {
                     key: incoming.dedupe_key.clone(),
                     error: format!("{:#}", anyhow::Error::from(e)),
-                    incoming: Some(incoming),
-                }));
+                    incoming: Some(incoming.clone()),
+                })));
             }
         };
         slice.queued |= wake;
-        Ok(Ok(match outcome {
+        let key = incoming.dedupe_key.clone();
+        Ok(Handled::Settle(match outcome {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
-                slice.recorded.insert(incoming.dedupe_key.clone());
+                slice.recorded.insert(key.clone());
                 slice.decided.push(decision.clone());
-                tracing::info!(
-                    message_id = incoming.dedupe_key,
-                    from = incoming.from_raw.as_deref().unwrap_or("-"),
-                    classification = decision.classification.as_str(),
-                    reason = decision.reason,
-                    "recorded"
-                );
-                decision.disposition
+                let disposition = decision.disposition;
+                slice.logged.push(Logged::Recorded {
+                    key,
+                    from: incoming.from_raw.clone(),
+                    decision,
+                });
+                disposition
             }
             Outcome::Duplicate(disposition) => {
                 report.duplicates += 1;
-                tracing::info!(
-                    message_id = incoming.dedupe_key,
-                    "seen before; moving it only"
-                );
+                slice.logged.push(Logged::Copy(key));
                 disposition
             }
         }))
@@ -467,10 +542,10 @@ impl Reader {
 
     /// Reads one batch from the mailbox (bounded by `[inbound] batch_size` and
     /// `[limits] batch_bytes`): parses every message on one blocking thread (CPU work a sender
-    /// controls, kept off the runtime), records them in one transaction with a savepoint each
-    /// (committed and reopened every [`WRITE_SLICE`]), then moves them all (one command per folder on an IMAP server). A
-    /// message whose handling fails is undone alone, stays for another try and does not stop
-    /// the others.
+    /// controls, kept off the runtime), records them in one transaction (committed and reopened
+    /// every [`WRITE_SLICE`]; see [`Slice`] for its savepoints), then moves them all (one
+    /// command per folder on an IMAP server). A message whose handling fails is undone alone,
+    /// stays for another try and does not stop the others.
     pub async fn step(&self) -> Result<Report, ReadError> {
         // One process of those sharing the database reads at a time (its turn is let go when
         // this returns, or when the process dies); the others find nothing to do.
@@ -526,7 +601,16 @@ impl Reader {
         let mut tx = store::begin_immediate(&self.pool).await?;
         slice.look_up(&mut tx, &keys).await?;
         let mut opened = std::time::Instant::now();
-        for read in batch {
+        let start_at =
+            |index: usize, report: &Report, settle: &Vec<_>, failures: &Vec<_>| SliceStart {
+                index,
+                report: report.clone(),
+                settled: settle.len(),
+                failures: failures.len(),
+            };
+        let mut start = start_at(0, &report, &settle, &failures);
+        let mut index = 0;
+        while let Some(read) = batch.get(index) {
             if opened.elapsed() >= WRITE_SLICE {
                 self.commit_slice(tx, &mut slice).await?;
                 // The outbox's claims and marks waiting meanwhile go first.
@@ -535,29 +619,47 @@ impl Reader {
                 tx = store::begin_immediate(&self.pool).await?;
                 slice.look_up(&mut tx, &keys).await?;
                 opened = std::time::Instant::now();
+                start = start_at(index, &report, &settle, &failures);
             }
-            let (id, source) = (read.id.clone(), read.source.clone());
             match self
                 .handle(&mut tx, read, now, &mut report, &mut slice)
                 .await?
             {
-                Ok(disposition) => settle.push((id, disposition)),
-                Err(failed) => {
+                Handled::Settle(disposition) => settle.push((read.id.clone(), disposition)),
+                Handled::Redo => {
+                    // Undone whole, and done again from its first message, each in a savepoint.
+                    // The clock starts again, so the redo gets at least one message done.
+                    store::rollback(tx).await?;
+                    tx = store::begin_immediate(&self.pool).await?;
+                    slice = Slice {
+                        careful: true,
+                        ..Slice::default()
+                    };
+                    slice.look_up(&mut tx, &keys).await?;
+                    opened = std::time::Instant::now();
+                    index = start.index;
+                    report = start.report.clone();
+                    settle.truncate(start.settled);
+                    failures.truncate(start.failures);
+                    continue;
+                }
+                Handled::Failed(failed) => {
                     failures.push(failed.error.clone());
                     let key = failed.key.clone();
                     match self
-                        .failed(&mut tx, &mut slice, failed, &source, now)
+                        .failed(&mut tx, &mut slice, *failed, &read.source, now)
                         .await?
                     {
                         Some(disposition) => {
                             report.recorded += 1;
                             slice.recorded.insert(key);
-                            settle.push((id, disposition));
+                            settle.push((read.id.clone(), disposition));
                         }
                         None => report.failed += 1,
                     }
                 }
             }
+            index += 1;
         }
         self.commit_slice(tx, &mut slice).await?;
         drop(turn);
@@ -587,6 +689,9 @@ impl Reader {
         store::commit(tx).await?;
         if done.queued {
             self.wake.notify_one();
+        }
+        for logged in &done.logged {
+            logged.log();
         }
         for decision in &done.decided {
             self.count(decision);

@@ -189,6 +189,71 @@ async fn a_message_whose_flow_always_fails_is_quarantined_after_its_tries_and_ho
     assert!(!answered);
 }
 
+/// The reader does a batch's messages without savepoints; when one fails, what the batch did so
+/// far is undone and done again, a savepoint per message. The others are then recorded and
+/// answered exactly once, and only the failing one stays for another try.
+#[tokio::test]
+async fn a_message_failing_amid_a_batch_is_undone_alone_and_the_others_are_done_once() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    // A time log about "boom" fails to store, on purpose; the others store.
+    let broken = if on_postgres() {
+        "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN IF NEW.description LIKE '%boom%' THEN \
+         RAISE EXCEPTION 'broken on purpose'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER broken BEFORE INSERT ON time_entry \
+         FOR EACH ROW EXECUTE FUNCTION broken()"
+    } else {
+        "CREATE TRIGGER broken BEFORE INSERT ON time_entry \
+         WHEN NEW.description LIKE '%boom%' \
+         BEGIN SELECT RAISE(ABORT, 'broken on purpose'); END"
+    };
+    t.execute(broken).await;
+    let queued = t.count("outbox").await;
+    for i in 1..=5 {
+        let task = if i == 3 { "boom" } else { "Invoices" };
+        let mail = message(
+            "Sam Lee <sam@va.example>",
+            &format!("<h{i}@va.example>"),
+            "Hours",
+            "",
+            &format!("2026-11-25 1h {task} {i}"),
+        );
+        t.deliver(&format!("{i}.hours"), &mail);
+    }
+
+    let report = t.app.reader().step().await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 5,
+            recorded: 4,
+            duplicates: 0,
+            settled: 4,
+            failed: 1,
+        }
+    );
+    let left: Vec<String> = t
+        .mailbox_files()
+        .into_iter()
+        .filter(|f| f.starts_with("new/"))
+        .collect();
+    assert_eq!(left, ["new/3.hours"]);
+    assert_eq!(t.count("inbound_message").await, 4);
+    assert_eq!(t.count("submission").await, 4);
+    assert_eq!(t.count("time_entry").await, 4);
+    assert_eq!(t.count("outbox").await - queued, 4, "one receipt each");
+    let broke = t
+        .scalar(
+            "SELECT COUNT(*) FROM inbound_attempt \
+             WHERE dedupe_key = '<h3@va.example>' AND attempts = 1 \
+             AND last_error LIKE '%broken on purpose%'",
+        )
+        .await;
+    assert_eq!((t.count("inbound_attempt").await, broke), (1, 1));
+}
+
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_recorded_from_its_header_and_quarantined() {
     let t =
