@@ -456,7 +456,7 @@ impl Reader {
                 Err(e) => {
                     tracing::debug!(
                         message_id = incoming.dedupe_key,
-                        error = %anyhow::Error::from(e),
+                        error = format!("{:#}", anyhow::Error::from(e)),
                         "handling a message failed; its slice is done again, a savepoint per message"
                     );
                     return Ok(Handled::Redo);
