@@ -378,15 +378,18 @@ impl Templates {
         self.ensure_compiled(&keys)?;
         let registries = self.registries.read().unwrap_or_else(|e| e.into_inner());
         let [subject, text, html] = &keys;
+        let failed = |e: handlebars::RenderError| TemplateError::Render {
+            name: name.to_string(),
+            locale,
+            message: e.to_string(),
+        };
+        // The context is made into JSON once for the three parts.
+        let context = handlebars::Context::wraps(context).map_err(failed)?;
         let render = |part: Part, key: &str| {
             registries
                 .of(part)
-                .render(key, context)
-                .map_err(|e| TemplateError::Render {
-                    name: name.to_string(),
-                    locale,
-                    message: e.to_string(),
-                })
+                .render_with_context(key, &context)
+                .map_err(failed)
         };
         let subject = render(Part::Subject, subject)?;
         Ok(Rendered {
