@@ -118,7 +118,14 @@ pub fn format_month(year: i32, month: u32, locale: Locale) -> String {
 
 /// `1:30 h`: minutes as hours and minutes, the same in both languages.
 pub fn format_duration(minutes: i64) -> String {
-    format!("{}:{:02} h", minutes / 60, minutes % 60)
+    format!("{} h", hours_minutes(minutes))
+}
+
+/// `h:mm` (`1:30`, `42:05`): every duration tandem writes, in both languages, in mails,
+/// timesheets and charts. Any integer of minutes, as wide as a sum of them may be.
+pub fn hours_minutes(minutes: impl Into<i128>) -> String {
+    let minutes = minutes.into();
+    format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
 #[cfg(test)]

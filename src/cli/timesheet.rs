@@ -9,10 +9,11 @@ use super::{deliver, open_app, open_store, print_json, print_table};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::format::format_money;
+use crate::format::hours_minutes;
 use crate::recipients::People;
 use crate::store::timesheets::{self, Timesheet};
 use crate::timesheet::flow::{self, Sent};
-use crate::timesheet::{hours_minutes, month_days};
+use crate::timesheet::month_days;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::domain::Locale;
+use crate::format::hours_minutes;
 
 /// Hours of one engagement, one value per week, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -125,8 +126,8 @@ pub fn text(chart: &Chart, locale: Locale) -> String {
             let total: i128 = minutes.iter().map(|&m| i128::from(m)).sum();
             let cells = minutes
                 .iter()
-                .map(|&m| format_minutes(i128::from(m)))
-                .chain([format_minutes(total)])
+                .map(|&m| hours_minutes(i128::from(m)))
+                .chain([hours_minutes(total)])
                 .collect();
             (cut(&series.label, TEXT_LABEL_WIDTH), cells, total)
         })
@@ -384,16 +385,10 @@ fn week_minutes(series: &Series, weeks: usize) -> impl Iterator<Item = i64> + '_
         .take(weeks)
 }
 
-/// `12:30`: hours and minutes, as every other duration tandem shows (`minutes` is never
-/// negative here).
-fn format_minutes(minutes: i128) -> String {
-    format!("{}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// A y-axis label in hours and minutes (`2:30`), rounded to the minute.
 fn format_axis(hours: f64) -> String {
     let minutes = (hours * 60.0).round().max(0.0) as i128;
-    format_minutes(minutes)
+    hours_minutes(minutes)
 }
 
 /// The row's bar: its share of the largest total in at most 10 '#', at least one for any hours.
@@ -654,9 +649,9 @@ odd    0:00  1:30  2:00   3:30 ##########
         assert_eq!(bar_length(1, 1_000_000), 1);
         assert_eq!(bar_length(100, 100), 10);
         assert_eq!(bar_length(50, 100), 5);
-        assert_eq!(format_minutes(0), "0:00");
-        assert_eq!(format_minutes(615), "10:15");
-        assert_eq!(format_minutes(i128::from(i64::MAX)).len(), 21);
+        assert_eq!(hours_minutes(0), "0:00");
+        assert_eq!(hours_minutes(615), "10:15");
+        assert_eq!(hours_minutes(i128::from(i64::MAX)).len(), 21);
         assert_eq!(format_axis(2.5), "2:30");
         assert_eq!(format_axis(-0.0001), "0:00");
     }

@@ -7,9 +7,10 @@
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
-use super::{amount, hours_minutes, month_days};
+use super::{amount, month_days};
 use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::TimesheetLine;
+use crate::format::hours_minutes;
 use crate::format::{format_date, format_day, format_money, format_month};
 use crate::inbound::message::Received;
 use crate::outbound::{self, Attachment, AutoSubmitted};

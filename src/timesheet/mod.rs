@@ -12,6 +12,7 @@ pub mod flow;
 use chrono::NaiveDate;
 
 use crate::domain::TimesheetLine;
+use crate::format::hours_minutes;
 
 /// The first and last day of month `YYYY-MM`; `None` when it is not one.
 pub fn month_days(month: &str) -> Option<(NaiveDate, NaiveDate)> {
@@ -46,11 +47,6 @@ pub fn key_parts(natural_key: &str) -> Option<(i64, String)> {
 /// The amount of `minutes` at `rate_cents` an hour, rounded to the cent (as `hours export`).
 pub fn amount(minutes: i64, rate_cents: Option<i64>) -> Option<i64> {
     rate_cents.map(|rate| (rate * minutes + 30) / 60)
-}
-
-/// `h:mm`: `1:30`, `42:05`.
-pub fn hours_minutes(minutes: i64) -> String {
-    format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
 fn decimal(cents: i64) -> String {
