@@ -16,6 +16,19 @@ pub struct NewEntry<'a> {
     pub line_text: &'a str,
 }
 
+/// Binds an entry's values in the order of `COLUMNS` (in [`insert_submission`]) to a row of
+/// a `QueryBuilder`'s `push_values`, whichever the backend.
+macro_rules! bind_entry {
+    ($row:ident, $e:ident) => {
+        $row.push_bind($e.engagement_id)
+            .push_bind($e.work_date)
+            .push_bind(i64::from($e.minutes))
+            .push_bind($e.description)
+            .push_bind($e.line_no as i64)
+            .push_bind($e.line_text)
+    };
+}
+
 /// Entries written by one statement (SQLite takes at most 32,766 parameters in one).
 const ENTRIES_PER_STATEMENT: usize = 500;
 
@@ -70,12 +83,7 @@ pub async fn insert_submission(
                 .push_bind(now)
                 .push(" FROM s, (");
             query.push_values(first, |mut row, e| {
-                row.push_bind(e.engagement_id)
-                    .push_bind(e.work_date)
-                    .push_bind(i64::from(e.minutes))
-                    .push_bind(e.description)
-                    .push_bind(e.line_no as i64)
-                    .push_bind(e.line_text);
+                bind_entry!(row, e);
             });
             query.push(") AS v");
             if backend == Backend::Postgres {
@@ -100,15 +108,9 @@ pub async fn insert_submission(
                 "INSERT INTO time_entry (submission_id, {COLUMNS}, status, created_at) "
             ));
             insert.push_values(chunk, |mut row, e| {
-                row.push_bind(id)
-                    .push_bind(e.engagement_id)
-                    .push_bind(e.work_date)
-                    .push_bind(i64::from(e.minutes))
-                    .push_bind(e.description)
-                    .push_bind(e.line_no as i64)
-                    .push_bind(e.line_text)
-                    .push("'logged'")
-                    .push_bind(now);
+                row.push_bind(id);
+                bind_entry!(row, e);
+                row.push("'logged'").push_bind(now);
             });
             insert.build().execute(c).await.map(|r| r.rows_affected())
         })?;
