@@ -9,12 +9,13 @@ use super::Reading;
 use crate::compose::{AgencyView, Composer, MailError};
 use crate::inbound::message::Received;
 use crate::outbound::{self, AutoSubmitted};
-use crate::recipients::People;
+use crate::recipients::{People, Recipient};
 use crate::store::{self, Conn, surveys::Survey};
+use crate::survey::Question;
 use crate::survey::answers::Parsed;
 use crate::survey::flow::{
-    AnsweredView, Asked, QuestionView, ask, example, period_label, question_views, record,
-    stored_questions, survey_label, value_from_json, value_text,
+    AnsweredView, Asked, QuestionView, Reminder, ask, example, period_label, question_views,
+    record, remind_unanswered, stored_questions, survey_label, value_from_json, value_text,
 };
 
 #[derive(Debug, Serialize)]
@@ -42,16 +43,7 @@ pub async fn send(
 ) -> Result<Option<i64>, MailError> {
     let to = people.assistant()?;
     let questions = super::questions(&people.client.name);
-    let context = CheckinContext {
-        agency: compose.agency_view(),
-        recipient_name: to.name.clone(),
-        client_name: people.client.name.clone(),
-        period_label: period_label(period, to.locale),
-        trial,
-        reminder: false,
-        questions: question_views(&questions, to.locale),
-        example: example(&questions, to.locale),
-    };
+    let context = checkin_context(compose, people, &to, &questions, period, trial, false);
     let mail = compose
         .mail(&to, "checkin", &context, AutoSubmitted::Generated)?
         .expecting_reply();
@@ -63,6 +55,28 @@ pub async fn send(
     ask(tx, people, &to, &asked, &mail, key, now).await
 }
 
+/// What a check-in's mail (or its reminder) says.
+fn checkin_context(
+    compose: &Composer,
+    people: &People,
+    to: &Recipient,
+    questions: &[Question],
+    period: &str,
+    trial: bool,
+    reminder: bool,
+) -> CheckinContext {
+    CheckinContext {
+        agency: compose.agency_view(),
+        recipient_name: to.name.clone(),
+        client_name: people.client.name.clone(),
+        period_label: period_label(period, to.locale),
+        trial,
+        reminder,
+        questions: question_views(questions, to.locale),
+        example: example(questions, to.locale),
+    }
+}
+
 /// Queues the one reminder of an unanswered check-in, threaded under it.
 pub async fn remind(
     tx: &mut Conn,
@@ -72,37 +86,27 @@ pub async fn remind(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
-    let Some(checkin) =
-        crate::survey::flow::unanswered(tx, people.engagement.id, "checkin", period).await?
-    else {
-        return Ok(false);
-    };
-    let to = people.assistant()?;
-    let questions = stored_questions(&checkin)?;
-    let context = CheckinContext {
-        agency: compose.agency_view(),
-        recipient_name: to.name.clone(),
-        client_name: people.client.name.clone(),
-        period_label: period_label(period, to.locale),
-        trial: people.engagement.status == crate::domain::EngagementStatus::Trial,
-        reminder: true,
-        questions: question_views(&questions, to.locale),
-        example: example(&questions, to.locale),
-    };
-    let mail = compose
-        .mail(&to, "checkin", &context, AutoSubmitted::Generated)?
-        .in_reply_to(&checkin.message_id, &[])
-        .expecting_reply();
-    Ok(outbound::enqueue_about(
-        tx,
+    let reminder = Reminder {
+        kind: "checkin",
+        period,
+        template: "checkin",
+        outbox_kind: "checkin_reminder",
         key,
-        "checkin_reminder",
-        Some(people.engagement.id),
-        Some(checkin.id),
-        &mail,
+    };
+    let trial = people.engagement.status == crate::domain::EngagementStatus::Trial;
+    let context = |to: &Recipient, questions: &[Question]| {
+        checkin_context(compose, people, to, questions, period, trial, true)
+    };
+    remind_unanswered(
+        tx,
+        compose,
+        people,
+        &reminder,
+        || people.assistant(),
+        context,
         now,
     )
-    .await?)
+    .await
 }
 
 #[derive(Debug, Serialize)]

@@ -127,17 +127,7 @@ pub async fn send(
         }
         Occasion::Feedback { .. } => period_label(&period, to.locale),
     };
-    let context = SurveyContext {
-        agency: compose.agency_view(),
-        recipient_name: to.name.clone(),
-        client_name: people.client.name.clone(),
-        assistant_name: people.assistant.name.clone(),
-        period_label: label,
-        trial,
-        reminder: false,
-        questions: question_views(questions, to.locale),
-        example: example(questions, to.locale),
-    };
+    let context = survey_context(compose, people, &to, questions, label, trial, false);
     let mail = compose
         .mail(&to, "survey", &context, AutoSubmitted::Generated)?
         .expecting_reply();
@@ -281,6 +271,29 @@ pub async fn unanswered(
         .filter(|s| s.answered_at.is_none()))
 }
 
+/// What a feedback survey's mail (or its reminder) says.
+fn survey_context(
+    compose: &Composer,
+    people: &People,
+    to: &Recipient,
+    questions: &[Question],
+    period_label: String,
+    trial: bool,
+    reminder: bool,
+) -> SurveyContext {
+    SurveyContext {
+        agency: compose.agency_view(),
+        recipient_name: to.name.clone(),
+        client_name: people.client.name.clone(),
+        assistant_name: people.assistant.name.clone(),
+        period_label,
+        trial,
+        reminder,
+        questions: question_views(questions, to.locale),
+        example: example(questions, to.locale),
+    }
+}
+
 /// Queues the one reminder of an unanswered survey, threaded under it.
 pub async fn remind(
     tx: &mut Conn,
@@ -290,31 +303,68 @@ pub async fn remind(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, MailError> {
-    let Some(survey) = unanswered(tx, people.engagement.id, "feedback", period).await? else {
+    let reminder = Reminder {
+        kind: "feedback",
+        period,
+        template: "survey",
+        outbox_kind: "survey_reminder",
+        key,
+    };
+    let trial = people.engagement.status == EngagementStatus::Trial;
+    let context = |to: &Recipient, questions: &[Question]| {
+        let label = period_label(period, to.locale);
+        survey_context(compose, people, to, questions, label, trial, true)
+    };
+    remind_unanswered(
+        tx,
+        compose,
+        people,
+        &reminder,
+        || people.client_contact(),
+        context,
+        now,
+    )
+    .await
+}
+
+/// The one reminder of an unanswered survey or check-in: what was asked (`kind` of `period`),
+/// the mail's template, its outbox kind and natural key.
+pub(crate) struct Reminder<'a> {
+    pub kind: &'a str,
+    pub period: &'a str,
+    pub template: &'a str,
+    pub outbox_kind: &'a str,
+    pub key: &'a str,
+}
+
+/// Queues `reminder` of the engagement's unanswered survey or check-in to the one `to` names,
+/// threaded under it, with the context `context` makes of its stored questions; `false` when
+/// there is none unanswered.
+pub(crate) async fn remind_unanswered<C: Serialize>(
+    tx: &mut Conn,
+    compose: &Composer,
+    people: &People,
+    reminder: &Reminder<'_>,
+    to: impl FnOnce() -> Result<Recipient, StoreError>,
+    context: impl FnOnce(&Recipient, &[Question]) -> C,
+    now: DateTime<Utc>,
+) -> Result<bool, MailError> {
+    let engagement = people.engagement.id;
+    let Some(survey) = unanswered(tx, engagement, reminder.kind, reminder.period).await? else {
         return Ok(false);
     };
-    let to = people.client_contact()?;
+    let to = to()?;
     let questions = stored_questions(&survey)?;
-    let context = SurveyContext {
-        agency: compose.agency_view(),
-        recipient_name: to.name.clone(),
-        client_name: people.client.name.clone(),
-        assistant_name: people.assistant.name.clone(),
-        period_label: period_label(period, to.locale),
-        trial: people.engagement.status == EngagementStatus::Trial,
-        reminder: true,
-        questions: question_views(&questions, to.locale),
-        example: example(&questions, to.locale),
-    };
+    let context = context(&to, &questions);
     let mail = compose
-        .mail(&to, "survey", &context, AutoSubmitted::Generated)?
+        .mail(&to, reminder.template, &context, AutoSubmitted::Generated)?
         .in_reply_to(&survey.message_id, &[])
         .expecting_reply();
     Ok(outbound::enqueue_about(
         tx,
-        key,
-        "survey_reminder",
-        Some(people.engagement.id),
+        reminder.key,
+        reminder.outbox_kind,
+        Some(engagement),
         Some(survey.id),
         &mail,
         now,
