@@ -160,5 +160,9 @@ mod tests {
         assert_eq!(format_day_month(d, Locale::En), "23 Nov");
         assert_eq!(format_duration(90), "1:30 h");
         assert_eq!(format_duration(600), "10:00 h");
+        assert_eq!(hours_minutes(0), "0:00");
+        assert_eq!(hours_minutes(125), "2:05");
+        assert_eq!(hours_minutes(615_i64), "10:15");
+        assert_eq!(hours_minutes(i128::from(i64::MAX)).len(), 21);
     }
 }

@@ -345,7 +345,6 @@ mod tests {
             Some((7, "2026-11".into()))
         );
         assert_eq!(key_parts("timesheet:x:2026-11"), None);
-        assert_eq!(hours_minutes(125), "2:05");
         assert_eq!(amount(90, Some(4500)), Some(6750));
         let lines = [TimesheetLine {
             date: first,
