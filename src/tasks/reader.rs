@@ -127,10 +127,8 @@ struct Slice {
     /// The batch's keys that had no row when the transaction began: a message under one of
     /// them, unless recorded since, is new without asking the database.
     unrecorded: HashSet<String>,
-    /// What each message recorded was decided to be, counted in the metrics at the commit.
-    decided: Vec<Decision>,
-    /// What is logged of the messages once the slice is committed.
-    logged: Vec<Logged>,
+    /// What became of each message, logged and counted in the metrics at the commit.
+    done: Vec<Done>,
     /// Whether a message's savepoint is open (the next message's releases it, the commit
     /// ends it).
     savepoint: bool,
@@ -154,34 +152,42 @@ impl Slice {
     }
 }
 
-/// A message handled in a slice, logged at its commit (not before: a slice may be undone and
-/// done again).
+/// What became of a message in a slice, logged and counted at its commit (not before: a
+/// slice may be undone and done again).
 #[derive(Debug)]
-enum Logged {
+enum Done {
     Recorded {
         key: String,
         from: Option<String>,
         decision: Decision,
     },
+    /// Recorded as unreadable after its failed tries (logged when its last try failed).
+    Quarantined(Decision),
     Copy(String),
 }
 
-impl Logged {
-    fn log(&self) {
+impl Done {
+    /// Logs it; returns what it was decided to be, for the metrics.
+    fn log(&self) -> Option<&Decision> {
         match self {
-            Logged::Recorded {
+            Done::Recorded {
                 key,
                 from,
                 decision,
-            } => tracing::info!(
-                message_id = key,
-                from = from.as_deref().unwrap_or("-"),
-                classification = decision.classification.as_str(),
-                reason = decision.reason,
-                "recorded"
-            ),
-            Logged::Copy(key) => {
-                tracing::info!(message_id = key, "seen before; moving it only")
+            } => {
+                tracing::info!(
+                    message_id = key,
+                    from = from.as_deref().unwrap_or("-"),
+                    classification = decision.classification.as_str(),
+                    reason = decision.reason,
+                    "recorded"
+                );
+                Some(decision)
+            }
+            Done::Quarantined(decision) => Some(decision),
+            Done::Copy(key) => {
+                tracing::info!(message_id = key, "seen before; moving it only");
+                None
             }
         }
     }
@@ -479,9 +485,8 @@ impl Reader {
             Outcome::Recorded(decision) => {
                 report.recorded += 1;
                 slice.recorded.insert(key.clone());
-                slice.decided.push(decision.clone());
                 let disposition = decision.disposition;
-                slice.logged.push(Logged::Recorded {
+                slice.done.push(Done::Recorded {
                     key,
                     from: incoming.from_raw.clone(),
                     decision,
@@ -490,7 +495,7 @@ impl Reader {
             }
             Outcome::Duplicate(disposition) => {
                 report.duplicates += 1;
-                slice.logged.push(Logged::Copy(key));
+                slice.done.push(Done::Copy(key));
                 disposition
             }
         }))
@@ -533,8 +538,9 @@ impl Reader {
             .await??;
         Ok(Some(match recorded.0 {
             Outcome::Recorded(decision) => {
-                slice.decided.push(decision.clone());
-                decision.disposition
+                let disposition = decision.disposition;
+                slice.done.push(Done::Quarantined(decision));
+                disposition
             }
             Outcome::Duplicate(disposition) => disposition,
         }))
@@ -683,18 +689,17 @@ impl Reader {
     /// Commits what the batch recorded so far: forgets the failed tries of the messages it
     /// recorded and wakes the outbox when mail was queued; the slice starts afresh.
     async fn commit_slice(&self, mut tx: store::Tx, slice: &mut Slice) -> Result<(), StoreError> {
-        let done = std::mem::take(slice);
-        let keys: Vec<&str> = done.recorded.iter().map(String::as_str).collect();
+        let taken = std::mem::take(slice);
+        let keys: Vec<&str> = taken.recorded.iter().map(String::as_str).collect();
         store::inbound::clear_attempts(&mut tx, &keys).await?;
         store::commit(tx).await?;
-        if done.queued {
+        if taken.queued {
             self.wake.notify_one();
         }
-        for logged in &done.logged {
-            logged.log();
-        }
-        for decision in &done.decided {
-            self.count(decision);
+        for done in &taken.done {
+            if let Some(decision) = done.log() {
+                self.count(decision);
+            }
         }
         Ok(())
     }
