@@ -141,15 +141,8 @@ pub async fn minutes_on(
     assistant_id: i64,
     day: NaiveDate,
 ) -> Result<i64, StoreError> {
-    Ok(on!(conn, |c| sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(t.minutes), 0) AS BIGINT) FROM time_entry t \
-         JOIN engagement e ON e.id = t.engagement_id \
-         WHERE e.assistant_id = $1 AND t.work_date = $2 AND t.status = 'logged'",
-    )
-    .bind(assistant_id)
-    .bind(day)
-    .fetch_one(c)
-    .await)?)
+    let days = minutes_of_assistant_per_day(conn, assistant_id, day, day).await?;
+    Ok(days.first().map_or(0, |(_, minutes)| *minutes))
 }
 
 /// The minutes an assistant has logged (not void) on each day from `from` to `to` (both
