@@ -89,6 +89,51 @@ pub async fn enqueue_about(
     mail: &Outgoing,
     now: DateTime<Utc>,
 ) -> Result<bool, OutboundError> {
+    let about = About {
+        natural_key,
+        kind,
+        engagement_id,
+        survey_id,
+    };
+    write(conn, &about, mail, now, false).await
+}
+
+/// [`enqueue`] for a mail whose natural key no row can have yet, as it names a row this
+/// transaction wrote (a receipt, by the message it answers): in a transaction that keeps its
+/// rows to write them together, kept with them.
+pub async fn enqueue_new(
+    conn: &mut Conn,
+    natural_key: &str,
+    kind: &str,
+    engagement_id: Option<i64>,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<(), OutboundError> {
+    let about = About {
+        natural_key,
+        kind,
+        engagement_id,
+        survey_id: None,
+    };
+    write(conn, &about, mail, now, true).await.map(drop)
+}
+
+/// What a queued mail is about: its row's keys.
+struct About<'a> {
+    natural_key: &'a str,
+    kind: &'a str,
+    engagement_id: Option<i64>,
+    survey_id: Option<i64>,
+}
+
+/// Builds `mail` and writes its row ([`store::outbox::enqueue_new`] when its key is `new`).
+async fn write(
+    conn: &mut Conn,
+    about: &About<'_>,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+    new: bool,
+) -> Result<bool, OutboundError> {
     let raw = message::build(mail, now)?;
     let recipients = mail
         .to
@@ -96,21 +141,21 @@ pub async fn enqueue_about(
         .map(|m| m.email.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(store::outbox::enqueue(
-        conn,
-        &store::outbox::NewOutbound {
-            natural_key,
-            message_id: &mail.message_id,
-            kind,
-            engagement_id,
-            recipient: &recipients,
-            subject: &mail.subject,
-            token: mail.token.as_deref(),
-            survey_id,
-            raw: &raw,
-            follows: &mail.references,
-        },
-        now,
-    )
-    .await?)
+    let row = store::outbox::NewOutbound {
+        natural_key: about.natural_key,
+        message_id: &mail.message_id,
+        kind: about.kind,
+        engagement_id: about.engagement_id,
+        recipient: &recipients,
+        subject: &mail.subject,
+        token: mail.token.as_deref(),
+        survey_id: about.survey_id,
+        raw: &raw,
+        follows: &mail.references,
+    };
+    if new {
+        store::outbox::enqueue_new(conn, &row, now).await?;
+        return Ok(true);
+    }
+    Ok(store::outbox::enqueue(conn, &row, now).await?)
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Conn, StoreError};
+use super::{Conn, StoreError, Table};
 use crate::domain::{Classification, Disposition};
 use crate::inbound::auth::Authentication;
 
@@ -47,6 +47,89 @@ pub struct InboundRow {
     pub received_at: DateTime<Utc>,
 }
 
+/// A row of `inbound_message` to write, owned: what [`record`] writes at once, and a
+/// transaction that writes later keeps (with the id taken for it).
+#[derive(Debug, Clone)]
+pub(super) struct Row {
+    pub(super) id: i64,
+    pub(super) dedupe_key: String,
+    pub(super) message_id: Option<String>,
+    pub(super) source: String,
+    pub(super) from_addr: Option<String>,
+    pub(super) subject: Option<String>,
+    pub(super) sent_at: Option<DateTime<Utc>>,
+    pub(super) classification: &'static str,
+    pub(super) reason: String,
+    pub(super) disposition: &'static str,
+    pub(super) size_bytes: i64,
+    pub(super) received_at: DateTime<Utc>,
+    pub(super) content_hash: Option<String>,
+    pub(super) auth_verdict: Option<&'static str>,
+    pub(super) authentication: Option<String>,
+}
+
+impl NewInbound<'_> {
+    /// The row, under `id` (unused when the database gives it).
+    fn row(&self, id: i64, now: DateTime<Utc>) -> Row {
+        Row {
+            id,
+            dedupe_key: self.dedupe_key.to_string(),
+            message_id: self.message_id.map(str::to_string),
+            source: self.source.to_string(),
+            from_addr: self.from_addr.map(str::to_string),
+            subject: self.subject.map(str::to_string),
+            sent_at: self.sent_at,
+            classification: self.classification.as_str(),
+            reason: self.reason.to_string(),
+            disposition: self.disposition.as_str(),
+            size_bytes: self.size_bytes as i64,
+            received_at: now,
+            content_hash: self.content_hash.map(str::to_string),
+            auth_verdict: self.authentication.map(|a| a.verdict.as_str()),
+            authentication: self
+                .authentication
+                .map(|a| serde_json::to_string(a).unwrap_or_default()),
+        }
+    }
+}
+
+/// Pushes `INSERT INTO inbound_message ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
+/// `$query`, with their ids when `$with_id` (else the database gives them).
+macro_rules! push_rows {
+    ($query:ident, $rows:expr, $with_id:expr) => {
+        $query.push(if $with_id {
+            "INSERT INTO inbound_message (id, "
+        } else {
+            "INSERT INTO inbound_message ("
+        });
+        $query.push(
+            "dedupe_key, message_id, source, from_addr, subject, sent_at, classification, \
+             reason, disposition, size_bytes, received_at, content_hash, auth_verdict, \
+             authentication) ",
+        );
+        $query.push_values($rows.iter(), |mut row, r| {
+            if $with_id {
+                row.push_bind(r.id);
+            }
+            row.push_bind(&*r.dedupe_key)
+                .push_bind(r.message_id.as_deref())
+                .push_bind(&*r.source)
+                .push_bind(r.from_addr.as_deref())
+                .push_bind(r.subject.as_deref())
+                .push_bind(r.sent_at)
+                .push_bind(r.classification)
+                .push_bind(&*r.reason)
+                .push_bind(r.disposition)
+                .push_bind(r.size_bytes)
+                .push_bind(r.received_at)
+                .push_bind(r.content_hash.as_deref())
+                .push_bind(r.auth_verdict)
+                .push_bind(r.authentication.as_deref());
+        });
+    };
+}
+pub(super) use push_rows;
+
 /// Records a message. Returns its new row id, or `None` when a message with the same key has
 /// been recorded before (then nothing is written and nothing may be acted on).
 pub async fn record(
@@ -54,32 +137,30 @@ pub async fn record(
     new: &NewInbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(on!(conn, |c| sqlx::query_scalar(
-        "INSERT INTO inbound_message (dedupe_key, message_id, source, from_addr, subject, sent_at, \
-         classification, reason, disposition, size_bytes, received_at, content_hash, \
-         auth_verdict, authentication) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-    )
-    .bind(new.dedupe_key)
-    .bind(new.message_id)
-    .bind(new.source)
-    .bind(new.from_addr)
-    .bind(new.subject)
-    .bind(new.sent_at)
-    .bind(new.classification.as_str())
-    .bind(new.reason)
-    .bind(new.disposition.as_str())
-    .bind(new.size_bytes as i64)
-    .bind(now)
-    .bind(new.content_hash)
-    .bind(new.authentication.map(|a| a.verdict.as_str()))
-    .bind(
-        new.authentication
-            .map(|a| serde_json::to_string(a).unwrap_or_default()),
-    )
-    .fetch_optional(c)
-    .await)?)
+    let rows = [new.row(0, now)];
+    Ok(on!(conn, |c, Db| {
+        let mut query = sqlx::QueryBuilder::<Db>::new("");
+        push_rows!(query, rows, false);
+        query.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id");
+        query.build_query_scalar().fetch_optional(c).await
+    })?)
+}
+
+/// Records a message that has no row (the caller looked, in this transaction): in a
+/// transaction that writes later ([`Conn::write_later`]), the row is kept and written with the
+/// others; else as [`record`] does. Returns its id.
+pub async fn record_new(
+    conn: &mut Conn,
+    new: &NewInbound<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let Some(id) = conn.later_id(Table::Inbound).await? else {
+        return record(conn, new, now).await;
+    };
+    if let Some(later) = conn.later() {
+        later.inbound(new.row(id, now));
+    }
+    Ok(Some(id))
 }
 
 /// A recorded message, as a copy seen again is compared with it and filed where it went.

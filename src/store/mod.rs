@@ -9,6 +9,7 @@ pub mod digest;
 pub mod engagements;
 pub mod health;
 pub mod inbound;
+mod later;
 pub mod outbox;
 pub mod people;
 pub mod privacy;
@@ -60,6 +61,25 @@ impl Backend {
     }
 }
 
+/// The tables whose rows a transaction may write later ([`Conn::write_later`]), their ids taken
+/// beforehand.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Inbound,
+    Submission,
+    Outbox,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Inbound => "inbound_message",
+            Table::Submission => "submission",
+            Table::Outbox => "outbox",
+        }
+    }
+}
+
 /// The connection pool, of one backend or the other. Queries run on a [`Conn`] taken from it.
 #[derive(Debug, Clone)]
 pub enum Pool {
@@ -69,7 +89,12 @@ pub enum Pool {
 
 /// One connection, or an open transaction: what every query takes (as `&mut Conn`; a [`Tx`]
 /// and a [`PoolConn`] deref to one). Flows, tasks and the CLI name this, never a driver type.
-pub struct Conn(Link);
+pub struct Conn {
+    link: Link,
+    /// Rows this transaction writes later ([`Conn::write_later`]); `None` while it writes
+    /// each row as it comes.
+    later: Option<Box<later::Later>>,
+}
 
 enum Link {
     SqlitePooled(PoolConnection<Sqlite>),
@@ -87,46 +112,62 @@ pub enum Driver<'c> {
 }
 
 impl Conn {
+    fn new(link: Link) -> Conn {
+        Conn { link, later: None }
+    }
+
     #[doc(hidden)]
     pub fn driver(&mut self) -> Driver<'_> {
-        match &mut self.0 {
-            Link::SqlitePooled(c) => Driver::Sqlite(c),
-            Link::SqliteTx(t) => Driver::Sqlite(t),
-            Link::PostgresPooled(c) => Driver::Postgres(c),
-            Link::PostgresTx(t) => Driver::Postgres(t),
-        }
+        driver_of(&mut self.link)
     }
 
     pub fn backend(&self) -> Backend {
-        match &self.0 {
+        match &self.link {
             Link::SqlitePooled(_) | Link::SqliteTx(_) => Backend::Sqlite,
             Link::PostgresPooled(_) | Link::PostgresTx(_) => Backend::Postgres,
         }
     }
 }
 
+fn driver_of(link: &mut Link) -> Driver<'_> {
+    match link {
+        Link::SqlitePooled(c) => Driver::Sqlite(c),
+        Link::SqliteTx(t) => Driver::Sqlite(t),
+        Link::PostgresPooled(c) => Driver::Postgres(c),
+        Link::PostgresTx(t) => Driver::Postgres(t),
+    }
+}
+
 /// Runs `$body` with `$c` bound to the driver connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`) behind `$conn: &mut Conn`. The body is compiled once per backend, so it
 /// must end in a value both share (call `.rows_affected()` inside, decode rows inside).
-/// `|$c, $db|` also names the backend's `sqlx::Database` type, for a `QueryBuilder`. Exported
-/// for the tests and benchmarks, which read and seed the database directly.
+/// `|$c, $db|` also names the backend's `sqlx::Database` type, for a `QueryBuilder`. The rows
+/// the transaction keeps to write later are written first ([`Conn::ready`]): the body's result
+/// is a `Result` whose error an `sqlx::Error` converts into. Exported for the tests and
+/// benchmarks, which read and seed the database directly.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! on {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $crate::store::Conn::driver($conn) {
-            $crate::store::Driver::Sqlite($c) => $body,
-            $crate::store::Driver::Postgres($c) => $body,
+        match $crate::store::Conn::ready($conn).await {
+            ::core::result::Result::Err(e) => {
+                ::core::result::Result::Err(::core::convert::From::from(e))
+            }
+            ::core::result::Result::Ok($crate::store::Driver::Sqlite($c)) => $body,
+            ::core::result::Result::Ok($crate::store::Driver::Postgres($c)) => $body,
         }
     };
     ($conn:expr, |$c:ident, $db:ident| $body:expr) => {
-        match $crate::store::Conn::driver($conn) {
-            $crate::store::Driver::Sqlite($c) => {
+        match $crate::store::Conn::ready($conn).await {
+            ::core::result::Result::Err(e) => {
+                ::core::result::Result::Err(::core::convert::From::from(e))
+            }
+            ::core::result::Result::Ok($crate::store::Driver::Sqlite($c)) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Sqlite;
                 $body
             }
-            $crate::store::Driver::Postgres($c) => {
+            ::core::result::Result::Ok($crate::store::Driver::Postgres($c)) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Postgres;
                 $body
@@ -449,7 +490,7 @@ impl Pool {
 
     /// A connection from the pool, for reads and single writes.
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
-        Ok(PoolConn(Conn(match self {
+        Ok(PoolConn(Conn::new(match self {
             Pool::Sqlite(p) => Link::SqlitePooled(p.acquire().await?),
             Pool::Postgres(p) => Link::PostgresPooled(p.acquire().await?),
         })))
@@ -460,14 +501,14 @@ impl Pool {
     /// on a stale read, but never writes over a decision it did not see).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Pool::Sqlite(p) => Ok(Tx(Conn(Link::SqliteTx(p.begin().await?)))),
+            Pool::Sqlite(p) => Ok(Tx(Conn::new(Link::SqliteTx(p.begin().await?)))),
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(WRITER_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                Ok(Tx(Conn(Link::PostgresTx(tx))))
+                Ok(Tx(Conn::new(Link::PostgresTx(tx))))
             }
         }
     }
@@ -477,7 +518,7 @@ impl Pool {
     /// instead of one failing on a stale read. On PostgreSQL every transaction does.
     pub async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Pool::Sqlite(p) => Ok(Tx(Conn(Link::SqliteTx(
+            Pool::Sqlite(p) => Ok(Tx(Conn::new(Link::SqliteTx(
                 p.begin_with("BEGIN IMMEDIATE").await?,
             )))),
             Pool::Postgres(_) => self.begin().await,
@@ -620,8 +661,9 @@ pub async fn begin_immediate(pool: &Pool) -> Result<Tx, StoreError> {
 
 /// Commits `tx`. When the commit fails, `tx` is rolled back as it is dropped, and its connection
 /// is closed rather than reused if that fails too (see `reusable`).
-pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    match tx.0.0 {
+pub async fn commit(mut tx: Tx) -> Result<(), StoreError> {
+    tx.flush().await?;
+    match tx.0.link {
         Link::SqliteTx(t) => t.commit().await?,
         Link::PostgresTx(t) => t.commit().await?,
         Link::SqlitePooled(_) | Link::PostgresPooled(_) => unreachable!("a Tx holds a transaction"),
@@ -631,7 +673,7 @@ pub async fn commit(tx: Tx) -> Result<(), StoreError> {
 
 /// Rolls `tx` back.
 pub async fn rollback(tx: Tx) -> Result<(), StoreError> {
-    match tx.0.0 {
+    match tx.0.link {
         Link::SqliteTx(t) => t.rollback().await?,
         Link::PostgresTx(t) => t.rollback().await?,
         Link::SqlitePooled(_) | Link::PostgresPooled(_) => unreachable!("a Tx holds a transaction"),

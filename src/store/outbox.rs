@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Backend, Conn, StoreError};
+use super::{Backend, Conn, StoreError, Table};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {
@@ -30,6 +30,93 @@ pub struct NewOutbound<'a> {
     pub follows: &'a [String],
 }
 
+/// A row of `outbox` to write, owned, with its message: what [`enqueue`] writes at once, and a
+/// transaction that writes later keeps (with the id taken for it).
+#[derive(Debug, Clone)]
+pub(super) struct Row {
+    pub(super) id: i64,
+    pub(super) natural_key: String,
+    pub(super) message_id: String,
+    pub(super) kind: String,
+    pub(super) engagement_id: Option<i64>,
+    pub(super) recipient: String,
+    pub(super) subject: String,
+    pub(super) token: Option<String>,
+    pub(super) survey_id: Option<i64>,
+    pub(super) raw: Vec<u8>,
+    pub(super) follows: Vec<String>,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+impl NewOutbound<'_> {
+    /// The row, under `id` (unused when the database gives it).
+    fn row(&self, id: i64, now: DateTime<Utc>) -> Row {
+        Row {
+            id,
+            natural_key: self.natural_key.to_string(),
+            message_id: self.message_id.to_string(),
+            kind: self.kind.to_string(),
+            engagement_id: self.engagement_id,
+            recipient: self.recipient.to_string(),
+            subject: self.subject.to_string(),
+            token: self.token.map(str::to_string),
+            survey_id: self.survey_id,
+            raw: self.raw.to_vec(),
+            follows: self.follows.to_vec(),
+            created_at: now,
+        }
+    }
+}
+
+/// Pushes `INSERT INTO outbox ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
+/// `$query`, with their ids when `$with_id` (else the database gives them): each due at once,
+/// after the latest unsent row among those it follows (looked up when it is written).
+macro_rules! push_rows {
+    ($query:ident, $rows:expr, $with_id:expr) => {
+        $query.push(if $with_id {
+            "INSERT INTO outbox (id, "
+        } else {
+            "INSERT INTO outbox ("
+        });
+        $query.push(
+            "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
+             survey_id, state, attempts, next_attempt_at, created_at, after_id) ",
+        );
+        $query.push_values($rows.iter(), |mut row, r| {
+            if $with_id {
+                row.push_bind(r.id);
+            }
+            row.push_bind(&*r.natural_key)
+                .push_bind(&*r.message_id)
+                .push_bind(&*r.kind)
+                .push_bind(r.engagement_id)
+                .push_bind(&*r.recipient)
+                .push_bind(&*r.subject)
+                .push_bind(r.token.as_deref())
+                .push_bind(r.survey_id)
+                .push("'queued'")
+                .push("0")
+                .push_bind(r.created_at)
+                .push_bind(r.created_at);
+            if r.follows.is_empty() {
+                row.push("NULL");
+            } else {
+                row.push("(SELECT id FROM outbox WHERE message_id IN (");
+                for (i, follows) in r.follows.iter().enumerate() {
+                    if i > 0 {
+                        row.push_unseparated(", ");
+                    }
+                    row.push_bind_unseparated(&**follows);
+                }
+                row.push_unseparated(
+                    ") AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)",
+                );
+            }
+        });
+    };
+}
+pub(super) use push_rows;
+
 /// Writes the row and its message, due now, after the latest unsent row among `follows`.
 /// Returns `false` when a row with the same natural key exists (and writes nothing). One
 /// round trip: on SQLite the two inserts are one command (the message goes in only when the
@@ -41,55 +128,52 @@ pub async fn enqueue(
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    // `$10` is the message; then one placeholder per Message-ID of the thread (as many as
-    // `[limits] references` lets a message carry; none for most mail).
-    let follows = (0..new.follows.len())
-        .map(|i| format!("${}", 11 + i))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let after = if new.follows.is_empty() {
-        "NULL".to_string()
-    } else {
-        format!(
-            "(SELECT id FROM outbox WHERE message_id IN ({follows}) \
-             AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)"
-        )
-    };
-    let row = format!(
-        "INSERT INTO outbox (natural_key, message_id, kind, engagement_id, recipient, subject, \
-         token, survey_id, state, attempts, next_attempt_at, created_at, after_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, 'queued', 0, $7, $7, {after}) \
-         ON CONFLICT (natural_key) DO NOTHING RETURNING id"
-    );
-    let sql = match conn.backend() {
-        Backend::Sqlite => format!(
-            "{row}; INSERT INTO outbox_raw (outbox_id, raw) \
-             SELECT last_insert_rowid(), $10 WHERE changes() = 1"
-        ),
-        Backend::Postgres => format!(
-            "WITH o AS ({row}), \
-             r AS (INSERT INTO outbox_raw (outbox_id, raw) SELECT id, $10 FROM o) \
-             SELECT id FROM o"
-        ),
-    };
-    let inserted: Vec<i64> = on!(conn, |c| {
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(new.natural_key)
-            .bind(new.message_id)
-            .bind(new.kind)
-            .bind(new.engagement_id)
-            .bind(new.recipient)
-            .bind(new.subject)
-            .bind(now)
-            .bind(new.token)
-            .bind(new.survey_id)
-            .bind(new.raw);
-        for id in new.follows {
-            query = query.bind(id);
+    let rows = [new.row(0, now)];
+    let backend = conn.backend();
+    let inserted: Vec<i64> = on!(conn, |c, Db| {
+        let mut query = sqlx::QueryBuilder::<Db>::new("");
+        if backend == Backend::Postgres {
+            query.push("WITH o AS (");
         }
-        query.fetch_all(c).await
+        push_rows!(query, rows, false);
+        query.push(" ON CONFLICT (natural_key) DO NOTHING RETURNING id");
+        match backend {
+            Backend::Sqlite => query
+                .push("; INSERT INTO outbox_raw (outbox_id, raw) SELECT last_insert_rowid(), ")
+                .push_bind(new.raw)
+                .push(" WHERE changes() = 1"),
+            Backend::Postgres => query
+                .push("), r AS (INSERT INTO outbox_raw (outbox_id, raw) SELECT id, ")
+                .push_bind(new.raw)
+                .push(" FROM o) SELECT id FROM o"),
+        };
+        query.build_query_scalar().fetch_all(c).await
     })?;
     Ok(!inserted.is_empty())
+}
+
+/// [`enqueue`] for a row whose natural key no row can have yet (it names a row this
+/// transaction wrote): in a transaction that writes later ([`Conn::write_later`]), the row is
+/// kept and written with the others (unless it follows one kept, whose id it must find).
+pub async fn enqueue_new(
+    conn: &mut Conn,
+    new: &NewOutbound<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if conn.later().is_some_and(|later| later.follows_kept(new.follows)) {
+        conn.flush().await?;
+    }
+    match conn.later_id(Table::Outbox).await? {
+        Some(id) => {
+            if let Some(later) = conn.later() {
+                later.outbox(new.row(id, now));
+            }
+        }
+        None => {
+            enqueue(conn, new, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A row the worker holds until `lease_until`.

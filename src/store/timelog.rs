@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Backend, Conn, StoreError};
+use super::{Backend, Conn, StoreError, Table};
 
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
@@ -23,11 +23,70 @@ macro_rules! bind_entry {
         $row.push_bind($e.engagement_id)
             .push_bind($e.work_date)
             .push_bind(i64::from($e.minutes))
-            .push_bind($e.description)
+            .push_bind(&*$e.description)
             .push_bind($e.line_no as i64)
-            .push_bind($e.line_text)
+            .push_bind(&*$e.line_text)
     };
 }
+pub(super) use bind_entry;
+
+/// A submission to write later, owned, under the id taken for it.
+#[derive(Debug, Clone)]
+pub(super) struct LaterSubmission {
+    pub(super) id: i64,
+    pub(super) inbound_id: i64,
+    pub(super) assistant_id: i64,
+    pub(super) receipt_message_id: Option<String>,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+/// An entry to write later, owned, with its submission's id.
+#[derive(Debug, Clone)]
+pub(super) struct LaterEntry {
+    pub(super) submission_id: i64,
+    pub(super) engagement_id: i64,
+    pub(super) work_date: NaiveDate,
+    pub(super) minutes: u32,
+    pub(super) description: String,
+    pub(super) line_no: usize,
+    pub(super) line_text: String,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+/// Pushes `INSERT INTO submission ... VALUES` of `$rows` (`&[LaterSubmission]`, with their ids).
+macro_rules! push_submissions {
+    ($query:ident, $rows:expr) => {
+        $query.push(
+            "INSERT INTO submission (id, inbound_id, assistant_id, status, created_at, \
+             receipt_message_id) ",
+        );
+        $query.push_values($rows.iter(), |mut row, r| {
+            row.push_bind(r.id)
+                .push_bind(r.inbound_id)
+                .push_bind(r.assistant_id)
+                .push("'logged'")
+                .push_bind(r.created_at)
+                .push_bind(r.receipt_message_id.as_deref());
+        });
+    };
+}
+pub(super) use push_submissions;
+
+/// Pushes `INSERT INTO time_entry ... VALUES` of `$rows` (`&[LaterEntry]`).
+macro_rules! push_entries {
+    ($query:ident, $rows:expr) => {
+        $query.push(
+            "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, \
+             description, line_no, line_text, status, created_at) ",
+        );
+        $query.push_values($rows.iter(), |mut row, e| {
+            row.push_bind(e.submission_id);
+            $crate::store::timelog::bind_entry!(row, e);
+            row.push("'logged'").push_bind(e.created_at);
+        });
+    };
+}
+pub(super) use push_entries;
 
 /// Entries written by one statement (SQLite takes at most 32,766 parameters in one).
 const ENTRIES_PER_STATEMENT: usize = 500;
@@ -36,7 +95,8 @@ const ENTRIES_PER_STATEMENT: usize = 500;
 /// already; returns the submission's id. One round trip for the submission and its first 500
 /// entries (all of them, in any mail but a huge one): on SQLite two statements in one command,
 /// the entries under the submission's id as `last_insert_rowid()` read once before they are
-/// written (a `MATERIALIZED` table); on PostgreSQL data-modifying `WITH`s.
+/// written (a `MATERIALIZED` table); on PostgreSQL data-modifying `WITH`s. In a transaction
+/// that writes later ([`Conn::write_later`]), the rows are kept and written with the others.
 pub async fn insert_submission(
     conn: &mut Conn,
     inbound_id: i64,
@@ -45,6 +105,33 @@ pub async fn insert_submission(
     receipt_message_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    if entries.len() <= ENTRIES_PER_STATEMENT
+        && let Some(id) = conn.later_id(Table::Submission).await?
+        && let Some(later) = conn.later()
+    {
+        let row = LaterSubmission {
+            id,
+            inbound_id,
+            assistant_id,
+            receipt_message_id: receipt_message_id.map(str::to_string),
+            created_at: now,
+        };
+        let entries = entries
+            .iter()
+            .map(|e| LaterEntry {
+                submission_id: id,
+                engagement_id: e.engagement_id,
+                work_date: e.work_date,
+                minutes: e.minutes,
+                description: e.description.to_string(),
+                line_no: e.line_no,
+                line_text: e.line_text.to_string(),
+                created_at: now,
+            })
+            .collect();
+        later.submission(row, entries);
+        return Ok(id);
+    }
     const COLUMNS: &str = "engagement_id, work_date, minutes, description, line_no, line_text";
     let (first, rest) = entries.split_at(entries.len().min(ENTRIES_PER_STATEMENT));
     let backend = conn.backend();

@@ -295,7 +295,7 @@ impl Reader {
             content_hash: Some(&incoming.content_hash),
             authentication: decision.authentication.as_ref(),
         };
-        let Some(id) = store::inbound::record(tx, &row, now).await? else {
+        let Some(id) = store::inbound::record_new(tx, &row, now).await? else {
             // Recorded under this key since `known` looked (it cannot, under the write lock;
             // kept for a store that allows it).
             let disposition = store::inbound::seen(tx, &key)
@@ -419,20 +419,25 @@ impl Reader {
         decided: Option<Decision>,
         now: DateTime<Utc>,
     ) -> Result<Result<(Outcome, bool), ReadError>, StoreError> {
+        // What it writes is written at once, inside its savepoint.
+        let later = tx.writes_later();
+        tx.write_later(false).await?;
         store::savepoint(tx, slice.savepoint).await?;
         slice.savepoint = true;
-        match self
+        let recorded = match self
             .record_as(tx, slice, incoming, source, decided, now)
             .await
         {
-            Ok(done) => Ok(Ok(done)),
+            Ok(done) => Ok(done),
             Err(e) => {
                 store::rollback_savepoint(tx).await?;
                 // What the message stored is undone: so is what planning kept of it.
                 slice.people.hours = Default::default();
-                Ok(Err(e))
+                Err(e)
             }
-        }
+        };
+        tx.write_later(later).await?;
+        Ok(recorded)
     }
 
     /// Records one read message in the batch's transaction: in a savepoint of its own when the
@@ -604,8 +609,7 @@ impl Reader {
             .filter_map(|read| read.read.as_ref().ok())
             .map(|(incoming, _)| incoming.dedupe_key.clone())
             .collect();
-        let mut tx = store::begin_immediate(&self.pool).await?;
-        slice.look_up(&mut tx, &keys).await?;
+        let mut tx = self.open_slice(&mut slice, &keys).await?;
         let mut opened = std::time::Instant::now();
         let start_at =
             |index: usize, report: &Report, settle: &Vec<_>, failures: &Vec<_>| SliceStart {
@@ -616,54 +620,67 @@ impl Reader {
             };
         let mut start = start_at(0, &report, &settle, &failures);
         let mut index = 0;
-        while let Some(read) = batch.get(index) {
-            if opened.elapsed() >= WRITE_SLICE {
-                self.commit_slice(tx, &mut slice).await?;
-                // The outbox's claims and marks waiting meanwhile go first.
-                drop(turn);
-                turn = self.turns.take().await;
-                tx = store::begin_immediate(&self.pool).await?;
-                slice.look_up(&mut tx, &keys).await?;
-                opened = std::time::Instant::now();
-                start = start_at(index, &report, &settle, &failures);
-            }
-            match self
-                .handle(&mut tx, read, now, &mut report, &mut slice)
-                .await?
-            {
-                Handled::Settle(disposition) => settle.push((read.id.clone(), disposition)),
-                Handled::Redo => {
-                    // Undone whole, and done again from its first message, each in a savepoint.
-                    // The clock starts again, so the redo gets at least one message done.
-                    store::rollback(tx).await?;
-                    tx = store::begin_immediate(&self.pool).await?;
-                    slice = Slice {
-                        careful: true,
-                        ..Slice::default()
-                    };
-                    slice.look_up(&mut tx, &keys).await?;
+        loop {
+            let read = batch.get(index);
+            let mut redo = false;
+            if read.is_none() || opened.elapsed() >= WRITE_SLICE {
+                redo = !kept_written(&mut tx, &slice).await?;
+                if !redo {
+                    if read.is_none() {
+                        break;
+                    }
+                    self.commit_slice(tx, &mut slice).await?;
+                    // The outbox's claims and marks waiting meanwhile go first.
+                    drop(turn);
+                    turn = self.turns.take().await;
+                    tx = self.open_slice(&mut slice, &keys).await?;
                     opened = std::time::Instant::now();
-                    index = start.index;
-                    report = start.report.clone();
-                    settle.truncate(start.settled);
-                    failures.truncate(start.failures);
-                    continue;
+                    start = start_at(index, &report, &settle, &failures);
                 }
-                Handled::Failed(failed) => {
-                    failures.push(failed.error.clone());
-                    let key = failed.key.clone();
-                    match self
-                        .failed(&mut tx, &mut slice, *failed, &read.source, now)
-                        .await?
-                    {
-                        Some(disposition) => {
-                            report.recorded += 1;
-                            slice.recorded.insert(key);
-                            settle.push((read.id.clone(), disposition));
+            }
+            if let (false, Some(read)) = (redo, read) {
+                match self
+                    .handle(&mut tx, read, now, &mut report, &mut slice)
+                    .await?
+                {
+                    Handled::Settle(disposition) => settle.push((read.id.clone(), disposition)),
+                    Handled::Redo => redo = true,
+                    Handled::Failed(failed) => {
+                        // Its try is counted after what the others kept is written.
+                        redo = !kept_written(&mut tx, &slice).await?;
+                        if !redo {
+                            failures.push(failed.error.clone());
+                            let key = failed.key.clone();
+                            match self
+                                .failed(&mut tx, &mut slice, *failed, &read.source, now)
+                                .await?
+                            {
+                                Some(disposition) => {
+                                    report.recorded += 1;
+                                    slice.recorded.insert(key);
+                                    settle.push((read.id.clone(), disposition));
+                                }
+                                None => report.failed += 1,
+                            }
                         }
-                        None => report.failed += 1,
                     }
                 }
+            }
+            if redo {
+                // Undone whole, and done again from its first message, each in a savepoint.
+                // The clock starts again, so the redo gets at least one message done.
+                store::rollback(tx).await?;
+                slice = Slice {
+                    careful: true,
+                    ..Slice::default()
+                };
+                tx = self.open_slice(&mut slice, &keys).await?;
+                opened = std::time::Instant::now();
+                index = start.index;
+                report = start.report.clone();
+                settle.truncate(start.settled);
+                failures.truncate(start.failures);
+                continue;
             }
             index += 1;
         }
@@ -684,6 +701,18 @@ impl Reader {
         }
         self.health.record_ok("inbound").await?;
         Ok(report)
+    }
+
+    /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
+    /// them together ([`store::Conn::write_later`]). Notes which of the batch's `keys` have
+    /// no row.
+    async fn open_slice(&self, slice: &mut Slice, keys: &[String]) -> Result<store::Tx, StoreError> {
+        let mut tx = store::begin_immediate(&self.pool).await?;
+        if !slice.careful {
+            tx.write_later(true).await?;
+        }
+        slice.look_up(&mut tx, keys).await?;
+        Ok(tx)
     }
 
     /// Commits what the batch recorded so far: forgets the failed tries of the messages it
@@ -891,6 +920,22 @@ async fn known(
         Some(seen) => Known::Copy(seen.disposition),
         None => Known::New { key, reused: true },
     })
+}
+
+/// Writes the rows the transaction `tx` of `slice` kept (see [`Slice`]). `false` when one
+/// failed in a slice without savepoints: the slice is then done again.
+async fn kept_written(tx: &mut store::Conn, slice: &Slice) -> Result<bool, StoreError> {
+    match tx.flush().await {
+        Ok(()) => Ok(true),
+        Err(e) if !slice.careful => {
+            tracing::debug!(
+                error = format!("{:#}", anyhow::Error::from(e)),
+                "writing a slice's rows failed; it is done again, a savepoint per message"
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How long to wait after `failures` failed steps in a row: the poll interval doubled per

@@ -739,7 +739,8 @@ pub async fn apply(
         .answer(&to, "hours_receipt", &context, incoming)?
         .expecting_reply_with(token);
     debug_assert!(submission.is_none() || mail.message_id == receipt_id);
-    outbound::enqueue(
+    // Keyed by the message it answers, recorded in this transaction: a new key.
+    outbound::enqueue_new(
         tx,
         &format!("receipt:{inbound_id}"),
         "receipt",

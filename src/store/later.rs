@@ -1,0 +1,279 @@
+//! Rows a transaction writes later ([`Conn::write_later`]): the reader's slices keep their
+//! messages' rows (the inbound row, a time log's submission with its entries, its receipt) and
+//! write them together, one multi-row `INSERT` per table in one round trip, before the
+//! transaction's next statement or at its commit. So whatever the transaction reads, it reads
+//! after them, as if each had been written as it came; a row that fails to be written fails
+//! that next statement (the reader then does its slice again, a row at a time).
+//!
+//! Their ids are taken beforehand, as the rows that name them need them: on SQLite, where this
+//! transaction holds the one write lock, the ids after the highest the table has (read again
+//! after every other statement, which may have written one); on PostgreSQL a few at a time from
+//! the table's sequence.
+
+use std::collections::HashSet;
+
+use super::{Backend, Conn, Driver, Table, inbound, outbox, timelog};
+
+/// Rows kept for one table's statement at most before they are written; far below the
+/// parameters SQLite takes in one statement (32,766; an entry binds 8).
+const ROWS: usize = 256;
+
+/// Ids taken from a PostgreSQL sequence at once.
+const IDS_AT_ONCE: i64 = 32;
+
+/// What a transaction keeps to write later, and the ids it has taken.
+#[derive(Debug, Default)]
+pub(super) struct Later {
+    inbound: Vec<inbound::Row>,
+    submissions: Vec<timelog::LaterSubmission>,
+    entries: Vec<timelog::LaterEntry>,
+    outbox: Vec<outbox::Row>,
+    /// The Message-IDs of `outbox`'s rows: a row that follows one of them is kept only once
+    /// they are written (its `after_id` is looked up in the table when it is written).
+    message_ids: HashSet<String>,
+    /// SQLite: the next id of each table, while no other statement ran since it was read.
+    next: [Option<i64>; 3],
+    /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
+    free: [Vec<i64>; 3],
+}
+
+impl Later {
+    fn is_empty(&self) -> bool {
+        self.inbound.is_empty()
+            && self.submissions.is_empty()
+            && self.entries.is_empty()
+            && self.outbox.is_empty()
+    }
+
+    /// Whether a table's rows are as many as one statement takes.
+    fn full(&self) -> bool {
+        [
+            self.inbound.len(),
+            self.submissions.len(),
+            self.entries.len() / 8,
+            self.outbox.len(),
+        ]
+        .into_iter()
+        .any(|rows| rows >= ROWS)
+    }
+
+    /// Writes the rows kept, in one round trip: on SQLite one statement per table in one
+    /// command, on PostgreSQL one statement, each table's insert a data-modifying `WITH`. The
+    /// tables are written in the order their references run.
+    async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let Later {
+            inbound,
+            submissions,
+            entries,
+            outbox,
+            message_ids,
+            ..
+        } = self;
+        match driver {
+            Driver::Sqlite(c) => {
+                let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+                let mut part = Part::new(Backend::Sqlite);
+                push_all!(query, part, inbound, submissions, entries, outbox);
+                query.build().execute(c).await?;
+            }
+            Driver::Postgres(c) => {
+                let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+                let mut part = Part::new(Backend::Postgres);
+                push_all!(query, part, inbound, submissions, entries, outbox);
+                query.push(" SELECT 1");
+                query.build().execute(c).await?;
+            }
+        }
+        inbound.clear();
+        submissions.clear();
+        entries.clear();
+        outbox.clear();
+        message_ids.clear();
+        Ok(())
+    }
+}
+
+/// Pushes each non-empty table's insert, in the order their references run.
+macro_rules! push_all {
+    ($query:ident, $part:ident, $inbound:ident, $submissions:ident, $entries:ident, $outbox:ident) => {
+        if !$inbound.is_empty() {
+            $query.push($part.open("i"));
+            inbound::push_rows!($query, $inbound, true);
+            $query.push($part.close());
+        }
+        if !$submissions.is_empty() {
+            $query.push($part.open("s"));
+            timelog::push_submissions!($query, $submissions);
+            $query.push($part.close());
+        }
+        if !$entries.is_empty() {
+            $query.push($part.open("e"));
+            timelog::push_entries!($query, $entries);
+            $query.push($part.close());
+        }
+        if !$outbox.is_empty() {
+            $query.push($part.open("o"));
+            outbox::push_rows!($query, $outbox, true);
+            $query.push($part.close());
+            $query.push($part.open("r"));
+            $query.push("INSERT INTO outbox_raw (outbox_id, raw) ");
+            $query.push_values($outbox.iter(), |mut row, r| {
+                row.push_bind(r.id).push_bind(&r.raw[..]);
+            });
+            $query.push($part.close());
+        }
+    };
+}
+use push_all;
+
+/// How one table's insert is set among the others: a statement of its own on SQLite, a `WITH`
+/// on PostgreSQL.
+struct Part {
+    backend: Backend,
+    first: bool,
+}
+
+impl Part {
+    fn new(backend: Backend) -> Part {
+        Part {
+            backend,
+            first: true,
+        }
+    }
+
+    fn open(&mut self, name: &str) -> String {
+        let first = std::mem::replace(&mut self.first, false);
+        match (self.backend, first) {
+            (Backend::Sqlite, true) => String::new(),
+            (Backend::Sqlite, false) => "; ".to_string(),
+            (Backend::Postgres, true) => format!("WITH {name} AS ("),
+            (Backend::Postgres, false) => format!(", {name} AS ("),
+        }
+    }
+
+    fn close(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => ")",
+        }
+    }
+}
+
+impl Conn {
+    /// From now on (`true`), the rows that may wait ([`inbound::record_new`], a submission, a
+    /// receipt queued with `outbox::enqueue_new`) are kept and written together before the
+    /// next statement; with `false`, what is kept is written and each row goes in as it comes
+    /// again. For a transaction that writes many rows in a row, as the reader's slices do.
+    pub async fn write_later(&mut self, on: bool) -> Result<(), sqlx::Error> {
+        if on {
+            self.later.get_or_insert_with(Default::default);
+            return Ok(());
+        }
+        self.flush().await?;
+        self.later = None;
+        Ok(())
+    }
+
+    /// Writes the rows kept to be written later, if any.
+    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        self.ready().await.map(drop)
+    }
+
+    /// The driver's connection, once the rows kept are written: what every statement runs on
+    /// (see [`super::on!`]). Another statement may write a row of its own, so on SQLite the
+    /// next ids are read again after it.
+    #[doc(hidden)]
+    pub async fn ready(&mut self) -> Result<Driver<'_>, sqlx::Error> {
+        let Conn { link, later } = self;
+        if let Some(later) = later {
+            later.write(super::driver_of(link)).await?;
+            later.next = [None; 3];
+        }
+        Ok(self.driver())
+    }
+
+    /// Whether rows are kept to be written later.
+    pub fn writes_later(&self) -> bool {
+        self.later.is_some()
+    }
+
+    /// The rows kept to be written later; `None` when each row is written as it comes.
+    pub(super) fn later(&mut self) -> Option<&mut Later> {
+        self.later.as_deref_mut()
+    }
+
+    /// The id of a new row of `table`, to be kept and written later (the rows kept are
+    /// written first when a table's are as many as one statement takes); `None` when each row
+    /// is written as it comes.
+    pub(super) async fn later_id(&mut self, table: Table) -> Result<Option<i64>, sqlx::Error> {
+        match &self.later {
+            None => return Ok(None),
+            Some(later) if later.full() => self.flush().await?,
+            Some(_) => {}
+        }
+        let Conn {
+            link,
+            later: Some(later),
+        } = self
+        else {
+            return Ok(None);
+        };
+        let at = table as usize;
+        let id = match super::driver_of(link) {
+            Driver::Sqlite(c) => {
+                let next = match later.next[at] {
+                    Some(next) => next,
+                    None => {
+                        let sql = format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {}", table.name());
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                            .fetch_one(c)
+                            .await?
+                    }
+                };
+                later.next[at] = Some(next + 1);
+                next
+            }
+            Driver::Postgres(c) => {
+                if later.free[at].is_empty() {
+                    let mut taken: Vec<i64> = sqlx::query_scalar(
+                        "SELECT nextval(pg_get_serial_sequence($1, 'id')) \
+                         FROM generate_series(1, $2)",
+                    )
+                    .bind(table.name())
+                    .bind(IDS_AT_ONCE)
+                    .fetch_all(c)
+                    .await?;
+                    taken.sort_unstable_by(|a, b| b.cmp(a));
+                    later.free[at] = taken;
+                }
+                later.free[at].pop().ok_or(sqlx::Error::RowNotFound)?
+            }
+        };
+        Ok(Some(id))
+    }
+}
+
+impl Later {
+    pub fn inbound(&mut self, row: inbound::Row) {
+        self.inbound.push(row);
+    }
+
+    pub fn submission(&mut self, row: timelog::LaterSubmission, entries: Vec<timelog::LaterEntry>) {
+        self.submissions.push(row);
+        self.entries.extend(entries);
+    }
+
+    /// Whether a row that follows `follows` must wait until the rows kept are written.
+    pub fn follows_kept(&self, follows: &[String]) -> bool {
+        follows.iter().any(|id| self.message_ids.contains(id))
+    }
+
+    pub fn outbox(&mut self, row: outbox::Row) {
+        self.message_ids.insert(row.message_id.clone());
+        self.outbox.push(row);
+    }
+}
+
