@@ -31,8 +31,8 @@ pub(super) struct Later {
     /// The Message-IDs of `outbox`'s rows: a row that follows one of them is kept only once
     /// they are written (its `after_id` is looked up in the table when it is written).
     message_ids: HashSet<String>,
-    /// SQLite: the next id of each table, while no other statement ran since it was read.
-    next: [Option<i64>; 3],
+    /// SQLite: the next id of each table, while no other statement ran since they were read.
+    next: Option<[i64; 3]>,
     /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
     free: [Vec<i64>; 3],
 }
@@ -190,7 +190,7 @@ impl Conn {
         let Conn { link, later } = self;
         if let Some(later) = later {
             later.write(super::driver_of(link)).await?;
-            later.next = [None; 3];
+            later.next = None;
         }
         Ok(self.driver())
     }
@@ -224,17 +224,21 @@ impl Conn {
         let at = table as usize;
         let id = match super::driver_of(link) {
             Driver::Sqlite(c) => {
-                let next = match later.next[at] {
+                let next = match &mut later.next {
                     Some(next) => next,
                     None => {
-                        let sql = format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {}", table.name());
-                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                            .fetch_one(c)
-                            .await?
+                        let (i, s, o) = sqlx::query_as(
+                            "SELECT (SELECT COALESCE(MAX(id), 0) + 1 FROM inbound_message), \
+                             (SELECT COALESCE(MAX(id), 0) + 1 FROM submission), \
+                             (SELECT COALESCE(MAX(id), 0) + 1 FROM outbox)",
+                        )
+                        .fetch_one(c)
+                        .await?;
+                        later.next.insert([i, s, o])
                     }
                 };
-                later.next[at] = Some(next + 1);
-                next
+                next[at] += 1;
+                next[at] - 1
             }
             Driver::Postgres(c) => {
                 if later.free[at].is_empty() {
@@ -276,4 +280,3 @@ impl Later {
         self.outbox.push(row);
     }
 }
-

@@ -116,8 +116,8 @@ impl Conn {
         Conn { link, later: None }
     }
 
-    #[doc(hidden)]
-    pub fn driver(&mut self) -> Driver<'_> {
+    /// The driver's connection as it is: only [`Conn::ready`] and `later.rs` take it.
+    fn driver(&mut self) -> Driver<'_> {
         driver_of(&mut self.link)
     }
 

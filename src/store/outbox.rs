@@ -160,7 +160,10 @@ pub async fn enqueue_new(
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if conn.later().is_some_and(|later| later.follows_kept(new.follows)) {
+    if conn
+        .later()
+        .is_some_and(|later| later.follows_kept(new.follows))
+    {
         conn.flush().await?;
     }
     match conn.later_id(Table::Outbox).await? {

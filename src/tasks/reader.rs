@@ -706,7 +706,11 @@ impl Reader {
     /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
     /// them together ([`store::Conn::write_later`]). Notes which of the batch's `keys` have
     /// no row.
-    async fn open_slice(&self, slice: &mut Slice, keys: &[String]) -> Result<store::Tx, StoreError> {
+    async fn open_slice(
+        &self,
+        slice: &mut Slice,
+        keys: &[String],
+    ) -> Result<store::Tx, StoreError> {
         let mut tx = store::begin_immediate(&self.pool).await?;
         if !slice.careful {
             tx.write_later(true).await?;

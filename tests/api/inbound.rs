@@ -239,3 +239,69 @@ async fn a_full_mailbox_is_read_in_batches() {
             .all(|f| f.starts_with(".Quarantine/new/"))
     );
 }
+
+/// The rows a transaction keeps to write later (as the reader's slices do) are written before
+/// its next statement, so it reads them; their ids never meet those of rows written at once
+/// in between; and a transaction undone writes none of them.
+#[tokio::test]
+async fn rows_kept_to_write_later_are_read_by_their_transaction_and_take_ids_of_their_own() {
+    let t = spawn_app().await;
+    let now = chrono::Utc::now();
+    let new = |key: &'static str| store::inbound::NewInbound {
+        dedupe_key: key,
+        message_id: Some(key),
+        source: "test",
+        from_addr: None,
+        subject: None,
+        sent_at: None,
+        classification: Classification::Unrecognised,
+        reason: "test",
+        disposition: tandem::domain::Disposition::Attention,
+        size_bytes: 1,
+        content_hash: None,
+        authentication: None,
+    };
+    let mut tx = store::begin_immediate(&t.app.pool).await.unwrap();
+    tx.write_later(true).await.unwrap();
+    let mut ids = Vec::new();
+    for key in ["<a@x>", "<b@x>"] {
+        let id = store::inbound::record_new(&mut tx, &new(key), now).await;
+        ids.push((key, id.unwrap().unwrap()));
+    }
+    // Kept, not written yet: the next statement writes them first, so it finds them.
+    let seen = store::inbound::seen(&mut tx, "<b@x>").await.unwrap();
+    assert!(
+        seen.is_some(),
+        "a read in the transaction finds a row it kept"
+    );
+    // A row written at once, then kept ones again: each under an id of its own.
+    let c = store::inbound::record(&mut tx, &new("<c@x>"), now).await;
+    ids.push(("<c@x>", c.unwrap().expect("a new key")));
+    for key in ["<d@x>", "<e@x>"] {
+        let id = store::inbound::record_new(&mut tx, &new(key), now).await;
+        ids.push((key, id.unwrap().unwrap()));
+    }
+    store::commit(tx).await.unwrap();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let mut stored: Vec<(&str, i64)> = Vec::new();
+    for row in store::inbound::list(&mut conn).await.unwrap() {
+        let key = ids
+            .iter()
+            .find(|(k, _)| *k == row.dedupe_key)
+            .map(|(k, _)| *k);
+        stored.push((key.expect("only the rows written"), row.id));
+    }
+    stored.sort();
+    ids.sort();
+    assert_eq!(stored, ids, "every row under the id it was given");
+    drop(conn);
+
+    // Undone: what it kept is never written.
+    let mut tx = store::begin_immediate(&t.app.pool).await.unwrap();
+    tx.write_later(true).await.unwrap();
+    store::inbound::record_new(&mut tx, &new("<f@x>"), now)
+        .await
+        .unwrap();
+    store::rollback(tx).await.unwrap();
+    assert_eq!(t.count("inbound_message").await, 5);
+}
