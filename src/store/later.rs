@@ -59,7 +59,9 @@ impl Later {
 
     /// Writes the rows kept, in one round trip: on SQLite one statement per table in one
     /// command, on PostgreSQL one statement, each table's insert a data-modifying `WITH`. The
-    /// tables are written in the order their references run.
+    /// tables are written in the order their references run. Its text changes with the number
+    /// of rows, so it is not kept prepared: the driver's cache of statements would hold a
+    /// hundred such (megabytes) and gain nothing.
     async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
@@ -77,14 +79,14 @@ impl Later {
                 let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
                 let mut part = Part::new(Backend::Sqlite);
                 push_all!(query, part, inbound, submissions, entries, outbox);
-                query.build().execute(c).await?;
+                query.build().persistent(false).execute(c).await?;
             }
             Driver::Postgres(c) => {
                 let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
                 let mut part = Part::new(Backend::Postgres);
                 push_all!(query, part, inbound, submissions, entries, outbox);
                 query.push(" SELECT 1");
-                query.build().execute(c).await?;
+                query.build().persistent(false).execute(c).await?;
             }
         }
         inbound.clear();
