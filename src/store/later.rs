@@ -14,20 +14,15 @@ use std::collections::HashSet;
 
 use super::{Backend, Conn, Driver, Table, inbound, outbox, timelog};
 
-/// Rows kept for one table's statement at most before they are written; far below the
-/// parameters SQLite takes in one statement (32,766; an entry binds 8).
-const ROWS: usize = 256;
+/// Rows kept for one table's statement at most before they are written: with their receipts
+/// about half a megabyte, far below the parameters SQLite takes in one statement (32,766; an
+/// entry binds 8). 256 were no faster on either backend and took the peak RSS of `run --once`
+/// on 2,000 mails from 22 to 34 MiB on PostgreSQL (the driver keeps its buffers as large as
+/// the largest statement).
+const ROWS: usize = 64;
 
 /// Ids taken from a PostgreSQL sequence at once.
 const IDS_AT_ONCE: i64 = 64;
-
-/// The bytes kept, about, past which PostgreSQL's rows are written before more are kept: about
-/// one mail's rows (a receipt is about 7 kB), in one statement. The driver does not set
-/// `TCP_NODELAY`: over TLS, a statement longer than a TLS record (16 kB) goes out in several
-/// writes, and its last waits for the server's delayed ACK (40 ms). Measured here: 2,000 time
-/// logs took 16 to 18 s to ingest in writes of 40 or 150 kB, against 2.8 s with each mail's
-/// rows in three statements of their own.
-const POSTGRES_BYTES: usize = 4 * 1024;
 
 /// What a transaction keeps to write later, and the ids it has taken.
 #[derive(Debug, Default)]
@@ -43,8 +38,6 @@ pub(super) struct Later {
     next: Option<[i64; 3]>,
     /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
     free: [Vec<i64>; 3],
-    /// What the rows kept weigh in a statement, about.
-    bytes: usize,
 }
 
 impl Later {
@@ -55,24 +48,23 @@ impl Later {
             && self.outbox.is_empty()
     }
 
-    /// Whether a table's rows are as many as one statement takes, or on PostgreSQL as long as
-    /// one statement should be ([`POSTGRES_BYTES`]).
-    fn full(&self, backend: Backend) -> bool {
-        let rows = [
+    /// Whether a table's rows are as many as one statement takes.
+    fn full(&self) -> bool {
+        [
             self.inbound.len(),
             self.submissions.len(),
             self.entries.len() / 8,
             self.outbox.len(),
-        ];
-        rows.into_iter().any(|rows| rows >= ROWS)
-            || (backend == Backend::Postgres && self.bytes >= POSTGRES_BYTES)
+        ]
+        .into_iter()
+        .any(|rows| rows >= ROWS)
     }
 
     /// Writes the rows kept, in one round trip: on SQLite one statement per table in one
     /// command, on PostgreSQL one statement, each table's insert a data-modifying `WITH`. The
-    /// tables are written in the order their references run. On SQLite its text changes with
-    /// the number of rows, so it is not kept prepared: the driver's cache of statements would
-    /// hold a hundred such (megabytes) and gain nothing.
+    /// tables are written in the order their references run. Its text changes with the number
+    /// of rows, so it is not kept prepared: the driver's cache of statements would hold a
+    /// hundred such (megabytes) and gain nothing.
     async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
@@ -97,9 +89,7 @@ impl Later {
                 let mut part = Part::new(Backend::Postgres);
                 push_all!(query, part, inbound, submissions, entries, outbox);
                 query.push(" SELECT 1");
-                // Kept prepared: PostgreSQL plans it once (the server keeps the plan), and
-                // as few rows go in one, the same text comes again.
-                query.build().execute(c).await?;
+                query.build().persistent(false).execute(c).await?;
             }
         }
         inbound.clear();
@@ -107,7 +97,6 @@ impl Later {
         entries.clear();
         outbox.clear();
         message_ids.clear();
-        self.bytes = 0;
         Ok(())
     }
 }
@@ -225,10 +214,9 @@ impl Conn {
     /// written first when a table's are as many as one statement takes); `None` when each row
     /// is written as it comes.
     pub(super) async fn later_id(&mut self, table: Table) -> Result<Option<i64>, sqlx::Error> {
-        let backend = self.backend();
         match &self.later {
             None => return Ok(None),
-            Some(later) if later.full(backend) => self.flush().await?,
+            Some(later) if later.full() => self.flush().await?,
             Some(_) => {}
         }
         let Conn {
@@ -277,20 +265,12 @@ impl Conn {
     }
 }
 
-/// What a row weighs in a statement, about, besides its texts and bytes.
-const ROW_BYTES: usize = 128;
-
 impl Later {
     pub fn inbound(&mut self, row: inbound::Row) {
-        self.bytes += ROW_BYTES + row.reason.len() + row.subject.as_ref().map_or(0, String::len);
         self.inbound.push(row);
     }
 
     pub fn submission(&mut self, row: timelog::LaterSubmission, entries: Vec<timelog::LaterEntry>) {
-        self.bytes += ROW_BYTES;
-        for entry in &entries {
-            self.bytes += ROW_BYTES + entry.description.len() + entry.line_text.len();
-        }
         self.submissions.push(row);
         self.entries.extend(entries);
     }
@@ -301,7 +281,6 @@ impl Later {
     }
 
     pub fn outbox(&mut self, row: outbox::Row) {
-        self.bytes += ROW_BYTES + row.raw.len() + row.subject.len();
         self.message_ids.insert(row.message_id.clone());
         self.outbox.push(row);
     }
