@@ -154,12 +154,10 @@ pub async fn record_new(
     new: &NewInbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
-    let Some(id) = conn.later_id(Table::Inbound).await? else {
+    let Some((id, later)) = conn.later_id(Table::Inbound).await? else {
         return record(conn, new, now).await;
     };
-    if let Some(later) = conn.later() {
-        later.inbound(new.row(id, now));
-    }
+    later.inbound(new.row(id, now));
     Ok(Some(id))
 }
 

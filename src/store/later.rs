@@ -10,8 +10,6 @@
 //! after every other statement, which may have written one); on PostgreSQL a few at a time from
 //! the table's sequence.
 
-use std::collections::HashSet;
-
 use super::{Backend, Conn, Driver, Table, inbound, outbox, timelog};
 
 /// Rows kept for one table's statement at most before they are written: with their receipts
@@ -31,9 +29,6 @@ pub(super) struct Later {
     submissions: Vec<timelog::LaterSubmission>,
     entries: Vec<timelog::LaterEntry>,
     outbox: Vec<outbox::Row>,
-    /// The Message-IDs of `outbox`'s rows: a row that follows one of them is kept only once
-    /// they are written (its `after_id` is looked up in the table when it is written).
-    message_ids: HashSet<String>,
     /// SQLite: the next id of each table, while no other statement ran since they were read.
     next: Option<[i64; 3]>,
     /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
@@ -74,7 +69,6 @@ impl Later {
             submissions,
             entries,
             outbox,
-            message_ids,
             ..
         } = self;
         match driver {
@@ -96,7 +90,6 @@ impl Later {
         submissions.clear();
         entries.clear();
         outbox.clear();
-        message_ids.clear();
         Ok(())
     }
 }
@@ -210,10 +203,13 @@ impl Conn {
         self.later.as_deref_mut()
     }
 
-    /// The id of a new row of `table`, to be kept and written later (the rows kept are
-    /// written first when a table's are as many as one statement takes); `None` when each row
-    /// is written as it comes.
-    pub(super) async fn later_id(&mut self, table: Table) -> Result<Option<i64>, sqlx::Error> {
+    /// The id of a new row of `table`, with the rows kept to keep it with (written first when
+    /// a table's are as many as one statement takes); `None` when each row is written as it
+    /// comes.
+    pub(super) async fn later_id(
+        &mut self,
+        table: Table,
+    ) -> Result<Option<(i64, &mut Later)>, sqlx::Error> {
         match &self.later {
             None => return Ok(None),
             Some(later) if later.full() => self.flush().await?,
@@ -261,7 +257,7 @@ impl Conn {
                 later.free[at].pop().ok_or(sqlx::Error::RowNotFound)?
             }
         };
-        Ok(Some(id))
+        Ok(Some((id, later)))
     }
 }
 
@@ -275,13 +271,15 @@ impl Later {
         self.entries.extend(entries);
     }
 
-    /// Whether a row that follows `follows` must wait until the rows kept are written.
+    /// Whether a row that follows `follows` must wait until the rows kept are written: its
+    /// `after_id` is looked up in the table when it is written.
     pub fn follows_kept(&self, follows: &[String]) -> bool {
-        follows.iter().any(|id| self.message_ids.contains(id))
+        self.outbox
+            .iter()
+            .any(|row| follows.contains(&row.message_id))
     }
 
     pub fn outbox(&mut self, row: outbox::Row) {
-        self.message_ids.insert(row.message_id.clone());
         self.outbox.push(row);
     }
 }

@@ -167,11 +167,7 @@ pub async fn enqueue_new(
         conn.flush().await?;
     }
     match conn.later_id(Table::Outbox).await? {
-        Some(id) => {
-            if let Some(later) = conn.later() {
-                later.outbox(new.row(id, now));
-            }
-        }
+        Some((id, later)) => later.outbox(new.row(id, now)),
         None => {
             enqueue(conn, new, now).await?;
         }

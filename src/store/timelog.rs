@@ -106,8 +106,7 @@ pub async fn insert_submission(
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     if entries.len() <= ENTRIES_PER_STATEMENT
-        && let Some(id) = conn.later_id(Table::Submission).await?
-        && let Some(later) = conn.later()
+        && let Some((id, later)) = conn.later_id(Table::Submission).await?
     {
         let row = LaterSubmission {
             id,
