@@ -441,7 +441,8 @@ impl Reader {
     }
 
     /// Records one read message in the batch's transaction: in a savepoint of its own when the
-    /// slice is careful, else directly (a failure then asks for the slice to be done again).
+    /// slice is careful, else directly (a failure then asks for the slice to be done again, as
+    /// does a failure to write what the slice kept before an unreadable message is counted).
     async fn handle(
         &self,
         tx: &mut store::Conn,
@@ -452,6 +453,8 @@ impl Reader {
     ) -> Result<Handled, StoreError> {
         let (incoming, decided) = match &read.read {
             Ok(read) => read,
+            // Its try is counted after what the others kept is written.
+            Err(_) if !kept_written(tx, slice).await? => return Ok(Handled::Redo),
             Err(failed) => return Ok(Handled::Failed(Box::new(failed.clone()))),
         };
         let decided = decided.clone();
@@ -646,22 +649,18 @@ impl Reader {
                     Handled::Settle(disposition) => settle.push((read.id.clone(), disposition)),
                     Handled::Redo => redo = true,
                     Handled::Failed(failed) => {
-                        // Its try is counted after what the others kept is written.
-                        redo = !kept_written(&mut tx, &slice).await?;
-                        if !redo {
-                            failures.push(failed.error.clone());
-                            let key = failed.key.clone();
-                            match self
-                                .failed(&mut tx, &mut slice, *failed, &read.source, now)
-                                .await?
-                            {
-                                Some(disposition) => {
-                                    report.recorded += 1;
-                                    slice.recorded.insert(key);
-                                    settle.push((read.id.clone(), disposition));
-                                }
-                                None => report.failed += 1,
+                        failures.push(failed.error.clone());
+                        let key = failed.key.clone();
+                        match self
+                            .failed(&mut tx, &mut slice, *failed, &read.source, now)
+                            .await?
+                        {
+                            Some(disposition) => {
+                                report.recorded += 1;
+                                slice.recorded.insert(key);
+                                settle.push((read.id.clone(), disposition));
                             }
+                            None => report.failed += 1,
                         }
                     }
                 }
