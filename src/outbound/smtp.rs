@@ -51,8 +51,8 @@ pub struct SmtpTransport {
     sender: Address,
     server: String,
     pool_size: usize,
-    /// Open connections not in use.
-    idle: Mutex<Vec<AsyncSmtpConnection>>,
+    /// Open connections not in use, each with when it was last used.
+    idle: Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -203,31 +203,50 @@ impl SmtpTransport {
         Ok(conn)
     }
 
-    /// A connection from the pool that still answers `NOOP`, or a new one: servers close idle
-    /// sessions, and a send on a closed one would only fail and wait for a retry.
-    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+    /// A connection from the pool, or a new one, and whether it is reused untested. Servers
+    /// close idle sessions, and a send on a closed one would only fail and wait for a retry:
+    /// one idle for more than [`FRESH`] must answer `NOOP` first. One used within it is taken
+    /// as it is (the `NOOP` was a fifth round trip in each send); should it turn out closed,
+    /// [`Self::deliver`] sends once more on a new one.
+    async fn connection(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
         loop {
-            let Some(mut conn) = self.idle.lock().await.pop() else {
-                return self.connect().await;
+            let Some((mut conn, used)) = self.idle.lock().await.pop() else {
+                return Ok((self.connect().await?, false));
             };
-            if !conn.has_broken()
-                && tokio::time::timeout(self.timeout, conn.test_connected())
-                    .await
-                    .unwrap_or(false)
+            if conn.has_broken() {
+                continue;
+            }
+            if used.elapsed() < FRESH {
+                return Ok((conn, true));
+            }
+            if tokio::time::timeout(self.timeout, conn.test_connected())
+                .await
+                .unwrap_or(false)
             {
-                return Ok(conn);
+                return Ok((conn, false));
             }
         }
     }
 
     /// One send, without a deadline (the caller has it).
     async fn deliver(&self, envelope: &SmtpEnvelope, raw: &[u8]) -> Result<(), SendError> {
-        let mut conn = self.connection().await?;
-        match conn.send(envelope, raw).await {
+        let (mut conn, untested) = self.connection().await?;
+        let mut sent = conn.send(envelope, raw).await;
+        if let Err(e) = &sent
+            && untested
+            && e.status().is_none()
+        {
+            // The session was closed while it sat in the pool (no answer with a code came):
+            // a new one. Had the server taken the mail before it went, this sends it twice,
+            // as the retry after a temporary failure would.
+            conn = self.connect().await?;
+            sent = conn.send(envelope, raw).await;
+        }
+        match sent {
             Ok(_) => {
                 let mut idle = self.idle.lock().await;
                 if !conn.has_broken() && idle.len() < self.pool_size {
-                    idle.push(conn);
+                    idle.push((conn, std::time::Instant::now()));
                 }
                 Ok(())
             }
@@ -235,6 +254,9 @@ impl SmtpTransport {
         }
     }
 }
+
+/// How long a pooled session may have been idle and still be used without a `NOOP`.
+const FRESH: Duration = Duration::from_secs(1);
 
 /// Sorts lettre's errors: 5xx answers are permanent, everything else (4xx, lost connections,
 /// timeouts, TLS trouble that a restart of the server may cure) is temporary.

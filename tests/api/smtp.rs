@@ -121,6 +121,25 @@ async fn welcome_mails_arrive_at_the_smtp_server_as_valid_mime() {
     assert_eq!(sink.messages().len(), 3);
 }
 
+/// A session that was just used is reused without a `NOOP`; when the server closed it
+/// meanwhile (restarted here), the send goes out on a new session at once, not after a retry.
+#[tokio::test]
+async fn a_pooled_session_closed_by_the_server_is_replaced_within_the_send() {
+    let mut sink = SmtpSink::start(&[]);
+    let t = app_with(&sink).await;
+    let mut ids = queue(&t, 2).await;
+    assert!(matches!(
+        t.app.outbox().step().await.unwrap(),
+        Step::Sent { .. }
+    ));
+    // The pooled session is closed by the server going away and coming back on its port.
+    sink.restart(&[]);
+    let step = t.app.outbox().step().await.unwrap();
+    assert!(matches!(step, Step::Sent { .. }), "{step:?}");
+    ids.sort();
+    assert_eq!(received_ids(&sink), ids, "each message exactly once");
+}
+
 /// The server goes away after some messages, then answers 4xx for a while, then works again:
 /// every message arrives, exactly once.
 #[tokio::test]
