@@ -233,6 +233,8 @@ impl OutboxWorker {
         self.holder.beat_if_due(&self.pool, now).await?;
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let places = self.transport.parallel().max(1);
+        // On another CPU where the process is kept to one (see `runtime`).
+        let sends = crate::runtime::sends();
         let work = async {
             let mut in_flight = tokio::task::JoinSet::new();
             let mut sent = 0;
@@ -250,7 +252,11 @@ impl OutboxWorker {
                             due = rows.len() == free;
                             for row in rows {
                                 let transport = Arc::clone(&self.transport);
-                                in_flight.spawn(async move { send(transport.as_ref(), row).await });
+                                let sending = async move { send(transport.as_ref(), row).await };
+                                match &sends {
+                                    Some(runtime) => in_flight.spawn_on(sending, runtime),
+                                    None => in_flight.spawn(sending),
+                                };
                             }
                         }
                         Err(e) => failure = Some(e),
