@@ -19,6 +19,11 @@ use super::{Conn, Driver, Table, inbound, outbox, timelog};
 /// the largest statement).
 const ROWS: usize = 64;
 
+/// The most rows one statement writes on SQLite: a time log's entries may be many (eight to a
+/// message are counted as one of [`ROWS`]); 512 rows of at most 16 parameters stay far below
+/// the 32,766 SQLite takes in one statement.
+const PIECE: usize = 512;
+
 /// Ids taken from a PostgreSQL sequence at once.
 const IDS_AT_ONCE: i64 = 64;
 
@@ -117,15 +122,15 @@ impl Later {
     }
 }
 
-/// `rows` in pieces whose lengths are powers of two, longest first: so the statements that
-/// write them are a few texts, whatever the number of rows.
+/// `rows` in pieces whose lengths are powers of two up to [`PIECE`], longest first: so the
+/// statements that write them are a few texts, whatever the number of rows.
 fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
     let mut rest = rows;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let len = 1 << rest.len().ilog2();
+        let len = 1 << rest.len().min(PIECE).ilog2();
         let (piece, after) = rest.split_at(len);
         rest = after;
         Some(piece)
@@ -314,5 +319,24 @@ impl Later {
 
     pub fn outbox(&mut self, row: outbox::Row) {
         self.outbox.push(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lengths(n: usize) -> Vec<usize> {
+        let rows = vec![(); n];
+        pieces(&rows).map(<[()]>::len).collect()
+    }
+
+    #[test]
+    fn rows_are_written_in_pieces_of_powers_of_two_up_to_the_cap() {
+        assert!(lengths(0).is_empty());
+        assert_eq!(lengths(1), [1]);
+        assert_eq!(lengths(64), [64]);
+        assert_eq!(lengths(63), [32, 16, 8, 4, 2, 1]);
+        assert_eq!(lengths(PIECE * 2 + 3), [PIECE, PIECE, 2, 1]);
     }
 }
