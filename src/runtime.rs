@@ -18,12 +18,12 @@
 //! mails took as long), and several daemons on one database were slower with it, so a
 //! PostgreSQL daemon keeps every CPU.
 //!
-//! Sending is the exception on SQLite: talking SMTP (building each session's lines, escaping
-//! the message, the system calls) is CPU work that needs the database only to claim a few
-//! rows and mark them sent. Where the process may use another CPU, [`build`] starts a second,
-//! one-thread runtime there, and the outbox worker runs its sends on it ([`sends`]), so mail
-//! goes out while the reader records the next. Measured on 2,000 time logs with smtp-sink:
-//! the recording ended 12 to 16 % sooner.
+//! Two kinds of work are the exception on SQLite, CPU work that needs no database: talking
+//! SMTP (each session's lines, escaping the message, the system calls) and parsing the mail
+//! read. Where the process may use another CPU, [`build`] starts a second, one-thread runtime
+//! there ([`second`]), all of whose threads (its worker and its blocking pool's) are kept to
+//! that CPU: the outbox worker runs its sends on it and the reader parses its batches on it,
+//! so mail goes out and the next batch is parsed while the first CPU records.
 
 use std::io;
 
@@ -31,14 +31,14 @@ use crate::store::Backend;
 
 /// A multi-thread tokio runtime with I/O and time; for a SQLite `database` URL (the config's
 /// `[database] url`), on one CPU (so with one worker: tokio counts the CPUs the process may
-/// use), with a runtime for sends on another CPU where there is one ([`sends`]). Returns the
+/// use), with a second runtime on another CPU where there is one ([`second`]). Returns the
 /// runtime and whether it is kept to one CPU.
 pub fn build(database: Option<&str>) -> io::Result<(tokio::runtime::Runtime, bool)> {
     let pinned = database
         .filter(|url| Backend::of_url(url) != Backend::Postgres)
         .and_then(|_| keep_to_this_cpu());
     if let Some(Some(other)) = pinned {
-        start_sends(other)?;
+        start_second(other)?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,13 +46,28 @@ pub fn build(database: Option<&str>) -> io::Result<(tokio::runtime::Runtime, boo
     Ok((runtime, pinned.is_some()))
 }
 
-/// The runtime that sends run on, when [`build`] kept the process to one CPU and found
-/// another it may use: a handle to a one-thread runtime on that CPU, for the whole process.
-pub fn sends() -> Option<tokio::runtime::Handle> {
-    SENDS.get().cloned()
+/// The runtime for sends and parsing, when [`build`] kept the process to one CPU and found
+/// another it may use: a handle to a one-thread runtime on that CPU, whose blocking pool runs
+/// there too, for the whole process.
+pub fn second() -> Option<tokio::runtime::Handle> {
+    SECOND.get().cloned()
 }
 
-static SENDS: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+static SECOND: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+
+/// The CPU of the [`second`] runtime.
+static SECOND_CPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Keeps the calling thread (a thread of its own, started for CPU work that needs no
+/// database) to the [`second`] runtime's CPU, where there is one.
+pub fn to_second_cpu() {
+    #[cfg(target_os = "linux")]
+    if let Some(&cpu) = SECOND_CPU.get() {
+        let mut one = rustix::thread::CpuSet::new();
+        one.set(cpu);
+        let _ = rustix::thread::sched_setaffinity(None, &one);
+    }
+}
 
 /// Restricts the calling thread, and every thread it starts after, to the CPU it runs on;
 /// returns another CPU the process was allowed, if any (`None` when it could not be kept).
@@ -75,30 +90,27 @@ fn keep_to_this_cpu() -> Option<Option<usize>> {
     None
 }
 
-/// Starts the runtime for sends on a thread of its own, kept to `cpu`, unless one runs.
-#[cfg(target_os = "linux")]
-fn start_sends(cpu: usize) -> io::Result<()> {
-    use rustix::thread::{CpuSet, sched_setaffinity};
-    if SENDS.get().is_some() {
+/// Starts the [`second`] runtime on a thread of its own, with every thread it starts kept to
+/// `cpu`, unless it runs.
+fn start_second(cpu: usize) -> io::Result<()> {
+    if SECOND_CPU.set(cpu).is_err() {
         return Ok(());
     }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
-        .name("tandem-sends".into())
+        .name("tandem-second".into())
         .spawn(move || {
-            let mut one = CpuSet::new();
-            one.set(cpu);
-            let built = sched_setaffinity(None, &one)
-                .map_err(io::Error::from)
-                .and_then(|()| {
-                    tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                });
+            to_second_cpu();
+            let built = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                // The blocking pool's threads are started by whichever thread asks for one,
+                // and would inherit its CPU.
+                .on_thread_start(to_second_cpu)
+                .build();
             match built {
                 Ok(runtime) => {
                     let _ = tx.send(Ok(runtime.handle().clone()));
-                    // Runs the sends spawned on it, for as long as the process lives.
+                    // Runs what is spawned on it, for as long as the process lives.
                     runtime.block_on(std::future::pending::<()>());
                 }
                 Err(e) => {
@@ -108,13 +120,8 @@ fn start_sends(cpu: usize) -> io::Result<()> {
         })?;
     let handle = rx
         .recv()
-        .map_err(|_| io::Error::other("the runtime for sends did not start"))??;
-    let _ = SENDS.set(handle);
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_sends(_cpu: usize) -> io::Result<()> {
+        .map_err(|_| io::Error::other("the second runtime did not start"))??;
+    let _ = SECOND.set(handle);
     Ok(())
 }
 
@@ -138,19 +145,21 @@ mod tests {
             });
             assert_eq!(worker, 1, "the runtime's worker runs on one CPU");
             if several {
-                let sends = sends().expect("a runtime for sends on the other CPU");
-                let (cpu, count) = runtime.block_on(async {
-                    sends
-                        .spawn(async {
-                            let set = rustix::thread::sched_getaffinity(None).unwrap();
-                            (rustix::thread::sched_getcpu(), set.count())
-                        })
-                        .await
-                        .unwrap()
-                });
-                assert_eq!(count, 1, "the sends run on one CPU");
+                let second = second().expect("a second runtime on the other CPU");
                 let main = rustix::thread::sched_getcpu();
-                assert_ne!(cpu, main, "and not on the runtime's");
+                let where_ = || {
+                    let set = rustix::thread::sched_getaffinity(None).unwrap();
+                    (rustix::thread::sched_getcpu(), set.count())
+                };
+                let (worker, blocking) = runtime.block_on(async {
+                    let worker = second.spawn(async move { where_() }).await.unwrap();
+                    let blocking = second.spawn_blocking(where_).await.unwrap();
+                    (worker, blocking)
+                });
+                for (what, (cpu, count)) in [("worker", worker), ("blocking thread", blocking)] {
+                    assert_eq!(count, 1, "the second runtime's {what} runs on one CPU");
+                    assert_ne!(cpu, main, "the second runtime's {what} runs on another CPU");
+                }
             }
             assert_eq!(blocking, 1, "a blocking thread runs on one CPU");
             assert_eq!(

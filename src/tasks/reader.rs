@@ -592,12 +592,17 @@ impl Reader {
         }
         let describe = self.mailbox.describe();
         let read_limits = read_limits(limits);
-        let batch = tokio::task::spawn_blocking(move || {
+        let parse = move || {
             batch
                 .into_iter()
                 .map(|fetched| read(fetched, &describe, &read_limits))
                 .collect::<Vec<_>>()
-        })
+        };
+        // On another CPU where the process is kept to one (see `runtime`).
+        let batch = match crate::runtime::second() {
+            Some(second) => second.spawn_blocking(parse),
+            None => tokio::task::spawn_blocking(parse),
+        }
         .await
         .map_err(|e| ReadError::Parse(e.to_string()))?;
 
