@@ -58,9 +58,9 @@ static SECOND: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock
 /// The CPU of the [`second`] runtime.
 static SECOND_CPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
-/// Keeps the calling thread (a thread of its own, started for CPU work that needs no
-/// database) to the [`second`] runtime's CPU, where there is one.
-pub fn to_second_cpu() {
+/// Keeps the calling thread (each thread the [`second`] runtime starts) to that runtime's CPU,
+/// where there is one.
+fn to_second_cpu() {
     #[cfg(target_os = "linux")]
     if let Some(&cpu) = SECOND_CPU.get() {
         let mut one = rustix::thread::CpuSet::new();

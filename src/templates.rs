@@ -243,81 +243,60 @@ impl Templates {
         dir: &Path,
         mails: &[(&str, serde_json::Value)],
     ) -> Result<Self, TemplateError> {
-        let partials = read_partials(dir)?;
-        let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
-        names.sort_unstable();
-        names.dedup();
-        // The check is shared out between two threads, the second on another CPU where the
-        // process is kept to one (see `runtime`), each mail to the one with less to compile
-        // so far: compiling a template takes time growing with the square of its length
-        // (the parser finds each element's line from the start), and the digest's alone is
-        // as long as a dozen others.
-        let mut shares: [(Vec<&str>, u64); 2] = Default::default();
-        let mut by_size: Vec<(&str, u64)> = names.iter().map(|n| (*n, size(dir, n))).collect();
-        by_size.sort_by_key(|(name, size)| (std::cmp::Reverse(*size), *name));
-        for (name, size) in by_size {
-            let share = shares.iter_mut().min_by_key(|(_, work)| *work);
-            let (share, work) = share.expect("two shares");
-            share.push(name);
-            *work += size * size;
-        }
-        let [(mine, _), (theirs, _)] = shares;
-        let mut templates = Self::with_partials(dir, &partials)?;
-        let (checked, other) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| {
-                crate::runtime::to_second_cpu();
-                let mut other = Self::with_partials(dir, &partials)?;
-                other.check(&theirs, mails)?;
-                Ok(other.sources)
-            });
-            let checked = templates.check(&mine, mails);
-            (checked, other.join())
-        });
-        checked?;
-        let sources = other.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        templates.sources.extend(sources);
-        Ok(templates)
-    }
-
-    /// No mail yet, only the partials (`_name.html.hbs`, `_name.txt.hbs`) compiled.
-    fn with_partials(dir: &Path, partials: &[Partial]) -> Result<Self, TemplateError> {
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         let mut text = Handlebars::new();
         text.set_strict_mode(true);
         text.register_escape_fn(handlebars::no_escape);
-        for partial in partials {
-            let registry = if partial.html { &mut html } else { &mut text };
-            registry
-                .register_partial(&partial.name, &partial.source)
-                .map_err(|e| TemplateError::Syntax {
-                    path: partial.path.clone(),
-                    message: e.to_string(),
-                })?;
+
+        for locale in Locale::ALL {
+            let folder = dir.join(locale.as_str());
+            let entries =
+                std::fs::read_dir(&folder).map_err(|e| TemplateError::Folder(folder.clone(), e))?;
+            for entry in entries {
+                let path = entry
+                    .map_err(|e| TemplateError::Folder(folder.clone(), e))?
+                    .path();
+                let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+                    continue;
+                };
+                let Some(partial) = file.strip_prefix('_') else {
+                    continue;
+                };
+                let source = read(&path)?;
+                let (registry, stem) = match partial.strip_suffix(".html.hbs") {
+                    Some(stem) => (&mut html, stem),
+                    None => match partial.strip_suffix(".txt.hbs") {
+                        Some(stem) => (&mut text, stem),
+                        None => continue,
+                    },
+                };
+                registry
+                    .register_partial(&format!("{locale}/{stem}"), source)
+                    .map_err(|e| TemplateError::Syntax {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
         }
-        Ok(Self {
+        let mut templates = Self {
             dir: dir.to_path_buf(),
             registries: RwLock::new(Registries { html, text }),
             sources: HashMap::new(),
-        })
-    }
-
-    /// Checks mails `names`, one at a time: compiled in every locale, rendered against their
-    /// samples in `mails`, then let go (compiled again when first written), so the check
-    /// never holds them all. Their sources are kept.
-    fn check(
-        &mut self,
-        names: &[&str],
-        mails: &[(&str, serde_json::Value)],
-    ) -> Result<(), TemplateError> {
-        for &name in names {
+        };
+        // One mail at a time: compiled in every locale, rendered against its samples, then let
+        // go (compiled again when it is first written), so the check never holds them all.
+        let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
             for locale in Locale::ALL {
-                let folder = self.dir.join(locale.as_str());
+                let folder = dir.join(locale.as_str());
                 for part in Part::ALL {
                     let path = folder.join(format!("{name}.{}", part.extension()));
                     let source = read(&path)?;
                     let key = key(locale, name, part);
-                    let registries = self.registries.get_mut();
+                    let registries = templates.registries.get_mut();
                     let registries = registries.unwrap_or_else(|e| e.into_inner());
                     registries
                         .of_mut(part)
@@ -326,17 +305,17 @@ impl Templates {
                             path,
                             message: e.to_string(),
                         })?;
-                    self.sources.insert(key, source);
+                    templates.sources.insert(key, source);
                 }
             }
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
                 for locale in Locale::ALL {
-                    self.render(locale, name, sample)?;
+                    templates.render(locale, name, sample)?;
                 }
             }
-            self.forget(name);
+            templates.forget(name);
         }
-        Ok(())
+        Ok(templates)
     }
 
     /// Lets go of the compiled templates of mail `name` (its sources are kept).
@@ -419,64 +398,6 @@ impl Templates {
             html: render(Part::Html, html)?,
         })
     }
-}
-
-/// A partial: a piece the mails of one locale include (`{{> de/layout}}`).
-struct Partial {
-    html: bool,
-    /// `locale/stem`.
-    name: String,
-    source: String,
-    path: PathBuf,
-}
-
-/// Reads every locale's partials.
-fn read_partials(dir: &Path) -> Result<Vec<Partial>, TemplateError> {
-    let mut partials = Vec::new();
-    for locale in Locale::ALL {
-        let folder = dir.join(locale.as_str());
-        let entries =
-            std::fs::read_dir(&folder).map_err(|e| TemplateError::Folder(folder.clone(), e))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| TemplateError::Folder(folder.clone(), e))?
-                .path();
-            let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
-                continue;
-            };
-            let Some(partial) = file.strip_prefix('_') else {
-                continue;
-            };
-            let (html, stem) = match partial.strip_suffix(".html.hbs") {
-                Some(stem) => (true, stem),
-                None => match partial.strip_suffix(".txt.hbs") {
-                    Some(stem) => (false, stem),
-                    None => continue,
-                },
-            };
-            partials.push(Partial {
-                html,
-                name: format!("{locale}/{stem}"),
-                source: read(&path)?,
-                path,
-            });
-        }
-    }
-    Ok(partials)
-}
-
-/// The bytes of mail `name`'s parts in every locale (0 for a part missing: reading it reports
-/// that).
-fn size(dir: &Path, name: &str) -> u64 {
-    Locale::ALL
-        .into_iter()
-        .flat_map(|locale| {
-            Part::ALL.into_iter().map(move |part| {
-                let file = format!("{}/{name}.{}", locale.as_str(), part.extension());
-                std::fs::metadata(dir.join(file)).map_or(0, |m| m.len())
-            })
-        })
-        .sum()
 }
 
 fn read(path: &Path) -> Result<String, TemplateError> {
