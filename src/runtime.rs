@@ -23,7 +23,7 @@
 //! read. Where the process may use another CPU, [`build`] starts a second, one-thread runtime
 //! there ([`second`]), all of whose threads (its worker and its blocking pool's) are kept to
 //! that CPU: the outbox worker runs its sends on it and the reader parses its batches on it,
-//! so mail goes out and the next batch is parsed while the first CPU records.
+//! so mail goes out, and a batch is parsed, while the first CPU records what was read.
 
 use std::io;
 
