@@ -53,6 +53,12 @@ pub fn second() -> Option<tokio::runtime::Handle> {
     SECOND.get().cloned()
 }
 
+/// Where CPU work that needs no database is spawned: the [`second`] runtime where there is
+/// one, else the caller's own runtime.
+pub fn for_cpu_work() -> tokio::runtime::Handle {
+    second().unwrap_or_else(tokio::runtime::Handle::current)
+}
+
 static SECOND: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
 
 /// The CPU of the [`second`] runtime.

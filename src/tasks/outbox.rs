@@ -234,7 +234,7 @@ impl OutboxWorker {
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let places = self.transport.parallel().max(1);
         // On another CPU where the process is kept to one (see `runtime`).
-        let second = crate::runtime::second();
+        let cpu_work = crate::runtime::for_cpu_work();
         let work = async {
             let mut in_flight = tokio::task::JoinSet::new();
             let mut sent = 0;
@@ -253,10 +253,7 @@ impl OutboxWorker {
                             for row in rows {
                                 let transport = Arc::clone(&self.transport);
                                 let sending = async move { send(transport.as_ref(), row).await };
-                                match &second {
-                                    Some(runtime) => in_flight.spawn_on(sending, runtime),
-                                    None => in_flight.spawn(sending),
-                                };
+                                in_flight.spawn_on(sending, &cpu_work);
                             }
                         }
                         Err(e) => failure = Some(e),

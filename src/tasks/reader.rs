@@ -599,12 +599,10 @@ impl Reader {
                 .collect::<Vec<_>>()
         };
         // On another CPU where the process is kept to one (see `runtime`).
-        let batch = match crate::runtime::second() {
-            Some(second) => second.spawn_blocking(parse),
-            None => tokio::task::spawn_blocking(parse),
-        }
-        .await
-        .map_err(|e| ReadError::Parse(e.to_string()))?;
+        let batch = crate::runtime::for_cpu_work()
+            .spawn_blocking(parse)
+            .await
+            .map_err(|e| ReadError::Parse(e.to_string()))?;
 
         let mut settle = Vec::with_capacity(batch.len());
         let mut failures = Vec::new();
