@@ -18,6 +18,7 @@
 //! the inbox has the UIDVALIDITY it was fetched under, so a recreated inbox never has the wrong
 //! message moved: the message is read again and recognised by its Message-ID.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -467,13 +468,16 @@ impl ImapMailbox {
         &self,
         state: &mut State,
         limits: Batch,
+        skip: &BTreeSet<String>,
     ) -> Result<Vec<Fetched>, InboundError> {
         let conn = self.connection(&mut state.conn).await?;
         let (uidvalidity, exists) = self.reselect(conn).await?;
         absorb(conn);
         conn.new_mail = false;
         state.fetched_under = Some(uidvalidity);
-        let count = exists.min(u32::try_from(limits.count).unwrap_or(u32::MAX));
+        // The messages to skip are among the oldest (fetched before, not yet moved).
+        let wanted = limits.count.saturating_add(skip.len());
+        let count = exists.min(u32::try_from(wanted).unwrap_or(u32::MAX));
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -481,13 +485,16 @@ impl ImapMailbox {
         let mut sizes: Vec<(u32, u64)> = Vec::new();
         let set = format!("1:{count}");
         self.fetch_each(conn, &set, "(UID RFC822.SIZE)", false, |f| {
-            if let (Some(uid), Some(size)) = (f.uid, f.size) {
+            if let (Some(uid), Some(size)) = (f.uid, f.size)
+                && !skip.contains(&uid.to_string())
+            {
                 sizes.push((uid, u64::from(size)));
             }
         })
         .await?;
         sizes.sort_unstable();
         sizes.dedup_by_key(|(uid, _)| *uid);
+        sizes.truncate(limits.count);
         let (mut whole, mut heads, mut held) = (Vec::new(), Vec::new(), 0u64);
         for &(uid, size) in &sizes {
             if size > limits.message_bytes {
@@ -1008,13 +1015,17 @@ impl Mailbox for ImapMailbox {
         })
     }
 
-    fn fetch_batch(&self, limits: Batch) -> InboundFuture<'_, Vec<Fetched>> {
+    fn fetch_batch<'a>(
+        &'a self,
+        limits: Batch,
+        skip: &'a BTreeSet<String>,
+    ) -> InboundFuture<'a, Vec<Fetched>> {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             let reused = state.conn.is_some();
-            let mut result = self.fetch_in(&mut state, limits).await;
+            let mut result = self.fetch_in(&mut state, limits, skip).await;
             if self.try_again(&mut state, reused, &result) {
-                result = self.fetch_in(&mut state, limits).await;
+                result = self.fetch_in(&mut state, limits, skip).await;
             }
             self.keep_if_sound(&mut state, &result);
             result

@@ -3,6 +3,7 @@
 //! `.Quarantine`): processed mail as seen (`cur/`, flag `S`), the rest unseen (`new/`) so a
 //! person notices it. The same layout Dovecot uses, so a mail client can open the folder.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::message::mentions;
@@ -182,7 +183,11 @@ impl Mailbox for Maildir {
         })
     }
 
-    fn fetch_batch(&self, limits: Batch) -> InboundFuture<'_, Vec<Fetched>> {
+    fn fetch_batch<'a>(
+        &'a self,
+        limits: Batch,
+        skip: &'a BTreeSet<String>,
+    ) -> InboundFuture<'a, Vec<Fetched>> {
         Box::pin(async move {
             let mut names = Vec::new();
             for sub in ["new", "cur"] {
@@ -201,8 +206,9 @@ impl Mailbox for Maildir {
                         .await
                         .map(|t| t.is_file())
                         .unwrap_or(false);
-                    if is_file && !name.starts_with('.') {
-                        names.push(format!("{sub}/{name}"));
+                    let id = format!("{sub}/{name}");
+                    if is_file && !name.starts_with('.') && !skip.contains(&id) {
+                        names.push(id);
                     }
                 }
             }

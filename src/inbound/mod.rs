@@ -10,6 +10,7 @@ pub mod imap;
 pub mod maildir;
 pub mod message;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -155,12 +156,19 @@ pub trait Mailbox: Send + Sync + std::fmt::Debug {
     /// Creates the mailbox and its folders where missing.
     fn prepare(&self) -> InboundFuture<'_, ()>;
 
-    /// Unsettled messages, oldest first, within `batch`.
-    fn fetch_batch(&self, batch: Batch) -> InboundFuture<'_, Vec<Fetched>>;
+    /// Unsettled messages, oldest first, within `batch`, leaving out those whose id is in
+    /// `skip` (fetched before and not settled yet: the reader fetches its next batch while it
+    /// records the one before).
+    fn fetch_batch<'a>(
+        &'a self,
+        batch: Batch,
+        skip: &'a BTreeSet<String>,
+    ) -> InboundFuture<'a, Vec<Fetched>>;
 
     /// Up to `max` unsettled messages, oldest first (the shipped byte limits).
     fn fetch(&self, max: usize) -> InboundFuture<'_, Vec<Fetched>> {
-        self.fetch_batch(Batch::of(max))
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        self.fetch_batch(Batch::of(max), &NONE)
     }
 
     /// Moves a message out of the inbox into the folder for `disposition`. Settling a message

@@ -126,7 +126,9 @@ struct About<'a> {
     survey_id: Option<i64>,
 }
 
-/// Builds `mail` and writes its row ([`store::outbox::enqueue_new`] when its key is `new`).
+/// Builds `mail` and writes its row ([`store::outbox::enqueue_new`] when its key is `new`). A
+/// new row in a transaction that writes later has its message built on another CPU
+/// ([`crate::runtime::for_cpu_work`]) while the transaction goes on.
 async fn write(
     conn: &mut Conn,
     about: &About<'_>,
@@ -134,7 +136,15 @@ async fn write(
     now: DateTime<Utc>,
     new: bool,
 ) -> Result<bool, OutboundError> {
-    let raw = message::build(mail, now)?;
+    let building = (new && conn.writes_later()).then(|| {
+        let mail = mail.clone();
+        crate::runtime::for_cpu_work()
+            .spawn(async move { message::build(&mail, now).map_err(|e| e.to_string()) })
+    });
+    let raw = match building {
+        Some(_) => Vec::new(),
+        None => message::build(mail, now)?,
+    };
     let recipients = mail
         .to
         .iter()
@@ -153,6 +163,10 @@ async fn write(
         raw: &raw,
         follows: &mail.references,
     };
+    if let Some(building) = building {
+        store::outbox::enqueue_new_building(conn, &row, building, now).await?;
+        return Ok(true);
+    }
     if new {
         store::outbox::enqueue_new(conn, &row, now).await?;
         return Ok(true);

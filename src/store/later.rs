@@ -79,6 +79,9 @@ impl Later {
             outbox,
             ..
         } = self;
+        for row in outbox.iter_mut() {
+            row.built().await?;
+        }
         match driver {
             Driver::Sqlite(c) => {
                 type Builder = sqlx::QueryBuilder<sqlx::Sqlite>;

@@ -30,9 +30,13 @@ pub struct NewOutbound<'a> {
     pub follows: &'a [String],
 }
 
+/// A message being built on another CPU (`runtime::for_cpu_work`): its bytes, or why building
+/// it failed.
+pub type Building = tokio::task::JoinHandle<Result<Vec<u8>, String>>;
+
 /// A row of `outbox` to write, owned, with its message: what [`enqueue`] writes at once, and a
 /// transaction that writes later keeps (with the id taken for it).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Row {
     pub(super) id: i64,
     pub(super) natural_key: String,
@@ -44,8 +48,30 @@ pub(super) struct Row {
     pub(super) token: Option<String>,
     pub(super) survey_id: Option<i64>,
     pub(super) raw: Vec<u8>,
+    /// The message while it is built: `raw` once the row is written.
+    pub(super) building: Option<Building>,
     pub(super) follows: Vec<String>,
     pub(super) created_at: DateTime<Utc>,
+}
+
+impl Row {
+    /// Waits for the message of a row kept while it was built.
+    pub(super) async fn built(&mut self) -> Result<(), sqlx::Error> {
+        if let Some(building) = self.building.take() {
+            self.raw = built(building).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The bytes of a message built elsewhere; a build that failed fails the statement that was to
+/// write it.
+async fn built(building: Building) -> Result<Vec<u8>, sqlx::Error> {
+    building
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|built| built)
+        .map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
 impl NewOutbound<'_> {
@@ -62,6 +88,7 @@ impl NewOutbound<'_> {
             token: self.token.map(str::to_string),
             survey_id: self.survey_id,
             raw: self.raw.to_vec(),
+            building: None,
             follows: self.follows.to_vec(),
             created_at: now,
         }
@@ -160,6 +187,26 @@ pub async fn enqueue_new(
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    keep_new(conn, new, None, now).await
+}
+
+/// [`enqueue_new`] for a message still `building` (`new.raw` is not read): a row kept waits for
+/// it only when it is written, so the transaction goes on meanwhile.
+pub async fn enqueue_new_building(
+    conn: &mut Conn,
+    new: &NewOutbound<'_>,
+    building: Building,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    keep_new(conn, new, Some(building), now).await
+}
+
+async fn keep_new(
+    conn: &mut Conn,
+    new: &NewOutbound<'_>,
+    building: Option<Building>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if conn
         .later()
         .is_some_and(|later| later.follows_kept(new.follows))
@@ -167,9 +214,17 @@ pub async fn enqueue_new(
         conn.flush().await?;
     }
     match conn.later_id(Table::Outbox).await? {
-        Some((id, later)) => later.outbox(new.row(id, now)),
+        Some((id, later)) => {
+            let mut row = new.row(id, now);
+            row.building = building;
+            later.outbox(row);
+        }
         None => {
-            enqueue(conn, new, now).await?;
+            let raw = match building {
+                Some(building) => built(building).await?,
+                None => new.raw.to_vec(),
+            };
+            enqueue(conn, &NewOutbound { raw: &raw, ..*new }, now).await?;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! the commit leaves the batch to be read again; a crash after it leaves the rows, so the
 //! messages read again are only moved. Nothing is lost and nothing is done twice.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -209,6 +209,29 @@ struct SliceStart {
     report: Report,
     settled: usize,
     failures: usize,
+}
+
+/// What recording a batch left to do: move its messages (`settle`), note its failures.
+struct Recorded {
+    report: Report,
+    settle: Vec<(String, Disposition)>,
+    failures: Vec<String>,
+}
+
+/// A recorded batch after its move: `error` when the move failed.
+struct Moved {
+    report: Report,
+    failures: Vec<String>,
+    error: Option<String>,
+}
+
+/// Adds a batch's report to the drain's.
+fn add(total: &mut Report, report: &Report) {
+    total.read += report.read;
+    total.recorded += report.recorded;
+    total.duplicates += report.duplicates;
+    total.settled += report.settled;
+    total.failed += report.failed;
 }
 
 /// A fetched message as read (on the blocking thread), before it is recorded.
@@ -573,22 +596,34 @@ impl Reader {
     }
 
     async fn step_in_turn(&self) -> Result<Report, ReadError> {
+        let batch = self.fetch_read(&BTreeSet::new()).await?;
+        if batch.is_empty() {
+            self.health.record_ok("inbound").await?;
+            return Ok(Report::default());
+        }
+        let recorded = self.record_batch(&batch).await?;
+        drop(batch);
+        let moved = self.move_batch(recorded).await;
+        self.note(moved).await
+    }
+
+    /// Fetches a batch, leaving out the messages under `skip` (being recorded), and reads it
+    /// on another CPU where the process is kept to one (see `runtime`).
+    async fn fetch_read(&self, skip: &BTreeSet<String>) -> Result<Vec<Read>, ReadError> {
         let limits = &self.config.limits;
         let batch = self
             .mailbox
-            .fetch_batch(Batch {
-                count: self.config.inbound.batch_size,
-                bytes: limits.batch_bytes,
-                message_bytes: limits.message_bytes,
-            })
+            .fetch_batch(
+                Batch {
+                    count: self.config.inbound.batch_size,
+                    bytes: limits.batch_bytes,
+                    message_bytes: limits.message_bytes,
+                },
+                skip,
+            )
             .await?;
-        let mut report = Report {
-            read: batch.len(),
-            ..Report::default()
-        };
         if batch.is_empty() {
-            self.health.record_ok("inbound").await?;
-            return Ok(report);
+            return Ok(Vec::new());
         }
         let describe = self.mailbox.describe();
         let read_limits = read_limits(limits);
@@ -598,12 +633,19 @@ impl Reader {
                 .map(|fetched| read(fetched, &describe, &read_limits))
                 .collect::<Vec<_>>()
         };
-        // On another CPU where the process is kept to one (see `runtime`).
-        let batch = crate::runtime::for_cpu_work()
+        crate::runtime::for_cpu_work()
             .spawn_blocking(parse)
             .await
-            .map_err(|e| ReadError::Parse(e.to_string()))?;
+            .map_err(|e| ReadError::Parse(e.to_string()))
+    }
 
+    /// Records a batch that was read, in write transactions of at most [`WRITE_SLICE`] each;
+    /// returns what is left to do: move the messages, note the failures.
+    async fn record_batch(&self, batch: &[Read]) -> Result<Recorded, ReadError> {
+        let mut report = Report {
+            read: batch.len(),
+            ..Report::default()
+        };
         let mut settle = Vec::with_capacity(batch.len());
         let mut failures = Vec::new();
         let mut slice = Slice::default();
@@ -687,22 +729,49 @@ impl Reader {
             index += 1;
         }
         self.commit_slice(tx, &mut slice).await?;
-        drop(turn);
-        for error in &failures {
+        Ok(Recorded {
+            report,
+            settle,
+            failures,
+        })
+    }
+
+    /// Moves the messages of a recorded batch (one command per folder on an IMAP server). It
+    /// touches only the mailbox, so it may run while the next batch is recorded.
+    async fn move_batch(&self, recorded: Recorded) -> Moved {
+        let Recorded {
+            mut report,
+            settle,
+            failures,
+        } = recorded;
+        let error = match self.mailbox.settle_many(&settle).await {
+            Ok(()) => {
+                report.settled = settle.len();
+                None
+            }
+            // The rows are committed; the messages stay and are moved on a later step.
+            Err(e) => Some(format!("{:#}", anyhow::Error::from(e))),
+        };
+        Moved {
+            report,
+            failures,
+            error,
+        }
+    }
+
+    /// Notes a moved batch's failures, and whether the move succeeded, in the health table.
+    async fn note(&self, moved: Moved) -> Result<Report, ReadError> {
+        for error in &moved.failures {
             self.health.record_failure("inbound", error).await;
         }
-        match self.mailbox.settle_many(&settle).await {
-            Ok(()) => report.settled = settle.len(),
-            Err(e) => {
-                // The rows are committed; the messages stay and are moved on a later step.
-                let error = format!("{:#}", anyhow::Error::from(e));
+        match &moved.error {
+            Some(error) => {
                 tracing::error!(%error, "could not move recorded messages");
-                self.health.record_failure("inbound", &error).await;
-                return Ok(report);
+                self.health.record_failure("inbound", error).await;
             }
+            None => self.health.record_ok("inbound").await?,
         }
-        self.health.record_ok("inbound").await?;
-        Ok(report)
+        Ok(moved.report)
     }
 
     /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
@@ -753,30 +822,81 @@ impl Reader {
         self.drain_until(|| false).await
     }
 
-    /// [`Reader::drain`], stopping between two steps once `stop` says so (shutdown: a big
-    /// inbox is not read to its end first).
+    /// [`Reader::drain`], stopping between two batches once `stop` says so (shutdown: a big
+    /// inbox is not read to its end first). The mailbox turn is held throughout.
     async fn drain_until(&self, stop: impl Fn() -> bool) -> Result<Report, ReadError> {
         let mut total = Report::default();
+        if stop() {
+            return Ok(total);
+        }
+        let Some(reading) = store::mailbox_turn(&self.pool).await? else {
+            tracing::debug!("another tandem is reading the mailbox");
+            return Ok(total);
+        };
+        let drained = self.drain_in_turn(&stop, &mut total).await;
+        reading.release().await?;
+        drained.map(|()| total)
+    }
+
+    /// The batches of a drain, in a pipeline: while batch k is recorded (on the database), the
+    /// batch before it is moved and batch k + 1 is fetched and read (on the mailbox and another
+    /// CPU), leaving out batch k's messages, which are still in the inbox. The drain ends
+    /// with a batch that is empty, or after one whose messages could not be moved or all
+    /// failed (they would be fetched again at once).
+    async fn drain_in_turn(
+        &self,
+        stop: &impl Fn() -> bool,
+        total: &mut Report,
+    ) -> Result<(), ReadError> {
+        // A batch's IMAP commands each get their own timeout.
+        let commands = self
+            .config
+            .inbound
+            .imap
+            .as_ref()
+            .map_or(Duration::ZERO, |i| 3 * i.timeout);
+        self.beat.waiting(commands);
+        let mut batch = self.fetch_read(&BTreeSet::new()).await?;
+        if batch.is_empty() {
+            self.health.record_ok("inbound").await?;
+            return Ok(());
+        }
+        let mut moving: Option<Recorded> = None;
         loop {
-            if stop() {
-                return Ok(total);
-            }
-            // A step may take its IMAP commands' timeouts (each one bounded by its own).
-            let commands = self
-                .config
-                .inbound
-                .imap
-                .as_ref()
-                .map_or(Duration::ZERO, |i| 3 * i.timeout);
             self.beat.waiting(commands);
-            let report = self.step().await?;
-            total.read += report.read;
-            total.recorded += report.recorded;
-            total.duplicates += report.duplicates;
-            total.settled += report.settled;
-            total.failed += report.failed;
-            if report.read == 0 || report.settled == 0 {
-                return Ok(total);
+            let ids: BTreeSet<String> = batch.iter().map(|read| read.id.clone()).collect();
+            let ahead = async {
+                let moved = match moving.take() {
+                    Some(recorded) => Some(self.move_batch(recorded).await),
+                    None => None,
+                };
+                let go_on = !stop() && moved.as_ref().is_none_or(|m| m.error.is_none());
+                let next = match go_on {
+                    true => Some(self.fetch_read(&ids).await),
+                    false => None,
+                };
+                (moved, next)
+            };
+            let (recorded, (moved, next)) = tokio::join!(self.record_batch(&batch), ahead);
+            if let Some(moved) = moved {
+                add(total, &self.note(moved).await?);
+            }
+            let recorded = recorded?;
+            let last = recorded.settle.is_empty();
+            drop(batch);
+            match next {
+                Some(Ok(next)) if !next.is_empty() && !last && !stop() => {
+                    batch = next;
+                    moving = Some(recorded);
+                }
+                next => {
+                    let moved = self.move_batch(recorded).await;
+                    add(total, &self.note(moved).await?);
+                    return match next {
+                        Some(Err(e)) => Err(e),
+                        _ => Ok(()),
+                    };
+                }
             }
         }
     }
