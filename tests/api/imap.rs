@@ -2,12 +2,13 @@
 //! its folder on the server, in batches, across a crash, a new UIDVALIDITY and an outage; over
 //! plain IMAP, STARTTLS and implicit TLS; and `tandem check`.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use tandem::domain::Disposition;
-use tandem::inbound::InboundError;
 use tandem::inbound::message::Incoming;
+use tandem::inbound::{Batch, InboundError};
 use tandem::store;
 use tandem::tasks::reader::{Outcome, Report};
 use tandem::tasks::shutdown_channel;
@@ -187,6 +188,66 @@ async fn a_full_inbox_is_read_in_batches_oldest_first() {
     assert_eq!(rows(&t).await, expected);
     assert_eq!(dovecot.list(&account, "INBOX").await, []);
     assert_eq!(dovecot.list(&account, "Quarantine").await.len(), 5);
+}
+
+/// A drain fetches the next batch while it records one, leaving out the messages of the one
+/// being recorded (still in the INBOX): with batches of three, twelve mails (one a copy of
+/// another) are each read once, recorded once, answered once and moved.
+#[tokio::test]
+async fn a_drain_fetches_ahead_and_reads_nothing_twice() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    let hours = |n: u32| {
+        message(
+            "Sam Lee <sam@va.example>",
+            &format!("<hours{n}@va.example>"),
+            "Hours",
+            "",
+            &format!("2026-11-{:02} 1h Invoices", 2 + n),
+        )
+    };
+    for n in 1..=11 {
+        dovecot.append(&account, &hours(n)).await;
+        if n == 4 {
+            dovecot.append(&account, &hours(2)).await;
+        }
+    }
+    let t = spawn_app_with(|dir, text| {
+        dovecot
+            .tandem_config(dir, &text, &account, Tls::None)
+            .replace("batch_size = 100", "batch_size = 3")
+    })
+    .await;
+    t.add_people().await;
+    t.start_engagement().await;
+
+    // What is being recorded is left out of the next fetch.
+    let skip: BTreeSet<String> = ["1", "2", "4"].map(String::from).into();
+    let fetched = t
+        .app
+        .mailbox
+        .fetch_batch(Batch::of(3), &skip)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = fetched.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["3", "5", "6"]);
+
+    let report = t.app.reader().drain().await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 12,
+            recorded: 11,
+            duplicates: 1,
+            settled: 12,
+            failed: 0,
+        }
+    );
+    assert_eq!(t.count("inbound_message").await, 11);
+    assert_eq!(t.count("outbox WHERE kind = 'receipt'").await, 11);
+    assert_eq!(dovecot.list(&account, "INBOX").await, []);
+    assert_eq!(dovecot.list(&account, "Processed").await.len(), 12);
+    assert_eq!(t.app.reader().drain().await.unwrap(), Report::default());
 }
 
 /// A crash after the message's row committed and before it was moved: read again, it is

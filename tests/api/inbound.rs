@@ -1,9 +1,12 @@
+use std::collections::BTreeSet;
+
 use tandem::domain::Classification;
+use tandem::inbound::Batch;
 use tandem::inbound::message::Incoming;
 use tandem::store;
 use tandem::tasks::reader::{Outcome, Report};
 
-use crate::helpers::{message, spawn_app};
+use crate::helpers::{message, spawn_app, spawn_app_with};
 
 async fn rows(t: &crate::helpers::TestApp) -> Vec<(String, String, String)> {
     let mut conn = t.app.pool.acquire().await.unwrap();
@@ -79,6 +82,68 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
     );
     // Nothing was ever answered.
     assert_eq!(t.count("outbox").await, 0);
+}
+
+/// A drain over a Maildir fetches ahead too: the messages being recorded are left out of the
+/// next fetch, and every message is read, recorded and moved once.
+#[tokio::test]
+async fn a_maildir_drain_fetches_ahead_and_reads_nothing_twice() {
+    let t = spawn_app_with(|_, text| text.replace("batch_size = 100", "batch_size = 2")).await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let hours = |n: u32| {
+        message(
+            "Sam Lee <sam@va.example>",
+            &format!("<hours{n}@va.example>"),
+            "Hours",
+            "",
+            &format!("2026-11-{:02} 1h Invoices", 2 + n),
+        )
+    };
+    for n in 1..=7 {
+        t.deliver(&format!("{n}.hours"), &hours(n));
+    }
+    // A copy of the third, delivered again.
+    t.deliver("8.hours", &hours(3));
+
+    let skip: BTreeSet<String> = ["new/1.hours", "new/3.hours"].map(String::from).into();
+    let fetched = t
+        .app
+        .mailbox
+        .fetch_batch(Batch::of(3), &skip)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = fetched.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["new/2.hours", "new/4.hours", "new/5.hours"]);
+
+    let report = t.app.reader().drain().await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            read: 8,
+            recorded: 7,
+            duplicates: 1,
+            settled: 8,
+            failed: 0,
+        }
+    );
+    assert_eq!(t.count("inbound_message").await, 7);
+    assert_eq!(t.count("outbox WHERE kind = 'receipt'").await, 7);
+    let files = t.mailbox_files();
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.starts_with(".Processed/"))
+            .count(),
+        8,
+        "{files:?}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.starts_with("new/") || f.starts_with("cur/")),
+        "{files:?}"
+    );
 }
 
 #[tokio::test]
