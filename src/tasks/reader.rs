@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::Notify;
 
 use super::route::{self, Route};
 use super::watchdog::Beat;
@@ -107,11 +107,6 @@ struct Failed {
 /// so far, gives the outbox's waiting claims and marks their turn ([`WriteTurns`]), and goes on
 /// in a new transaction: a mail sent but not yet marked is sent again should the daemon die.
 const WRITE_SLICE: Duration = Duration::from_millis(100);
-
-/// The first batch of a drain at most; each next one twice the one before, up to `[inbound]
-/// batch_size`: the first is recorded while the second is fetched, without waiting for a
-/// whole batch to be fetched and read.
-const FIRST_BATCH: usize = 64;
 
 /// What the reader keeps for one write transaction of a batch.
 ///
@@ -216,26 +211,17 @@ struct SliceStart {
     failures: usize,
 }
 
-/// What a recorded batch counted, whether any of its messages is to be moved, and the
-/// failures to note.
+/// What recording a batch left to do: move its messages (`settle`), note its failures.
 struct Recorded {
     report: Report,
-    settles: bool,
+    settle: Vec<(String, Disposition)>,
     failures: Vec<String>,
 }
 
-/// What the reader hands its mover.
-enum Move {
-    /// The messages of a committed transaction, with their folders.
-    Slice(Vec<(String, Disposition)>),
-    /// The batch's last transaction is committed (its messages were handed before).
-    BatchEnd,
-}
-
-/// What a mover did: the messages moved, and the first move that failed.
-#[derive(Default)]
+/// A recorded batch after its move: `error` when the move failed.
 struct Moved {
-    settled: usize,
+    report: Report,
+    failures: Vec<String>,
     error: Option<String>,
 }
 
@@ -610,38 +596,26 @@ impl Reader {
     }
 
     async fn step_in_turn(&self) -> Result<Report, ReadError> {
-        let batch = self
-            .fetch_read(&BTreeSet::new(), self.config.inbound.batch_size)
-            .await?;
+        let batch = self.fetch_read(&BTreeSet::new()).await?;
         if batch.is_empty() {
             self.health.record_ok("inbound").await?;
             return Ok(Report::default());
         }
-        let (moves, slices) = mpsc::unbounded_channel();
-        let recorded = self.record_batch(&batch, &moves).await;
-        drop((batch, moves));
-        let moved = self.mover(slices, watch::channel((0, false)).0).await;
-        let recorded = recorded?;
-        self.note(&recorded.failures, &moved).await?;
-        Ok(Report {
-            settled: moved.settled,
-            ..recorded.report
-        })
+        let recorded = self.record_batch(&batch).await?;
+        drop(batch);
+        let moved = self.move_batch(recorded).await;
+        self.note(moved).await
     }
 
-    /// Fetches a batch of at most `count` messages, leaving out those under `skip` (being
-    /// recorded), and reads it on another CPU where the process is kept to one (see `runtime`).
-    async fn fetch_read(
-        &self,
-        skip: &BTreeSet<String>,
-        count: usize,
-    ) -> Result<Vec<Read>, ReadError> {
+    /// Fetches a batch, leaving out the messages under `skip` (being recorded), and reads it
+    /// on another CPU where the process is kept to one (see `runtime`).
+    async fn fetch_read(&self, skip: &BTreeSet<String>) -> Result<Vec<Read>, ReadError> {
         let limits = &self.config.limits;
         let batch = self
             .mailbox
             .fetch_batch(
                 Batch {
-                    count,
+                    count: self.config.inbound.batch_size,
                     bytes: limits.batch_bytes,
                     message_bytes: limits.message_bytes,
                 },
@@ -665,14 +639,9 @@ impl Reader {
             .map_err(|e| ReadError::Parse(e.to_string()))
     }
 
-    /// Records a batch that was read, in write transactions of at most [`WRITE_SLICE`] each.
-    /// The messages of each committed transaction are handed to `moves` at once (to be moved
-    /// while the batch goes on), then [`Move::BatchEnd`].
-    async fn record_batch(
-        &self,
-        batch: &[Read],
-        moves: &mpsc::UnboundedSender<Move>,
-    ) -> Result<Recorded, ReadError> {
+    /// Records a batch that was read, in write transactions of at most [`WRITE_SLICE`] each;
+    /// returns what is left to do: move the messages, note the failures.
+    async fn record_batch(&self, batch: &[Read]) -> Result<Recorded, ReadError> {
         let mut report = Report {
             read: batch.len(),
             ..Report::default()
@@ -699,8 +668,6 @@ impl Reader {
             };
         let mut start = start_at(0, &report, &settle, &failures);
         let mut index = 0;
-        // The messages of `settle` handed to `moves` (their slices committed).
-        let mut handed = 0;
         loop {
             let read = batch.get(index);
             let mut redo = false;
@@ -711,9 +678,6 @@ impl Reader {
                         break;
                     }
                     self.commit_slice(tx, &mut slice).await?;
-                    // A receiver gone has stopped moving (the drain ended): nothing to do.
-                    let _ = moves.send(Move::Slice(settle[handed..].to_vec()));
-                    handed = settle.len();
                     // The outbox's claims and marks waiting meanwhile go first.
                     drop(turn);
                     turn = self.turns.take().await;
@@ -765,51 +729,39 @@ impl Reader {
             index += 1;
         }
         self.commit_slice(tx, &mut slice).await?;
-        let _ = moves.send(Move::Slice(settle[handed..].to_vec()));
-        let _ = moves.send(Move::BatchEnd);
         Ok(Recorded {
             report,
-            settles: !settle.is_empty(),
+            settle,
             failures,
         })
     }
 
-    /// Moves the messages of each committed slice as they come (one command per folder on an
-    /// IMAP server), until the sender is gone; publishes on `ended` how many batches are moved
-    /// whole and whether a move failed. After a failed move the rest stay in the inbox (their
-    /// rows are committed: they are only moved, on a later step).
-    async fn mover(
-        &self,
-        mut moves: mpsc::UnboundedReceiver<Move>,
-        ended: watch::Sender<(usize, bool)>,
-    ) -> Moved {
-        let mut moved = Moved::default();
-        let mut batches = 0;
-        while let Some(what) = moves.recv().await {
-            match what {
-                Move::Slice(items) if moved.error.is_none() && !items.is_empty() => {
-                    match self.mailbox.settle_many(&items).await {
-                        Ok(()) => moved.settled += items.len(),
-                        Err(e) => {
-                            moved.error = Some(format!("{:#}", anyhow::Error::from(e)));
-                            ended.send_replace((batches, true));
-                        }
-                    }
-                }
-                Move::Slice(_) => {}
-                Move::BatchEnd => {
-                    batches += 1;
-                    ended.send_replace((batches, moved.error.is_some()));
-                }
+    /// Moves the messages of a recorded batch (one command per folder on an IMAP server). It
+    /// touches only the mailbox, so it may run while the next batch is recorded.
+    async fn move_batch(&self, recorded: Recorded) -> Moved {
+        let Recorded {
+            mut report,
+            settle,
+            failures,
+        } = recorded;
+        let error = match self.mailbox.settle_many(&settle).await {
+            Ok(()) => {
+                report.settled = settle.len();
+                None
             }
+            // The rows are committed; the messages stay and are moved on a later step.
+            Err(e) => Some(format!("{:#}", anyhow::Error::from(e))),
+        };
+        Moved {
+            report,
+            failures,
+            error,
         }
-        moved
     }
 
-    /// Notes the failures of what was recorded, and whether its moves succeeded, in the health
-    /// table.
-    async fn note(&self, failures: &[String], moved: &Moved) -> Result<(), ReadError> {
-        for error in failures {
+    /// Notes a moved batch's failures, and whether the move succeeded, in the health table.
+    async fn note(&self, moved: Moved) -> Result<Report, ReadError> {
+        for error in &moved.failures {
             self.health.record_failure("inbound", error).await;
         }
         match &moved.error {
@@ -819,7 +771,7 @@ impl Reader {
             }
             None => self.health.record_ok("inbound").await?,
         }
-        Ok(())
+        Ok(moved.report)
     }
 
     /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
@@ -887,12 +839,10 @@ impl Reader {
     }
 
     /// The batches of a drain, in a pipeline: while batch k is recorded (on the database), the
-    /// messages of each of its committed transactions are moved, and batch k + 1 is fetched and
-    /// read (on the mailbox and another CPU) once batch k - 1 is moved, leaving out batch k's
-    /// messages, which are still in the inbox. The first batches are smaller ([`FIRST_BATCH`],
-    /// doubling up to `batch_size`), so the recording starts early. The drain ends with a batch
-    /// that is empty, or after one whose messages all failed (they would be fetched again at
-    /// once), or once a move failed.
+    /// batch before it is moved and batch k + 1 is fetched and read (on the mailbox and another
+    /// CPU), leaving out batch k's messages, which are still in the inbox. The drain ends
+    /// with a batch that is empty, or after one whose messages could not be moved or all
+    /// failed (they would be fetched again at once).
     async fn drain_in_turn(
         &self,
         stop: &impl Fn() -> bool,
@@ -905,60 +855,48 @@ impl Reader {
             .imap
             .as_ref()
             .map_or(Duration::ZERO, |i| 3 * i.timeout);
-        let size = |k: usize| {
-            let first = FIRST_BATCH.saturating_mul(1 << k.min(16));
-            self.config.inbound.batch_size.min(first)
-        };
-        let (moves, slices) = mpsc::unbounded_channel();
-        let (moved_up_to, ended) = watch::channel((0, false));
-        let reading = async move {
-            let moves = moves;
-            let mut report = Report::default();
-            let mut failures = Vec::new();
+        self.beat.waiting(commands);
+        let mut batch = self.fetch_read(&BTreeSet::new()).await?;
+        if batch.is_empty() {
+            self.health.record_ok("inbound").await?;
+            return Ok(());
+        }
+        let mut moving: Option<Recorded> = None;
+        loop {
             self.beat.waiting(commands);
-            let mut batch = self.fetch_read(&BTreeSet::new(), size(0)).await?;
-            let mut k = 0;
-            while !batch.is_empty() {
-                self.beat.waiting(commands);
-                let ids: BTreeSet<String> = batch.iter().map(|read| read.id.clone()).collect();
-                let mut ended = ended.clone();
-                let ahead = async {
-                    let moved = ended.wait_for(|(batches, _)| *batches >= k).await;
-                    let go_on = moved.is_ok_and(|moved| !moved.1) && !stop();
-                    match go_on {
-                        true => Some(self.fetch_read(&ids, size(k + 1)).await),
-                        false => None,
-                    }
+            let ids: BTreeSet<String> = batch.iter().map(|read| read.id.clone()).collect();
+            let ahead = async {
+                let moved = match moving.take() {
+                    Some(recorded) => Some(self.move_batch(recorded).await),
+                    None => None,
                 };
-                let (recorded, next) = tokio::join!(self.record_batch(&batch, &moves), ahead);
-                let recorded = recorded?;
-                add(&mut report, &recorded.report);
-                failures.extend(recorded.failures);
-                if !recorded.settles || stop() {
-                    break;
-                }
-                batch = match next {
-                    Some(next) => next?,
-                    None => break,
+                let go_on = !stop() && moved.as_ref().is_none_or(|m| m.error.is_none());
+                let next = match go_on {
+                    true => Some(self.fetch_read(&ids).await),
+                    false => None,
                 };
-                k += 1;
+                (moved, next)
+            };
+            let (recorded, (moved, next)) = tokio::join!(self.record_batch(&batch), ahead);
+            if let Some(moved) = moved {
+                add(total, &self.note(moved).await?);
             }
-            Ok::<_, ReadError>((report, failures))
-        };
-        // `moves` is dropped with `reading`: the mover ends once it has moved what was handed.
-        let (read, moved) = tokio::join!(reading, self.mover(slices, moved_up_to));
-        total.settled += moved.settled;
-        match read {
-            Ok((report, failures)) => {
-                add(total, &report);
-                self.note(&failures, &moved).await
-            }
-            Err(e) => {
-                if let Some(error) = &moved.error {
-                    tracing::error!(%error, "could not move recorded messages");
-                    self.health.record_failure("inbound", error).await;
+            let recorded = recorded?;
+            let last = recorded.settle.is_empty();
+            drop(batch);
+            match next {
+                Some(Ok(next)) if !next.is_empty() && !last && !stop() => {
+                    batch = next;
+                    moving = Some(recorded);
                 }
-                Err(e)
+                next => {
+                    let moved = self.move_batch(recorded).await;
+                    add(total, &self.note(moved).await?);
+                    return match next {
+                        Some(Err(e)) => Err(e),
+                        _ => Ok(()),
+                    };
+                }
             }
         }
     }
