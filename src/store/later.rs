@@ -63,11 +63,12 @@ impl Later {
     /// Writes the rows kept, the tables in the order their references run.
     ///
     /// On SQLite, each table's rows go in [`pieces`] (64, 32, ... 1 rows; a time log's entries
-    /// up to [`PIECE`]), each a statement the driver keeps prepared: a text written afresh for each number of rows was parsed at
-    /// every write, 5 % of the daemon's CPU on 2,000 time logs (on a thread of its own, each
-    /// statement is a round trip of microseconds). On PostgreSQL, one statement in one round
-    /// trip, each table's insert a data-modifying `WITH`; its text changes with the number of
-    /// rows, so it is not kept prepared.
+    /// up to [`PIECE`]), each a statement the driver keeps prepared: a text written afresh for
+    /// each number of rows was parsed at every write, 5 % of the daemon's CPU on 2,000 time logs
+    /// (on a thread of its own, each statement is a round trip of microseconds). On PostgreSQL,
+    /// one statement in one round trip, each table's insert a data-modifying `WITH`; its text
+    /// changes with the number of rows, so it is not kept prepared. Receipts still being built
+    /// on the second CPU are waited for first.
     async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());

@@ -219,13 +219,15 @@ async fn keep_new(
             row.building = building;
             later.outbox(row);
         }
-        None => {
-            let raw = match building {
-                Some(building) => built(building).await?,
-                None => new.raw.to_vec(),
-            };
-            enqueue(conn, &NewOutbound { raw: &raw, ..*new }, now).await?;
-        }
+        None => match building {
+            Some(building) => {
+                let raw = built(building).await?;
+                enqueue(conn, &NewOutbound { raw: &raw, ..*new }, now).await?;
+            }
+            None => {
+                enqueue(conn, new, now).await?;
+            }
+        },
     }
     Ok(())
 }
