@@ -88,10 +88,15 @@ fn header_bits(content: &str) -> u8 {
     else {
         return 0;
     };
-    let Some(key) = fold(
-        content[..colon].trim_end_matches('*').trim(),
-        MAX_HEADER_NAME,
-    ) else {
+    let name = content[..colon].trim_end_matches('*').trim();
+    // No header name has a digit or starts with anything but a letter (a test holds the table
+    // to it): time-log lines ("Mo 9:00-12:00") and quoted lines end here, without folding.
+    if !name.chars().next().is_some_and(char::is_alphabetic)
+        || name.bytes().any(|b| b.is_ascii_digit())
+    {
+        return 0;
+    }
+    let Some(key) = fold(name, MAX_HEADER_NAME) else {
         return 0;
     };
     let value = content[colon + 1..].trim_start_matches('*').trim();
@@ -213,10 +218,18 @@ pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
     if !tail.contains(':') {
         return None;
     }
+    // Every name ends in the colon, so each of its places ends at one of the tail's colons:
+    // compared there, no searcher is set up for each name (they were most of a parse).
     let at = start
-        + glued_header_names()
-            .iter()
-            .filter_map(|name| tail.rfind(name.as_str()))
+        + tail
+            .match_indices(':')
+            .flat_map(|(colon, _)| {
+                let through = &tail[..=colon];
+                glued_header_names()
+                    .iter()
+                    .filter(move |name| through.ends_with(name.as_str()))
+                    .map(move |name| through.len() - name.len())
+            })
             .max()?;
     if line[..at]
         .trim_matches(|c: char| c == '*' || c.is_whitespace())
@@ -691,5 +704,65 @@ mod tests {
         ];
         let contents: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
         assert!(Headers::new(&contents).glued_block_at(0, FROM | FROM_ADDRESS));
+    }
+
+    #[test]
+    fn header_names_start_with_a_letter_and_have_no_digit() {
+        // `header_bits` turns a line away before folding it when its name could not be one.
+        let names = languages::all(|l| l.from)
+            .chain(languages::all(|l| l.sent))
+            .chain(languages::all(|l| l.subject))
+            .chain(languages::all(|l| l.to));
+        for name in names {
+            assert!(
+                name.chars().next().is_some_and(char::is_alphabetic),
+                "{name}"
+            );
+            assert!(!name.bytes().any(|b| b.is_ascii_digit()), "{name}");
+        }
+        assert_eq!(header_bits("Mo 9:00-12:00 Ablage"), 0);
+        assert_eq!(header_bits("> From: anna@acme.example"), 0);
+        assert_eq!(header_bits("Von: anna@acme.example"), FROM | FROM_ADDRESS);
+    }
+
+    /// Where a glued header starts, as `glued_header` found it before it looked at the colons
+    /// only: the last place of each name in the tail, the greatest of them.
+    fn glued_start_by_search(line: &str) -> Option<usize> {
+        let mut start = line.len().saturating_sub(GLUED_HEADER_TAIL);
+        while !line.is_char_boundary(start) {
+            start += 1;
+        }
+        let tail = &line[start..];
+        glued_header_names()
+            .iter()
+            .filter_map(|name| tail.rfind(name.as_str()))
+            .max()
+            .map(|at| start + at)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glued_headers_are_found_where_a_search_finds_them(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "From:", "Von:", "De :", "Gesendet:", "Sent:", "Date\u{a0}:", ":", "::",
+                    " ", "\u{a0}", "x", "Anna <a@b>", "9:00", "Montag, 23.", "é", "Отправлено:",
+                    "Von", "From", ".", "\n",
+                ]),
+                0..40,
+            ),
+            long in 0usize..3,
+        ) {
+            let mut line = "ä".repeat(long * 200);
+            line.extend(pieces);
+            let expected = glued_start_by_search(&line).and_then(|at| {
+                let bits = header_bits(&line[at..]);
+                let glued = !line[..at]
+                    .trim_matches(|c: char| c == '*' || c.is_whitespace())
+                    .is_empty();
+                (glued && bits != 0).then_some((at, bits))
+            });
+            proptest::prop_assert_eq!(glued_header(&line), expected);
+        }
     }
 }
