@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Backend, Conn, StoreError, Table};
+use super::{Backend, Conn, Driver, StoreError, Table};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {
@@ -738,14 +738,20 @@ pub async fn find_sent(
                             natural_key FROM outbox WHERE token = $1";
     let lookups = message_ids
         .iter()
-        .map(|id| (BY_ID, id))
-        .chain(tokens.iter().map(|token| (BY_TOKEN, token)))
+        .map(|id| (BY_ID, Some(id.as_str()), None))
+        .chain(tokens.iter().map(|t| (BY_TOKEN, None, Some(t.as_str()))))
         .take(MAX_LOOKUPS);
-    for (sql, value) in lookups {
-        let row: Option<Sent> = on!(conn, |c| sqlx::query_as(sql)
-            .bind(value)
-            .fetch_optional(c)
-            .await)?;
+    for (sql, message_id, token) in lookups {
+        let value = message_id.or(token).unwrap_or_default();
+        // Rows kept to be written later are written first only when one of them is the one
+        // looked for: no other can change what the lookup finds.
+        let driver = conn
+            .ready_to_read(|later| later.keeps_outbox(message_id, token))
+            .await?;
+        let row: Option<Sent> = match driver {
+            Driver::Sqlite(c) => sqlx::query_as(sql).bind(value).fetch_optional(c).await,
+            Driver::Postgres(c) => sqlx::query_as(sql).bind(value).fetch_optional(c).await,
+        }?;
         if row.is_some() {
             return Ok(row);
         }

@@ -370,3 +370,63 @@ async fn rows_kept_to_write_later_are_read_by_their_transaction_and_take_ids_of_
     store::rollback(tx).await.unwrap();
     assert_eq!(t.count("inbound_message").await, 5);
 }
+
+/// A reply is looked up by the Message-IDs and tokens it names while the reader's transaction
+/// keeps rows to write later: a receipt kept is found by either (what is kept is written
+/// first), a name that no row has finds nothing, and everything kept is written at the commit.
+#[tokio::test]
+async fn a_reply_is_looked_up_past_the_rows_kept_to_write_later() {
+    let t = spawn_app().await;
+    let now = chrono::Utc::now();
+    let receipt = |n: &'static str, message_id: &'static str, token: &'static str| {
+        store::outbox::NewOutbound {
+            natural_key: n,
+            message_id,
+            kind: "receipt",
+            engagement_id: None,
+            recipient: "va@va.example",
+            subject: "Your hours",
+            token: Some(token),
+            survey_id: None,
+            raw: b"Subject: Your hours\r\n\r\nlogged\r\n",
+            follows: &[],
+        }
+    };
+    let mut tx = store::begin_immediate(&t.app.pool).await.unwrap();
+    tx.write_later(true).await.unwrap();
+    let kept = receipt("receipt:1", "<r1@agency.example>", "tok1");
+    store::outbox::enqueue_new(&mut tx, &kept, now)
+        .await
+        .unwrap();
+    let ids = |id: &str| vec![id.to_string()];
+    let missing = store::outbox::find_sent(&mut tx, &ids("<none@x>"), &["nope".into()])
+        .await
+        .unwrap();
+    assert!(missing.is_none(), "no row has that Message-ID or token");
+    // Kept after a lookup that found nothing: found by its Message-ID, then by its token.
+    let later = receipt("receipt:2", "<r2@agency.example>", "tok2");
+    store::outbox::enqueue_new(&mut tx, &later, now)
+        .await
+        .unwrap();
+    let by_id = store::outbox::find_sent(&mut tx, &ids("<r2@agency.example>"), &[])
+        .await
+        .unwrap();
+    assert_eq!(by_id.map(|s| s.natural_key).as_deref(), Some("receipt:2"));
+    let third = receipt("receipt:3", "<r3@agency.example>", "tok3");
+    store::outbox::enqueue_new(&mut tx, &third, now)
+        .await
+        .unwrap();
+    let by_token = store::outbox::find_sent(&mut tx, &ids("<none@x>"), &["tok3".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        by_token.map(|s| s.natural_key).as_deref(),
+        Some("receipt:3")
+    );
+    let first = store::outbox::find_sent(&mut tx, &ids("<r1@agency.example>"), &[])
+        .await
+        .unwrap();
+    assert_eq!(first.map(|s| s.natural_key).as_deref(), Some("receipt:1"));
+    store::commit(tx).await.unwrap();
+    assert_eq!(t.count("outbox").await, 3, "every row kept is written");
+}
