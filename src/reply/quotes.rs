@@ -220,12 +220,13 @@ pub(super) fn glued_header(line: &str) -> Option<(usize, u8)> {
     }
     // Every name ends in the colon, so each of its places ends at one of the tail's colons:
     // compared there, no searcher is set up for each name (they were most of a parse).
+    let names = glued_header_names();
     let at = start
         + tail
             .match_indices(':')
             .flat_map(|(colon, _)| {
                 let through = &tail[..=colon];
-                glued_header_names()
+                names
                     .iter()
                     .filter(move |name| through.ends_with(name.as_str()))
                     .map(move |name| through.len() - name.len())

@@ -340,12 +340,9 @@ impl Later {
         self.outbox.push(row);
     }
 
-    /// Whether an outbox row kept has this Message-ID, or this token.
-    pub(super) fn keeps_outbox(&self, message_id: Option<&str>, token: Option<&str>) -> bool {
-        self.outbox.iter().any(|row| {
-            message_id.is_some_and(|id| row.message_id == id)
-                || token.is_some_and(|t| row.token.as_deref() == Some(t))
-        })
+    /// Whether an outbox row kept is one that `looked_for` says.
+    pub(super) fn keeps_outbox(&self, looked_for: impl Fn(&outbox::Row) -> bool) -> bool {
+        self.outbox.iter().any(looked_for)
     }
 }
 

@@ -738,15 +738,18 @@ pub async fn find_sent(
                             natural_key FROM outbox WHERE token = $1";
     let lookups = message_ids
         .iter()
-        .map(|id| (BY_ID, Some(id.as_str()), None))
-        .chain(tokens.iter().map(|t| (BY_TOKEN, None, Some(t.as_str()))))
+        .map(|id| (BY_ID, id, false))
+        .chain(tokens.iter().map(|token| (BY_TOKEN, token, true)))
         .take(MAX_LOOKUPS);
-    for (sql, message_id, token) in lookups {
-        let value = message_id.or(token).unwrap_or_default();
+    for (sql, value, by_token) in lookups {
         // Rows kept to be written later are written first only when one of them is the one
         // looked for: no other can change what the lookup finds.
+        let looked_for = |row: &Row| match by_token {
+            true => row.token.as_ref() == Some(value),
+            false => row.message_id == *value,
+        };
         let driver = conn
-            .ready_to_read(|later| later.keeps_outbox(message_id, token))
+            .ready_to_read(|later| later.keeps_outbox(looked_for))
             .await?;
         let row: Option<Sent> = match driver {
             Driver::Sqlite(c) => sqlx::query_as(sql).bind(value).fetch_optional(c).await,

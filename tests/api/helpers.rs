@@ -393,6 +393,17 @@ pub fn message(
     .into_bytes()
 }
 
+/// Sam's time log number `n` (`<hoursN@va.example>`): an hour of invoices on 2026-11-(2 + n).
+pub fn numbered_time_log(n: u32) -> Vec<u8> {
+    message(
+        "Sam Lee <sam@va.example>",
+        &format!("<hours{n}@va.example>"),
+        "Hours",
+        "",
+        &format!("2026-11-{:02} 1h Invoices", 2 + n),
+    )
+}
+
 /// Compares `actual` with `tests/golden/NAME`. On a mismatch it writes `NAME.actual` beside it
 /// and fails; `TANDEM_BLESS=1` writes the golden file instead.
 pub fn assert_golden(name: &str, actual: &str) {

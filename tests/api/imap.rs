@@ -13,7 +13,7 @@ use tandem::store;
 use tandem::tasks::reader::{Outcome, Report};
 use tandem::tasks::shutdown_channel;
 
-use crate::helpers::{TestApp, describe, message, spawn_app_with};
+use crate::helpers::{TestApp, describe, message, numbered_time_log, spawn_app_with};
 use crate::servers::{Account, Dovecot, Listed, Tls, password_file};
 
 async fn spawn(dovecot: &Dovecot, account: &Account, tls: Tls) -> TestApp {
@@ -197,19 +197,10 @@ async fn a_full_inbox_is_read_in_batches_oldest_first() {
 async fn a_drain_fetches_ahead_and_reads_nothing_twice() {
     let dovecot = Dovecot::shared();
     let account = dovecot.add_user();
-    let hours = |n: u32| {
-        message(
-            "Sam Lee <sam@va.example>",
-            &format!("<hours{n}@va.example>"),
-            "Hours",
-            "",
-            &format!("2026-11-{:02} 1h Invoices", 2 + n),
-        )
-    };
     for n in 1..=11 {
-        dovecot.append(&account, &hours(n)).await;
+        dovecot.append(&account, &numbered_time_log(n)).await;
         if n == 4 {
-            dovecot.append(&account, &hours(2)).await;
+            dovecot.append(&account, &numbered_time_log(2)).await;
         }
     }
     let t = spawn_app_with(|dir, text| {

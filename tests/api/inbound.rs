@@ -6,7 +6,7 @@ use tandem::inbound::message::Incoming;
 use tandem::store;
 use tandem::tasks::reader::{Outcome, Report};
 
-use crate::helpers::{message, spawn_app, spawn_app_with};
+use crate::helpers::{message, numbered_time_log, spawn_app, spawn_app_with};
 
 async fn rows(t: &crate::helpers::TestApp) -> Vec<(String, String, String)> {
     let mut conn = t.app.pool.acquire().await.unwrap();
@@ -91,20 +91,11 @@ async fn a_maildir_drain_fetches_ahead_and_reads_nothing_twice() {
     let t = spawn_app_with(|_, text| text.replace("batch_size = 100", "batch_size = 2")).await;
     t.add_people().await;
     t.start_engagement().await;
-    let hours = |n: u32| {
-        message(
-            "Sam Lee <sam@va.example>",
-            &format!("<hours{n}@va.example>"),
-            "Hours",
-            "",
-            &format!("2026-11-{:02} 1h Invoices", 2 + n),
-        )
-    };
     for n in 1..=7 {
-        t.deliver(&format!("{n}.hours"), &hours(n));
+        t.deliver(&format!("{n}.hours"), &numbered_time_log(n));
     }
     // A copy of the third, delivered again.
-    t.deliver("8.hours", &hours(3));
+    t.deliver("8.hours", &numbered_time_log(3));
 
     let skip: BTreeSet<String> = ["new/1.hours", "new/3.hours"].map(String::from).into();
     let fetched = t
