@@ -90,6 +90,8 @@ pub struct App {
     pub holder: Arc<Holder>,
     /// The reader's and the outbox's turns at the write lock.
     write_turns: WriteTurns,
+    /// Where the outbox records its sends on SQLite (see `store::journal`).
+    journal: Option<Arc<store::journal::Journal>>,
     /// What the tasks count for `/metrics`; kept across a reload.
     pub metrics: Metrics,
     /// The tasks' signs of life for the systemd watchdog; kept across a reload.
@@ -156,6 +158,7 @@ impl App {
             (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
         let write_turns = WriteTurns::default();
+        let journal = store::journal::Journal::beside(&pool).map(Arc::new);
         Ok(Self {
             health: Health::new(pool.clone(), clock.clone()),
             transport: transport(&config)?,
@@ -164,6 +167,7 @@ impl App {
             templates: Arc::new(templates),
             holder: Arc::new(Holder::this_process(clock.now(), write_turns.clone())),
             write_turns,
+            journal,
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
@@ -221,6 +225,7 @@ impl App {
             health: self.health.clone(),
             holder: self.holder.clone(),
             write_turns: self.write_turns.clone(),
+            journal: self.journal.clone(),
             metrics: self.metrics.clone(),
             beats: self.beats.clone(),
         })
@@ -278,6 +283,7 @@ impl App {
             health: self.health(),
             holder: self.holder.clone(),
             turns: self.write_turns.clone(),
+            journal: self.journal.clone(),
             metrics: self.metrics.clone(),
             beat: self.beats.outbox.clone(),
         }

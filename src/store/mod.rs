@@ -9,6 +9,7 @@ pub mod digest;
 pub mod engagements;
 pub mod health;
 pub mod inbound;
+pub mod journal;
 mod later;
 pub mod outbox;
 pub mod people;

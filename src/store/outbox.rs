@@ -433,6 +433,42 @@ pub async fn mark_sent_many(
     Ok(recorded)
 }
 
+/// Gives claims back unsent (rows claimed ahead whose lease would run out before their send
+/// could end, or that a stopping worker did not start): each row is queued again as it was,
+/// due when it was, the attempt its claim counted taken back. A claim no longer held changes
+/// nothing. Returns how many were given back.
+pub async fn release(conn: &mut Conn, claims: &[&Claimed]) -> Result<u64, StoreError> {
+    let mut released = 0;
+    for chunk in claims.chunks(500) {
+        // The ids again, alone, so the rows are looked up by their key.
+        let ids = (0..chunk.len())
+            .map(|i| format!("${}", 1 + 3 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let held = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE outbox SET state = 'queued', attempts = attempts - 1, lease_until = NULL, \
+             holder = NULL \
+             WHERE id IN ({ids}) AND state = 'sending' \
+               AND (id, lease_until, holder) IN (VALUES {held})"
+        );
+        released += on!(conn, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for claim in chunk {
+                query = query
+                    .bind(claim.id)
+                    .bind(claim.lease_until)
+                    .bind(&claim.holder);
+            }
+            query.execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(released)
+}
+
 /// Puts the claimed message back in the queue, due at `next_attempt_at`; `false` when the
 /// claim was no longer held.
 pub async fn mark_retry(

@@ -6,12 +6,14 @@
 //! taken up at once. On shutdown no new send starts, and the ones in flight end by their own
 //! deadline.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use super::holder::Holder;
 use super::watchdog::Beat;
@@ -20,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::Outbound;
 use crate::metrics::{Metrics, SendFailure};
 use crate::outbound::{Envelope, SendError, Transport};
+use crate::store::journal::Journal;
 use crate::store::{self, Pool, StoreError};
 
 /// The task that delivers queued mail.
@@ -38,8 +41,11 @@ pub struct OutboxWorker {
     pub health: Health,
     /// Who this process is in the claims it makes (one per `App`, shared by its workers).
     pub holder: Arc<Holder>,
-    /// Taken for each claim and mark, in turn with the reader.
+    /// Taken for each claim and mark on SQLite, in turn with the reader.
     pub turns: WriteTurns,
+    /// Where sends are recorded on SQLite without waiting for the reader's write lock (see
+    /// `store::journal`); `None` on PostgreSQL and in memory.
+    pub journal: Option<Arc<Journal>>,
     /// Counts mails sent and failed sends.
     pub metrics: Metrics,
     /// Beaten before every send and wait, for the systemd watchdog.
@@ -81,8 +87,22 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
 /// longer does not hold the others' records back for more than this.
 const GATHER: Duration = Duration::from_millis(5);
 
+/// How many rows the worker claims ahead of its free places when sends are recorded in a
+/// journal: a claim needs the write lock, which on SQLite the reader holds for slices of 100 ms,
+/// so each claim takes what the sends of a slice or two use up (the reader records about 300
+/// mails a slice). Rows claimed ahead wait in memory, with their messages (a receipt is
+/// about 7 kB).
+const AHEAD: usize = 512;
+
+/// A send slower than this makes the worker claim no more than its free places, so that rows
+/// claimed ahead do not wait for slow sends until their lease runs out.
+const SLOW: Duration = Duration::from_secs(1);
+
 /// A claimed row and how its send ended.
 type Sent = (store::outbox::Claimed, Result<(), SendError>);
+
+/// What a claim ends with.
+type ClaimResult = Result<Vec<store::outbox::Claimed>, StoreError>;
 
 impl OutboxWorker {
     /// Claims and delivers one due message. The database connection is not held during the
@@ -92,8 +112,53 @@ impl OutboxWorker {
         let Some(row) = self.claim(1).await?.pop() else {
             return Ok(Step::Idle);
         };
-        let sent = send(self.transport.as_ref(), row).await;
-        Ok(self.settle(vec![sent]).await?.remove(0))
+        let (sent, _) = send(self.transport.as_ref(), row).await;
+        let step = self.settle(vec![sent]).await?.remove(0);
+        self.fold_journal().await;
+        Ok(step)
+    }
+
+    /// This process's turn at the write lock on SQLite, where the reader's slices hold it; none
+    /// on PostgreSQL, where a claim or a mark (a statement of its own, on rows the reader does
+    /// not write) waits for no transaction.
+    async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool.backend() {
+            store::Backend::Sqlite => Some(self.turns.take().await),
+            store::Backend::Postgres => None,
+        }
+    }
+
+    /// Writes the sends the journal recorded into the database, in this process's turn. A
+    /// failure (the database refuses writes) is logged and noted in `health`: the records stay
+    /// in the journal, and the next claim folds them.
+    async fn fold_journal(&self) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let folded = {
+            let _turn = self.turn().await;
+            match store::acquire(&self.pool).await {
+                Ok(mut conn) => self.fold(journal, &mut conn).await,
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = folded {
+            let error = format!("{:#}", anyhow::Error::from(e));
+            tracing::warn!(%error, "sent messages recorded in the journal could not be marked in the database yet");
+            self.health.record_failure("outbound", &error).await;
+        }
+    }
+
+    /// [`Journal::fold`] on `conn`, noting the records whose claim another worker took.
+    async fn fold(&self, journal: &Journal, conn: &mut store::Conn) -> Result<(), StoreError> {
+        let folded = journal.fold(conn).await?;
+        for id in folded.stale {
+            tracing::warn!(
+                id,
+                "sent, but the lease had run out and another worker took the message"
+            );
+        }
+        Ok(())
     }
 
     /// Claims up to `limit` due rows in one statement, under this process's holder.
@@ -101,8 +166,13 @@ impl OutboxWorker {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         self.holder.beat_if_due(&self.pool, now).await?;
-        let _turn = self.turns.take().await;
+        let _turn = self.turn().await;
         let mut conn = store::acquire(&self.pool).await?;
+        // Sends recorded in the journal are marked first: a row that a gone holder sent must
+        // not be taken up as unsent.
+        if let Some(journal) = &self.journal {
+            self.fold(journal, &mut conn).await?;
+        }
         let holder = self.holder.id();
         let silent_before = Holder::silent_before(now);
         store::outbox::claim_many(&mut conn, now, lease_until, holder, silent_before, limit).await
@@ -138,7 +208,7 @@ impl OutboxWorker {
                         backoff(outbound.retry_base, outbound.retry_max, row.attempts as u32);
                     let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
                     let held = {
-                        let _turn = self.turns.take().await;
+                        let _turn = self.turn().await;
                         let mut conn = store::acquire(&self.pool).await?;
                         store::outbox::mark_retry(&mut conn, &row, at, &error).await?
                     };
@@ -159,7 +229,7 @@ impl OutboxWorker {
                     };
                     self.metrics.send_failed(kind);
                     let held = {
-                        let _turn = self.turns.take().await;
+                        let _turn = self.turn().await;
                         let mut conn = store::acquire(&self.pool).await?;
                         store::outbox::mark_failed(&mut conn, &row, &error).await?
                     };
@@ -181,21 +251,29 @@ impl OutboxWorker {
         Ok(steps)
     }
 
-    /// Records that claimed messages were sent, in one statement, trying until the database
-    /// takes it: a message sent but not recorded would be sent again once its lease runs out.
+    /// Records that claimed messages were sent, in one statement (in the journal where there
+    /// is one, else in the database), trying until it is taken: a message sent but not recorded
+    /// would be sent again once its lease runs out.
     async fn record_sent(&self, rows: &[&store::outbox::Claimed], now: DateTime<Utc>) {
         let mut pause = Duration::from_millis(50);
         loop {
-            let recorded = {
-                let _turn = self.turns.take().await;
-                match store::acquire(&self.pool).await {
-                    Ok(mut conn) => store::outbox::mark_sent_many(&mut conn, rows, now).await,
-                    Err(e) => Err(e),
+            let recorded = match &self.journal {
+                Some(journal) => journal.record(rows, now).await.map(|()| None),
+                None => {
+                    let _turn = self.turn().await;
+                    match store::acquire(&self.pool).await {
+                        Ok(mut conn) => store::outbox::mark_sent_many(&mut conn, rows, now)
+                            .await
+                            .map(Some),
+                        Err(e) => Err(e),
+                    }
                 }
             };
             match recorded {
-                Ok(ids) => {
-                    for row in rows.iter().filter(|row| !ids.contains(&row.id)) {
+                Ok(marked) => {
+                    // A journal's records are matched to their claims when folded.
+                    let marked = marked.unwrap_or_else(|| rows.iter().map(|row| row.id).collect());
+                    for row in rows.iter().filter(|row| !marked.contains(&row.id)) {
                         tracing::warn!(
                             id = row.id,
                             "sent, but the lease had run out and another worker took the message"
@@ -224,9 +302,12 @@ impl OutboxWorker {
 
     /// [`Self::drain`], starting no new send once `shutdown` is asked for. Rows of holders
     /// found gone are forgotten first (so they are claimed now), and the heartbeat runs while
-    /// sends are in flight. Each send runs as a task of its own, so sends go on while the
-    /// worker waits for its turn at the database: as many rows are claimed in one statement as
-    /// there are free places, and the sends that have ended are recorded together.
+    /// sends are in flight. Each send runs as a task of its own, and so does each claim, so
+    /// sends go on while a claim waits for its turn at the database. Where sends are recorded
+    /// in a journal, a claim takes up to [`AHEAD`] rows, which wait in memory for a free place;
+    /// elsewhere it takes as many as there are free places. The sends that have ended are
+    /// recorded together. Rows claimed and not started (their lease would run out during the
+    /// send, or the worker stops) are given back.
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         self.holder.forget_the_gone(&self.pool, now).await?;
@@ -237,63 +318,116 @@ impl OutboxWorker {
         let cpu_work = crate::runtime::for_cpu_work();
         let work = async {
             let mut in_flight = tokio::task::JoinSet::new();
+            // Claimed, waiting for a free place, in the order claimed.
+            let mut ahead = VecDeque::new();
+            // The claim waiting for its turn or its answer, and how many rows it asked for.
+            let mut claiming: Option<(usize, JoinHandle<ClaimResult>)> = None;
             let mut sent = 0;
             let mut failure = None;
             // Whether a claim may find a row: a claim that found fewer than it asked for says
             // no, until a send ends (a mail may have waited for the one just sent).
             let mut due = true;
+            // Whether a send that just ended was slow: then no more rows are claimed than
+            // there are places.
+            let mut slow = false;
             loop {
                 // A send may take its deadline.
                 self.beat.waiting(self.send_deadline());
-                let free = places - in_flight.len();
-                if due && free > 0 && failure.is_none() && !stopping() {
-                    match self.claim(free).await {
-                        Ok(rows) => {
-                            due = rows.len() == free;
-                            for row in rows {
-                                let transport = Arc::clone(&self.transport);
-                                let sending = async move { send(transport.as_ref(), row).await };
-                                in_flight.spawn_on(sending, &cpu_work);
+                let going = failure.is_none() && !stopping();
+                let mut unstarted = Vec::new();
+                if going {
+                    let now = self.clock.now();
+                    while in_flight.len() < places {
+                        let Some(row) = ahead.pop_front() else {
+                            break;
+                        };
+                        if !self.lease_outlasts_send(&row, now) {
+                            unstarted.push(row);
+                            continue;
+                        }
+                        let transport = Arc::clone(&self.transport);
+                        let sending = async move { send(transport.as_ref(), row).await };
+                        in_flight.spawn_on(sending, &cpu_work);
+                    }
+                } else {
+                    unstarted.extend(ahead.drain(..));
+                }
+                if !unstarted.is_empty() {
+                    self.release(&unstarted).await;
+                }
+                let (target, low) = match (&self.journal, slow) {
+                    (Some(_), false) => (AHEAD.max(places), AHEAD.max(places) / 2),
+                    _ => (places, places),
+                };
+                let held = ahead.len() + in_flight.len();
+                if going && due && claiming.is_none() && ahead.len() < low && held < target {
+                    let want = target - held;
+                    let worker = self.clone();
+                    claiming = Some((want, tokio::spawn(async move { worker.claim(want).await })));
+                }
+                if claiming.is_none() && in_flight.is_empty() && ahead.is_empty() {
+                    break;
+                }
+                let claim_pending = claiming.is_some();
+                tokio::select! {
+                    claimed = async { (&mut claiming.as_mut().expect("a claim is pending").1).await },
+                        if claim_pending =>
+                    {
+                        let (asked, _) = claiming.take().expect("a claim is pending");
+                        match claimed {
+                            Ok(Ok(rows)) => {
+                                due = rows.len() == asked;
+                                ahead.extend(rows);
+                            }
+                            Ok(Err(e)) => failure = Some(e),
+                            Err(e) => {
+                                tracing::error!(error = %e, "a claim ended without an outcome");
+                                due = false;
                             }
                         }
-                        Err(e) => failure = Some(e),
                     }
-                }
-                let Some(first) = in_flight.join_next().await else {
-                    break;
-                };
-                // The sends started together end together: those that end within `GATHER` of
-                // the first are recorded with it, in one statement, and as many are claimed
-                // again in one.
-                let mut ended = vec![first];
-                let gathered = tokio::time::Instant::now() + GATHER;
-                while let Ok(Some(next)) =
-                    tokio::time::timeout_at(gathered, in_flight.join_next()).await
-                {
-                    ended.push(next);
-                }
-                let done: Vec<Sent> = ended
-                    .into_iter()
-                    .filter_map(|joined| {
-                        joined
-                            .inspect_err(|e| {
-                                // The row stays in `sending` until its lease or its holder ends.
-                                tracing::error!(error = %e, "a send ended without an outcome");
+                    Some(first) = in_flight.join_next(), if !in_flight.is_empty() => {
+                        // The sends started together end together: those that end within
+                        // `GATHER` of the first are recorded with it, in one statement.
+                        let mut ended = vec![first];
+                        let gathered = tokio::time::Instant::now() + GATHER;
+                        while let Ok(Some(next)) =
+                            tokio::time::timeout_at(gathered, in_flight.join_next()).await
+                        {
+                            ended.push(next);
+                        }
+                        let done: Vec<Sent> = ended
+                            .into_iter()
+                            .filter_map(|joined| {
+                                joined
+                                    .inspect_err(|e| {
+                                        // The row stays in `sending` until its lease or its
+                                        // holder ends.
+                                        tracing::error!(error = %e, "a send ended without an outcome");
+                                    })
+                                    .ok()
                             })
-                            .ok()
-                    })
-                    .collect();
-                match self.settle(done).await {
-                    Ok(steps) => {
-                        sent += steps
-                            .iter()
-                            .filter(|step| matches!(step, Step::Sent { .. }))
-                            .count();
-                        due = true;
+                            .map(|(sent, took)| {
+                                slow = took > SLOW;
+                                sent
+                            })
+                            .collect();
+                        match self.settle(done).await {
+                            Ok(steps) => {
+                                sent += steps
+                                    .iter()
+                                    .filter(|step| matches!(step, Step::Sent { .. }))
+                                    .count();
+                                due = true;
+                            }
+                            Err(e) => failure = Some(e),
+                        }
                     }
-                    Err(e) => failure = Some(e),
                 }
             }
+            // The sends recorded in the journal are marked now: what `run --once`, the CLI and
+            // the tests read afterwards is the database.
+            self.fold_journal().await;
             match failure {
                 Some(e) => Err(e),
                 None => Ok(sent),
@@ -308,6 +442,34 @@ impl OutboxWorker {
             self.health.record_ok("outbound").await?;
         }
         Ok(sent)
+    }
+
+    /// Whether a claimed row's lease lasts until a send started now must have ended: a row
+    /// that waited in memory for a free place is not sent so late that its lease could run
+    /// out during the send (another worker could take it and send it too).
+    fn lease_outlasts_send(&self, row: &store::outbox::Claimed, now: DateTime<Utc>) -> bool {
+        let deadline = chrono::Duration::from_std(self.send_deadline()).unwrap_or_default();
+        row.lease_until - now >= deadline
+    }
+
+    /// Gives back claimed rows that were not sent (see [`store::outbox::release`]). A failure
+    /// is logged: the rows are then taken up when their lease runs out.
+    async fn release(&self, rows: &[store::outbox::Claimed]) {
+        let released = {
+            let _turn = self.turn().await;
+            match store::acquire(&self.pool).await {
+                Ok(mut conn) => {
+                    let rows: Vec<_> = rows.iter().collect();
+                    store::outbox::release(&mut conn, &rows).await
+                }
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = released {
+            let error = format!("{:#}", anyhow::Error::from(e));
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            tracing::warn!(?ids, %error, "claimed messages could not be given back; they wait for their lease");
+        }
     }
 
     /// The worker loop: drain, then sleep until the next row is due, something is queued, or
@@ -357,8 +519,9 @@ impl OutboxWorker {
     }
 }
 
-/// Sends one claimed row.
-async fn send(transport: &dyn Transport, row: store::outbox::Claimed) -> Sent {
+/// Sends one claimed row; returns how it ended and how long it took.
+async fn send(transport: &dyn Transport, row: store::outbox::Claimed) -> (Sent, Duration) {
+    let started = std::time::Instant::now();
     let envelope = Envelope {
         outbox_id: row.id,
         message_id: &row.message_id,
@@ -366,7 +529,7 @@ async fn send(transport: &dyn Transport, row: store::outbox::Claimed) -> Sent {
         raw: &row.raw,
     };
     let result = transport.send(&envelope).await;
-    (row, result)
+    ((row, result), started.elapsed())
 }
 
 #[cfg(test)]

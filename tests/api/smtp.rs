@@ -397,12 +397,38 @@ async fn a_lease_that_runs_out_mid_send_overwrites_nothing() {
 }
 
 /// Recording `sent` fails once (the database refuses the statement): the worker records it
-/// again instead of leaving the row to be sent once more after its lease.
+/// again instead of leaving the row to be sent once more after its lease. On SQLite the send
+/// is recorded in the journal beside the database, and marked in the database from there:
+/// each fails once.
 #[tokio::test]
 async fn a_sent_message_whose_record_fails_once_is_not_sent_again() {
     let sink = SmtpSink::start(&[]);
     let t = app_with(&sink).await;
     queue(&t, 1).await;
+    // The journal refuses its first record.
+    let journal = match t.app.pool.file() {
+        Some(file) => {
+            let mut path = file.into_os_string();
+            path.push(".sent");
+            let url = format!("sqlite://{}?mode=rwc", path.to_string_lossy());
+            let journal = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::raw_sql(
+                "CREATE TABLE sent (id INTEGER NOT NULL, lease_until TEXT NOT NULL, \
+                   holder TEXT NOT NULL, sent_at TEXT NOT NULL, \
+                   PRIMARY KEY (id, lease_until, holder)); \
+                 CREATE TABLE fail_once (armed INTEGER NOT NULL); \
+                 INSERT INTO fail_once VALUES (1); \
+                 CREATE TRIGGER fail_record_once BEFORE INSERT ON sent \
+                 WHEN (SELECT armed FROM fail_once) = 1 \
+                 BEGIN UPDATE fail_once SET armed = 0; SELECT RAISE(FAIL, 'the disk is full'); END",
+            )
+            .execute(&journal)
+            .await
+            .unwrap();
+            Some(journal)
+        }
+        None => None,
+    };
     // Recording `sent` fails once: the first time the row is set to 'sent'.
     let fail_once = if on_postgres() {
         // A sequence counts outside the transaction the failure rolls back.
@@ -431,6 +457,13 @@ async fn a_sent_message_whose_record_fails_once_is_not_sent_again() {
         t.scalar("SELECT armed FROM fail_once").await == 0
     };
     assert!(failed_first, "the first record of `sent` failed");
+    if let Some(journal) = &journal {
+        let armed: i64 = sqlx::query_scalar("SELECT armed FROM fail_once")
+            .fetch_one(journal)
+            .await
+            .unwrap();
+        assert_eq!(armed, 0, "the journal's first record failed");
+    }
     // Long after any lease: nothing is sent again.
     t.clock.advance(Duration::hours(2));
     assert_eq!(t.app.outbox().drain().await.unwrap(), 0);

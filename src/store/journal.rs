@@ -1,0 +1,197 @@
+//! The sent journal of a SQLite database: where the outbox worker records each mail it sent,
+//! in a file of its own beside the database (`FILE.sent`), with a write lock of its own.
+//!
+//! On SQLite one connection writes at a time, and the reader holds the write lock for each of
+//! its slices (`tasks::reader`, 100 ms). A send must be recorded before the worker sends more
+//! than `pool_size` others (what a crash may send twice), so when that record went to the
+//! database, every few sends waited for the reader's next slice, and reading and sending hardly
+//! overlapped. The journal takes the record at once instead, as durably (WAL, `synchronous =
+//! FULL`); [`Journal::fold`] writes what it holds into `outbox` (`state = 'sent'`, its
+//! `sent_at`) when the worker has the database's write lock anyway: before each claim, at the end
+//! of each drain, and after each [`crate::tasks::outbox::OutboxWorker::step`]. A record matches
+//! its row only while the claim it names is still the row's (the same `lease_until` and
+//! `holder`, still `sending`), so folding is idempotent and safe from any process at any time:
+//! a fold cut off between its two writes folds again to the same end. A row whose sending a
+//! journal records, unfolded, is still `sending` in the database; it is not claimed again
+//! while its lease and its holder live, and each claim folds first, so a dead holder's
+//! recorded sends are marked before its rows are taken up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::OnceCell;
+
+use super::outbox::Claimed;
+use super::{Conn, Pool, StoreError, on};
+
+/// At most this many records are folded by one statement (four placeholders a record: well
+/// inside SQLite's limit of 32,766).
+const FOLD_CHUNK: usize = 500;
+
+/// The journal beside one SQLite database file, opened when it is first needed: a daemon that
+/// sends nothing holds no connection to it.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    pool: OnceCell<sqlx::SqlitePool>,
+}
+
+/// What a fold did: the rows marked sent, and the records whose claim was no longer the row's
+/// (its lease ran out and another worker took it), which change nothing.
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub marked: Vec<i64>,
+    pub stale: Vec<i64>,
+}
+
+impl Journal {
+    /// The journal of `pool`'s database: `FILE.sent` beside a SQLite file; `None` on
+    /// PostgreSQL (where recording a send waits for no other writer) and in memory (one
+    /// process, no reader beside it).
+    pub fn beside(pool: &Pool) -> Option<Journal> {
+        let mut path = pool.file()?.into_os_string();
+        path.push(".sent");
+        Some(Journal {
+            path: PathBuf::from(path),
+            pool: OnceCell::new(),
+        })
+    }
+
+    /// The journal's pool, opened (and the file created) the first time; `None` when the file
+    /// does not exist and `create` is false: there is nothing to fold.
+    async fn open(&self, create: bool) -> Result<Option<&sqlx::SqlitePool>, StoreError> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(Some(pool));
+        }
+        if !create && !self.path.exists() {
+            return Ok(None);
+        }
+        let pool = self
+            .pool
+            .get_or_try_init(|| async {
+                let options = SqliteConnectOptions::new()
+                    .filename(&self.path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // A send recorded is on disk, as the database's own marks were.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .after_release(|conn, _| Box::pin(super::reusable(conn)))
+                    .connect_with(options)
+                    .await?;
+                sqlx::query(
+                    "CREATE TABLE IF NOT EXISTS sent ( \
+                         id INTEGER NOT NULL, \
+                         lease_until TEXT NOT NULL, \
+                         holder TEXT NOT NULL, \
+                         sent_at TEXT NOT NULL, \
+                         PRIMARY KEY (id, lease_until, holder))",
+                )
+                .execute(&pool)
+                .await?;
+                Ok::<_, sqlx::Error>(pool)
+            })
+            .await?;
+        Ok(Some(pool))
+    }
+
+    /// Records that the claimed messages were sent at `now`, in one statement, on disk when
+    /// this returns.
+    pub async fn record(&self, claims: &[&Claimed], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(pool) = self.open(true).await? else {
+            unreachable!("opened with create")
+        };
+        for chunk in claims.chunks(FOLD_CHUNK) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO sent (id, lease_until, holder, sent_at) ",
+            );
+            insert.push_values(chunk, |mut row, claim| {
+                row.push_bind(claim.id)
+                    .push_bind(claim.lease_until)
+                    .push_bind(&claim.holder)
+                    .push_bind(now);
+            });
+            insert.push(" ON CONFLICT DO NOTHING");
+            insert.build().execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the recorded sends (of every process) into `conn`'s database, each only while
+    /// its claim is still the row's, then forgets them. Run in the caller's turn at the write
+    /// lock; a statement of its own each, so `conn` is a pooled connection, not a transaction
+    /// that could still be rolled back after the records are gone.
+    pub async fn fold(&self, conn: &mut Conn) -> Result<Folded, StoreError> {
+        let mut folded = Folded::default();
+        let Some(pool) = self.open(false).await? else {
+            return Ok(folded);
+        };
+        loop {
+            // Read as the text stored: bound again as it was read, it equals the column's.
+            let records: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, lease_until, holder, sent_at FROM sent ORDER BY id LIMIT $1",
+            )
+            .bind(FOLD_CHUNK as i64)
+            .fetch_all(pool)
+            .await?;
+            if records.is_empty() {
+                return Ok(folded);
+            }
+            let values = (0..records.len())
+                .map(|i| {
+                    let p = 4 * i;
+                    format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mark = format!(
+                "WITH v (id, lease_until, holder, sent_at) AS (VALUES {values}) \
+                 UPDATE outbox SET state = 'sent', sent_at = v.sent_at, lease_until = NULL, \
+                   holder = NULL, last_error = NULL \
+                 FROM v \
+                 WHERE outbox.id = v.id AND outbox.state = 'sending' \
+                   AND outbox.lease_until = v.lease_until AND outbox.holder = v.holder \
+                 RETURNING outbox.id"
+            );
+            let marked: Vec<i64> = on!(conn, |c| {
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(mark));
+                for (id, lease_until, holder, sent_at) in &records {
+                    query = query.bind(id).bind(lease_until).bind(holder).bind(sent_at);
+                }
+                // Read to the end: the statement commits on its own (see `outbox::claim_many`).
+                query.fetch_all(c).await
+            })?;
+            let mut forget = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "DELETE FROM sent WHERE (id, lease_until, holder) IN (VALUES ",
+            );
+            let mut row = forget.separated(", ");
+            for (id, lease_until, holder, _) in &records {
+                row.push("(")
+                    .push_bind_unseparated(id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(lease_until)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(holder)
+                    .push_unseparated(")");
+            }
+            forget.push(")");
+            forget.build().execute(pool).await?;
+            let full = records.len() == FOLD_CHUNK;
+            let held: std::collections::HashSet<i64> = marked.iter().copied().collect();
+            folded.stale.extend(
+                records
+                    .iter()
+                    .map(|(id, ..)| *id)
+                    .filter(|id| !held.contains(id)),
+            );
+            folded.marked.extend(marked);
+            if !full {
+                return Ok(folded);
+            }
+        }
+    }
+}
