@@ -446,3 +446,124 @@ async fn a_key_queued_twice_writes_once_and_the_next_mail_keeps_its_own_message(
     expected.sort();
     assert_eq!(sent, expected, "each row sends its own message, once");
 }
+
+/// On SQLite a send is recorded in the journal beside the database and marked in `outbox`
+/// when folded. A process that recorded a send and died before the fold leaves its row in
+/// `sending`; the next claim folds first, so the row is marked sent (at the time recorded),
+/// not taken up and sent again.
+#[tokio::test]
+async fn a_send_recorded_in_the_journal_by_a_gone_process_is_marked_not_sent_again() {
+    let t = spawn_app().await;
+    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
+        // PostgreSQL records a send in the database itself.
+        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
+        return;
+    };
+    if t.app.holder.record().pid_space.is_none() {
+        eprintln!("no /proc: a holder's process cannot be looked up here");
+        return;
+    }
+    t.add_people().await;
+    t.start_engagement().await;
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let dead = store::outbox::Holder {
+        id: "dead".into(),
+        pid: i64::from(pid),
+        ..t.app.holder.record().clone()
+    };
+    let held = claim_as(&t, &dead).await;
+    let claim = store::outbox::Claimed {
+        id: held,
+        message_id: String::new(),
+        kind: String::new(),
+        recipient: String::new(),
+        raw: Vec::new(),
+        attempts: 1,
+        lease_until: t.clock_now() + Duration::minutes(5),
+        holder: "dead".into(),
+    };
+    let recorded_at = t.clock_now() - Duration::seconds(7);
+    journal.record(&[&claim], recorded_at).await.unwrap();
+    assert_eq!(state_and_holder(&t, held).await.0, "sending");
+
+    // The other two are sent; the recorded one is marked, not sent again.
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    assert_eq!(t.sent_files().len(), 2);
+    assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
+    let (attempts, sent_at): (i64, chrono::DateTime<chrono::Utc>) =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT attempts, sent_at FROM outbox WHERE id = $1")
+                .bind(held)
+                .fetch_one(c)
+                .await
+        })
+        .unwrap();
+    assert_eq!((attempts, sent_at), (1, recorded_at));
+    // The journal is empty: a second fold finds nothing.
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let again = journal.fold(&mut conn).await.unwrap();
+    assert!(
+        again.marked.is_empty() && again.stale.is_empty(),
+        "{again:?}"
+    );
+}
+
+/// Claimed rows that were not sent are given back as they were: queued, due, their attempt
+/// taken back, no holder; a claim no longer held gives back nothing.
+#[tokio::test]
+async fn rows_claimed_and_not_sent_are_given_back_as_they_were() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let now = t.clock_now();
+    let holder = t.app.holder.id();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
+        .await
+        .unwrap();
+    let claimed = store::outbox::claim_many(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        holder,
+        now - Duration::minutes(1),
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let stale = store::outbox::Claimed {
+        lease_until: now + Duration::minutes(4),
+        ..claimed[2].clone()
+    };
+    assert_eq!(
+        store::outbox::release(&mut conn, &[&stale]).await.unwrap(),
+        0,
+        "a claim no longer held gives back nothing"
+    );
+    assert_eq!(
+        store::outbox::release(&mut conn, &[&claimed[0], &claimed[1]])
+            .await
+            .unwrap(),
+        2
+    );
+    drop(conn);
+    for row in &claimed[..2] {
+        assert_eq!(state_and_holder(&t, row.id).await, ("queued".into(), None));
+    }
+    let attempts: Vec<i64> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT attempts FROM outbox ORDER BY id")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(attempts, [0, 0, 1]);
+    // The two given back go out now; the third stays with its live holder until its lease.
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 2);
+    assert_eq!(
+        state_and_holder(&t, claimed[2].id).await,
+        ("sending".into(), Some(holder.to_string()))
+    );
+}
