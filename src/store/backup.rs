@@ -1,11 +1,15 @@
 //! `tandem backup`: a consistent copy of a SQLite database while the daemon writes to it.
 //! `VACUUM INTO` reads the database in one read transaction (a snapshot, which WAL lets
 //! writers go on beside) and writes a new, compact database file from it; the source is not
-//! changed, so a read-only connection does. PostgreSQL has `pg_dump` for this.
+//! changed, so a read-only connection does. The sends recorded in the sent journal beside the
+//! database and not yet marked in it (`store::journal`) are marked in the copy, and stay in the
+//! journal for the database itself. PostgreSQL has `pg_dump` for this.
 
 use std::path::Path;
 
-use super::{Pool, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use super::{Conn, Link, Pool, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -23,8 +27,10 @@ pub enum BackupError {
     },
 }
 
-/// Writes a consistent copy of the SQLite database behind `pool` to the new file `to`.
+/// Writes a consistent copy of the SQLite database behind `pool` to the new file `to`, with
+/// the sends its journal recorded marked.
 pub async fn sqlite_into(pool: &Pool, to: &Path) -> Result<(), BackupError> {
+    let journal = super::journal::Journal::beside(pool);
     let Pool::Sqlite(pool) = pool else {
         return Err(BackupError::Postgres);
     };
@@ -37,10 +43,25 @@ pub async fn sqlite_into(pool: &Pool, to: &Path) -> Result<(), BackupError> {
             .bind(to.to_string_lossy().into_owned())
             .execute(&mut *conn)
             .await?;
-        Ok::<_, sqlx::Error>(())
+        drop(conn);
+        if let Some(journal) = journal {
+            // Read after the snapshot: a record of a claim the copy does not hold changes
+            // nothing in it.
+            let copy = SqliteConnectOptions::new().filename(to);
+            let mut copy = Conn::new(Link::SqlitePooled(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(copy)
+                    .await?
+                    .acquire()
+                    .await?,
+            ));
+            journal.mark_in_copy(&mut copy).await?;
+        }
+        Ok::<_, StoreError>(())
     };
-    copy.await.map_err(|e| BackupError::Copy {
+    copy.await.map_err(|source| BackupError::Copy {
         path: to.to_path_buf(),
-        source: e.into(),
+        source,
     })
 }

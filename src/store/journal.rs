@@ -126,21 +126,35 @@ impl Journal {
     /// lock; a statement of its own each, so `conn` is a pooled connection, not a transaction
     /// that could still be rolled back after the records are gone.
     pub async fn fold(&self, conn: &mut Conn) -> Result<Folded, StoreError> {
+        self.mark(conn, true).await
+    }
+
+    /// Writes the recorded sends into `conn`'s database as [`Journal::fold`] does, and keeps
+    /// them: for a copy of the database (`tandem backup`), whose source still needs them.
+    pub async fn mark_in_copy(&self, conn: &mut Conn) -> Result<Folded, StoreError> {
+        self.mark(conn, false).await
+    }
+
+    async fn mark(&self, conn: &mut Conn, forget: bool) -> Result<Folded, StoreError> {
         let mut folded = Folded::default();
         let Some(pool) = self.open(false).await? else {
             return Ok(folded);
         };
+        let mut after = 0_i64;
         loop {
             // Read as the text stored: bound again as it was read, it equals the column's.
-            let records: Vec<(i64, String, String, String)> = sqlx::query_as(
-                "SELECT id, lease_until, holder, sent_at FROM sent ORDER BY id LIMIT $1",
+            let records: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+                "SELECT rowid, id, lease_until, holder, sent_at FROM sent WHERE rowid > $1 \
+                 ORDER BY rowid LIMIT $2",
             )
+            .bind(after)
             .bind(FOLD_CHUNK as i64)
             .fetch_all(pool)
             .await?;
-            if records.is_empty() {
+            let Some(last) = records.last() else {
                 return Ok(folded);
-            }
+            };
+            after = last.0;
             let values = (0..records.len())
                 .map(|i| {
                     let p = 4 * i;
@@ -159,37 +173,31 @@ impl Journal {
             );
             let marked: Vec<i64> = on!(conn, |c| {
                 let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(mark));
-                for (id, lease_until, holder, sent_at) in &records {
+                for (_, id, lease_until, holder, sent_at) in &records {
                     query = query.bind(id).bind(lease_until).bind(holder).bind(sent_at);
                 }
                 // Read to the end: the statement commits on its own (see `outbox::claim_many`).
                 query.fetch_all(c).await
             })?;
-            let mut forget = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "DELETE FROM sent WHERE (id, lease_until, holder) IN (VALUES ",
-            );
-            let mut row = forget.separated(", ");
-            for (id, lease_until, holder, _) in &records {
-                row.push("(")
-                    .push_bind_unseparated(id)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(lease_until)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(holder)
-                    .push_unseparated(")");
+            if forget {
+                let mut gone =
+                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM sent WHERE rowid IN (");
+                let mut rowids = gone.separated(", ");
+                for (rowid, ..) in &records {
+                    rowids.push_bind(rowid);
+                }
+                gone.push(")");
+                gone.build().execute(pool).await?;
             }
-            forget.push(")");
-            forget.build().execute(pool).await?;
-            let full = records.len() == FOLD_CHUNK;
             let held: std::collections::HashSet<i64> = marked.iter().copied().collect();
             folded.stale.extend(
                 records
                     .iter()
-                    .map(|(id, ..)| *id)
+                    .map(|(_, id, ..)| *id)
                     .filter(|id| !held.contains(id)),
             );
             folded.marked.extend(marked);
-            if !full {
+            if records.len() < FOLD_CHUNK {
                 return Ok(folded);
             }
         }

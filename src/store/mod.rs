@@ -489,6 +489,12 @@ impl Pool {
         }
     }
 
+    /// Whether every statement that writes waits for any open write transaction: SQLite's one
+    /// write lock. On PostgreSQL a statement of its own waits only for the rows it touches.
+    pub fn one_writer(&self) -> bool {
+        matches!(self, Pool::Sqlite(_))
+    }
+
     /// A connection from the pool, for reads and single writes.
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(PoolConn(Conn::new(match self {

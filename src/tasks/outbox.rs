@@ -122,9 +122,9 @@ impl OutboxWorker {
     /// on PostgreSQL, where a claim or a mark (a statement of its own, on rows the reader does
     /// not write) waits for no transaction.
     async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool.backend() {
-            store::Backend::Sqlite => Some(self.turns.take().await),
-            store::Backend::Postgres => None,
+        match self.pool.one_writer() {
+            true => Some(self.turns.take().await),
+            false => None,
         }
     }
 

@@ -567,3 +567,52 @@ async fn rows_claimed_and_not_sent_are_given_back_as_they_were() {
         ("sending".into(), Some(holder.to_string()))
     );
 }
+
+/// A backup taken while a send is recorded in the journal and not yet marked has the row sent;
+/// the database itself keeps the record until its own fold.
+#[tokio::test]
+async fn a_backup_marks_the_sends_the_journal_holds_and_leaves_them_there() {
+    let t = spawn_app().await;
+    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
+        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
+        return;
+    };
+    t.add_people().await;
+    t.start_engagement().await;
+    let held = claim_as(&t, t.app.holder.record()).await;
+    let claim = store::outbox::Claimed {
+        id: held,
+        message_id: String::new(),
+        kind: String::new(),
+        recipient: String::new(),
+        raw: Vec::new(),
+        attempts: 1,
+        lease_until: t.clock_now() + Duration::minutes(5),
+        holder: t.app.holder.id().to_string(),
+    };
+    journal.record(&[&claim], t.clock_now()).await.unwrap();
+
+    let copy = t.dir.path().join("copy.db");
+    store::backup::sqlite_into(&t.app.pool, &copy)
+        .await
+        .unwrap();
+    let copied = store::connect(
+        store::Location::url(&format!("sqlite://{}", copy.display())),
+        1,
+        store::Open::Existing,
+    )
+    .await
+    .unwrap();
+    let states: Vec<String> = tandem::store::on!(&mut *copied.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT state FROM outbox ORDER BY id")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(states, ["sent", "queued", "queued"]);
+    // The source is as it was, and its own fold marks the row.
+    assert_eq!(state_and_holder(&t, held).await.0, "sending");
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    assert_eq!(journal.fold(&mut conn).await.unwrap().marked, [held]);
+    assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
+}
