@@ -91,6 +91,15 @@ async fn copy_database(args: CopyArgs) -> anyhow::Result<()> {
             name(to_backend)
         )
     })?;
+    // Mails recorded as sent in the source's journal and not yet marked in it are marked in
+    // the copy (the source keeps them).
+    if let Some(journal) = store::journal::Journal::beside(&source) {
+        let mut conn = store::acquire(&target).await?;
+        journal
+            .mark_in_copy(&mut conn)
+            .await
+            .context("could not mark in the copy the mails the source's sent journal holds")?;
+    }
     source.close().await;
     target.close().await;
 

@@ -130,7 +130,8 @@ impl Journal {
     }
 
     /// Writes the recorded sends into `conn`'s database as [`Journal::fold`] does, and keeps
-    /// them: for a copy of the database (`tandem backup`), whose source still needs them.
+    /// them: for a copy of the database (`tandem backup`, `tandem db copy`, to either
+    /// backend), whose source still needs them.
     pub async fn mark_in_copy(&self, conn: &mut Conn) -> Result<Folded, StoreError> {
         self.mark(conn, false).await
     }
@@ -142,8 +143,9 @@ impl Journal {
         };
         let mut after = 0_i64;
         loop {
-            // Read as the text stored: bound again as it was read, it equals the column's.
-            let records: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+            // Written from the claim as read, and bound again as read here, `lease_until` is
+            // the column's own value (as `outbox::mark_sent_many` binds it).
+            let records: Vec<(i64, i64, DateTime<Utc>, String, DateTime<Utc>)> = sqlx::query_as(
                 "SELECT rowid, id, lease_until, holder, sent_at FROM sent WHERE rowid > $1 \
                  ORDER BY rowid LIMIT $2",
             )

@@ -499,3 +499,65 @@ async fn the_copy_hands_out_new_ids() {
     let woken = wake_ups(&postgres).await;
     assert!(woken[1].2 >= 5, "{woken:?}");
 }
+
+/// A mail the source's sent journal records and the source has not marked yet is sent in the
+/// copy, on either backend; the source keeps the record.
+#[tokio::test]
+async fn a_send_the_sources_journal_holds_is_marked_in_the_copy() {
+    let t = app_on_sqlite().await;
+    t.add_people().await;
+    t.start_engagement().await;
+    let now = t.clock_now();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
+        .await
+        .unwrap();
+    let claimed = store::outbox::claim_many(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        t.app.holder.id(),
+        now - Duration::minutes(1),
+        1,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let journal = store::journal::Journal::beside(&t.app.pool).expect("a SQLite file");
+    let sent_at = now - Duration::seconds(3);
+    journal.record(&[&claimed[0]], sent_at).await.unwrap();
+
+    let sqlite = sqlite_url(t.dir.path(), "tandem.db");
+    let postgres = Postgres::shared().create_database();
+    let back = sqlite_url(t.dir.path(), "copy.db");
+    for target in [&postgres, &back] {
+        assert_copied(&db_copy(&sqlite, target));
+        let copy = open(target).await;
+        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> =
+            tandem::store::on!(&mut *copy.acquire().await.unwrap(), |c| {
+                sqlx::query_as("SELECT id, state, sent_at FROM outbox ORDER BY id")
+                    .fetch_all(c)
+                    .await
+            })
+            .unwrap();
+        let marked: Vec<_> = rows
+            .iter()
+            .filter(|(_, state, _)| state == "sent")
+            .collect();
+        assert_eq!(marked.len(), 1, "{target}: {rows:?}");
+        assert_eq!(
+            (marked[0].0, marked[0].2),
+            (claimed[0].id, Some(sent_at)),
+            "{target}"
+        );
+    }
+    let source = open(&sqlite).await;
+    let state: String = tandem::store::on!(&mut *source.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT state FROM outbox WHERE id = $1")
+            .bind(claimed[0].id)
+            .fetch_one(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(state, "sending", "the source is left as it was");
+}
