@@ -30,6 +30,10 @@ use super::{Conn, Pool, StoreError, on};
 /// inside SQLite's limit of 32,766).
 const FOLD_CHUNK: usize = 500;
 
+/// A send recorded: its row in the journal, the outbox row, the claim's `lease_until` and
+/// `holder`, and when it was sent.
+type Record = (i64, i64, DateTime<Utc>, String, DateTime<Utc>);
+
 /// The journal beside one SQLite database file, opened when it is first needed: a daemon that
 /// sends nothing holds no connection to it.
 #[derive(Debug)]
@@ -145,7 +149,7 @@ impl Journal {
         loop {
             // Written from the claim as read, and bound again as read here, `lease_until` is
             // the column's own value (as `outbox::mark_sent_many` binds it).
-            let records: Vec<(i64, i64, DateTime<Utc>, String, DateTime<Utc>)> = sqlx::query_as(
+            let records: Vec<Record> = sqlx::query_as(
                 "SELECT rowid, id, lease_until, holder, sent_at FROM sent WHERE rowid > $1 \
                  ORDER BY rowid LIMIT $2",
             )
