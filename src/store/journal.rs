@@ -186,22 +186,57 @@ impl Journal {
                 query.fetch_all(c).await
             })?;
             if forget {
-                let mut gone =
-                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM sent WHERE rowid IN (");
-                let mut rowids = gone.separated(", ");
-                for (rowid, ..) in &records {
-                    rowids.push_bind(rowid);
+                // By what each record says, not by its rowid: a fold in another process may
+                // have deleted these already, and a rowid freed is given to the next record.
+                let mut gone = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "DELETE FROM sent WHERE (id, lease_until, holder) IN (VALUES ",
+                );
+                let mut each = gone.separated(", ");
+                for (_, id, lease_until, holder, _) in &records {
+                    each.push("(")
+                        .push_bind_unseparated(id)
+                        .push_unseparated(", ")
+                        .push_bind_unseparated(lease_until)
+                        .push_unseparated(", ")
+                        .push_bind_unseparated(holder)
+                        .push_unseparated(")");
                 }
                 gone.push(")");
                 gone.build().execute(pool).await?;
             }
+            // A record not matched was folded by another process meanwhile (its row is sent at
+            // the time it records), or its claim was taken.
             let held: std::collections::HashSet<i64> = marked.iter().copied().collect();
-            folded.stale.extend(
-                records
-                    .iter()
-                    .map(|(_, id, ..)| *id)
-                    .filter(|id| !held.contains(id)),
-            );
+            let unmatched: Vec<&Record> = records
+                .iter()
+                .filter(|(_, id, ..)| !held.contains(id))
+                .collect();
+            if !unmatched.is_empty() {
+                let ids = (1..=unmatched.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT id, sent_at FROM outbox WHERE state = 'sent' AND id IN ({ids})"
+                );
+                let sent: Vec<(i64, Option<DateTime<Utc>>)> = on!(conn, |c| {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for (_, id, ..) in &unmatched {
+                        query = query.bind(id);
+                    }
+                    query.fetch_all(c).await
+                })?;
+                let folded_elsewhere: std::collections::HashSet<(i64, DateTime<Utc>)> = sent
+                    .into_iter()
+                    .filter_map(|(id, at)| Some((id, at?)))
+                    .collect();
+                folded.stale.extend(
+                    unmatched
+                        .iter()
+                        .filter(|(_, id, _, _, at)| !folded_elsewhere.contains(&(*id, *at)))
+                        .map(|(_, id, ..)| *id),
+                );
+            }
             folded.marked.extend(marked);
             if records.len() < FOLD_CHUNK {
                 return Ok(folded);
