@@ -259,6 +259,33 @@ async fn claim_as(t: &crate::helpers::TestApp, holder: &store::outbox::Holder) -
     .id
 }
 
+/// A holder of this machine whose process has ended.
+fn dead_holder(t: &crate::helpers::TestApp) -> store::outbox::Holder {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    store::outbox::Holder {
+        id: "dead".into(),
+        pid: i64::from(pid),
+        ..t.app.holder.record().clone()
+    }
+}
+
+/// The claim [`claim_as`] made of row `id` for `holder`, as its worker holds it (its lease
+/// and holder; the message is not needed to mark it).
+fn claim_of(t: &crate::helpers::TestApp, id: i64, holder: &str) -> store::outbox::Claimed {
+    store::outbox::Claimed {
+        id,
+        message_id: String::new(),
+        kind: String::new(),
+        recipient: String::new(),
+        raw: Vec::new(),
+        attempts: 1,
+        lease_until: t.clock_now() + Duration::minutes(5),
+        holder: holder.into(),
+    }
+}
+
 async fn state_and_holder(t: &crate::helpers::TestApp, id: i64) -> (String, Option<String>) {
     tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_as("SELECT state, holder FROM outbox WHERE id = $1")
@@ -319,25 +346,9 @@ async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
     }
     t.add_people().await;
     t.start_engagement().await;
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
-    let dead = store::outbox::Holder {
-        id: "dead".into(),
-        pid: i64::from(pid),
-        ..t.app.holder.record().clone()
-    };
+    let dead = dead_holder(&t);
     let held = claim_as(&t, &dead).await;
-    let claim = store::outbox::Claimed {
-        id: held,
-        message_id: String::new(),
-        kind: String::new(),
-        recipient: String::new(),
-        raw: Vec::new(),
-        attempts: 1,
-        lease_until: t.clock_now() + Duration::minutes(5),
-        holder: "dead".into(),
-    };
+    let claim = claim_of(&t, held, &dead.id);
 
     assert_eq!(t.app.outbox().drain().await.unwrap(), 3);
     assert_eq!(t.sent_files().len(), 3);
@@ -465,25 +476,9 @@ async fn a_send_recorded_in_the_journal_by_a_gone_process_is_marked_not_sent_aga
     }
     t.add_people().await;
     t.start_engagement().await;
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
-    let dead = store::outbox::Holder {
-        id: "dead".into(),
-        pid: i64::from(pid),
-        ..t.app.holder.record().clone()
-    };
+    let dead = dead_holder(&t);
     let held = claim_as(&t, &dead).await;
-    let claim = store::outbox::Claimed {
-        id: held,
-        message_id: String::new(),
-        kind: String::new(),
-        recipient: String::new(),
-        raw: Vec::new(),
-        attempts: 1,
-        lease_until: t.clock_now() + Duration::minutes(5),
-        holder: "dead".into(),
-    };
+    let claim = claim_of(&t, held, &dead.id);
     let recorded_at = t.clock_now() - Duration::seconds(7);
     journal.record(&[&claim], recorded_at).await.unwrap();
     assert_eq!(state_and_holder(&t, held).await.0, "sending");
@@ -580,16 +575,7 @@ async fn a_backup_marks_the_sends_the_journal_holds_and_leaves_them_there() {
     t.add_people().await;
     t.start_engagement().await;
     let held = claim_as(&t, t.app.holder.record()).await;
-    let claim = store::outbox::Claimed {
-        id: held,
-        message_id: String::new(),
-        kind: String::new(),
-        recipient: String::new(),
-        raw: Vec::new(),
-        attempts: 1,
-        lease_until: t.clock_now() + Duration::minutes(5),
-        holder: t.app.holder.id().to_string(),
-    };
+    let claim = claim_of(&t, held, t.app.holder.id());
     journal.record(&[&claim], t.clock_now()).await.unwrap();
 
     let copy = t.dir.path().join("copy.db");
