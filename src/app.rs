@@ -131,7 +131,10 @@ impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        let templates = Templates::load(&config.templates.dir)?;
+        // The templates are checked on the blocking pool while the database opens and the
+        // mailbox is prepared, which mostly wait for the servers.
+        let dir = config.templates.dir.clone();
+        let checking = tokio::task::spawn_blocking(move || Templates::load(&dir));
         let pool = open_database(
             &config.database,
             config.database.max_connections,
@@ -157,6 +160,10 @@ impl App {
             }
             (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
+        let templates = match checking.await {
+            Ok(checked) => checked?,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
         let write_turns = WriteTurns::default();
         let journal = store::journal::Journal::beside(&pool).map(Arc::new);
         Ok(Self {

@@ -117,29 +117,28 @@ impl Holder {
     /// Forgets every other holder of this PID space whose process no longer exists (or whose
     /// pid is now another process's), refreshes the heartbeat of those whose process lives
     /// (when it is half [`SILENT`] old), and forgets holders silent for a day. Returns the ids
-    /// forgotten as gone. Where the PID space is unknown, only the heartbeat tells.
+    /// forgotten as gone. Where the PID space is unknown, only the heartbeat tells. On `conn`,
+    /// in the caller's turn at the write lock (the outbox's first claim of a drain).
     pub async fn forget_the_gone(
         &self,
-        pool: &Pool,
+        conn: &mut store::Conn,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        let _turn = self.turns.take().await;
-        let mut conn = store::acquire(pool).await?;
         let forget_before = now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
-        store::outbox::forget_silent_holders(&mut conn, forget_before).await?;
+        store::outbox::forget_silent_holders(conn, forget_before).await?;
         let Some(space) = &self.record.pid_space else {
             return Ok(Vec::new());
         };
         let mut gone = Vec::new();
         let stalling = now - chrono::Duration::from_std(SILENT / 2).unwrap_or_default();
-        for other in store::outbox::holders_in(&mut conn, space).await? {
+        for other in store::outbox::holders_in(conn, space).await? {
             if other.id == self.record.id {
                 continue;
             }
             if !is_gone(&other) {
-                store::outbox::vouch_for_holder(&mut conn, &other.id, now, stalling).await?;
+                store::outbox::vouch_for_holder(conn, &other.id, now, stalling).await?;
             } else {
-                store::outbox::forget_holder(&mut conn, &other.id).await?;
+                store::outbox::forget_holder(conn, &other.id).await?;
                 tracing::info!(
                     holder = %other.id, pid = other.pid, host = %other.host,
                     "an outbox holder's process is gone; what it was sending is taken up now"

@@ -109,7 +109,7 @@ impl OutboxWorker {
     /// send; every mark of the outcome names the claim, so a worker whose lease ran out changes
     /// nothing that another has done.
     pub async fn step(&self) -> Result<Step, StoreError> {
-        let Some(row) = self.claim(1).await?.pop() else {
+        let Some(row) = self.claim(1, false).await?.pop() else {
             return Ok(Step::Idle);
         };
         let (sent, _) = send(self.transport.as_ref(), row).await;
@@ -161,13 +161,22 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Claims up to `limit` due rows in one statement, under this process's holder.
-    async fn claim(&self, limit: usize) -> Result<Vec<store::outbox::Claimed>, StoreError> {
+    /// Claims up to `limit` due rows in one statement, under this process's holder; with
+    /// `forget_gone` (a drain's first claim), forgets the holders whose process is gone first,
+    /// in the same turn at the write lock, so their rows are claimed now.
+    async fn claim(
+        &self,
+        limit: usize,
+        forget_gone: bool,
+    ) -> Result<Vec<store::outbox::Claimed>, StoreError> {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         self.holder.beat_if_due(&self.pool, now).await?;
         let _turn = self.turn().await;
         let mut conn = store::acquire(&self.pool).await?;
+        if forget_gone {
+            self.holder.forget_the_gone(&mut conn, now).await?;
+        }
         // Sends recorded in the journal are marked first: a row that a gone holder sent must
         // not be taken up as unsent.
         if let Some(journal) = &self.journal {
@@ -309,9 +318,6 @@ impl OutboxWorker {
     /// recorded together. Rows claimed and not started (their lease would run out during the
     /// send, or the worker stops) are given back.
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
-        let now = self.clock.now();
-        self.holder.forget_the_gone(&self.pool, now).await?;
-        self.holder.beat_if_due(&self.pool, now).await?;
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let places = self.transport.parallel().max(1);
         // On another CPU where the process is kept to one (see `runtime`).
@@ -330,6 +336,8 @@ impl OutboxWorker {
             // Whether a send that just ended was slow: then no more rows are claimed than
             // there are places.
             let mut slow = false;
+            // The first claim forgets the holders that are gone.
+            let mut forget_gone = true;
             loop {
                 // A send may take its deadline.
                 self.beat.waiting(self.send_deadline());
@@ -363,7 +371,9 @@ impl OutboxWorker {
                 if going && due && claiming.is_none() && ahead.len() < low && held < target {
                     let want = target - held;
                     let worker = self.clone();
-                    claiming = Some((want, tokio::spawn(async move { worker.claim(want).await })));
+                    let forget = std::mem::take(&mut forget_gone);
+                    let claim = async move { worker.claim(want, forget).await };
+                    claiming = Some((want, tokio::spawn(claim)));
                 }
                 if claiming.is_none() && in_flight.is_empty() && ahead.is_empty() {
                     break;

@@ -120,7 +120,8 @@ struct Slice {
     careful: bool,
     /// The keys of the messages recorded, whose failed tries are forgotten at the commit.
     recorded: HashSet<String>,
-    /// Whether mail was queued: the outbox is woken at the commit.
+    /// Whether mail was queued: the outbox is woken at the commit (on SQLite also at the
+    /// first, so that its claim waits for the turn).
     queued: bool,
     /// Who routing looked up (valid while the transaction holds the write lock).
     people: route::People,
@@ -510,6 +511,11 @@ impl Reader {
                 })));
             }
         };
+        if wake && !slice.queued && self.pool.one_writer() {
+            // The outbox's claim then waits for the write turn from now on, and takes it as
+            // soon as this slice commits rather than a slice later (its rows are found then).
+            self.wake.notify_one();
+        }
         slice.queued |= wake;
         let key = incoming.dedupe_key.clone();
         Ok(Handled::Settle(match outcome {
