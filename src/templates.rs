@@ -1,8 +1,8 @@
 //! The handlebars registry: every mail tandem writes is three templates per locale under
 //! `templates/<locale>/` (`NAME.subject.hbs`, `NAME.txt.hbs`, `NAME.html.hbs`), plus partials
-//! whose names start with `_` (`_layout.html.hbs`). All are read and compiled once, in strict
-//! mode, and rendered against samples of each mail's context at start-up, so a missing
-//! template or an unknown variable stops the daemon then, not at 3 a.m.
+//! whose names start with `_` (`_layout.html.hbs`, the digest's sections). All are read and
+//! compiled once, in strict mode, and rendered against samples of each mail's context at
+//! start-up, so a missing template or an unknown variable stops the daemon then, not at 3 a.m.
 //!
 //! Only the partials stay compiled after that check: a mail's templates are compiled again
 //! from their sources, kept in memory as read at start-up, the first time the mail is
