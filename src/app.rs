@@ -92,6 +92,8 @@ pub struct App {
     write_turns: WriteTurns,
     /// Where the outbox records its sends on SQLite (see `store::journal`).
     journal: Option<Arc<store::journal::Journal>>,
+    /// Where the outbox reads its claimed messages on SQLite (see `store::outbox::Messages`).
+    messages: Option<Arc<store::outbox::Messages>>,
     /// What the tasks count for `/metrics`; kept across a reload.
     pub metrics: Metrics,
     /// The tasks' signs of life for the systemd watchdog; kept across a reload.
@@ -166,6 +168,7 @@ impl App {
         };
         let write_turns = WriteTurns::default();
         let journal = store::journal::Journal::beside(&pool).map(Arc::new);
+        let messages = store::outbox::Messages::beside(&pool).map(Arc::new);
         Ok(Self {
             health: Health::new(pool.clone(), clock.clone()),
             transport: transport(&config)?,
@@ -175,6 +178,7 @@ impl App {
             holder: Arc::new(Holder::this_process(clock.now(), write_turns.clone())),
             write_turns,
             journal,
+            messages,
             clock,
             config: Arc::new(config),
             outbox_wake: Arc::new(Notify::new()),
@@ -233,6 +237,7 @@ impl App {
             holder: self.holder.clone(),
             write_turns: self.write_turns.clone(),
             journal: self.journal.clone(),
+            messages: self.messages.clone(),
             metrics: self.metrics.clone(),
             beats: self.beats.clone(),
         })
@@ -291,6 +296,7 @@ impl App {
             holder: self.holder.clone(),
             turns: self.write_turns.clone(),
             journal: self.journal.clone(),
+            messages: self.messages.clone(),
             metrics: self.metrics.clone(),
             beat: self.beats.outbox.clone(),
         }

@@ -3,6 +3,8 @@
 //! lease, so two workers never hold the same row and a crashed worker's row comes back: after
 //! the lease, or at once when its holder (`outbox_holder`, [`Holder`]) is known to be gone.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -281,10 +283,12 @@ pub async fn claim_due(
     holder: &str,
     stale_before: DateTime<Utc>,
 ) -> Result<Option<Claimed>, StoreError> {
-    Ok(claim_many(conn, now, lease_until, holder, stale_before, 1)
-        .await?
-        .into_iter()
-        .next())
+    Ok(
+        claim_many(conn, now, lease_until, holder, stale_before, 1, true)
+            .await?
+            .into_iter()
+            .next(),
+    )
 }
 
 /// Claims up to `limit` rows in one statement, in the order [`claim_due`] takes them: rows in
@@ -303,6 +307,7 @@ pub async fn claim_many(
     holder: &str,
     stale_before: DateTime<Utc>,
     limit: usize,
+    with_raw: bool,
 ) -> Result<Vec<Claimed>, StoreError> {
     // `$lock` ends each candidate's subquery: on PostgreSQL, two workers claiming at once
     // each lock different rows (`SKIP LOCKED`) instead of both picking the first and one of
@@ -358,13 +363,16 @@ pub async fn claim_many(
     // daemon's CPU when it was bound). Each limit up to the pool's size is a statement cached
     // once.
     let candidates = candidates.replace("{limit}", &limit.max(1).to_string());
+    // Without the message, `raw` is empty: [`Messages::read`] reads it after the claim.
+    let raw = match with_raw {
+        true => "(SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id)",
+        false => "x''",
+    };
     let claim = format!(
         "UPDATE {table} SET state = 'sending', lease_until = $2, holder = $3, \
          attempts = attempts + 1 \
          WHERE id IN ({candidates}){recheck} \
-         RETURNING id, message_id, kind, recipient, \
-                   (SELECT r.raw FROM outbox_raw r WHERE r.outbox_id = outbox.id) AS raw, \
-                   attempts, lease_until, holder"
+         RETURNING id, message_id, kind, recipient, {raw} AS raw, attempts, lease_until, holder"
     );
     let mut claimed: Vec<Claimed> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(claim))
         .bind(now)
@@ -379,6 +387,61 @@ pub async fn claim_many(
         .await)?;
     claimed.sort_by_key(|row| row.id);
     Ok(claimed)
+}
+
+/// Where the messages of claimed rows are read on SQLite: after the claim, apart from the
+/// process's write turn, on a connection of its own to the database file, opened by the first
+/// read (and so on the thread of the runtime that reads first: the outbox worker reads on the
+/// CPU its sends use, see `runtime`). Read in the claim's `RETURNING`, the messages (about
+/// 1.5 MB for 150 receipts) were copied while the reader waited for the turn.
+#[derive(Debug)]
+pub struct Messages {
+    path: std::path::PathBuf,
+    pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
+}
+
+impl Messages {
+    /// For `pool`'s database when it is a SQLite file: `None` on PostgreSQL (a claim takes no
+    /// turn there) and in memory (no other connection sees it).
+    pub fn beside(pool: &super::Pool) -> Option<Messages> {
+        Some(Messages {
+            path: pool.file()?,
+            pool: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The stored messages of the rows `ids`; a row without one (erased since it was claimed)
+    /// is left out.
+    pub async fn read(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<u8>>, StoreError> {
+        let pool = self
+            .pool
+            .get_or_try_init(|| {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&self.path)
+                    .busy_timeout(std::time::Duration::from_secs(10));
+                // Kept open: a new connection would start its thread wherever it was asked for.
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+            })
+            .await?;
+        let mut messages = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT outbox_id, raw FROM outbox_raw WHERE outbox_id IN (",
+            );
+            let mut each = query.separated(", ");
+            for id in chunk {
+                each.push_bind(*id);
+            }
+            query.push(")");
+            let rows: Vec<(i64, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
+            messages.extend(rows);
+        }
+        Ok(messages)
+    }
 }
 
 /// Records that the claimed message was sent. `false` when the claim was no longer held (its

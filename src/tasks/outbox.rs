@@ -46,6 +46,9 @@ pub struct OutboxWorker {
     /// Where sends are recorded on SQLite without waiting for the reader's write lock (see
     /// `store::journal`); `None` on PostgreSQL and in memory.
     pub journal: Option<Arc<Journal>>,
+    /// Where a SQLite file's claimed messages are read, after the claim's turn (see
+    /// `store::outbox::Messages`); `None` on PostgreSQL and in memory (read in the claim).
+    pub messages: Option<Arc<store::outbox::Messages>>,
     /// Counts mails sent and failed sends.
     pub metrics: Metrics,
     /// Beaten before every send and wait, for the systemd watchdog.
@@ -172,19 +175,65 @@ impl OutboxWorker {
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         self.holder.beat_if_due(&self.pool, now).await?;
-        let _turn = self.turn().await;
-        let mut conn = store::acquire(&self.pool).await?;
-        if forget_gone {
-            self.holder.forget_the_gone(&mut conn, now).await?;
-        }
-        // Sends recorded in the journal are marked first: a row that a gone holder sent must
-        // not be taken up as unsent.
-        if let Some(journal) = &self.journal {
-            self.fold(journal, &mut conn).await?;
-        }
-        let holder = self.holder.id();
-        let silent_before = Holder::silent_before(now);
-        store::outbox::claim_many(&mut conn, now, lease_until, holder, silent_before, limit).await
+        let mut claimed = {
+            let _turn = self.turn().await;
+            let mut conn = store::acquire(&self.pool).await?;
+            if forget_gone {
+                self.holder.forget_the_gone(&mut conn, now).await?;
+            }
+            // Sends recorded in the journal are marked first: a row that a gone holder sent
+            // must not be taken up as unsent.
+            if let Some(journal) = &self.journal {
+                self.fold(journal, &mut conn).await?;
+            }
+            let holder = self.holder.id();
+            let silent_before = Holder::silent_before(now);
+            let with_raw = self.messages.is_none();
+            store::outbox::claim_many(
+                &mut conn,
+                now,
+                lease_until,
+                holder,
+                silent_before,
+                limit,
+                with_raw,
+            )
+            .await?
+        };
+        // The messages are read after the turn, while the reader writes.
+        let Some(messages) = self.messages.as_ref().filter(|_| !claimed.is_empty()) else {
+            return Ok(claimed);
+        };
+        let ids: Vec<i64> = claimed.iter().map(|row| row.id).collect();
+        // On the sends' CPU, whose runtime also opens the connection (see `runtime`): this
+        // task's own may hand it the pool's connections, which must stay on the first CPU.
+        let messages = Arc::clone(messages);
+        let reading =
+            crate::runtime::for_cpu_work().spawn(async move { messages.read(&ids).await });
+        let read = match reading.await {
+            Ok(read) => read,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down.
+            Err(_) => Err(StoreError::Query(sqlx::Error::WorkerCrashed)),
+        };
+        let mut found = match read {
+            Ok(found) => found,
+            Err(e) => {
+                self.release(&claimed).await;
+                return Err(e);
+            }
+        };
+        claimed.retain_mut(|row| match found.remove(&row.id) {
+            Some(raw) => {
+                row.raw = raw;
+                true
+            }
+            None => {
+                tracing::warn!(id = row.id, "claimed, but its message is gone: not sent");
+                false
+            }
+        });
+        Ok(claimed)
     }
 
     /// Records how sends ended: the mails sent in one statement (tried until it is recorded),

@@ -533,6 +533,7 @@ async fn a_send_the_sources_journal_holds_is_marked_in_the_copy() {
         t.app.holder.id(),
         now - Duration::minutes(1),
         1,
+        true,
     )
     .await
     .unwrap();

@@ -525,6 +525,7 @@ async fn rows_claimed_and_not_sent_are_given_back_as_they_were() {
         holder,
         now - Duration::minutes(1),
         3,
+        true,
     )
     .await
     .unwrap();
