@@ -213,8 +213,11 @@ impl OutboxWorker {
         let read = match reading.await {
             Ok(read) => read,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // The runtime is shutting down.
-            Err(_) => Err(StoreError::Query(sqlx::Error::WorkerCrashed)),
+            // The runtime is stopping: the rows are given back, unsent.
+            Err(_) => {
+                self.release(&claimed).await;
+                return Ok(Vec::new());
+            }
         };
         let mut found = match read {
             Ok(found) => found,
