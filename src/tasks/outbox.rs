@@ -205,8 +205,9 @@ impl OutboxWorker {
             return Ok(claimed);
         };
         let ids: Vec<i64> = claimed.iter().map(|row| row.id).collect();
-        // On the sends' CPU, whose runtime also opens the connection (see `runtime`): this
-        // task's own may hand it the pool's connections, which must stay on the first CPU.
+        // On the sends' CPU: the connection is opened by the first read, and its thread runs
+        // where the runtime that opened it does (see `runtime`). Not the whole claim: it could
+        // open the pool's connections there, which the reader uses on the first CPU.
         let messages = Arc::clone(messages);
         let reading =
             crate::runtime::for_cpu_work().spawn(async move { messages.read(&ids).await });
