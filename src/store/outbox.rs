@@ -396,7 +396,8 @@ pub async fn claim_many(
 /// 1.5 MB for 150 receipts) were copied while the reader waited for the turn.
 #[derive(Debug)]
 pub struct Messages {
-    path: std::path::PathBuf,
+    /// The database pool's own: its file, URL parameters and busy timeout.
+    options: sqlx::sqlite::SqliteConnectOptions,
     pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
 }
 
@@ -404,8 +405,12 @@ impl Messages {
     /// For `pool`'s database when it is a SQLite file: `None` on PostgreSQL (a claim takes no
     /// turn there) and in memory (no other connection sees it).
     pub fn beside(pool: &super::Pool) -> Option<Messages> {
+        let super::Pool::Sqlite(sqlite) = pool else {
+            return None;
+        };
+        pool.file()?;
         Some(Messages {
-            path: pool.file()?,
+            options: (*sqlite.connect_options()).clone(),
             pool: tokio::sync::OnceCell::new(),
         })
     }
@@ -416,15 +421,12 @@ impl Messages {
         let pool = self
             .pool
             .get_or_try_init(|| {
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(&self.path)
-                    .busy_timeout(std::time::Duration::from_secs(10));
                 // Kept open: a new connection would start its thread wherever it was asked for.
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
-                    .connect_with(options)
+                    .connect_with(self.options.clone())
             })
             .await?;
         let mut messages = HashMap::with_capacity(ids.len());
