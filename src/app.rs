@@ -133,10 +133,11 @@ impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        // The templates are checked on the blocking pool while the database opens and the
-        // mailbox is prepared, which mostly wait for the servers.
+        // The templates are checked while the database opens and the mailbox is prepared,
+        // which mostly wait for the servers: on the blocking pool of the runtime for CPU work,
+        // so on another CPU where the process is kept to one (see `runtime`).
         let dir = config.templates.dir.clone();
-        let checking = tokio::task::spawn_blocking(move || Templates::load(&dir));
+        let checking = crate::runtime::for_cpu_work().spawn_blocking(move || Templates::load(&dir));
         let pool = open_database(
             &config.database,
             config.database.max_connections,

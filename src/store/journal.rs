@@ -27,8 +27,16 @@ use super::outbox::Claimed;
 use super::{Conn, Pool, StoreError, on};
 
 /// At most this many records are folded by one statement (four placeholders a record: well
-/// inside SQLite's limit of 32,766).
-const FOLD_CHUNK: usize = 500;
+/// inside SQLite's limit of 32,766); a macro, as it is written into a statement's text.
+macro_rules! fold_chunk {
+    () => {
+        "500"
+    };
+}
+const FOLD_CHUNK: usize = match usize::from_str_radix(fold_chunk!(), 10) {
+    Ok(n) => n,
+    Err(_) => panic!("fold_chunk! is a number"),
+};
 
 /// A send recorded: its row in the journal, the outbox row, the claim's `lease_until` and
 /// `holder`, and when it was sent.
@@ -149,12 +157,14 @@ impl Journal {
         loop {
             // Written from the claim as read, and bound again as read here, `lease_until` is
             // the column's own value (as `outbox::mark_sent_many` binds it).
-            let records: Vec<Record> = sqlx::query_as(
+            // The limit is written, not bound: SQLite prepared the statement again each time
+            // its bound limit was bound again.
+            let records: Vec<Record> = sqlx::query_as(concat!(
                 "SELECT rowid, id, lease_until, holder, sent_at FROM sent WHERE rowid > $1 \
-                 ORDER BY rowid LIMIT $2",
-            )
+                 ORDER BY rowid LIMIT ",
+                fold_chunk!()
+            ))
             .bind(after)
-            .bind(FOLD_CHUNK as i64)
             .fetch_all(pool)
             .await?;
             let Some(last) = records.last() else {
@@ -178,7 +188,9 @@ impl Journal {
                  RETURNING outbox.id"
             );
             let marked: Vec<i64> = on!(conn, |c| {
-                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(mark));
+                // Each of these statements' texts changes with the number of records: none is
+                // kept prepared, where it would push out the statements used again.
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(mark)).persistent(false);
                 for (_, id, lease_until, holder, sent_at) in &records {
                     query = query.bind(id).bind(lease_until).bind(holder).bind(sent_at);
                 }
@@ -202,7 +214,7 @@ impl Journal {
                         .push_unseparated(")");
                 }
                 gone.push(")");
-                gone.build().execute(pool).await?;
+                gone.build().persistent(false).execute(pool).await?;
             }
             // A record not matched was folded by another process meanwhile (its row is sent at
             // the time it records), or its claim was taken.
@@ -220,7 +232,7 @@ impl Journal {
                     "SELECT id, sent_at FROM outbox WHERE state = 'sent' AND id IN ({ids})"
                 );
                 let sent: Vec<(i64, Option<DateTime<Utc>>)> = on!(conn, |c| {
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
                     for (_, id, ..) in &unmatched {
                         query = query.bind(id);
                     }

@@ -10,7 +10,7 @@
 //! after every other statement, which may have written one); on PostgreSQL a few at a time from
 //! the table's sequence.
 
-use super::{Conn, Driver, Table, inbound, outbox, timelog};
+use super::{Backend, Conn, Driver, Table, inbound, outbox, timelog};
 
 /// Rows kept for one table's statement at most before they are written: with their receipts
 /// about half a megabyte, far below the parameters SQLite takes in one statement (32,766; an
@@ -103,7 +103,7 @@ impl Later {
                 }
                 for rows in pieces(outbox) {
                     let mut query = Builder::new("");
-                    outbox::push_rows!(query, rows, true);
+                    outbox::push_rows!(query, rows, true, Backend::Sqlite);
                     query.build().execute(&mut *c).await?;
                     let mut query = Builder::new("");
                     push_raw!(query, rows);
@@ -173,7 +173,7 @@ macro_rules! push_all {
         }
         if !$outbox.is_empty() {
             $query.push($part.open("o"));
-            outbox::push_rows!($query, $outbox, true);
+            outbox::push_rows!($query, $outbox, true, Backend::Postgres);
             $query.push(")");
             $query.push($part.open("r"));
             push_raw!($query, $outbox);

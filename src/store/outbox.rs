@@ -98,10 +98,24 @@ impl NewOutbound<'_> {
 }
 
 /// Pushes `INSERT INTO outbox ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
-/// `$query`, with their ids when `$with_id` (else the database gives them): each due at once,
-/// after the latest unsent row among those it follows (looked up when it is written).
+/// `$query`, with their ids when `$with_id` (else the database gives them), for `$backend`:
+/// each due at once, after the latest unsent row among those it follows (looked up when it is
+/// written, from one parameter, [`follows_list`]). The text depends only on the number of
+/// rows, so the driver keeps one statement prepared for each: written with a placeholder for
+/// each Message-ID, a time log's receipts (each following what its message answers) made
+/// nearly every write a new statement to parse, and pushed the others out of the cache.
 macro_rules! push_rows {
-    ($query:ident, $rows:expr, $with_id:expr) => {
+    ($query:ident, $rows:expr, $with_id:expr, $backend:expr) => {
+        // From the list to the rows, by `message_id` (`CROSS JOIN` keeps that order on
+        // SQLite: from `outbox` first, it walked every queued row by `outbox_due`).
+        let follows = match $backend {
+            $crate::store::Backend::Sqlite => "(SELECT o.id FROM json_each(",
+            $crate::store::Backend::Postgres => "(SELECT o.id FROM json_array_elements_text(CAST(",
+        };
+        let follows_end = match $backend {
+            $crate::store::Backend::Sqlite => ") AS j",
+            $crate::store::Backend::Postgres => " AS json)) AS j (value)",
+        };
         $query.push(if $with_id {
             "INSERT INTO outbox (id, "
         } else {
@@ -126,25 +140,24 @@ macro_rules! push_rows {
                 .push("'queued'")
                 .push("0")
                 .push_bind(r.created_at)
-                .push_bind(r.created_at);
-            if r.follows.is_empty() {
-                row.push("NULL");
-            } else {
-                row.push("(SELECT id FROM outbox WHERE message_id IN (");
-                for (i, follows) in r.follows.iter().enumerate() {
-                    if i > 0 {
-                        row.push_unseparated(", ");
-                    }
-                    row.push_bind_unseparated(&**follows);
-                }
-                row.push_unseparated(
-                    ") AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)",
+                .push_bind(r.created_at)
+                .push(follows)
+                .push_bind_unseparated($crate::store::outbox::follows_list(&r.follows))
+                .push_unseparated(follows_end)
+                .push_unseparated(
+                    " CROSS JOIN outbox AS o WHERE o.message_id = j.value \
+                     AND o.state IN ('queued', 'sending') ORDER BY o.id DESC LIMIT 1)",
                 );
-            }
         });
     };
 }
 pub(super) use push_rows;
+
+/// The Message-IDs a row follows, as the one parameter of its lookup in [`push_rows`]: a JSON
+/// array, or `NULL` for none (which finds no row).
+pub(super) fn follows_list(follows: &[String]) -> Option<String> {
+    (!follows.is_empty()).then(|| serde_json::Value::from(follows).to_string())
+}
 
 /// Writes the row and its message, due now, after the latest unsent row among `follows`.
 /// Returns `false` when a row with the same natural key exists (and writes nothing). One
@@ -164,7 +177,7 @@ pub async fn enqueue(
         if backend == Backend::Postgres {
             query.push("WITH o AS (");
         }
-        push_rows!(query, rows, false);
+        push_rows!(query, rows, false, backend);
         query.push(" ON CONFLICT (natural_key) DO NOTHING RETURNING id");
         match backend {
             Backend::Sqlite => query
@@ -439,7 +452,12 @@ impl Messages {
                 each.push_bind(*id);
             }
             query.push(")");
-            let rows: Vec<(i64, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
+            // Not kept prepared: its text changes with the number of ids.
+            let rows: Vec<(i64, Vec<u8>)> = query
+                .build_query_as()
+                .persistent(false)
+                .fetch_all(pool)
+                .await?;
             messages.extend(rows);
         }
         Ok(messages)
@@ -483,7 +501,10 @@ pub async fn mark_sent_many(
              RETURNING id"
         );
         let ids: Vec<i64> = on!(conn, |c| {
-            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+            // Not kept prepared: its text changes with the number of claims.
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(now);
             for claim in chunk {
                 query = query
                     .bind(claim.id)
@@ -521,7 +542,8 @@ pub async fn release(conn: &mut Conn, claims: &[&Claimed]) -> Result<u64, StoreE
                AND (id, lease_until, holder) IN (VALUES {held})"
         );
         released += on!(conn, |c| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            // Not kept prepared: its text changes with the number of claims.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
             for claim in chunk {
                 query = query
                     .bind(claim.id)
@@ -929,4 +951,62 @@ pub async fn holders(conn: &mut Conn) -> Result<Vec<Registered>, StoreError> {
     )
     .fetch_all(c)
     .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(follows: &[&str]) -> Row {
+        NewOutbound {
+            natural_key: "receipt:1",
+            message_id: "<r1@agency.example>",
+            kind: "receipt",
+            engagement_id: Some(1),
+            recipient: "sam@va.example",
+            subject: "Re: Hours",
+            token: None,
+            survey_id: None,
+            raw: b"",
+            follows: &follows.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        }
+        .row(7, DateTime::<Utc>::UNIX_EPOCH)
+    }
+
+    fn text(backend: Backend, rows: &[Row]) -> String {
+        match backend {
+            Backend::Sqlite => {
+                let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+                push_rows!(query, rows, true, backend);
+                query.into_string()
+            }
+            Backend::Postgres => {
+                let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+                push_rows!(query, rows, true, backend);
+                query.into_string()
+            }
+        }
+    }
+
+    #[test]
+    fn the_insert_is_one_text_for_a_number_of_rows_whatever_they_follow() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let none = text(backend, &[row(&[]), row(&[])]);
+            let some = text(
+                backend,
+                &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
+            );
+            assert_eq!(none, some, "{backend:?}");
+            assert_ne!(none, text(backend, &[row(&[])]), "{backend:?}");
+        }
+    }
+
+    #[test]
+    fn what_a_row_follows_is_one_json_list_or_null() {
+        assert_eq!(follows_list(&[]), None);
+        assert_eq!(
+            follows_list(&["<a@x>".to_string(), "<\"b\"@x>".to_string()]).as_deref(),
+            Some(r#"["<a@x>","<\"b\"@x>"]"#)
+        );
+    }
 }

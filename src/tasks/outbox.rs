@@ -422,7 +422,13 @@ impl OutboxWorker {
                 };
                 let held = ahead.len() + in_flight.len();
                 if going && due && claiming.is_none() && ahead.len() < low && held < target {
-                    let want = target - held;
+                    // Claiming ahead, a power of two: the limit is written into the claim's
+                    // text, and a text for each number up to [`AHEAD`] was a statement parsed
+                    // afresh at nearly every claim, in the turn the reader waits for.
+                    let want = match target > places {
+                        true => 1 << (target - held).ilog2(),
+                        false => target - held,
+                    };
                     let worker = self.clone();
                     let forget = std::mem::take(&mut forget_gone);
                     let claim = async move { worker.claim(want, forget).await };
