@@ -100,22 +100,18 @@ impl NewOutbound<'_> {
 /// Pushes `INSERT INTO outbox ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
 /// `$query`, with their ids when `$with_id` (else the database gives them), for `$backend`:
 /// each due at once, after the latest unsent row among those it follows (looked up when it is
-/// written, from one parameter, [`follows_list`]). The text depends only on the number of
-/// rows, so the driver keeps one statement prepared for each: written with a placeholder for
-/// each Message-ID, a time log's receipts (each following what its message answers) made
-/// nearly every write a new statement to parse, and pushed the others out of the cache.
+/// written).
+///
+/// On SQLite the Message-IDs a row follows are one parameter ([`follows_list`]), so the text
+/// depends only on the number of rows and the driver keeps one statement prepared for each:
+/// with a placeholder for each Message-ID, a time log's receipts (each following what its
+/// message answers) made nearly every write a new statement to parse, and pushed the others
+/// out of the cache. They are joined from the list to the rows by `message_id` (`CROSS JOIN`
+/// keeps that order: from `outbox` first, SQLite walked every queued row by `outbox_due`). On
+/// PostgreSQL, whose reader's statements are not kept prepared, each Message-ID is a
+/// placeholder: a list in one parameter made its planner walk the queued rows too.
 macro_rules! push_rows {
     ($query:ident, $rows:expr, $with_id:expr, $backend:expr) => {
-        // From the list to the rows, by `message_id` (`CROSS JOIN` keeps that order on
-        // SQLite: from `outbox` first, it walked every queued row by `outbox_due`).
-        let follows = match $backend {
-            $crate::store::Backend::Sqlite => "(SELECT o.id FROM json_each(",
-            $crate::store::Backend::Postgres => "(SELECT o.id FROM json_array_elements_text(CAST(",
-        };
-        let follows_end = match $backend {
-            $crate::store::Backend::Sqlite => ") AS j",
-            $crate::store::Backend::Postgres => " AS json)) AS j (value)",
-        };
         $query.push(if $with_id {
             "INSERT INTO outbox (id, "
         } else {
@@ -140,21 +136,39 @@ macro_rules! push_rows {
                 .push("'queued'")
                 .push("0")
                 .push_bind(r.created_at)
-                .push_bind(r.created_at)
-                .push(follows)
-                .push_bind_unseparated($crate::store::outbox::follows_list(&r.follows))
-                .push_unseparated(follows_end)
-                .push_unseparated(
-                    " CROSS JOIN outbox AS o WHERE o.message_id = j.value \
-                     AND o.state IN ('queued', 'sending') ORDER BY o.id DESC LIMIT 1)",
-                );
+                .push_bind(r.created_at);
+            match $backend {
+                $crate::store::Backend::Sqlite => {
+                    row.push("(SELECT o.id FROM json_each(")
+                        .push_bind_unseparated($crate::store::outbox::follows_list(&r.follows))
+                        .push_unseparated(
+                            ") AS j CROSS JOIN outbox AS o WHERE o.message_id = j.value \
+                             AND o.state IN ('queued', 'sending') ORDER BY o.id DESC LIMIT 1)",
+                        );
+                }
+                $crate::store::Backend::Postgres if r.follows.is_empty() => {
+                    row.push("NULL");
+                }
+                $crate::store::Backend::Postgres => {
+                    row.push("(SELECT id FROM outbox WHERE message_id IN (");
+                    for (i, follows) in r.follows.iter().enumerate() {
+                        if i > 0 {
+                            row.push_unseparated(", ");
+                        }
+                        row.push_bind_unseparated(&**follows);
+                    }
+                    row.push_unseparated(
+                        ") AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)",
+                    );
+                }
+            }
         });
     };
 }
 pub(super) use push_rows;
 
-/// The Message-IDs a row follows, as the one parameter of its lookup in [`push_rows`]: a JSON
-/// array, or `NULL` for none (which finds no row).
+/// The Message-IDs a row follows, as the one parameter of its lookup on SQLite in
+/// [`push_rows`]: a JSON array, or `NULL` for none (which finds no row).
 pub(super) fn follows_list(follows: &[String]) -> Option<String> {
     (!follows.is_empty()).then(|| serde_json::Value::from(follows).to_string())
 }
@@ -990,15 +1004,16 @@ mod tests {
 
     #[test]
     fn the_insert_is_one_text_for_a_number_of_rows_whatever_they_follow() {
-        for backend in [Backend::Sqlite, Backend::Postgres] {
-            let none = text(backend, &[row(&[]), row(&[])]);
-            let some = text(
-                backend,
-                &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
-            );
-            assert_eq!(none, some, "{backend:?}");
-            assert_ne!(none, text(backend, &[row(&[])]), "{backend:?}");
-        }
+        let none = text(Backend::Sqlite, &[row(&[]), row(&[])]);
+        let some = text(
+            Backend::Sqlite,
+            &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
+        );
+        assert_eq!(none, some);
+        assert_ne!(none, text(Backend::Sqlite, &[row(&[])]));
+        // PostgreSQL's reader does not keep it prepared: a placeholder for each Message-ID.
+        let some = text(Backend::Postgres, &[row(&["<a@x>", "<b@x>"])]);
+        assert!(some.contains("message_id IN ($12, $13)"), "{some}");
     }
 
     #[test]
