@@ -3,7 +3,9 @@
 //! write them together, in multi-row `INSERT`s (on PostgreSQL in one round trip), before the
 //! transaction's next statement or at its commit. So whatever the transaction reads, it reads
 //! after them, as if each had been written as it came; a row that fails to be written fails
-//! that next statement (the reader then does its slice again, a row at a time).
+//! that next statement (the reader then does its slice again, a row at a time). On SQLite the
+//! message of a receipt still being built waits for a later write, at the latest the one before
+//! the commit ([`Conn::flush`]).
 //!
 //! Their ids are taken beforehand, as the rows that name them need them: on SQLite, where this
 //! transaction holds the one write lock, the ids after the highest the table has (read again
@@ -34,6 +36,9 @@ pub(super) struct Later {
     submissions: Vec<timelog::LaterSubmission>,
     entries: Vec<timelog::LaterEntry>,
     outbox: Vec<outbox::Row>,
+    /// SQLite: rows of `outbox` written whose messages (`outbox_raw`) are not, as they were
+    /// still being built: written by a later write once built, and all by [`Conn::flush`].
+    messages: Vec<outbox::Row>,
     /// SQLite: the next id of each table, while no other statement ran since they were read.
     next: Option<[i64; 3]>,
     /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
@@ -46,6 +51,7 @@ impl Later {
             && self.submissions.is_empty()
             && self.entries.is_empty()
             && self.outbox.is_empty()
+            && self.messages.is_empty()
     }
 
     /// Whether a table's rows are as many as one statement takes.
@@ -67,9 +73,12 @@ impl Later {
     /// each number of rows was parsed at every write, 5 % of the daemon's CPU on 2,000 time logs
     /// (on a thread of its own, each statement is a round trip of microseconds). On PostgreSQL,
     /// one statement in one round trip, each table's insert a data-modifying `WITH`; its text
-    /// changes with the number of rows, so it is not kept prepared. Receipts still being built
-    /// on the second CPU are waited for first.
-    async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
+    /// changes with the number of rows, so it is not kept prepared. On SQLite a receipt still
+    /// being built on the second CPU has its row written and its message kept, unless `all`
+    /// (before the commit): no statement of the transaction reads `outbox_raw`, and the reader
+    /// goes on instead of waiting for the build of the receipt it has just kept. On PostgreSQL
+    /// the receipts are waited for first.
+    async fn write(&mut self, driver: Driver<'_>, all: bool) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
         }
@@ -78,11 +87,9 @@ impl Later {
             submissions,
             entries,
             outbox,
+            messages,
             ..
         } = self;
-        for row in outbox.iter_mut() {
-            row.built().await?;
-        }
         match driver {
             Driver::Sqlite(c) => {
                 type Builder = sqlx::QueryBuilder<sqlx::Sqlite>;
@@ -105,12 +112,29 @@ impl Later {
                     let mut query = Builder::new("");
                     outbox::push_rows!(query, rows, true, Backend::Sqlite);
                     query.build().execute(&mut *c).await?;
+                }
+                messages.append(outbox);
+                let mut built = Vec::with_capacity(messages.len());
+                let mut building = Vec::new();
+                for mut row in messages.drain(..) {
+                    if all || row.is_built() {
+                        row.built().await?;
+                        built.push(row);
+                    } else {
+                        building.push(row);
+                    }
+                }
+                *messages = building;
+                for rows in pieces(&built) {
                     let mut query = Builder::new("");
                     push_raw!(query, rows);
                     query.build().execute(&mut *c).await?;
                 }
             }
             Driver::Postgres(c) => {
+                for row in outbox.iter_mut() {
+                    row.built().await?;
+                }
                 let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
                 let mut part = Part::new();
                 push_all!(query, part, inbound, submissions, entries, outbox);
@@ -217,9 +241,14 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes the rows kept to be written later, if any.
+    /// Writes the rows kept to be written later, if any, with every message (before a commit).
     pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        self.ready().await.map(drop)
+        let Conn { link, later } = self;
+        if let Some(later) = later {
+            later.write(super::driver_of(link), true).await?;
+            later.next = None;
+        }
+        Ok(())
     }
 
     /// The driver's connection, once the rows kept are written: what every statement runs on
@@ -229,7 +258,7 @@ impl Conn {
     pub async fn ready(&mut self) -> Result<Driver<'_>, sqlx::Error> {
         let Conn { link, later } = self;
         if let Some(later) = later {
-            later.write(super::driver_of(link)).await?;
+            later.write(super::driver_of(link), false).await?;
             later.next = None;
         }
         Ok(self.driver())
@@ -269,7 +298,9 @@ impl Conn {
     ) -> Result<Option<(i64, &mut Later)>, sqlx::Error> {
         match &self.later {
             None => return Ok(None),
-            Some(later) if later.full() => self.flush().await?,
+            Some(later) if later.full() => {
+                self.ready().await?;
+            }
             Some(_) => {}
         }
         let Conn {

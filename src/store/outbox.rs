@@ -57,6 +57,12 @@ pub(super) struct Row {
 }
 
 impl Row {
+    /// Whether its message is there, or built and waiting to be taken ([`Row::built`] returns
+    /// at once).
+    pub(super) fn is_built(&self) -> bool {
+        self.building.as_ref().is_none_or(|b| b.is_finished())
+    }
+
     /// Waits for the message of a row kept while it was built.
     pub(super) async fn built(&mut self) -> Result<(), sqlx::Error> {
         if let Some(building) = self.building.take() {
