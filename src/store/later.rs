@@ -264,21 +264,6 @@ impl Conn {
         Ok(self.driver())
     }
 
-    /// The driver's connection for a read: when the rows kept to be written later hold
-    /// nothing it could find (`finds` says whether they may), they stay kept and the ids taken
-    /// stay valid (a read writes no row); else what is kept is written first, as for any
-    /// statement ([`Conn::ready`]). For the reader's lookups by key: a reply looked up by the
-    /// Message-ID it answers made every message write the rows of those before it.
-    pub(super) async fn ready_to_read(
-        &mut self,
-        finds: impl FnOnce(&Later) -> bool,
-    ) -> Result<Driver<'_>, sqlx::Error> {
-        match &self.later {
-            Some(later) if !finds(later) => Ok(self.driver()),
-            _ => self.ready().await,
-        }
-    }
-
     /// Whether rows are kept to be written later.
     pub fn writes_later(&self) -> bool {
         self.later.is_some()
@@ -369,11 +354,6 @@ impl Later {
 
     pub fn outbox(&mut self, row: outbox::Row) {
         self.outbox.push(row);
-    }
-
-    /// Whether an outbox row kept is one that `looked_for` says.
-    pub(super) fn keeps_outbox(&self, looked_for: impl Fn(&outbox::Row) -> bool) -> bool {
-        self.outbox.iter().any(looked_for)
     }
 }
 

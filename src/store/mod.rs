@@ -367,7 +367,11 @@ async fn connect_sqlite(url: &str, max_connections: u32, mode: Open) -> Result<P
     let mut options = SqliteConnectOptions::from_str(url)
         .map_err(open_err)?
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // A statement's journal (each multi-row insert of a transaction keeps one, to undo
+        // that statement alone) stays in memory: on a file, past 64 KiB, each write of one
+        // was a system call.
+        .pragma("temp_store", "memory");
     let file = options.get_filename().to_path_buf();
     match mode {
         Open::Create => {

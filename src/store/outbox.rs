@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Backend, Conn, Driver, StoreError, Table};
+use super::{Backend, Conn, StoreError, Table};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {
@@ -868,6 +868,20 @@ impl Sent {
 /// names, and each is a query.
 pub const MAX_LOOKUPS: usize = 256;
 
+/// The lookups of [`find_sent`], in its order: `message_ids` (the caller puts In-Reply-To
+/// first, then References from the newest), then `tokens` (marked `true`); at most
+/// [`MAX_LOOKUPS`] of them.
+fn lookups<'a>(
+    message_ids: &'a [String],
+    tokens: &'a [String],
+) -> impl Iterator<Item = (&'a String, bool)> {
+    message_ids
+        .iter()
+        .map(|id| (id, false))
+        .chain(tokens.iter().map(|token| (token, true)))
+        .take(MAX_LOOKUPS)
+}
+
 /// The first message found, trying `message_ids` in order (the caller puts In-Reply-To first,
 /// then References from the newest), then `tokens`; at most [`MAX_LOOKUPS`] of them.
 pub async fn find_sent(
@@ -875,34 +889,83 @@ pub async fn find_sent(
     message_ids: &[String],
     tokens: &[String],
 ) -> Result<Option<Sent>, StoreError> {
-    const BY_ID: &str = "SELECT id, message_id, kind, engagement_id, recipient, token, survey_id, \
-                         natural_key FROM outbox WHERE message_id = $1";
-    const BY_TOKEN: &str = "SELECT id, message_id, kind, engagement_id, recipient, token, survey_id, \
-                            natural_key FROM outbox WHERE token = $1";
-    let lookups = message_ids
-        .iter()
-        .map(|id| (BY_ID, id, false))
-        .chain(tokens.iter().map(|token| (BY_TOKEN, token, true)))
-        .take(MAX_LOOKUPS);
-    for (sql, value, by_token) in lookups {
-        // Rows kept to be written later are written first only when one of them is the one
-        // looked for: no other can change what the lookup finds.
-        let looked_for = |row: &Row| match by_token {
-            true => row.token.as_ref() == Some(value),
-            false => row.message_id == *value,
-        };
-        let driver = conn
-            .ready_to_read(|later| later.keeps_outbox(looked_for))
-            .await?;
-        let row: Option<Sent> = match driver {
-            Driver::Sqlite(c) => sqlx::query_as(sql).bind(value).fetch_optional(c).await,
-            Driver::Postgres(c) => sqlx::query_as(sql).bind(value).fetch_optional(c).await,
-        }?;
-        if row.is_some() {
-            return Ok(row);
+    let named = Named::read(conn, [(message_ids, tokens)]).await?;
+    Ok(named.find(message_ids, tokens))
+}
+
+/// What [`find_sent`] finds for the messages of a write transaction, read for them all in
+/// one statement (a few for many): [`Named::find`] answers as `find_sent` would, without a
+/// statement a message.
+///
+/// It holds while the transaction that read it holds the write lock, for the rows there were
+/// then. A row queued since has a Message-ID and a token drawn at random as it was queued
+/// ([`crate::outbound::message::new_message_id`], [`crate::outbound::message::new_token`]):
+/// no message fetched before can name it.
+#[derive(Debug, Default)]
+pub struct Named {
+    by_id: HashMap<String, Sent>,
+    by_token: HashMap<String, Sent>,
+}
+
+impl Named {
+    /// Reads the rows that the lookups of `messages` (each its Message-IDs and tokens, as
+    /// [`find_sent`] takes them) name.
+    pub async fn read<'a>(
+        conn: &mut Conn,
+        messages: impl IntoIterator<Item = (&'a [String], &'a [String])>,
+    ) -> Result<Self, StoreError> {
+        let (mut ids, mut tokens) = (Vec::new(), Vec::new());
+        for (message_ids, message_tokens) in messages {
+            for (value, by_token) in lookups(message_ids, message_tokens) {
+                match by_token {
+                    false => ids.push(value.as_str()),
+                    true => tokens.push(value.as_str()),
+                }
+            }
         }
+        let mut named = Named::default();
+        for (mut values, by_token) in [(ids, false), (tokens, true)] {
+            values.sort_unstable();
+            values.dedup();
+            let column = if by_token { "token" } else { "message_id" };
+            for chunk in values.chunks(500) {
+                let rows: Vec<Sent> = on!(conn, |c, Db| {
+                    let mut query = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT id, message_id, kind, engagement_id, recipient, token, \
+                         survey_id, natural_key FROM outbox WHERE ",
+                    );
+                    query.push(column).push(" IN (");
+                    let mut list = query.separated(", ");
+                    for value in chunk {
+                        list.push_bind(*value);
+                    }
+                    query.push(")");
+                    // The text changes with the number of values: not kept prepared.
+                    query.build_query_as().persistent(false).fetch_all(c).await
+                })?;
+                for row in rows {
+                    let (map, key) = match by_token {
+                        false => (&mut named.by_id, Some(row.message_id.clone())),
+                        true => (&mut named.by_token, row.token.clone()),
+                    };
+                    if let Some(key) = key {
+                        map.insert(key, row);
+                    }
+                }
+            }
+        }
+        Ok(named)
     }
-    Ok(None)
+
+    /// [`find_sent`]'s answer for one message, from what was read.
+    pub fn find(&self, message_ids: &[String], tokens: &[String]) -> Option<Sent> {
+        lookups(message_ids, tokens)
+            .find_map(|(value, by_token)| match by_token {
+                false => self.by_id.get(value),
+                true => self.by_token.get(value),
+            })
+            .cloned()
+    }
 }
 
 /// The natural keys of an engagement's mail, with when each was queued: what the scheduler has

@@ -108,6 +108,12 @@ struct Failed {
 /// in a new transaction: a mail sent but not yet marked is sent again should the daemon die.
 const WRITE_SLICE: Duration = Duration::from_millis(100);
 
+/// The size of a drain's first batch; each next one is twice the one before, up to
+/// `[inbound] batch_size`. Nothing else is done while the first batch is fetched and read;
+/// each later one is fetched and read while the one before it is recorded, which takes longer
+/// than fetching and reading a batch of twice its size.
+const FIRST_BATCH: usize = 32;
+
 /// What the reader keeps for one write transaction of a batch.
 ///
 /// A slice is first done without savepoints: one round trip less per message, and on
@@ -141,15 +147,39 @@ impl Slice {
         self.unrecorded.contains(key) && !self.recorded.contains(key)
     }
 
-    /// Notes which of `keys` have no row, as the transaction `tx` sees it.
-    async fn look_up(&mut self, tx: &mut store::Conn, keys: &[String]) -> Result<(), StoreError> {
-        let found = store::inbound::recorded_keys(tx, keys).await?;
-        self.unrecorded = keys
+    /// Notes which of the batch's keys have no row, and reads the mail its messages name, as
+    /// the transaction `tx` sees them.
+    async fn look_up(&mut self, tx: &mut store::Conn, batch: &BatchKeys) -> Result<(), StoreError> {
+        let found = store::inbound::recorded_keys(tx, &batch.keys).await?;
+        self.unrecorded = batch
+            .keys
             .iter()
             .filter(|key| !found.contains(*key))
             .cloned()
             .collect();
-        Ok(())
+        self.people.read_named(tx, &batch.names).await
+    }
+}
+
+/// What each write transaction of a batch looks up for all its messages at once: the
+/// messages' keys (which have rows) and what they name ([`route::reply_names`]: which mail
+/// they answer).
+struct BatchKeys {
+    keys: Vec<String>,
+    names: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl BatchKeys {
+    fn of(batch: &[Read]) -> Self {
+        let read = || batch.iter().filter_map(|read| read.read.as_ref().ok());
+        BatchKeys {
+            keys: read()
+                .map(|(incoming, _)| incoming.dedupe_key.clone())
+                .collect(),
+            names: read()
+                .map(|(incoming, _)| route::reply_names(incoming))
+                .collect(),
+        }
     }
 }
 
@@ -602,7 +632,8 @@ impl Reader {
     }
 
     async fn step_in_turn(&self) -> Result<Report, ReadError> {
-        let batch = self.fetch_read(&BTreeSet::new()).await?;
+        let count = self.config.inbound.batch_size;
+        let batch = self.fetch_read(count, &BTreeSet::new()).await?;
         if batch.is_empty() {
             self.health.record_ok("inbound").await?;
             return Ok(Report::default());
@@ -613,15 +644,20 @@ impl Reader {
         self.note(moved).await
     }
 
-    /// Fetches a batch, leaving out the messages under `skip` (being recorded), and reads it
-    /// on another CPU where the process is kept to one (see `runtime`).
-    async fn fetch_read(&self, skip: &BTreeSet<String>) -> Result<Vec<Read>, ReadError> {
+    /// Fetches a batch of at most `count` messages, leaving out the messages under `skip`
+    /// (being recorded), and reads it on another CPU where the process is kept to one (see
+    /// `runtime`).
+    async fn fetch_read(
+        &self,
+        count: usize,
+        skip: &BTreeSet<String>,
+    ) -> Result<Vec<Read>, ReadError> {
         let limits = &self.config.limits;
         let batch = self
             .mailbox
             .fetch_batch(
                 Batch {
-                    count: self.config.inbound.batch_size,
+                    count,
                     bytes: limits.batch_bytes,
                     message_bytes: limits.message_bytes,
                 },
@@ -657,12 +693,7 @@ impl Reader {
         let mut slice = Slice::default();
         let now = self.clock.now();
         let mut turn = self.turns.take().await;
-        // The keys, to find which have rows in one statement per transaction.
-        let keys: Vec<String> = batch
-            .iter()
-            .filter_map(|read| read.read.as_ref().ok())
-            .map(|(incoming, _)| incoming.dedupe_key.clone())
-            .collect();
+        let keys = BatchKeys::of(batch);
         let mut tx = self.open_slice(&mut slice, &keys).await?;
         let mut opened = std::time::Instant::now();
         let start_at =
@@ -781,12 +812,12 @@ impl Reader {
     }
 
     /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
-    /// them together ([`store::Conn::write_later`]). Notes which of the batch's `keys` have
-    /// no row.
+    /// them together ([`store::Conn::write_later`]). Notes which of the batch's keys have
+    /// no row, and reads the mail its messages name.
     async fn open_slice(
         &self,
         slice: &mut Slice,
-        keys: &[String],
+        keys: &BatchKeys,
     ) -> Result<store::Tx, StoreError> {
         let mut tx = store::begin_immediate(&self.pool).await?;
         if !slice.careful {
@@ -862,7 +893,9 @@ impl Reader {
             .as_ref()
             .map_or(Duration::ZERO, |i| 3 * i.timeout);
         self.beat.waiting(commands);
-        let mut batch = self.fetch_read(&BTreeSet::new()).await?;
+        let full = self.config.inbound.batch_size;
+        let mut count = FIRST_BATCH.min(full);
+        let mut batch = self.fetch_read(count, &BTreeSet::new()).await?;
         if batch.is_empty() {
             self.health.record_ok("inbound").await?;
             return Ok(());
@@ -871,6 +904,7 @@ impl Reader {
         loop {
             self.beat.waiting(commands);
             let ids: BTreeSet<String> = batch.iter().map(|read| read.id.clone()).collect();
+            count = count.saturating_mul(2).min(full);
             let ahead = async {
                 let moved = match moving.take() {
                     Some(recorded) => Some(self.move_batch(recorded).await),
@@ -878,7 +912,7 @@ impl Reader {
                 };
                 let go_on = !stop() && moved.as_ref().is_none_or(|m| m.error.is_none());
                 let next = match go_on {
-                    true => Some(self.fetch_read(&ids).await),
+                    true => Some(self.fetch_read(count, &ids).await),
                     false => None,
                 };
                 (moved, next)

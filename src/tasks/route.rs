@@ -524,9 +524,39 @@ pub struct People {
     assistants: HashMap<i64, Assistant>,
     /// What planning time logs read; the reader keeps it true as it applies routes.
     pub hours: flow::Lookups,
+    /// The mail the transaction's messages name, read when it began
+    /// ([`People::read_named`]); without it, each reply's lookups are statements.
+    named: Option<store::outbox::Named>,
 }
 
 impl People {
+    /// Reads at once the mail that `messages` name (each its [`reply_names`]), for the
+    /// transaction `conn` holds the write lock in.
+    pub async fn read_named<'a>(
+        &mut self,
+        conn: &mut Conn,
+        messages: impl IntoIterator<Item = &'a (Vec<String>, Vec<String>)>,
+    ) -> Result<(), StoreError> {
+        let names = messages
+            .into_iter()
+            .map(|(ids, tokens)| (ids.as_slice(), tokens.as_slice()));
+        self.named = Some(store::outbox::Named::read(conn, names).await?);
+        Ok(())
+    }
+
+    /// The mail `incoming` replies to, if any: [`store::outbox::find_sent`].
+    async fn replied_to(
+        &self,
+        conn: &mut Conn,
+        incoming: &Incoming,
+    ) -> Result<Option<store::outbox::Sent>, StoreError> {
+        let (ids, tokens) = reply_names(incoming);
+        match &self.named {
+            Some(named) => Ok(named.find(&ids, &tokens)),
+            None => store::outbox::find_sent(conn, &ids, &tokens).await,
+        }
+    }
+
     /// [`store::people::find_person`], once per address.
     async fn find(
         &mut self,
@@ -551,6 +581,19 @@ impl People {
         self.assistants.insert(id, assistant.clone());
         Ok(assistant)
     }
+}
+
+/// What a message names that may make it a reply, in the order they are tried: its
+/// Message-IDs (In-Reply-To first, then References from the newest), and its tokens (in the
+/// subject, then in the addresses it went to).
+pub fn reply_names(incoming: &Incoming) -> (Vec<String>, Vec<String>) {
+    let mut ids = incoming.in_reply_to.clone();
+    ids.extend(incoming.references.iter().rev().cloned());
+    let mut tokens = crate::outbound::tokens_in(incoming.subject.as_deref().unwrap_or_default());
+    for address in &incoming.recipients {
+        tokens.extend(crate::outbound::tokens_in(address));
+    }
+    (ids, tokens)
 }
 
 /// Decides what to do with `incoming`, reading the database through `conn`: with
@@ -629,14 +672,7 @@ async fn decide(
         return Ok(Route::File(first));
     };
 
-    // A reply: In-Reply-To first, then References from the newest, then tokens.
-    let mut ids = incoming.in_reply_to.clone();
-    ids.extend(incoming.references.iter().rev().cloned());
-    let mut tokens = crate::outbound::tokens_in(incoming.subject.as_deref().unwrap_or_default());
-    for address in &incoming.recipients {
-        tokens.extend(crate::outbound::tokens_in(address));
-    }
-    let replied_to = store::outbox::find_sent(conn, &ids, &tokens).await?;
+    let replied_to = people.replied_to(conn, incoming).await?;
     if let Some(sent) = &replied_to
         && !trusted(conn, people, sent, from, sender.as_ref()).await?
     {
