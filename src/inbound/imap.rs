@@ -476,7 +476,9 @@ impl ImapMailbox {
         conn.new_mail = false;
         state.fetched_under = Some(uidvalidity);
         // The messages to skip are among the oldest (fetched before, not yet moved).
-        let wanted = limits.count.saturating_add(skip.len());
+        let left = usize::try_from(exists).map_or(usize::MAX, |n| n.saturating_sub(skip.len()));
+        let take = limits.count_of(left);
+        let wanted = take.saturating_add(skip.len());
         let count = exists.min(u32::try_from(wanted).unwrap_or(u32::MAX));
         if count == 0 {
             return Ok(Vec::new());
@@ -494,7 +496,7 @@ impl ImapMailbox {
         .await?;
         sizes.sort_unstable();
         sizes.dedup_by_key(|(uid, _)| *uid);
-        sizes.truncate(limits.count);
+        sizes.truncate(take);
         let (mut whole, mut heads, mut held) = (Vec::new(), Vec::new(), 0u64);
         for &(uid, size) in &sizes {
             if size > limits.message_bytes {

@@ -111,6 +111,10 @@ pub struct Batch {
     pub bytes: u64,
     /// A larger message is read only as far as its header.
     pub message_bytes: u64,
+    /// Where the mailbox counts the messages left (an IMAP server's EXISTS), at most half of
+    /// them (rounded up), but not fewer than this; 0: no such bound. Nothing overlaps the
+    /// move of a drain's last batch, so its batches grow smaller toward its end.
+    pub tail: usize,
 }
 
 impl Batch {
@@ -121,6 +125,15 @@ impl Batch {
             count,
             bytes: u64::MAX,
             message_bytes: u64::MAX,
+            tail: 0,
+        }
+    }
+
+    /// How many messages to take when `left` are there (`tail`).
+    pub fn count_of(&self, left: usize) -> usize {
+        match self.tail {
+            0 => self.count,
+            tail => self.count.min(left.div_ceil(2).max(tail)),
         }
     }
 }
@@ -262,4 +275,25 @@ pub struct Filed {
     /// Where it is: the file's path (Maildir), or the folder and UID (`Processed/42`, IMAP).
     pub id: String,
     pub raw: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_with_a_tail_takes_half_of_what_is_left_but_not_fewer_than_the_tail() {
+        let batch = Batch {
+            tail: 32,
+            ..Batch::of(500)
+        };
+        let taken: Vec<usize> = [2000, 1020, 520, 260, 130, 65, 40, 32, 10]
+            .into_iter()
+            .map(|left| batch.count_of(left))
+            .collect();
+        assert_eq!(taken, [500, 500, 260, 130, 65, 33, 32, 32, 32]);
+        // Without one, the count alone.
+        assert_eq!(Batch::of(500).count_of(10), 500);
+        assert_eq!(Batch::of(500).count_of(2000), 500);
+    }
 }

@@ -111,7 +111,10 @@ const WRITE_SLICE: Duration = Duration::from_millis(100);
 /// The size of a drain's first batch; each next one is twice the one before, up to
 /// `[inbound] batch_size`. Nothing else is done while the first batch is fetched and read;
 /// each later one is fetched and read while the one before it is recorded, which takes longer
-/// than fetching and reading a batch of twice its size.
+/// than fetching and reading a batch of twice its size. Toward the drain's end, where the
+/// mailbox counts what is left, a batch takes half of it but not fewer than this
+/// ([`Batch::tail`]): the move of a batch twice its size overlaps its recording, and the last
+/// move, which nothing overlaps, is a small one.
 const FIRST_BATCH: usize = 32;
 
 /// What the reader keeps for one write transaction of a batch.
@@ -633,7 +636,7 @@ impl Reader {
 
     async fn step_in_turn(&self) -> Result<Report, ReadError> {
         let count = self.config.inbound.batch_size;
-        let batch = self.fetch_read(count, &BTreeSet::new()).await?;
+        let batch = self.fetch_read((count, 0), &BTreeSet::new()).await?;
         if batch.is_empty() {
             self.health.record_ok("inbound").await?;
             return Ok(Report::default());
@@ -644,12 +647,12 @@ impl Reader {
         self.note(moved).await
     }
 
-    /// Fetches a batch of at most `count` messages, leaving out the messages under `skip`
-    /// (being recorded), and reads it on another CPU where the process is kept to one (see
-    /// `runtime`).
+    /// Fetches a batch of at most `count` messages (and [`Batch::tail`]), leaving out the
+    /// messages under `skip` (being recorded), and reads it on another CPU where the process is
+    /// kept to one (see `runtime`).
     async fn fetch_read(
         &self,
-        count: usize,
+        (count, tail): (usize, usize),
         skip: &BTreeSet<String>,
     ) -> Result<Vec<Read>, ReadError> {
         let limits = &self.config.limits;
@@ -660,6 +663,7 @@ impl Reader {
                     count,
                     bytes: limits.batch_bytes,
                     message_bytes: limits.message_bytes,
+                    tail,
                 },
                 skip,
             )
@@ -895,7 +899,9 @@ impl Reader {
         self.beat.waiting(commands);
         let full = self.config.inbound.batch_size;
         let mut count = FIRST_BATCH.min(full);
-        let mut batch = self.fetch_read(count, &BTreeSet::new()).await?;
+        let mut batch = self
+            .fetch_read((count, FIRST_BATCH), &BTreeSet::new())
+            .await?;
         if batch.is_empty() {
             self.health.record_ok("inbound").await?;
             return Ok(());
@@ -912,7 +918,7 @@ impl Reader {
                 };
                 let go_on = !stop() && moved.as_ref().is_none_or(|m| m.error.is_none());
                 let next = match go_on {
-                    true => Some(self.fetch_read(count, &ids).await),
+                    true => Some(self.fetch_read((count, FIRST_BATCH), &ids).await),
                     false => None,
                 };
                 (moved, next)
