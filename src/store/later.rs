@@ -243,12 +243,7 @@ impl Conn {
 
     /// Writes the rows kept to be written later, if any, with every message (before a commit).
     pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        let Conn { link, later } = self;
-        if let Some(later) = later {
-            later.write(super::driver_of(link), true).await?;
-            later.next = None;
-        }
-        Ok(())
+        self.write_kept(true).await
     }
 
     /// The driver's connection, once the rows kept are written: what every statement runs on
@@ -256,12 +251,19 @@ impl Conn {
     /// next ids are read again after it.
     #[doc(hidden)]
     pub async fn ready(&mut self) -> Result<Driver<'_>, sqlx::Error> {
+        self.write_kept(false).await?;
+        Ok(self.driver())
+    }
+
+    /// Writes the rows kept, if any ([`Later::write`]; `all`: every message too, waiting for
+    /// those still being built), and forgets the next ids.
+    async fn write_kept(&mut self, all: bool) -> Result<(), sqlx::Error> {
         let Conn { link, later } = self;
         if let Some(later) = later {
-            later.write(super::driver_of(link), false).await?;
+            later.write(super::driver_of(link), all).await?;
             later.next = None;
         }
-        Ok(self.driver())
+        Ok(())
     }
 
     /// Whether rows are kept to be written later.

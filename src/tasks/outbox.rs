@@ -425,9 +425,10 @@ impl OutboxWorker {
                     // Claiming ahead, a power of two: the limit is written into the claim's
                     // text, and a text for each number up to [`AHEAD`] was a statement parsed
                     // afresh at nearly every claim, in the turn the reader waits for.
-                    let want = match target > places {
-                        true => 1 << (target - held).ilog2(),
-                        false => target - held,
+                    let want = if target > places {
+                        1 << (target - held).ilog2()
+                    } else {
+                        target - held
                     };
                     let worker = self.clone();
                     let forget = std::mem::take(&mut forget_gone);
