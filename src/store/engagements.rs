@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::on;
 use super::{Conn, StoreError, parse_column};
+use super::{on, on_unkept};
 pub use crate::domain::{Agreement, Engagement};
 use crate::domain::{AgreementStatus, EngagementStatus, Signer};
 
@@ -129,9 +129,9 @@ pub async fn open_for_assistant(
     conn: &mut Conn,
     assistant_id: i64,
 ) -> Result<Vec<Engagement>, StoreError> {
-    let rows: Vec<EngagementRow> = on!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE e.assistant_id = $1 AND e.status <> 'ended' ORDER BY e.id"
-    )))
+    let rows: Vec<EngagementRow> = on_unkept!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        format!("{SELECT} WHERE e.assistant_id = $1 AND e.status <> 'ended' ORDER BY e.id")
+    ))
     .bind(assistant_id)
     .fetch_all(c)
     .await)?;

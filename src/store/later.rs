@@ -266,6 +266,18 @@ impl Conn {
         Ok(())
     }
 
+    /// The driver's connection for a statement that reads nothing the rows kept would change
+    /// (`unseen`), with the rows kept still kept; otherwise as [`Conn::ready`]: only for
+    /// [`super::on_unkept!`].
+    #[doc(hidden)]
+    pub async fn ready_unless(&mut self, unseen: bool) -> Result<Driver<'_>, sqlx::Error> {
+        if unseen {
+            Ok(self.driver())
+        } else {
+            self.ready().await
+        }
+    }
+
     /// Whether rows are kept to be written later.
     pub fn writes_later(&self) -> bool {
         self.later.is_some()
@@ -352,6 +364,12 @@ impl Later {
         self.outbox
             .iter()
             .any(|row| follows.contains(&row.message_id))
+    }
+
+    /// Whether an entry kept `matches`: a read of `time_entry` that no kept entry matches need
+    /// not write them first.
+    pub fn keeps_entry(&self, matches: impl Fn(&timelog::LaterEntry) -> bool) -> bool {
+        self.entries.iter().any(matches)
     }
 
     pub fn outbox(&mut self, row: outbox::Row) {

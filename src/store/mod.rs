@@ -178,6 +178,40 @@ macro_rules! on {
 }
 pub use crate::on;
 
+/// As [`on!`], for a statement that only reads, and only what no row kept to be written later
+/// would change: tables whose rows no transaction keeps (every table but `inbound_message`,
+/// `submission`, `time_entry`, `outbox` and `outbox_raw`: see `later.rs`), or, with `if
+/// unseen`, rows of those that the caller has found none of the kept rows to be among. The
+/// rows kept stay kept (otherwise they are written first, as by [`on!`]), and on SQLite the
+/// next ids taken for them stay valid: the statement writes no row. The reader's lookups in a
+/// slice (people, engagements, locks, approvals, the hours already logged) use it, so that
+/// each does not write the rows kept so far in statements of their own.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_unkept {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        $crate::store::on_unkept!($conn, if true, |$c, _Db| $body)
+    };
+    ($conn:expr, if $unseen:expr, |$c:ident, $db:ident| $body:expr) => {
+        match $crate::store::Conn::ready_unless($conn, $unseen).await {
+            ::core::result::Result::Err(e) => {
+                ::core::result::Result::Err(::core::convert::From::from(e))
+            }
+            ::core::result::Result::Ok($crate::store::Driver::Sqlite($c)) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            ::core::result::Result::Ok($crate::store::Driver::Postgres($c)) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub use crate::on_unkept;
+
 /// An open transaction; rolled back when dropped without [`commit`].
 pub struct Tx(Conn);
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::on;
 use super::{Conn, StoreError, parse_column};
+use super::{on, on_unkept};
 pub use crate::domain::Person;
 use crate::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
 
@@ -133,7 +133,7 @@ struct AssistantRow {
 }
 
 async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assistant, StoreError> {
-    let emails = on!(conn, |c| sqlx::query_scalar(
+    let emails = on_unkept!(conn, |c| sqlx::query_scalar(
         "SELECT email FROM assistant_email WHERE assistant_id = $1 ORDER BY position",
     )
     .bind(row.id)
@@ -151,7 +151,7 @@ async fn complete_assistant(conn: &mut Conn, row: AssistantRow) -> Result<Assist
 }
 
 pub async fn assistant(conn: &mut Conn, id: i64) -> Result<Assistant, StoreError> {
-    let row: AssistantRow = on!(conn, |c| sqlx::query_as(
+    let row: AssistantRow = on_unkept!(conn, |c| sqlx::query_as(
         "SELECT id, name, timezone, locale, created_at, unauthenticated_ok FROM assistant WHERE id = $1",
     )
     .bind(id)
@@ -361,7 +361,7 @@ pub async fn find_person(
     conn: &mut Conn,
     email: &EmailAddress,
 ) -> Result<Option<Person>, StoreError> {
-    let assistant: Option<(i64, String)> = on!(conn, |c| sqlx::query_as(
+    let assistant: Option<(i64, String)> = on_unkept!(conn, |c| sqlx::query_as(
         "SELECT a.id, a.name FROM assistant_email e JOIN assistant a ON a.id = e.assistant_id \
          WHERE e.email = $1",
     )
@@ -371,7 +371,7 @@ pub async fn find_person(
     if let Some((id, name)) = assistant {
         return Ok(Some(Person::Assistant { id, name }));
     }
-    let contact: Option<(i64, String, String)> = on!(conn, |c| sqlx::query_as(
+    let contact: Option<(i64, String, String)> = on_unkept!(conn, |c| sqlx::query_as(
         "SELECT c.id, c.tag, k.name FROM contact k JOIN client c ON c.id = k.client_id \
          WHERE k.email = $1 ORDER BY c.id LIMIT 1",
     )

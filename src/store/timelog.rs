@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::on;
 use super::{Backend, Conn, StoreError, Table};
+use super::{on, on_unkept};
 
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
@@ -239,7 +239,10 @@ pub async fn minutes_of_assistant_per_day(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
-    Ok(on!(conn, |c| sqlx::query_as(
+    // Which engagement is the assistant's is not kept with an entry: any entry kept on those
+    // days is written first.
+    let unseen = !keeps_entry(conn, |e| (from..=to).contains(&e.work_date));
+    Ok(on_unkept!(conn, if unseen, |c, _Db| sqlx::query_as(
         "SELECT t.work_date, CAST(SUM(t.minutes) AS BIGINT) FROM time_entry t \
          JOIN engagement e ON e.id = t.engagement_id \
          WHERE e.assistant_id = $1 AND t.work_date >= $2 AND t.work_date <= $3 \
@@ -282,7 +285,10 @@ pub async fn minutes_per_day(
     if engagement_ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(on!(conn, |c, Db| {
+    let unseen = !keeps_entry(conn, |e| {
+        engagement_ids.contains(&e.engagement_id) && (from..=to).contains(&e.work_date)
+    });
+    Ok(on_unkept!(conn, if unseen, |c, Db| {
         let mut query = sqlx::QueryBuilder::<Db>::new(
             "SELECT engagement_id, work_date, CAST(SUM(minutes) AS BIGINT) FROM time_entry WHERE work_date >= ",
         );
@@ -298,6 +304,11 @@ pub async fn minutes_per_day(
         query.push(") GROUP BY engagement_id, work_date");
         query.build_query_as().fetch_all(c).await
     })?)
+}
+
+/// Whether `conn` keeps an entry to write later that `matches` (kept entries are `logged`).
+fn keeps_entry(conn: &mut Conn, matches: impl Fn(&LaterEntry) -> bool) -> bool {
+    conn.later().is_some_and(|later| later.keeps_entry(matches))
 }
 
 /// A submission found by the Message-ID of its receipt.
@@ -514,7 +525,7 @@ pub async fn is_locked(conn: &mut Conn, day: NaiveDate) -> Result<bool, StoreErr
 
 /// Whether a month (`YYYY-MM`) is locked.
 pub async fn is_month_locked(conn: &mut Conn, month: &str) -> Result<bool, StoreError> {
-    let found: Option<String> = on!(conn, |c| sqlx::query_scalar(
+    let found: Option<String> = on_unkept!(conn, |c| sqlx::query_scalar(
         "SELECT month FROM locked_month WHERE month = $1"
     )
     .bind(month)

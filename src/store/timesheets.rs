@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::on;
 use super::{Conn, StoreError};
+use super::{on, on_unkept};
 use crate::domain::{TimesheetFact, TimesheetLine};
 
 /// A timesheet as stored, with who it is about.
@@ -240,7 +240,7 @@ pub async fn approved(
     engagement_id: i64,
     month: &str,
 ) -> Result<Option<(DateTime<Utc>, bool)>, StoreError> {
-    Ok(on!(conn, |c| sqlx::query_as(
+    Ok(on_unkept!(conn, |c| sqlx::query_as(
         "SELECT answered_at, locked FROM timesheet \
          WHERE engagement_id = $1 AND month = $2 AND status = 'approved'"
     )

@@ -308,19 +308,14 @@ impl Lookups {
         Ok(self.stored.get(&(assistant_id, day)).copied().unwrap_or(0))
     }
 
-    /// The minutes stored in each of `weeks` (Mondays) for each of `engagements`, by
-    /// engagement and Monday; those not kept yet read in one query.
-    async fn week_minutes(
+    /// Reads the minutes stored in each of `weeks` (Mondays) for each of `engagements`, those
+    /// not kept yet, in one query; [`Lookups::week`] then tells them.
+    async fn read_weeks(
         &mut self,
         conn: &mut Conn,
         engagements: &[i64],
         weeks: &[NaiveDate],
-    ) -> Result<std::collections::HashMap<(i64, NaiveDate), i64>, StoreError> {
-        let wanted = || {
-            engagements
-                .iter()
-                .flat_map(|id| weeks.iter().map(move |monday| (*id, *monday)))
-        };
+    ) -> Result<(), StoreError> {
         let missing: Vec<i64> = engagements
             .iter()
             .copied()
@@ -343,9 +338,13 @@ impl Lookups {
                 }
             }
         }
-        Ok(wanted()
-            .map(|key| (key, self.weeks.get(&key).copied().unwrap_or(0)))
-            .collect())
+        Ok(())
+    }
+
+    /// The minutes stored in the week of `monday` for `engagement`, as read by
+    /// [`Lookups::read_weeks`] and grown by [`Lookups::logged`].
+    fn week(&self, engagement: i64, monday: NaiveDate) -> i64 {
+        self.weeks.get(&(engagement, monday)).copied().unwrap_or(0)
     }
 
     /// The entries `plan` accepted are stored now: the days and weeks it counted grow by them.
@@ -668,6 +667,10 @@ pub async fn apply(
         })
         .collect();
     let mut totals = Vec::new();
+    // The weeks' totals as stored before this plan's entries: read before they are written, so
+    // that the read need not write first the rows the transaction keeps to write later.
+    let ids: Vec<i64> = plan.engagements.iter().map(|e| e.id).collect();
+    lookups.read_weeks(tx, &ids, &weeks).await?;
     // The receipt's Message-ID, which a `cancel` reply names, goes with the submission's row.
     let token = outbound::message::new_token();
     let receipt_id = outbound::message::token_message_id(&compose.agency().from.email, &token);
@@ -686,17 +689,11 @@ pub async fn apply(
             .await?,
         )
     };
-    // The weeks' totals, the entries just stored included: what `lookups` keeps grows by
-    // them, and what it reads now is read after them.
+    // The weeks' totals grow by the entries just stored.
     lookups.logged(plan);
-    let ids: Vec<i64> = plan.engagements.iter().map(|e| e.id).collect();
-    let week_minutes = lookups.week_minutes(tx, &ids, &weeks).await?;
     for monday in &weeks {
         for engagement in &plan.engagements {
-            let minutes = week_minutes
-                .get(&(engagement.id, *monday))
-                .copied()
-                .unwrap_or(0);
+            let minutes = lookups.week(engagement.id, *monday);
             if minutes > 0 || (plan.engagements.len() == 1) {
                 totals.push(TotalView {
                     week: week_label(*monday, locale),
