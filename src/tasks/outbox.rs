@@ -373,8 +373,9 @@ impl OutboxWorker {
     /// found gone are forgotten first (so they are claimed now), and the heartbeat runs while
     /// sends are in flight. Each send runs as a task of its own, and so does each claim, so
     /// sends go on while a claim waits for its turn at the database. Where sends are recorded
-    /// in a journal, a claim takes up to [`AHEAD`] rows, which wait in memory for a free place;
-    /// elsewhere it takes as many as there are free places. The sends that have ended are
+    /// in a journal, a claim takes up to [`AHEAD`] rows, elsewhere up to [`AHEAD_UNJOURNALED`],
+    /// which wait in memory for a free place; after a slow send, as many as there are free
+    /// places. The sends that have ended are
     /// recorded together. Rows claimed and not started (their lease would run out during the
     /// send, or the worker stops) are given back.
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
