@@ -164,9 +164,9 @@ impl Slice {
     }
 }
 
-/// What each write transaction of a batch looks up for all its messages at once: the
-/// messages' keys (which have rows) and what they name ([`route::reply_names`]: which mail
-/// they answer).
+/// What each write transaction of a batch looks up at once for the messages it may record
+/// (the batch's from the slice's first on): their keys (which have rows) and what they name
+/// ([`route::reply_names`]: which mail they answer).
 struct BatchKeys {
     keys: Vec<String>,
     names: Vec<(Vec<String>, Vec<String>)>,
@@ -697,8 +697,7 @@ impl Reader {
         let mut slice = Slice::default();
         let now = self.clock.now();
         let mut turn = self.turns.take().await;
-        let keys = BatchKeys::of(batch);
-        let mut tx = self.open_slice(&mut slice, &keys).await?;
+        let mut tx = self.open_slice(&mut slice, batch).await?;
         let mut opened = std::time::Instant::now();
         let start_at =
             |index: usize, report: &Report, settle: &Vec<_>, failures: &Vec<_>| SliceStart {
@@ -722,7 +721,7 @@ impl Reader {
                     // The outbox's claims and marks waiting meanwhile go first.
                     drop(turn);
                     turn = self.turns.take().await;
-                    tx = self.open_slice(&mut slice, &keys).await?;
+                    tx = self.open_slice(&mut slice, &batch[index..]).await?;
                     opened = std::time::Instant::now();
                     start = start_at(index, &report, &settle, &failures);
                 }
@@ -759,9 +758,9 @@ impl Reader {
                     careful: true,
                     ..Slice::default()
                 };
-                tx = self.open_slice(&mut slice, &keys).await?;
-                opened = std::time::Instant::now();
                 index = start.index;
+                tx = self.open_slice(&mut slice, &batch[index..]).await?;
+                opened = std::time::Instant::now();
                 report = start.report.clone();
                 settle.truncate(start.settled);
                 failures.truncate(start.failures);
@@ -816,18 +815,14 @@ impl Reader {
     }
 
     /// Opens a write transaction for `slice`: one without savepoints keeps its rows to write
-    /// them together ([`store::Conn::write_later`]). Notes which of the batch's keys have
-    /// no row, and reads the mail its messages name.
-    async fn open_slice(
-        &self,
-        slice: &mut Slice,
-        keys: &BatchKeys,
-    ) -> Result<store::Tx, StoreError> {
+    /// them together ([`store::Conn::write_later`]). Notes which keys of the batch's messages
+    /// from the slice's first on (`rest`) have no row, and reads the mail those name.
+    async fn open_slice(&self, slice: &mut Slice, rest: &[Read]) -> Result<store::Tx, StoreError> {
         let mut tx = store::begin_immediate(&self.pool).await?;
         if !slice.careful {
             tx.write_later(true).await?;
         }
-        slice.look_up(&mut tx, keys).await?;
+        slice.look_up(&mut tx, &BatchKeys::of(rest)).await?;
         Ok(tx)
     }
 
