@@ -629,3 +629,62 @@ async fn submissions_are_stored_whole_under_their_own_id() {
     }
     assert_eq!(t.count("time_entry").await, 1203);
 }
+
+/// Several time logs read in one batch, so recorded in one transaction that keeps their rows
+/// to write them together: each receipt's weekly totals count the entries of the mails
+/// recorded before it, whether those were written yet or not (issue 12: reads that no kept
+/// row could change do not write them first, and a receipt's weeks are read before its own
+/// entries are kept).
+#[tokio::test]
+async fn one_batch_of_time_logs_totals_count_the_mails_before_them() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_from(chrono::NaiveDate::from_ymd_opt(2026, 11, 9).unwrap())
+        .await;
+    t.app.outbox().drain().await.unwrap();
+    let before = t.sent_files().len();
+    let logs = [
+        ("1.hours", "b1@va.example", "2026-11-23 2h Invoices"),
+        ("2.hours", "b2@va.example", "2026-11-24 1h Calendar"),
+        (
+            "3.hours",
+            "b3@va.example",
+            "2026-11-16 30min Filing\n2026-11-25 1h Inbox",
+        ),
+    ];
+    for (name, id, lines) in logs {
+        let mail = message(
+            "Sam Lee <sam@va.example>",
+            &format!("<{id}>"),
+            "Hours",
+            "",
+            &format!("Hi Anna,\n\n{lines}\n\nSam"),
+        );
+        t.deliver(name, &mail);
+    }
+    let report = t.app.reader().drain().await.unwrap();
+    assert_eq!((report.read, report.recorded), (3, 3), "{report:?}");
+    t.app.outbox().drain().await.unwrap();
+
+    let mut receipts = std::collections::HashMap::new();
+    for path in &t.sent_files()[before..] {
+        let raw = std::fs::read(path).unwrap();
+        let m = MessageParser::default().parse(&raw).unwrap();
+        let answers = m.in_reply_to().as_text().unwrap_or_default().to_string();
+        receipts.insert(answers, m.body_text(0).unwrap().replace("\r\n", "\n"));
+    }
+    let total = |id: &str, week: &str| -> String {
+        let text = receipts
+            .get(id)
+            .unwrap_or_else(|| panic!("no receipt for {id}"));
+        let line = text
+            .lines()
+            .find(|line| line.contains(week))
+            .unwrap_or_else(|| panic!("no total of {week} for {id}:\n{text}"));
+        line.rsplit(": ").next().unwrap().to_string()
+    };
+    assert_eq!(total("b1@va.example", "week 48"), "2:00 h");
+    assert_eq!(total("b2@va.example", "week 48"), "3:00 h");
+    assert_eq!(total("b3@va.example", "week 47"), "0:30 h");
+    assert_eq!(total("b3@va.example", "week 48"), "4:00 h");
+}
