@@ -375,9 +375,8 @@ impl OutboxWorker {
     /// sends go on while a claim waits for its turn at the database. Where sends are recorded
     /// in a journal, a claim takes up to [`AHEAD`] rows, elsewhere up to [`AHEAD_UNJOURNALED`],
     /// which wait in memory for a free place; after a slow send, as many as there are free
-    /// places. The sends that have ended are
-    /// recorded together. Rows claimed and not started (their lease would run out during the
-    /// send, or the worker stops) are given back.
+    /// places. The sends that have ended are recorded together. Rows claimed and not started
+    /// (their lease would run out during the send, or the worker stops) are given back.
     async fn drain_until(&self, shutdown: Option<&Shutdown>) -> Result<usize, StoreError> {
         let stopping = || shutdown.is_some_and(Shutdown::is_requested);
         let places = self.transport.parallel().max(1);
