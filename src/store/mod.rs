@@ -150,30 +150,10 @@ fn driver_of(link: &mut Link) -> Driver<'_> {
 #[doc(hidden)]
 macro_rules! on {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $crate::store::Conn::ready($conn).await {
-            ::core::result::Result::Err(e) => {
-                ::core::result::Result::Err(::core::convert::From::from(e))
-            }
-            ::core::result::Result::Ok($crate::store::Driver::Sqlite($c)) => $body,
-            ::core::result::Result::Ok($crate::store::Driver::Postgres($c)) => $body,
-        }
+        $crate::store::on_driver!($crate::store::Conn::ready($conn), |$c, _Db| $body)
     };
     ($conn:expr, |$c:ident, $db:ident| $body:expr) => {
-        match $crate::store::Conn::ready($conn).await {
-            ::core::result::Result::Err(e) => {
-                ::core::result::Result::Err(::core::convert::From::from(e))
-            }
-            ::core::result::Result::Ok($crate::store::Driver::Sqlite($c)) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Sqlite;
-                $body
-            }
-            ::core::result::Result::Ok($crate::store::Driver::Postgres($c)) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Postgres;
-                $body
-            }
-        }
+        $crate::store::on_driver!($crate::store::Conn::ready($conn), |$c, $db| $body)
     };
 }
 pub use crate::on;
@@ -193,7 +173,21 @@ macro_rules! on_unkept {
         $crate::store::on_unkept!($conn, if true, |$c, _Db| $body)
     };
     ($conn:expr, if $unseen:expr, |$c:ident, $db:ident| $body:expr) => {
-        match $crate::store::Conn::ready_unless($conn, $unseen).await {
+        $crate::store::on_driver!(
+            $crate::store::Conn::ready_unless($conn, $unseen),
+            |$c, $db| $body
+        )
+    };
+}
+pub use crate::on_unkept;
+
+/// What [`on!`] and [`on_unkept!`] share: awaits `$ready` (a `Conn` method giving the driver's
+/// connection) and runs `$body` once per backend, `$db` naming its `sqlx::Database` type.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_driver {
+    ($ready:expr, |$c:ident, $db:ident| $body:expr) => {
+        match $ready.await {
             ::core::result::Result::Err(e) => {
                 ::core::result::Result::Err(::core::convert::From::from(e))
             }
@@ -210,7 +204,7 @@ macro_rules! on_unkept {
         }
     };
 }
-pub use crate::on_unkept;
+pub use crate::on_driver;
 
 /// An open transaction; rolled back when dropped without [`commit`].
 pub struct Tx(Conn);
