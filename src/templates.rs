@@ -4,6 +4,14 @@
 //! compiled once, in strict mode, and rendered against samples of each mail's context at
 //! start-up, so a missing template or an unknown variable stops the daemon then, not at 3 a.m.
 //!
+//! A mail's HTML is rendered on its own, then put where the locale's layout has
+//! `{{> @partial-block}}`. Rendered inside the layout's block, as the templates once were
+//! (`{{#> en/layout}}...{{/en/layout}}`), each value a mail looks up is a copy: handlebars
+//! gives a partial a copy of the context and reads it by value, so an `{{#each}}` copies its
+//! list, every row, and every field it prints. That was most of a receipt's rendering, the
+//! reader's largest piece of work after parsing. A mail's HTML that still calls its layout
+//! itself is left as it is.
+//!
 //! Only the partials stay compiled after that check: a mail's templates are compiled again
 //! from their sources, kept in memory as read at start-up, the first time the mail is
 //! written, and kept from then on. Compiled, the 162 templates took about 1.5 MB, more than
@@ -17,7 +25,7 @@
 //! configured elsewhere is checked against what this build's flows pass, and the registry
 //! knows every mail without knowing the flows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -191,6 +199,9 @@ pub struct Templates {
     dir: PathBuf,
     registries: RwLock<Registries>,
     sources: HashMap<String, String>,
+    /// The HTML templates that call their locale's layout themselves, as they were once
+    /// written: rendered as they are, not put in the layout a second time.
+    in_own_layout: HashSet<String>,
 }
 
 /// The HTML registry escapes values; the text one (subjects and plain parts) does not, since
@@ -227,6 +238,15 @@ impl std::fmt::Debug for Templates {
 
 fn key(locale: Locale, name: &str, part: Part) -> String {
     format!("{locale}/{name}.{}", part.extension())
+}
+
+/// The template that puts a rendered HTML part (`body`) in `locale`'s layout, and its name
+/// (no mail's key has a space).
+fn in_layout(locale: Locale) -> (String, String) {
+    (
+        format!("{locale}/layout around a mail"),
+        format!("{{{{#> {locale}/layout}}}}{{{{{{body}}}}}}{{{{/{locale}/layout}}}}"),
+    )
 }
 
 impl Templates {
@@ -279,10 +299,19 @@ impl Templates {
                     })?;
             }
         }
+        for locale in Locale::ALL {
+            let (name, source) = in_layout(locale);
+            html.register_template_string(&name, source)
+                .map_err(|e| TemplateError::Syntax {
+                    path: dir.join(locale.as_str()).join("_layout.html.hbs"),
+                    message: e.to_string(),
+                })?;
+        }
         let mut templates = Self {
             dir: dir.to_path_buf(),
             registries: RwLock::new(Registries { html, text }),
             sources: HashMap::new(),
+            in_own_layout: HashSet::new(),
         };
         // One mail at a time: compiled in every locale, rendered against its samples, then let
         // go (compiled again when it is first written), so the check never holds them all.
@@ -305,6 +334,9 @@ impl Templates {
                             path,
                             message: e.to_string(),
                         })?;
+                    if part == Part::Html && source.contains(&format!("{locale}/layout")) {
+                        templates.in_own_layout.insert(key.clone());
+                    }
                     templates.sources.insert(key, source);
                 }
             }
@@ -383,19 +415,32 @@ impl Templates {
             locale,
             message: e.to_string(),
         };
-        // The context is made into JSON once for the three parts.
-        let context = handlebars::Context::wraps(context).map_err(failed)?;
-        let render = |part: Part, key: &str| {
+        // The context is made into JSON once for the three parts and the layout.
+        let mut context = handlebars::Context::wraps(context).map_err(failed)?;
+        let render = |part: Part, key: &str, context: &handlebars::Context| {
             registries
                 .of(part)
-                .render_with_context(key, &context)
+                .render_with_context(key, context)
                 .map_err(failed)
         };
-        let subject = render(Part::Subject, subject)?;
+        let subject = render(Part::Subject, subject, &context)?;
+        let text = render(Part::Text, text, &context)?;
+        let mut body = render(Part::Html, html, &context)?;
+        if !self.in_own_layout.contains(html) {
+            let serde_json::Value::Object(fields) = context.data_mut() else {
+                return Err(TemplateError::Render {
+                    name: name.to_string(),
+                    locale,
+                    message: "its context is not a JSON object".into(),
+                });
+            };
+            fields.insert("body".into(), serde_json::Value::String(body));
+            body = render(Part::Html, &in_layout(locale).0, &context)?;
+        }
         Ok(Rendered {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-            text: render(Part::Text, text)?,
-            html: render(Part::Html, html)?,
+            text,
+            html: body,
         })
     }
 }
@@ -419,6 +464,7 @@ mod tests {
         for locale in ["de", "en"] {
             std::fs::create_dir_all(dir.path().join(locale)).unwrap();
             for (name, text) in files {
+                let text = text.replace("LOCALE", locale);
                 std::fs::write(dir.path().join(locale).join(name), text).unwrap();
             }
         }
@@ -429,10 +475,7 @@ mod tests {
         ("_layout.html.hbs", "<html>{{> @partial-block}}</html>"),
         ("hello.subject.hbs", "Hello\n  {{name}}\n"),
         ("hello.txt.hbs", "Hi {{name}} & co"),
-        (
-            "hello.html.hbs",
-            "{{#> de/layout}}<p>Hi {{name}}</p>{{/de/layout}}",
-        ),
+        ("hello.html.hbs", "<p>Hi {{name}}</p>"),
     ];
 
     fn sample() -> Vec<(&'static str, serde_json::Value)> {
@@ -447,6 +490,21 @@ mod tests {
         assert_eq!(r.subject, "Hello <Anna>");
         assert_eq!(r.text, "Hi <Anna> & co");
         assert_eq!(r.html, "<html><p>Hi &lt;Anna&gt;</p></html>");
+    }
+
+    #[test]
+    fn a_mail_that_calls_its_layout_itself_is_not_put_in_it_twice() {
+        let mut own = GOOD.to_vec();
+        own[3] = (
+            "hello.html.hbs",
+            "{{#> LOCALE/layout}}<p>Hi {{name}}</p>{{/LOCALE/layout}}",
+        );
+        let dir = folder(&own);
+        let t = Templates::load_with(dir.path(), &sample()).unwrap();
+        for locale in Locale::ALL {
+            let r = t.render(locale, "hello", &sample()[0].1).unwrap();
+            assert_eq!(r.html, "<html><p>Hi &lt;Anna&gt;</p></html>");
+        }
     }
 
     #[test]
