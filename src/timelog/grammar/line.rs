@@ -35,10 +35,16 @@ const SEPARATORS: [char; 14] = [
     '-', '–', '—', ':', '|', ',', ';', '•', '*', '·', '/', '=', '>', '~',
 ];
 
-/// A word without surrounding punctuation, lower-cased: `Datum:` is `datum`.
-fn bare_word(word: &str) -> String {
+/// A word without surrounding punctuation: `Datum:` is `Datum`.
+fn bare_word(word: &str) -> &str {
     word.trim_matches(|c: char| !c.is_alphabetic())
-        .to_lowercase()
+}
+
+/// `word`, lower-cased, is one of `list`. Compared char by char, not lower-cased into a new
+/// string: this runs for the words of every line of every mail.
+fn lower_is_one_of(word: &str, list: &[&str]) -> bool {
+    list.iter()
+        .any(|w| word.chars().flat_map(char::to_lowercase).eq(w.chars()))
 }
 
 /// What the scan found.
@@ -154,7 +160,7 @@ impl<'a> Analysis<'a> {
         };
         let date_only = description
             .split_whitespace()
-            .all(|w| LABELS.contains(&bare_word(w).as_str()));
+            .all(|w| lower_is_one_of(bare_word(w), &LABELS));
         Parts {
             date: date.and_then(|f| self.date_part(f, words(0, self.found[f].start, true))),
             duration: duration.map(|f| {
@@ -181,7 +187,7 @@ impl<'a> Analysis<'a> {
             total: description
                 .split_whitespace()
                 .next()
-                .is_some_and(|w| TOTALS.contains(&bare_word(w).as_str())),
+                .is_some_and(|w| lower_is_one_of(bare_word(w), &TOTALS)),
             dates: self
                 .found
                 .iter()
@@ -297,7 +303,7 @@ impl<'a> Analysis<'a> {
 
     fn is_label(&self, k: usize) -> bool {
         let t = &self.tokens[k];
-        t.kind == Kind::Word && LABELS.contains(&t.text.to_lowercase().as_str())
+        t.kind == Kind::Word && lower_is_one_of(t.text, &LABELS)
     }
 
     fn text(&self, from: usize, to: usize) -> &'a str {
@@ -351,7 +357,9 @@ fn list_number(t: Tokens<'_, '_>, found: &mut Vec<Found>) -> usize {
 fn tidy(text: &str) -> String {
     let mut text = text.to_string();
     for empty in ["()", "[]", "{}", "( )", "[ ]"] {
-        text = text.replace(empty, " ");
+        if text.contains(empty) {
+            text = text.replace(empty, " ");
+        }
     }
     let is_separator_word = |w: &str| w.chars().all(|c| SEPARATORS.contains(&c));
     let mut words: Vec<&str> = Vec::new();
