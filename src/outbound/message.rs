@@ -2,11 +2,12 @@
 //! stable Message-ID on the agency's domain, Date, From, To, threading headers, the recipient's
 //! Content-Language and `Auto-Submitted`.
 
+use std::io::Write as _;
+
 use chrono::{DateTime, Utc};
-use lettre::message::header::ContentType;
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{
-    Attachment as LettreAttachment, Mailbox as LettreMailbox, MultiPart, SinglePart,
+    Attachment as LettreAttachment, Body, Mailbox as LettreMailbox, MultiPart, SinglePart,
 };
 
 use super::OutboundError;
@@ -274,17 +275,17 @@ pub fn build(mail: &Outgoing, date: DateTime<Utc>) -> Result<Vec<u8>, OutboundEr
                 .map_err(|e| OutboundError::Build(format!("text/calendar: {e}")))?;
         MultiPart::alternative()
             .singlepart(SinglePart::plain(crlf(&mail.text)))
-            .singlepart(SinglePart::html(crlf(&mail.html)))
+            .singlepart(SinglePart::html(html_body(&mail.html)))
             .singlepart(
                 SinglePart::builder()
                     .header(content_type)
                     .body(calendar.clone()),
             )
     } else if mail.inline.is_empty() {
-        MultiPart::alternative_plain_html(crlf(&mail.text), crlf(&mail.html))
+        MultiPart::alternative_plain_html(crlf(&mail.text), html_body(&mail.html))
     } else {
         // The HTML and its images travel together in multipart/related.
-        let mut related = MultiPart::related().singlepart(SinglePart::html(crlf(&mail.html)));
+        let mut related = MultiPart::related().singlepart(SinglePart::html(html_body(&mail.html)));
         for image in &mail.inline {
             let content_type = ContentType::parse(&image.content_type)
                 .map_err(|e| OutboundError::Build(format!("{}: {e}", image.content_type)))?;
@@ -333,6 +334,74 @@ fn crlf(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The body of an HTML part: 7bit where [`html_as_7bit`] can make it so, else (with CRLF line
+/// endings) as lettre encodes it (quoted-printable, for any text with a line longer than 75
+/// octets or a character beyond ASCII: every HTML part tandem writes).
+fn html_body(html: &str) -> Body {
+    match html_as_7bit(html) {
+        Some(bytes) => Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::SevenBit),
+        None => Body::new(crlf(html)),
+    }
+}
+
+/// The longest line 7bit allows, in octets without the CRLF (RFC 5322, 2.1.1).
+const LONGEST_7BIT_LINE: usize = 998;
+
+/// `html` as a 7bit body: CRLF line endings, and each character beyond ASCII as a numeric
+/// character reference (`“` as `&#8220;`), which an HTML reader takes for the character
+/// itself. Quoted-printable spent more on the HTML than anything else in building a receipt
+/// (and made it longer: every `=` of an attribute is `=3D` in it). `None` where that cannot be
+/// done: a line longer than 7bit allows, a NUL or lone CR, or a `<style>` or `<script>`
+/// element, whose text is not HTML (a reference there would show as typed).
+fn html_as_7bit(html: &str) -> Option<Vec<u8>> {
+    let bytes = html.as_bytes();
+    // `<style`, `<script`, not `<strong`: the name ends where a tag's name ends.
+    let raw_text = |at: usize| {
+        ["style", "script"].iter().any(|name| {
+            let end = at + 1 + name.len();
+            bytes
+                .get(at + 1..end)
+                .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
+                && bytes
+                    .get(end)
+                    .is_none_or(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
+        })
+    };
+    if html.match_indices('<').any(|(at, _)| raw_text(at)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(html.len() + html.len() / 16);
+    let mut line_start = 0;
+    let mut at = 0;
+    loop {
+        let run = bytes[at..]
+            .iter()
+            .position(|&b| !b.is_ascii() || b == b'\n' || b == b'\r' || b == 0)
+            .unwrap_or(bytes.len() - at);
+        out.extend_from_slice(&bytes[at..at + run]);
+        at += run;
+        if out.len() - line_start > LONGEST_7BIT_LINE {
+            return None;
+        }
+        let Some(&b) = bytes.get(at) else {
+            return Some(out);
+        };
+        match b {
+            b'\n' => at += 1,
+            b'\r' if bytes.get(at + 1) == Some(&b'\n') => at += 2,
+            b'\r' | 0 => return None,
+            _ => {
+                let c = html[at..].chars().next()?;
+                write!(out, "&#{};", u32::from(c)).ok()?;
+                at += c.len_utf8();
+                continue;
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        line_start = out.len();
+    }
 }
 
 /// The `METHOD` of an iCalendar object (`REQUEST` if it names none or an odd one).
@@ -462,13 +531,43 @@ mod tests {
     }
 
     #[test]
+    fn html_goes_as_7bit_with_references_where_it_can() {
+        let seven = |html: &str| html_as_7bit(html).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            seven("<p>“cancel” für 📬</p>\n<p x=\"1\">\r\nend\n").as_deref(),
+            Some("<p>&#8220;cancel&#8221; f&#252;r &#128236;</p>\r\n<p x=\"1\">\r\nend\r\n")
+        );
+        assert_eq!(seven("").as_deref(), Some(""));
+        assert_eq!(
+            seven("<strong>s</strong><scripted>").as_deref(),
+            Some("<strong>s</strong><scripted>")
+        );
+        let longest = format!("<p>{}</p>", "ä".repeat(LONGEST_7BIT_LINE / 6 - 1));
+        let line = seven(&format!("{longest}\n{longest}")).unwrap();
+        assert!(
+            line.split("\r\n")
+                .all(|l| l.len() <= LONGEST_7BIT_LINE && l.len() > 990)
+        );
+        // What 7bit cannot carry, or where a reference would not be read as one.
+        for html in [
+            format!("{longest}ä"),
+            "a\rb".into(),
+            "a\0b".into(),
+            "<STYLE>p::before { content: \"“\" }</STYLE>".into(),
+            "<p>x</p><Script>".into(),
+        ] {
+            assert_eq!(seven(&html), None, "{html}");
+        }
+    }
+
+    #[test]
     fn a_built_message_reads_back_with_every_header() {
         let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
         let to = vec![Mailbox::parse("Anna Bäcker <anna@acme.example>").unwrap()];
         let rendered = Rendered {
             subject: "Willkommen bei Ihrer Assistenz – Übersicht".into(),
             text: "Hallo Anna,\nschön, dass es losgeht.\n".into(),
-            html: "<p>Hallo Anna,</p>".into(),
+            html: "<p>Hallo Anna,</p>\n<p>schön, dass es losgeht.</p>".into(),
         };
         let mut mail = Outgoing::new(&from, to, rendered, Locale::De, AutoSubmitted::Generated);
         mail.in_reply_to = Some("<parent@x.example>".into());
@@ -507,6 +606,14 @@ mod tests {
             parsed.body_text(0).unwrap(),
             "Hallo Anna,\r\nschön, dass es losgeht.\r\n"
         );
+        // The HTML part is 7bit, its ö a character reference.
+        assert_eq!(
+            parsed.body_html(0).unwrap(),
+            "<p>Hallo Anna,</p>\r\n<p>sch&#246;n, dass es losgeht.</p>"
+        );
+        let html_part = parsed.html_part(0).unwrap();
+        use mail_parser::MimeHeaders as _;
+        assert_eq!(html_part.content_transfer_encoding(), Some("7bit"));
     }
 
     #[test]
