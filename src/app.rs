@@ -129,21 +129,46 @@ pub struct Pass {
     pub sent: usize,
 }
 
+/// The result of work on the blocking pool; its panic is the caller's.
+fn joined<T>(
+    done: Result<Result<T, TemplateError>, tokio::task::JoinError>,
+) -> Result<T, TemplateError> {
+    match done {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        // The templates are checked while the database opens and the mailbox is prepared,
-        // which mostly wait for the servers: on the blocking pool of the runtime for CPU work,
-        // so on another CPU where the process is kept to one (see `runtime`).
+        // The templates are read while the database opens, and checked while the mailbox is
+        // prepared, which mostly wait for the servers: on the blocking pool of the runtime for
+        // CPU work, so on another CPU where the process is kept to one (see `runtime`). The
+        // check, most of a start's CPU, is skipped where this build checked these very
+        // templates before (`template_check`, by `Templates::digest`).
         let dir = config.templates.dir.clone();
-        let checking = crate::runtime::for_cpu_work().spawn_blocking(move || Templates::load(&dir));
+        let reading =
+            crate::runtime::for_cpu_work().spawn_blocking(move || Templates::read_catalogue(&dir));
         let pool = open_database(
             &config.database,
             config.database.max_connections,
             store::Open::Create,
         )
         .await?;
+        let templates = joined(reading.await)?;
+        let checked_before = store::health::templates_checked(
+            &mut *store::acquire(&pool).await?,
+            templates.digest(),
+        )
+        .await?;
+        let checking = crate::runtime::for_cpu_work().spawn_blocking(move || {
+            if !checked_before {
+                templates.check(&crate::templates::samples()?)?;
+            }
+            Ok::<_, TemplateError>(templates)
+        });
         let metrics = Metrics::new();
         let mailbox = mailbox(&config, &metrics)?;
         // A local Maildir that cannot be made is a setup error; a mail server that is down now
@@ -163,10 +188,17 @@ impl App {
             }
             (OutboundBackend::File, None) | (OutboundBackend::Smtp, _) => {}
         }
-        let templates = match checking.await {
-            Ok(checked) => checked?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
+        let templates = joined(checking.await)?;
+        if !checked_before {
+            let mut conn = store::acquire(&pool).await?;
+            let recorded =
+                store::health::record_templates_checked(&mut conn, templates.digest(), clock.now())
+                    .await;
+            if let Err(e) = recorded {
+                let error = format!("{:#}", anyhow::Error::from(e));
+                tracing::warn!(%error, "the templates' check could not be recorded; the next start checks them again");
+            }
+        }
         let write_turns = WriteTurns::default();
         let journal = store::journal::Journal::beside(&pool).map(Arc::new);
         let messages = store::outbox::Messages::beside(&pool).map(Arc::new);

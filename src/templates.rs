@@ -31,6 +31,7 @@ use std::sync::RwLock;
 
 use handlebars::Handlebars;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::domain::Locale;
 
@@ -202,6 +203,8 @@ pub struct Templates {
     /// The HTML templates that call their locale's layout themselves, as they were once
     /// written: rendered as they are, not put in the layout a second time.
     in_own_layout: HashSet<String>,
+    /// See [`Templates::digest`].
+    digest: String,
 }
 
 /// The HTML registry escapes values; the text one (subjects and plain parts) does not, since
@@ -263,27 +266,48 @@ impl Templates {
         dir: &Path,
         mails: &[(&str, serde_json::Value)],
     ) -> Result<Self, TemplateError> {
+        let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        let templates = Self::read(dir, &names)?;
+        templates.check(mails)?;
+        Ok(templates)
+    }
+
+    /// Reads the templates of every mail of the [`CATALOGUE`], and the partials, which it
+    /// compiles: all that rendering needs, unchecked ([`Self::check`]).
+    pub fn read_catalogue(dir: &Path) -> Result<Self, TemplateError> {
+        let names: Vec<&str> = CATALOGUE.iter().map(|(name, _)| *name).collect();
+        Self::read(dir, &names)
+    }
+
+    /// Reads the templates of the mails `names`, in every locale, and the partials, which it
+    /// compiles (a mail is compiled when it is first written).
+    fn read(dir: &Path, names: &[&str]) -> Result<Self, TemplateError> {
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         let mut text = Handlebars::new();
         text.set_strict_mode(true);
         text.register_escape_fn(handlebars::no_escape);
 
+        let mut digest = Sha256::new();
+        digest.update(env!("TANDEM_BUILD"));
         for locale in Locale::ALL {
             let folder = dir.join(locale.as_str());
             let entries =
                 std::fs::read_dir(&folder).map_err(|e| TemplateError::Folder(folder.clone(), e))?;
-            for entry in entries {
-                let path = entry
-                    .map_err(|e| TemplateError::Folder(folder.clone(), e))?
-                    .path();
+            let mut paths = entries
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| TemplateError::Folder(folder.clone(), e))?;
+            paths.sort();
+            for path in paths {
                 let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
                     continue;
                 };
                 let Some(partial) = file.strip_prefix('_') else {
                     continue;
                 };
-                let source = read(&path)?;
                 let (registry, stem) = match partial.strip_suffix(".html.hbs") {
                     Some(stem) => (&mut html, stem),
                     None => match partial.strip_suffix(".txt.hbs") {
@@ -291,6 +315,8 @@ impl Templates {
                         None => continue,
                     },
                 };
+                let source = read(&path)?;
+                hash_source(&mut digest, &format!("{locale}/{file}"), &source);
                 registry
                     .register_partial(&format!("{locale}/{stem}"), source)
                     .map_err(|e| TemplateError::Syntax {
@@ -307,47 +333,74 @@ impl Templates {
                     message: e.to_string(),
                 })?;
         }
-        let mut templates = Self {
+        let mut sources = HashMap::new();
+        let mut in_own_layout = HashSet::new();
+        for name in names {
+            for locale in Locale::ALL {
+                for part in Part::ALL {
+                    let source = read(
+                        &dir.join(locale.as_str())
+                            .join(format!("{name}.{}", part.extension())),
+                    )?;
+                    let key = key(locale, name, part);
+                    hash_source(&mut digest, &key, &source);
+                    if part == Part::Html && source.contains(&format!("{locale}/layout")) {
+                        in_own_layout.insert(key.clone());
+                    }
+                    sources.insert(key, source);
+                }
+            }
+        }
+        Ok(Self {
             dir: dir.to_path_buf(),
             registries: RwLock::new(Registries { html, text }),
-            sources: HashMap::new(),
-            in_own_layout: HashSet::new(),
-        };
-        // One mail at a time: compiled in every locale, rendered against its samples, then let
-        // go (compiled again when it is first written), so the check never holds them all.
+            sources,
+            in_own_layout,
+            digest: format!("{:x}", digest.finalize()),
+        })
+    }
+
+    /// Compiles each mail of `mails` in every locale and renders it against its samples: a
+    /// template that does not compile, or names a variable its mail does not have, is an error.
+    /// One mail at a time, let go after (compiled again when it is first written), so the
+    /// check never holds them all.
+    pub fn check(&self, mails: &[(&str, serde_json::Value)]) -> Result<(), TemplateError> {
         let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
         names.sort_unstable();
         names.dedup();
         for name in names {
             for locale in Locale::ALL {
-                let folder = dir.join(locale.as_str());
                 for part in Part::ALL {
-                    let path = folder.join(format!("{name}.{}", part.extension()));
-                    let source = read(&path)?;
                     let key = key(locale, name, part);
-                    let registries = templates.registries.get_mut();
-                    let registries = registries.unwrap_or_else(|e| e.into_inner());
+                    let source = self
+                        .sources
+                        .get(&key)
+                        .ok_or_else(|| TemplateError::Missing(self.dir.join(&key)))?;
+                    let mut registries = self.registries.write().unwrap_or_else(|e| e.into_inner());
                     registries
                         .of_mut(part)
-                        .register_template_string(&key, &source)
+                        .register_template_string(&key, source)
                         .map_err(|e| TemplateError::Syntax {
-                            path,
+                            path: self.dir.join(&key),
                             message: e.to_string(),
                         })?;
-                    if part == Part::Html && source.contains(&format!("{locale}/layout")) {
-                        templates.in_own_layout.insert(key.clone());
-                    }
-                    templates.sources.insert(key, source);
                 }
             }
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
                 for locale in Locale::ALL {
-                    templates.render(locale, name, sample)?;
+                    self.render(locale, name, sample)?;
                 }
             }
-            templates.forget(name);
+            self.forget(name);
         }
-        Ok(templates)
+        Ok(())
+    }
+
+    /// What [`Self::check`] of the [`CATALOGUE`] decides on: this build (its code and the
+    /// samples, `TANDEM_BUILD`), and every template and partial read. A start that finds the
+    /// digest checked before has nothing new to check.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// Lets go of the compiled templates of mail `name` (its sources are kept).
@@ -445,6 +498,15 @@ impl Templates {
     }
 }
 
+/// Adds a template's name and text to `digest`, each with its length, so that no two sets of
+/// files hash alike.
+fn hash_source(digest: &mut Sha256, name: &str, source: &str) {
+    for part in [name, source] {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part);
+    }
+}
+
 fn read(path: &Path) -> Result<String, TemplateError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(s),
@@ -504,6 +566,27 @@ mod tests {
         for locale in Locale::ALL {
             let r = t.render(locale, "hello", &sample()[0].1).unwrap();
             assert_eq!(r.html, "<html><p>Hi &lt;Anna&gt;</p></html>");
+        }
+    }
+
+    #[test]
+    fn the_digest_is_that_of_every_template_read() {
+        let dir = folder(GOOD);
+        let digest = || Templates::read(dir.path(), &["hello"]).unwrap().digest;
+        let first = digest();
+        assert_eq!(digest(), first, "the same files, the same digest");
+        let mut seen = vec![first];
+        for file in [
+            "en/hello.txt.hbs",
+            "de/hello.subject.hbs",
+            "de/_layout.html.hbs",
+        ] {
+            let path = dir.path().join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, format!("{text} ")).unwrap();
+            let now = digest();
+            assert!(!seen.contains(&now), "{file} changed, the digest did not");
+            seen.push(now);
         }
     }
 

@@ -377,6 +377,12 @@ pub const TABLES: &[Table] = &[
         key: "engagement_id, sequence, invitee",
         identity: false,
     },
+    Table {
+        name: "template_check",
+        columns: &[("digest", Text), ("checked_at", Time)],
+        key: "digest",
+        identity: false,
+    },
 ];
 
 /// Rows per `INSERT` (at most 19 columns: 9,500 parameters, under SQLite's 32,766).

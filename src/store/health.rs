@@ -1,4 +1,5 @@
-//! The daemon's own health per component: when it last worked, and what went wrong since.
+//! The daemon's own health per component: when it last worked, and what went wrong since; and
+//! which templates a start checked last (`template_check`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,6 +26,44 @@ pub async fn record_ok(
          ON CONFLICT (component) DO UPDATE SET last_ok_at = excluded.last_ok_at",
     )
     .bind(component)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Whether a start checked the templates of `digest` before (see
+/// `templates::Templates::digest`).
+pub async fn templates_checked(conn: &mut Conn, digest: &str) -> Result<bool, StoreError> {
+    let found: i64 = on!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM template_check WHERE digest = $1"
+    )
+    .bind(digest)
+    .fetch_one(c)
+    .await)?;
+    Ok(found > 0)
+}
+
+/// Records that the templates of `digest` were checked at `now`, in place of those checked
+/// before.
+pub async fn record_templates_checked(
+    conn: &mut Conn,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on!(conn, |c| sqlx::query(
+        "DELETE FROM template_check WHERE digest <> $1"
+    )
+    .bind(digest)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO template_check (digest, checked_at) VALUES ($1, $2) \
+         ON CONFLICT (digest) DO UPDATE SET checked_at = excluded.checked_at",
+    )
+    .bind(digest)
     .bind(now)
     .execute(c)
     .await

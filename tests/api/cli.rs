@@ -652,6 +652,57 @@ async fn check_reports_each_part() {
     );
 }
 
+/// The templates as checked at starts: each digest with when it was checked.
+async fn templates_checked(app: &tandem::app::App) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+    tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT digest, checked_at FROM template_check")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_start_checks_the_templates_again_only_when_they_changed() {
+    let t = spawn_app().await;
+    let first = templates_checked(&t.app).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, t.clock_now());
+
+    // The same build and templates: nothing new to check.
+    t.clock.advance(chrono::Duration::hours(1));
+    let again = t.restart().await;
+    assert_eq!(templates_checked(&again).await, first);
+
+    // A template changed: checked at this start, in place of the first.
+    let templates = t.dir.path().join("templates");
+    copy_dir(
+        &std::path::Path::new(crate::helpers::MANIFEST_DIR).join("templates"),
+        &templates,
+    );
+    let config = std::fs::read_to_string(&t.config_path).unwrap().replace(
+        &format!("{}/templates", crate::helpers::MANIFEST_DIR),
+        templates.to_str().unwrap(),
+    );
+    std::fs::write(&t.config_path, config).unwrap();
+    let receipt = templates.join("en/hours_receipt.txt.hbs");
+    let text = std::fs::read_to_string(&receipt).unwrap();
+    std::fs::write(&receipt, format!("{text}\nThanks!\n")).unwrap();
+    let changed = templates_checked(&*t.restart().await).await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_ne!(changed[0].0, first[0].0);
+    assert_eq!(changed[0].1, t.clock_now());
+
+    // And a change the check refuses stops the start, as before.
+    std::fs::write(&receipt, format!("{text}\n{{{{thanks_from}}}}\n")).unwrap();
+    let config = tandem::config::Config::load(&t.config_path).unwrap();
+    let Err(refused) = tandem::app::App::new(config, std::sync::Arc::new(t.clock.clone())).await
+    else {
+        panic!("a template with an unknown variable started");
+    };
+    assert!(refused.to_string().contains("thanks_from"), "{refused}");
+}
+
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
