@@ -337,8 +337,8 @@ fn crlf(text: &str) -> String {
 }
 
 /// The body of an HTML part: 7bit where [`html_as_7bit`] can make it so, else (with CRLF line
-/// endings) as lettre encodes it (quoted-printable, for any text with a line longer than 75
-/// octets or a character beyond ASCII: every HTML part tandem writes).
+/// endings) as lettre chooses: 7bit only for ASCII in lines shorter than 76 octets, else
+/// quoted-printable or base64.
 fn html_body(html: &str) -> Body {
     match html_as_7bit(html) {
         Some(bytes) => Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::SevenBit),
