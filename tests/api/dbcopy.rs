@@ -241,8 +241,10 @@ fn without_generated(text: &str) -> String {
 }
 
 /// `text` with every time's fraction of a second cut to microseconds, as PostgreSQL keeps
-/// them (SQLite keeps the nanoseconds it was given): `09:46:09.025301338Z` is
-/// `09:46:09.025301Z`.
+/// them (SQLite keeps the nanoseconds it was given), without trailing zeros, as a time is
+/// printed with 3, 6 or 9 digits, as many as it needs: `09:46:09.025301338Z` is
+/// `09:46:09.025301Z`, and `02:19:21.938000123Z` (read back from PostgreSQL as
+/// `02:19:21.938Z`) is `02:19:21.938Z`.
 fn to_micros(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -252,8 +254,8 @@ fn to_micros(text: &str) -> String {
         let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
         let is_time = head.len() >= 4 && head.as_bytes()[head.len() - 4] == b':';
         let ends = tail[digits..].starts_with(['Z', '+', '-']);
-        if is_time && ends && digits > 6 {
-            out.push_str(&tail[..6]);
+        if is_time && ends {
+            out.push_str(tail[..digits.min(6)].trim_end_matches('0'));
         } else {
             out.push_str(&tail[..digits]);
         }
