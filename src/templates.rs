@@ -243,13 +243,10 @@ fn key(locale: Locale, name: &str, part: Part) -> String {
     format!("{locale}/{name}.{}", part.extension())
 }
 
-/// The template that puts a rendered HTML part (`body`) in `locale`'s layout, and its name
-/// (no mail's key has a space).
-fn in_layout(locale: Locale) -> (String, String) {
-    (
-        format!("{locale}/layout around a mail"),
-        format!("{{{{#> {locale}/layout}}}}{{{{{{body}}}}}}{{{{/{locale}/layout}}}}"),
-    )
+/// The name of the template that puts a rendered HTML part (`body`) in `locale`'s layout (no
+/// mail's key has a space).
+fn in_layout(locale: Locale) -> String {
+    format!("{locale}/layout around a mail")
 }
 
 impl Templates {
@@ -326,8 +323,9 @@ impl Templates {
             }
         }
         for locale in Locale::ALL {
-            let (name, source) = in_layout(locale);
-            html.register_template_string(&name, source)
+            let source =
+                format!("{{{{#> {locale}/layout}}}}{{{{{{body}}}}}}{{{{/{locale}/layout}}}}");
+            html.register_template_string(&in_layout(locale), source)
                 .map_err(|e| TemplateError::Syntax {
                     path: dir.join(locale.as_str()).join("_layout.html.hbs"),
                     message: e.to_string(),
@@ -338,11 +336,8 @@ impl Templates {
         for name in names {
             for locale in Locale::ALL {
                 for part in Part::ALL {
-                    let source = read(
-                        &dir.join(locale.as_str())
-                            .join(format!("{name}.{}", part.extension())),
-                    )?;
                     let key = key(locale, name, part);
+                    let source = read(&dir.join(&key))?;
                     hash_source(&mut digest, &key, &source);
                     if part == Part::Html && source.contains(&format!("{locale}/layout")) {
                         in_own_layout.insert(key.clone());
@@ -360,32 +355,15 @@ impl Templates {
         })
     }
 
-    /// Compiles each mail of `mails` in every locale and renders it against its samples: a
-    /// template that does not compile, or names a variable its mail does not have, is an error.
-    /// One mail at a time, let go after (compiled again when it is first written), so the
-    /// check never holds them all.
+    /// Renders each mail of `mails` in every locale against its samples, which compiles it
+    /// ([`Self::ensure_compiled`]): a template that does not compile, or names a variable its
+    /// mail does not have, is an error. One mail at a time, let go after (compiled again when
+    /// it is first written), so the check never holds them all.
     pub fn check(&self, mails: &[(&str, serde_json::Value)]) -> Result<(), TemplateError> {
         let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
         names.sort_unstable();
         names.dedup();
         for name in names {
-            for locale in Locale::ALL {
-                for part in Part::ALL {
-                    let key = key(locale, name, part);
-                    let source = self
-                        .sources
-                        .get(&key)
-                        .ok_or_else(|| TemplateError::Missing(self.dir.join(&key)))?;
-                    let mut registries = self.registries.write().unwrap_or_else(|e| e.into_inner());
-                    registries
-                        .of_mut(part)
-                        .register_template_string(&key, source)
-                        .map_err(|e| TemplateError::Syntax {
-                            path: self.dir.join(&key),
-                            message: e.to_string(),
-                        })?;
-                }
-            }
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
                 for locale in Locale::ALL {
                     self.render(locale, name, sample)?;
@@ -488,7 +466,7 @@ impl Templates {
                 });
             };
             fields.insert("body".into(), serde_json::Value::String(body));
-            body = render(Part::Html, &in_layout(locale).0, &context)?;
+            body = render(Part::Html, &in_layout(locale), &context)?;
         }
         Ok(Rendered {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
