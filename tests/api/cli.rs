@@ -623,17 +623,8 @@ async fn check_reports_each_part() {
         );
     }
     // A template gone missing is named.
-    let templates = t.dir.path().join("templates");
-    copy_dir(
-        &std::path::Path::new(crate::helpers::MANIFEST_DIR).join("templates"),
-        &templates,
-    );
+    let templates = own_templates(&t);
     std::fs::remove_file(templates.join("en/welcome_client.html.hbs")).unwrap();
-    let config = std::fs::read_to_string(&t.config_path).unwrap().replace(
-        &format!("{}/templates", crate::helpers::MANIFEST_DIR),
-        templates.to_str().unwrap(),
-    );
-    std::fs::write(&t.config_path, config).unwrap();
     let output = t.tandem(&["check"]);
     assert!(!output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
@@ -675,16 +666,7 @@ async fn a_start_checks_the_templates_again_only_when_they_changed() {
     assert_eq!(templates_checked(&again).await, first);
 
     // A template changed: checked at this start, in place of the first.
-    let templates = t.dir.path().join("templates");
-    copy_dir(
-        &std::path::Path::new(crate::helpers::MANIFEST_DIR).join("templates"),
-        &templates,
-    );
-    let config = std::fs::read_to_string(&t.config_path).unwrap().replace(
-        &format!("{}/templates", crate::helpers::MANIFEST_DIR),
-        templates.to_str().unwrap(),
-    );
-    std::fs::write(&t.config_path, config).unwrap();
+    let templates = own_templates(&t);
     let receipt = templates.join("en/hours_receipt.txt.hbs");
     let text = std::fs::read_to_string(&receipt).unwrap();
     std::fs::write(&receipt, format!("{text}\nThanks!\n")).unwrap();
@@ -701,6 +683,21 @@ async fn a_start_checks_the_templates_again_only_when_they_changed() {
         panic!("a template with an unknown variable started");
     };
     assert!(refused.to_string().contains("thanks_from"), "{refused}");
+}
+
+/// A copy of the shipped templates in `t`'s folder, which its config names from now on.
+fn own_templates(t: &crate::helpers::TestApp) -> std::path::PathBuf {
+    let templates = t.dir.path().join("templates");
+    copy_dir(
+        &std::path::Path::new(crate::helpers::MANIFEST_DIR).join("templates"),
+        &templates,
+    );
+    let config = std::fs::read_to_string(&t.config_path).unwrap().replace(
+        &format!("{}/templates", crate::helpers::MANIFEST_DIR),
+        templates.to_str().unwrap(),
+    );
+    std::fs::write(&t.config_path, config).unwrap();
+    templates
 }
 
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
