@@ -9,8 +9,9 @@
 //! (`{{#> en/layout}}...{{/en/layout}}`), each value a mail looks up is a copy: handlebars
 //! gives a partial a copy of the context and reads it by value, so an `{{#each}}` copies its
 //! list, every row, and every field it prints. That was most of a receipt's rendering, the
-//! reader's largest piece of work after parsing. A mail's HTML that still calls its layout
-//! itself is left as it is.
+//! reader's largest piece of work after parsing. The layout is rendered with the mail in
+//! its place ([`layout_around`]), not called as a partial, which copies the whole context
+//! once more. A mail's HTML that still calls its layout itself is left as it is.
 //!
 //! Only the partials stay compiled after that check: a mail's templates are compiled again
 //! from their sources, kept in memory as read at start-up, the first time the mail is
@@ -249,6 +250,44 @@ fn in_layout(locale: Locale) -> String {
     format!("{locale}/layout around a mail")
 }
 
+/// Where a layout puts the mail.
+const PARTIAL_BLOCK: &str = "{{> @partial-block}}";
+
+/// The source of [`in_layout`] for `locale`, whose layout is `layout`: the layout itself with
+/// its one `{{> @partial-block}}` replaced by the rendered mail, where that gives the same
+/// output (the tag within a line, or alone on an unindented line, which handlebars drops with
+/// its line break); else the layout called as a partial around the mail. Called as a partial,
+/// the layout gets a copy of the whole context (`merge_json`), the rendered mail included:
+/// a fifth of rendering a receipt.
+fn layout_around(locale: Locale, layout: Option<&str>) -> String {
+    let as_partial =
+        || format!("{{{{#> {locale}/layout}}}}{{{{{{body}}}}}}{{{{/{locale}/layout}}}}");
+    // Without a layout, the partial's call says that it is missing.
+    let Some(layout) = layout else {
+        return as_partial();
+    };
+    let body = "{{{@root.body}}}";
+    let mut found = layout.match_indices(PARTIAL_BLOCK);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return as_partial();
+    };
+    let end = at + PARTIAL_BLOCK.len();
+    let line_start = layout[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = layout[end..].find('\n').map_or(layout.len(), |i| end + i);
+    let before = &layout[line_start..at];
+    let after = &layout[end..line_end];
+    let blank = |s: &str| s.trim().is_empty();
+    match (blank(before), blank(after)) {
+        // Alone on its line, unindented, with a line break after it: the tag, any spaces after
+        // it and the line break are the mail.
+        (true, true) if before.is_empty() && line_end < layout.len() => {
+            format!("{}{body}{}", &layout[..at], &layout[line_end + 1..])
+        }
+        (true, true) => as_partial(),
+        _ => format!("{}{body}{}", &layout[..at], &layout[end..]),
+    }
+}
+
 impl Templates {
     /// Loads and compiles every mail of the [`CATALOGUE`] for every locale, and renders each
     /// against its samples.
@@ -289,6 +328,7 @@ impl Templates {
 
         let mut digest = Sha256::new();
         digest.update(env!("TANDEM_BUILD"));
+        let mut layouts = HashMap::new();
         for locale in Locale::ALL {
             let folder = dir.join(locale.as_str());
             let entries =
@@ -314,6 +354,9 @@ impl Templates {
                 };
                 let source = read(&path)?;
                 hash_source(&mut digest, &format!("{locale}/{file}"), &source);
+                if file == "_layout.html.hbs" {
+                    layouts.insert(locale, source.clone());
+                }
                 registry
                     .register_partial(&format!("{locale}/{stem}"), source)
                     .map_err(|e| TemplateError::Syntax {
@@ -323,8 +366,7 @@ impl Templates {
             }
         }
         for locale in Locale::ALL {
-            let source =
-                format!("{{{{#> {locale}/layout}}}}{{{{{{body}}}}}}{{{{/{locale}/layout}}}}");
+            let source = layout_around(locale, layouts.get(&locale).map(String::as_str));
             html.register_template_string(&in_layout(locale), source)
                 .map_err(|e| TemplateError::Syntax {
                     path: dir.join(locale.as_str()).join("_layout.html.hbs"),
@@ -631,6 +673,77 @@ mod tests {
                 samples.iter().any(|(n, _)| n == name),
                 "{name} has no sample"
             );
+        }
+    }
+
+    /// Renders `body` in `layout` both ways: the layout with the mail in it
+    /// ([`layout_around`]) and the layout called as a partial around it; returns both and
+    /// whether the first was the layout itself.
+    fn both_ways(layout: &str) -> (String, String, bool) {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_partial("en/layout", layout).unwrap();
+        let inline = layout_around(Locale::En, Some(layout));
+        let itself = !inline.contains("{{#> en/layout}}");
+        hb.register_template_string("inline", inline).unwrap();
+        hb.register_template_string("partial", layout_around(Locale::En, None))
+            .unwrap();
+        let context = serde_json::json!({ "body": "<p>Hi</p>\n", "agency": "A & B" });
+        let render = |name: &str| hb.render(name, &context).unwrap();
+        (render("inline"), render("partial"), itself)
+    }
+
+    #[test]
+    fn the_mail_is_put_in_the_layout_itself_where_that_renders_the_same() {
+        for (layout, itself) in [
+            ("<html>{{> @partial-block}}</html>", true),
+            ("<b>{{agency}}</b>\n{{> @partial-block}}\n</td>\n", true),
+            ("<b>{{agency}}</b>\r\n{{> @partial-block}}  \r\n</td>", true),
+            ("{{> @partial-block}}\n{{agency}}", true),
+            ("{{#with agency}}\n{{> @partial-block}}\n{{/with}}", true),
+            // Indented: handlebars indents each line of the mail.
+            ("<td>\n  {{> @partial-block}}\n</td>", false),
+            // The last line: no line break to drop.
+            ("<td>\n{{> @partial-block}}", false),
+            ("{{> @partial-block}}{{> @partial-block}}", false),
+            ("<td>{{~> @partial-block~}}</td>", false),
+        ] {
+            let (inline, partial, was_itself) = both_ways(layout);
+            assert_eq!(inline, partial, "{layout:?}");
+            assert_eq!(was_itself, itself, "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_layouts_hold_every_mail_as_they_would_around_it() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = Templates::read_catalogue(&dir).unwrap();
+        let around = |locale: Locale| format!("{locale} around, as a partial");
+        for locale in Locale::ALL {
+            let layout =
+                std::fs::read_to_string(dir.join(locale.as_str()).join("_layout.html.hbs"))
+                    .unwrap();
+            assert!(
+                !layout_around(locale, Some(&layout)).contains("@partial-block"),
+                "the shipped {locale} layout is not rendered with the mail in it"
+            );
+            let mut registries = t.registries.write().unwrap();
+            let source = layout_around(locale, None);
+            registries
+                .html
+                .register_template_string(&around(locale), source)
+                .unwrap();
+        }
+        for (name, sample) in samples().unwrap() {
+            for locale in Locale::ALL {
+                let rendered = t.render(locale, name, &sample).unwrap();
+                let registries = t.registries.read().unwrap();
+                let html = key(locale, name, Part::Html);
+                let mut context = sample.clone();
+                context["body"] = registries.html.render(&html, &sample).unwrap().into();
+                let expected = registries.html.render(&around(locale), &context).unwrap();
+                assert_eq!(rendered.html, expected, "{name} ({locale})");
+            }
         }
     }
 

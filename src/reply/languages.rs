@@ -939,16 +939,18 @@ pub fn fold(s: &str, max: usize) -> Option<String> {
     if s.len() > max {
         return None;
     }
-    Some(
-        s.chars()
-            .map(|c| match c {
-                '’' | '‘' | '`' | '´' => '\'',
-                '\u{a0}' | '\u{202f}' => ' ',
-                c => c,
-            })
-            .flat_map(char::to_lowercase)
-            .collect(),
-    )
+    if s.is_ascii() && !s.contains('`') {
+        return Some(s.to_ascii_lowercase());
+    }
+    let mut folded = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '’' | '‘' | '`' | '´' => folded.push('\''),
+            '\u{a0}' | '\u{202f}' => folded.push(' '),
+            c => folded.extend(c.to_lowercase()),
+        }
+    }
+    Some(folded)
 }
 
 /// Whether `phrase` occurs in `folded` as whole words: neither a letter nor a digit touches it.
