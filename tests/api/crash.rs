@@ -38,20 +38,57 @@ fn hours_mail(i: usize) -> Vec<u8> {
 
 /// Starts `tandem run`; its log is appended to `log` for the failure message.
 fn start_daemon(config: &std::path::Path, log: &std::path::Path) -> Child {
+    daemon_command(config, log)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn daemon_command(config: &std::path::Path, log: &std::path::Path) -> Command {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(BINARY)
+    let mut command = Command::new(BINARY);
+    command
         .arg("--config")
         .arg(config)
         .arg("run")
         .env("TANDEM_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(log);
+    command
+}
+
+/// Starts `tandem run` and waits until it says that Ctrl-C stops it: its handlers are in place
+/// then. A SIGINT before that finds the process's inherited disposition (a test run in the
+/// background ignores it, and so did the daemon, which then never stopped).
+fn start_daemon_ready(config: &std::path::Path, log: &std::path::Path) -> Child {
+    use std::io::BufRead;
+    let mut child = daemon_command(config, log)
+        .stdout(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    // Reads the output to its end, so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("Ctrl-C stops it") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    is_ready
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|e| {
+            panic!(
+                "the daemon did not say it was running ({e}); its log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+    child
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +138,7 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         daemon.wait().unwrap();
     }
     // Then let it finish, and stop it the polite way.
-    let mut daemon = start_daemon(&t.config_path, &log);
+    let mut daemon = start_daemon_ready(&t.config_path, &log);
     let deadline = Instant::now() + Duration::from_secs(180);
     while !done().await {
         if Instant::now() > deadline {
@@ -119,7 +156,17 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         .args(["-c", &format!("kill -INT {}", daemon.id())])
         .status()
         .unwrap();
-    daemon.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while daemon.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = daemon.kill();
+            panic!(
+                "the daemon did not stop within 60 s of SIGINT; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     println!("{kills} kills");
     assert!(
         kills >= 3,
