@@ -6,6 +6,12 @@
 //! `timeout`; the whole of one send has `send_timeout`, so a server that stops answering never
 //! holds the worker. A 4xx answer, a lost connection or a deadline passed is temporary (the
 //! worker retries); a 5xx answer is permanent and its text is kept for the operator.
+//!
+//! Where the server offers PIPELINING (RFC 2920), a send writes `MAIL FROM`, each `RCPT TO`
+//! and `DATA` at once and then reads their answers, in order: two round trips a mail instead
+//! of four (lettre writes each command and waits for its answer). Any answer that is not
+//! positive ends the session, unread answers and all, as lettre's own send does, so no
+//! message is sent after a refused command.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -16,7 +22,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -51,8 +59,99 @@ pub struct SmtpTransport {
     sender: Address,
     server: String,
     pool_size: usize,
-    /// Open connections not in use, each with when it was last used.
-    idle: Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>,
+    /// Open sessions not in use, each with when it was last used.
+    idle: Mutex<Vec<(Session, std::time::Instant)>>,
+}
+
+/// An open SMTP session, and whether its server takes pipelined commands.
+struct Session {
+    conn: AsyncSmtpConnection,
+    pipelining: bool,
+}
+
+/// `MAIL FROM`, the `RCPT TO`s and `DATA` of one mail, written at once (each command's text,
+/// as lettre writes it, ends with its CRLF).
+struct Pipelined {
+    mail: Mail,
+    rcpts: Vec<Rcpt>,
+}
+
+impl std::fmt::Display for Pipelined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.mail)?;
+        for rcpt in &self.rcpts {
+            write!(f, "{rcpt}")?;
+        }
+        write!(f, "{Data}")
+    }
+}
+
+/// Whether an EHLO answer names PIPELINING among its keywords (one a line, the first word).
+fn offers_pipelining(ehlo: &Response) -> bool {
+    ehlo.message().skip(1).any(|line| {
+        line.split_whitespace()
+            .next()
+            .is_some_and(|word| word.eq_ignore_ascii_case("PIPELINING"))
+    })
+}
+
+/// Sends `raw` to `envelope`'s recipients on `conn`, its commands pipelined: what lettre's
+/// `AsyncSmtpConnection::send` does (with its SMTPUTF8 and 8BITMIME parameters), in two round
+/// trips. On an answer that is not positive the session is spoiled (answers unread, or a
+/// `DATA` the server may have taken): the caller drops it.
+async fn send_pipelined(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &SmtpEnvelope,
+    raw: &[u8],
+) -> Result<Response, Refused> {
+    let info = conn.server_info();
+    let mut parameters = Vec::new();
+    let non_ascii = |address: &Address| !AsRef::<str>::as_ref(address).is_ascii();
+    if envelope.from().is_some_and(non_ascii) || envelope.to().iter().any(non_ascii) {
+        if !info.supports_feature(Extension::SmtpUtfEight) {
+            return Err(Refused::Client(
+                "the envelope has non-ASCII addresses and the server does not take SMTPUTF8",
+            ));
+        }
+        parameters.push(MailParameter::SmtpUtfEight);
+    }
+    if !raw.is_ascii() {
+        if !info.supports_feature(Extension::EightBitMime) {
+            return Err(Refused::Client(
+                "the message is not ASCII and the server does not take 8BITMIME",
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let commands = Pipelined {
+        mail: Mail::new(envelope.from().cloned(), parameters),
+        rcpts: envelope
+            .to()
+            .iter()
+            .map(|to| Rcpt::new(to.clone(), Vec::new()))
+            .collect(),
+    };
+    let answers = commands.rcpts.len() + 1;
+    // Writes them all, reads the answer to MAIL FROM; then each RCPT TO's and DATA's.
+    conn.command(&commands).await?;
+    for _ in 0..answers {
+        conn.read_response().await?;
+    }
+    Ok(conn.message(raw).await?)
+}
+
+/// Why a send did not go through: the server's answer (or the connection's failure), or a
+/// message the server cannot take.
+#[derive(Debug)]
+enum Refused {
+    Smtp(lettre::transport::smtp::Error),
+    Client(&'static str),
+}
+
+impl From<lettre::transport::smtp::Error> for Refused {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Refused::Smtp(e)
+    }
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -147,7 +246,9 @@ impl SmtpTransport {
     }
 
     /// A new session: TCP (with `TCP_NODELAY`), TLS as configured, the greeting, EHLO, AUTH.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    /// lettre keeps of the EHLO answer only the extensions it uses, so a second EHLO (before
+    /// AUTH, on the protected session) says whether the server takes PIPELINING.
+    async fn connect(&self) -> Result<Session, SendError> {
         let step = |what: &'static str| {
             let server = self.server.clone();
             move |e: String| SendError::Temporary(format!("{server}: {what}: {e}"))
@@ -191,6 +292,10 @@ impl SmtpTransport {
                 .map_err(timed("STARTTLS"))?
                 .map_err(classify)?;
         }
+        let ehlo = tokio::time::timeout(self.timeout, conn.command(Ehlo::new(self.hello.clone())))
+            .await
+            .map_err(timed("EHLO"))?
+            .map_err(classify)?;
         if let Some(credentials) = &self.credentials {
             tokio::time::timeout(
                 self.timeout,
@@ -200,7 +305,10 @@ impl SmtpTransport {
             .map_err(timed("AUTH"))?
             .map_err(classify)?;
         }
-        Ok(conn)
+        Ok(Session {
+            conn,
+            pipelining: offers_pipelining(&ehlo),
+        })
     }
 
     /// A connection from the pool, or a new one, and whether it is reused untested. Servers
@@ -208,51 +316,72 @@ impl SmtpTransport {
     /// one idle for more than [`FRESH`] must answer `NOOP` first. One used within it is taken
     /// as it is (the `NOOP` was a fifth round trip in each send); should it turn out closed,
     /// [`Self::deliver`] sends once more on a new one.
-    async fn connection(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
+    async fn connection(&self) -> Result<(Session, bool), SendError> {
         loop {
-            let Some((mut conn, used)) = self.idle.lock().await.pop() else {
+            let Some((mut session, used)) = self.idle.lock().await.pop() else {
                 return Ok((self.connect().await?, false));
             };
-            if conn.has_broken() {
+            if session.conn.has_broken() {
                 continue;
             }
             if used.elapsed() < FRESH {
-                return Ok((conn, true));
+                return Ok((session, true));
             }
-            if tokio::time::timeout(self.timeout, conn.test_connected())
+            if tokio::time::timeout(self.timeout, session.conn.test_connected())
                 .await
                 .unwrap_or(false)
             {
-                return Ok((conn, false));
+                return Ok((session, false));
             }
         }
     }
 
     /// One send, without a deadline (the caller has it).
     async fn deliver(&self, envelope: &SmtpEnvelope, raw: &[u8]) -> Result<(), SendError> {
-        let (mut conn, untested) = self.connection().await?;
-        let mut sent = conn.send(envelope, raw).await;
-        if let Err(e) = &sent
+        let (mut session, untested) = self.connection().await?;
+        let mut sent = send_on(&mut session, envelope, raw).await;
+        if let Err(Refused::Smtp(e)) = &sent
             && untested
             && e.status().is_none()
         {
             // The session was closed while it sat in the pool (no answer with a code came):
             // a new one. Had the server taken the mail before it went, this sends it twice,
             // as the retry after a temporary failure would.
-            conn = self.connect().await?;
-            sent = conn.send(envelope, raw).await;
+            session = self.connect().await?;
+            sent = send_on(&mut session, envelope, raw).await;
         }
         match sent {
             Ok(_) => {
                 let mut idle = self.idle.lock().await;
-                if !conn.has_broken() && idle.len() < self.pool_size {
-                    idle.push((conn, std::time::Instant::now()));
+                if !session.conn.has_broken() && idle.len() < self.pool_size {
+                    idle.push((session, std::time::Instant::now()));
                 }
                 Ok(())
             }
-            Err(e) => Err(classify(e)),
+            Err(Refused::Smtp(e)) => Err(classify(e)),
+            Err(Refused::Client(why)) => {
+                Err(SendError::Permanent(format!("{}: {why}", self.server)))
+            }
         }
     }
+}
+
+/// One mail on `session`, pipelined where its server takes that. A session whose send failed
+/// is not used again.
+async fn send_on(
+    session: &mut Session,
+    envelope: &SmtpEnvelope,
+    raw: &[u8],
+) -> Result<Response, Refused> {
+    if !session.pipelining {
+        return Ok(session.conn.send(envelope, raw).await?);
+    }
+    let sent = send_pipelined(&mut session.conn, envelope, raw).await;
+    if sent.is_err() {
+        // QUIT (its answer may be one left unread), then the connection is closed.
+        session.conn.abort().await;
+    }
+    sent
 }
 
 /// How long a pooled session may have been idle and still be used without a `NOOP`.
@@ -312,9 +441,53 @@ impl Transport for SmtpTransport {
 
     fn check<'a>(&'a self) -> SendFuture<'a> {
         Box::pin(async move {
-            let mut conn = self.connect().await?;
-            let _ = tokio::time::timeout(self.timeout, conn.quit()).await;
+            let mut session = self.connect().await?;
+            let _ = tokio::time::timeout(self.timeout, session.conn.quit()).await;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn ehlo(text: &str) -> Response {
+        Response::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn pipelining_is_read_from_the_ehlo_keywords_only() {
+        assert!(offers_pipelining(&ehlo(
+            "250-mx.example\r\n250-SIZE 10240000\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+        )));
+        assert!(offers_pipelining(&ehlo(
+            "250-mx.example\r\n250 pipelining\r\n"
+        )));
+        for text in [
+            "250-mx.example\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n",
+            // The server's name, not a keyword.
+            "250-PIPELINING\r\n250 8BITMIME\r\n",
+            "250-mx.example\r\n250 XPIPELINING\r\n",
+            "250 mx.example\r\n",
+        ] {
+            assert!(!offers_pipelining(&ehlo(text)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_pipelined_commands_are_lettres_one_after_the_other() {
+        let to = |a: &str| Rcpt::new(a.parse().unwrap(), Vec::new());
+        let commands = Pipelined {
+            mail: Mail::new(Some("team@agency.example".parse().unwrap()), Vec::new()),
+            rcpts: vec![to("a@client.example"), to("b@client.example")],
+        };
+        assert_eq!(
+            commands.to_string(),
+            "MAIL FROM:<team@agency.example>\r\nRCPT TO:<a@client.example>\r\n\
+             RCPT TO:<b@client.example>\r\nDATA\r\n"
+        );
     }
 }
