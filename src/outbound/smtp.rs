@@ -200,6 +200,89 @@ impl AsyncTokioStream for Tls {
     }
 }
 
+/// A session's stream whose writes wait in memory until the client reads (or shuts the
+/// stream down, or [`COALESCE`] bytes wait): lettre writes a message and its final `.` apart,
+/// each flushed, which made two segments and two wake-ups of the server a mail. Every SMTP
+/// command is answered, and the client reads the answer before it goes on, so nothing waits
+/// longer than it would have; a flush only marks the end of what the next read sends.
+#[derive(Debug)]
+struct Coalesced<S> {
+    inner: S,
+    /// Written and not sent yet; sent from `sent` on.
+    out: Vec<u8>,
+    sent: usize,
+}
+
+/// Bytes that wait for a read at most: a larger message goes out as it is written.
+const COALESCE: usize = 64 * 1024;
+
+impl<S: AsyncWrite + Unpin> Coalesced<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            out: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    /// Sends what waits, then flushes the stream beneath.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.sent < self.out.len() {
+            let n = std::task::ready!(
+                Pin::new(&mut self.inner).poll_write(cx, &self.out[self.sent..])
+            )?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.sent += n;
+        }
+        self.out.clear();
+        self.sent = 0;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Coalesced<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_send(cx))?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesced<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.out.len() >= COALESCE {
+            std::task::ready!(self.poll_send(cx))?;
+        }
+        self.out.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        // Sent by the next read.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_send(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncTokioStream> AsyncTokioStream for Coalesced<S> {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.inner.peer_addr()
+    }
+}
+
 impl SmtpTransport {
     /// Builds the client (nothing is connected until the first message).
     pub fn new(config: &Smtp, sender: &EmailAddress) -> Result<Self, String> {
@@ -275,9 +358,9 @@ impl SmtpTransport {
                     .await
                     .map_err(timed("the TLS handshake"))?
                     .map_err(|e| step("TLS")(e.to_string()))?;
-                Box::new(Tls(tls))
+                Box::new(Coalesced::new(Tls(tls)))
             }
-            Security::None | Security::Starttls(_) => Box::new(tcp),
+            Security::None | Security::Starttls(_) => Box::new(Coalesced::new(tcp)),
         };
         let mut conn = tokio::time::timeout(
             self.timeout,
