@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BINARY, spawn_app_with};
+use crate::helpers::{BINARY, output_lines, spawn_app_with};
 use crate::servers::{Dovecot, Tls};
 use crate::sink::SmtpSink;
 
@@ -64,31 +64,23 @@ fn daemon_command(config: &std::path::Path, log: &std::path::Path) -> Command {
 /// then. A SIGINT before that finds the process's inherited disposition (a test run in the
 /// background ignores it, and so did the daemon, which then never stopped).
 fn start_daemon_ready(config: &std::path::Path, log: &std::path::Path) -> Child {
-    use std::io::BufRead;
     let mut child = daemon_command(config, log)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (ready, is_ready) = std::sync::mpsc::channel();
-    // Reads the output to its end, so the daemon never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.contains("Ctrl-C stops it") {
-                let _ = ready.send(());
-            }
-        }
-    });
-    is_ready
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|e| {
-            panic!(
+    let lines = output_lines(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("Ctrl-C stops it") => return child,
+            Ok(_) => {}
+            Err(e) => panic!(
                 "the daemon did not say it was running ({e}); its log:\n{}",
                 std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
-    child
+            ),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

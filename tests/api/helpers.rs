@@ -20,27 +20,30 @@ use tempfile::TempDir;
 pub const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 pub const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
 
-/// The config shipped in `config/tandem.toml`.
-/// The lines a spawned child (with piped stdout and stderr) writes to either, on one channel,
-/// so a test waits on what it says; the channel closes once both pipes have.
+/// The lines a spawned child writes to its stdout and its stderr (whichever of them is piped),
+/// on one channel, so a test waits on what it says; the channel closes once the pipes have. Each
+/// pipe is read to its end, whether or not the channel is still read, so the child never
+/// blocks on a full pipe.
 pub fn output_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    fn forward(pipe: impl std::io::Read + Send + 'static, tx: mpsc::Sender<String>) {
+        std::thread::spawn(move || {
+            BufReader::new(pipe)
+                .lines()
+                .map_while(Result::ok)
+                .for_each(|l| drop(tx.send(l)))
+        });
+    }
     let (tx, lines) = mpsc::channel::<String>();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let err = BufReader::new(child.stderr.take().unwrap());
-    let tx2 = tx.clone();
-    std::thread::spawn(move || {
-        out.lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(tx.send(l)))
-    });
-    std::thread::spawn(move || {
-        err.lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(tx2.send(l)))
-    });
+    if let Some(out) = child.stdout.take() {
+        forward(out, tx.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        forward(err, tx);
+    }
     lines
 }
 
+/// The config shipped in `config/tandem.toml`.
 pub fn shipped_config() -> String {
     std::fs::read_to_string(Path::new(MANIFEST_DIR).join("config/tandem.toml")).unwrap()
 }
