@@ -302,10 +302,7 @@ impl Templates {
         dir: &Path,
         mails: &[(&str, serde_json::Value)],
     ) -> Result<Self, TemplateError> {
-        let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
-        names.sort_unstable();
-        names.dedup();
-        let templates = Self::read(dir, &names)?;
+        let templates = Self::read(dir, &mail_names(mails))?;
         templates.check(mails)?;
         Ok(templates)
     }
@@ -402,10 +399,7 @@ impl Templates {
     /// mail does not have, is an error. One mail at a time, let go after (compiled again when
     /// it is first written), so the check never holds them all.
     pub fn check(&self, mails: &[(&str, serde_json::Value)]) -> Result<(), TemplateError> {
-        let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
-        names.sort_unstable();
-        names.dedup();
-        for name in names {
+        for name in mail_names(mails) {
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
                 for locale in Locale::ALL {
                     self.render(locale, name, sample)?;
@@ -516,6 +510,14 @@ impl Templates {
             html: body,
         })
     }
+}
+
+/// The mails of `mails` (a name with one of its sample contexts), each once, in name order.
+fn mail_names<'a>(mails: &[(&'a str, serde_json::Value)]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = mails.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Adds a template's name and text to `digest`, each with its length, so that no two sets of
