@@ -121,12 +121,10 @@ async fn welcome_mails_arrive_at_the_smtp_server_as_valid_mime() {
     assert_eq!(sink.messages().len(), 3);
 }
 
-/// A session that was just used is reused without a `NOOP`; when the server closed it
-/// meanwhile (restarted here), the send goes out on a new session at once, not after a retry.
+/// Sends to a server that offers PIPELINING write a mail's commands at once (every other test
+/// here); this one does not offer it, so each command waits for its answer.
 #[tokio::test]
 async fn a_server_without_pipelining_gets_every_mail_once() {
-    // Sends to a server that offers PIPELINING write a mail's commands at once (every other
-    // test here); this one does not offer it, so each command waits for its answer.
     let sink = SmtpSink::start(&["-p"]);
     let t = app_with(&sink).await;
     let mut ids = queue(&t, 6).await;
@@ -140,6 +138,8 @@ async fn a_server_without_pipelining_gets_every_mail_once() {
     assert_eq!(received_ids(&sink), ids, "each message exactly once");
 }
 
+/// A session that was just used is reused without a `NOOP`; when the server closed it
+/// meanwhile (restarted here), the send goes out on a new session at once, not after a retry.
 #[tokio::test]
 async fn a_pooled_session_closed_by_the_server_is_replaced_within_the_send() {
     let mut sink = SmtpSink::start(&[]);
