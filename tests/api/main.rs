@@ -51,12 +51,14 @@
 //!   it is back; the watchdog pings stop while the outbox hangs on a FIFO; SIGHUP with a
 //!   broken config keeps the old one; a backup taken under load passes `check`; `status`;
 //!   `systemd-analyze verify` on the unit.
-//! - `servers`: the real servers tests run against, private to the run (`Dovecot`, `Postgres`).
+//! - `servers`: the real servers tests run against, private to the run (`Dovecot`, `Postgres`,
+//!   and `Submission`, a Dovecot that takes SMTP submission over TLS and relays to a sink).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`; rows of a
 //!   holder that is gone (its process, or its heartbeat) taken up before their lease.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
-//!   failed with the server's answer, `tandem check`.
+//!   failed with the server's answer, `tandem check`; over STARTTLS and implicit TLS to
+//!   Dovecot's submission service, logged in, pooled and pipelined, each mail relayed once.
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemons`: three daemons on one PostgreSQL database read one Dovecot INBOX of 1,000

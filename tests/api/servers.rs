@@ -403,6 +403,159 @@ impl Drop for Dovecot {
     }
 }
 
+/// Dovecot's SMTP submission service and its login process (Debian's `dovecot-submissiond`).
+const SUBMISSION: [&str; 2] = [
+    "/usr/lib/dovecot/submission",
+    "/usr/lib/dovecot/submission-login",
+];
+
+/// A private Dovecot that also takes mail by SMTP submission, the TLS server of the SMTP
+/// tests (smtp-sink has no TLS): STARTTLS on one port and implicit TLS on another, with its
+/// IMAP certificate; AUTH PLAIN and LOGIN for the same users as IMAP (`add_user`); PIPELINING.
+/// It relays each mail it accepts to a plain SMTP server on loopback (an `SmtpSink`), and
+/// answers DATA only once that server has. Its log has every SMTP command it reads and every
+/// answer it sends (`log_debug = category=smtp-server`), which `logins` and `pipelined` read.
+pub struct Submission {
+    pub dovecot: Dovecot,
+    /// Submission, which offers STARTTLS.
+    pub port: u16,
+    /// Submission over implicit TLS (`submissions`).
+    pub tls_port: u16,
+}
+
+impl Submission {
+    /// Starts a private Dovecot with submission on free loopback ports, relaying to
+    /// 127.0.0.1:`relay_port`. Panics, saying what to install, when Dovecot's submission
+    /// service is not installed.
+    pub fn start(relay_port: u16) -> Submission {
+        for program in SUBMISSION {
+            assert!(
+                Path::new(program).exists(),
+                "{program} is missing: install Debian's dovecot-submissiond \
+                 (`bash .ci/test` installs it when missing)"
+            );
+        }
+        let (port, tls_port) = (free_port(), free_port());
+        let dovecot = Dovecot::start_with(&format!(
+            r#"
+# SMTP submission (Submission::start), relaying every mail to 127.0.0.1:{relay_port}.
+protocols = imap submission
+hostname  = localhost
+submission_relay_host = 127.0.0.1
+submission_relay_port = {relay_port}
+# Every command read and every answer sent, for Submission::pipelined.
+log_debug = category=smtp-server
+
+service submission-login {{
+  inet_listener submission {{
+    address = 127.0.0.1
+    port    = {port}
+  }}
+  inet_listener submissions {{
+    address = 127.0.0.1
+    port    = {tls_port}
+    ssl     = yes
+  }}
+}}
+"#
+        ));
+        Submission {
+            dovecot,
+            port,
+            tls_port,
+        }
+    }
+
+    /// tandem's config text (as `spawn_app_with` passes it) turned to send through this
+    /// server as `account`: `backend = "smtp"` and an `[outbound.smtp]` table, the password
+    /// in a file in `dir`, the certificate trusted with `ca_file`.
+    pub fn tandem_config(&self, dir: &Path, text: &str, account: &Account, tls: Tls) -> String {
+        let password = dir.join("smtp-password");
+        std::fs::write(&password, format!("{}\n", account.password)).unwrap();
+        let (host, port, mode) = match tls {
+            Tls::None => ("127.0.0.1", self.port, "none"),
+            Tls::Starttls => ("localhost", self.port, "starttls"),
+            Tls::Implicit => ("localhost", self.tls_port, "implicit"),
+        };
+        let mut table = format!(
+            "[outbound.smtp]\nhost = \"{host}\"\nport = {port}\ntls = \"{mode}\"\n\
+             username = \"{}\"\npassword_file = \"{}\"\ntimeout = \"10s\"\nsend_timeout = \"10s\"\n",
+            account.user,
+            password.display()
+        );
+        if tls != Tls::None {
+            table.push_str(&format!(
+                "ca_file = \"{}\"\n",
+                self.dovecot.certificate().display()
+            ));
+        }
+        let edited = text
+            .replace("backend = \"file\"", "backend = \"smtp\"")
+            .replace("\n[engagements]", &format!("\n{table}\n[engagements]"));
+        assert!(
+            edited.contains("[outbound.smtp]") && edited.contains("backend = \"smtp\""),
+            "the shipped config changed; Submission::tandem_config cannot edit it:\n{text}"
+        );
+        edited
+    }
+
+    /// Waits (up to 10 s) until the log says that `n` mails were relayed, so that what was
+    /// logged before them is in the file too (Dovecot's log process writes it a little
+    /// after); panics with the log when they are not.
+    pub fn wait_for_relayed(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.dovecot.log();
+            let relayed = log.matches("Successfully relayed message").count();
+            if relayed >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{relayed} mails relayed, not {n}; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The log lines of `account`'s logins, one a session (each says `TLS` when the session
+    /// was protected).
+    pub fn logins(&self, account: &Account) -> Vec<String> {
+        let user = format!("submission-login: Info: Login: user=<{}>,", account.user);
+        self.dovecot
+            .log()
+            .lines()
+            .filter(|line| line.contains(&user))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// How many mails came pipelined: their `DATA` read before the answer to their `MAIL
+    /// FROM` was sent. A client that waits for each answer cannot do that: the server answers
+    /// `MAIL FROM` only once the relay has, and reads what the client sent meanwhile first.
+    pub fn pipelined(&self) -> usize {
+        let mut waiting = std::collections::HashSet::new();
+        let mut pipelined = 0;
+        for line in self.dovecot.log().lines() {
+            // `... smtp-server: conn 127.0.0.1:PORT [N]: WHAT`, one client connection each.
+            let Some((_, rest)) = line.split_once("smtp-server: conn ") else {
+                continue;
+            };
+            let Some((conn, what)) = rest.split_once("]: ") else {
+                continue;
+            };
+            if what.starts_with("Received new command: MAIL ") {
+                waiting.insert(conn.to_string());
+            } else if what.starts_with("Received new command: DATA") && waiting.contains(conn) {
+                pipelined += 1;
+            } else if what.starts_with("command MAIL: ") && what.contains(" reply: Sent: ") {
+                waiting.remove(conn);
+            }
+        }
+        pipelined
+    }
+}
+
 /// A port nobody listens on now, and not handed out before in this test run (servers started
 /// in parallel must not be given the same one).
 pub fn free_port() -> u16 {

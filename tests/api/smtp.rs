@@ -1,4 +1,5 @@
-//! Mail out over SMTP, against a real Postfix `smtp-sink`.
+//! Mail out over SMTP, against a real Postfix `smtp-sink`, and over TLS (STARTTLS and implicit)
+//! against Dovecot's submission service, which relays to one.
 
 use chrono::Duration;
 use mail_parser::MessageParser;
@@ -8,6 +9,7 @@ use tandem::tasks::outbox::Step;
 use tandem::templates::Rendered;
 
 use crate::helpers::{TestApp, describe, on_postgres, spawn_app_with};
+use crate::servers::{Submission, Tls};
 use crate::sink::SmtpSink;
 
 async fn app_with(sink: &SmtpSink) -> TestApp {
@@ -270,7 +272,7 @@ async fn check_reports_the_smtp_server() {
 /// folder, and its receipt arrives at smtp-sink as valid MIME, threaded under the mail.
 #[tokio::test]
 async fn a_mail_appended_over_imap_is_answered_over_smtp() {
-    use crate::servers::{Dovecot, Tls};
+    use crate::servers::Dovecot;
     let dovecot = Dovecot::shared();
     let account = dovecot.add_user();
     let sink = SmtpSink::start(&[]);
@@ -485,4 +487,93 @@ async fn a_sent_message_whose_record_fails_once_is_not_sent_again() {
     t.clock.advance(Duration::hours(2));
     assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
     assert_eq!(sink.messages().len(), 1);
+}
+
+/// Sends over TLS (`tls`, with `ca_file` trusting the server's certificate) to Dovecot's
+/// submission service, logged in as a user of its own, which relays each mail to an
+/// smtp-sink: more mails than sessions in the pool, sent at once as the daemon sends.
+async fn mails_go_out_over(tls: Tls) {
+    const MAILS: usize = 10;
+    const POOL: usize = 2;
+    let sink = SmtpSink::start(&[]);
+    let submission = Submission::start(sink.port);
+    let account = submission.dovecot.add_user();
+    let t = spawn_app_with(|dir, text| {
+        submission.tandem_config(dir, &text, &account, tls).replace(
+            "send_timeout = \"10s\"\n",
+            &format!("send_timeout = \"10s\"\npool_size = {POOL}\n"),
+        )
+    })
+    .await;
+    let ids = queue(&t, MAILS).await;
+    assert_eq!(
+        t.app.outbox().drain().await.unwrap(),
+        MAILS,
+        "log:\n{}",
+        submission.dovecot.log()
+    );
+
+    // Each arrived once, intact, to its recipient.
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(received_ids(&sink), expected, "each message exactly once");
+    for raw in sink.messages() {
+        let m = MessageParser::default().parse(&raw).unwrap();
+        let id = format!("<{}>", m.message_id().unwrap());
+        let i = ids.iter().position(|queued| *queued == id).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("X-Mail-Args: <team@example.org>")
+                && text.contains(&format!("X-Rcpt-Args: <p{i}@example.net>")),
+            "envelope:\n{text}"
+        );
+        assert_eq!(m.subject(), Some(format!("Test {i}").as_str()));
+        assert_eq!(
+            m.to().unwrap().first().unwrap().address(),
+            Some(format!("p{i}@example.net").as_str())
+        );
+        assert_eq!((m.text_body_count(), m.html_body_count()), (1, 1));
+        assert_eq!(m.body_text(0).unwrap().trim_end(), format!("Message {i}"));
+        assert!(
+            m.body_html(0)
+                .unwrap()
+                .contains(&format!("<p>Message {i}</p>")),
+            "{text}"
+        );
+    }
+    let listed = t.tandem(&["outbox", "list", "--json"]);
+    assert!(listed.status.success(), "{}", describe(&listed));
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), MAILS);
+    assert!(rows.iter().all(|r| r["state"] == "sent"), "{rows:?}");
+
+    // Over TLS, on no more sessions than the pool holds, every mail pipelined.
+    submission.wait_for_relayed(MAILS);
+    let logins = submission.logins(&account);
+    assert!(
+        (1..=POOL).contains(&logins.len()) && logins.iter().all(|l| l.contains(", TLS,")),
+        "{logins:#?}"
+    );
+    assert_eq!(
+        submission.pipelined(),
+        MAILS,
+        "log:\n{}",
+        submission.dovecot.log()
+    );
+
+    // Nothing is sent twice.
+    t.clock.advance(Duration::hours(2));
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 0);
+    assert_eq!(sink.messages().len(), MAILS);
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_starttls_authenticated_and_pipelined() {
+    mails_go_out_over(Tls::Starttls).await;
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_implicit_tls_authenticated_and_pipelined() {
+    mails_go_out_over(Tls::Implicit).await;
 }
