@@ -103,19 +103,24 @@ impl NewOutbound<'_> {
     }
 }
 
-/// Pushes `INSERT INTO outbox ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
-/// `$query`, with their ids when `$with_id` (else the database gives them), for `$backend`:
-/// each due at once, after the latest unsent row among those it follows (looked up when it is
-/// written).
+/// Pushes `INSERT INTO outbox ...` of `$rows` (`&[Row]`) to the `QueryBuilder` `$query`, with
+/// their ids when `$with_id` (else the database gives them), for `$backend`: each due at once,
+/// after the latest unsent row among those it follows (looked up when it is written).
 ///
 /// On SQLite the Message-IDs a row follows are one parameter ([`follows_list`]), so the text
 /// depends only on the number of rows and the driver keeps one statement prepared for each:
 /// with a placeholder for each Message-ID, a time log's receipts (each following what its
 /// message answers) made nearly every write a new statement to parse, and pushed the others
 /// out of the cache. They are joined from the list to the rows by `message_id` (`CROSS JOIN`
-/// keeps that order: from `outbox` first, SQLite walked every queued row by `outbox_due`). On
-/// PostgreSQL, whose reader's statements are not kept prepared, each Message-ID is a
-/// placeholder: a list in one parameter made its planner walk the queued rows too.
+/// keeps that order: from `outbox` first, SQLite walked every queued row by `outbox_due`).
+///
+/// On PostgreSQL the rows are a `VALUES` list read by one `SELECT`, each row's Message-IDs one
+/// parameter as on SQLite, and one correlated subquery finds what each follows: planned once for
+/// the statement, where a subquery of its own in each row was planned once per row (2.4 ms of
+/// planning and 2.7 ms of execution for 48 receipts, against 0.4 ms and 1.1 ms). Each
+/// Message-ID is looked up by itself (`LATERAL ... OFFSET 0`, which the planner does not
+/// flatten), by the `message_id` index: given the list and the states together, the planner
+/// walked every queued row by `outbox_due` instead, when its statistics counted few queued.
 macro_rules! push_rows {
     ($query:ident, $rows:expr, $with_id:expr, $backend:expr) => {
         $query.push(if $with_id {
@@ -127,48 +132,65 @@ macro_rules! push_rows {
             "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
              survey_id, state, attempts, next_attempt_at, created_at, after_id) ",
         );
-        $query.push_values($rows.iter(), |mut row, r| {
-            if $with_id {
-                row.push_bind(r.id);
-            }
-            row.push_bind(&*r.natural_key)
-                .push_bind(&*r.message_id)
-                .push_bind(&*r.kind)
-                .push_bind(r.engagement_id)
-                .push_bind(&*r.recipient)
-                .push_bind(&*r.subject)
-                .push_bind(r.token.as_deref())
-                .push_bind(r.survey_id)
-                .push("'queued'")
-                .push("0")
-                .push_bind(r.created_at)
-                .push_bind(r.created_at);
-            match $backend {
-                $crate::store::Backend::Sqlite => {
-                    row.push("(SELECT o.id FROM json_each(")
+        match $backend {
+            $crate::store::Backend::Sqlite => {
+                $query.push_values($rows.iter(), |mut row, r| {
+                    if $with_id {
+                        row.push_bind(r.id);
+                    }
+                    row.push_bind(&*r.natural_key)
+                        .push_bind(&*r.message_id)
+                        .push_bind(&*r.kind)
+                        .push_bind(r.engagement_id)
+                        .push_bind(&*r.recipient)
+                        .push_bind(&*r.subject)
+                        .push_bind(r.token.as_deref())
+                        .push_bind(r.survey_id)
+                        .push("'queued'")
+                        .push("0")
+                        .push_bind(r.created_at)
+                        .push_bind(r.created_at)
+                        .push("(SELECT o.id FROM json_each(")
                         .push_bind_unseparated($crate::store::outbox::follows_list(&r.follows))
                         .push_unseparated(
                             ") AS j CROSS JOIN outbox AS o WHERE o.message_id = j.value \
                              AND o.state IN ('queued', 'sending') ORDER BY o.id DESC LIMIT 1)",
                         );
-                }
-                $crate::store::Backend::Postgres if r.follows.is_empty() => {
-                    row.push("NULL");
-                }
-                $crate::store::Backend::Postgres => {
-                    row.push("(SELECT id FROM outbox WHERE message_id IN (");
-                    for (i, follows) in r.follows.iter().enumerate() {
-                        if i > 0 {
-                            row.push_unseparated(", ");
-                        }
-                        row.push_bind_unseparated(&**follows);
-                    }
-                    row.push_unseparated(
-                        ") AND state IN ('queued', 'sending') ORDER BY id DESC LIMIT 1)",
-                    );
-                }
+                });
             }
-        });
+            $crate::store::Backend::Postgres => {
+                $query.push(if $with_id { "SELECT v.id, " } else { "SELECT " });
+                $query.push(
+                    "v.natural_key, v.message_id, v.kind, v.engagement_id, v.recipient, \
+                     v.subject, v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, \
+                     (SELECT max(f.id) FROM jsonb_array_elements_text(v.follows::jsonb) \
+                     AS m (message_id) \
+                     CROSS JOIN LATERAL (SELECT o.id, o.state FROM outbox AS o \
+                     WHERE o.message_id = m.message_id OFFSET 0) AS f \
+                     WHERE f.state IN ('queued', 'sending')) FROM (",
+                );
+                $query.push_values($rows.iter(), |mut row, r| {
+                    if $with_id {
+                        row.push_bind(r.id);
+                    }
+                    row.push_bind(&*r.natural_key)
+                        .push_bind(&*r.message_id)
+                        .push_bind(&*r.kind)
+                        .push_bind(r.engagement_id)
+                        .push_bind(&*r.recipient)
+                        .push_bind(&*r.subject)
+                        .push_bind(r.token.as_deref())
+                        .push_bind(r.survey_id)
+                        .push_bind(r.created_at)
+                        .push_bind($crate::store::outbox::follows_list(&r.follows));
+                });
+                $query.push(if $with_id { ") AS v (id, " } else { ") AS v (" });
+                $query.push(
+                    "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
+                     survey_id, created_at, follows)",
+                );
+            }
+        }
     };
 }
 pub(super) use push_rows;
@@ -1080,9 +1102,13 @@ mod tests {
         );
         assert_eq!(none, some);
         assert_ne!(none, text(Backend::Sqlite, &[row(&[])]));
-        // PostgreSQL's reader does not keep it prepared: a placeholder for each Message-ID.
-        let some = text(Backend::Postgres, &[row(&["<a@x>", "<b@x>"])]);
-        assert!(some.contains("message_id IN ($12, $13)"), "{some}");
+        // On PostgreSQL too: what a row follows is one parameter.
+        let none = text(Backend::Postgres, &[row(&[]), row(&[])]);
+        let some = text(
+            Backend::Postgres,
+            &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
+        );
+        assert_eq!(none, some);
     }
 
     #[test]
