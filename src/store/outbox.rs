@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::on;
-use super::{Backend, Conn, StoreError, Table};
+use super::{Backend, Conn, Driver, StoreError, Table};
 
 #[derive(Debug, Clone)]
 pub struct NewOutbound<'a> {
@@ -524,38 +524,32 @@ pub async fn mark_sent_many(
     claims: &[&Claimed],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
+    let set = "SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
+               last_error = NULL";
     let mut recorded = Vec::with_capacity(claims.len());
-    // Three placeholders a claim: well inside SQLite's limit of 32,766.
-    for chunk in claims.chunks(500) {
-        let ids = (0..chunk.len())
-            .map(|i| format!("${}", 2 + 3 * i))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let held = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, holder = NULL, \
-             last_error = NULL \
-             WHERE id IN ({ids}) AND state = 'sending' \
-               AND (id, lease_until, holder) IN (VALUES {held}) \
-             RETURNING id"
-        );
-        let ids: Vec<i64> = on!(conn, |c| {
-            // Not kept prepared: its text changes with the number of claims.
-            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .persistent(false)
-                .bind(now);
-            for claim in chunk {
-                query = query
-                    .bind(claim.id)
-                    .bind(claim.lease_until)
-                    .bind(&claim.holder);
+    for chunk in claims.chunks(HELD_AT_ONCE) {
+        let sql = update_held(conn.backend(), set, 1, chunk.len()) + " RETURNING outbox.id";
+        let ids: Vec<i64> = match conn.ready().await? {
+            Driver::Sqlite(c) => {
+                let query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+                // Not kept prepared: its text changes with the number of claims.
+                bind_held!(query, chunk)
+                    .persistent(false)
+                    .fetch_all(c)
+                    .await
             }
-            // Read to the end: the statement commits on its own (see `claim_many`).
-            query.fetch_all(c).await
-        })?;
+            Driver::Postgres(c) => {
+                let (ids, leases, holders) = held_arrays(chunk);
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(ids)
+                    .bind(leases)
+                    .bind(holders)
+                    .fetch_all(c)
+                    .await
+            }
+        }?;
+        // Read to the end: the statement commits on its own (see `claim_many`).
         recorded.extend(ids);
     }
     Ok(recorded)
@@ -566,36 +560,95 @@ pub async fn mark_sent_many(
 /// due when it was, the attempt its claim counted taken back. A claim no longer held changes
 /// nothing. Returns how many were given back.
 pub async fn release(conn: &mut Conn, claims: &[&Claimed]) -> Result<u64, StoreError> {
+    let set = "SET state = 'queued', attempts = attempts - 1, lease_until = NULL, holder = NULL";
     let mut released = 0;
-    for chunk in claims.chunks(500) {
-        // The ids again, alone, so the rows are looked up by their key.
-        let ids = (0..chunk.len())
-            .map(|i| format!("${}", 1 + 3 * i))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let held = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE outbox SET state = 'queued', attempts = attempts - 1, lease_until = NULL, \
-             holder = NULL \
-             WHERE id IN ({ids}) AND state = 'sending' \
-               AND (id, lease_until, holder) IN (VALUES {held})"
-        );
-        released += on!(conn, |c| {
-            // Not kept prepared: its text changes with the number of claims.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for claim in chunk {
-                query = query
-                    .bind(claim.id)
-                    .bind(claim.lease_until)
-                    .bind(&claim.holder);
+    for chunk in claims.chunks(HELD_AT_ONCE) {
+        let sql = update_held(conn.backend(), set, 0, chunk.len());
+        released += match conn.ready().await? {
+            Driver::Sqlite(c) => {
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                // Not kept prepared: its text changes with the number of claims.
+                bind_held!(query, chunk)
+                    .persistent(false)
+                    .execute(c)
+                    .await
+                    .map(|done| done.rows_affected())
             }
-            query.execute(c).await.map(|r| r.rows_affected())
-        })?;
+            Driver::Postgres(c) => {
+                let (ids, leases, holders) = held_arrays(chunk);
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(ids)
+                    .bind(leases)
+                    .bind(holders)
+                    .execute(c)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+        }?;
     }
     Ok(released)
+}
+
+/// Claims matched by one statement at most: three placeholders a claim on SQLite, well inside
+/// its limit of 32,766.
+const HELD_AT_ONCE: usize = 500;
+
+/// `UPDATE outbox {set}` of the rows still held by `n` claims: each row by its id, still
+/// `sending` under the claim's lease and holder. The claims' parameters follow the `before`
+/// parameters of `set`. On SQLite, three placeholders a claim ([`bind_held!`]), so the text
+/// changes with `n` and is not kept prepared; on PostgreSQL three arrays ([`held_arrays`]),
+/// one text whatever `n`: kept prepared and planned once, where a text of its own for each
+/// number of claims was parsed and planned at every mark of a send (70 ms of server time in
+/// `run --once` of 2,000 mails).
+fn update_held(backend: Backend, set: &str, before: usize, n: usize) -> String {
+    let at = |claim: usize, column: usize| format!("${}", before + 1 + 3 * claim + column);
+    match backend {
+        Backend::Sqlite => {
+            // The ids again, alone, so that the rows are looked up by their key.
+            let ids = (0..n).map(|i| at(i, 0)).collect::<Vec<_>>().join(", ");
+            let held = (0..n)
+                .map(|i| format!("({}, {}, {})", at(i, 0), at(i, 1), at(i, 2)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "UPDATE outbox {set} WHERE id IN ({ids}) AND state = 'sending' \
+                 AND (id, lease_until, holder) IN (VALUES {held})"
+            )
+        }
+        Backend::Postgres => format!(
+            "UPDATE outbox {set} \
+             FROM UNNEST({}::bigint[], {}::timestamptz[], {}::text[]) AS held (id, lease_until, holder) \
+             WHERE outbox.id = held.id AND outbox.state = 'sending' \
+             AND outbox.lease_until = held.lease_until AND outbox.holder = held.holder",
+            at(0, 0),
+            at(0, 1),
+            at(0, 2)
+        ),
+    }
+}
+
+/// Binds to `$query` each claim of `$claims`: its id, lease and holder (SQLite's
+/// [`update_held`]).
+macro_rules! bind_held {
+    ($query:expr, $claims:expr) => {{
+        let mut query = $query;
+        for claim in $claims {
+            query = query
+                .bind(claim.id)
+                .bind(claim.lease_until)
+                .bind(&claim.holder);
+        }
+        query
+    }};
+}
+use bind_held;
+
+/// The ids, leases and holders of `claims`, as PostgreSQL's [`update_held`] takes them.
+fn held_arrays(claims: &[&Claimed]) -> (Vec<i64>, Vec<DateTime<Utc>>, Vec<String>) {
+    let ids = claims.iter().map(|c| c.id).collect();
+    let leases = claims.iter().map(|c| c.lease_until).collect();
+    let holders = claims.iter().map(|c| c.holder.clone()).collect();
+    (ids, leases, holders)
 }
 
 /// Puts the claimed message back in the queue, due at `next_attempt_at`; `false` when the
