@@ -135,17 +135,7 @@ macro_rules! push_rows {
         match $backend {
             $crate::store::Backend::Sqlite => {
                 $query.push_values($rows.iter(), |mut row, r| {
-                    if $with_id {
-                        row.push_bind(r.id);
-                    }
-                    row.push_bind(&*r.natural_key)
-                        .push_bind(&*r.message_id)
-                        .push_bind(&*r.kind)
-                        .push_bind(r.engagement_id)
-                        .push_bind(&*r.recipient)
-                        .push_bind(&*r.subject)
-                        .push_bind(r.token.as_deref())
-                        .push_bind(r.survey_id)
+                    $crate::store::outbox::push_head!(row, r, $with_id)
                         .push("'queued'")
                         .push("0")
                         .push_bind(r.created_at)
@@ -170,17 +160,7 @@ macro_rules! push_rows {
                      WHERE f.state IN ('queued', 'sending')) FROM (",
                 );
                 $query.push_values($rows.iter(), |mut row, r| {
-                    if $with_id {
-                        row.push_bind(r.id);
-                    }
-                    row.push_bind(&*r.natural_key)
-                        .push_bind(&*r.message_id)
-                        .push_bind(&*r.kind)
-                        .push_bind(r.engagement_id)
-                        .push_bind(&*r.recipient)
-                        .push_bind(&*r.subject)
-                        .push_bind(r.token.as_deref())
-                        .push_bind(r.survey_id)
+                    $crate::store::outbox::push_head!(row, r, $with_id)
                         .push_bind(r.created_at)
                         .push_bind($crate::store::outbox::follows_list(&r.follows));
                 });
@@ -194,6 +174,25 @@ macro_rules! push_rows {
     };
 }
 pub(super) use push_rows;
+
+/// Pushes to `$row` (a row of [`push_rows!`]'s `VALUES`) the columns both backends bind alike:
+/// the id of `$r` when `$with_id`, then from `natural_key` to `survey_id`; returns `$row`.
+macro_rules! push_head {
+    ($row:ident, $r:ident, $with_id:expr) => {{
+        if $with_id {
+            $row.push_bind($r.id);
+        }
+        $row.push_bind(&*$r.natural_key)
+            .push_bind(&*$r.message_id)
+            .push_bind(&*$r.kind)
+            .push_bind($r.engagement_id)
+            .push_bind(&*$r.recipient)
+            .push_bind(&*$r.subject)
+            .push_bind($r.token.as_deref())
+            .push_bind($r.survey_id)
+    }};
+}
+pub(super) use push_head;
 
 /// The Message-IDs a row follows, as the one parameter of its lookup on SQLite in
 /// [`push_rows`]: a JSON array, or `NULL` for none (which finds no row).
@@ -1155,13 +1154,19 @@ mod tests {
         );
         assert_eq!(none, some);
         assert_ne!(none, text(Backend::Sqlite, &[row(&[])]));
-        // On PostgreSQL too: what a row follows is one parameter.
+        // On PostgreSQL too: what a row follows is one parameter, each of its Message-IDs
+        // looked up by itself (by the `message_id` index), in one subquery for all the rows.
         let none = text(Backend::Postgres, &[row(&[]), row(&[])]);
         let some = text(
             Backend::Postgres,
             &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
         );
         assert_eq!(none, some);
+        assert!(
+            some.contains("WHERE o.message_id = m.message_id OFFSET 0"),
+            "{some}"
+        );
+        assert_eq!(some.matches("SELECT").count(), 3, "{some}");
     }
 
     #[test]

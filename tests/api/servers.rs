@@ -80,20 +80,11 @@ impl Dovecot {
     /// `dir`, and a poll interval of one second so an outage is over quickly.
     pub fn tandem_config(&self, dir: &Path, text: &str, account: &Account, tls: Tls) -> String {
         std::fs::write(password_file(dir), format!("{}\n", account.password)).unwrap();
-        let (host, port, mode) = match tls {
-            Tls::None => ("127.0.0.1", self.imap_port, "none"),
-            Tls::Starttls => ("localhost", self.imap_port, "starttls"),
-            Tls::Implicit => ("localhost", self.imaps_port, "implicit"),
+        let port = match tls {
+            Tls::Implicit => self.imaps_port,
+            Tls::None | Tls::Starttls => self.imap_port,
         };
-        let mut table = format!(
-            "[inbound.imap]\nhost = \"{host}\"\nport = {port}\ntls = \"{mode}\"\n\
-             username = \"{}\"\npassword_file = \"{}\"\ntimeout = \"10s\"\n",
-            account.user,
-            password_file(dir).display()
-        );
-        if tls != Tls::None {
-            table.push_str(&format!("ca_file = \"{}\"\n", self.certificate().display()));
-        }
+        let table = self.login_table("inbound.imap", port, tls, account, &password_file(dir));
         let edited = text
             .replace("backend = \"maildir\"", "backend = \"imap\"")
             .replace("poll_interval = \"5s\"", "poll_interval = \"1s\"")
@@ -103,6 +94,34 @@ impl Dovecot {
             "the shipped config changed; tandem_config cannot edit it:\n{text}"
         );
         edited
+    }
+
+    /// The `[SECTION]` table of tandem's config that logs in to this server as `account` on
+    /// `port` with `tls`: the host the certificate names where TLS is used, the password in
+    /// `password`, a timeout of 10 s, and `ca_file` trusting the run's certificate.
+    pub fn login_table(
+        &self,
+        section: &str,
+        port: u16,
+        tls: Tls,
+        account: &Account,
+        password: &Path,
+    ) -> String {
+        let (host, mode) = match tls {
+            Tls::None => ("127.0.0.1", "none"),
+            Tls::Starttls => ("localhost", "starttls"),
+            Tls::Implicit => ("localhost", "implicit"),
+        };
+        let mut table = format!(
+            "[{section}]\nhost = \"{host}\"\nport = {port}\ntls = \"{mode}\"\n\
+             username = \"{}\"\npassword_file = \"{}\"\ntimeout = \"10s\"\n",
+            account.user,
+            password.display()
+        );
+        if tls != Tls::None {
+            table.push_str(&format!("ca_file = \"{}\"\n", self.certificate().display()));
+        }
+        table
     }
 
     /// The server the tests of this run share. Never stopped by a test; the watchdog stops it
@@ -472,23 +491,14 @@ service submission-login {{
     pub fn tandem_config(&self, dir: &Path, text: &str, account: &Account, tls: Tls) -> String {
         let password = dir.join("smtp-password");
         std::fs::write(&password, format!("{}\n", account.password)).unwrap();
-        let (host, port, mode) = match tls {
-            Tls::None => ("127.0.0.1", self.port, "none"),
-            Tls::Starttls => ("localhost", self.port, "starttls"),
-            Tls::Implicit => ("localhost", self.tls_port, "implicit"),
+        let port = match tls {
+            Tls::Implicit => self.tls_port,
+            Tls::None | Tls::Starttls => self.port,
         };
-        let mut table = format!(
-            "[outbound.smtp]\nhost = \"{host}\"\nport = {port}\ntls = \"{mode}\"\n\
-             username = \"{}\"\npassword_file = \"{}\"\ntimeout = \"10s\"\nsend_timeout = \"10s\"\n",
-            account.user,
-            password.display()
-        );
-        if tls != Tls::None {
-            table.push_str(&format!(
-                "ca_file = \"{}\"\n",
-                self.dovecot.certificate().display()
-            ));
-        }
+        let table = self
+            .dovecot
+            .login_table("outbound.smtp", port, tls, account, &password)
+            + "send_timeout = \"10s\"\n";
         let edited = text
             .replace("backend = \"file\"", "backend = \"smtp\"")
             .replace("\n[engagements]", &format!("\n{table}\n[engagements]"));
