@@ -58,7 +58,8 @@
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
 //!   failed with the server's answer, `tandem check`; over STARTTLS and implicit TLS to
-//!   Dovecot's submission service, logged in, pooled and pipelined, each mail relayed once.
+//!   Dovecot's submission service, logged in, pooled and pipelined, each mail relayed once;
+//!   to a certificate not trusted, neither mail nor password, each mail kept for a later try.
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemons`: three daemons on one PostgreSQL database read one Dovecot INBOX of 1,000

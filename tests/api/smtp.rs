@@ -577,3 +577,48 @@ async fn mail_goes_out_over_starttls_authenticated_and_pipelined() {
 async fn mail_goes_out_over_implicit_tls_authenticated_and_pipelined() {
     mails_go_out_over(Tls::Implicit).await;
 }
+
+/// A server whose certificate tandem does not trust (no `ca_file` naming the test's own
+/// authority): nothing is sent, neither the mail nor the password, each message waits for a
+/// later try, and the error says that the certificate was not trusted.
+#[tokio::test]
+async fn a_server_with_an_untrusted_certificate_gets_neither_mail_nor_password() {
+    for tls in [Tls::Starttls, Tls::Implicit] {
+        let sink = SmtpSink::start(&[]);
+        let submission = Submission::start(sink.port);
+        let account = submission.dovecot.add_user();
+        let t = spawn_app_with(|dir, text| {
+            let trusted = submission.tandem_config(dir, &text, &account, tls);
+            let untrusted: Vec<&str> = trusted
+                .lines()
+                .filter(|line| !line.starts_with("ca_file"))
+                .collect();
+            assert_eq!(untrusted.len() + 1, trusted.lines().count(), "{trusted}");
+            untrusted.join("\n") + "\n"
+        })
+        .await;
+        queue(&t, 2).await;
+        let steps = drain_steps(&t).await;
+        assert_eq!(steps.len(), 2, "{tls:?}: {steps:?}");
+        for step in &steps {
+            let Step::Retrying { error, .. } = step else {
+                panic!("{tls:?}: expected a retry: {step:?}");
+            };
+            assert!(
+                error.to_lowercase().contains("certificate"),
+                "{tls:?}: {error}"
+            );
+        }
+        assert!(sink.messages().is_empty(), "{tls:?}");
+        assert!(submission.logins(&account).is_empty(), "{tls:?}");
+        let listed = t.tandem(&["outbox", "list", "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        assert!(
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["state"] == "queued"),
+            "{tls:?}: {rows}"
+        );
+    }
+}
