@@ -150,15 +150,12 @@ macro_rules! push_rows {
             }
             $crate::store::Backend::Postgres => {
                 $query.push(if $with_id { "SELECT v.id, " } else { "SELECT " });
-                $query.push(
+                $query.push(concat!(
                     "v.natural_key, v.message_id, v.kind, v.engagement_id, v.recipient, \
-                     v.subject, v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, \
-                     (SELECT max(f.id) FROM jsonb_array_elements_text(v.follows::jsonb) \
-                     AS m (message_id) \
-                     CROSS JOIN LATERAL (SELECT o.id, o.state FROM outbox AS o \
-                     WHERE o.message_id = m.message_id OFFSET 0) AS f \
-                     WHERE f.state IN ('queued', 'sending')) FROM (",
-                );
+                     v.subject, v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, ",
+                    $crate::store::outbox::pg_follows!(),
+                    " FROM (",
+                ));
                 $query.push_values($rows.iter(), |mut row, r| {
                     $crate::store::outbox::push_head!(row, r, $with_id)
                         .push_bind(r.created_at)
@@ -174,6 +171,20 @@ macro_rules! push_rows {
     };
 }
 pub(super) use push_rows;
+
+/// PostgreSQL: the id of the latest unsent row among the Message-IDs that the row `v` follows
+/// (`v.follows`, the JSON list of [`follows_list`]), or `NULL`: one correlated subquery for all
+/// the rows of a statement ([`push_rows`], and the kept rows' statement of `store::later`). A
+/// macro, as it is written into statements' texts.
+macro_rules! pg_follows {
+    () => {
+        "(SELECT max(f.id) FROM jsonb_array_elements_text(v.follows::jsonb) AS m (message_id) \
+         CROSS JOIN LATERAL (SELECT o.id, o.state FROM outbox AS o \
+         WHERE o.message_id = m.message_id OFFSET 0) AS f \
+         WHERE f.state IN ('queued', 'sending'))"
+    };
+}
+pub(super) use pg_follows;
 
 /// Pushes to `$row` (a row of [`push_rows!`]'s `VALUES`) the columns both backends bind alike:
 /// the id of `$r` when `$with_id`, then from `natural_key` to `survey_id`; returns `$row`.
