@@ -217,11 +217,17 @@ impl Journal {
                 gone.build().persistent(false).execute(pool).await?;
             }
             // A record not matched was folded by another process meanwhile (its row is sent at
-            // the time it records), or its claim was taken.
+            // the time it records), or its claim was taken. A row with two records here (a
+            // worker whose lease ran out, and the one that took the row over) is marked by one
+            // of them: each is checked as unmatched, and the one marked has its own time.
             let held: std::collections::HashSet<i64> = marked.iter().copied().collect();
+            let mut records_of = std::collections::HashMap::<i64, usize>::new();
+            for (_, id, ..) in &records {
+                *records_of.entry(*id).or_default() += 1;
+            }
             let unmatched: Vec<&Record> = records
                 .iter()
-                .filter(|(_, id, ..)| !held.contains(id))
+                .filter(|(_, id, ..)| !held.contains(id) || records_of[id] > 1)
                 .collect();
             if !unmatched.is_empty() {
                 let ids = (1..=unmatched.len())

@@ -603,3 +603,162 @@ async fn a_backup_marks_the_sends_the_journal_holds_and_leaves_them_there() {
     assert_eq!(journal.fold(&mut conn).await.unwrap().marked, [held]);
     assert_eq!(state_and_holder(&t, held).await, ("sent".into(), None));
 }
+
+/// The three rows of a started engagement claimed by this process, and the journal beside its
+/// SQLite file with each recorded as sent; `None` on PostgreSQL (no journal).
+async fn three_recorded(
+    t: &crate::helpers::TestApp,
+) -> Option<(store::journal::Journal, Vec<store::outbox::Claimed>)> {
+    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
+        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
+        return None;
+    };
+    t.add_people().await;
+    t.start_engagement().await;
+    let now = t.clock_now();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
+        .await
+        .unwrap();
+    let claimed = store::outbox::claim_many(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        t.app.holder.id(),
+        now - Duration::minutes(1),
+        3,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let claims: Vec<&store::outbox::Claimed> = claimed.iter().collect();
+    journal.record(&claims, now).await.unwrap();
+    Some((journal, claimed))
+}
+
+/// Each row's state and `sent_at`, by id.
+async fn states_and_sent_at(
+    t: &crate::helpers::TestApp,
+) -> Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> {
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_as("SELECT id, state, sent_at FROM outbox ORDER BY id")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap()
+}
+
+/// A fold cut off between its two writes (the rows marked, the records not yet forgotten:
+/// what `mark_in_copy` leaves on the database itself) is folded again to the same end: the
+/// records are forgotten, nothing is marked twice or called stale, each row keeps the time its
+/// record says. A record whose claim is no longer the row's changes nothing and is called stale.
+#[tokio::test]
+async fn a_fold_cut_off_between_its_writes_folds_again_to_the_same_end() {
+    let t = spawn_app().await;
+    let Some((journal, claimed)) = three_recorded(&t).await else {
+        return;
+    };
+    let recorded_at = t.clock_now();
+    // A fourth record names the third row under a lease the row no longer has.
+    let taken = store::outbox::Claimed {
+        lease_until: claimed[2].lease_until - Duration::minutes(1),
+        ..claimed[2].clone()
+    };
+    journal
+        .record(&[&taken], recorded_at - Duration::seconds(3))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let first = journal.mark_in_copy(&mut conn).await.unwrap();
+    let mut marked = first.marked.clone();
+    marked.sort_unstable();
+    assert_eq!(marked, ids, "{first:?}");
+    assert_eq!(first.stale, [claimed[2].id], "{first:?}");
+
+    let again = journal.fold(&mut conn).await.unwrap();
+    assert!(again.marked.is_empty(), "{again:?}");
+    assert_eq!(
+        again.stale,
+        [claimed[2].id],
+        "only the taken claim is stale: {again:?}"
+    );
+    let last = journal.fold(&mut conn).await.unwrap();
+    assert!(
+        last.marked.is_empty() && last.stale.is_empty(),
+        "the journal is empty: {last:?}"
+    );
+    drop(conn);
+    let rows = states_and_sent_at(&t).await;
+    assert_eq!(
+        rows,
+        ids.iter()
+            .map(|&id| (id, "sent".to_string(), Some(recorded_at)))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Two processes folding the same journal at once (two journals opened on one file, two
+/// connections): whichever order their statements take, each row is marked by exactly one of
+/// them, neither calls a record stale, and the journal ends empty.
+#[tokio::test]
+async fn two_folds_at_once_mark_each_row_once() {
+    let t = spawn_app().await;
+    let Some((journal, claimed)) = three_recorded(&t).await else {
+        return;
+    };
+    let other = store::journal::Journal::beside(&t.app.pool).unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    for round in 0..20 {
+        if round > 0 {
+            // The rows back in `sending` under the same claims, recorded again.
+            let mut conn = t.app.pool.acquire().await.unwrap();
+            for c in &claimed {
+                tandem::store::on!(&mut *conn, |c2| {
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'sending', sent_at = NULL, \
+                         lease_until = $1, holder = $2 WHERE id = $3",
+                    )
+                    .bind(c.lease_until)
+                    .bind(&c.holder)
+                    .bind(c.id)
+                    .execute(c2)
+                    .await
+                    .map(|done| done.rows_affected())
+                })
+                .unwrap();
+            }
+            let claims: Vec<&store::outbox::Claimed> = claimed.iter().collect();
+            journal.record(&claims, t.clock_now()).await.unwrap();
+        }
+        let (mut a, mut b) = (
+            t.app.pool.acquire().await.unwrap(),
+            t.app.pool.acquire().await.unwrap(),
+        );
+        let (one, two) = tokio::join!(journal.fold(&mut a), other.fold(&mut b));
+        let (one, two) = (one.unwrap(), two.unwrap());
+        let mut marked: Vec<i64> = one.marked.iter().chain(&two.marked).copied().collect();
+        marked.sort_unstable();
+        assert_eq!(marked, ids, "round {round}: {one:?} {two:?}");
+        assert!(
+            one.stale.is_empty() && two.stale.is_empty(),
+            "round {round}: {one:?} {two:?}"
+        );
+        drop((a, b));
+        assert!(
+            states_and_sent_at(&t)
+                .await
+                .iter()
+                .all(|(_, s, at)| s == "sent" && at.is_some()),
+            "round {round}"
+        );
+        let mut conn = t.app.pool.acquire().await.unwrap();
+        let left = journal.fold(&mut conn).await.unwrap();
+        assert!(
+            left.marked.is_empty() && left.stale.is_empty(),
+            "round {round}: {left:?}"
+        );
+    }
+}
