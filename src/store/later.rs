@@ -72,11 +72,11 @@ impl Later {
     /// up to [`PIECE`]), each a statement the driver keeps prepared: a text written afresh for
     /// each number of rows was parsed at every write, 5 % of the daemon's CPU on 2,000 time logs
     /// (on a thread of its own, each statement is a round trip of microseconds). On PostgreSQL,
-    /// one statement in one round trip, kept prepared ([`KEPT_ON_POSTGRES`]). On SQLite a receipt still
-    /// being built on the second CPU has its row written and its message kept, unless `all`
-    /// (before the commit): no statement of the transaction reads `outbox_raw`, and the reader
-    /// goes on instead of waiting for the build of the receipt it has just kept. On PostgreSQL
-    /// the receipts are waited for first.
+    /// one statement in one round trip, kept prepared ([`KEPT_ON_POSTGRES`]). On SQLite a
+    /// receipt still being built on the second CPU has its row written and its message kept,
+    /// unless `all` (before the commit): no statement of the transaction reads `outbox_raw`, and
+    /// the reader goes on instead of waiting for the build of the receipt it has just kept. On
+    /// PostgreSQL the receipts are waited for first.
     async fn write(&mut self, driver: Driver<'_>, all: bool) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
@@ -373,8 +373,9 @@ impl Conn {
                     // The sequence is looked up once (`OFFSET 0` keeps the subquery apart):
                     // in each row's `nextval`, the lookup took nine tenths of the statement.
                     let mut taken: Vec<i64> = sqlx::query_scalar(
-                        "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence($1, 'id')::regclass \
-                         AS s OFFSET 0) AS q, generate_series(1, $2)",
+                        "SELECT nextval(q.s) FROM (SELECT \
+                         pg_get_serial_sequence($1, 'id')::regclass AS s OFFSET 0) AS q, \
+                         generate_series(1, $2)",
                     )
                     .bind(table.name())
                     .bind(IDS_AT_ONCE)
