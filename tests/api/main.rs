@@ -54,12 +54,16 @@
 //! - `servers`: the real servers tests run against, private to the run (`Dovecot`, `Postgres`,
 //!   and `Submission`, a Dovecot that takes SMTP submission over TLS and relays to a sink).
 //! - `outbox`: delivery, retries with backoff, permanent failure, `outbox retry`; rows of a
-//!   holder that is gone (its process, or its heartbeat) taken up before their lease.
+//!   holder that is gone (its process, or its heartbeat) taken up before their lease; SQLite's
+//!   sent journal: a fold cut off between its writes folds again to the same end, two folds at
+//!   once mark each row once.
 //! - `sink`: a private Postfix `smtp-sink` (a real SMTP server) for the tests that send.
 //! - `smtp`: mail out over SMTP: delivery, 4xx retried until each message arrives once, 5xx
 //!   failed with the server's answer, `tandem check`; over STARTTLS and implicit TLS to
 //!   Dovecot's submission service, logged in, pooled and pipelined, each mail relayed once;
-//!   to a certificate not trusted, neither mail nor password, each mail kept for a later try.
+//!   to a certificate not trusted, neither mail nor password, each mail kept for a later try;
+//!   to a TLS session whose server stops answering (SIGSTOP), the send given up after
+//!   `send_timeout`, the next mail sent on a new session, the held one by its retry, once.
 //! - `crash`: the daemon killed at random points while it reads hundreds of mails from
 //!   Dovecot and answers through smtp-sink: nothing lost, nothing recorded twice.
 //! - `daemons`: three daemons on one PostgreSQL database read one Dovecot INBOX of 1,000

@@ -243,6 +243,20 @@ impl Dovecot {
         pids
     }
 
+    /// The pids of this instance's processes of one service (`submission`, `imap`, ...), whose
+    /// title is `dovecot-INSTANCE/SERVICE` exactly. Such a service serves one client a process
+    /// (Dovecot's default `client_limit = 1`): a process for each session.
+    pub fn service_processes(&self, service: &str) -> Vec<u32> {
+        let title = format!("{}/{service}\0", self.instance());
+        self.processes()
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| cmdline.starts_with(title.as_bytes()))
+            })
+            .collect()
+    }
+
     fn instance(&self) -> String {
         format!("dovecot-tandem-test-{}", self.imap_port)
     }

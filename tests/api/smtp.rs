@@ -619,3 +619,175 @@ async fn a_server_with_an_untrusted_certificate_gets_neither_mail_nor_password()
         assert!(states.iter().all(|s| s == "queued"), "{tls:?}: {states:?}");
     }
 }
+
+/// Processes held with SIGSTOP, as a server that stops answering. Each is sent SIGCONT when
+/// this is dropped, so a test that fails while they are stopped leaves none behind.
+struct Stopped(Vec<u32>);
+
+impl Stopped {
+    /// Stops each of `pids`, and waits until the system says it is stopped.
+    fn stop(pids: Vec<u32>) -> Stopped {
+        // The guard first: a process stopped before a later one fails is continued all the same.
+        let stopped = Stopped(pids);
+        for pid in &stopped.0 {
+            assert!(signal("STOP", *pid), "cannot stop process {pid}");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !stopped.0.iter().all(|pid| process_state(*pid) == Some('T')) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not every one of {:?} stopped",
+                stopped.0
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        stopped
+    }
+
+    /// Continues the processes, and waits (up to 10 s) until each has ended, so that whatever
+    /// they still do has been done.
+    fn resume(self) {
+        let pids = self.0.clone();
+        drop(self);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while let Some(pid) = pids
+            .iter()
+            .find(|pid| !matches!(process_state(**pid), None | Some('Z')))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process {pid} goes on after SIGCONT"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            signal("CONT", *pid);
+        }
+    }
+}
+
+/// Sends signal `name` (`STOP`, `CONT`) to `pid` with kill(1); whether it was sent.
+fn signal(name: &str, pid: u32) -> bool {
+    std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A process's state as `/proc/PID/stat` gives it (`S` sleeping, `T` stopped, `Z` ended and
+/// not yet reaped, ...); `None` once it is gone.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `PID (NAME) STATE ...`, where the name may hold spaces and parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// A TLS server that stops answering in the middle of a session: Dovecot's `submission`
+/// process of the session that tandem keeps open after a first mail is held with SIGSTOP, so
+/// the connection and its TLS (carried by the login process in front) stay up and nothing
+/// answers. Over STARTTLS and implicit TLS, the next send on that session gives up after
+/// `send_timeout` and its message waits for a retry; the mail after it goes out at once, on a
+/// new session; once the server answers again, the retry sends the held message. Each mail
+/// arrives once.
+#[tokio::test]
+async fn a_tls_server_that_stops_answering_mid_session_holds_up_nothing() {
+    for tls in [Tls::Starttls, Tls::Implicit] {
+        let sink = SmtpSink::start(&[]);
+        let submission = Submission::start(sink.port);
+        let account = submission.dovecot.add_user();
+        let t = spawn_app_with(|dir, text| {
+            submission
+                .tandem_config(dir, &text, &account, tls)
+                .replace("send_timeout = \"10s\"", "send_timeout = \"2s\"")
+        })
+        .await;
+        let mut ids = queue(&t, 3).await;
+
+        // A first mail opens the session, which stays in the pool, served by one process.
+        let step = t.app.outbox().step().await.unwrap();
+        assert!(
+            matches!(step, Step::Sent { .. }),
+            "{tls:?}: {step:?}\nlog:\n{}",
+            submission.dovecot.log()
+        );
+        let serving = submission.dovecot.service_processes("submission");
+        assert_eq!(serving.len(), 1, "{tls:?}: one session: {serving:?}");
+        let stopped = Stopped::stop(serving);
+
+        // The next send is on that session: it gives up after `send_timeout`.
+        let started = std::time::Instant::now();
+        let step = tokio::time::timeout(std::time::Duration::from_secs(30), t.app.outbox().step())
+            .await
+            .unwrap_or_else(|_| panic!("{tls:?}: the worker waited on a silent server"))
+            .unwrap();
+        let waited = started.elapsed();
+        let Step::Retrying { at, error, .. } = &step else {
+            panic!("{tls:?}: expected a retry: {step:?}");
+        };
+        assert!(
+            error.contains("did not finish within 2 s"),
+            "{tls:?}: {error}"
+        );
+        assert!(
+            waited >= std::time::Duration::from_secs(2)
+                && waited < std::time::Duration::from_secs(8),
+            "{tls:?}: the send took {waited:?}, not about send_timeout (2 s)"
+        );
+
+        // The mail after it goes out at once, on a new session (a second login); the held one
+        // is not due yet.
+        let steps = drain_steps(&t).await;
+        assert!(
+            matches!(steps[..], [Step::Sent { .. }]),
+            "{tls:?}: {steps:?}"
+        );
+        let mut states = outbox_states(&t);
+        states.sort();
+        assert_eq!(states, ["queued", "sent", "sent"], "{tls:?}");
+        let received = received_ids(&sink);
+        assert!(
+            received.len() == 2 && received.iter().all(|id| ids.contains(id)),
+            "{tls:?}: two of {ids:?} arrived, not {received:?}"
+        );
+        submission.wait_for_relayed(2);
+        let logins = submission.logins(&account);
+        assert_eq!(logins.len(), 2, "{tls:?}: {logins:#?}");
+
+        // The server answers again; once the retry is due, the held message goes out.
+        stopped.resume();
+        t.clock.advance(*at - t.clock_now());
+        let steps = drain_steps(&t).await;
+        assert!(
+            matches!(steps[..], [Step::Sent { .. }]),
+            "{tls:?}: {steps:?}\nlog:\n{}",
+            submission.dovecot.log()
+        );
+        ids.sort();
+        assert_eq!(
+            received_ids(&sink),
+            ids,
+            "{tls:?}: each message exactly once"
+        );
+        let states = outbox_states(&t);
+        assert!(states.iter().all(|s| s == "sent"), "{tls:?}: {states:?}");
+        // Every session was protected: the retry's is the second one or a third.
+        submission.wait_for_relayed(3);
+        let logins = submission.logins(&account);
+        assert!(
+            (2..=3).contains(&logins.len()) && logins.iter().all(|l| l.contains(", TLS,")),
+            "{tls:?}: {logins:#?}"
+        );
+
+        // Nothing is sent twice.
+        t.clock.advance(Duration::hours(2));
+        assert_eq!(t.app.outbox().drain().await.unwrap(), 0, "{tls:?}");
+        assert_eq!(sink.messages().len(), 3, "{tls:?}");
+    }
+}
