@@ -524,22 +524,7 @@ async fn a_send_the_sources_journal_holds_is_marked_in_the_copy() {
     t.add_people().await;
     t.start_engagement().await;
     let now = t.clock_now();
-    let mut conn = t.app.pool.acquire().await.unwrap();
-    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
-        .await
-        .unwrap();
-    let claimed = store::outbox::claim_many(
-        &mut conn,
-        now,
-        now + Duration::minutes(5),
-        t.app.holder.id(),
-        now - Duration::minutes(1),
-        1,
-        true,
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let claimed = crate::outbox::claim_as_this_process(&t, 1).await;
     let journal = store::journal::Journal::beside(&t.app.pool).expect("a SQLite file");
     let sent_at = now - Duration::seconds(3);
     journal.record(&[&claimed[0]], sent_at).await.unwrap();

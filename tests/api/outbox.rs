@@ -259,6 +259,29 @@ async fn claim_as(t: &crate::helpers::TestApp, holder: &store::outbox::Holder) -
     .id
 }
 
+/// Claims up to `limit` due rows as this process (its heartbeat first), as its worker would.
+pub(crate) async fn claim_as_this_process(
+    t: &crate::helpers::TestApp,
+    limit: usize,
+) -> Vec<store::outbox::Claimed> {
+    let now = t.clock_now();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
+        .await
+        .unwrap();
+    store::outbox::claim_many(
+        &mut conn,
+        now,
+        now + Duration::minutes(5),
+        t.app.holder.id(),
+        now - Duration::minutes(1),
+        limit,
+        true,
+    )
+    .await
+    .unwrap()
+}
+
 /// A holder of this machine whose process has ended.
 fn dead_holder(t: &crate::helpers::TestApp) -> store::outbox::Holder {
     let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -514,22 +537,9 @@ async fn rows_claimed_and_not_sent_are_given_back_as_they_were() {
     t.start_engagement().await;
     let now = t.clock_now();
     let holder = t.app.holder.id();
-    let mut conn = t.app.pool.acquire().await.unwrap();
-    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
-        .await
-        .unwrap();
-    let claimed = store::outbox::claim_many(
-        &mut conn,
-        now,
-        now + Duration::minutes(5),
-        holder,
-        now - Duration::minutes(1),
-        3,
-        true,
-    )
-    .await
-    .unwrap();
+    let claimed = claim_as_this_process(&t, 3).await;
     assert_eq!(claimed.len(), 3);
+    let mut conn = t.app.pool.acquire().await.unwrap();
     let stale = store::outbox::Claimed {
         lease_until: now + Duration::minutes(4),
         ..claimed[2].clone()
@@ -615,25 +625,10 @@ async fn three_recorded(
     };
     t.add_people().await;
     t.start_engagement().await;
-    let now = t.clock_now();
-    let mut conn = t.app.pool.acquire().await.unwrap();
-    store::outbox::heartbeat(&mut conn, t.app.holder.record(), now)
-        .await
-        .unwrap();
-    let claimed = store::outbox::claim_many(
-        &mut conn,
-        now,
-        now + Duration::minutes(5),
-        t.app.holder.id(),
-        now - Duration::minutes(1),
-        3,
-        true,
-    )
-    .await
-    .unwrap();
+    let claimed = claim_as_this_process(t, 3).await;
     assert_eq!(claimed.len(), 3);
     let claims: Vec<&store::outbox::Claimed> = claimed.iter().collect();
-    journal.record(&claims, now).await.unwrap();
+    journal.record(&claims, t.clock_now()).await.unwrap();
     Some((journal, claimed))
 }
 
