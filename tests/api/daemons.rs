@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BINARY, TestApp, spawn_app_with, with_database};
+use crate::helpers::{BINARY, TestApp, send_signal, spawn_app_with, with_database};
 use crate::servers::{Account, Dovecot, Postgres, Tls};
 use crate::sink::SmtpSink;
 
@@ -64,11 +64,11 @@ impl Daemon {
 
     /// Sends `signal` (a name, as `kill -s` takes it) to the process.
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -s {signal} {} failed", self.pid());
+        assert!(
+            send_signal(signal, self.pid()),
+            "kill -{signal} {} failed",
+            self.pid()
+        );
     }
 
     /// Waits for the process to end, at most `limit`; `None` if it did not.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
-use crate::helpers::{BINARY, TestApp, describe, spawn_app_with, with_database};
+use crate::helpers::{BINARY, TestApp, describe, send_signal, spawn_app_with, with_database};
 use crate::sink::SmtpSink;
 
 /// A tmpfs mounted on a private folder, unmounted when dropped (even when the test fails).
@@ -107,10 +107,7 @@ impl Daemon {
 
     /// Stops it with SIGINT and waits for it.
     fn stop(mut self) {
-        Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        send_signal("INT", self.child.id());
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.child.try_wait().unwrap().is_none() {
             assert!(

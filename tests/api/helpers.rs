@@ -20,6 +20,16 @@ use tempfile::TempDir;
 pub const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 pub const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
 
+/// Sends signal `name` (`TERM`, `INT`, `STOP`, `CONT`, ...) to process `pid` with kill(1);
+/// whether it was sent (not when the process is gone).
+pub fn send_signal(name: &str, pid: u32) -> bool {
+    Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 /// The lines a spawned child writes to its stdout and its stderr (whichever of them is piped),
 /// on one channel, so a test waits on what it says; the channel closes once the pipes have. Each
 /// pipe is read to its end, whether or not the channel is still read, so the child never

@@ -4,7 +4,7 @@
 use tandem::store;
 use tandem::tasks::reader::Report;
 
-use crate::helpers::{TestApp, message, on_postgres, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, message, on_postgres, send_signal, spawn_app, spawn_app_with};
 
 /// `(dedupe_key, classification, disposition, reason)` of every recorded message, in order.
 async fn rows(t: &TestApp) -> Vec<(String, String, String, String)> {
@@ -394,11 +394,7 @@ async fn run_daemon_until_done(t: &TestApp, maildir: &std::path::Path) -> u64 {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
+    assert!(send_signal("TERM", child.id()), "kill -TERM failed");
     assert!(child.wait().unwrap().success());
     peak
 }

@@ -15,7 +15,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::{
-    BINARY, MANIFEST_DIR, cli_hours_day, describe, on_postgres, output_lines, spawn_app_with,
+    BINARY, MANIFEST_DIR, cli_hours_day, describe, on_postgres, output_lines, send_signal,
+    spawn_app_with,
 };
 use crate::servers::{Dovecot, Tls, free_port};
 use crate::sink::SmtpSink;
@@ -73,11 +74,7 @@ impl Daemon {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(send_signal(name, self.child.id()), "kill -{name} failed");
     }
 
     fn running(&mut self) -> bool {

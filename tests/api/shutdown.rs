@@ -13,7 +13,7 @@ use tandem::domain::{Locale, Mailbox};
 use tandem::outbound::{self, AutoSubmitted, Outgoing};
 use tandem::templates::Rendered;
 
-use crate::helpers::{BINARY, TestApp, describe, output_lines, spawn_app_with};
+use crate::helpers::{BINARY, TestApp, describe, output_lines, send_signal, spawn_app_with};
 use crate::sink::SmtpSink;
 
 /// `tandem run` with its stdout and stderr read line by line, kept for failure messages.
@@ -63,11 +63,7 @@ impl Daemon {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -{name} {}", self.child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(send_signal(name, self.child.id()), "kill -{name} failed");
     }
 
     /// Waits for the process to end; `None` when it is still running after `limit`.

@@ -8,7 +8,7 @@ use tandem::outbound::{self, AutoSubmitted, Outgoing};
 use tandem::tasks::outbox::Step;
 use tandem::templates::Rendered;
 
-use crate::helpers::{TestApp, describe, on_postgres, spawn_app_with};
+use crate::helpers::{TestApp, describe, on_postgres, send_signal, spawn_app_with};
 use crate::servers::{Submission, Tls};
 use crate::sink::SmtpSink;
 
@@ -630,7 +630,7 @@ impl Stopped {
         // The guard first: a process stopped before a later one fails is continued all the same.
         let stopped = Stopped(pids);
         for pid in &stopped.0 {
-            assert!(signal("STOP", *pid), "cannot stop process {pid}");
+            assert!(send_signal("STOP", *pid), "cannot stop process {pid}");
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !stopped.0.iter().all(|pid| process_state(*pid) == Some('T')) {
@@ -666,19 +666,9 @@ impl Stopped {
 impl Drop for Stopped {
     fn drop(&mut self) {
         for pid in &self.0 {
-            signal("CONT", *pid);
+            send_signal("CONT", *pid);
         }
     }
-}
-
-/// Sends signal `name` (`STOP`, `CONT`) to `pid` with kill(1); whether it was sent.
-fn signal(name: &str, pid: u32) -> bool {
-    std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// A process's state as `/proc/PID/stat` gives it (`S` sleeping, `T` stopped, `Z` ended and
