@@ -950,10 +950,9 @@ async fn confusing_answers_say_what_is_wrong() {
 #[tokio::test]
 async fn a_write_on_a_read_only_database_says_so_once_naming_the_file() {
     use crate::edits::refused;
-    if on_postgres() {
-        return; // A file and a folder are SQLite's; PostgreSQL's read-only is the server's.
-    }
-    let t = spawn_app().await;
+    // A file and a folder are SQLite's (PostgreSQL's read-only is the server's): on SQLite in
+    // both passes.
+    let t = crate::helpers::spawn_sqlite_app().await;
     t.add_engagement_by_cli();
     let file = t.dir.path().join("var/tandem.db");
     let add = [

@@ -3,7 +3,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::cli::copy_dir;
-use crate::helpers::{BINARY, MANIFEST_DIR, message, output_lines, spawn_app};
+use crate::helpers::{BINARY, MANIFEST_DIR, message, numbered_time_log, output_lines, spawn_app};
 
 /// A running process's output, line by line, with what was read so far for failure messages.
 struct Output {
@@ -191,14 +191,23 @@ async fn run_once_reads_everything_and_sends_everything_then_exits() {
             ),
         );
     }
+    // `engagement add` sent the three welcome mails itself; the pass has a receipt to send.
+    assert_eq!(t.sent_files().len(), 3);
+    t.deliver("hours.mail", &numbered_time_log(1));
     let output = t.tandem(&["run", "--once"]);
     assert!(
         output.status.success(),
         "{}",
         crate::helpers::describe(&output)
     );
-    assert_eq!(t.count("inbound_message").await, 3);
-    assert_eq!(t.sent_files().len(), 3);
+    assert_eq!(t.count("inbound_message").await, 4);
+    assert_eq!(
+        t.count("outbox WHERE kind = 'receipt' AND state = 'sent'")
+            .await,
+        1
+    );
+    assert_eq!(t.count("outbox WHERE state <> 'sent'").await, 0);
+    assert_eq!(t.sent_files().len(), 4);
     // The engagement starts in a month: it is still onboarding.
     let status: String = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar("SELECT status FROM engagement")

@@ -145,6 +145,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_, text| text).await
 }
 
+/// [`spawn_app`] on SQLite whichever backend the run uses, at the file an SQLite run has: for
+/// tests of SQLite's own behaviour (its journal beside the file, a read-only file), which so
+/// run in both passes of `.ci/test`.
+pub async fn spawn_sqlite_app() -> TestApp {
+    spawn_app_with(|dir, text| {
+        with_database(&text, &format!("sqlite://{}/var/tandem.db", dir.display()))
+    })
+    .await
+}
+
 /// `spawn_app()` on an edited config: `edit(dir, text)` gets the app's folder and the config
 /// text with every path moved into it, and returns the text to use (say, reading from IMAP).
 pub async fn spawn_app_with(edit: impl FnOnce(&Path, String) -> String) -> TestApp {

@@ -2,7 +2,7 @@ use chrono::Duration;
 use tandem::store;
 use tandem::tasks::outbox::Step;
 
-use crate::helpers::{describe, spawn_app};
+use crate::helpers::{describe, spawn_app, spawn_sqlite_app};
 
 /// The outbox folder replaced by a file: every delivery fails for real, temporarily.
 #[tokio::test]
@@ -363,10 +363,7 @@ async fn a_row_held_by_a_live_process_is_left_alone_until_its_heartbeat_stops() 
 #[tokio::test]
 async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
     let t = spawn_app().await;
-    if t.app.holder.record().pid_space.is_none() {
-        eprintln!("no /proc: a holder's process cannot be looked up here");
-        return;
-    }
+    assert_holders_looked_up(&t);
     t.add_people().await;
     t.start_engagement().await;
     let dead = dead_holder(&t);
@@ -398,10 +395,7 @@ async fn a_row_held_by_a_process_that_no_longer_exists_is_sent_at_once() {
 #[tokio::test]
 async fn a_live_process_whose_heartbeat_stalls_keeps_its_row_until_the_lease() {
     let t = spawn_app().await;
-    if t.app.holder.record().pid_space.is_none() {
-        eprintln!("no /proc: a holder's process cannot be looked up here");
-        return;
-    }
+    assert_holders_looked_up(&t);
     t.add_people().await;
     t.start_engagement().await;
     // Another holder in this very process (alive, whatever the clock says).
@@ -487,16 +481,9 @@ async fn a_key_queued_twice_writes_once_and_the_next_mail_keeps_its_own_message(
 /// not taken up and sent again.
 #[tokio::test]
 async fn a_send_recorded_in_the_journal_by_a_gone_process_is_marked_not_sent_again() {
-    let t = spawn_app().await;
-    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
-        // PostgreSQL records a send in the database itself.
-        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
-        return;
-    };
-    if t.app.holder.record().pid_space.is_none() {
-        eprintln!("no /proc: a holder's process cannot be looked up here");
-        return;
-    }
+    let t = spawn_sqlite_app().await;
+    let journal = sqlite_journal(&t);
+    assert_holders_looked_up(&t);
     t.add_people().await;
     t.start_engagement().await;
     let dead = dead_holder(&t);
@@ -578,11 +565,8 @@ async fn rows_claimed_and_not_sent_are_given_back_as_they_were() {
 /// the database itself keeps the record until its own fold.
 #[tokio::test]
 async fn a_backup_marks_the_sends_the_journal_holds_and_leaves_them_there() {
-    let t = spawn_app().await;
-    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
-        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
-        return;
-    };
+    let t = spawn_sqlite_app().await;
+    let journal = sqlite_journal(&t);
     t.add_people().await;
     t.start_engagement().await;
     let held = claim_as(&t, t.app.holder.record()).await;
@@ -618,18 +602,29 @@ async fn a_backup_marks_the_sends_the_journal_holds_and_leaves_them_there() {
 /// SQLite file with each recorded as sent; `None` on PostgreSQL (no journal).
 async fn three_recorded(
     t: &crate::helpers::TestApp,
-) -> Option<(store::journal::Journal, Vec<store::outbox::Claimed>)> {
-    let Some(journal) = store::journal::Journal::beside(&t.app.pool) else {
-        assert!(crate::helpers::on_postgres(), "a SQLite file has a journal");
-        return None;
-    };
+) -> (store::journal::Journal, Vec<store::outbox::Claimed>) {
+    let journal = sqlite_journal(t);
     t.add_people().await;
     t.start_engagement().await;
     let claimed = claim_as_this_process(t, 3).await;
     assert_eq!(claimed.len(), 3);
     let claims: Vec<&store::outbox::Claimed> = claimed.iter().collect();
     journal.record(&claims, t.clock_now()).await.unwrap();
-    Some((journal, claimed))
+    (journal, claimed)
+}
+
+/// Linux has `/proc`: a holder's process can be looked up (what the tests of gone holders
+/// test).
+fn assert_holders_looked_up(t: &crate::helpers::TestApp) {
+    assert!(
+        t.app.holder.record().pid_space.is_some(),
+        "Linux has /proc: a holder's process can be looked up"
+    );
+}
+
+/// The journal beside the SQLite file of `t` ([`spawn_sqlite_app`]).
+fn sqlite_journal(t: &crate::helpers::TestApp) -> store::journal::Journal {
+    store::journal::Journal::beside(&t.app.pool).expect("a SQLite file has a journal")
 }
 
 /// Each row's state and `sent_at`, by id.
@@ -650,10 +645,8 @@ async fn states_and_sent_at(
 /// record says. A record whose claim is no longer the row's changes nothing and is called stale.
 #[tokio::test]
 async fn a_fold_cut_off_between_its_writes_folds_again_to_the_same_end() {
-    let t = spawn_app().await;
-    let Some((journal, claimed)) = three_recorded(&t).await else {
-        return;
-    };
+    let t = spawn_sqlite_app().await;
+    let (journal, claimed) = three_recorded(&t).await;
     let recorded_at = t.clock_now();
     // A fourth record names the third row under a lease the row no longer has.
     let taken = store::outbox::Claimed {
@@ -700,10 +693,8 @@ async fn a_fold_cut_off_between_its_writes_folds_again_to_the_same_end() {
 /// them, neither calls a record stale, and the journal ends empty.
 #[tokio::test]
 async fn two_folds_at_once_mark_each_row_once() {
-    let t = spawn_app().await;
-    let Some((journal, claimed)) = three_recorded(&t).await else {
-        return;
-    };
+    let t = spawn_sqlite_app().await;
+    let (journal, claimed) = three_recorded(&t).await;
     let other = store::journal::Journal::beside(&t.app.pool).unwrap();
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     for round in 0..20 {

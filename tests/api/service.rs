@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use sqlx::Connection as _;
+
 use crate::helpers::{
     BINARY, MANIFEST_DIR, cli_hours_day, describe, on_postgres, output_lines, send_signal,
     spawn_app_with,
@@ -117,12 +119,17 @@ fn get(port: u16, path: &str) -> (u16, String) {
     (code, body.to_string())
 }
 
-/// The value of the sample `name{labels}` in a scrape (0 when it is not there).
-fn sample(metrics: &str, series: &str) -> f64 {
+/// The value of the sample `name{labels}` in a scrape, if it is there.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
+        .map(|v| v.trim().parse().unwrap())
+}
+
+/// The value of the sample `name{labels}` in a scrape, which must be there.
+fn value(metrics: &str, series: &str) -> f64 {
+    sample(metrics, series).unwrap_or_else(|| panic!("no {series} in:\n{metrics}"))
 }
 
 /// Waits until `done()`, at most `limit`; `what` names it in the failure.
@@ -188,10 +195,11 @@ async fn metrics_count_a_pass_over_dovecot_and_smtp_sink() {
     daemon.wait_for("health:   http://");
     let done = || {
         let (_, m) = get(port, "/metrics");
-        sample(&m, "tandem_mails_sent_total{kind=\"receipt\"}") >= 3.0
+        // Until the first receipt is sent, its series is not there.
+        sample(&m, "tandem_mails_sent_total{kind=\"receipt\"}").is_some_and(|n| n >= 3.0)
             && m.lines()
                 .filter(|l| l.starts_with("tandem_messages_read_total"))
-                .map(|l| sample(l, l.split(' ').next().unwrap()))
+                .map(|l| value(l, l.split(' ').next().unwrap()))
                 .sum::<f64>()
                 >= 5.0
     };
@@ -224,18 +232,18 @@ async fn metrics_count_a_pass_over_dovecot_and_smtp_sink() {
         ("tandem_imap_reconnects_total", 0.0),
         ("tandem_db_pool_connections{state=\"max\"}", 5.0),
     ];
-    for (series, value) in expect {
-        assert_eq!(sample(&metrics, series), value, "{series} in:\n{metrics}");
+    for (series, expected) in expect {
+        assert_eq!(value(&metrics, series), expected, "{series} in:\n{metrics}");
     }
     // The outbox gauge is the table: the welcome mails (sent by `engagement add`) and receipts.
     let sent = t.count("outbox WHERE state = 'sent'").await as f64;
     assert_eq!(
-        sample(&metrics, "tandem_outbox_messages{state=\"sent\"}"),
+        value(&metrics, "tandem_outbox_messages{state=\"sent\"}"),
         sent
     );
-    assert!(sample(&metrics, "tandem_scheduler_pass_seconds_count") >= 1.0);
+    assert!(value(&metrics, "tandem_scheduler_pass_seconds_count") >= 1.0);
     assert!(
-        (0.0..5.0).contains(&sample(&metrics, "tandem_mailbox_check_age_seconds")),
+        (0.0..5.0).contains(&value(&metrics, "tandem_mailbox_check_age_seconds")),
         "{metrics}"
     );
     assert!(metrics.trim_end().ends_with("# EOF"));
@@ -387,11 +395,11 @@ async fn healthz_names_mail_in_while_dovecot_is_down_and_recovers_without_a_rest
     );
     let (_, metrics) = get(port, "/metrics");
     assert_eq!(
-        sample(&metrics, "tandem_component_healthy{component=\"inbound\"}"),
+        value(&metrics, "tandem_component_healthy{component=\"inbound\"}"),
         0.0
     );
     assert!(
-        sample(&metrics, "tandem_mailbox_check_age_seconds") >= 4.0,
+        value(&metrics, "tandem_mailbox_check_age_seconds") >= 4.0,
         "{metrics}"
     );
     let output = t.tandem(&["status"]);
@@ -410,7 +418,7 @@ async fn healthz_names_mail_in_while_dovecot_is_down_and_recovers_without_a_rest
     );
     let (_, metrics) = get(port, "/metrics");
     assert!(
-        sample(&metrics, "tandem_imap_reconnects_total") >= 1.0,
+        value(&metrics, "tandem_imap_reconnects_total") >= 1.0,
         "{metrics}"
     );
     assert!(daemon.running(), "no restart: the same process");
@@ -586,10 +594,21 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_good_one_takes_effe
         || daemon.log(),
     );
 
-    // A good one is put in force: the tasks restart on it and go on.
+    // A good one is put in force: the tasks restart on it and go on, and its receipts sign
+    // with the agency's new name.
+    let signed = |name: &str| {
+        t.sent_files()
+            .iter()
+            .filter(|f| f.to_string_lossy().ends_with("-sam@va.example.eml"))
+            .filter(|f| std::fs::read_to_string(f).unwrap().contains(name))
+            .count()
+    };
+    assert!(good.contains("name = \"Example Agency\""), "{good}");
+    assert_eq!(signed("Reloaded Agency"), 0);
     std::fs::write(
         &t.config_path,
-        good.replace("poll_interval = \"5s\"", "poll_interval = \"1s\""),
+        good.replace("poll_interval = \"5s\"", "poll_interval = \"1s\"")
+            .replace("name = \"Example Agency\"", "name = \"Reloaded Agency\""),
     )
     .unwrap();
     daemon.signal("HUP");
@@ -602,6 +621,7 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_and_a_good_one_takes_effe
         || receipts() > after,
         || daemon.log(),
     );
+    assert_eq!(signed("Reloaded Agency"), 1, "the new config's agency name");
     daemon.stop();
 }
 
@@ -673,13 +693,14 @@ async fn a_backup_taken_while_the_daemon_writes_passes_check() {
     };
     let check = tandem(&["check"]);
     assert!(check.status.success(), "{}", describe(&check));
-    let integrity = Command::new("sqlite3")
-        .arg(backup.join("tandem.db"))
-        .arg("PRAGMA integrity_check")
-        .output();
-    if let Ok(integrity) = integrity {
-        assert_eq!(String::from_utf8_lossy(&integrity.stdout).trim(), "ok");
-    }
+    let copy = format!("sqlite://{}", backup.join("tandem.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&copy).await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    conn.close().await.unwrap();
     let hours = tandem(&["hours", "list"]);
     assert!(hours.status.success(), "{}", describe(&hours));
     // And it runs: every message not recorded in the copy is still in its inbox, and is read.
