@@ -181,11 +181,17 @@ pub async fn store_answers(
         blocked: all.is_blocked(),
     };
     let mail = compose.answer(&to, "checkin_thanks", &context, incoming)?;
-    outbound::enqueue(
+    // A thanks that names what is missing asks for it: a reply to it answers the check-in.
+    let mail = match context.complete {
+        true => mail,
+        false => mail.expecting_reply(),
+    };
+    outbound::enqueue_about(
         tx,
         &format!("checkin_thanks:{inbound_id}"),
         "checkin_thanks",
         Some(checkin.engagement_id),
+        Some(checkin.id),
         &mail,
         now,
     )

@@ -571,10 +571,12 @@ pub(crate) async fn record(
             value: value_text(&a.value, locale),
         })
         .collect();
+    // An answer that could not be used is named once, with why, not as missing too.
     let missing: Vec<MissingView> = questions
         .iter()
         .enumerate()
         .filter(|(_, q)| !stored.iter().any(|s| s.key == q.key))
+        .filter(|(i, _)| !parsed.invalid.iter().any(|bad| bad.number == i + 1))
         .map(|(i, q)| MissingView {
             number: i + 1,
             text: q.text(locale).to_string(),
@@ -685,11 +687,17 @@ pub async fn store_answers(
         invalid: recorded.invalid,
     };
     let mail = compose.answer(&to, "survey_thanks", &context, incoming)?;
-    outbound::enqueue(
+    // A thanks that names what is missing asks for it: a reply to it answers the survey.
+    let mail = match context.complete {
+        true => mail,
+        false => mail.expecting_reply(),
+    };
+    outbound::enqueue_about(
         tx,
         &format!("survey_thanks:{inbound_id}"),
         "survey_thanks",
         Some(survey.engagement_id),
+        Some(survey.id),
         &mail,
         now,
     )

@@ -162,7 +162,11 @@ async fn answer(
     person: &Person,
 ) -> Result<Option<Route>, StoreError> {
     match (sent.kind.as_str(), sent.survey_id) {
-        ("survey" | "survey_reminder" | "checkin" | "checkin_reminder", Some(survey_id)) => {
+        (
+            "survey" | "survey_reminder" | "survey_thanks" | "checkin" | "checkin_reminder"
+            | "checkin_thanks",
+            Some(survey_id),
+        ) => {
             let survey = store::surveys::get(conn, survey_id).await?;
             let questions = crate::survey::flow::stored_questions(&survey)?;
             let mut parsed = answers::parse(&incoming.text, &questions);

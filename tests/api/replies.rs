@@ -247,7 +247,67 @@ async fn inline_partial_answers_name_what_is_missing() {
             "{text}"
         );
         assert!(!kinds_queued(&t).await.contains(&"score_alert".to_string()));
+
+        // The thanks asks for the missing answer by reply: Anna answers it (by the same path
+        // alone), low. It is stored with the others, and the operator is alerted at once.
+        let thanks = sent_mail(&t, "survey_thanks").await;
+        let id = format!("missing{n}@acme.example");
+        let raw = reply("Anna Berg <anna@acme.example>", &thanks, path, &id, "2: 1");
+        t.deliver("missing.eml", &raw);
+        t.app.reader().drain().await.unwrap();
+        let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
+        assert_eq!(classification, "reply", "{path:?}: {reason}");
+        assert_eq!(
+            answers(&t).await,
+            [
+                ("satisfaction".to_string(), "5".to_string()),
+                ("communication".to_string(), "1".to_string()),
+                ("continue".to_string(), "true".to_string()),
+                ("comments".to_string(), "\"Weiter so!\"".to_string()),
+            ],
+            "{path:?}"
+        );
+        assert!(kinds_queued(&t).await.contains(&"score_alert".to_string()));
     }
+}
+
+/// Answers that cannot be used (a 7 on a scale of 5, a word for a number) are named once, with
+/// why, and the thanks asks for each question once, not for those as missing too.
+#[tokio::test]
+async fn unusable_answers_are_asked_for_once() {
+    let t = engagement().await;
+    t.app.send_survey_now(1).await.unwrap();
+    let survey = sent_mail(&t, "survey").await;
+    let id = "unusable@acme.example";
+    let body = "Hallo,\r\n\r\n1: 7\r\n2: gut\r\n3: ja\r\n\r\nAnna";
+    let raw = reply(
+        "Anna Berg <anna@acme.example>",
+        &survey,
+        Path::InReplyTo,
+        id,
+        body,
+    );
+    t.deliver("unusable.eml", &raw);
+    t.app.reader().drain().await.unwrap();
+    let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
+    assert_eq!(classification, "reply", "{reason}");
+    let thanks = sent_mail(&t, "survey_thanks").await;
+    for (number, times) in [(1, 1), (2, 1), (3, 0), (4, 1)] {
+        let asked = thanks
+            .text
+            .lines()
+            .filter(|l| l.trim() == format!("{number}: ..."))
+            .count();
+        assert_eq!(asked, times, "question {number} in:\n{}", thanks.text);
+    }
+    let named = |number: usize| {
+        thanks
+            .text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{number}. ")))
+            .count()
+    };
+    assert_eq!((named(1), named(2), named(4)), (1, 1, 1), "{}", thanks.text);
 }
 
 /// The trial review: yes makes the engagement active, no alerts the operator.
