@@ -167,22 +167,37 @@ pub struct Seen {
     pub disposition: Disposition,
     /// None for rows written before content hashes were kept.
     pub content_hash: Option<String>,
+    /// Its sender, subject and `Date:` as recorded.
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// The message recorded under `dedupe_key`, if any.
 pub async fn seen(conn: &mut Conn, dedupe_key: &str) -> Result<Option<Seen>, StoreError> {
-    let row: Option<(String, Option<String>)> = on!(conn, |c| sqlx::query_as(
-        "SELECT disposition, content_hash FROM inbound_message WHERE dedupe_key = $1",
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Row> = on!(conn, |c| sqlx::query_as(
+        "SELECT disposition, content_hash, from_addr, subject, sent_at FROM inbound_message \
+         WHERE dedupe_key = $1",
     )
     .bind(dedupe_key)
     .fetch_optional(c)
     .await)?;
-    row.map(|(disposition, content_hash)| {
+    row.map(|(disposition, content_hash, from_addr, subject, sent_at)| {
         Ok(Seen {
             disposition: Disposition::parse(&disposition).ok_or_else(|| {
                 StoreError::Corrupt(format!("inbound disposition '{disposition}'"))
             })?,
             content_hash,
+            from_addr,
+            subject,
+            sent_at,
         })
     })
     .transpose()

@@ -337,11 +337,7 @@ impl Reader {
             dedupe_key: &key,
             message_id: incoming.message_id.as_deref(),
             source,
-            from_addr: incoming
-                .from
-                .as_ref()
-                .map(|f| f.as_str())
-                .or(incoming.from_raw.as_deref()),
+            from_addr: from_addr(incoming),
             subject: incoming.subject.as_deref(),
             sent_at: incoming.date,
             // Should the flow fail, the savepoint takes the row back with its effects.
@@ -1075,10 +1071,18 @@ async fn known(
             reused: false,
         });
     };
-    if seen
-        .content_hash
-        .as_deref()
-        .is_none_or(|hash| hash == incoming.content_hash)
+    // A copy whose text was changed on its way (a footer that a gateway or a forwarding
+    // alias added) is the same mail: its sender, subject and `Date:` to the second are the
+    // first's. Without a `Date:` only the same content is a copy.
+    let resent = incoming.date.is_some()
+        && seen.sent_at == incoming.date
+        && seen.subject.as_deref() == incoming.subject.as_deref()
+        && seen.from_addr.as_deref() == from_addr(incoming);
+    if resent
+        || seen
+            .content_hash
+            .as_deref()
+            .is_none_or(|hash| hash == incoming.content_hash)
     {
         return Ok(Known::Copy(seen.disposition));
     }
@@ -1087,6 +1091,15 @@ async fn known(
         Some(seen) => Known::Copy(seen.disposition),
         None => Known::New { key, reused: true },
     })
+}
+
+/// The sender a message's row records: its address, else its `From:` as written.
+fn from_addr(incoming: &Incoming) -> Option<&str> {
+    incoming
+        .from
+        .as_ref()
+        .map(|f| f.as_str())
+        .or(incoming.from_raw.as_deref())
 }
 
 /// Writes the rows the transaction `tx` of `slice` kept (see [`Slice`]). `false` when one

@@ -84,6 +84,39 @@ async fn a_message_is_recorded_once_and_moved_even_across_restarts_and_redeliver
     assert_eq!(t.count("outbox").await, 0);
 }
 
+/// A time log that reaches the inbox twice, the second time with a footer a forwarding alias
+/// added (the same Message-ID, sender, subject and `Date:`), is one mail: its hours are logged
+/// and answered once. A mail under that Message-ID with another `Date:` is another mail.
+#[tokio::test]
+async fn a_copy_whose_text_was_changed_on_its_way_is_still_a_copy() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    // From 2 November: the log's 3 November is inside it.
+    t.start_engagement_from(chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap())
+        .await;
+    let original = numbered_time_log(1);
+    let footer = [original.as_slice(), b"\r\n-- \r\nScanned by MailGuard\r\n"].concat();
+    let later = String::from_utf8(original.clone())
+        .unwrap()
+        .replace("09:30:00", "09:31:00")
+        .into_bytes();
+    assert_ne!(later, original);
+    for (name, raw) in [("1.eml", &original), ("2.eml", &footer), ("3.eml", &later)] {
+        t.deliver(name, raw);
+        t.app.reader().drain().await.unwrap();
+    }
+    let keys: Vec<String> = rows(&t).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys[0], "<hours1@va.example>");
+    assert!(
+        keys[1].starts_with("<hours1@va.example> sha256:"),
+        "{keys:?}"
+    );
+    // The first and the third logged their hour; the copy nothing.
+    assert_eq!(t.count("time_entry").await, 2);
+    assert_eq!(t.count("outbox WHERE kind = 'receipt'").await, 2);
+}
+
 /// A drain over a Maildir fetches ahead too: the messages being recorded are left out of the
 /// next fetch, and every message is read, recorded and moved once.
 #[tokio::test]
