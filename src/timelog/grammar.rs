@@ -228,6 +228,14 @@ impl<'c> Walker<'c> {
             return false;
         }
         match (&parts.date, &parts.duration, &self.block) {
+            // "ich war gestern 2h beim Arzt und konnte nicht arbeiten.", "I need 2 hours off
+            // on Monday.": a sentence that mentions a day and a time, with words before both,
+            // is a note for a person, not an entry.
+            (Some(date), Some(duration), _)
+                if !date.at_start && !duration.at_start && parts.ends_sentence() =>
+            {
+                self.prose(after_blank)
+            }
             (Some(date), Some(duration), _) => {
                 let resolved = self.date_result(date);
                 let line = self.entry(number, text, resolved, duration.minutes, parts, None);

@@ -339,6 +339,21 @@ Meeting notes below";
     assert_eq!(lines, [7, 8, 10]);
 }
 
+/// A sentence is an entry where it starts with its day or its time, or where it does not end
+/// like a sentence: only one with words before both and a full stop is a note for a person.
+#[test]
+fn entries_written_as_sentences_stay_entries() {
+    for (text, minutes) in [
+        ("Gestern habe ich 2h an der Präsentation gearbeitet.", 120),
+        ("Am Montag 3h beim Kunden vor Ort.", 180),
+        ("2h gestern für die Präsentation.", 120),
+        ("Invoices and reminders 2.5h 23.11.", 150),
+        ("Präsentation vorbereitet, gestern 2h", 120),
+    ] {
+        assert_eq!(one(text).minutes, minutes, "{text:?}");
+    }
+}
+
 #[test]
 fn prose_is_silent() {
     for text in [
@@ -371,6 +386,12 @@ fn prose_is_silent() {
         "Termin: 10:30",
         "3pm-5pm call with Acme",
         "I need 2 hours for the report next week because the client sent the data late",
+        // Sentences that name a day and a time, with words before both: notes for a person.
+        "ich war gestern 2h beim Arzt und konnte deshalb nicht arbeiten.",
+        "Mein Laptop ist seit heute 10:00 kaputt, Reparatur dauert 3 Tage.",
+        "Ich brauche am Montag 2 Stunden frei für einen Arzttermin.",
+        "Der Kunde möchte ab 1.1. nur noch 10h pro Woche.",
+        "I was off sick yesterday for 3h and could not work.",
         "",
         "   ",
         "--",
