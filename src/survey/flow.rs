@@ -738,16 +738,20 @@ pub async fn store_answers(
             period_label: survey_label(survey, op.locale),
             threshold,
             low,
-            answers: parsed
-                .answers
-                .iter()
-                .map(|a| AnsweredView {
-                    number: a.number,
-                    text: questions
-                        .get(a.number.wrapping_sub(1))
-                        .map(|q| q.text(op.locale).to_string())
-                        .unwrap_or_default(),
-                    value: value_text(&a.value, op.locale),
+            // All the survey's answers so far, this reply's and the ones before it.
+            answers: store::surveys::answers(tx, survey.id)
+                .await?
+                .into_iter()
+                .map(|a| {
+                    let number = usize::try_from(a.number).unwrap_or_default();
+                    AnsweredView {
+                        number,
+                        text: questions
+                            .get(number.wrapping_sub(1))
+                            .map(|q| q.text(op.locale).to_string())
+                            .unwrap_or_default(),
+                        value: value_text(&value_from_json(&a.value), op.locale),
+                    }
                 })
                 .collect(),
         };

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::grammar::{self, Context, Line};
 use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::Locale;
-use crate::format::{format_date, format_day, format_day_month, format_duration};
+use crate::format::{format_date, format_day, format_day_month, format_duration, hours_minutes};
 use crate::inbound::message::{Incoming, Received};
 use crate::outbound;
 use crate::recipients::Recipient;
@@ -73,6 +73,18 @@ pub enum Reason {
 
 impl Reason {
     pub fn describe(&self, locale: Locale) -> String {
+        // Months are kept as `YYYY-MM` (several joined by ", "), told by name.
+        let month_names = |months: &str| {
+            months
+                .split(", ")
+                .map(|m| {
+                    let named = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                        .map(|d| crate::format::format_month(d.year(), d.month(), locale));
+                    named.unwrap_or_else(|_| m.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let tags = |known: &[String]| {
             known
                 .iter()
@@ -96,11 +108,13 @@ impl Reason {
                 "Sie arbeiten für mehrere Kunden: Bitte das Kürzel des Kunden ({}) in die Zeile oder den Betreff schreiben.",
                 tags(known)
             ),
-            (Reason::Locked { month }, Locale::En) => {
-                format!("{month} has been billed and is closed; ask the agency to correct it.")
-            }
+            (Reason::Locked { month }, Locale::En) => format!(
+                "{} has been billed and is closed; ask the agency to correct it.",
+                month_names(month)
+            ),
             (Reason::Locked { month }, Locale::De) => format!(
-                "{month} ist bereits abgerechnet und geschlossen; bitte wenden Sie sich an die Agentur."
+                "{} ist bereits abgerechnet und geschlossen; bitte wenden Sie sich an die Agentur.",
+                month_names(month)
             ),
             (Reason::BeforeStart { start, client_name }, Locale::En) => format!(
                 "The work for {client_name} starts on {}: this line is dated before that.",
@@ -128,8 +142,9 @@ impl Reason {
                 },
                 Locale::En,
             ) => format!(
-                "{client_name} approved the timesheet of {month} on {}, so it is closed; \
+                "{client_name} approved the timesheet of {} on {}, so it is closed; \
                  ask the agency to correct it.",
+                month_names(month),
                 format_date(*on, locale)
             ),
             (
@@ -140,8 +155,9 @@ impl Reason {
                 },
                 Locale::De,
             ) => format!(
-                "{client_name} hat den Stundennachweis für {month} am {} freigegeben, er ist \
+                "{client_name} hat den Stundennachweis für {} am {} freigegeben, er ist \
                  damit geschlossen; bitte wenden Sie sich an die Agentur.",
+                month_names(month),
                 format_date(*on, locale)
             ),
         }
@@ -834,9 +850,10 @@ async fn budget_alerts(
                 client_tag: engagement.client_tag.clone(),
                 month: crate::format::format_month(first.year(), first.month(), to.locale),
                 percent,
-                budget: format_duration(budget),
-                logged: format_duration(minutes),
-                left: (minutes < budget).then(|| format_duration(budget - minutes)),
+                // `h:mm`: the templates say "hours" / "Stunden" themselves.
+                budget: hours_minutes(budget),
+                logged: hours_minutes(minutes),
+                left: (minutes < budget).then(|| hours_minutes(budget - minutes)),
                 over: minutes > budget,
             };
             let mail = compose.mail(&to, kind, &context, outbound::AutoSubmitted::Generated)?;

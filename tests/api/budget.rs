@@ -65,6 +65,15 @@ async fn the_operator_hears_of_each_threshold_once_a_month() {
         .find(|m| m.contains("Budget") && m.contains("100"))
         .expect("the 100 % alert was written");
     assert!(text.contains("Sam Lee"), "{text}");
+    // Its figures are h:mm, the unit said once: "20:00 Stunden", not "20:00 h Stunden".
+    let body = mail_parser::MessageParser::default()
+        .parse(text.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    assert!(body.contains("von 20:00 Stunden im Monat"), "{body}");
+    assert!(!body.contains("h Stunden"), "{body}");
 }
 
 #[tokio::test]

@@ -309,7 +309,7 @@ async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
     assert_eq!(answer.in_reply_to().as_text(), Some("c1@va.example"));
     assert!(
         text.contains(
-            "Nothing was cancelled: 2026-11 has been billed and is closed; ask the agency to \
+            "Nothing was cancelled: November 2026 has been billed and is closed; ask the agency to \
              correct it."
         ) && text.contains("Your hours stay logged as they were."),
         "{text}"

@@ -268,6 +268,10 @@ async fn inline_partial_answers_name_what_is_missing() {
             "{path:?}"
         );
         assert!(kinds_queued(&t).await.contains(&"score_alert".to_string()));
+        // The alert lists every answer so far, the first reply's comment too.
+        let alert = sent_mail_raw(&t, "score_alert").await;
+        let text = alert.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(text.contains("Weiter so!"), "{text}");
     }
 }
 

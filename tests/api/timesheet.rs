@@ -283,7 +283,7 @@ async fn an_approval_by_each_reply_path_closes_the_month() {
         assert!(
             receipt
                 .text
-                .contains("Acme GmbH approved the timesheet of 2026-11"),
+                .contains("Acme GmbH approved the timesheet of November 2026"),
             "{}",
             receipt.text
         );
