@@ -47,6 +47,11 @@ const TABLE: &[(&str, &str)] = &[
         "nicht gelesen: zu groß ({0} Bytes, die Grenze ist {1})",
     ),
     (
+        "not read: it may carry up to {} messages inside it, over the {} read whole",
+        "nicht gelesen: sie kann bis zu {0} Nachrichten in sich tragen, mehr als die {1}, die \
+         ganz gelesen werden",
+    ),
+    (
         "not read: could not be read: {}",
         "nicht gelesen: konnte nicht gelesen werden: {0}",
     ),
@@ -240,6 +245,11 @@ mod tests {
             (
                 "not read: too large: 30000000 bytes, over the limit of 26214400",
                 "nicht gelesen: zu groß (30000000 Bytes, die Grenze ist 26214400)",
+            ),
+            (
+                "not read: it may carry up to 23000 messages inside it, over the 100 read whole",
+                "nicht gelesen: sie kann bis zu 23000 Nachrichten in sich tragen, mehr als die \
+                 100, die ganz gelesen werden",
             ),
             (
                 "time log: 2 entries accepted, 1 line rejected; sender not authenticated: \

@@ -324,6 +324,93 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
     None
 }
 
+/// The most messages one message may carry inside it (`message/rfc822` and `message/global`
+/// parts, a digest's parts) to be read whole: mail-parser keeps each as a message of its own,
+/// about 1.5 kB each, so 300,000 nested in a 9 MB mail took 440 MB. A forwarded mail or a
+/// digest carries a few. One with more is read from its header only
+/// (`tasks::reader`), and [`mentions`] looks at its bytes only.
+pub const MAX_NESTED_MESSAGES: usize = 100;
+
+/// How many messages `raw` may carry inside it, at most: each one needs `rfc822`, `global` or
+/// `digest` in a `Content-Type` (a type's name is never encoded), so the count of those words
+/// in any case, anywhere, bounds it. Linear in `raw`.
+pub fn nested_messages(raw: &[u8]) -> usize {
+    const WORDS: [&[u8]; 3] = [b"rfc822", b"global", b"digest"];
+    (0..raw.len())
+        .filter(|&i| {
+            matches!(raw[i] | 0x20, b'r' | b'g' | b'd')
+                && WORDS.iter().any(|w| {
+                    raw.get(i..i + w.len())
+                        .is_some_and(|at| at.eq_ignore_ascii_case(w))
+                })
+        })
+        .count()
+}
+
+/// How deep messages nested in a message (`message/rfc822` parts, a digest's parts) are kept;
+/// those below are dropped unread. A mail forwarded as an attachment nests one or two deep.
+const MAX_NESTED: usize = 16;
+
+/// A parsed message whose nested messages go [`MAX_NESTED`] deep at most, and whose drop
+/// does not recurse. mail-parser parses any depth without recursing, but its tree is dropped
+/// (and walked) by recursion: a sender's 23,000 nested `message/rfc822` parts (690 kB)
+/// overflowed a thread's stack and killed the daemon at every start.
+struct Shallow<'x>(mail_parser::Message<'x>);
+
+impl<'x> Shallow<'x> {
+    fn new(mut message: mail_parser::Message<'x>) -> Self {
+        let mut cut = Vec::new();
+        cut_nested(&mut message, 0, &mut cut);
+        drop_flat(cut);
+        Self(message)
+    }
+}
+
+impl Drop for Shallow<'_> {
+    fn drop(&mut self) {
+        let message = std::mem::take(&mut self.0.parts);
+        let mut cut = Vec::new();
+        for mut part in message {
+            if let mail_parser::PartType::Message(inner) = std::mem::take(&mut part.body) {
+                cut.push(inner);
+            }
+        }
+        drop_flat(cut);
+    }
+}
+
+/// Takes the messages nested below `depth + 1` out of `message` into `cut` (recursing
+/// [`MAX_NESTED`] deep at most).
+fn cut_nested<'x>(
+    message: &mut mail_parser::Message<'x>,
+    depth: usize,
+    cut: &mut Vec<mail_parser::Message<'x>>,
+) {
+    for part in &mut message.parts {
+        if !matches!(part.body, mail_parser::PartType::Message(_)) {
+            continue;
+        }
+        if depth + 1 >= MAX_NESTED {
+            if let mail_parser::PartType::Message(inner) = std::mem::take(&mut part.body) {
+                cut.push(inner);
+            }
+        } else if let mail_parser::PartType::Message(inner) = &mut part.body {
+            cut_nested(inner, depth + 1, cut);
+        }
+    }
+}
+
+/// Drops messages without recursing: each one's nested messages are taken out first.
+fn drop_flat(mut cut: Vec<mail_parser::Message<'_>>) {
+    while let Some(mut message) = cut.pop() {
+        for part in &mut message.parts {
+            if let mail_parser::PartType::Message(inner) = std::mem::take(&mut part.body) {
+                cut.push(inner);
+            }
+        }
+    }
+}
+
 /// The first text body: the plain part, or, for HTML-only mail, the HTML turned into text by
 /// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
 fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> String {
@@ -416,8 +503,9 @@ impl Incoming {
         let hash = format!("sha256:{:x}", Sha256::digest(raw));
         let parsed = MessageParser::default()
             .parse(raw)
-            .filter(|m| !m.headers().is_empty());
-        let Some(message) = parsed else {
+            .filter(|m| !m.headers().is_empty())
+            .map(Shallow::new);
+        let Some(message) = parsed.as_ref().map(|shallow| &shallow.0) else {
             return Self::without_nul(Self {
                 dedupe_key: hash.clone(),
                 message_id: None,
@@ -465,7 +553,7 @@ impl Incoming {
                 _ => 1,
             })
             .sum();
-        let authentication_results = authentication_results(&message);
+        let authentication_results = authentication_results(message);
         let mut recipients: Vec<String> = message
             .to()
             .into_iter()
@@ -480,14 +568,14 @@ impl Incoming {
                 recipients.push(value.trim().trim_matches(['<', '>']).to_lowercase());
             }
         }
-        let text = body_text(&message, limits);
+        let text = body_text(message, limits);
         let date = message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
         let subject = message
             .subject()
             .map(|s| cut(s.to_string(), limits.subject_bytes));
-        let attachments = attachments(&message, limits.attachment_bytes);
+        let attachments = attachments(message, limits.attachment_bytes);
         let extracted = crate::reply::extract_with_reason(&text);
         let content_hash = {
             let mut h = Sha256::new();
@@ -509,7 +597,7 @@ impl Incoming {
         };
         Self::without_nul(Self {
             dedupe_key: message_id.clone().unwrap_or_else(|| hash.clone()),
-            auto_generated: auto_generated(&message, from_raw.as_deref()).or_else(|| {
+            auto_generated: auto_generated(message, from_raw.as_deref()).or_else(|| {
                 auto_reply_statement(&extracted.text)
                     .map(|s| format!("out-of-office reply (text \"{s}…\")"))
             }),
@@ -520,7 +608,7 @@ impl Incoming {
             new_text: extracted.text,
             cut: extracted.cut,
             attachments,
-            calendar: calendar_part(&message),
+            calendar: calendar_part(message),
             content_hash,
             text,
             message_id,
@@ -617,9 +705,13 @@ pub fn mentions(raw: &[u8], needles: &[String]) -> bool {
     if needles.iter().any(|n| plain.contains(n.as_str())) {
         return true;
     }
-    let Some(message) = MessageParser::default().parse(raw) else {
+    if nested_messages(raw) > MAX_NESTED_MESSAGES {
+        return false;
+    }
+    let Some(shallow) = MessageParser::default().parse(raw).map(Shallow::new) else {
         return false;
     };
+    let message = &shallow.0;
     let mut decoded = String::new();
     decoded.push_str(message.subject().unwrap_or_default());
     for address in [
@@ -657,6 +749,47 @@ pub fn mentions(raw: &[u8], needles: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message with `depth` `message/rfc822` parts, each inside the one before.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut raw = String::from(
+            "From: Eve <eve@evil.example>\nTo: team@example.org\nSubject: hi\n\
+             Message-ID: <nested@evil.example>\nMIME-Version: 1.0\n\
+             Content-Type: message/rfc822\n\n",
+        );
+        raw.push_str(&"Content-Type: message/rfc822\n\n".repeat(depth));
+        raw.push_str("Content-Type: text/plain\n\nhello\n");
+        raw.into_bytes()
+    }
+
+    /// 50,000 nested messages (1.5 MB) are read, walked and dropped on a thread with the stack
+    /// of the reader's blocking threads (2 MiB): the tree is cut at `MAX_NESTED`, and dropped
+    /// without recursion. Before, 23,000 overflowed the stack and killed the process.
+    #[test]
+    fn deeply_nested_messages_do_not_overflow_the_stack() {
+        let raw = nested(50_000);
+        assert_eq!(nested_messages(&raw), 50_001);
+        let read = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let incoming = Incoming::parse(&raw);
+                (incoming.readable, incoming.subject.clone())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(read, (true, Some("hi".to_string())));
+    }
+
+    #[test]
+    fn nested_messages_are_bounded_by_their_type_names_in_any_case() {
+        assert_eq!(nested_messages(b"Content-Type: text/plain\n\nhello"), 0);
+        assert_eq!(nested_messages(&nested(3)), 4);
+        assert_eq!(
+            nested_messages(b"Content-Type: MESSAGE/RFC822\nmultipart/Digest; Global"),
+            3
+        );
+    }
 
     fn mail(headers: &str) -> Incoming {
         Incoming::parse(format!("{headers}\r\n\r\nHello\r\n").as_bytes())

@@ -1010,7 +1010,15 @@ pub fn read_limits(limits: &Limits) -> ReadLimits {
 fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
     let source = format!("{describe}: {}", fetched.id);
     let unread_key = format!("unread:{source}");
-    let raw = std::mem::take(&mut fetched.raw);
+    let mut raw = std::mem::take(&mut fetched.raw);
+    let nested = crate::inbound::message::nested_messages(&raw);
+    if fetched.unread.is_none() && nested > crate::inbound::message::MAX_NESTED_MESSAGES {
+        raw.truncate(crate::inbound::header_of(&raw).len());
+        fetched.unread = Some(format!(
+            "it may carry up to {nested} messages inside it, over the {} read whole",
+            crate::inbound::message::MAX_NESTED_MESSAGES
+        ));
+    }
     let parsed = std::panic::catch_unwind(|| Incoming::parse_with(&raw, limits));
     let read = match parsed {
         Err(panic) => Err(Failed {

@@ -117,6 +117,41 @@ async fn a_copy_whose_text_was_changed_on_its_way_is_still_a_copy() {
     assert_eq!(t.count("outbox WHERE kind = 'receipt'").await, 2);
 }
 
+/// A stranger's mail with 23,000 messages nested in one another (690 kB, far under the size
+/// limit) killed the daemon at every start: it is quarantined, read from its header, and the
+/// time log behind it is logged.
+#[tokio::test]
+async fn a_mail_of_thousands_of_nested_messages_is_quarantined_and_holds_up_nothing() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_from(chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap())
+        .await;
+    let nested = format!(
+        "From: Eve <eve@evil.example>\r\nTo: team@example.org\r\nSubject: hi\r\n\
+         Message-ID: <nested@evil.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: message/rfc822\r\n\r\n{}Content-Type: text/plain\r\n\r\nhello\r\n",
+        "Content-Type: message/rfc822\r\n\r\n".repeat(23_000)
+    );
+    t.deliver("1.eml", nested.as_bytes());
+    t.deliver("2.eml", &numbered_time_log(1));
+    let report = t.app.reader().drain().await.unwrap();
+    assert_eq!((report.recorded, report.settled), (2, 2), "{report:?}");
+    let (disposition, reason): (String, String) =
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_as("SELECT disposition, reason FROM inbound_message WHERE message_id = $1")
+                .bind("<nested@evil.example>")
+                .fetch_one(c)
+                .await
+        })
+        .unwrap();
+    assert_eq!(disposition, "quarantine");
+    assert!(
+        reason.starts_with("not read: it may carry up to 23001 messages inside it"),
+        "{reason}"
+    );
+    assert_eq!(t.count("time_entry").await, 1);
+}
+
 /// A drain over a Maildir fetches ahead too: the messages being recorded are left out of the
 /// next fetch, and every message is read, recorded and moved once.
 #[tokio::test]
