@@ -52,6 +52,11 @@ const TABLE: &[(&str, &str)] = &[
          ganz gelesen werden",
     ),
     (
+        "not read: it splits header parameters into {} pieces, over the {} read whole",
+        "nicht gelesen: sie teilt Kopfzeilen-Parameter in {0} Stücke, mehr als die {1}, die \
+         ganz gelesen werden",
+    ),
+    (
         "not read: could not be read: {}",
         "nicht gelesen: konnte nicht gelesen werden: {0}",
     ),

@@ -1011,13 +1011,11 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
     let source = format!("{describe}: {}", fetched.id);
     let unread_key = format!("unread:{source}");
     let mut raw = std::mem::take(&mut fetched.raw);
-    let nested = crate::inbound::message::nested_messages(&raw);
-    if fetched.unread.is_none() && nested > crate::inbound::message::MAX_NESTED_MESSAGES {
+    if fetched.unread.is_none()
+        && let Some(why) = crate::inbound::message::too_costly(&raw)
+    {
         raw.truncate(crate::inbound::header_of(&raw).len());
-        fetched.unread = Some(format!(
-            "it may carry up to {nested} messages inside it, over the {} read whole",
-            crate::inbound::message::MAX_NESTED_MESSAGES
-        ));
+        fetched.unread = Some(why);
     }
     let parsed = std::panic::catch_unwind(|| Incoming::parse_with(&raw, limits));
     let read = match parsed {
