@@ -131,6 +131,34 @@ async fn sending_pids(t: &TestApp) -> Vec<u32> {
     pids.into_iter().map(|p| p as u32).collect()
 }
 
+/// The Message-IDs of the rows in `sending` that the daemon with `pid` holds.
+async fn held_by(t: &TestApp, pid: u32) -> Vec<String> {
+    tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar(
+            "SELECT o.message_id FROM outbox o JOIN outbox_holder h ON h.id = o.holder \
+             WHERE o.state = 'sending' AND h.pid = $1 ORDER BY o.message_id",
+        )
+        .bind(i64::from(pid))
+        .fetch_all(c)
+        .await
+    })
+    .unwrap()
+}
+
+/// Whether every thread of the process is stopped (`T` in its `/proc/PID/task/TID/stat`), as
+/// after SIGSTOP: none of them writes to the database any more.
+fn is_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| Some(stat.rsplit_once(") ")?.1.starts_with('T')))
+            .unwrap_or(false)
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_once() {
     let dovecot = Dovecot::shared();
@@ -164,8 +192,7 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
         .map(|n| Daemon::start(&t.config_path, t.dir.path().join(format!("daemon-{n}.log"))))
         .collect();
 
-    // Midway, kill one: a daemon in the middle of a send if there is one (so the take-up of
-    // its claims is tested), else the one the clock picks.
+    // Midway, kill one in the middle of a send.
     let deadline = started + DRAIN_LIMIT;
     let mut recorded = 0;
     while recorded < KILL_AFTER {
@@ -186,11 +213,35 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
         tokio::time::sleep(Duration::from_millis(20)).await;
         recorded = t.count("inbound_message").await as usize;
     }
-    let sending = sending_pids(&t).await;
-    let victim = daemons
-        .iter()
-        .position(|d| sending.contains(&d.pid()))
-        .unwrap_or(started.elapsed().subsec_nanos() as usize % DAEMONS);
+    // The victim is a daemon that holds rows in `sending`, so that the take-up of a dead
+    // holder's claims is tested: one found sending is stopped (SIGSTOP, its pid still alive,
+    // so nobody takes its rows up) and asked again; if it holds none by then, it goes on and
+    // another is looked for.
+    let (victim, in_flight) = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no daemon was found holding a row in sending; logs:\n{}",
+            logs(&daemons)
+        );
+        let sending = sending_pids(&t).await;
+        if let Some(n) = daemons.iter().position(|d| sending.contains(&d.pid())) {
+            daemons[n].signal("STOP");
+            while !is_stopped(daemons[n].pid()) {
+                assert!(
+                    Instant::now() < deadline,
+                    "daemon {} did not stop",
+                    daemons[n].pid()
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let held = held_by(&t, daemons[n].pid()).await;
+            if !held.is_empty() {
+                break (n, held);
+            }
+            daemons[n].signal("CONT");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     let killed_at = started.elapsed();
     // SIGKILL: no goodbye, its claims and its IMAP session left as they were.
     daemons[victim].signal("KILL");
@@ -200,13 +251,11 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
         .expect("a SIGKILLed daemon ends");
     assert_eq!(status.signal(), Some(9), "the daemon ended by the kill");
     let recorded_at_kill = t.count("inbound_message").await;
-    let in_flight_at_kill = sending
-        .iter()
-        .filter(|p| **p == daemons[victim].pid())
-        .count();
+    // Not empty: the loop above fails the test at the deadline when no daemon holds a row.
+    let in_flight_at_kill = in_flight.len();
     println!(
         "killed daemon {} of {DAEMONS} (pid {}) after {killed_at:?}, {recorded_at_kill} recorded, \
-         {in_flight_at_kill} of its sends in flight",
+         {in_flight_at_kill} rows it held in sending",
         victim + 1,
         daemons[victim].pid()
     );
@@ -343,6 +392,20 @@ async fn three_daemons_on_postgres_one_killed_each_mail_recorded_and_answered_on
             attempts[id.as_str()] >= 2,
             "{id} arrived twice from {} attempt",
             attempts[id.as_str()]
+        );
+    }
+
+    // What the killed daemon held in `sending` was taken up and sent by another: claimed
+    // again (each claim counts an attempt; the dead one can have made only the first).
+    for id in &in_flight {
+        let (state, attempts) = rows
+            .iter()
+            .find(|(row, ..)| row == id)
+            .map(|(_, _, state, attempts)| (state.as_str(), *attempts))
+            .unwrap_or_else(|| panic!("{id}, held by the killed daemon, has no row"));
+        assert!(
+            state == "sent" && attempts >= 2,
+            "{id}, held by the killed daemon, is {state} after {attempts} attempts"
         );
     }
 

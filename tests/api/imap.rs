@@ -468,10 +468,18 @@ async fn inbound_health(t: &TestApp) -> store::health::Health {
 }
 
 /// A server that offers neither MOVE, UIDPLUS nor IDLE: mail is copied, marked deleted and
-/// expunged instead of moved, and the reader polls.
+/// expunged instead of moved, and the reader polls. Dovecot would carry out MOVE and IDLE all
+/// the same, so what tandem sent is read from Dovecot's rawlog of each session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
-    let dovecot = Dovecot::start_with("imap_capability = IMAP4rev1 LITERAL+ SASL-IR\n");
+    use std::os::unix::fs::PermissionsExt as _;
+    // Dovecot writes it as nobody, into a folder that must exist.
+    let rawlog = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(rawlog.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let dovecot = Dovecot::start_with(&format!(
+        "imap_capability = IMAP4rev1 LITERAL+ SASL-IR\nrawlog_dir = {}\n",
+        rawlog.path().display()
+    ));
     let account = dovecot.add_user();
     let t = spawn(&dovecot, &account, Tls::None).await;
     t.add_people().await;
@@ -520,6 +528,54 @@ async fn without_move_mail_is_copied_and_expunged_and_without_idle_polled() {
         "{}",
         describe(&output)
     );
+
+    // What the server read: COPY and EXPUNGE, never MOVE or IDLE. Each session's rawlog is
+    // complete once it ended (an `imap` process serves one session), so tandem's is ended.
+    drop(t);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dovecot.service_processes("imap").is_empty() {
+        assert!(Instant::now() < deadline, "IMAP sessions still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let commands = commands_read(rawlog.path());
+    let sent = |command: &str| commands.iter().any(|c| c == command);
+    assert!(
+        sent("UID COPY") && (sent("EXPUNGE") || sent("UID EXPUNGE")),
+        "{commands:?}"
+    );
+    assert!(
+        !sent("UID MOVE") && !sent("MOVE") && !sent("IDLE"),
+        "{commands:?}"
+    );
+}
+
+/// The commands (`SELECT`, `UID COPY`, ...) in the rawlogs Dovecot wrote into `dir`, each
+/// line `TIMESTAMP TAG COMMAND ...` of a `*.in` file; lines of a message being appended are
+/// read as commands too, which none of the test's messages looks like.
+fn commands_read(dir: &std::path::Path) -> Vec<String> {
+    let mut commands = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "in") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let words: Vec<String> = line.split_whitespace().map(str::to_uppercase).collect();
+            let command = match words.get(2..) {
+                Some([uid, command, ..]) if uid == "UID" => format!("UID {command}"),
+                Some([command, ..]) => command.clone(),
+                _ => continue,
+            };
+            commands.push(command);
+        }
+    }
+    assert!(
+        !commands.is_empty(),
+        "no rawlog in {}: {:?}",
+        dir.display(),
+        std::fs::read_dir(dir).unwrap().collect::<Vec<_>>()
+    );
+    commands
 }
 
 /// `tandem check` logs in and looks at the INBOX; with a wrong password it fails, naming the
@@ -614,73 +670,61 @@ async fn mail_is_read_over_implicit_tls_and_starttls() {
     }
 }
 
-/// With `tls = "starttls"`, a server that will not start TLS is refused: tandem never logs in
-/// over the plain connection. (A stand-in server: Dovecot with TLS on always offers STARTTLS.)
-#[tokio::test]
+/// With `tls = "starttls"`, a server that will not start TLS (a Dovecot with `ssl = no`,
+/// which offers no STARTTLS and answers it BAD) is refused: tandem never logs in over the
+/// plain connection, so the password is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_is_required_never_optional() {
-    use tandem::config::{Imap, TlsMode};
-    use tandem::inbound::Mailbox as _;
-    use tandem::inbound::imap::{Folders, ImapMailbox};
-    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let dovecot = Dovecot::start_with(
+        "ssl = no\n\
+         service imap-login {\n  inet_listener imaps {\n    port = 0\n  }\n}\n",
+    );
+    let account = dovecot.add_user();
+    let t = spawn(&dovecot, &account, Tls::Starttls).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tokio::spawn(async move {
-        let (socket, _) = listener.accept().await.unwrap();
-        let (read, mut write) = socket.into_split();
-        write
-            .write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] plain text only\r\n")
-            .await
-            .unwrap();
-        let mut lines = BufReader::new(read).lines();
-        let mut heard = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let tag = line.split(' ').next().unwrap_or("*").to_string();
-            heard.push(line);
-            let _ = write
-                .write_all(format!("{tag} BAD STARTTLS is not offered here\r\n").as_bytes())
-                .await;
-        }
-        heard
-    });
-
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pw"), "secret-password\n").unwrap();
-    let config = Imap {
-        host: "127.0.0.1".into(),
-        port: Some(port),
-        tls: TlsMode::Starttls,
-        username: "team".into(),
-        password_env: None,
-        password_file: Some(dir.path().join("pw")),
-        ca_file: None,
-        inbox: "INBOX".into(),
-        idle: true,
-        idle_renew: Duration::from_secs(60),
-        timeout: Duration::from_secs(10),
-    };
-    let folders = Folders {
-        processed: "Processed".into(),
-        attention: "Attention".into(),
-        quarantine: "Quarantine".into(),
-    };
-    let mailbox = ImapMailbox::new(&config, folders).unwrap();
-    let err = mailbox.check().await.unwrap_err();
+    let err = t.app.mailbox.check().await.unwrap_err();
     assert!(
         matches!(&err, InboundError::Refused { what, .. } if what == "STARTTLS"),
-        "{err:?}"
+        "{err:?}\nlog:\n{}",
+        dovecot.log()
     );
+    let output = t.tandem(&["check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("mail in"))
+        .unwrap_or_default();
     assert!(
-        err.to_string().contains("STARTTLS is not offered here"),
-        "{err}"
+        !output.status.success()
+            && line.starts_with("FAILED  mail in:")
+            && line.contains(&format!("localhost:{}", dovecot.imap_port))
+            && line.contains("refused STARTTLS"),
+        "{}",
+        describe(&output)
     );
-    drop(mailbox);
-    let heard = tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .expect("the connection was not closed")
-        .unwrap();
-    assert_eq!(heard.len(), 1, "{heard:?}");
-    assert!(heard[0].ends_with(" STARTTLS"), "{heard:?}");
+    drop(t);
+
+    // Dovecot writes its log a little late: a login of another user, made after tandem's
+    // attempts, is waited for; by then whatever those attempts logged is in the file too.
+    let witness = dovecot.add_user();
+    dovecot.session(&witness).await.logout().await.unwrap();
+    let login = |account: &Account| format!("user=<{}>", account.user);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dovecot.log().contains(&login(&witness)) {
+        assert!(
+            Instant::now() < deadline,
+            "the witness's login is not in the log:\n{}",
+            dovecot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // No login of the account, not even a failed one; tandem's two connections (the check
+    // above and `tandem check`) ended without one.
+    let log = dovecot.log();
+    assert!(
+        !log.contains(&login(&account)) && log.matches("(no auth attempts in ").count() >= 2,
+        "{log}"
+    );
 }
 
 /// `tandem quarantine show|release` and `tandem attention show|done` on an IMAP mailbox: the

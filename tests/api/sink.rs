@@ -2,26 +2,20 @@
 //! writes every message it accepts to a file. Faults are its own options (`-r` 4xx, `-f` 5xx,
 //! `-M` stop after N messages). A test that needs it and cannot start it fails, loudly.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::servers::free_port;
+
 pub struct SmtpSink {
     /// Where accepted messages land, one file each.
     dir: TempDir,
     pub port: u16,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl SmtpSink {
@@ -120,15 +114,23 @@ impl SmtpSink {
         arrived
     }
 
-    /// The config lines that point tandem at this sink.
+    /// The config lines that point tandem at this sink: `backend = "smtp"` and an
+    /// `[outbound.smtp]` table before `[engagements]`.
     pub fn config(&self, shipped: &str) -> String {
-        shipped.replace("backend = \"file\"", "backend = \"smtp\"").replace(
+        let edited = shipped.replace("backend = \"file\"", "backend = \"smtp\"").replace(
             "[engagements]",
             &format!(
                 "[outbound.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"10s\"\nsend_timeout = \"10s\"\n\n[engagements]",
                 self.port
             ),
-        )
+        );
+        // Whole lines: the shipped config names both in a comment.
+        assert!(
+            edited.lines().any(|l| l == "[outbound.smtp]")
+                && edited.lines().any(|l| l == "backend = \"smtp\""),
+            "the shipped config changed; SmtpSink::config cannot edit it:\n{shipped}"
+        );
+        edited
     }
 }
 
