@@ -440,24 +440,64 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints rows as left-aligned columns under a header.
+/// The most characters a table's cell shows; the rest is cut with "…" (`show` has all of it).
+/// A sender writes some of what tables list (an address, a description): a cell of 200 kB made
+/// the table's padding panic.
+const MAX_CELL: usize = 300;
+
+/// Prints rows as left-aligned columns under a header ([`table`]).
 fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    for line in table(header, rows).lines() {
+        println!("{line}");
+    }
+}
+
+/// Rows as left-aligned columns under a header, each cell cut to [`MAX_CELL`] characters.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let cut = |cell: &String| match cell.char_indices().nth(MAX_CELL) {
+        Some((end, _)) => format!("{}…", &cell[..end]),
+        None => cell.clone(),
+    };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(cut).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
+    let line = |cells: &[String]| {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        format!("{}\n", padded.join("  ").trim_end())
     };
-    line(header.iter().map(|h| h.to_string()).collect());
-    for row in rows {
-        line(row.clone());
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|row| line(row))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_cuts_long_cells_and_aligns_the_rest() {
+        let huge = "x".repeat(200_000);
+        let rows = vec![
+            vec!["1".to_string(), huge],
+            vec!["22".to_string(), "short".to_string()],
+        ];
+        let text = table(&["ID", "WHAT"], &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ID  WHAT");
+        assert_eq!(lines[1], format!("1   {}…", "x".repeat(MAX_CELL)));
+        assert_eq!(lines[2], "22  short");
     }
 }

@@ -410,7 +410,7 @@ fn clean(text: &str) -> String {
 }
 
 /// `text` cleaned and cut to `max` characters, the last of them "…" when cut.
-fn cut(text: &str, max: usize) -> String {
+pub(super) fn cut(text: &str, max: usize) -> String {
     let text = clean(text);
     if text.chars().count() <= max {
         return text;

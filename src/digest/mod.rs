@@ -202,6 +202,20 @@ struct FiledView {
     received: String,
 }
 
+impl FiledView {
+    /// A filed mail as the digest lists it, `received` when. A sender writes the address and
+    /// the subject, and the reason may quote them: each is cut ([`MAX_FIELD`]), where one 200 kB
+    /// address made the digest 200 kB larger.
+    fn of(row: &crate::store::digest::FiledRow, received: String, locale: Locale) -> Self {
+        FiledView {
+            from: chart::cut(row.from_addr.as_deref().unwrap_or("-"), MAX_FIELD),
+            subject: chart::cut(row.subject.as_deref().unwrap_or("-"), MAX_FIELD),
+            reason: chart::cut(&reasons::translate(&row.reason, locale), 2 * MAX_FIELD),
+            received,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct FailedView {
     id: i64,
@@ -282,6 +296,10 @@ fn at(config: &Config, when: DateTime<Utc>, locale: Locale) -> String {
 }
 
 /// The chart's data: the engagements with the most hours over its weeks.
+/// The most characters of a filed mail's sender and subject the digest shows (its reason, twice
+/// as many); `tandem quarantine show` has all of them.
+const MAX_FIELD: usize = 200;
+
 pub fn chart_of(figures: &Figures, locale: Locale) -> chart::Chart {
     let mut ranked: Vec<_> = figures
         .engagements
@@ -341,12 +359,7 @@ fn context(
     };
     let filed = |rows: &[crate::store::digest::FiledRow]| -> Vec<FiledView> {
         rows.iter()
-            .map(|r| FiledView {
-                from: r.from_addr.clone().unwrap_or_else(|| "-".into()),
-                subject: r.subject.clone().unwrap_or_else(|| "-".into()),
-                reason: reasons::translate(&r.reason, locale),
-                received: at(config, r.received_at, locale),
-            })
+            .map(|r| FiledView::of(r, at(config, r.received_at, locale), locale))
             .collect()
     };
     let health: Vec<HealthView> = figures
@@ -604,6 +617,30 @@ pub async fn queue(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filed_mail_is_listed_cut_to_size() {
+        let row = crate::store::digest::FiledRow {
+            from_addr: Some(format!("{}@spam.example", "x".repeat(200_000))),
+            subject: None,
+            reason: format!("unknown sender {}", "y".repeat(200_000)),
+            disposition: "quarantine".into(),
+            received_at: Utc::now(),
+        };
+        let view = FiledView::of(&row, "today".into(), Locale::En);
+        assert_eq!(view.from.chars().count(), MAX_FIELD);
+        assert!(view.from.ends_with('…'));
+        assert_eq!(view.subject, "-");
+        assert_eq!(view.reason.chars().count(), 2 * MAX_FIELD);
+        let short = crate::store::digest::FiledRow {
+            from_addr: Some("stranger@spam.example".into()),
+            ..row
+        };
+        assert_eq!(
+            FiledView::of(&short, "today".into(), Locale::En).from,
+            "stranger@spam.example"
+        );
+    }
 
     #[test]
     fn base64_of_bytes() {

@@ -78,6 +78,10 @@ pub struct Inline {
     pub data: Vec<u8>,
 }
 
+/// The longest Message-ID a mail is threaded under (RFC 5322 sets none; real ones are under
+/// 100 bytes).
+pub const MAX_THREAD_ID: usize = 250;
+
 impl Outgoing {
     /// A new mail from the agency to `to`, with a fresh Message-ID.
     pub fn new(
@@ -129,11 +133,14 @@ impl Outgoing {
         self
     }
 
-    /// Threads the mail under `parent` (its Message-ID and References).
+    /// Threads the mail under `parent` (its Message-ID and References). Ids longer than
+    /// [`MAX_THREAD_ID`] are left out: a sender's 1 MB Message-ID came back in a receipt's
+    /// `In-Reply-To` and `References`, a header line far over the 998 bytes SMTP takes.
     pub fn in_reply_to(mut self, parent_id: &str, parent_references: &[String]) -> Self {
-        self.in_reply_to = Some(parent_id.to_string());
-        self.references = parent_references.to_vec();
-        self.references.push(parent_id.to_string());
+        let fits = |id: &&String| id.len() <= MAX_THREAD_ID;
+        self.in_reply_to = Some(parent_id.to_string()).filter(|id| fits(&id));
+        self.references = parent_references.iter().filter(fits).cloned().collect();
+        self.references.extend(self.in_reply_to.clone());
         self
     }
 }
@@ -442,6 +449,36 @@ mod tests {
         assert_eq!(tokens_in(&reply_to), [token]);
         assert!(tokens_in("Re: [#short] a+b@c.de").is_empty());
         assert_ne!(new_token(), new_token());
+    }
+
+    #[test]
+    fn a_mail_is_not_threaded_under_a_huge_message_id() {
+        let from = Mailbox::parse("Example Agency <team@example.org>").unwrap();
+        let to = vec![Mailbox::parse("sam@va.example").unwrap()];
+        let rendered = Rendered {
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+        };
+        let mail = || {
+            Outgoing::new(
+                &from,
+                to.clone(),
+                rendered.clone(),
+                Locale::En,
+                AutoSubmitted::Replied,
+            )
+        };
+        let huge = format!("<{}@x.example>", "a".repeat(1_000_000));
+        let refs = vec!["<a@x.example>".to_string(), huge.clone()];
+        let threaded = mail().in_reply_to("<p@x.example>", &refs);
+        assert_eq!(threaded.in_reply_to.as_deref(), Some("<p@x.example>"));
+        assert_eq!(threaded.references, ["<a@x.example>", "<p@x.example>"]);
+        let under_huge = mail().in_reply_to(&huge, &refs);
+        assert_eq!(under_huge.in_reply_to, None);
+        assert_eq!(under_huge.references, ["<a@x.example>"]);
+        let raw = build(&under_huge, Utc::now()).unwrap();
+        assert!(raw.len() < 10_000, "{}", raw.len());
     }
 
     #[test]
