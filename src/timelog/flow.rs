@@ -564,14 +564,23 @@ struct ReceiptContext {
     agency: AgencyView,
     assistant_name: String,
     original_subject: String,
+    /// The first [`RECEIPT_LINES`] entries logged, and how many more there are.
     accepted: Vec<EntryView>,
+    accepted_more: usize,
     totals: Vec<TotalView>,
+    /// The first [`RECEIPT_LINES`] lines rejected, and how many more there are.
     rejected: Vec<RejectedView>,
+    rejected_more: usize,
     show_help: bool,
     help_examples: Vec<String>,
     several_clients: bool,
     tags: Vec<String>,
 }
+
+/// The most entries, and the most rejected lines, a receipt lists one by one; the rest it
+/// counts. A rejected line takes some 850 bytes of a receipt: a 2 MB time log of them was
+/// answered with 50 MB.
+const RECEIPT_LINES: usize = 200;
 
 #[derive(Debug, Serialize)]
 struct CancelledContext {
@@ -724,11 +733,14 @@ pub async fn apply(
         agency: compose.agency_view(),
         assistant_name: plan.assistant.name.clone(),
         original_subject,
-        accepted: entry_views(&plan.accepted),
+        accepted: entry_views(&plan.accepted[..plan.accepted.len().min(RECEIPT_LINES)]),
+        accepted_more: plan.accepted.len().saturating_sub(RECEIPT_LINES),
         totals,
+        rejected_more: plan.rejected.len().saturating_sub(RECEIPT_LINES),
         rejected: plan
             .rejected
             .iter()
+            .take(RECEIPT_LINES)
             .map(|r| RejectedView {
                 line: r.text.clone(),
                 reason: r.message.clone(),

@@ -417,6 +417,47 @@ async fn tomorrow_and_a_line_over_a_day_are_rejected_without_a_misleading_exampl
     assert_eq!(t.count("time_entry").await, 1);
 }
 
+/// A receipt lists 200 entries and 200 rejected lines at most, and counts the rest: a time log
+/// of thousands of lines was answered with a receipt of tens of megabytes. All are logged.
+#[tokio::test]
+async fn a_receipt_lists_the_first_lines_and_counts_the_rest() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    let mut body = String::new();
+    for n in 0..250 {
+        body.push_str(&format!(
+            "2026-11-23 1min task {n}\n2026-11-24 25h fair {n}\n"
+        ));
+    }
+    t.deliver(
+        "1.hours",
+        &message(
+            "Sam Lee <sam@va.example>",
+            "<many@va.example>",
+            "Hours",
+            "",
+            &body,
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry").await, 250);
+    let (_, text, raw) = last_sent(&t);
+    assert_eq!(text.matches("    task ").count(), 200, "{text}");
+    assert!(
+        text.contains("… and 50 more entries, all logged."),
+        "{text}"
+    );
+    assert_eq!(text.matches("“2026-11-24 25h fair ").count(), 200, "{text}");
+    assert!(
+        text.contains("… and 50 more lines that could not be logged."),
+        "{text}"
+    );
+    assert!(raw.len() < 600_000, "{} bytes", raw.len());
+}
+
 /// Mail from an assistant that holds no time log (a sick note) is for a person: no receipt.
 #[tokio::test]
 async fn a_note_without_hours_goes_to_a_person() {
