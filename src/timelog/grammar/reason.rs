@@ -49,10 +49,11 @@ impl Rejected {
     /// where it has a usable one. A missing or unusable date becomes today; a missing duration,
     /// or one over 24 hours, a sample (`26h` is not guessed to be 26 minutes).
     ///
-    /// A future date written as a date (`27.11.`) may be a slip of the finger or of the time
-    /// zone, and becomes today; `morgen`/`tomorrow` cannot be a slip, so the example keeps the
-    /// day it means (`2026-11-27`), to be sent once the work is done: today's date would log
-    /// tomorrow's work today.
+    /// A date written as a date for tomorrow (`27.11.`) may be a slip of the finger or of the
+    /// time zone, and becomes today; `morgen`/`tomorrow` cannot be a slip, nor can a date
+    /// further ahead (`10.12.2026`, a plan), so the example keeps the day meant
+    /// (`2026-11-27`), to be sent once the work is done: today's date would log future work
+    /// today.
     pub fn corrected_example(&self, ctx: &Context) -> String {
         let parts = Analysis::new(&self.text, ctx.day_first).resolve(false);
         let own_date = parts
@@ -65,7 +66,9 @@ impl Rejected {
             .as_ref()
             .is_some_and(|d| matches!(d.spec, DateSpec::DaysAhead(_)));
         let day = match &self.reason {
-            Reason::FutureDate { date } if ahead => *date,
+            Reason::FutureDate { date } if ahead || *date > ctx.today + chrono::Days::new(1) => {
+                *date
+            }
             Reason::NoDate | Reason::FutureDate { .. } => ctx.today,
             Reason::InvalidDate { .. } => parts
                 .date
@@ -195,7 +198,7 @@ mod tests {
                 Reason::FutureDate {
                     date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
                 },
-                "2026-11-26 2h #acme Rechnungen",
+                "2026-11-30 2h #acme Rechnungen",
             ),
             (
                 "31.02. 2h Rechnungen",
@@ -225,6 +228,20 @@ mod tests {
                     date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
                 },
                 "2026-11-27 2h Termine",
+            ),
+            (
+                "27.11. 2h Termine",
+                Reason::FutureDate {
+                    date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+                },
+                "2026-11-26 2h Termine",
+            ),
+            (
+                "10.12.2026 1h Vorbereitung",
+                Reason::FutureDate {
+                    date: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+                },
+                "2026-12-10 1h Vorbereitung",
             ),
             (
                 "Mo 0h Telefonate",
