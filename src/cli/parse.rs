@@ -88,9 +88,35 @@ pub async fn analyse(
     now: DateTime<Utc>,
     as_survey: bool,
 ) -> Result<Parsed, StoreError> {
-    let incoming = Incoming::parse_with(raw, &read_limits(&config.limits));
-    let (route, seen_before) = match pool {
-        Some(pool) => {
+    // As the reader: a message over the size limit, or too costly to read whole, is read from
+    // its header and quarantined.
+    let why = match u64::try_from(raw.len()).unwrap_or(u64::MAX) {
+        size if size > config.limits.message_bytes => {
+            Some(crate::inbound::too_large(size, config.limits.message_bytes))
+        }
+        _ => crate::inbound::message::too_costly(raw),
+    };
+    let read = match why {
+        Some(_) => crate::inbound::header_of(raw),
+        None => raw,
+    };
+    let mut incoming = Incoming::parse_with(read, &read_limits(&config.limits));
+    incoming.size = raw.len();
+    let (route, seen_before) = match (why, pool) {
+        (Some(why), pool) => {
+            let seen = match pool {
+                Some(pool) => {
+                    let mut conn = pool.acquire().await?;
+                    store::inbound::seen(&mut conn, &incoming.dedupe_key).await?
+                }
+                None => None,
+            };
+            (
+                Route::File(crate::tasks::reader::not_read(&why)),
+                seen.is_some(),
+            )
+        }
+        (None, Some(pool)) => {
             let mut conn = pool.acquire().await?;
             let seen = store::inbound::seen(&mut conn, &incoming.dedupe_key).await?;
             (
@@ -98,7 +124,7 @@ pub async fn analyse(
                 seen.is_some(),
             )
         }
-        None => (
+        (None, None) => (
             Route::File(classify(&incoming, &config.agency.from.email, None)),
             false,
         ),

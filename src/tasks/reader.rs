@@ -1017,6 +1017,7 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
         raw.truncate(crate::inbound::header_of(&raw).len());
         fetched.unread = Some(why);
     }
+    let read_only_header = fetched.unread.clone();
     let parsed = std::panic::catch_unwind(|| Incoming::parse_with(&raw, limits));
     let read = match parsed {
         Err(panic) => Err(Failed {
@@ -1025,19 +1026,14 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
             error: format!("reading the message failed: {}", panic_message(&*panic)),
         }),
         Ok(mut incoming) => {
-            let decided = fetched.unread.as_ref().map(|why| {
+            let decided = read_only_header.as_deref().map(|why| {
                 // Only the header (or nothing) was read: a key of its own when it has no
                 // Message-ID, since its hash covers only what was read.
                 if incoming.message_id.is_none() {
                     incoming.dedupe_key = unread_key.clone();
                 }
                 incoming.size = usize::try_from(fetched.size).unwrap_or(usize::MAX);
-                Decision {
-                    classification: Classification::Unrecognised,
-                    disposition: Disposition::Quarantine,
-                    reason: format!("not read: {why}"),
-                    authentication: None,
-                }
+                not_read(why)
             });
             Ok((incoming, decided))
         }
@@ -1046,6 +1042,17 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
         id: fetched.id,
         source,
         read,
+    }
+}
+
+/// The decision for a message read from its header only (over the size limit, or
+/// [`crate::inbound::message::too_costly`]): quarantined, saying why.
+pub fn not_read(why: &str) -> Decision {
+    Decision {
+        classification: Classification::Unrecognised,
+        disposition: Disposition::Quarantine,
+        reason: format!("not read: {why}"),
+        authentication: None,
     }
 }
 

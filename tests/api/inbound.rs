@@ -150,6 +150,18 @@ async fn a_mail_of_thousands_of_nested_messages_is_quarantined_and_holds_up_noth
         "{reason}"
     );
     assert_eq!(t.count("time_entry").await, 1);
+    // `tandem parse` reads it as the daemon did.
+    let file = t.dir.path().join("nested.eml");
+    std::fs::write(&file, &nested).unwrap();
+    let output = t.tandem(&["parse", file.to_str().unwrap(), "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(parsed["disposition"], "quarantine", "{parsed}");
+    assert_eq!(parsed["reason"].as_str(), Some(reason.as_str()), "{parsed}");
 }
 
 /// A drain over a Maildir fetches ahead too: the messages being recorded are left out of the
