@@ -89,8 +89,10 @@ impl Dovecot {
             .replace("backend = \"maildir\"", "backend = \"imap\"")
             .replace("poll_interval = \"5s\"", "poll_interval = \"1s\"")
             .replace("\n[outbound]", &format!("\n{table}\n[outbound]"));
+        // Whole lines: the shipped config names both in a comment.
         assert!(
-            edited.contains("[inbound.imap]") && edited.contains("backend = \"imap\""),
+            edited.lines().any(|l| l == "[inbound.imap]")
+                && edited.lines().any(|l| l == "backend = \"imap\""),
             "the shipped config changed; tandem_config cannot edit it:\n{text}"
         );
         edited
@@ -516,8 +518,10 @@ service submission-login {{
         let edited = text
             .replace("backend = \"file\"", "backend = \"smtp\"")
             .replace("\n[engagements]", &format!("\n{table}\n[engagements]"));
+        // Whole lines: the shipped config names both in a comment.
         assert!(
-            edited.contains("[outbound.smtp]") && edited.contains("backend = \"smtp\""),
+            edited.lines().any(|l| l == "[outbound.smtp]")
+                && edited.lines().any(|l| l == "backend = \"smtp\""),
             "the shipped config changed; Submission::tandem_config cannot edit it:\n{text}"
         );
         edited
