@@ -109,6 +109,15 @@ async fn answers(t: &TestApp) -> Vec<(String, String)> {
     .unwrap()
 }
 
+/// Delivers `raw`, whose Message-ID is `<id>`, as `file` and reads it: it must be read as a
+/// reply (`what` names the case in the failure).
+async fn read_reply(t: &TestApp, file: &str, raw: &[u8], id: &str, what: &str) {
+    t.deliver(file, raw);
+    t.app.reader().drain().await.unwrap();
+    let (classification, reason) = reason_of(t, &format!("<{id}>")).await;
+    assert_eq!(classification, "reply", "{what}: {reason}");
+}
+
 async fn reason_of(t: &TestApp, message_id: &str) -> (String, String) {
     tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_as("SELECT classification, reason FROM inbound_message WHERE message_id = $1")
@@ -227,10 +236,7 @@ async fn inline_partial_answers_name_what_is_missing() {
         let cut = String::from_utf8(raw.clone()).unwrap();
         let head = cut.split("\r\n\r\n").next().unwrap();
         raw = format!("{head}\r\n\r\n{body}").into_bytes();
-        t.deliver("inline.eml", &raw);
-        t.app.reader().drain().await.unwrap();
-        let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
-        assert_eq!(classification, "reply", "{path:?}: {reason}");
+        read_reply(&t, "inline.eml", &raw, &id, &format!("{path:?}")).await;
         assert_eq!(
             answers(&t).await,
             [
@@ -253,10 +259,7 @@ async fn inline_partial_answers_name_what_is_missing() {
         let thanks = sent_mail(&t, "survey_thanks").await;
         let id = format!("missing{n}@acme.example");
         let raw = reply("Anna Berg <anna@acme.example>", &thanks, path, &id, "2: 1");
-        t.deliver("missing.eml", &raw);
-        t.app.reader().drain().await.unwrap();
-        let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
-        assert_eq!(classification, "reply", "{path:?}: {reason}");
+        read_reply(&t, "missing.eml", &raw, &id, &format!("{path:?}")).await;
         assert_eq!(
             answers(&t).await,
             [
@@ -291,10 +294,7 @@ async fn unusable_answers_are_asked_for_once() {
         id,
         body,
     );
-    t.deliver("unusable.eml", &raw);
-    t.app.reader().drain().await.unwrap();
-    let (classification, reason) = reason_of(&t, &format!("<{id}>")).await;
-    assert_eq!(classification, "reply", "{reason}");
+    read_reply(&t, "unusable.eml", &raw, id, "unusable").await;
     let thanks = sent_mail(&t, "survey_thanks").await;
     for (number, times) in [(1, 1), (2, 1), (3, 0), (4, 1)] {
         let asked = thanks
