@@ -252,9 +252,9 @@ mod tests {
                 "nicht gelesen: zu groß (30000000 Bytes, die Grenze ist 26214400)",
             ),
             (
-                "not read: it may carry up to 23000 messages inside it, over the 100 read whole",
+                "not read: it may carry up to 23000 messages inside it, over the 1000 read whole",
                 "nicht gelesen: sie kann bis zu 23000 Nachrichten in sich tragen, mehr als die \
-                 100, die ganz gelesen werden",
+                 1000, die ganz gelesen werden",
             ),
             (
                 "time log: 2 entries accepted, 1 line rejected; sender not authenticated: \

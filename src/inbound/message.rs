@@ -327,8 +327,9 @@ fn auto_generated(message: &mail_parser::Message<'_>, from: Option<&str>) -> Opt
 /// The most messages one message may carry inside it (`message/rfc822` and `message/global`
 /// parts, a digest's parts) to be read whole: mail-parser keeps each as a message of its own,
 /// about 1.5 kB each, so 300,000 nested in a 9 MB mail took 440 MB. A forwarded mail or a
-/// digest carries a few.
-pub const MAX_NESTED_MESSAGES: usize = 100;
+/// digest carries a few; the count is of words a time log may hold too ("digest"), so the
+/// bound is far above any real mail's.
+pub const MAX_NESTED_MESSAGES: usize = 1000;
 
 /// The most pieces of split header parameters (RFC 2231: `filename*0*=...; filename*1*=...`)
 /// one message may have to be read whole: mail-parser joins each piece to the value so far,
