@@ -273,10 +273,15 @@ struct DigestContext {
     chart_text: String,
     attention_any: bool,
     low_scores: Vec<LowView>,
+    /// Each list of filed mail holds [`MAX_FILED`] at most; `..._more` counts the rest.
     quarantined: Vec<FiledView>,
+    quarantined_more: usize,
     unparseable: Vec<FiledView>,
+    unparseable_more: usize,
     for_a_person: Vec<FiledView>,
+    for_a_person_more: usize,
     unauthenticated: Vec<FiledView>,
+    unauthenticated_more: usize,
     failed_sends: Vec<FailedView>,
     hours_without_dpa: Vec<HoursView>,
     self_employment: Vec<DependenceView>,
@@ -296,6 +301,12 @@ fn at(config: &Config, when: DateTime<Utc>, locale: Locale) -> String {
 }
 
 /// The chart's data: the engagements with the most hours over its weeks.
+/// The most filed mails of each kind (quarantined, unreadable, for a person, unauthenticated)
+/// the digest lists; it counts the rest and names the command that lists them all. Anyone can
+/// write to the inbox: 10,000 strangers' mails made a 25 MB digest, over what mail servers
+/// take.
+const MAX_FILED: usize = 50;
+
 /// The most characters of a filed mail's sender and subject the digest shows (its reason, twice
 /// as many); `tandem quarantine show` has all of them.
 const MAX_FIELD: usize = 200;
@@ -359,9 +370,11 @@ fn context(
     };
     let filed = |rows: &[crate::store::digest::FiledRow]| -> Vec<FiledView> {
         rows.iter()
+            .take(MAX_FILED)
             .map(|r| FiledView::of(r, at(config, r.received_at, locale), locale))
             .collect()
     };
+    let more = |rows: &[crate::store::digest::FiledRow]| rows.len().saturating_sub(MAX_FILED);
     let health: Vec<HealthView> = figures
         .health
         .iter()
@@ -454,9 +467,13 @@ fn context(
             })
             .collect(),
         quarantined: filed(&figures.quarantined),
+        quarantined_more: more(&figures.quarantined),
         unparseable: filed(&figures.unparseable),
+        unparseable_more: more(&figures.unparseable),
         for_a_person: filed(&figures.for_a_person),
+        for_a_person_more: more(&figures.for_a_person),
         unauthenticated: filed(&figures.unauthenticated),
+        unauthenticated_more: more(&figures.unauthenticated),
         failed_sends: figures
             .failed_sends
             .iter()

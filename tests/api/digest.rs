@@ -503,6 +503,53 @@ async fn the_digest_renders_in_both_languages() {
     }
 }
 
+/// Anyone can write to the inbox: 60 strangers' mails in the week are listed 50, and the
+/// rest counted with the command that lists them all, in both parts.
+#[tokio::test]
+async fn the_digest_lists_fifty_filed_mails_of_a_kind_and_counts_the_rest() {
+    let t = spawn_app().await;
+    seed(&t).await;
+    for n in 0..60 {
+        tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| sqlx::query(
+            "INSERT INTO inbound_message (dedupe_key, from_addr, subject, source, \
+             classification, reason, disposition, size_bytes, received_at) \
+             VALUES ($1, $2, 'Win', 'seed', 'unrecognised', 'unknown sender', 'quarantine', 10, $3)",
+        )
+        .bind(format!("<flood{n}@spam.example>"))
+        .bind(format!("flood{n}@spam.example"))
+        .bind(at("2026-12-04T10:00:00Z"))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+    }
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let d = digest::render(
+        &mut conn,
+        &t.app.config,
+        &t.app.templates,
+        Week::parse(WEEK).unwrap(),
+        Locale::En,
+        now(),
+        ChartSrc::Cid,
+    )
+    .await
+    .unwrap();
+    // The seed's one stranger and 49 of the 60; 11 counted.
+    let text = &d.rendered.text;
+    assert_eq!(text.matches(", from flood").count(), 49, "{text}");
+    assert!(text.contains(", from stranger@spam.example"), "{text}");
+    assert!(
+        text.contains("… and 11 more: tandem quarantine list"),
+        "{text}"
+    );
+    assert!(
+        d.rendered.html.contains("… and 11 more:"),
+        "{}",
+        d.rendered.html
+    );
+}
+
 /// The mail: to the operator, HTML and text, the chart inline (`cid:`), auto-generated; and
 /// `digest --preview` and `--send` from the command line.
 #[tokio::test]
