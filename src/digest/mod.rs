@@ -300,7 +300,6 @@ fn at(config: &Config, when: DateTime<Utc>, locale: Locale) -> String {
     )
 }
 
-/// The chart's data: the engagements with the most hours over its weeks.
 /// The most filed mails of each kind (quarantined, unreadable, for a person, unauthenticated)
 /// the digest lists; it counts the rest and names the command that lists them all. Anyone can
 /// write to the inbox: 10,000 strangers' mails made a 25 MB digest, over what mail servers
@@ -311,6 +310,7 @@ const MAX_FILED: usize = 50;
 /// as many); `tandem quarantine show` has all of them.
 const MAX_FIELD: usize = 200;
 
+/// The chart's data: the engagements with the most hours over its weeks.
 pub fn chart_of(figures: &Figures, locale: Locale) -> chart::Chart {
     let mut ranked: Vec<_> = figures
         .engagements
@@ -516,7 +516,7 @@ fn context(
             .map(|t| TimesheetView {
                 engagement: names(t.engagement_id),
                 engagement_id: t.engagement_id,
-                month: crate::timesheet::flow::month_label(&t.month, locale),
+                month: crate::timesheet::month_label(&t.month, locale),
                 month_key: t.month.clone(),
                 disputed: t.status == "disputed",
                 sent: format_date(

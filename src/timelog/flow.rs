@@ -77,11 +77,7 @@ impl Reason {
         let month_names = |months: &str| {
             months
                 .split(", ")
-                .map(|m| {
-                    let named = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                        .map(|d| crate::format::format_month(d.year(), d.month(), locale));
-                    named.unwrap_or_else(|_| m.to_string())
-                })
+                .map(|m| crate::timesheet::month_label(m, locale))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -4,14 +4,14 @@
 //! engagement; anything else marks the month disputed and alerts the operator at once with
 //! the client's words). Transaction scripts: the caller owns the transaction.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{amount, month_days};
+use super::{amount, month_days, month_label};
 use crate::compose::{AgencyView, Composer, MailError};
 use crate::domain::TimesheetLine;
 use crate::format::hours_minutes;
-use crate::format::{format_date, format_day, format_money, format_month};
+use crate::format::{format_date, format_day, format_money};
 use crate::inbound::message::Received;
 use crate::outbound::{self, Attachment, AutoSubmitted};
 use crate::recipients::{People, Recipient};
@@ -65,14 +65,6 @@ pub async fn sheet(
         amount_cents: amount(minutes, e.hourly_rate_cents),
         hourly_rate_cents: e.hourly_rate_cents,
     }))
-}
-
-/// The month's name in `locale` (`November 2026`).
-pub fn month_label(month: &str, locale: crate::domain::Locale) -> String {
-    match month_days(month) {
-        Some((first, _)) => format_month(first.year(), first.month(), locale),
-        None => month.to_string(),
-    }
 }
 
 #[derive(Debug, Serialize)]

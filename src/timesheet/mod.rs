@@ -25,6 +25,15 @@ pub fn month_days(month: &str) -> Option<(NaiveDate, NaiveDate)> {
     Some((first, next.pred_opt()?))
 }
 
+/// The month (`YYYY-MM`) by name in `locale` (`November 2026`); as written when it is none.
+pub fn month_label(month: &str, locale: crate::domain::Locale) -> String {
+    use chrono::Datelike as _;
+    match month_days(month) {
+        Some((first, _)) => crate::format::format_month(first.year(), first.month(), locale),
+        None => month.to_string(),
+    }
+}
+
 /// The natural key of the first timesheet of a month, and of its `n`th send (`n` > 1: sent
 /// again by the operator).
 pub fn key(engagement_id: i64, month: &str, n: i64) -> String {
