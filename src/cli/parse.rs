@@ -102,32 +102,20 @@ pub async fn analyse(
     };
     let mut incoming = Incoming::parse_with(read, &read_limits(&config.limits));
     incoming.size = raw.len();
-    let (route, seen_before) = match (why, pool) {
-        (Some(why), pool) => {
-            let seen = match pool {
-                Some(pool) => {
-                    let mut conn = pool.acquire().await?;
-                    store::inbound::seen(&mut conn, &incoming.dedupe_key).await?
-                }
-                None => None,
-            };
-            (
-                Route::File(crate::tasks::reader::not_read(&why)),
-                seen.is_some(),
-            )
-        }
-        (None, Some(pool)) => {
-            let mut conn = pool.acquire().await?;
-            let seen = store::inbound::seen(&mut conn, &incoming.dedupe_key).await?;
-            (
-                route(&mut conn, &mut Default::default(), config, &incoming, now).await?,
-                seen.is_some(),
-            )
-        }
-        (None, None) => (
-            Route::File(classify(&incoming, &config.agency.from.email, None)),
-            false,
-        ),
+    let mut conn = match pool {
+        Some(pool) => Some(pool.acquire().await?),
+        None => None,
+    };
+    let seen_before = match conn.as_mut() {
+        Some(conn) => store::inbound::seen(conn, &incoming.dedupe_key)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let route = match (why, conn.as_mut()) {
+        (Some(why), _) => Route::File(crate::tasks::reader::not_read(&why)),
+        (None, Some(conn)) => route(conn, &mut Default::default(), config, &incoming, now).await?,
+        (None, None) => Route::File(classify(&incoming, &config.agency.from.email, None)),
     };
     let decision = route.decision().clone();
     let mut answers: Vec<ParsedAnswer> = match route.answers() {

@@ -415,14 +415,7 @@ impl<'x> Shallow<'x> {
 
 impl Drop for Shallow<'_> {
     fn drop(&mut self) {
-        let message = std::mem::take(&mut self.0.parts);
-        let mut cut = Vec::new();
-        for mut part in message {
-            if let mail_parser::PartType::Message(inner) = std::mem::take(&mut part.body) {
-                cut.push(inner);
-            }
-        }
-        drop_flat(cut);
+        drop_flat(vec![std::mem::take(&mut self.0)]);
     }
 }
 

@@ -1006,7 +1006,8 @@ pub fn read_limits(limits: &Limits) -> ReadLimits {
 }
 
 /// Reads one fetched message: parses it within `limits`. A message whose parse panics fails
-/// alone; one only partly fetched (over a size limit) is to be recorded and quarantined.
+/// alone; one only partly fetched (over a size limit), or read from its header only as too
+/// costly to read whole, is to be recorded and quarantined.
 fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
     let source = format!("{describe}: {}", fetched.id);
     let unread_key = format!("unread:{source}");
@@ -1017,7 +1018,6 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
         raw.truncate(crate::inbound::header_of(&raw).len());
         fetched.unread = Some(why);
     }
-    let read_only_header = fetched.unread.clone();
     let parsed = std::panic::catch_unwind(|| Incoming::parse_with(&raw, limits));
     let read = match parsed {
         Err(panic) => Err(Failed {
@@ -1026,7 +1026,7 @@ fn read(mut fetched: Fetched, describe: &str, limits: &ReadLimits) -> Read {
             error: format!("reading the message failed: {}", panic_message(&*panic)),
         }),
         Ok(mut incoming) => {
-            let decided = read_only_header.as_deref().map(|why| {
+            let decided = fetched.unread.as_deref().map(|why| {
                 // Only the header (or nothing) was read: a key of its own when it has no
                 // Message-ID, since its hash covers only what was read.
                 if incoming.message_id.is_none() {
