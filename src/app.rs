@@ -322,6 +322,7 @@ impl App {
             pool: self.pool.clone(),
             clock: self.clock.clone(),
             transport: self.transport.clone(),
+            templates: self.templates.clone(),
             settings: self.config.outbound.clone(),
             idle: self.config.inbound.poll_interval,
             wake: self.outbox_wake.clone(),
@@ -440,16 +441,12 @@ impl App {
     ) -> Result<privacy::Exported, privacy::PrivacyError> {
         let mut conn = store::acquire(&self.pool).await?;
         let now = self.clock.now();
-        privacy::export(
-            &mut conn,
-            self.mailbox.as_ref(),
-            self.delivered_dir(),
-            subject,
-            dir,
-            now,
-            progress,
-        )
-        .await
+        let sources = privacy::MailSources {
+            mailbox: self.mailbox.as_ref(),
+            delivered: self.delivered_dir(),
+            templates: &self.templates,
+        };
+        privacy::export(&mut conn, sources, subject, dir, now, progress).await
     }
 
     /// `tandem privacy erase`: the person's rows in one transaction, then the mail that names

@@ -120,6 +120,33 @@ impl Composer {
             None => mail,
         })
     }
+
+    /// [`Composer::answer`] as a draft (`outbound::draft`): the mail's head with its subject
+    /// rendered, and the context it is rendered with when it is sent.
+    pub fn answer_draft(
+        &self,
+        to: &Recipient,
+        name: &str,
+        context: &impl Serialize,
+        incoming: &Incoming,
+    ) -> Result<(Outgoing, serde_json::Value), TemplateError> {
+        let context = serde_json::to_value(context).map_err(|e| TemplateError::Render {
+            name: name.to_string(),
+            locale: to.locale,
+            message: e.to_string(),
+        })?;
+        let rendered = Rendered {
+            subject: self.templates.render_subject(to.locale, name, &context)?,
+            text: String::new(),
+            html: String::new(),
+        };
+        let mail = self.wrap(to, rendered, AutoSubmitted::Replied);
+        let mail = match &incoming.message_id {
+            Some(parent) => mail.in_reply_to(parent, &incoming.references),
+            None => mail,
+        };
+        Ok((mail, context))
+    }
 }
 
 /// `agency` in every template's context.

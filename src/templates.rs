@@ -466,6 +466,29 @@ impl Templates {
         &self.dir
     }
 
+    /// The subject of the mail `name` in `locale` alone, folded onto one line as
+    /// [`Templates::render`] folds it: what a draft stores (`outbound::draft`), whose text and
+    /// HTML are rendered when it is sent.
+    pub fn render_subject(
+        &self,
+        locale: Locale,
+        name: &str,
+        context: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
+        let keys = Part::ALL.map(|part| key(locale, name, part));
+        self.ensure_compiled(&keys)?;
+        let registries = self.registries.read().unwrap_or_else(|e| e.into_inner());
+        let subject = registries
+            .of(Part::Subject)
+            .render(&keys[0], context)
+            .map_err(|e| TemplateError::Render {
+                name: name.to_string(),
+                locale,
+                message: e.to_string(),
+            })?;
+        Ok(subject.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
     /// Renders the mail `name` in `locale`. The subject is folded onto one line.
     pub fn render(
         &self,

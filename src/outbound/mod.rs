@@ -1,10 +1,13 @@
 //! Mail out: building messages, queueing them in the outbox, and the transports that deliver them.
 //!
 //! Nothing is sent directly: a flow renders its mail with [`message::build`] and writes it to
-//! the outbox in its own transaction ([`enqueue`]); the outbox worker (`tasks::outbox`) delivers
-//! rows through a [`Transport`]. This module and `inbound/` are the only ones that touch the
+//! the outbox in its own transaction ([`enqueue`]), or queues it as a draft rendered and built
+//! when it is sent ([`enqueue_draft`], the reader's receipts); the outbox worker
+//! (`tasks::outbox`) writes drafts out ([`draft::write_out`]) and delivers rows through a
+//! [`Transport`]. This module and `inbound/` are the only ones that touch the
 //! outside.
 
+pub mod draft;
 pub mod file;
 pub mod message;
 pub mod smtp;
@@ -89,87 +92,56 @@ pub async fn enqueue_about(
     mail: &Outgoing,
     now: DateTime<Utc>,
 ) -> Result<bool, OutboundError> {
-    let about = About {
-        natural_key,
-        kind,
+    let raw = message::build(mail, now)?;
+    let recipients = recipients(mail);
+    let row = store::outbox::NewOutbound {
         engagement_id,
         survey_id,
+        ..row_of(natural_key, kind, mail, &recipients, &raw)
     };
-    write(conn, &about, mail, now, false).await
+    Ok(store::outbox::enqueue(conn, &row, now).await?)
 }
 
-/// [`enqueue`] for a mail whose natural key no row can have yet, as it names a row this
-/// transaction wrote (a receipt, by the message it answers): in a transaction that keeps its
-/// rows to write them together, kept with them.
-pub async fn enqueue_new(
+/// [`enqueue`] for a draft ([`draft::Draft`]: rendered and built when it is sent) whose natural
+/// key no row can have yet, as it names a row this transaction wrote (a receipt, by the message
+/// it answers): in a transaction that keeps its rows to write them together, kept with them.
+pub async fn enqueue_draft(
     conn: &mut Conn,
     natural_key: &str,
     kind: &str,
-    engagement_id: Option<i64>,
     mail: &Outgoing,
-    now: DateTime<Utc>,
+    draft: &draft::Draft,
 ) -> Result<(), OutboundError> {
-    let about = About {
-        natural_key,
-        kind,
-        engagement_id,
-        survey_id: None,
-    };
-    write(conn, &about, mail, now, true).await.map(drop)
+    let raw = draft.to_bytes();
+    let recipients = recipients(mail);
+    let row = row_of(natural_key, kind, mail, &recipients, &raw);
+    Ok(store::outbox::enqueue_new(conn, &row, draft.queued_at()).await?)
 }
 
-/// What a queued mail is about: its row's keys.
-struct About<'a> {
+/// The addresses `mail` goes to, as its row lists them.
+fn recipients(mail: &Outgoing) -> String {
+    let to: Vec<&str> = mail.to.iter().map(|m| m.email.as_str()).collect();
+    to.join(", ")
+}
+
+/// The row of `mail`, about no engagement or survey, with its stored message `raw`.
+fn row_of<'a>(
     natural_key: &'a str,
     kind: &'a str,
-    engagement_id: Option<i64>,
-    survey_id: Option<i64>,
-}
-
-/// Builds `mail` and writes its row ([`store::outbox::enqueue_new`] when its key is `new`). A
-/// new row in a transaction that writes later has its message built on another CPU
-/// ([`crate::runtime::for_cpu_work`]) while the transaction goes on.
-async fn write(
-    conn: &mut Conn,
-    about: &About<'_>,
-    mail: &Outgoing,
-    now: DateTime<Utc>,
-    new: bool,
-) -> Result<bool, OutboundError> {
-    let building = (new && conn.writes_later()).then(|| {
-        let mail = mail.clone();
-        crate::runtime::for_cpu_work()
-            .spawn(async move { message::build(&mail, now).map_err(|e| e.to_string()) })
-    });
-    let raw = match building {
-        Some(_) => Vec::new(),
-        None => message::build(mail, now)?,
-    };
-    let recipients = mail
-        .to
-        .iter()
-        .map(|m| m.email.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let row = store::outbox::NewOutbound {
-        natural_key: about.natural_key,
+    mail: &'a Outgoing,
+    recipients: &'a str,
+    raw: &'a [u8],
+) -> store::outbox::NewOutbound<'a> {
+    store::outbox::NewOutbound {
+        natural_key,
         message_id: &mail.message_id,
-        kind: about.kind,
-        engagement_id: about.engagement_id,
-        recipient: &recipients,
+        kind,
+        engagement_id: None,
+        recipient: recipients,
         subject: &mail.subject,
         token: mail.token.as_deref(),
-        survey_id: about.survey_id,
-        raw: &raw,
+        survey_id: None,
+        raw,
         follows: &mail.references,
-    };
-    if let Some(building) = building {
-        store::outbox::enqueue_new_building(conn, &row, building, now).await?;
-        return Ok(true);
     }
-    if new {
-        store::outbox::enqueue_new(conn, &row, now).await?;
-        return Ok(true);
-    }
-    Ok(store::outbox::enqueue(conn, &row, now).await?)
 }

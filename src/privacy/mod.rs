@@ -10,6 +10,7 @@
 
 pub mod report;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -17,8 +18,10 @@ use serde_json::{Map, Value as Json};
 
 use crate::inbound::message::mentions;
 use crate::inbound::{Filed, InboundError, Mailbox};
+use crate::outbound::draft;
 use crate::store::privacy::{self, Erased, Found, Subject};
 use crate::store::{Conn, StoreError};
+use crate::templates::Templates;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrivacyError {
@@ -79,11 +82,18 @@ pub fn delivered_mentioning(
     Ok(out)
 }
 
+/// Where an export finds mail beside the database: the mailbox's folders, the file
+/// transport's folder, and the templates that write out a stored draft.
+pub struct MailSources<'a> {
+    pub mailbox: &'a dyn Mailbox,
+    pub delivered: Option<&'a Path>,
+    pub templates: &'a Templates,
+}
+
 /// Writes everything stored about `subject` into `dir` (created; it must be empty or new).
 pub async fn export(
     conn: &mut Conn,
-    mailbox: &dyn Mailbox,
-    delivered: Option<&Path>,
+    sources: MailSources<'_>,
     subject: &Subject,
     dir: &Path,
     now: chrono::DateTime<chrono::Utc>,
@@ -97,6 +107,11 @@ pub async fn export(
     }
     let found = privacy::gather(conn, subject).await?;
     let needles = subject.needles();
+    let MailSources {
+        mailbox,
+        delivered,
+        templates,
+    } = sources;
     let filed = mailbox.filed_mentioning(&needles).await?;
     let files = match delivered {
         Some(path) => delivered_mentioning(path, &needles)?,
@@ -141,7 +156,13 @@ pub async fn export(
         mail.push(serde_json::json!({"folder": "delivered", "file": name}));
     }
     for file in &found.files {
-        write(&file.name, &file.bytes)?;
+        // A draft is written out as the message it becomes when it is sent.
+        let bytes = match file.message {
+            true => draft::write_out(&file.bytes, templates)
+                .map_err(|e| PrivacyError::Refused(format!("{}: {e}", file.name)))?,
+            false => Cow::Borrowed(&file.bytes[..]),
+        };
+        write(&file.name, &bytes)?;
     }
     let data = serde_json::json!({
         "exported_at": now.to_rfc3339(),
@@ -298,7 +319,12 @@ pub async fn erase_rows(
         };
         after = *last;
         for (id, _, raw) in &chunk {
-            if mentions(raw, &needles) {
+            // A draft names people in its JSON, where a quote or a backslash is escaped.
+            let named = match draft::strings(raw) {
+                Some(strings) => mentions(strings.as_bytes(), &needles),
+                None => mentions(raw, &needles),
+            };
+            if named {
                 privacy::forget_raw(tx, *id, "not sent: it named a person who was erased").await?;
                 dropped += 1;
             }

@@ -3,9 +3,7 @@
 //! write them together, in multi-row `INSERT`s (on PostgreSQL in one round trip), before the
 //! transaction's next statement or at its commit. So whatever the transaction reads, it reads
 //! after them, as if each had been written as it came; a row that fails to be written fails
-//! that next statement (the reader then does its slice again, a row at a time). On SQLite the
-//! message of a receipt still being built waits for a later write, at the latest the one before
-//! the commit ([`Conn::flush`]).
+//! that next statement (the reader then does its slice again, a row at a time).
 //!
 //! Their ids are taken beforehand, as the rows that name them need them: on SQLite, where this
 //! transaction holds the one write lock, the ids after the highest the table has (read again
@@ -36,9 +34,6 @@ pub(super) struct Later {
     submissions: Vec<timelog::LaterSubmission>,
     entries: Vec<timelog::LaterEntry>,
     outbox: Vec<outbox::Row>,
-    /// SQLite: rows of `outbox` written whose messages (`outbox_raw`) are not, as they were
-    /// still being built: written by a later write once built, and all by [`Conn::flush`].
-    messages: Vec<outbox::Row>,
     /// SQLite: the next id of each table, while no other statement ran since they were read.
     next: Option<[i64; 3]>,
     /// PostgreSQL: ids taken from each table's sequence and not used yet (used from the end).
@@ -51,7 +46,6 @@ impl Later {
             && self.submissions.is_empty()
             && self.entries.is_empty()
             && self.outbox.is_empty()
-            && self.messages.is_empty()
     }
 
     /// Whether a table's rows are as many as one statement takes.
@@ -72,12 +66,8 @@ impl Later {
     /// up to [`PIECE`]), each a statement the driver keeps prepared: a text written afresh for
     /// each number of rows was parsed at every write, 5 % of the daemon's CPU on 2,000 time logs
     /// (on a thread of its own, each statement is a round trip of microseconds). On PostgreSQL,
-    /// one statement in one round trip, kept prepared ([`KEPT_ON_POSTGRES`]). On SQLite a
-    /// receipt still being built on the second CPU has its row written and its message kept,
-    /// unless `all` (before the commit): no statement of the transaction reads `outbox_raw`, and
-    /// the reader goes on instead of waiting for the build of the receipt it has just kept. On
-    /// PostgreSQL the receipts are waited for first.
-    async fn write(&mut self, driver: Driver<'_>, all: bool) -> Result<(), sqlx::Error> {
+    /// one statement in one round trip, kept prepared ([`KEPT_ON_POSTGRES`]).
+    async fn write(&mut self, driver: Driver<'_>) -> Result<(), sqlx::Error> {
         if self.is_empty() {
             return Ok(());
         }
@@ -86,7 +76,6 @@ impl Later {
             submissions,
             entries,
             outbox,
-            messages,
             ..
         } = self;
         match driver {
@@ -112,28 +101,13 @@ impl Later {
                     outbox::push_rows!(query, rows, true, Backend::Sqlite);
                     query.build().execute(&mut *c).await?;
                 }
-                messages.append(outbox);
-                let mut built = Vec::with_capacity(messages.len());
-                let mut building = Vec::new();
-                for mut row in messages.drain(..) {
-                    if all || row.is_built() {
-                        row.built().await?;
-                        built.push(row);
-                    } else {
-                        building.push(row);
-                    }
-                }
-                *messages = building;
-                for rows in pieces(&built) {
+                for rows in pieces(outbox) {
                     let mut query = Builder::new("");
                     push_raw!(query, rows);
                     query.build().execute(&mut *c).await?;
                 }
             }
             Driver::Postgres(c) => {
-                for row in outbox.iter_mut() {
-                    row.built().await?;
-                }
                 kept_on_postgres(inbound, submissions, entries, outbox)
                     .execute(c)
                     .await?;
@@ -281,9 +255,9 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes the rows kept to be written later, if any, with every message (before a commit).
+    /// Writes the rows kept to be written later, if any (before a commit).
     pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        self.write_kept(true).await
+        self.write_kept().await
     }
 
     /// The driver's connection, once the rows kept are written: what every statement runs on
@@ -291,16 +265,15 @@ impl Conn {
     /// next ids are read again after it.
     #[doc(hidden)]
     pub async fn ready(&mut self) -> Result<Driver<'_>, sqlx::Error> {
-        self.write_kept(false).await?;
+        self.write_kept().await?;
         Ok(self.driver())
     }
 
-    /// Writes the rows kept, if any ([`Later::write`]; `all`: every message too, waiting for
-    /// those still being built), and forgets the next ids.
-    async fn write_kept(&mut self, all: bool) -> Result<(), sqlx::Error> {
+    /// Writes the rows kept, if any ([`Later::write`]), and forgets the next ids.
+    async fn write_kept(&mut self) -> Result<(), sqlx::Error> {
         let Conn { link, later } = self;
         if let Some(later) = later {
-            later.write(super::driver_of(link), all).await?;
+            later.write(super::driver_of(link)).await?;
             later.next = None;
         }
         Ok(())

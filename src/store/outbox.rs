@@ -25,16 +25,12 @@ pub struct NewOutbound<'a> {
     pub token: Option<&'a str>,
     /// The survey a survey mail (or its reminder) asks, so its answer finds it.
     pub survey_id: Option<i64>,
-    /// The complete RFC 5322 message.
+    /// The complete RFC 5322 message, or a draft of it (`outbound::draft`).
     pub raw: &'a [u8],
     /// The Message-IDs of the thread this mail continues (its References): while one of them
     /// is a row still unsent, this one waits for it.
     pub follows: &'a [String],
 }
-
-/// A message being built on another CPU (`runtime::for_cpu_work`): its bytes, or why building
-/// it failed.
-pub type Building = tokio::task::JoinHandle<Result<Vec<u8>, String>>;
 
 /// A row of `outbox` to write, owned, with its message: what [`enqueue`] writes at once, and a
 /// transaction that writes later keeps (with the id taken for it).
@@ -50,36 +46,8 @@ pub(super) struct Row {
     pub(super) token: Option<String>,
     pub(super) survey_id: Option<i64>,
     pub(super) raw: Vec<u8>,
-    /// The message while it is built: `raw` once the row is written.
-    pub(super) building: Option<Building>,
     pub(super) follows: Vec<String>,
     pub(super) created_at: DateTime<Utc>,
-}
-
-impl Row {
-    /// Whether its message is there, or built and waiting to be taken ([`Row::built`] returns
-    /// at once).
-    pub(super) fn is_built(&self) -> bool {
-        self.building.as_ref().is_none_or(|b| b.is_finished())
-    }
-
-    /// Waits for the message of a row kept while it was built.
-    pub(super) async fn built(&mut self) -> Result<(), sqlx::Error> {
-        if let Some(building) = self.building.take() {
-            self.raw = built(building).await?;
-        }
-        Ok(())
-    }
-}
-
-/// The bytes of a message built elsewhere; a build that failed fails the statement that was to
-/// write it.
-async fn built(building: Building) -> Result<Vec<u8>, sqlx::Error> {
-    building
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|built| built)
-        .map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
 impl NewOutbound<'_> {
@@ -96,7 +64,6 @@ impl NewOutbound<'_> {
             token: self.token.map(str::to_string),
             survey_id: self.survey_id,
             raw: self.raw.to_vec(),
-            building: None,
             follows: self.follows.to_vec(),
             created_at: now,
         }
@@ -254,26 +221,6 @@ pub async fn enqueue_new(
     new: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    keep_new(conn, new, None, now).await
-}
-
-/// [`enqueue_new`] for a message still `building` (`new.raw` is not read): a row kept waits for
-/// it only when it is written, so the transaction goes on meanwhile.
-pub async fn enqueue_new_building(
-    conn: &mut Conn,
-    new: &NewOutbound<'_>,
-    building: Building,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    keep_new(conn, new, Some(building), now).await
-}
-
-async fn keep_new(
-    conn: &mut Conn,
-    new: &NewOutbound<'_>,
-    building: Option<Building>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
     if conn
         .later()
         .is_some_and(|later| later.follows_kept(new.follows))
@@ -281,20 +228,10 @@ async fn keep_new(
         conn.flush().await?;
     }
     match conn.later_id(Table::Outbox).await? {
-        Some((id, later)) => {
-            let mut row = new.row(id, now);
-            row.building = building;
-            later.outbox(row);
+        Some((id, later)) => later.outbox(new.row(id, now)),
+        None => {
+            enqueue(conn, new, now).await?;
         }
-        None => match building {
-            Some(building) => {
-                let raw = built(building).await?;
-                enqueue(conn, &NewOutbound { raw: &raw, ..*new }, now).await?;
-            }
-            None => {
-                enqueue(conn, new, now).await?;
-            }
-        },
     }
     Ok(())
 }

@@ -216,6 +216,9 @@ pub struct File {
     /// The name in the export (`outbox-12.eml`, `document-3-nda.pdf`).
     pub name: String,
     pub bytes: Vec<u8>,
+    /// Whether it is a stored message of the outbox (`outbox_raw`), which may be a draft
+    /// (`outbound::draft`).
+    pub message: bool,
 }
 
 /// Everything stored about one person.
@@ -333,7 +336,12 @@ pub async fn gather(conn: &mut Conn, subject: &Subject) -> Result<Found, StoreEr
                 if let Value::Bytes(Some(bytes)) = value {
                     let name = file_name(table, &row, bytes.len());
                     row.insert(format!("{column}_file"), Json::String(name.clone()));
-                    found.files.push(File { name, bytes });
+                    let message = table == "outbox_raw";
+                    found.files.push(File {
+                        name,
+                        bytes,
+                        message,
+                    });
                 } else {
                     row.insert(column.to_string(), json(value));
                 }

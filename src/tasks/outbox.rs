@@ -21,9 +21,10 @@ use super::{Event, Health, Shutdown, WriteTurns, wait_for_event};
 use crate::clock::Clock;
 use crate::config::Outbound;
 use crate::metrics::{Metrics, SendFailure};
-use crate::outbound::{Envelope, SendError, Transport};
+use crate::outbound::{Envelope, SendError, Transport, draft};
 use crate::store::journal::Journal;
 use crate::store::{self, Pool, StoreError};
+use crate::templates::Templates;
 
 /// The task that delivers queued mail.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct OutboxWorker {
     pub clock: Arc<dyn Clock>,
     /// Where mail is delivered.
     pub transport: Arc<dyn Transport>,
+    /// What drafts are written out with (`outbound::draft`), on the sends' CPU.
+    pub templates: Arc<Templates>,
     /// The lease, the attempts and the backoff (`[outbound]`).
     pub settings: Outbound,
     /// How long to sleep when nothing is due and nothing is queued (`[inbound] poll_interval`).
@@ -122,7 +125,7 @@ impl OutboxWorker {
         let Some(row) = self.claim(1, false).await?.pop() else {
             return Ok(Step::Idle);
         };
-        let (sent, _) = send(self.transport.as_ref(), row).await;
+        let (sent, _) = send(self.transport.as_ref(), &self.templates, row).await;
         let step = self.settle(vec![sent]).await?.remove(0);
         self.fold_journal().await;
         Ok(step)
@@ -414,7 +417,9 @@ impl OutboxWorker {
                             continue;
                         }
                         let transport = Arc::clone(&self.transport);
-                        let sending = async move { send(transport.as_ref(), row).await };
+                        let templates = Arc::clone(&self.templates);
+                        let sending =
+                            async move { send(transport.as_ref(), &templates, row).await };
                         in_flight.spawn_on(sending, &cpu_work);
                     }
                 } else {
@@ -603,16 +608,26 @@ impl OutboxWorker {
     }
 }
 
-/// Sends one claimed row; returns how it ended and how long it took.
-async fn send(transport: &dyn Transport, row: store::outbox::Claimed) -> (Sent, Duration) {
+/// Sends one claimed row, a draft written out first; returns how it ended and how long it
+/// took. A draft that cannot be written out (its template fails) is a permanent failure.
+async fn send(
+    transport: &dyn Transport,
+    templates: &Templates,
+    row: store::outbox::Claimed,
+) -> (Sent, Duration) {
     let started = std::time::Instant::now();
-    let envelope = Envelope {
-        outbox_id: row.id,
-        message_id: &row.message_id,
-        recipient: &row.recipient,
-        raw: &row.raw,
+    let result = match draft::write_out(&row.raw, templates) {
+        Ok(raw) => {
+            let envelope = Envelope {
+                outbox_id: row.id,
+                message_id: &row.message_id,
+                recipient: &row.recipient,
+                raw: &raw,
+            };
+            transport.send(&envelope).await
+        }
+        Err(e) => Err(SendError::Permanent(e.to_string())),
     };
-    let result = transport.send(&envelope).await;
     ((row, result), started.elapsed())
 }
 

@@ -756,18 +756,19 @@ pub async fn apply(
             .map(|e| e.client_tag.clone())
             .collect(),
     };
-    let mail = compose
-        .answer(&to, "hours_receipt", &context, incoming)?
-        .expecting_reply_with(token);
+    // A draft: its text and HTML are rendered when it is sent, not in the reader's transaction.
+    let (mail, context) = compose.answer_draft(&to, "hours_receipt", &context, incoming)?;
+    let mail = mail.expecting_reply_with(token);
     debug_assert!(submission.is_none() || mail.message_id == receipt_id);
+    let draft = outbound::draft::Draft::of(&mail, "hours_receipt", context, now)
+        .expect("a receipt has no images or attachments");
     // Keyed by the message it answers, recorded in this transaction: a new key.
-    outbound::enqueue_new(
+    outbound::enqueue_draft(
         tx,
         &format!("receipt:{inbound_id}"),
         "receipt",
-        None,
         &mail,
-        now,
+        &draft,
     )
     .await?;
     budget_alerts(tx, compose, plan, budget_alert_client, now).await

@@ -748,3 +748,89 @@ async fn two_folds_at_once_mark_each_row_once() {
         );
     }
 }
+
+/// A receipt is queued as a draft (its template, context and headers, a kilobyte or two) and
+/// written out when it is sent: the message that leaves is a whole one, threaded under the time
+/// log. A draft that cannot be written out fails for good, and the receipt beside it still goes.
+#[tokio::test]
+async fn a_receipt_is_a_draft_until_sent_and_an_unreadable_one_fails_alone() {
+    use tandem::outbound::draft::MAGIC;
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    let before = t.sent_files();
+    t.deliver("a.mail", &crate::helpers::numbered_time_log(21));
+    t.deliver("b.mail", &crate::helpers::numbered_time_log(22));
+    t.app.reader().drain().await.unwrap();
+
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let stored: Vec<(i64, Vec<u8>)> = store::on!(&mut *conn, |c| sqlx::query_as(
+        "SELECT o.id, r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+         WHERE o.kind = 'receipt' ORDER BY o.id"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap();
+    assert_eq!(stored.len(), 2);
+    for (id, raw) in &stored {
+        assert!(raw.starts_with(MAGIC), "receipt {id} is stored built");
+        assert!(
+            raw.len() < 4_000,
+            "receipt {id}'s draft is {} bytes",
+            raw.len()
+        );
+    }
+    let spoiled = stored[0].0;
+    let mut unreadable = MAGIC.to_vec();
+    unreadable.extend_from_slice(b"{\"template\": ");
+    store::on!(&mut *conn, |c| sqlx::query(
+        "UPDATE outbox_raw SET raw = $1 WHERE outbox_id = $2"
+    )
+    .bind(&unreadable)
+    .bind(spoiled)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    drop(conn);
+
+    assert_eq!(t.app.outbox().drain().await.unwrap(), 1);
+    let (state, error): (String, Option<String>) = {
+        let mut conn = t.app.pool.acquire().await.unwrap();
+        store::on!(&mut *conn, |c| sqlx::query_as(
+            "SELECT state, last_error FROM outbox WHERE id = $1"
+        )
+        .bind(spoiled)
+        .fetch_one(c)
+        .await)
+        .unwrap()
+    };
+    assert_eq!(state, "failed");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unreadable draft"),
+        "{error:?}"
+    );
+    let new: Vec<_> = t
+        .sent_files()
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let sent = std::fs::read(&new[0]).unwrap();
+    let text = String::from_utf8_lossy(&sent);
+    assert!(!sent.contains(&0), "a NUL byte went out");
+    assert!(text.starts_with(char::is_alphabetic), "{text}");
+    for part in [
+        "In-Reply-To: <hours22@va.example>",
+        "multipart/alternative",
+        "text/html",
+        "Invoices",
+        "Date: ",
+    ] {
+        assert!(text.contains(part), "no {part:?} in\n{text}");
+    }
+}

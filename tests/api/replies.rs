@@ -28,7 +28,7 @@ pub struct SentMail {
     pub text: String,
 }
 
-/// The newest outbox row of `kind`, read back from the message tandem wrote.
+/// The newest outbox row of `kind`, read back from the message tandem writes.
 pub async fn sent_mail(t: &TestApp, kind: &str) -> SentMail {
     let (raw, token): (Vec<u8>, Option<String>) =
         tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
@@ -42,7 +42,9 @@ pub async fn sent_mail(t: &TestApp, kind: &str) -> SentMail {
         })
         .unwrap_or_else(|e| panic!("no {kind} mail was queued: {e}"));
     let token = token.expect("the mail expects an answer");
-    let m = MessageParser::default().parse(&raw).unwrap();
+    // A receipt is stored as a draft: read as the message it becomes when it is sent.
+    let raw = tandem::outbound::draft::write_out(&raw, &t.app.templates).unwrap();
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
     SentMail {
         message_id: format!("<{}>", m.message_id().unwrap()),
         subject: m

@@ -533,15 +533,25 @@ async fn drain_once(setup: Config, messages: usize) -> (f64, usize) {
         "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt' AND state = 'queued'",
     )
     .await as usize;
-    let size: f64 = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
+    // The receipts are stored as drafts: their size is that of the messages they become.
+    let stored: Vec<Vec<u8>> = tandem::store::on!(&mut *app.pool.acquire().await.unwrap(), |c| {
         sqlx::query_scalar(
-            "SELECT CAST(COALESCE(AVG(LENGTH(r.raw)), 0) AS DOUBLE PRECISION) \
-             FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id WHERE o.kind = 'receipt'",
+            "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id \
+             WHERE o.kind = 'receipt'",
         )
-        .fetch_one(c)
+        .fetch_all(c)
         .await
     })
     .unwrap();
+    let written: usize = stored
+        .iter()
+        .map(|raw| {
+            tandem::outbound::draft::write_out(raw, &app.templates)
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let size = written as f64 / stored.len().max(1) as f64;
     check(report.recorded == messages && receipts == messages, || {
         format!(
             "ingest recorded {} and queued {receipts} receipts for {messages} messages",
