@@ -22,6 +22,7 @@ fn main() {
         "Cargo.lock",
         "src",
         "templates/samples",
+        "migrations",
     ] {
         println!("cargo:rerun-if-changed={input}");
         hash_tree(Path::new(input), &mut hasher);

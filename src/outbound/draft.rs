@@ -1,8 +1,8 @@
 //! Drafts: a mail queued with what writes it (its template's name, the context, its headers),
 //! rendered and built when it is sent, not when it is queued. The reader queues a receipt for
 //! every time log it records; as a draft, the receipt's text and HTML are rendered and its
-//! message built by the outbox worker, on the CPU of the sends, and the reader's transaction
-//! stores a kilobyte of context instead of a ten-kilobyte message.
+//! message built by the outbox worker when it claims the receipt, and the reader's transaction
+//! stores a kilobyte or two of context instead of a ten-kilobyte message.
 //!
 //! A draft is stored where a built message is (`outbox_raw.raw`), after [`MAGIC`]: a message
 //! built by [`message::build`] starts with a header's name, never with a NUL byte. Everything
@@ -15,8 +15,34 @@ use serde::{Deserialize, Serialize};
 
 use super::OutboundError;
 use super::message::{self, AutoSubmitted, Outgoing};
-use crate::domain::{Locale, Mailbox};
+use crate::domain::{EmailAddress, Locale, Mailbox};
 use crate::templates::{Rendered, Templates};
+
+/// A mailbox as a draft keeps it: its name and address apart, so that a name with quotes or
+/// angle brackets comes back as it was (a `Mailbox` is kept as one string, `Name <address>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Address {
+    name: Option<String>,
+    email: EmailAddress,
+}
+
+impl From<&Mailbox> for Address {
+    fn from(mailbox: &Mailbox) -> Self {
+        Address {
+            name: mailbox.name.clone(),
+            email: mailbox.email.clone(),
+        }
+    }
+}
+
+impl From<Address> for Mailbox {
+    fn from(address: Address) -> Self {
+        Mailbox {
+            name: address.name,
+            email: address.email,
+        }
+    }
+}
 
 /// What a stored draft starts with.
 pub const MAGIC: &[u8] = b"\0tandem draft 1\n";
@@ -31,9 +57,9 @@ pub struct Draft {
     /// When it was queued: its `Date`.
     at: DateTime<Utc>,
     message_id: String,
-    from: Mailbox,
-    to: Vec<Mailbox>,
-    reply_to: Option<Mailbox>,
+    from: Address,
+    to: Vec<Address>,
+    reply_to: Option<Address>,
     /// As rendered when it was queued, with its token.
     subject: String,
     locale: Locale,
@@ -61,9 +87,9 @@ impl Draft {
             context,
             at,
             message_id: mail.message_id.clone(),
-            from: mail.from.clone(),
-            to: mail.to.clone(),
-            reply_to: mail.reply_to.clone(),
+            from: Address::from(&mail.from),
+            to: mail.to.iter().map(Address::from).collect(),
+            reply_to: mail.reply_to.as_ref().map(Address::from),
             subject: mail.subject.clone(),
             locale: mail.locale,
             replied: mail.auto_submitted == AutoSubmitted::Replied,
@@ -97,9 +123,9 @@ impl Draft {
         };
         let mail = Outgoing {
             message_id: self.message_id,
-            from: self.from,
-            to: self.to,
-            reply_to: self.reply_to,
+            from: self.from.into(),
+            to: self.to.into_iter().map(Mailbox::from).collect(),
+            reply_to: self.reply_to.map(Mailbox::from),
             subject: self.subject,
             text,
             html,
@@ -121,11 +147,15 @@ pub fn is_draft(stored: &[u8]) -> bool {
     stored.starts_with(MAGIC)
 }
 
+/// The JSON of the draft `stored`; `None` when it is no draft.
+pub fn json(stored: &[u8]) -> Option<&[u8]> {
+    stored.strip_prefix(MAGIC)
+}
+
 /// Every string of the draft `stored` (its headers and the leaves of its context), one a line;
 /// `None` when `stored` is no readable draft.
 pub fn strings(stored: &[u8]) -> Option<String> {
-    let json = stored.strip_prefix(MAGIC)?;
-    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(json(stored)?).ok()?;
     let mut strings = String::new();
     let mut stack = vec![&value];
     while let Some(value) = stack.pop() {
@@ -148,7 +178,7 @@ pub fn write_out<'a>(
     stored: &'a [u8],
     templates: &Templates,
 ) -> Result<Cow<'a, [u8]>, OutboundError> {
-    let Some(json) = stored.strip_prefix(MAGIC) else {
+    let Some(json) = json(stored) else {
         return Ok(Cow::Borrowed(stored));
     };
     let draft: Draft = serde_json::from_slice(json)
@@ -169,7 +199,11 @@ mod tests {
     fn a_draft_written_out_is_the_message_built_when_it_was_queued() {
         let templates = templates();
         let from = Mailbox::parse("Agency <team@agency.example>").unwrap();
-        let to = Mailbox::parse("Mia Schneider <mia@va.example>").unwrap();
+        // A name that one string `Name <address>` would not give back as it was.
+        let to = Mailbox {
+            name: Some("Mia \"Mimi\" <Schneider>".into()),
+            email: EmailAddress::parse("mia@va.example").unwrap(),
+        };
         let at: DateTime<Utc> = "2026-12-03T09:30:00Z".parse().unwrap();
         let mut drafted = 0;
         for (name, context) in crate::templates::samples().unwrap() {

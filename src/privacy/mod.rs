@@ -156,10 +156,13 @@ pub async fn export(
         mail.push(serde_json::json!({"folder": "delivered", "file": name}));
     }
     for file in &found.files {
-        // A draft is written out as the message it becomes when it is sent.
+        // A draft is written out as the message it becomes when it is sent; one that can no
+        // longer be (its template changed since) as what is held, its JSON.
         let bytes = match file.message {
-            true => draft::write_out(&file.bytes, templates)
-                .map_err(|e| PrivacyError::Refused(format!("{}: {e}", file.name)))?,
+            true => draft::write_out(&file.bytes, templates).unwrap_or_else(|error| {
+                tracing::warn!(file = file.name, %error, "a draft exported as its JSON");
+                Cow::Borrowed(draft::json(&file.bytes).unwrap_or(&file.bytes))
+            }),
             false => Cow::Borrowed(&file.bytes[..]),
         };
         write(&file.name, &bytes)?;

@@ -287,8 +287,10 @@ async fn a_contact_is_exported_whole_then_erased_without_a_trace() {
                 assert_eq!(count(&t, &sql).await, 0, "{sql}");
             }
         }
+        // A draft starts with a NUL byte, which `convert_from` refuses: read from after it.
         let raw = "SELECT count(*) FROM outbox_raw WHERE position('anna@acme.example' IN \
-                   convert_from(raw, 'UTF8')) > 0";
+                   convert_from(CASE WHEN get_byte(raw, 0) = 0 THEN substring(raw FROM 2) \
+                   ELSE raw END, 'UTF8')) > 0";
         assert_eq!(count(&t, raw).await, 0);
     } else {
         let db = t.dir.path().join("var/tandem.db");
