@@ -50,7 +50,7 @@ pub fn classify(incoming: &Incoming, own: &EmailAddress, sender: Option<&Person>
             reason,
         );
     };
-    if from == own {
+    if is_own(from, own) {
         return decide(
             Classification::Ignored,
             Disposition::Processed,
@@ -78,6 +78,25 @@ pub fn classify(incoming: &Incoming, own: &EmailAddress, sender: Option<&Person>
             format!("unknown sender {from}"),
         ),
     }
+}
+
+/// Whether `from` is tandem's own address `own`, or one of its plus-addresses
+/// (`team+TOKEN@...`, the Reply-To of every mail that expects an answer): mail from either is
+/// tandem's own, never a person's, and never answered.
+fn is_own(from: &EmailAddress, own: &EmailAddress) -> bool {
+    if from == own {
+        return true;
+    }
+    let (Some((local, domain)), Some((own_local, own_domain))) = (
+        from.as_str().rsplit_once('@'),
+        own.as_str().rsplit_once('@'),
+    ) else {
+        return false;
+    };
+    domain == own_domain
+        && local
+            .strip_prefix(own_local)
+            .is_some_and(|tag| tag.starts_with('+'))
 }
 
 #[cfg(test)]
@@ -113,6 +132,21 @@ mod tests {
 
         let d = classify(&from("team@example.org", ""), &own(), None);
         assert_eq!(d.classification, Classification::Ignored);
+        // Its plus-addresses are its own too; a look-alike is not.
+        let d = classify(&from("Team+k3x9q2@Example.org", ""), &own(), None);
+        assert_eq!(
+            (d.classification, d.disposition),
+            (Classification::Ignored, Disposition::Processed)
+        );
+        assert_eq!(d.reason, "sent from tandem's own address");
+        for other in [
+            "teamx+k3x9q2@example.org",
+            "team+k3x9q2@example.com",
+            "team-k@example.org",
+        ] {
+            let d = classify(&from(other, ""), &own(), None);
+            assert_eq!(d.classification, Classification::Unrecognised, "{other}");
+        }
 
         let d = classify(&from("sam@va.example", ""), &own(), Some(&assistant));
         assert_eq!(
