@@ -115,10 +115,7 @@ impl Composer {
         incoming: &Incoming,
     ) -> Result<Outgoing, TemplateError> {
         let mail = self.mail(to, name, context, AutoSubmitted::Replied)?;
-        Ok(match &incoming.message_id {
-            Some(parent) => mail.in_reply_to(parent, &incoming.references),
-            None => mail,
-        })
+        Ok(threaded_under(mail, incoming))
     }
 
     /// [`Composer::answer`] as a draft (`outbound::draft`): the mail's head with its subject
@@ -141,11 +138,15 @@ impl Composer {
             html: String::new(),
         };
         let mail = self.wrap(to, rendered, AutoSubmitted::Replied);
-        let mail = match &incoming.message_id {
-            Some(parent) => mail.in_reply_to(parent, &incoming.references),
-            None => mail,
-        };
-        Ok((mail, context))
+        Ok((threaded_under(mail, incoming), context))
+    }
+}
+
+/// `mail` threaded under `incoming`, when it has a Message-ID.
+fn threaded_under(mail: Outgoing, incoming: &Incoming) -> Outgoing {
+    match &incoming.message_id {
+        Some(parent) => mail.in_reply_to(parent, &incoming.references),
+        None => mail,
     }
 }
 

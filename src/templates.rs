@@ -466,35 +466,47 @@ impl Templates {
         &self.dir
     }
 
-    /// The subject of the mail `name` in `locale` alone, folded onto one line as
-    /// [`Templates::render`] folds it: what a draft stores (`outbound::draft`), whose text and
-    /// HTML are rendered when it is sent.
-    pub fn render_subject(
-        &self,
-        locale: Locale,
-        name: &str,
-        context: &serde_json::Value,
-    ) -> Result<String, TemplateError> {
-        let keys = Part::ALL.map(|part| key(locale, name, part));
-        self.ensure_compiled(&keys)?;
-        let registries = self.registries.read().unwrap_or_else(|e| e.into_inner());
-        let subject = registries
-            .of(Part::Subject)
-            .render(&keys[0], context)
-            .map_err(|e| TemplateError::Render {
-                name: name.to_string(),
-                locale,
-                message: e.to_string(),
-            })?;
-        Ok(subject.split_whitespace().collect::<Vec<_>>().join(" "))
-    }
-
     /// Renders the mail `name` in `locale`. The subject is folded onto one line.
     pub fn render(
         &self,
         locale: Locale,
         name: &str,
         context: &impl Serialize,
+    ) -> Result<Rendered, TemplateError> {
+        self.render_parts(locale, name, context, &Part::ALL)
+    }
+
+    /// The subject of the mail `name` in `locale` alone, as [`Templates::render`] writes it:
+    /// what a draft stores (`outbound::draft`), whose text and HTML are rendered when it is
+    /// sent.
+    pub fn render_subject(
+        &self,
+        locale: Locale,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<String, TemplateError> {
+        let rendered = self.render_parts(locale, name, context, &[Part::Subject])?;
+        Ok(rendered.subject)
+    }
+
+    /// The text and HTML of the mail `name` in `locale`, as [`Templates::render`] writes them,
+    /// without the subject (empty): a draft's, whose subject was rendered when it was queued.
+    pub fn render_body(
+        &self,
+        locale: Locale,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<Rendered, TemplateError> {
+        self.render_parts(locale, name, context, &[Part::Text, Part::Html])
+    }
+
+    /// Renders the `parts` of the mail `name` in `locale`; the others are left empty.
+    fn render_parts(
+        &self,
+        locale: Locale,
+        name: &str,
+        context: &impl Serialize,
+        parts: &[Part],
     ) -> Result<Rendered, TemplateError> {
         let keys = Part::ALL.map(|part| key(locale, name, part));
         self.ensure_compiled(&keys)?;
@@ -505,9 +517,12 @@ impl Templates {
             locale,
             message: e.to_string(),
         };
-        // The context is made into JSON once for the three parts and the layout.
+        // The context is made into JSON once for the parts and the layout.
         let mut context = handlebars::Context::wraps(context).map_err(failed)?;
         let render = |part: Part, key: &str, context: &handlebars::Context| {
+            if !parts.contains(&part) {
+                return Ok(String::new());
+            }
             registries
                 .of(part)
                 .render_with_context(key, context)
@@ -516,7 +531,7 @@ impl Templates {
         let subject = render(Part::Subject, subject, &context)?;
         let text = render(Part::Text, text, &context)?;
         let mut body = render(Part::Html, html, &context)?;
-        if !self.in_own_layout.contains(html) {
+        if parts.contains(&Part::Html) && !self.in_own_layout.contains(html) {
             let serde_json::Value::Object(fields) = context.data_mut() else {
                 return Err(TemplateError::Render {
                     name: name.to_string(),

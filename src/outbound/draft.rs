@@ -115,7 +115,7 @@ impl Draft {
     /// The mail rendered with `templates`, and its `Date`.
     fn render(self, templates: &Templates) -> Result<(Outgoing, DateTime<Utc>), OutboundError> {
         let Rendered { text, html, .. } = templates
-            .render(self.locale, &self.template, &self.context)
+            .render_body(self.locale, &self.template, &self.context)
             .map_err(|e| OutboundError::Build(e.to_string()))?;
         let auto_submitted = match self.replied {
             true => AutoSubmitted::Replied,
@@ -140,11 +140,6 @@ impl Draft {
         };
         Ok((mail, self.at))
     }
-}
-
-/// Whether `stored` is a draft.
-pub fn is_draft(stored: &[u8]) -> bool {
-    stored.starts_with(MAGIC)
 }
 
 /// The JSON of the draft `stored`; `None` when it is no draft.
@@ -237,9 +232,9 @@ mod tests {
                 let draft = Draft::of(&head, name, context.clone(), at)
                     .unwrap()
                     .to_bytes();
-                assert!(is_draft(&draft));
+                assert!(json(&draft).is_some());
                 let built = message::build(&whole, at).unwrap();
-                assert!(!is_draft(&built), "a built message reads as a draft");
+                assert!(json(&built).is_none(), "a built message reads as a draft");
                 let written = write_out(&draft, &templates).unwrap();
                 assert_eq!(
                     one_boundary(&written),
