@@ -132,8 +132,9 @@ impl Composer {
             locale: to.locale,
             message: e.to_string(),
         })?;
+        let (subject, context) = self.templates.render_subject(to.locale, name, context)?;
         let rendered = Rendered {
-            subject: self.templates.render_subject(to.locale, name, &context)?,
+            subject,
             text: String::new(),
             html: String::new(),
         };

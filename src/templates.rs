@@ -473,20 +473,25 @@ impl Templates {
         name: &str,
         context: &impl Serialize,
     ) -> Result<Rendered, TemplateError> {
-        self.render_parts(locale, name, context, &Part::ALL)
+        // The context is made into JSON once for the parts and the layout.
+        let context =
+            handlebars::Context::wraps(context).map_err(|e| render_failed(name, locale, e))?;
+        Ok(self.render_parts(locale, name, context, &Part::ALL)?.0)
     }
 
     /// The subject of the mail `name` in `locale` alone, as [`Templates::render`] writes it:
     /// what a draft stores (`outbound::draft`), whose text and HTML are rendered when it is
-    /// sent.
+    /// sent. The context, already JSON, is handed back as it was, for the draft: rendering
+    /// from a borrowed one would copy it whole first.
     pub fn render_subject(
         &self,
         locale: Locale,
         name: &str,
-        context: &impl Serialize,
-    ) -> Result<String, TemplateError> {
-        let rendered = self.render_parts(locale, name, context, &[Part::Subject])?;
-        Ok(rendered.subject)
+        context: serde_json::Value,
+    ) -> Result<(String, serde_json::Value), TemplateError> {
+        let context = handlebars::Context::from(context);
+        let (rendered, mut context) = self.render_parts(locale, name, context, &[Part::Subject])?;
+        Ok((rendered.subject, std::mem::take(context.data_mut())))
     }
 
     /// The text and HTML of the mail `name` in `locale`, as [`Templates::render`] writes them,
@@ -495,30 +500,27 @@ impl Templates {
         &self,
         locale: Locale,
         name: &str,
-        context: &impl Serialize,
+        context: serde_json::Value,
     ) -> Result<Rendered, TemplateError> {
-        self.render_parts(locale, name, context, &[Part::Text, Part::Html])
+        let context = handlebars::Context::from(context);
+        let parts = [Part::Text, Part::Html];
+        Ok(self.render_parts(locale, name, context, &parts)?.0)
     }
 
-    /// Renders the `parts` of the mail `name` in `locale`; the others are left empty.
+    /// Renders the `parts` of the mail `name` in `locale` (the others are left empty); hands
+    /// back the context, with the layout's `body` when the HTML was rendered in it.
     fn render_parts(
         &self,
         locale: Locale,
         name: &str,
-        context: &impl Serialize,
+        mut context: handlebars::Context,
         parts: &[Part],
-    ) -> Result<Rendered, TemplateError> {
+    ) -> Result<(Rendered, handlebars::Context), TemplateError> {
         let keys = Part::ALL.map(|part| key(locale, name, part));
         self.ensure_compiled(&keys)?;
         let registries = self.registries.read().unwrap_or_else(|e| e.into_inner());
         let [subject, text, html] = &keys;
-        let failed = |e: handlebars::RenderError| TemplateError::Render {
-            name: name.to_string(),
-            locale,
-            message: e.to_string(),
-        };
-        // The context is made into JSON once for the parts and the layout.
-        let mut context = handlebars::Context::wraps(context).map_err(failed)?;
+        let failed = |e: handlebars::RenderError| render_failed(name, locale, e);
         let render = |part: Part, key: &str, context: &handlebars::Context| {
             if !parts.contains(&part) {
                 return Ok(String::new());
@@ -542,11 +544,20 @@ impl Templates {
             fields.insert("body".into(), serde_json::Value::String(body));
             body = render(Part::Html, &in_layout(locale), &context)?;
         }
-        Ok(Rendered {
+        let rendered = Rendered {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
             text,
             html: body,
-        })
+        };
+        Ok((rendered, context))
+    }
+}
+
+fn render_failed(name: &str, locale: Locale, e: handlebars::RenderError) -> TemplateError {
+    TemplateError::Render {
+        name: name.to_string(),
+        locale,
+        message: e.to_string(),
     }
 }
 

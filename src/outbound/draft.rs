@@ -115,7 +115,7 @@ impl Draft {
     /// The mail rendered with `templates`, and its `Date`.
     fn render(self, templates: &Templates) -> Result<(Outgoing, DateTime<Utc>), OutboundError> {
         let Rendered { text, html, .. } = templates
-            .render_body(self.locale, &self.template, &self.context)
+            .render_body(self.locale, &self.template, self.context)
             .map_err(|e| OutboundError::Build(e.to_string()))?;
         let auto_submitted = match self.replied {
             true => AutoSubmitted::Replied,
@@ -215,7 +215,10 @@ mod tests {
                     locale,
                     AutoSubmitted::Replied,
                 );
-                let subject = templates.render_subject(locale, name, &context).unwrap();
+                let (subject, handed_back) = templates
+                    .render_subject(locale, name, context.clone())
+                    .unwrap();
+                assert_eq!(handed_back, context, "the context comes back as it went in");
                 let rendered = Rendered {
                     subject,
                     text: String::new(),
@@ -229,9 +232,7 @@ mod tests {
                     AutoSubmitted::Replied,
                 );
                 let (whole, head) = (thread(whole), thread(head));
-                let draft = Draft::of(&head, name, context.clone(), at)
-                    .unwrap()
-                    .to_bytes();
+                let draft = Draft::of(&head, name, handed_back, at).unwrap().to_bytes();
                 assert!(json(&draft).is_some());
                 let built = message::build(&whole, at).unwrap();
                 assert!(json(&built).is_none(), "a built message reads as a draft");

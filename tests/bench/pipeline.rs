@@ -26,11 +26,13 @@
 //! with what it sent and its peak RSS until then: so the run ends in minutes even where each
 //! claim costs time proportional to the queue.
 //!
-//! And, on each backend, several daemons on one database (issue 14's goal): one `tandem run`,
-//! then three, each time on a fresh mailbox of `TANDEM_BENCH_SHARED` mails (default 10,000;
-//! 0 skips it), timed from their start until every mail is recorded and answered and the
-//! INBOX is empty. "No slower" allows 5 % for the noise of a shared machine; both figures are
-//! printed.
+//! And, on each backend, several daemons on one database: one `tandem run`, then three, each
+//! time on a fresh mailbox of `TANDEM_BENCH_SHARED` mails (default 10,000; 0 skips it), timed
+//! from their start until every mail is recorded and answered and the INBOX is empty. Issue
+//! 14's goal, three no slower than one, is for PostgreSQL, where several daemons are meant to
+//! share the work ("no slower" allows 5 % for the noise of a shared machine). On SQLite the
+//! daemons take turns at the mailbox and the one write lock, so the figures are printed for
+//! comparison, without a verdict.
 //!
 //! Setup that is not measured: the people, the engagements and their welcome mails (and the
 //! scheduler's catch-up) are done before the mail is delivered, with `.eml` files as the
@@ -1033,13 +1035,20 @@ async fn measure(settings: &Settings, backend: Backend, dovecot: &Dovecot, sink:
             None => format!("not done within {} s", settings.budget.as_secs()),
         };
         println!();
+        let goal = match backend {
+            Backend::Postgres => format!(
+                "goal: three no slower than one: {}",
+                verdict(matches!((one, three), (Some(a), Some(b)) if b <= a * 1.05))
+            ),
+            // One reader at a time and one writer: three daemons share no work here.
+            Backend::Sqlite => "no goal on SQLite: its daemons take turns".to_string(),
+        };
         println!(
             "{label}: {} mails drained by one daemon in {}, by three on one database in {} \
-             (goal: three no slower than one: {})",
+             ({goal})",
             settings.shared,
             show(one),
             show(three),
-            verdict(matches!((one, three), (Some(a), Some(b)) if b <= a * 1.05))
         );
     }
     if settings.backlog > 0 {

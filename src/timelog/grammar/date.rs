@@ -7,7 +7,7 @@
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use super::duration::{Number, digits_value};
-use super::token::{Kind, Tokens};
+use super::token::{Kind, Lower, Tokens};
 
 /// A date as written, before it is placed in the calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,7 +303,7 @@ const WORDLIKE_WEEKDAYS: [&str; 5] = ["do", "so", "sat", "sun", "wed"];
 /// A span like `Mo-Fr` is no date.
 fn weekday(t: Tokens<'_, '_>, i: usize, day_first: bool) -> Option<DateMatch> {
     let raw = t.raw_word(i)?;
-    let lower = raw.to_lowercase();
+    let lower = Lower::of(raw);
     let day = weekday_of(&lower)?;
     let certainty = if !WORDLIKE_WEEKDAYS.contains(&lower.as_str()) {
         Certainty::Relative
@@ -401,7 +401,7 @@ const NOT_A_DAY_AFTER: [&str; 24] = [
 /// morgen` is today's work for tomorrow).
 fn ahead(t: Tokens<'_, '_>, i: usize) -> Option<DateMatch> {
     let raw = t.raw_word(i)?;
-    let lower = raw.to_lowercase();
+    let lower = Lower::of(raw);
     let days = match lower.as_str() {
         "morgen" | "tomorrow" => 1,
         "übermorgen" | "uebermorgen" => 2,
@@ -412,8 +412,9 @@ fn ahead(t: Tokens<'_, '_>, i: usize) -> Option<DateMatch> {
             .is_some_and(|tok| matches!(tok.kind, Kind::Word | Kind::Tag | Kind::Opaque))
     });
     let capitalised = raw.starts_with(char::is_uppercase);
-    let noun = lower == "morgen" && capitalised && !first;
-    let greeting = lower == "morgen" && capitalised && first && t.is_sym_in(i + 1, &[',', '!']);
+    let noun = lower.as_str() == "morgen" && capitalised && !first;
+    let greeting =
+        lower.as_str() == "morgen" && capitalised && first && t.is_sym_in(i + 1, &[',', '!']);
     let in_phrase = i
         .checked_sub(1)
         .and_then(|k| t.word(k))

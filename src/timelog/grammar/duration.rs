@@ -426,10 +426,9 @@ fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
 /// the German "am" of "am Montag"). `Some(true)` for pm.
 fn meridiem(t: Tokens<'_, '_>, j: usize) -> Option<bool> {
     let raw = t.raw_word(j)?;
-    let lower = raw.to_ascii_lowercase();
-    let pm = match lower.as_str() {
-        "am" => false,
-        "pm" => true,
+    let pm = match raw {
+        _ if raw.eq_ignore_ascii_case("am") => false,
+        _ if raw.eq_ignore_ascii_case("pm") => true,
         _ => return None,
     };
     (t.glued(j) || pm || raw == "AM").then_some(pm)

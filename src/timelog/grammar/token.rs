@@ -35,7 +35,9 @@ pub(super) struct Token<'a> {
 
 /// Cuts a line into tokens. Works on char boundaries only, so any input is safe.
 pub(super) fn tokenize(line: &str) -> Vec<Token<'_>> {
-    let mut tokens = Vec::new();
+    // About a token for every three bytes of a line of prose, so seldom grown; no more than a
+    // usual line's ahead of what a long one turns out to hold.
+    let mut tokens = Vec::with_capacity((line.len() / 3 + 1).min(64));
     for (start, word) in words(line) {
         if is_opaque(word) {
             tokens.push(Token {
@@ -53,29 +55,17 @@ pub(super) fn tokenize(line: &str) -> Vec<Token<'_>> {
 }
 
 /// The whitespace-separated words of a line with their byte offsets.
-fn words(line: &str) -> Vec<(usize, &str)> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (i, c) in line.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                words.push((s, &line[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        words.push((s, &line[s..]));
-    }
-    words
+fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    line.split_whitespace()
+        .map(move |word| (word.as_ptr() as usize - line.as_ptr() as usize, word))
 }
 
 /// URLs and mail addresses carry digits and dots that are not dates or durations.
 fn is_opaque(word: &str) -> bool {
-    let lower = word.to_ascii_lowercase();
-    word.contains("://") || lower.starts_with("www.") || word.contains('@')
+    let www = word
+        .get(..4)
+        .is_some_and(|start| start.eq_ignore_ascii_case("www."));
+    word.contains("://") || www || word.contains('@')
 }
 
 fn split_word<'a>(word: &'a str, offset: usize, tokens: &mut Vec<Token<'a>>) {
@@ -143,10 +133,10 @@ impl<'a> Tokens<'_, 'a> {
     }
 
     /// A word token, lower-cased.
-    pub fn word(&self, i: usize) -> Option<String> {
+    pub fn word(&self, i: usize) -> Option<Lower<'a>> {
         self.get(i)
             .filter(|t| t.kind == Kind::Word)
-            .map(|t| t.text.to_lowercase())
+            .map(|t| Lower::of(t.text))
     }
 
     /// The raw text of a word token (case kept).
@@ -223,6 +213,49 @@ const BLOCKS_START: [char; 10] = ['+', '#', '@', '_', '&', '$', '€', '%', '.',
 /// is Markdown bold.)
 const BLOCKS_END: [char; 7] = ['%', '€', '$', '°', '+', '×', '='];
 
+/// A word lower-cased for comparing with the grammar's keywords (months, weekdays, `uhr`,
+/// `bis`, ...), without a string of its own: the grammar asks this of most words of every
+/// line of every mail. A word longer than [`Lower::MAX`] bytes is kept as it is, since no
+/// keyword is that long.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Lower<'a> {
+    Short { bytes: [u8; Lower::MAX], len: usize },
+    Long(&'a str),
+}
+
+impl<'a> Lower<'a> {
+    /// Longer than any keyword, lower-cased (`übermorgen` is 11 bytes).
+    pub const MAX: usize = 24;
+
+    pub fn of(word: &'a str) -> Lower<'a> {
+        let mut bytes = [0u8; Lower::MAX];
+        let mut len = 0;
+        for c in word.chars().flat_map(char::to_lowercase) {
+            let Some(room) = bytes.get_mut(len..len + c.len_utf8()) else {
+                return Lower::Long(word);
+            };
+            len += c.encode_utf8(room).len();
+        }
+        Lower::Short { bytes, len }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Whole chars were written, so the bytes are UTF-8.
+            Lower::Short { bytes, len } => std::str::from_utf8(&bytes[..*len]).unwrap_or_default(),
+            Lower::Long(word) => word,
+        }
+    }
+}
+
+impl std::ops::Deref for Lower<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +319,35 @@ mod tests {
         assert!(t.ends_word(at("2") + 2));
         assert!(t.starts_word(at("inbox") + 2));
         assert!(!t.ends_word(at("50") + 1));
+    }
+
+    #[test]
+    fn words_are_lower_cased_as_strings_are_and_long_ones_kept() {
+        for word in [
+            "Montag",
+            "ÜBERMORGEN",
+            "März",
+            "İstanbul",
+            "uhr",
+            "ǅemal",
+            "",
+        ] {
+            assert_eq!(Lower::of(word).as_str(), word.to_lowercase(), "{word}");
+        }
+        let long = "Donaudampfschifffahrtsgesellschaft";
+        assert!(long.len() > Lower::MAX);
+        assert_eq!(Lower::of(long).as_str(), long);
+        // The boundary: a word whose lower case fills the buffer, and one a byte over.
+        let full = "Ä".repeat(Lower::MAX / 2);
+        assert_eq!(Lower::of(&full).as_str(), full.to_lowercase());
+        let over = format!("{full}x");
+        assert_eq!(Lower::of(&over).as_str(), over);
+    }
+
+    #[test]
+    fn www_in_any_case_is_opaque() {
+        assert_eq!(kinds("WWW.x.example/2026")[0].0, Kind::Opaque);
+        assert_eq!(kinds("Www.x.example")[0].0, Kind::Opaque);
+        assert_eq!(kinds("ww.1")[0].0, Kind::Word);
     }
 }
