@@ -426,10 +426,12 @@ fn clock(t: Tokens<'_, '_>, i: usize) -> Option<Clock> {
 /// the German "am" of "am Montag"). `Some(true)` for pm.
 fn meridiem(t: Tokens<'_, '_>, j: usize) -> Option<bool> {
     let raw = t.raw_word(j)?;
-    let pm = match raw {
-        _ if raw.eq_ignore_ascii_case("am") => false,
-        _ if raw.eq_ignore_ascii_case("pm") => true,
-        _ => return None,
+    let pm = if raw.eq_ignore_ascii_case("am") {
+        false
+    } else if raw.eq_ignore_ascii_case("pm") {
+        true
+    } else {
+        return None;
     };
     (t.glued(j) || pm || raw == "AM").then_some(pm)
 }
