@@ -60,6 +60,11 @@ impl EmailAddress {
         &self.0
     }
 
+    /// The part before the `@` (lower-cased, as the whole address is).
+    pub fn local(&self) -> &str {
+        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or_default()
+    }
+
     /// The domain part, used for the right-hand side of Message-IDs.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()

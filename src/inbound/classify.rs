@@ -84,19 +84,11 @@ pub fn classify(incoming: &Incoming, own: &EmailAddress, sender: Option<&Person>
 /// (`team+TOKEN@...`, the Reply-To of every mail that expects an answer): mail from either is
 /// tandem's own, never a person's, and never answered.
 fn is_own(from: &EmailAddress, own: &EmailAddress) -> bool {
-    if from == own {
-        return true;
-    }
-    let (Some((local, domain)), Some((own_local, own_domain))) = (
-        from.as_str().rsplit_once('@'),
-        own.as_str().rsplit_once('@'),
-    ) else {
-        return false;
-    };
-    domain == own_domain
-        && local
-            .strip_prefix(own_local)
-            .is_some_and(|tag| tag.starts_with('+'))
+    from.domain() == own.domain()
+        && from
+            .local()
+            .strip_prefix(own.local())
+            .is_some_and(|tag| tag.is_empty() || tag.starts_with('+'))
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ impl Outgoing {
     /// [`Outgoing::expecting_reply`] with a token made beforehand, so that its Message-ID
     /// ([`token_message_id`]) can be stored before the mail is written.
     pub fn expecting_reply_with(mut self, token: String) -> Self {
-        let (local, domain) = self.from.email.as_str().split_once('@').unwrap_or_default();
+        let (local, domain) = (self.from.email.local(), self.from.email.domain());
         self.message_id = token_message_id(&self.from.email, &token);
         self.reply_to = EmailAddress::parse(&format!("{local}+{token}@{domain}"))
             .ok()
