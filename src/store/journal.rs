@@ -24,7 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tokio::sync::OnceCell;
 
 use super::outbox::Claimed;
-use super::{Conn, Pool, StoreError, on};
+use super::{Backend, Conn, Pool, StoreError, on};
 
 /// At most this many records are folded by one statement (four placeholders a record: well
 /// inside SQLite's limit of 32,766); a macro, as it is written into a statement's text.
@@ -39,8 +39,56 @@ const FOLD_CHUNK: usize = match usize::from_str_radix(fold_chunk!(), 10) {
 };
 
 /// A send recorded: its row in the journal, the outbox row, the claim's `lease_until` and
-/// `holder`, and when it was sent.
-type Record = (i64, i64, DateTime<Utc>, String, DateTime<Utc>);
+/// `holder`, and when it was sent. The times are the columns' own texts (what sqlx wrote, as it
+/// writes the outbox's), which the mark on SQLite writes and compares as they are; and the
+/// same times read as times, for a copy on PostgreSQL and for a record not matched.
+#[derive(sqlx::FromRow)]
+struct Record {
+    rowid: i64,
+    id: i64,
+    lease_until: String,
+    holder: String,
+    sent_at: String,
+    lease_until_time: DateTime<Utc>,
+    sent_at_time: DateTime<Utc>,
+}
+
+/// The end of a mark's statement, after the records as `v (id, lease_until, holder,
+/// sent_at)`: marks sent the rows of `$outbox` whose claim is still theirs. A macro, as it is
+/// written into statements' texts.
+macro_rules! mark_from_v {
+    ($outbox:literal) => {
+        concat!(
+            ") UPDATE ",
+            $outbox,
+            " SET state = 'sent', sent_at = v.sent_at, \
+           lease_until = NULL, holder = NULL, last_error = NULL \
+         FROM v \
+         WHERE outbox.id = v.id AND outbox.state = 'sending' \
+           AND outbox.lease_until = v.lease_until AND outbox.holder = v.holder \
+         RETURNING outbox.id"
+        )
+    };
+}
+
+/// SQLite: the mark of the records in `$1`, a JSON array of `[id, lease_until, holder,
+/// sent_at]` (see [`Journal::mark`]). One text whatever the number of records, so it stays
+/// prepared: written as `VALUES` lists, each fold prepared its statements afresh (on 2,000 time
+/// logs, about 130 folds of two statements each: most of the statements prepared in a `run
+/// --once`). `NOT INDEXED`: the planner went through `outbox` by its index on `state`, every row
+/// in `sending` (up to 512) for each record; without it, it reads the records and looks each
+/// row up by its id.
+const MARK_ON_SQLITE: &str = concat!(
+    "WITH v (id, lease_until, holder, sent_at) AS \
+     (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1)",
+    mark_from_v!("outbox NOT INDEXED")
+);
+
+/// Forgets the records in `$1` (as for [`MARK_ON_SQLITE`]) by what each says, not by its
+/// rowid: a fold in another process may have deleted these already, and a rowid freed is
+/// given to the next record.
+const FORGET: &str = "DELETE FROM sent WHERE (id, lease_until, holder) IN \
+     (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1))";
 
 /// The journal beside one SQLite database file, opened when it is first needed: a daemon that
 /// sends nothing holds no connection to it.
@@ -155,13 +203,14 @@ impl Journal {
         };
         let mut after = 0_i64;
         loop {
-            // Written from the claim as read, and bound again as read here, `lease_until` is
-            // the column's own value (as `outbox::mark_sent_many` binds it).
+            // Written from the claim as read, `lease_until` is the column's own value (as
+            // `outbox::mark_sent_many` binds it).
             // The limit is written, not bound: SQLite prepared the statement again each time
             // its bound limit was bound again.
             let records: Vec<Record> = sqlx::query_as(concat!(
-                "SELECT rowid, id, lease_until, holder, sent_at FROM sent WHERE rowid > $1 \
-                 ORDER BY rowid LIMIT ",
+                "SELECT rowid, id, lease_until, holder, sent_at, \
+                 lease_until AS lease_until_time, sent_at AS sent_at_time \
+                 FROM sent WHERE rowid > $1 ORDER BY rowid LIMIT ",
                 fold_chunk!()
             ))
             .bind(after)
@@ -170,51 +219,47 @@ impl Journal {
             let Some(last) = records.last() else {
                 return Ok(folded);
             };
-            after = last.0;
-            let values = (0..records.len())
-                .map(|i| {
-                    let p = 4 * i;
-                    format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mark = format!(
-                "WITH v (id, lease_until, holder, sent_at) AS (VALUES {values}) \
-                 UPDATE outbox SET state = 'sent', sent_at = v.sent_at, lease_until = NULL, \
-                   holder = NULL, last_error = NULL \
-                 FROM v \
-                 WHERE outbox.id = v.id AND outbox.state = 'sending' \
-                   AND outbox.lease_until = v.lease_until AND outbox.holder = v.holder \
-                 RETURNING outbox.id"
-            );
-            let marked: Vec<i64> = on!(conn, |c| {
-                // Each of these statements' texts changes with the number of records: none is
-                // kept prepared, where it would push out the statements used again.
-                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(mark)).persistent(false);
-                for (_, id, lease_until, holder, sent_at) in &records {
-                    query = query.bind(id).bind(lease_until).bind(holder).bind(sent_at);
+            after = last.rowid;
+            let listed = serde_json::to_string(
+                &records
+                    .iter()
+                    .map(|r| (r.id, &r.lease_until, &r.holder, &r.sent_at))
+                    .collect::<Vec<_>>(),
+            )
+            .expect("numbers and texts");
+            let backend = conn.backend();
+            let marked: Vec<i64> = on!(conn, |c, Db| match backend {
+                Backend::Sqlite => {
+                    // Read to the end: the statement commits on its own (see
+                    // `outbox::claim_many`).
+                    sqlx::query_scalar(MARK_ON_SQLITE)
+                        .bind(&listed)
+                        .fetch_all(c)
+                        .await
                 }
-                // Read to the end: the statement commits on its own (see `outbox::claim_many`).
-                query.fetch_all(c).await
+                // A copy (`mark_in_copy`) on PostgreSQL: the times bound as times. Its text
+                // changes with the number of records, so it is not kept prepared, where it
+                // would push out the statements used again.
+                Backend::Postgres => {
+                    let mut query = sqlx::QueryBuilder::<Db>::new(
+                        "WITH v (id, lease_until, holder, sent_at) AS (",
+                    );
+                    query.push_values(&records, |mut row, r| {
+                        row.push_bind(r.id)
+                            .push_bind(r.lease_until_time)
+                            .push_bind(&r.holder)
+                            .push_bind(r.sent_at_time);
+                    });
+                    query.push(mark_from_v!("outbox"));
+                    query
+                        .build_query_scalar()
+                        .persistent(false)
+                        .fetch_all(c)
+                        .await
+                }
             })?;
             if forget {
-                // By what each record says, not by its rowid: a fold in another process may
-                // have deleted these already, and a rowid freed is given to the next record.
-                let mut gone = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "DELETE FROM sent WHERE (id, lease_until, holder) IN (VALUES ",
-                );
-                let mut each = gone.separated(", ");
-                for (_, id, lease_until, holder, _) in &records {
-                    each.push("(")
-                        .push_bind_unseparated(id)
-                        .push_unseparated(", ")
-                        .push_bind_unseparated(lease_until)
-                        .push_unseparated(", ")
-                        .push_bind_unseparated(holder)
-                        .push_unseparated(")");
-                }
-                gone.push(")");
-                gone.build().persistent(false).execute(pool).await?;
+                sqlx::query(FORGET).bind(&listed).execute(pool).await?;
             }
             // A record not matched was folded by another process meanwhile (its row is sent at
             // the time it records), or its claim was taken. A row with two records here (a
@@ -222,12 +267,12 @@ impl Journal {
             // of them: each is checked as unmatched, and the one marked has its own time.
             let held: std::collections::HashSet<i64> = marked.iter().copied().collect();
             let mut records_of = std::collections::HashMap::<i64, usize>::new();
-            for (_, id, ..) in &records {
-                *records_of.entry(*id).or_default() += 1;
+            for r in &records {
+                *records_of.entry(r.id).or_default() += 1;
             }
             let unmatched: Vec<&Record> = records
                 .iter()
-                .filter(|(_, id, ..)| !held.contains(id) || records_of[id] > 1)
+                .filter(|r| !held.contains(&r.id) || records_of[&r.id] > 1)
                 .collect();
             if !unmatched.is_empty() {
                 let ids = (1..=unmatched.len())
@@ -239,8 +284,8 @@ impl Journal {
                 );
                 let sent: Vec<(i64, Option<DateTime<Utc>>)> = on!(conn, |c| {
                     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
-                    for (_, id, ..) in &unmatched {
-                        query = query.bind(id);
+                    for r in &unmatched {
+                        query = query.bind(r.id);
                     }
                     query.fetch_all(c).await
                 })?;
@@ -251,8 +296,8 @@ impl Journal {
                 folded.stale.extend(
                     unmatched
                         .iter()
-                        .filter(|(_, id, _, _, at)| !folded_elsewhere.contains(&(*id, *at)))
-                        .map(|(_, id, ..)| *id),
+                        .filter(|r| !folded_elsewhere.contains(&(r.id, r.sent_at_time)))
+                        .map(|r| r.id),
                 );
             }
             folded.marked.extend(marked);
