@@ -360,38 +360,31 @@ pub fn too_costly(raw: &[u8]) -> Option<String> {
 /// in any case, anywhere, bounds it.
 fn nested_messages(raw: &[u8]) -> usize {
     const WORDS: [&[u8]; 3] = [b"rfc822", b"global", b"digest"];
-    (0..raw.len())
-        .filter(|&i| {
-            matches!(raw[i] | 0x20, b'r' | b'g' | b'd')
-                && WORDS.iter().any(|w| {
-                    raw.get(i..i + w.len())
-                        .is_some_and(|at| at.eq_ignore_ascii_case(w))
-                })
+    let starts_a_word = |i: usize| {
+        WORDS.iter().any(|w| {
+            raw.get(i..i + w.len())
+                .is_some_and(|at| at.eq_ignore_ascii_case(w))
         })
+    };
+    // Each first letter in either case, found by `memchr` (a byte at a time was as costly as
+    // the message's SHA-256).
+    memchr::memchr3_iter(b'r', b'g', b'd', raw)
+        .chain(memchr::memchr3_iter(b'R', b'G', b'D', raw))
+        .filter(|&i| starts_a_word(i))
         .count()
 }
 
 /// How many pieces of split parameters `raw` may have, at most: `*`, digits, then `=` or
-/// `*=`, anywhere.
+/// `*=`, anywhere. Linear: a run of digits follows one `*` at most.
 fn parameter_pieces(raw: &[u8]) -> usize {
-    let mut pieces = 0;
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'*' {
-            let digits = raw[i + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            let after = &raw[i + 1 + digits..];
-            if digits > 0 && (after.starts_with(b"=") || after.starts_with(b"*=")) {
-                pieces += 1;
-            }
-            i += 1 + digits;
-        } else {
-            i += 1;
-        }
-    }
-    pieces
+    memchr::memchr_iter(b'*', raw)
+        .filter(|&i| {
+            let rest = &raw[i + 1..];
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let after = &rest[digits..];
+            digits > 0 && (after.starts_with(b"=") || after.starts_with(b"*="))
+        })
+        .count()
 }
 
 /// How deep messages nested in a message (`message/rfc822` parts, a digest's parts) are kept;
@@ -854,6 +847,44 @@ mod tests {
             nested_messages(b"Content-Type: MESSAGE/RFC822\nmultipart/Digest; Global"),
             3
         );
+    }
+
+    proptest::proptest! {
+        /// The counts found with `memchr` are those of reading a byte at a time.
+        #[test]
+        fn the_bounds_count_as_a_byte_at_a_time_would(
+            raw in proptest::collection::vec(
+                proptest::sample::select(b"rRgGdDfFcC8 2*=019ieSTlObAx-".to_vec()),
+                0..400,
+            )
+        ) {
+            const WORDS: [&[u8]; 3] = [b"rfc822", b"global", b"digest"];
+            let nested = (0..raw.len())
+                .filter(|&i| {
+                    WORDS.iter().any(|w| {
+                        raw.get(i..i + w.len()).is_some_and(|at| at.eq_ignore_ascii_case(w))
+                    })
+                })
+                .count();
+            let pieces = (0..raw.len())
+                .filter(|&i| {
+                    let digits = raw[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                    let after = &raw[i + 1 + digits..];
+                    raw[i] == b'*'
+                        && digits > 0
+                        && (after.starts_with(b"=") || after.starts_with(b"*="))
+                })
+                .count();
+            proptest::prop_assert_eq!(nested_messages(&raw), nested);
+            proptest::prop_assert_eq!(parameter_pieces(&raw), pieces);
+        }
+    }
+
+    #[test]
+    fn the_bounds_count_words_and_pieces_that_come_by_chance() {
+        let raw = b"RFC822rfc822 gLoBaL digest*1=*12*=**3=";
+        assert_eq!(nested_messages(raw), 4);
+        assert_eq!(parameter_pieces(raw), 3);
     }
 
     fn mail(headers: &str) -> Incoming {
