@@ -93,8 +93,9 @@ impl NewInbound<'_> {
     }
 }
 
-/// Pushes `INSERT INTO inbound_message ... VALUES` of `$rows` (`&[Row]`) to the `QueryBuilder`
-/// `$query`, with their ids when `$with_id` (else the database gives them).
+/// Pushes `INSERT INTO inbound_message ... VALUES` of `$rows` (owned [`Row`]s: their texts go
+/// into the statement's arguments as they are, not copied) to the `QueryBuilder` `$query`,
+/// with their ids when `$with_id` (else the database gives them).
 macro_rules! push_rows {
     ($query:ident, $rows:expr, $with_id:expr) => {
         $query.push(if $with_id {
@@ -107,24 +108,24 @@ macro_rules! push_rows {
              reason, disposition, size_bytes, received_at, content_hash, auth_verdict, \
              authentication) ",
         );
-        $query.push_values($rows.iter(), |mut row, r| {
+        $query.push_values($rows, |mut row, r: $crate::store::inbound::Row| {
             if $with_id {
                 row.push_bind(r.id);
             }
-            row.push_bind(&*r.dedupe_key)
-                .push_bind(r.message_id.as_deref())
-                .push_bind(&*r.source)
-                .push_bind(r.from_addr.as_deref())
-                .push_bind(r.subject.as_deref())
+            row.push_bind(r.dedupe_key)
+                .push_bind(r.message_id)
+                .push_bind(r.source)
+                .push_bind(r.from_addr)
+                .push_bind(r.subject)
                 .push_bind(r.sent_at)
                 .push_bind(r.classification)
-                .push_bind(&*r.reason)
+                .push_bind(r.reason)
                 .push_bind(r.disposition)
                 .push_bind(r.size_bytes)
                 .push_bind(r.received_at)
-                .push_bind(r.content_hash.as_deref())
+                .push_bind(r.content_hash)
                 .push_bind(r.auth_verdict)
-                .push_bind(r.authentication.as_deref());
+                .push_bind(r.authentication);
         });
     };
 }

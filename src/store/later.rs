@@ -80,30 +80,43 @@ impl Later {
         } = self;
         match driver {
             Driver::Sqlite(c) => {
+                // The rows go into the statements' arguments as they are, their texts and
+                // messages not copied; taken first, so a failed write leaves none kept (its
+                // transaction is undone, see the module's text).
                 type Builder = sqlx::QueryBuilder<sqlx::Sqlite>;
-                for rows in pieces(inbound) {
+                let mut outbox = std::mem::take(outbox);
+                let raw: Vec<(i64, Vec<u8>)> = outbox
+                    .iter_mut()
+                    .map(|r| (r.id, std::mem::take(&mut r.raw)))
+                    .collect();
+                let mut rows = std::mem::take(inbound).into_iter();
+                for len in pieces(rows.len()) {
                     let mut query = Builder::new("");
-                    inbound::push_rows!(query, rows, true);
+                    inbound::push_rows!(query, rows.by_ref().take(len), true);
                     query.build().execute(&mut *c).await?;
                 }
-                for rows in pieces(submissions) {
+                let mut rows = std::mem::take(submissions).into_iter();
+                for len in pieces(rows.len()) {
                     let mut query = Builder::new("");
-                    timelog::push_submissions!(query, rows);
+                    timelog::push_submissions!(query, rows.by_ref().take(len));
                     query.build().execute(&mut *c).await?;
                 }
-                for rows in pieces(entries) {
+                let mut rows = std::mem::take(entries).into_iter();
+                for len in pieces(rows.len()) {
                     let mut query = Builder::new("");
-                    timelog::push_entries!(query, rows);
+                    timelog::push_entries!(query, rows.by_ref().take(len));
                     query.build().execute(&mut *c).await?;
                 }
-                for rows in pieces(outbox) {
+                let mut rows = outbox.into_iter();
+                for len in pieces(rows.len()) {
                     let mut query = Builder::new("");
-                    outbox::push_rows!(query, rows, true, Backend::Sqlite);
+                    outbox::push_rows!(query, rows.by_ref().take(len), true, Backend::Sqlite);
                     query.build().execute(&mut *c).await?;
                 }
-                for rows in pieces(outbox) {
+                let mut rows = raw.into_iter();
+                for len in pieces(rows.len()) {
                     let mut query = Builder::new("");
-                    push_raw!(query, rows);
+                    push_raw!(query, rows.by_ref().take(len));
                     query.build().execute(&mut *c).await?;
                 }
             }
@@ -121,27 +134,28 @@ impl Later {
     }
 }
 
-/// `rows` in pieces whose lengths are powers of two up to [`PIECE`], longest first: so the
-/// statements that write them are a few texts, whatever the number of rows.
-fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+/// The lengths of the pieces `rows` rows are written in: powers of two up to [`PIECE`],
+/// longest first, so the statements that write them are a few texts, whatever the number of
+/// rows.
+fn pieces(rows: usize) -> impl Iterator<Item = usize> {
     let mut rest = rows;
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if rest == 0 {
             return None;
         }
-        let len = 1 << rest.len().min(PIECE).ilog2();
-        let (piece, after) = rest.split_at(len);
-        rest = after;
-        Some(piece)
+        let len = 1 << rest.min(PIECE).ilog2();
+        rest -= len;
+        Some(len)
     })
 }
 
-/// Pushes the insert of the receipts' messages (`outbox_raw`) of `$rows` (`&[outbox::Row]`).
+/// Pushes the insert of the receipts' messages (`outbox_raw`) of `$rows` (owned outbox ids
+/// with their messages).
 macro_rules! push_raw {
     ($query:ident, $rows:expr) => {
         $query.push("INSERT INTO outbox_raw (outbox_id, raw) ");
-        $query.push_values($rows.iter(), |mut row, r| {
-            row.push_bind(r.id).push_bind(&r.raw[..]);
+        $query.push_values($rows, |mut row, (id, raw): (i64, Vec<u8>)| {
+            row.push_bind(id).push_bind(raw);
         });
     };
 }
@@ -398,8 +412,7 @@ mod tests {
     use super::*;
 
     fn lengths(n: usize) -> Vec<usize> {
-        let rows = vec![(); n];
-        pieces(&rows).map(<[()]>::len).collect()
+        pieces(n).collect()
     }
 
     #[test]

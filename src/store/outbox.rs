@@ -101,14 +101,15 @@ macro_rules! push_rows {
         );
         match $backend {
             $crate::store::Backend::Sqlite => {
-                $query.push_values($rows.iter(), |mut row, r| {
+                $query.push_values($rows, |mut row, r: $crate::store::outbox::Row| {
+                    let follows = $crate::store::outbox::follows_list(&r.follows);
                     $crate::store::outbox::push_head!(row, r, $with_id)
                         .push("'queued'")
                         .push("0")
                         .push_bind(r.created_at)
                         .push_bind(r.created_at)
                         .push("(SELECT o.id FROM json_each(")
-                        .push_bind_unseparated($crate::store::outbox::follows_list(&r.follows))
+                        .push_bind_unseparated(follows)
                         .push_unseparated(
                             ") AS j CROSS JOIN outbox AS o WHERE o.message_id = j.value \
                              AND o.state IN ('queued', 'sending') ORDER BY o.id DESC LIMIT 1)",
@@ -123,10 +124,11 @@ macro_rules! push_rows {
                     $crate::store::outbox::pg_follows!(),
                     " FROM (",
                 ));
-                $query.push_values($rows.iter(), |mut row, r| {
+                $query.push_values($rows, |mut row, r: $crate::store::outbox::Row| {
+                    let follows = $crate::store::outbox::follows_list(&r.follows);
                     $crate::store::outbox::push_head!(row, r, $with_id)
                         .push_bind(r.created_at)
-                        .push_bind($crate::store::outbox::follows_list(&r.follows));
+                        .push_bind(follows);
                 });
                 $query.push(if $with_id { ") AS v (id, " } else { ") AS v (" });
                 $query.push(
@@ -160,13 +162,13 @@ macro_rules! push_head {
         if $with_id {
             $row.push_bind($r.id);
         }
-        $row.push_bind(&*$r.natural_key)
-            .push_bind(&*$r.message_id)
-            .push_bind(&*$r.kind)
+        $row.push_bind($r.natural_key)
+            .push_bind($r.message_id)
+            .push_bind($r.kind)
             .push_bind($r.engagement_id)
-            .push_bind(&*$r.recipient)
-            .push_bind(&*$r.subject)
-            .push_bind($r.token.as_deref())
+            .push_bind($r.recipient)
+            .push_bind($r.subject)
+            .push_bind($r.token)
             .push_bind($r.survey_id)
     }};
 }
@@ -1079,7 +1081,7 @@ mod tests {
         .row(7, DateTime::<Utc>::UNIX_EPOCH)
     }
 
-    fn text(backend: Backend, rows: &[Row]) -> String {
+    fn text<const N: usize>(backend: Backend, rows: [Row; N]) -> String {
         match backend {
             Backend::Sqlite => {
                 let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
@@ -1096,19 +1098,19 @@ mod tests {
 
     #[test]
     fn the_insert_is_one_text_for_a_number_of_rows_whatever_they_follow() {
-        let none = text(Backend::Sqlite, &[row(&[]), row(&[])]);
+        let none = text(Backend::Sqlite, [row(&[]), row(&[])]);
         let some = text(
             Backend::Sqlite,
-            &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
+            [row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
         );
         assert_eq!(none, some);
-        assert_ne!(none, text(Backend::Sqlite, &[row(&[])]));
+        assert_ne!(none, text(Backend::Sqlite, [row(&[])]));
         // On PostgreSQL too: what a row follows is one parameter, each of its Message-IDs
         // looked up by itself (by the `message_id` index), in one subquery for all the rows.
-        let none = text(Backend::Postgres, &[row(&[]), row(&[])]);
+        let none = text(Backend::Postgres, [row(&[]), row(&[])]);
         let some = text(
             Backend::Postgres,
-            &[row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
+            [row(&["<a@x>"]), row(&["<a@x>", "<b@x>", "<c@x>"])],
         );
         assert_eq!(none, some);
         assert!(

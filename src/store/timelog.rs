@@ -28,7 +28,6 @@ macro_rules! bind_entry {
             .push_bind(&*$e.line_text)
     };
 }
-pub(super) use bind_entry;
 
 /// A submission to write later, owned, under the id taken for it.
 #[derive(Debug, Clone)]
@@ -53,36 +52,46 @@ pub(super) struct LaterEntry {
     pub(super) created_at: DateTime<Utc>,
 }
 
-/// Pushes `INSERT INTO submission ... VALUES` of `$rows` (`&[LaterSubmission]`, with their ids).
+/// Pushes `INSERT INTO submission ... VALUES` of `$rows` (owned [`LaterSubmission`]s, with
+/// their ids).
 macro_rules! push_submissions {
     ($query:ident, $rows:expr) => {
         $query.push(
             "INSERT INTO submission (id, inbound_id, assistant_id, status, created_at, \
              receipt_message_id) ",
         );
-        $query.push_values($rows.iter(), |mut row, r| {
-            row.push_bind(r.id)
-                .push_bind(r.inbound_id)
-                .push_bind(r.assistant_id)
-                .push("'logged'")
-                .push_bind(r.created_at)
-                .push_bind(r.receipt_message_id.as_deref());
-        });
+        $query.push_values(
+            $rows,
+            |mut row, r: $crate::store::timelog::LaterSubmission| {
+                row.push_bind(r.id)
+                    .push_bind(r.inbound_id)
+                    .push_bind(r.assistant_id)
+                    .push("'logged'")
+                    .push_bind(r.created_at)
+                    .push_bind(r.receipt_message_id);
+            },
+        );
     };
 }
 pub(super) use push_submissions;
 
-/// Pushes `INSERT INTO time_entry ... VALUES` of `$rows` (`&[LaterEntry]`).
+/// Pushes `INSERT INTO time_entry ... VALUES` of `$rows` (owned [`LaterEntry`]s).
 macro_rules! push_entries {
     ($query:ident, $rows:expr) => {
         $query.push(
             "INSERT INTO time_entry (submission_id, engagement_id, work_date, minutes, \
              description, line_no, line_text, status, created_at) ",
         );
-        $query.push_values($rows.iter(), |mut row, e| {
-            row.push_bind(e.submission_id);
-            $crate::store::timelog::bind_entry!(row, e);
-            row.push("'logged'").push_bind(e.created_at);
+        $query.push_values($rows, |mut row, e: $crate::store::timelog::LaterEntry| {
+            row.push_bind(e.submission_id)
+                .push_bind(e.engagement_id)
+                .push_bind(e.work_date)
+                .push_bind(i64::from(e.minutes))
+                .push_bind(e.description)
+                .push_bind(e.line_no as i64)
+                .push_bind(e.line_text)
+                .push("'logged'")
+                .push_bind(e.created_at);
         });
     };
 }
