@@ -17,17 +17,19 @@ pub struct NewEntry<'a> {
 }
 
 /// Binds an entry's values in the order of `COLUMNS` (in [`insert_submission`]) to a row of
-/// a `QueryBuilder`'s `push_values`, whichever the backend.
+/// a `QueryBuilder`'s `push_values`, whichever the backend: a [`NewEntry`]'s borrowed texts,
+/// or an owned [`LaterEntry`]'s, moved into the statement's arguments.
 macro_rules! bind_entry {
     ($row:ident, $e:ident) => {
         $row.push_bind($e.engagement_id)
             .push_bind($e.work_date)
             .push_bind(i64::from($e.minutes))
-            .push_bind(&*$e.description)
+            .push_bind($e.description)
             .push_bind($e.line_no as i64)
-            .push_bind(&*$e.line_text)
+            .push_bind($e.line_text)
     };
 }
+pub(super) use bind_entry;
 
 /// A submission to write later, owned, under the id taken for it.
 #[derive(Debug, Clone)]
@@ -83,13 +85,8 @@ macro_rules! push_entries {
              description, line_no, line_text, status, created_at) ",
         );
         $query.push_values($rows, |mut row, e: $crate::store::timelog::LaterEntry| {
-            row.push_bind(e.submission_id)
-                .push_bind(e.engagement_id)
-                .push_bind(e.work_date)
-                .push_bind(i64::from(e.minutes))
-                .push_bind(e.description)
-                .push_bind(e.line_no as i64)
-                .push_bind(e.line_text)
+            row.push_bind(e.submission_id);
+            $crate::store::timelog::bind_entry!(row, e)
                 .push("'logged'")
                 .push_bind(e.created_at);
         });
