@@ -97,69 +97,61 @@ impl NewOutbound<'_> {
 /// queued.
 macro_rules! push_rows {
     ($query:ident, $rows:expr, $with_id:expr, $backend:expr) => {
-        match $backend {
-            $crate::store::Backend::Sqlite => {
-                $query.push(if $with_id { "WITH v (id, " } else { "WITH v (" });
-                $query.push(
-                    "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
-                     survey_id, created_at, follows) AS (",
-                );
-                $query.push_values($rows, |mut row, r: $crate::store::outbox::Row| {
-                    let follows = $crate::store::outbox::follows_list(&r.follows);
-                    $crate::store::outbox::push_head!(row, r, $with_id)
-                        .push_bind(r.created_at)
-                        .push_bind(follows);
-                });
-                $query.push(if $with_id {
-                    ") INSERT INTO outbox (id, "
-                } else {
-                    ") INSERT INTO outbox ("
-                });
-                $query.push(
-                    "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
-                     survey_id, state, attempts, next_attempt_at, created_at, after_id) ",
-                );
-                $query.push(if $with_id { "SELECT v.id, " } else { "SELECT " });
-                // `WHERE true`: an upsert's `ON CONFLICT` after `FROM v` would be read as
-                // a join's constraint.
-                $query.push(
-                    "v.natural_key, v.message_id, v.kind, v.engagement_id, v.recipient, \
-                     v.subject, v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, \
-                     (SELECT o.id FROM json_each(v.follows) AS j CROSS JOIN outbox AS o \
-                     WHERE o.message_id = j.value AND o.state IN ('queued', 'sending') \
-                     ORDER BY o.id DESC LIMIT 1) FROM v WHERE true",
-                );
-            }
-            $crate::store::Backend::Postgres => {
-                $query.push(if $with_id {
-                    "INSERT INTO outbox (id, "
-                } else {
-                    "INSERT INTO outbox ("
-                });
-                $query.push(
-                    "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
-                     survey_id, state, attempts, next_attempt_at, created_at, after_id) ",
-                );
-                $query.push(if $with_id { "SELECT v.id, " } else { "SELECT " });
-                $query.push(concat!(
-                    "v.natural_key, v.message_id, v.kind, v.engagement_id, v.recipient, \
-                     v.subject, v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, ",
-                    $crate::store::outbox::pg_follows!(),
-                    " FROM (",
-                ));
-                $query.push_values($rows, |mut row, r: $crate::store::outbox::Row| {
-                    let follows = $crate::store::outbox::follows_list(&r.follows);
-                    $crate::store::outbox::push_head!(row, r, $with_id)
-                        .push_bind(r.created_at)
-                        .push_bind(follows);
-                });
-                $query.push(if $with_id { ") AS v (id, " } else { ") AS v (" });
-                $query.push(
-                    "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
-                     survey_id, created_at, follows)",
-                );
-            }
+        if $backend == $crate::store::Backend::Sqlite {
+            $query.push("WITH ");
+            $crate::store::outbox::push_rows!(@columns $query, $with_id);
+            $query.push(" AS (");
+            $crate::store::outbox::push_rows!(@values $query, $rows, $with_id);
+            $query.push(") ");
+            $crate::store::outbox::push_rows!(@insert $query, $with_id);
+            // `WHERE true`: an upsert's `ON CONFLICT` after `FROM v` would be read as a
+            // join's constraint.
+            $query.push(
+                "(SELECT o.id FROM json_each(v.follows) AS j CROSS JOIN outbox AS o \
+                 WHERE o.message_id = j.value AND o.state IN ('queued', 'sending') \
+                 ORDER BY o.id DESC LIMIT 1) FROM v WHERE true",
+            );
+        } else {
+            $crate::store::outbox::push_rows!(@insert $query, $with_id);
+            $query.push(concat!($crate::store::outbox::pg_follows!(), " FROM ("));
+            $crate::store::outbox::push_rows!(@values $query, $rows, $with_id);
+            $query.push(") AS ");
+            $crate::store::outbox::push_rows!(@columns $query, $with_id);
         }
+    };
+    // The insert, up to the column of what a row follows, from the rows `v`.
+    (@insert $query:ident, $with_id:expr) => {
+        $query.push(if $with_id {
+            "INSERT INTO outbox (id, "
+        } else {
+            "INSERT INTO outbox ("
+        });
+        $query.push(
+            "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
+             survey_id, state, attempts, next_attempt_at, created_at, after_id) ",
+        );
+        $query.push(if $with_id { "SELECT v.id, " } else { "SELECT " });
+        $query.push(
+            "v.natural_key, v.message_id, v.kind, v.engagement_id, v.recipient, v.subject, \
+             v.token, v.survey_id, 'queued', 0, v.created_at, v.created_at, ",
+        );
+    };
+    // The rows' name and columns.
+    (@columns $query:ident, $with_id:expr) => {
+        $query.push(if $with_id { "v (id, " } else { "v (" });
+        $query.push(
+            "natural_key, message_id, kind, engagement_id, recipient, subject, token, \
+             survey_id, created_at, follows)",
+        );
+    };
+    // The rows, a `VALUES` list.
+    (@values $query:ident, $rows:expr, $with_id:expr) => {
+        $query.push_values($rows, |mut row, r: $crate::store::outbox::Row| {
+            let follows = $crate::store::outbox::follows_list(&r.follows);
+            $crate::store::outbox::push_head!(row, r, $with_id)
+                .push_bind(r.created_at)
+                .push_bind(follows);
+        });
     };
 }
 pub(super) use push_rows;
