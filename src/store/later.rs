@@ -89,36 +89,33 @@ impl Later {
                     .iter_mut()
                     .map(|r| (r.id, std::mem::take(&mut r.raw)))
                     .collect();
-                let mut rows = std::mem::take(inbound).into_iter();
-                for len in pieces(rows.len()) {
-                    let mut query = Builder::new("");
-                    inbound::push_rows!(query, rows.by_ref().take(len), true);
-                    query.build().execute(&mut *c).await?;
+                // Each table's rows in pieces, a statement each.
+                macro_rules! in_pieces {
+                    ($rows:expr, |$query:ident, $piece:ident| { $($push:tt)* }) => {
+                        let mut rows = $rows.into_iter();
+                        for len in pieces(rows.len()) {
+                            let mut $query = Builder::new("");
+                            let $piece = rows.by_ref().take(len);
+                            $($push)*
+                            $query.build().execute(&mut *c).await?;
+                        }
+                    };
                 }
-                let mut rows = std::mem::take(submissions).into_iter();
-                for len in pieces(rows.len()) {
-                    let mut query = Builder::new("");
-                    timelog::push_submissions!(query, rows.by_ref().take(len));
-                    query.build().execute(&mut *c).await?;
-                }
-                let mut rows = std::mem::take(entries).into_iter();
-                for len in pieces(rows.len()) {
-                    let mut query = Builder::new("");
-                    timelog::push_entries!(query, rows.by_ref().take(len));
-                    query.build().execute(&mut *c).await?;
-                }
-                let mut rows = outbox.into_iter();
-                for len in pieces(rows.len()) {
-                    let mut query = Builder::new("");
-                    outbox::push_rows!(query, rows.by_ref().take(len), true, Backend::Sqlite);
-                    query.build().execute(&mut *c).await?;
-                }
-                let mut rows = raw.into_iter();
-                for len in pieces(rows.len()) {
-                    let mut query = Builder::new("");
-                    push_raw!(query, rows.by_ref().take(len));
-                    query.build().execute(&mut *c).await?;
-                }
+                in_pieces!(std::mem::take(inbound), |query, piece| {
+                    inbound::push_rows!(query, piece, true);
+                });
+                in_pieces!(std::mem::take(submissions), |query, piece| {
+                    timelog::push_submissions!(query, piece);
+                });
+                in_pieces!(std::mem::take(entries), |query, piece| {
+                    timelog::push_entries!(query, piece);
+                });
+                in_pieces!(outbox, |query, piece| {
+                    outbox::push_rows!(query, piece, true, Backend::Sqlite);
+                });
+                in_pieces!(raw, |query, piece| {
+                    push_raw!(query, piece);
+                });
             }
             Driver::Postgres(c) => {
                 kept_on_postgres(inbound, submissions, entries, outbox)
