@@ -4,7 +4,8 @@
 //! none when the config says `tls = "none"`. Every command has `timeout` to answer.
 //!
 //! Reading: a fresh `SELECT` (the UIDVALIDITY and the message count as the server has them
-//! now), then `FETCH 1:N (UID RFC822.SIZE)` for the oldest N messages (no search over the whole
+//! now; within a drain, the count the session keeps, less what it moved, while that says more
+//! is left), then `FETCH 1:N (UID RFC822.SIZE)` for the oldest N messages (no search over the whole
 //! mailbox, so a backlog costs each step only its batch), then `UID FETCH (UID BODY.PEEK[])` of
 //! those that fit the batch's bytes, and only the header (`BODY.PEEK[HEADER]`, its first
 //! 64 KB) of a message over the size limit, which is never downloaded. A batch is all that is
@@ -93,11 +94,22 @@ struct State {
 struct Conn {
     session: Session<Stream>,
     caps: Caps,
-    /// The inbox's UIDVALIDITY once it is selected in this session.
-    selected: Option<u32>,
+    /// The inbox, once it is selected in this session.
+    selected: Option<Selected>,
     /// The server announced mail (EXISTS) outside IDLE since the last search: the next wait
     /// returns at once instead of idling past it.
     new_mail: bool,
+}
+
+/// The inbox as a session has it selected.
+#[derive(Debug, Clone, Copy)]
+struct Selected {
+    uidvalidity: u32,
+    /// Its message count as the `SELECT` gave it, less the messages this session moved out of
+    /// it since: never more than it holds, unless another client removed mail meanwhile (a
+    /// `FETCH` past the end is refused, and the inbox is selected again); mail that came since
+    /// may be left out. `None` once not known (after an IDLE, or a settle not by `MOVE`).
+    count: Option<u32>,
 }
 
 /// What the server offers that changes what tandem does.
@@ -397,7 +409,7 @@ impl ImapMailbox {
     /// Selects the inbox unless it is selected; returns its UIDVALIDITY.
     async fn select(&self, conn: &mut Conn) -> Result<u32, InboundError> {
         match conn.selected {
-            Some(uidvalidity) => Ok(uidvalidity),
+            Some(selected) => Ok(selected.uidvalidity),
             None => Ok(self.reselect(conn).await?.0),
         }
     }
@@ -411,14 +423,20 @@ impl ImapMailbox {
         let Some(uidvalidity) = mailbox.uid_validity else {
             return Err(self.lost(&what, "the server sent no UIDVALIDITY"));
         };
-        if conn.selected.is_some_and(|before| before != uidvalidity) {
+        if conn
+            .selected
+            .is_some_and(|before| before.uidvalidity != uidvalidity)
+        {
             tracing::warn!(
                 server = self.server,
                 uidvalidity,
                 "the inbox has a new UIDVALIDITY: its messages are read again and recognised"
             );
         }
-        conn.selected = Some(uidvalidity);
+        conn.selected = Some(Selected {
+            uidvalidity,
+            count: Some(mailbox.exists),
+        });
         Ok((uidvalidity, mailbox.exists))
     }
 
@@ -471,32 +489,38 @@ impl ImapMailbox {
         skip: &BTreeSet<String>,
     ) -> Result<Vec<Fetched>, InboundError> {
         let conn = self.connection(&mut state.conn).await?;
-        let (uidvalidity, exists) = self.reselect(conn).await?;
-        absorb(conn);
-        conn.new_mail = false;
-        state.fetched_under = Some(uidvalidity);
-        // The messages to skip are among the oldest (fetched before, not yet moved).
-        let left = usize::try_from(exists).map_or(usize::MAX, |n| n.saturating_sub(skip.len()));
-        let take = limits.count_of(left);
-        let wanted = take.saturating_add(skip.len());
-        let count = exists.min(u32::try_from(wanted).unwrap_or(u32::MAX));
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        // The oldest messages, with their UIDs and sizes: what to read whole, and what not.
-        let mut sizes: Vec<(u32, u64)> = Vec::new();
-        let set = format!("1:{count}");
-        self.fetch_each(conn, &set, "(UID RFC822.SIZE)", false, |f| {
-            if let (Some(uid), Some(size)) = (f.uid, f.size)
-                && !skip.contains(&uid.to_string())
-            {
-                sizes.push((uid, u64::from(size)));
+        // Within a drain (messages to skip), the inbox is not selected again while the count
+        // this session keeps says more is left (a `SELECT` costs the server a look at the
+        // whole folder); the drain's last look, when that count says nothing is, selects it.
+        let kept = conn
+            .selected
+            .filter(|s| !skip.is_empty() && state.fetched_under == Some(s.uidvalidity))
+            .and_then(|s| Some((s.uidvalidity, s.count?)))
+            .filter(|&(_, count)| usize::try_from(count).is_ok_and(|c| c > skip.len()));
+        let mut sizes = Vec::new();
+        if let Some((_, count)) = kept {
+            // Another client removed mail: the count is past the end, and the server refuses
+            // the FETCH (which async-imap ends as if it had found nothing).
+            match self.oldest(conn, count, limits, skip).await {
+                Ok(found) => sizes = found,
+                Err(InboundError::Refused { .. }) => {}
+                Err(e) => return Err(e),
             }
-        })
-        .await?;
-        sizes.sort_unstable();
-        sizes.dedup_by_key(|(uid, _)| *uid);
-        sizes.truncate(take);
+        }
+        let uidvalidity = match kept {
+            Some((uidvalidity, _)) if !sizes.is_empty() => uidvalidity,
+            _ => {
+                let (uidvalidity, exists) = self.reselect(conn).await?;
+                absorb(conn);
+                conn.new_mail = false;
+                state.fetched_under = Some(uidvalidity);
+                sizes = self.oldest(conn, exists, limits, skip).await?;
+                if sizes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                uidvalidity
+            }
+        };
         let (mut whole, mut heads, mut held) = (Vec::new(), Vec::new(), 0u64);
         for &(uid, size) in &sizes {
             if size > limits.message_bytes {
@@ -551,6 +575,39 @@ impl ImapMailbox {
         Ok(batch)
     }
 
+    /// The UIDs and sizes of the oldest messages of the `exists` in the inbox, leaving out
+    /// those of `skip` (the oldest: fetched before, not yet moved), as many as `limits` take
+    /// of what is left: what to read whole, and what not.
+    async fn oldest(
+        &self,
+        conn: &mut Conn,
+        exists: u32,
+        limits: Batch,
+        skip: &BTreeSet<String>,
+    ) -> Result<Vec<(u32, u64)>, InboundError> {
+        let left = usize::try_from(exists).map_or(usize::MAX, |n| n.saturating_sub(skip.len()));
+        let take = limits.count_of(left);
+        let wanted = take.saturating_add(skip.len());
+        let count = exists.min(u32::try_from(wanted).unwrap_or(u32::MAX));
+        let mut sizes: Vec<(u32, u64)> = Vec::new();
+        if count == 0 {
+            return Ok(sizes);
+        }
+        let set = format!("1:{count}");
+        self.fetch_each(conn, &set, "(UID RFC822.SIZE)", false, |f| {
+            if let (Some(uid), Some(size)) = (f.uid, f.size)
+                && !skip.contains(&uid.to_string())
+            {
+                sizes.push((uid, u64::from(size)));
+            }
+        })
+        .await?;
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(uid, _)| *uid);
+        sizes.truncate(take);
+        Ok(sizes)
+    }
+
     /// Runs one FETCH (`UID FETCH` when `by_uid`) and hands each answer to `each` as it comes,
     /// so that only one answer's bytes are held twice. Each answer gets `timeout`, not the
     /// whole batch: a large batch on a slow line is no failure as long as the server keeps
@@ -587,14 +644,16 @@ impl ImapMailbox {
         Ok(())
     }
 
-    /// Moves the UIDs of `uid` (one UID or a set, `4,7,9`) to the folder for `disposition`.
+    /// Moves the messages of `uids` (sorted, each once) to the folder for `disposition`.
     async fn settle_in(
         &self,
         state: &mut State,
-        uid: &str,
+        uids: &[u32],
         disposition: Disposition,
     ) -> Result<(), InboundError> {
         let folder = self.folder(disposition);
+        let uid = uid_set(uids);
+        let uid = uid.as_str();
         let conn = self.connection(&mut state.conn).await?;
         let uidvalidity = self.select(conn).await?;
         if state.fetched_under != Some(uidvalidity) {
@@ -625,6 +684,8 @@ impl ImapMailbox {
         } else {
             format!("UID COPY to {folder}")
         };
+        // Counted again once the move is done.
+        let count = conn.selected.as_mut().and_then(|s| s.count.take());
         let mut created = false;
         loop {
             let result = if conn.caps.moves {
@@ -643,7 +704,14 @@ impl ImapMailbox {
                 other => break other?,
             }
         }
-        if !conn.caps.moves {
+        if conn.caps.moves {
+            // Each UID was fetched from the inbox under this selection: gone from it now, by
+            // this move or another client's.
+            let moved = u32::try_from(uids.len()).unwrap_or(u32::MAX);
+            if let Some(selected) = conn.selected.as_mut() {
+                selected.count = count.map(|c| c.saturating_sub(moved));
+            }
+        } else {
             self.delete_uids(session, conn.caps.uidplus, uid).await?;
         }
         absorb(conn);
@@ -758,15 +826,13 @@ impl ImapMailbox {
         }
         let mut state = self.state.lock().await;
         for (disposition, uids) in groups {
-            let set = uids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let mut uids = uids;
+            uids.sort_unstable();
+            uids.dedup();
             let reused = state.conn.is_some();
-            let mut result = self.settle_in(&mut state, &set, disposition).await;
+            let mut result = self.settle_in(&mut state, &uids, disposition).await;
             if self.try_again(&mut state, reused, &result) {
-                result = self.settle_in(&mut state, &set, disposition).await;
+                result = self.settle_in(&mut state, &uids, disposition).await;
             }
             self.keep_if_sound(&mut state, &result);
             result?;
@@ -959,7 +1025,8 @@ impl ImapMailbox {
         state.conn = Some(Conn {
             session,
             caps,
-            selected,
+            // What came and went during the IDLE is not counted.
+            selected: selected.map(|s| Selected { count: None, ..s }),
             new_mail: false,
         });
         Ok(())

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt as _;
+
 use tandem::domain::Disposition;
 use tandem::inbound::message::Incoming;
 use tandem::inbound::{Batch, InboundError};
@@ -239,6 +241,66 @@ async fn a_drain_fetches_ahead_and_reads_nothing_twice() {
     assert_eq!(dovecot.list(&account, "INBOX").await, []);
     assert_eq!(dovecot.list(&account, "Processed").await.len(), 12);
     assert_eq!(t.app.reader().drain().await.unwrap(), Report::default());
+}
+
+/// Within a drain the INBOX is not selected again before each batch: the session keeps its
+/// count, less what it moved. Mail another client removes meanwhile leaves that count too
+/// high: the server refuses the fetch past the end, the INBOX is selected again, and what is
+/// left is read, nothing missed and nothing read twice.
+#[tokio::test]
+async fn mail_another_client_removes_during_a_drain_is_no_error() {
+    let dovecot = Dovecot::shared();
+    let account = dovecot.add_user();
+    for n in 1..=8 {
+        dovecot.append(&account, &stranger(n)).await;
+    }
+    let t = spawn(dovecot, &account, Tls::None).await;
+    let mailbox = &t.app.mailbox;
+    let ids = |fetched: &[tandem::inbound::Fetched]| -> Vec<String> {
+        fetched.iter().map(|f| f.id.clone()).collect()
+    };
+
+    let first = mailbox
+        .fetch_batch(Batch::of(3), &BTreeSet::new())
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), ["1", "2", "3"]);
+    let skip: BTreeSet<String> = ids(&first).into_iter().collect();
+    let second = mailbox.fetch_batch(Batch::of(3), &skip).await.unwrap();
+    assert_eq!(ids(&second), ["4", "5", "6"]);
+
+    // Another client deletes the newest message; tandem hears of it with its next move.
+    let mut other = dovecot.session(&account).await;
+    other.select("INBOX").await.unwrap();
+    let stored = other
+        .uid_store("8", "+FLAGS.SILENT (\\Deleted)")
+        .await
+        .unwrap();
+    stored.try_collect::<Vec<_>>().await.unwrap();
+    let expunged = other.expunge().await.unwrap();
+    assert_eq!(expunged.try_collect::<Vec<_>>().await.unwrap().len(), 1);
+    other.logout().await.unwrap();
+
+    let settle: Vec<(String, Disposition)> = ids(&first)
+        .into_iter()
+        .map(|id| (id, Disposition::Quarantine))
+        .collect();
+    mailbox.settle_many(&settle).await.unwrap();
+
+    // Five left by the session's count, four in the INBOX: read is the one not being recorded.
+    let skip: BTreeSet<String> = ids(&second).into_iter().collect();
+    let third = mailbox.fetch_batch(Batch::of(3), &skip).await.unwrap();
+    assert_eq!(ids(&third), ["7"]);
+    let rest: BTreeSet<String> = ["4", "5", "6", "7"].map(String::from).into();
+    assert!(
+        mailbox
+            .fetch_batch(Batch::of(3), &rest)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(dovecot.list(&account, "INBOX").await.len(), 4);
+    assert_eq!(dovecot.list(&account, "Quarantine").await.len(), 3);
 }
 
 /// A crash after the message's row committed and before it was moved: read again, it is
