@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::on;
 use super::{Conn, StoreError, Table};
+use super::{on, on_unkept};
 use crate::domain::{Classification, Disposition};
 use crate::inbound::auth::Authentication;
 
@@ -249,7 +249,21 @@ pub async fn failed_attempt(
 }
 
 /// Forgets the failed attempts of messages once they are recorded (one statement for a batch).
+/// Nearly always there are none (a message's failure leaves a row, its success clears it):
+/// the table is looked at first, and the statement, whose text is new for each number of
+/// keys, is prepared only when it holds any.
 pub async fn clear_attempts(conn: &mut Conn, dedupe_keys: &[&str]) -> Result<(), StoreError> {
+    if dedupe_keys.is_empty() {
+        return Ok(());
+    }
+    let any: bool = on_unkept!(conn, |c| sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM inbound_attempt)"
+    )
+    .fetch_one(c)
+    .await)?;
+    if !any {
+        return Ok(());
+    }
     for keys in dedupe_keys.chunks(500) {
         let placeholders = (1..=keys.len())
             .map(|i| format!("${i}"))
