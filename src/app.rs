@@ -73,6 +73,9 @@ pub async fn open_database(
 pub struct App {
     pub config: Arc<Config>,
     pub pool: Pool,
+    /// The reader's write transactions: on SQLite a connection of their own
+    /// ([`Pool::of_one`]), beside `pool`'s `max_connections`.
+    reading: Pool,
     /// Compiled and checked at start-up.
     pub templates: Arc<Templates>,
     /// Every "now" in tandem comes from here.
@@ -204,6 +207,7 @@ impl App {
         let messages = store::outbox::Messages::beside(&pool).map(Arc::new);
         Ok(Self {
             health: Health::new(pool.clone(), clock.clone()),
+            reading: pool.of_one(),
             transport: transport(&config)?,
             mailbox,
             pool,
@@ -261,6 +265,7 @@ impl App {
         Ok(Self {
             config: Arc::new(config),
             pool: self.pool.clone(),
+            reading: self.reading.clone(),
             templates: Arc::new(templates),
             clock: self.clock.clone(),
             transport,
@@ -304,6 +309,7 @@ impl App {
     pub fn reader(&self) -> Reader {
         Reader {
             pool: self.pool.clone(),
+            slices: self.reading.clone(),
             clock: self.clock.clone(),
             mailbox: self.mailbox.clone(),
             compose: self.composer(),
@@ -824,10 +830,8 @@ impl App {
         // What is left to do (a query, closing the database) has the last STOP_GRACE.
         let end = asked + self.stop_bound();
         self.leave_outbox(abandoned.contains(&"outbox"), end).await;
-        if tokio::time::timeout_at(end, self.pool.close())
-            .await
-            .is_err()
-        {
+        let closed = async { tokio::join!(self.pool.close(), self.reading.close()) };
+        if tokio::time::timeout_at(end, closed).await.is_err() {
             tracing::warn!("the database did not close in time; leaving it to the exit");
         }
         if failed.is_empty() {

@@ -43,6 +43,9 @@ pub enum ReadError {
 #[derive(Debug, Clone)]
 pub struct Reader {
     pub pool: Pool,
+    /// Where its write transactions are opened: on SQLite a connection of their own, so
+    /// that each statement is prepared once ([`Pool::of_one`]).
+    pub slices: Pool,
     pub clock: Arc<dyn Clock>,
     /// Where mail is read from.
     pub mailbox: Arc<dyn Mailbox>,
@@ -282,7 +285,7 @@ impl Reader {
     /// records a whole batch in one).
     pub async fn record(&self, incoming: &Incoming, source: &str) -> Result<Outcome, ReadError> {
         let turn = self.turns.take().await;
-        let mut tx = store::begin_immediate(&self.pool).await?;
+        let mut tx = store::begin_immediate(&self.slices).await?;
         let (outcome, queued) = self
             .record_as(
                 &mut tx,
@@ -814,7 +817,7 @@ impl Reader {
     /// them together ([`store::Conn::write_later`]). Notes which keys of the batch's messages
     /// from the slice's first on (`rest`) have no row, and reads the mail those name.
     async fn open_slice(&self, slice: &mut Slice, rest: &[Read]) -> Result<store::Tx, StoreError> {
-        let mut tx = store::begin_immediate(&self.pool).await?;
+        let mut tx = store::begin_immediate(&self.slices).await?;
         if !slice.careful {
             tx.write_later(true).await?;
         }

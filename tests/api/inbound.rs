@@ -501,3 +501,31 @@ async fn a_reply_is_looked_up_past_the_rows_kept_to_write_later() {
     store::commit(tx).await.unwrap();
     assert_eq!(t.count("outbox").await, 3, "every row kept is written");
 }
+
+/// The reader's write transactions have a connection of their own on a SQLite file, so that
+/// each of its statements is prepared once: `Pool::of_one` is one connection (a second
+/// transaction waits for the first) to the same database; on PostgreSQL it is the pool itself.
+#[tokio::test]
+async fn the_readers_transactions_keep_to_one_connection_of_their_own() {
+    let t = spawn_app().await;
+    let one = t.app.pool.of_one();
+    if t.app.pool.backend() == store::Backend::Postgres {
+        assert_eq!(one.pool_use().2, t.app.pool.pool_use().2);
+        return;
+    }
+    assert_eq!(one.pool_use().2, 1);
+    let now = chrono::Utc::now();
+    let mut tx = one.begin_immediate().await.unwrap();
+    let tries = store::inbound::failed_attempt(&mut tx, "<one@x>", "first", now).await;
+    assert_eq!(tries.unwrap(), 1);
+    let second = tokio::time::timeout(std::time::Duration::from_millis(300), one.acquire()).await;
+    assert!(second.is_err(), "a second connection was handed out");
+    tx.commit().await.unwrap();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let tries = store::inbound::failed_attempt(&mut conn, "<one@x>", "again", now).await;
+    assert_eq!(
+        tries.unwrap(),
+        2,
+        "the main pool sees what the one connection wrote"
+    );
+}
