@@ -635,9 +635,11 @@ pub struct MailboxTurn(Hold);
 
 enum Hold {
     Postgres(Option<PoolConnection<Postgres>>),
-    /// Held while open.
+    /// Held until unlocked (on drop). Unlocked, not only closed: a child process that another
+    /// thread forks meanwhile holds a copy of the open file until it execs, and the lock of a
+    /// file closed here would stay with that copy: the next turn would find it taken.
     File {
-        _lock: std::fs::File,
+        lock: std::fs::File,
     },
     /// An in-memory SQLite database has one process.
     Alone,
@@ -669,7 +671,7 @@ pub async fn mailbox_turn(pool: &Pool) -> Result<Option<MailboxTurn>, StoreError
                 .open(&path)
                 .map_err(|e| StoreError::Query(sqlx::Error::Io(e)))?;
             match lock.try_lock() {
-                Ok(()) => Ok(Some(MailboxTurn(Hold::File { _lock: lock }))),
+                Ok(()) => Ok(Some(MailboxTurn(Hold::File { lock }))),
                 Err(std::fs::TryLockError::WouldBlock) => Ok(None),
                 Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Query(sqlx::Error::Io(e))),
             }
@@ -699,10 +701,16 @@ impl MailboxTurn {
 
 impl Drop for MailboxTurn {
     fn drop(&mut self) {
-        // Not released (an error on the way, or a cancelled step): the lock must not go back
-        // to the pool with its connection.
-        if let Hold::Postgres(Some(conn)) = &mut self.0 {
-            conn.close_on_drop();
+        // On PostgreSQL, not released (an error on the way, or a cancelled step): the lock must
+        // not go back to the pool with its connection.
+        match &mut self.0 {
+            Hold::Postgres(Some(conn)) => conn.close_on_drop(),
+            Hold::File { lock } => {
+                if let Err(error) = lock.unlock() {
+                    tracing::warn!(%error, "could not let the mailbox turn go; closing its file");
+                }
+            }
+            Hold::Postgres(None) | Hold::Alone => {}
         }
     }
 }
@@ -911,5 +919,32 @@ pub async fn scrub(pool: &Pool) -> Result<bool, StoreError> {
             .await?;
             Ok(true)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the lock file's handle held elsewhere (what a child process forked by another
+    /// thread holds until it execs) does not keep the turn once it is let go.
+    #[tokio::test]
+    async fn the_mailbox_turn_let_go_is_free_though_a_copy_of_its_file_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = connect(Location::url(&url), 2, Open::Create).await.unwrap();
+        let turn = mailbox_turn(&pool)
+            .await
+            .unwrap()
+            .expect("the turn is free");
+        assert!(mailbox_turn(&pool).await.unwrap().is_none(), "held");
+        let Hold::File { lock } = &turn.0 else {
+            panic!("a SQLite file's turn is a file lock");
+        };
+        let copy = lock.try_clone().unwrap();
+        turn.release().await.unwrap();
+        let again = mailbox_turn(&pool).await.unwrap();
+        assert!(again.is_some(), "the copy of the file kept the turn");
+        drop(copy);
     }
 }
