@@ -471,6 +471,19 @@ async fn connect_postgres(
     settle_schema(Pool::Postgres(pool), at.url, mode).await
 }
 
+/// A pool of one connection to `sqlite`'s database (its file, URL parameters and busy
+/// timeout), opened by its first use and kept open: its thread starts on the CPU of the task
+/// that first uses it, and the statements it prepared stay prepared. For a task of its own
+/// beside the database's pool ([`Pool::of_one`], `outbox::Messages`).
+pub(crate) fn one_connection(sqlite: &sqlx::SqlitePool) -> sqlx::SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .after_release(|conn, _| Box::pin(reusable(conn)))
+        .connect_lazy_with((*sqlite.connect_options()).clone())
+}
+
 /// Whether a connection coming back to the pool may be handed out again: not when it is still
 /// inside a transaction. A `Tx` dropped without a commit (an error on the way, or a failed
 /// `COMMIT`) queues a `ROLLBACK` on its connection; when that rollback fails too (SQLite may
@@ -573,12 +586,7 @@ impl Pool {
     /// connection sees it), this pool.
     pub fn of_one(&self) -> Pool {
         match self {
-            Pool::Sqlite(p) if self.file().is_some() => Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .after_release(|conn, _| Box::pin(reusable(conn)))
-                    .connect_lazy_with((*p.connect_options()).clone()),
-            ),
+            Pool::Sqlite(p) if self.file().is_some() => Pool::Sqlite(one_connection(p)),
             _ => self.clone(),
         }
     }

@@ -415,9 +415,8 @@ pub async fn claim_many(
 /// 1.5 MB for 150 receipts) were copied while the reader waited for the turn.
 #[derive(Debug)]
 pub struct Messages {
-    /// The database pool's own: its file, URL parameters and busy timeout.
-    options: sqlx::sqlite::SqliteConnectOptions,
-    pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
+    /// One connection to the database pool's file (`super::one_connection`).
+    pool: sqlx::SqlitePool,
 }
 
 impl Messages {
@@ -429,25 +428,14 @@ impl Messages {
         };
         pool.file()?;
         Some(Messages {
-            options: (*sqlite.connect_options()).clone(),
-            pool: tokio::sync::OnceCell::new(),
+            pool: super::one_connection(sqlite),
         })
     }
 
     /// The stored messages of the rows `ids`; a row without one (erased since it was claimed)
     /// is left out.
     pub async fn read(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<u8>>, StoreError> {
-        let pool = self
-            .pool
-            .get_or_try_init(|| {
-                // Kept open: a new connection would start its thread wherever it was asked for.
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(self.options.clone())
-            })
-            .await?;
+        let pool = &self.pool;
         let mut messages = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let mut query = sqlx::QueryBuilder::new(
