@@ -376,38 +376,40 @@ fn html_as_7bit(html: &str) -> Option<Vec<u8>> {
                     .is_none_or(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
         })
     };
-    if html.match_indices('<').any(|(at, _)| raw_text(at)) {
+    // Only a `<` before an `s` may open either: most of the tags are passed over at once.
+    let opens_raw_text = memchr::memchr_iter(b'<', bytes)
+        .any(|at| matches!(bytes.get(at + 1), Some(b's' | b'S')) && raw_text(at));
+    if opens_raw_text {
         return None;
     }
     let mut out = Vec::with_capacity(html.len() + html.len() / 16);
-    let mut line_start = 0;
     let mut at = 0;
     loop {
-        let run = bytes[at..]
-            .iter()
-            .position(|&b| !b.is_ascii() || b == b'\n' || b == b'\r' || b == 0)
-            .unwrap_or(bytes.len() - at);
-        out.extend_from_slice(&bytes[at..at + run]);
-        at += run;
+        // One line: up to its end (or a NUL or CR, which end the attempt).
+        let end = memchr::memchr3(b'\n', b'\r', 0, &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let line_start = out.len();
+        let line = &html[at..end];
+        if line.is_ascii() {
+            out.extend_from_slice(line.as_bytes());
+        } else {
+            for c in line.chars() {
+                match u8::try_from(c) {
+                    Ok(b) if b.is_ascii() => out.push(b),
+                    _ => write!(out, "&#{};", u32::from(c)).ok()?,
+                }
+            }
+        }
         if out.len() - line_start > LONGEST_7BIT_LINE {
             return None;
         }
-        let Some(&b) = bytes.get(at) else {
-            return Some(out);
-        };
-        match b {
-            b'\n' => at += 1,
-            b'\r' if bytes.get(at + 1) == Some(&b'\n') => at += 2,
-            b'\r' | 0 => return None,
-            _ => {
-                let c = html[at..].chars().next()?;
-                write!(out, "&#{};", u32::from(c)).ok()?;
-                at += c.len_utf8();
-                continue;
-            }
+        at = end;
+        match bytes.get(at) {
+            None => return Some(out),
+            Some(b'\n') => at += 1,
+            Some(b'\r') if bytes.get(at + 1) == Some(&b'\n') => at += 2,
+            Some(_) => return None,
         }
         out.extend_from_slice(b"\r\n");
-        line_start = out.len();
     }
 }
 
