@@ -15,7 +15,9 @@
 //!
 //! Only the partials stay compiled after that check: a mail's templates are compiled again
 //! from their sources, kept in memory as read at start-up, the first time the mail is
-//! written, and kept from then on. Compiled, the 162 templates took about 1.5 MB, more than
+//! written, and kept from then on. A start whose templates were checked before compiles no
+//! partial either: each is compiled with the first template that calls it (the digest's
+//! sections were most of a start's compiling, a quarter of `run --once` on an empty inbox). Compiled, the 162 templates took about 1.5 MB, more than
 //! half of an idle daemon's heap (issue 12's idle-RSS goal); their sources take 250 kB, and a
 //! daemon writes a few kinds of mail most days (receipts) and others once a week (the digest)
 //! or never.
@@ -201,11 +203,51 @@ pub struct Templates {
     dir: PathBuf,
     registries: RwLock<Registries>,
     sources: HashMap<String, String>,
+    /// The partials (`_NAME.html.hbs` under `(true, "LOCALE/NAME")`, `_NAME.txt.hbs` under
+    /// `(false, ...)`), compiled when a template that calls them is first compiled: most
+    /// mails call none, and the digest's sections were most of what a start compiled.
+    partials: HashMap<(bool, String), Partial>,
     /// The HTML templates that call their locale's layout themselves, as they were once
     /// written: rendered as they are, not put in the layout a second time.
     in_own_layout: HashSet<String>,
     /// See [`Templates::digest`].
     digest: String,
+}
+
+/// A partial's source, and its file for an error.
+struct Partial {
+    path: PathBuf,
+    source: String,
+}
+
+/// The partials that `source` calls by name (`{{> NAME}}`, `{{#> NAME}}`, with `~` and
+/// spaces where handlebars allows them), `@partial-block` left out; `None` when it calls one
+/// by an expression (`{{> (lookup ...)}}`), whose name is known only as it renders. A call
+/// inside a comment counts too: compiling a partial that is not needed does no harm.
+fn partials_called(source: &str) -> Option<Vec<&str>> {
+    let mut names = Vec::new();
+    for (at, _) in source.match_indices("{{") {
+        let rest = source[at + 2..].trim_start_matches('~').trim_start();
+        let rest = rest.strip_prefix('#').map_or(rest, str::trim_start);
+        let Some(rest) = rest.strip_prefix('>') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let name = if let Some(quoted) = rest.strip_prefix('[') {
+            quoted.split(']').next()
+        } else if let Some(quoted) = rest.strip_prefix('\'') {
+            quoted.split('\'').next()
+        } else {
+            rest.split(|c: char| !(c.is_alphanumeric() || "-_@/.".contains(c)))
+                .next()
+        };
+        match name {
+            None | Some("") => return None,
+            Some(name) if name.starts_with('@') => {}
+            Some(name) => names.push(name),
+        }
+    }
+    Some(names)
 }
 
 /// The HTML registry escapes values; the text one (subjects and plain parts) does not, since
@@ -326,6 +368,7 @@ impl Templates {
         let mut digest = Sha256::new();
         digest.update(env!("TANDEM_BUILD"));
         let mut layouts = HashMap::new();
+        let mut partials = HashMap::new();
         for locale in Locale::ALL {
             let folder = dir.join(locale.as_str());
             let entries =
@@ -342,10 +385,10 @@ impl Templates {
                 let Some(partial) = file.strip_prefix('_') else {
                     continue;
                 };
-                let (registry, stem) = match partial.strip_suffix(".html.hbs") {
-                    Some(stem) => (&mut html, stem),
+                let (is_html, stem) = match partial.strip_suffix(".html.hbs") {
+                    Some(stem) => (true, stem),
                     None => match partial.strip_suffix(".txt.hbs") {
-                        Some(stem) => (&mut text, stem),
+                        Some(stem) => (false, stem),
                         None => continue,
                     },
                 };
@@ -354,21 +397,32 @@ impl Templates {
                 if file == "_layout.html.hbs" {
                     layouts.insert(locale, source.clone());
                 }
-                registry
-                    .register_partial(&format!("{locale}/{stem}"), source)
-                    .map_err(|e| TemplateError::Syntax {
+                partials.insert(
+                    (is_html, format!("{locale}/{stem}")),
+                    Partial {
                         path: path.clone(),
-                        message: e.to_string(),
-                    })?;
+                        source,
+                    },
+                );
             }
         }
+        let mut registries = Registries { html, text };
         for locale in Locale::ALL {
             let source = layout_around(locale, layouts.get(&locale).map(String::as_str));
-            html.register_template_string(&in_layout(locale), source)
-                .map_err(|e| TemplateError::Syntax {
-                    path: dir.join(locale.as_str()).join("_layout.html.hbs"),
-                    message: e.to_string(),
-                })?;
+            let syntax = |e: handlebars::TemplateError| TemplateError::Syntax {
+                path: dir.join(locale.as_str()).join("_layout.html.hbs"),
+                message: e.to_string(),
+            };
+            registries
+                .html
+                .register_template_string(&in_layout(locale), &source)
+                .map_err(syntax)?;
+            compile_partials(
+                &partials,
+                &mut registries,
+                Part::Html,
+                partials_called(&source),
+            )?;
         }
         let mut sources = HashMap::new();
         let mut in_own_layout = HashSet::new();
@@ -387,8 +441,9 @@ impl Templates {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
-            registries: RwLock::new(Registries { html, text }),
+            registries: RwLock::new(registries),
             sources,
+            partials,
             in_own_layout,
             digest: format!("{:x}", digest.finalize()),
         })
@@ -399,6 +454,13 @@ impl Templates {
     /// mail does not have, is an error. One mail at a time, let go after (compiled again when
     /// it is first written), so the check never holds them all.
     pub fn check(&self, mails: &[(&str, serde_json::Value)]) -> Result<(), TemplateError> {
+        // Every partial, called or not, so that none that does not compile waits to be found.
+        {
+            let mut registries = self.registries.write().unwrap_or_else(|e| e.into_inner());
+            for part in [Part::Text, Part::Html] {
+                compile_partials(&self.partials, &mut registries, part, None)?;
+            }
+        }
         for name in mail_names(mails) {
             for (_, sample) in mails.iter().filter(|(n, _)| *n == name) {
                 for locale in Locale::ALL {
@@ -458,6 +520,12 @@ impl Templates {
                     path: self.dir.join(key),
                     message: e.to_string(),
                 })?;
+            compile_partials(
+                &self.partials,
+                &mut registries,
+                part,
+                partials_called(source),
+            )?;
         }
         Ok(())
     }
@@ -553,6 +621,43 @@ impl Templates {
     }
 }
 
+/// Compiles, into the registry of `part`, the partials `called` (of [`partials_called`]; all
+/// of them for `None`) that are not compiled yet, and those that they call in turn. A name
+/// that is no partial of `partials` is left for rendering to report.
+fn compile_partials(
+    partials: &HashMap<(bool, String), Partial>,
+    registries: &mut Registries,
+    part: Part,
+    called: Option<Vec<&str>>,
+) -> Result<(), TemplateError> {
+    let is_html = part == Part::Html;
+    let registry = registries.of_mut(part);
+    let every = || {
+        partials
+            .keys()
+            .filter(|(html, _)| *html == is_html)
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+    };
+    let mut pending = called.unwrap_or_else(every);
+    while let Some(name) = pending.pop() {
+        if registry.has_template(name) {
+            continue;
+        }
+        let Some((key, partial)) = partials.get_key_value(&(is_html, name.to_string())) else {
+            continue;
+        };
+        registry
+            .register_partial(&key.1, &partial.source)
+            .map_err(|e| TemplateError::Syntax {
+                path: partial.path.clone(),
+                message: e.to_string(),
+            })?;
+        pending.extend(partials_called(&partial.source).unwrap_or_else(every));
+    }
+    Ok(())
+}
+
 fn render_failed(name: &str, locale: Locale, e: handlebars::RenderError) -> TemplateError {
     TemplateError::Render {
         name: name.to_string(),
@@ -623,6 +728,58 @@ mod tests {
         assert_eq!(r.subject, "Hello <Anna>");
         assert_eq!(r.text, "Hi <Anna> & co");
         assert_eq!(r.html, "<html><p>Hi &lt;Anna&gt;</p></html>");
+    }
+
+    #[test]
+    fn the_partials_a_template_calls_are_found_however_it_writes_the_call() {
+        fn called(source: &str) -> Option<Vec<&str>> {
+            let mut names = partials_called(source)?;
+            names.sort_unstable();
+            Some(names)
+        }
+        assert_eq!(
+            called(
+                "{{> en/a}} {{~> en/b x=1 ~}} {{#> en/c}}{{> @partial-block}}{{/en/c}} \
+                 {{ >  en/d}} {{~#>en/e}}{{/en/e}} {{> [en/f g]}} {{> 'en/h'}} {{name}} {{{{raw}}}}"
+            ),
+            Some(vec![
+                "en/a", "en/b", "en/c", "en/d", "en/e", "en/f g", "en/h"
+            ])
+        );
+        assert_eq!(called("<p>{{#if x}}>{{/if}} a > b</p>"), Some(vec![]));
+        // By an expression: which one is known only while rendering.
+        assert_eq!(called("{{> (lookup . 'which')}}"), None);
+    }
+
+    #[test]
+    fn a_partial_is_compiled_with_the_first_template_that_calls_it_and_all_are_checked() {
+        let mut files = GOOD.to_vec();
+        files.extend([
+            ("_sign.txt.hbs", "-- {{> LOCALE/agency}}"),
+            ("_agency.txt.hbs", "the agency"),
+            ("_unused.txt.hbs", "{{x}}"),
+            ("bye.subject.hbs", "Bye"),
+            ("bye.txt.hbs", "Bye {{name}} {{> LOCALE/sign}}"),
+            ("bye.html.hbs", "<p>Bye</p>"),
+        ]);
+        let dir = folder(&files);
+        let t = Templates::read(dir.path(), &["hello", "bye"]).unwrap();
+        let compiled = |name: &str| t.registries.read().unwrap().text.has_template(name);
+        assert!(!compiled("en/sign") && !compiled("en/agency"));
+        t.render(Locale::En, "hello", &sample()[0].1).unwrap();
+        assert!(!compiled("en/sign"), "hello calls no partial");
+        let r = t.render(Locale::En, "bye", &sample()[0].1).unwrap();
+        assert_eq!(r.text, "Bye <Anna> -- the agency");
+        assert!(compiled("en/sign") && compiled("en/agency") && !compiled("en/unused"));
+        assert!(!compiled("de/sign"), "only the locale written");
+
+        // The check compiles every partial, called or not.
+        files.push(("_broken.txt.hbs", "{{#if x}}"));
+        let dir = folder(&files);
+        let t = Templates::read(dir.path(), &["hello", "bye"]).unwrap();
+        t.render(Locale::En, "bye", &sample()[0].1).unwrap();
+        let err = t.check(&sample()).unwrap_err().to_string();
+        assert!(err.contains("_broken.txt.hbs' does not compile"), "{err}");
     }
 
     #[test]
@@ -782,8 +939,10 @@ mod tests {
             let source = layout_around(locale, None);
             registries
                 .html
-                .register_template_string(&around(locale), source)
+                .register_template_string(&around(locale), &source)
                 .unwrap();
+            let called = partials_called(&source);
+            compile_partials(&t.partials, &mut registries, Part::Html, called).unwrap();
         }
         for (name, sample) in samples().unwrap() {
             for locale in Locale::ALL {
