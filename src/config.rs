@@ -1148,6 +1148,9 @@ impl Config {
             if q.kind == QuestionKind::Scale && q.min >= q.max {
                 return invalid(&key, format!("min {} must be below max {}", q.min, q.max));
             }
+            if q.alert_on_no && q.kind != QuestionKind::YesNo {
+                return invalid(&key, "alert_on_no is for a yes_no question".into());
+            }
         }
         Ok(())
     }
@@ -1259,6 +1262,10 @@ mod tests {
             (
                 with("kind = \"yes_no\"", "kind = \"stars\""),
                 "surveys.questions",
+            ),
+            (
+                with("kind = \"yes_no\"", "kind = \"text\""),
+                "surveys.questions[2]",
             ),
         ];
         for (text, key) in cases {

@@ -33,6 +33,11 @@ pub struct Question {
     /// The question in German and in English, as the mail asks it.
     pub de: String,
     pub en: String,
+    /// For a `yes_no` question: a "no" alerts the operator at once, as a low score does (the
+    /// shipped `continue`: should the collaboration go on as it is). Stored with each survey
+    /// sent, so a survey answers to the questionnaire it asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alert_on_no: bool,
 }
 
 fn default_min() -> i64 {
@@ -59,6 +64,7 @@ impl Question {
             max: default_max(),
             de: de.into(),
             en: en.into(),
+            alert_on_no: false,
         }
     }
 }
@@ -78,12 +84,15 @@ pub fn default_questions() -> Vec<Question> {
             "Wie gut klappt die Kommunikation? (1 = schlecht, 5 = sehr gut)",
             "How well is communication working? (1 = poorly, 5 = very well)",
         ),
-        Question::new(
-            "continue",
-            QuestionKind::YesNo,
-            "Soll die Zusammenarbeit so weitergehen wie bisher? (ja/nein)",
-            "Should the collaboration go on as it is? (yes/no)",
-        ),
+        Question {
+            alert_on_no: true,
+            ..Question::new(
+                "continue",
+                QuestionKind::YesNo,
+                "Soll die Zusammenarbeit so weitergehen wie bisher? (ja/nein)",
+                "Should the collaboration go on as it is? (yes/no)",
+            )
+        },
         Question::new(
             "comments",
             QuestionKind::Text,

@@ -2193,6 +2193,7 @@ Betreff: Wie läuft es?
             max: 10,
             de: "Wie wahrscheinlich empfehlen Sie uns weiter?".into(),
             en: "How likely are you to recommend us?".into(),
+            alert_on_no: false,
         }];
         let got = parse("1: 10", &questions);
         assert_eq!(values(&got), vec![(1, scale(10))]);

@@ -637,7 +637,8 @@ struct LowView {
     number: usize,
     text: String,
     value: String,
-    max: i64,
+    /// The top of a scale; `None` for a "no" to a question that alerts on it.
+    max: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -657,7 +658,8 @@ struct ScoreAlertContext {
 }
 
 /// Stores the answers of a survey reply, thanks the client (naming what is missing) and, for a
-/// scale answer at or under the threshold, alerts the operator at once.
+/// scale answer at or under the threshold or a "no" to a question with `alert_on_no`, alerts
+/// the operator at once.
 /// `threshold` is `[surveys] alert_threshold`.
 pub async fn store_answers(
     tx: &mut Conn,
@@ -703,20 +705,23 @@ pub async fn store_answers(
     )
     .await?;
 
+    let alerting = |value: &Value, q: &Question| match value {
+        Value::Scale(n) => *n <= threshold,
+        Value::YesNo(yes) => !yes && q.alert_on_no,
+        Value::Text(_) => false,
+    };
+    let locale = compose.agency().default_locale;
     let low: Vec<LowView> = parsed
         .answers
         .iter()
-        .filter_map(
-            |a| match (&a.value, questions.get(a.number.wrapping_sub(1))) {
-                (Value::Scale(n), Some(q)) if *n <= threshold => Some((a, *n, q)),
-                _ => None,
-            },
-        )
-        .map(|(a, n, q)| LowView {
-            number: a.number,
-            text: q.text(compose.agency().default_locale).to_string(),
-            value: n.to_string(),
-            max: q.max,
+        .filter_map(|a| {
+            let q = questions.get(a.number.wrapping_sub(1))?;
+            alerting(&a.value, q).then(|| LowView {
+                number: a.number,
+                text: q.text(locale).to_string(),
+                value: value_text(&a.value, locale),
+                max: matches!(a.value, Value::Scale(_)).then_some(q.max),
+            })
         })
         .collect();
     if !low.is_empty() {

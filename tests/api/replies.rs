@@ -280,6 +280,39 @@ async fn inline_partial_answers_name_what_is_missing() {
     }
 }
 
+/// A "no" to whether the collaboration should go on as it is (the shipped `continue`, with
+/// `alert_on_no`) alerts the operator at once, as a low score does; a "yes" does not.
+#[tokio::test]
+async fn a_no_to_going_on_as_it_is_alerts_the_operator_at_once() {
+    let t = engagement().await;
+    t.app.send_survey_now(1).await.unwrap();
+    let survey = sent_mail(&t, "survey").await;
+    let id = "go-on@acme.example";
+    let body = "Hallo,\r\n\r\n1: 4\r\n2: 5\r\n3: nein\r\n\r\nAnna";
+    let raw = reply(
+        "Anna Berg <anna@acme.example>",
+        &survey,
+        Path::InReplyTo,
+        id,
+        body,
+    );
+    read_reply(&t, "go-on.eml", &raw, id, "go on").await;
+    assert!(kinds_queued(&t).await.contains(&"score_alert".to_string()));
+    let alert = sent_mail_raw(&t, "score_alert").await;
+    let text = alert.body_text(0).unwrap().replace("\r\n", "\n");
+    // The "no" alone is listed, without a scale's top; the scores above the threshold not.
+    let listed = text.split("\n\n").nth(2).unwrap_or_default();
+    assert!(
+        listed
+            .contains("3. Soll die Zusammenarbeit so weitergehen wie bisher? (ja/nein)\n    nein"),
+        "{text}"
+    );
+    assert!(
+        !listed.contains("1. ") && !listed.contains(" von "),
+        "{text}"
+    );
+}
+
 /// Answers that cannot be used (a 7 on a scale of 5, a word for a number) are named once, with
 /// why, and the thanks asks for each question once, not for those as missing too.
 #[tokio::test]
