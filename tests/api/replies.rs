@@ -281,22 +281,15 @@ async fn inline_partial_answers_name_what_is_missing() {
 }
 
 /// A "no" to whether the collaboration should go on as it is (the shipped `continue`, with
-/// `alert_on_no`) alerts the operator at once, as a low score does; a "yes" does not.
+/// `alert_on_no`) alerts the operator at once, as a low score does (a "yes" alerts no one:
+/// `numbered_survey_answers_by_each_path_and_a_low_score_alert`).
 #[tokio::test]
 async fn a_no_to_going_on_as_it_is_alerts_the_operator_at_once() {
-    let t = engagement().await;
-    t.app.send_survey_now(1).await.unwrap();
-    let survey = sent_mail(&t, "survey").await;
-    let id = "go-on@acme.example";
-    let body = "Hallo,\r\n\r\n1: 4\r\n2: 5\r\n3: nein\r\n\r\nAnna";
-    let raw = reply(
-        "Anna Berg <anna@acme.example>",
-        &survey,
-        Path::InReplyTo,
-        id,
-        body,
-    );
-    read_reply(&t, "go-on.eml", &raw, id, "go on").await;
+    let t = survey_answered(
+        "go-on@acme.example",
+        "Hallo,\r\n\r\n1: 4\r\n2: 5\r\n3: nein",
+    )
+    .await;
     assert!(kinds_queued(&t).await.contains(&"score_alert".to_string()));
     let alert = sent_mail_raw(&t, "score_alert").await;
     let text = alert.body_text(0).unwrap().replace("\r\n", "\n");
@@ -313,15 +306,11 @@ async fn a_no_to_going_on_as_it_is_alerts_the_operator_at_once() {
     );
 }
 
-/// Answers that cannot be used (a 7 on a scale of 5, a word for a number) are named once, with
-/// why, and the thanks asks for each question once, not for those as missing too.
-#[tokio::test]
-async fn unusable_answers_are_asked_for_once() {
+/// The engagement's first survey, answered by Anna's reply (`In-Reply-To`) with `body`.
+async fn survey_answered(id: &str, body: &str) -> TestApp {
     let t = engagement().await;
     t.app.send_survey_now(1).await.unwrap();
     let survey = sent_mail(&t, "survey").await;
-    let id = "unusable@acme.example";
-    let body = "Hallo,\r\n\r\n1: 7\r\n2: gut\r\n3: ja\r\n\r\nAnna";
     let raw = reply(
         "Anna Berg <anna@acme.example>",
         &survey,
@@ -329,7 +318,16 @@ async fn unusable_answers_are_asked_for_once() {
         id,
         body,
     );
-    read_reply(&t, "unusable.eml", &raw, id, "unusable").await;
+    read_reply(&t, &format!("{id}.eml"), &raw, id, id).await;
+    t
+}
+
+/// Answers that cannot be used (a 7 on a scale of 5, a word for a number) are named once, with
+/// why, and the thanks asks for each question once, not for those as missing too.
+#[tokio::test]
+async fn unusable_answers_are_asked_for_once() {
+    let body = "Hallo,\r\n\r\n1: 7\r\n2: gut\r\n3: ja\r\n\r\nAnna";
+    let t = survey_answered("unusable@acme.example", body).await;
     let thanks = sent_mail(&t, "survey_thanks").await;
     for (number, times) in [(1, 1), (2, 1), (3, 0), (4, 1)] {
         let asked = thanks
