@@ -94,6 +94,9 @@ pub enum Reason {
     InvalidDate { text: String },
     /// A duration of nothing (`0h`).
     ZeroDuration,
+    /// A duration with a minus (`2026-12-01 -5h`): hours are taken back by cancelling their
+    /// submission, not by logging less.
+    NegativeDuration,
 }
 
 impl Reason {
@@ -106,6 +109,7 @@ impl Reason {
             Reason::TooLong { .. } => "too_long",
             Reason::InvalidDate { .. } => "invalid_date",
             Reason::ZeroDuration => "zero_duration",
+            Reason::NegativeDuration => "negative_duration",
         }
     }
 }
@@ -407,8 +411,10 @@ impl<'c> Walker<'c> {
         parts: &Parts,
         block_tag: Option<String>,
     ) -> Line {
+        let negative = parts.duration.as_ref().is_some_and(|d| d.negative);
         let reason = match date {
             Err(reason) => reason,
+            Ok(_) if negative => Reason::NegativeDuration,
             Ok(_) if minutes > DAY => Reason::TooLong { minutes },
             Ok(_) if minutes == 0 => Reason::ZeroDuration,
             Ok(date) => {

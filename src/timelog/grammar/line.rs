@@ -93,6 +93,10 @@ pub(super) struct DurationPart {
     pub text: String,
     pub at_start: bool,
     pub at_end: bool,
+    /// Written with a minus glued to it after other words of the line (`2026-12-01 -5h`):
+    /// hours taken back, which a time log cannot do. At the start of a line (`-5h inbox`) the
+    /// dash is a list's bullet.
+    pub negative: bool,
 }
 
 /// What a line says once its readings are chosen.
@@ -175,6 +179,7 @@ impl<'a> Analysis<'a> {
                     text: self.text(found.start, found.end).to_string(),
                     at_start: !words(0, found.start, false),
                     at_end: !words(found.end, self.tokens.len(), false),
+                    negative: self.minus_before(found.start),
                 }
             }),
             tag: tag.and_then(|f| match &self.found[f].what {
@@ -299,6 +304,19 @@ impl<'a> Analysis<'a> {
                 self.tokens[k].kind,
                 Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
             )
+    }
+
+    /// A minus right before token `start`, glued to it, with whitespace before the minus and
+    /// words of the line before that.
+    fn minus_before(&self, start: usize) -> bool {
+        let Some(minus) = start.checked_sub(1) else {
+            return false;
+        };
+        let sign = &self.tokens[minus];
+        matches!(sign.kind, Kind::Sym('-' | '\u{2212}'))
+            && sign.spaced
+            && !self.tokens[start].spaced
+            && (0..minus).any(|k| self.is_wordish(k))
     }
 
     fn is_label(&self, k: usize) -> bool {

@@ -39,6 +39,13 @@ impl Reason {
             Reason::InvalidDate { text } => format!("“{text}” is not a valid date."),
             Reason::ZeroDuration if de => "Die Dauer ist null.".to_string(),
             Reason::ZeroDuration => "The duration is zero.".to_string(),
+            Reason::NegativeDuration if de => "Eine Dauer kann nicht negativ sein: Um erfasste \
+                 Stunden zurückzunehmen, antworten Sie auf ihre Bestätigung mit „storno“ und \
+                 senden die richtigen Zeilen neu."
+                .to_string(),
+            Reason::NegativeDuration => "A duration cannot be negative: to take logged hours \
+                 back, reply “cancel” to their confirmation and send the right lines again."
+                .to_string(),
         }
     }
 }
@@ -173,6 +180,14 @@ mod tests {
                 "Die Dauer ist null.",
                 "The duration is zero.",
             ),
+            (
+                Reason::NegativeDuration,
+                "Eine Dauer kann nicht negativ sein: Um erfasste Stunden zurückzunehmen, \
+                 antworten Sie auf ihre Bestätigung mit „storno“ und senden die richtigen \
+                 Zeilen neu.",
+                "A duration cannot be negative: to take logged hours back, reply “cancel” to \
+                 their confirmation and send the right lines again.",
+            ),
         ];
         for (reason, de, en) in cases {
             assert_eq!(reason.describe(Locale::De), de);
@@ -247,6 +262,11 @@ mod tests {
                 "Mo 0h Telefonate",
                 Reason::ZeroDuration,
                 "2026-11-23 1.5h Telefonate",
+            ),
+            (
+                "Mo -2h Telefonate",
+                Reason::NegativeDuration,
+                "2026-11-23 2h Telefonate",
             ),
         ];
         for (text, reason, example) in cases {

@@ -504,6 +504,29 @@ Invoices 2.5h
 }
 
 #[test]
+fn a_minus_before_a_duration_takes_nothing_back_and_a_bullet_is_no_minus() {
+    let text = "2026-11-23 -5h inbox
+Mo −1:30 Telefonate
+23.11. - 2h Planung
+
+Monday, 23 Nov
+-1.5h inbox
+- 30 min calls";
+    assert_eq!(
+        rejections(text),
+        vec![(1, Reason::NegativeDuration), (2, Reason::NegativeDuration)]
+    );
+    let minutes: Vec<u32> = parse(text, &ctx())
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Entry(entry) => Some(entry.minutes),
+            Line::Rejected(_) => None,
+        })
+        .collect();
+    assert_eq!(minutes, [120, 90, 30]);
+}
+
+#[test]
 fn a_whole_day_is_the_most_one_line_may_have() {
     assert_eq!(one("23.11. 24h Messe").minutes, 1440);
     assert_eq!(one("23.11. 00:00-24:00 Messe").minutes, 1440);
