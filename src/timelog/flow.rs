@@ -49,6 +49,15 @@ pub enum Reason {
     MissingTag {
         known: Vec<String>,
     },
+    /// The line names two or more of the assistant's clients: whose hours they are is not
+    /// for tandem to guess.
+    TwoClients {
+        tags: Vec<String>,
+    },
+    /// A line without a tag, under a subject that names two or more of the clients.
+    SubjectTwoClients {
+        tags: Vec<String>,
+    },
     /// The month is locked (billed).
     Locked {
         month: String,
@@ -103,6 +112,22 @@ impl Reason {
             (Reason::MissingTag { known }, Locale::De) => format!(
                 "Sie arbeiten für mehrere Kunden: Bitte das Kürzel des Kunden ({}) in die Zeile oder den Betreff schreiben.",
                 tags(known)
+            ),
+            (Reason::TwoClients { tags: named }, Locale::En) => format!(
+                "This line names several of your clients ({}): hours go to one client a line.",
+                tags(named)
+            ),
+            (Reason::TwoClients { tags: named }, Locale::De) => format!(
+                "Diese Zeile nennt mehrere Ihrer Kunden ({}): Stunden gehören je Zeile zu einem Kunden.",
+                tags(named)
+            ),
+            (Reason::SubjectTwoClients { tags: named }, Locale::En) => format!(
+                "The subject names several of your clients ({}): add the client's tag to the line.",
+                tags(named)
+            ),
+            (Reason::SubjectTwoClients { tags: named }, Locale::De) => format!(
+                "Der Betreff nennt mehrere Ihrer Kunden ({}): Bitte das Kürzel des Kunden in die Zeile schreiben.",
+                tags(named)
             ),
             (Reason::Locked { month }, Locale::En) => format!(
                 "{} has been billed and is closed; ask the agency to correct it.",
@@ -164,6 +189,8 @@ impl Reason {
             Reason::Grammar(reason) => reason.code(),
             Reason::UnknownTag { .. } => "unknown_tag",
             Reason::MissingTag { .. } => "missing_tag",
+            Reason::TwoClients { .. } => "two_clients",
+            Reason::SubjectTwoClients { .. } => "subject_two_clients",
             Reason::Locked { .. } => "locked",
             Reason::BeforeStart { .. } => "before_start",
             Reason::DayOver24h { .. } => "day_over_24h",
@@ -213,6 +240,20 @@ pub fn message_day(
 ) -> NaiveDate {
     let sent = sent.map_or(now, |s| s.min(now));
     sent.with_timezone(&assistant.timezone.0).date_naive()
+}
+
+/// `text` without the words that are one of `tags` (`#Acme,` for `acme`).
+fn without_tags(text: &str, tags: &[String]) -> String {
+    text.split_whitespace()
+        .filter(|word| {
+            let tag = word.strip_prefix('#').map(|t| {
+                t.trim_end_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            });
+            !tag.is_some_and(|t| tags.contains(&t))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `#tag` words in a subject, lower-case (reply tokens in `[#...]` are not tags).
@@ -392,11 +433,17 @@ pub async fn plan(
     };
     let engagements = lookups.engagements(conn, assistant.id).await?;
     let known: Vec<String> = engagements.iter().map(|e| e.client_tag.clone()).collect();
-    let subject_tag = subject
-        .map(subject_tags)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|t| known.contains(t));
+    // The clients the subject names; one is the tag of the lines without their own.
+    let mut subject_named: Vec<String> = Vec::new();
+    for tag in subject.map(subject_tags).unwrap_or_default() {
+        if known.contains(&tag) && !subject_named.contains(&tag) {
+            subject_named.push(tag);
+        }
+    }
+    let subject_tag = match subject_named.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
 
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
@@ -425,6 +472,19 @@ pub async fn plan(
             }
         };
         let example_with_tag = |tag: &str| format!("{} #{tag}", entry.text);
+        let named: Vec<String> = entry
+            .client
+            .iter()
+            .chain(&entry.other_tags)
+            .filter(|t| known.contains(t))
+            .cloned()
+            .collect();
+        if named.len() > 1 {
+            let example = without_tags(&entry.text, &named[1..]);
+            let reason = Reason::TwoClients { tags: named };
+            rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+            continue;
+        }
         let engagement = match (&entry.client, &subject_tag) {
             (Some(tag), _) => match engagements.iter().find(|e| &e.client_tag == tag) {
                 Some(e) => e,
@@ -446,6 +506,14 @@ pub async fn plan(
                 .find(|e| &e.client_tag == tag)
                 .expect("subject tag is known"),
             (None, None) if engagements.len() == 1 => &engagements[0],
+            (None, None) if subject_named.len() > 1 => {
+                let example = example_with_tag(&subject_named[0]);
+                let reason = Reason::SubjectTwoClients {
+                    tags: subject_named.clone(),
+                };
+                rejected.push(reject(entry.line, entry.text.clone(), reason, example));
+                continue;
+            }
             (None, None) => {
                 let example = known
                     .first()

@@ -64,6 +64,10 @@ pub struct Entry {
     pub minutes: u32,
     /// The client tag without `#`, lower-case; the flow checks that it exists.
     pub client: Option<String>,
+    /// The line's other tags, each once (`#globex #acme`: `acme`): two that both name the
+    /// assistant's clients leave the flow no client to choose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_tags: Vec<String>,
     /// The user's words without the date, duration and tag.
     pub description: String,
 }
@@ -424,6 +428,7 @@ impl<'c> Walker<'c> {
                     date,
                     minutes,
                     client: parts.tag.clone().or(block_tag),
+                    other_tags: parts.other_tags.clone(),
                     description: parts.description.clone(),
                 });
             }

@@ -106,6 +106,8 @@ pub(super) struct Parts {
     pub duration: Option<DurationPart>,
     /// Lower-case, without `#`.
     pub tag: Option<String>,
+    /// The other tags on the line, each once, in their order (what `tag` is not).
+    pub other_tags: Vec<String>,
     /// The user's words without the date, duration and tag, and without separators at the edges.
     pub description: String,
     /// The line asks something: never an entry.
@@ -186,6 +188,7 @@ impl<'a> Analysis<'a> {
                 What::Tag(name) => Some(name.clone()),
                 _ => None,
             }),
+            other_tags: self.other_tags(tag),
             question: self.line.trim_end().ends_with('?'),
             date_only,
             heading: self.line.trim_end().ends_with(':'),
@@ -304,6 +307,25 @@ impl<'a> Analysis<'a> {
                 self.tokens[k].kind,
                 Kind::Num | Kind::Word | Kind::Tag | Kind::Opaque
             )
+    }
+
+    /// The tags found besides the one at `chosen`, each once and not that one's name.
+    fn other_tags(&self, chosen: Option<usize>) -> Vec<String> {
+        let chosen = chosen.and_then(|f| match &self.found[f].what {
+            What::Tag(name) => Some(name.as_str()),
+            _ => None,
+        });
+        // A set to keep them once: a line may hold any number of tags.
+        let mut seen = std::collections::HashSet::new();
+        self.found
+            .iter()
+            .filter_map(|found| match &found.what {
+                What::Tag(name) if Some(name.as_str()) != chosen && seen.insert(name.as_str()) => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// A minus right before token `start`, glued to it, with whitespace before the minus and

@@ -527,6 +527,18 @@ Monday, 23 Nov
 }
 
 #[test]
+fn the_other_tags_of_a_line_are_kept_once_each_however_many() {
+    let entry = one("2026-11-23 1h #Acme #globex #acme #sommerfest Abstimmung");
+    assert_eq!(entry.client.as_deref(), Some("acme"));
+    assert_eq!(entry.other_tags, ["globex", "sommerfest"]);
+    assert!(one("2026-11-23 1h #acme inbox").other_tags.is_empty());
+    // 100,000 tags, each once, and each again: kept with a set, not by searching the list.
+    let tags: String = (0..100_000).map(|i| format!("#t{i} ")).collect();
+    let entry = one(&format!("2026-11-23 1h {tags}{tags}x"));
+    assert_eq!(entry.other_tags.len(), 99_999);
+}
+
+#[test]
 fn a_whole_day_is_the_most_one_line_may_have() {
     assert_eq!(one("23.11. 24h Messe").minutes, 1440);
     assert_eq!(one("23.11. 00:00-24:00 Messe").minutes, 1440);
