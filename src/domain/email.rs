@@ -14,6 +14,18 @@ use super::ParseError;
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
+/// Words of the characters an address may have before '@', joined by single dots (RFC 5322's
+/// dot-atom; beyond ASCII too, as RFC 6531 allows).
+fn dot_atom(local: &str) -> bool {
+    !local.is_empty()
+        && local.chars().all(|c| {
+            c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii()
+        })
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+}
+
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let s = input.trim();
@@ -25,15 +37,16 @@ impl EmailAddress {
             return Err(bad("it is longer than 254 characters"));
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("it has no '@'"))?;
+        // A quoted part before '@' that needs no quotes (`"mia"@va.example`) is the same
+        // address without them (RFC 5321, 4.1.2), and is kept so, to be found as that one.
+        let local = match local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+            Some(unquoted) if dot_atom(unquoted) => unquoted,
+            _ => local,
+        };
         if local.is_empty() || local.len() > 64 {
             return Err(bad("the part before '@' must have 1 to 64 characters"));
         }
-        let local_ok = local.chars().all(|c| {
-            c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii()
-        }) && !local.starts_with('.')
-            && !local.ends_with('.')
-            && !local.contains("..");
-        if !local_ok {
+        if !dot_atom(local) {
             return Err(bad(
                 "the part before '@' has characters an address cannot have",
             ));
@@ -227,6 +240,29 @@ mod tests {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} should be refused");
         }
         assert!(EmailAddress::parse("team+token@localhost").is_ok());
+    }
+
+    #[test]
+    fn a_quoted_local_part_that_needs_no_quotes_is_the_address_without_them() {
+        for quoted in [
+            "\"Sam\"@VA.example",
+            "\"sam\"@va.example",
+            "Sam Lee <\"sam\"@va.example>",
+        ] {
+            let address = match quoted.contains('<') {
+                true => Mailbox::parse(quoted).unwrap().email,
+                false => EmailAddress::parse(quoted).unwrap(),
+            };
+            assert_eq!(address.as_str(), "sam@va.example", "{quoted}");
+        }
+        // Quotes that carry what a bare address cannot: refused, as before.
+        for quoted in [
+            "\"sam lee\"@va.example",
+            "\"\"@va.example",
+            "\"a..b\"@va.example",
+        ] {
+            assert!(EmailAddress::parse(quoted).is_err(), "{quoted}");
+        }
     }
 
     #[test]
