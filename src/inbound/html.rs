@@ -67,6 +67,12 @@ impl Default for HtmlLimits {
 /// at most one blank line in a row and none at the ends, at most `limits.max_output_bytes`
 /// long. One pass over the input: linear in its length, however deep or many the tags.
 pub fn html_to_text(html: &str, limits: &HtmlLimits) -> String {
+    html_to_text_cut(html, limits).0
+}
+
+/// [`html_to_text`], and whether the text reached `limits.max_output_bytes` and was cut there;
+/// then the line the cut fell in is left out whole (a cut `12h` must not read as `1`).
+pub fn html_to_text_cut(html: &str, limits: &HtmlLimits) -> (String, bool) {
     let mut text = Text::new(html.len() / 2, limits);
     // The line being read, and whether it holds anything but whitespace.
     let mut line = String::new();
@@ -162,6 +168,8 @@ struct Text {
     max_bytes: usize,
     /// Set when the limit was reached: nothing more is written, and reading can stop.
     full: bool,
+    /// The limit fell inside a line, not at its end: that line is left out.
+    in_line: bool,
 }
 
 impl Text {
@@ -172,6 +180,7 @@ impl Text {
             max_depth: limits.max_depth,
             max_bytes: limits.max_output_bytes,
             full: false,
+            in_line: false,
         }
     }
 
@@ -220,13 +229,19 @@ impl Text {
         }
         self.out.push_str(&s[..end]);
         self.full = true;
+        self.in_line = s != "\n";
     }
 
-    fn finish(self) -> String {
+    /// The text, and whether it was cut: then without the line the cut fell in, if it fell in
+    /// one.
+    fn finish(self) -> (String, bool) {
         let mut out = self.out;
+        if self.in_line {
+            out.truncate(out.rfind('\n').map_or(0, |at| at + 1));
+        }
         let end = out.trim_end().len();
         out.truncate(end);
-        out
+        (out, self.full)
     }
 }
 
@@ -403,13 +418,20 @@ mod tests {
         assert!(text.len() <= MAX_TEXT_BYTES, "{}", text.len());
         assert!(text.len() > MAX_TEXT_BYTES - 20, "{}", text.len());
         assert!(text.starts_with("> > > > > > > > x\n> > > > > > > > x\n"));
-        // A small cap, cut at a character boundary and never inside more than one line.
+        // A small cap: the line it falls in is left out whole (its end was not read).
         let small = |max_output_bytes| HtmlLimits {
             max_output_bytes,
             ..HtmlLimits::default()
         };
-        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(5)), "äö");
-        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(6)), "äöü");
+        assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(5)), "");
+        assert_eq!(
+            super::html_to_text_cut("<p>äöü</p><p>b</p>", &small(5)),
+            (String::new(), true)
+        );
+        assert_eq!(
+            super::html_to_text_cut("<p>äöü</p><p>b</p>", &small(6)),
+            ("äöü".to_string(), true)
+        );
         assert_eq!(super::html_to_text("<p>äöü</p><p>b</p>", &small(7)), "äöü");
         assert_eq!(
             super::html_to_text("<p>äöü</p><p>b</p>", &small(8)),

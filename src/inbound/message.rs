@@ -72,6 +72,9 @@ pub struct Incoming {
     pub recipients: Vec<String>,
     /// The message's text: the plain part, or the HTML part turned into text.
     pub text: String,
+    /// `text` was longer than `[limits] text_bytes` and ends before the line the limit fell
+    /// in: what came after was not read. The receipt says so.
+    pub text_cut: bool,
     /// What the sender wrote now: `text` without quotes, attributions and signatures.
     pub new_text: String,
     /// What ended the new text (or was the first thing taken out of it), and the line it was
@@ -511,9 +514,11 @@ fn drop_flat(mut cut: Vec<mail_parser::Message<'_>>) {
 
 /// The first text body: the plain part, or, for HTML-only mail, the HTML turned into text by
 /// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
-fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> String {
+/// Whether the text was cut at `limits.text_bytes` comes with it: then without the line the
+/// cut fell in, whose end was not read.
+fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> (String, bool) {
     let Some(part) = message.text_part(0) else {
-        return String::new();
+        return (String::new(), false);
     };
     match &part.body {
         mail_parser::PartType::Html(html) => {
@@ -521,16 +526,20 @@ fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> String 
                 max_depth: limits.html_depth,
                 max_output_bytes: limits.text_bytes,
             };
-            super::html::html_to_text(html, &limits)
+            super::html::html_to_text_cut(html, &limits)
         }
         mail_parser::PartType::Text(text) => {
-            let text = cut(text.to_string(), limits.text_bytes);
+            let was_cut = text.len() > limits.text_bytes;
+            let mut text = cut(text.to_string(), limits.text_bytes);
+            if was_cut {
+                text.truncate(text.rfind('\n').map_or(0, |at| at + 1));
+            }
             let text = text.replace("\r\n", "\n").replace('\r', "\n");
             let flowed = part.content_type().is_some_and(|ct| {
                 ct.attribute("format")
                     .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
             });
-            if flowed {
+            let text = if flowed {
                 let delsp = part.content_type().is_some_and(|ct| {
                     ct.attribute("delsp")
                         .is_some_and(|d| d.eq_ignore_ascii_case("yes"))
@@ -538,9 +547,10 @@ fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> String 
                 unflow(&text, delsp)
             } else {
                 text
-            }
+            };
+            (text, was_cut)
         }
-        _ => String::new(),
+        _ => (String::new(), false),
     }
 }
 
@@ -624,6 +634,8 @@ impl Incoming {
                     limits.text_bytes,
                 )
                 .replace("\r\n", "\n"),
+                // Unreadable: quarantined whole, not read for hours.
+                text_cut: false,
                 attachments: Vec::new(),
                 calendar: None,
                 content_hash: hash,
@@ -668,7 +680,7 @@ impl Incoming {
                 recipients.push(value.trim().trim_matches(['<', '>']).to_lowercase());
             }
         }
-        let text = body_text(message, limits);
+        let (text, text_cut) = body_text(message, limits);
         let date = message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
@@ -711,6 +723,7 @@ impl Incoming {
             calendar: calendar_part(message),
             content_hash,
             text,
+            text_cut,
             message_id,
             from,
             from_raw,
@@ -1081,6 +1094,29 @@ mod tests {
             format!("{headers}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n")
                 .as_bytes(),
         )
+    }
+
+    #[test]
+    fn a_text_cut_at_its_limit_says_so_and_leaves_out_the_line_the_cut_fell_in() {
+        let limits = ReadLimits {
+            text_bytes: 33,
+            ..ReadLimits::default()
+        };
+        let body = "2026-11-23 1h inbox\r\n2026-11-23 12h Messe\r\n2026-11-24 1h x\r\n";
+        let plain = format!("{PERSON}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
+        let html = format!(
+            "{PERSON}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+             <p>2026-11-23 1h inbox</p><p>2026-11-23 12h Messe</p><p>2026-11-24 1h x</p>\r\n"
+        );
+        for raw in [plain, html] {
+            // The limit falls in "12h": that line is not read as "1".
+            let m = Incoming::parse_with(raw.as_bytes(), &limits);
+            assert!(m.text_cut, "{raw}");
+            assert_eq!(m.text.trim_end(), "2026-11-23 1h inbox", "{raw}");
+            let whole = Incoming::parse_with(raw.as_bytes(), &ReadLimits::default());
+            assert!(!whole.text_cut, "{raw}");
+            assert!(whole.text.trim_end().ends_with("2026-11-24 1h x"), "{raw}");
+        }
     }
 
     #[test]

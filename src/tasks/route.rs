@@ -756,7 +756,7 @@ async fn decide(
         });
     }
 
-    let plan = flow::plan(
+    let mut plan = flow::plan(
         conn,
         &mut people.hours,
         assistant,
@@ -767,6 +767,9 @@ async fn decide(
     )
     .await?;
     if plan.is_time_log() {
+        if incoming.text_cut {
+            plan.note_text_cut(&incoming.new_text);
+        }
         // A reply to tandem's mail is a reply first (PRODUCT.md's order), handled here by the
         // time-log flow.
         let (classification, replying) = match &replied_to {

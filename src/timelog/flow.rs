@@ -58,6 +58,8 @@ pub enum Reason {
     SubjectTwoClients {
         tags: Vec<String>,
     },
+    /// The message's text ends at `[limits] text_bytes`: what came after was not read.
+    TextCut,
     /// The month is locked (billed).
     Locked {
         month: String,
@@ -129,6 +131,13 @@ impl Reason {
                 "Der Betreff nennt mehrere Ihrer Kunden ({}): Bitte das Kürzel des Kunden in die Zeile schreiben.",
                 tags(named)
             ),
+            (Reason::TextCut, Locale::En) => "The message is longer than tandem reads: \
+                 nothing after this point was read. Send those lines again in a new message."
+                .to_string(),
+            (Reason::TextCut, Locale::De) => "Die Nachricht ist länger, als tandem liest: \
+                 Alles nach dieser Stelle wurde nicht gelesen. Bitte senden Sie diese Zeilen in \
+                 einer neuen Nachricht."
+                .to_string(),
             (Reason::Locked { month }, Locale::En) => format!(
                 "{} has been billed and is closed; ask the agency to correct it.",
                 month_names(month)
@@ -191,6 +200,7 @@ impl Reason {
             Reason::MissingTag { .. } => "missing_tag",
             Reason::TwoClients { .. } => "two_clients",
             Reason::SubjectTwoClients { .. } => "subject_two_clients",
+            Reason::TextCut => "text_cut",
             Reason::Locked { .. } => "locked",
             Reason::BeforeStart { .. } => "before_start",
             Reason::DayOver24h { .. } => "day_over_24h",
@@ -228,6 +238,20 @@ impl Plan {
     /// Whether the message holds any time-log line (accepted or not): then it is `hours`.
     pub fn is_time_log(&self) -> bool {
         !self.accepted.is_empty() || !self.rejected.is_empty()
+    }
+
+    /// Tells, after the lines of `text`, that the message went on past what was read
+    /// (`Incoming::text_cut`): a time log cut there may have had more lines.
+    pub fn note_text_cut(&mut self, text: &str) {
+        let detail = Reason::TextCut;
+        self.rejected.push(Rejection {
+            line: text.lines().count() + 1,
+            text: "…".into(),
+            reason: detail.code().to_string(),
+            message: detail.describe(self.assistant.locale),
+            example: String::new(),
+            detail,
+        });
     }
 }
 

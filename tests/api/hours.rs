@@ -1,7 +1,7 @@
 use chrono::Datelike;
 use mail_parser::MessageParser;
 
-use crate::helpers::{describe, message, spawn_app};
+use crate::helpers::{describe, message, spawn_app, spawn_app_with};
 
 /// Reads the newest `.eml` in the outbox folder.
 fn last_sent(t: &crate::helpers::TestApp) -> (String, String, Vec<u8>) {
@@ -415,6 +415,38 @@ async fn tomorrow_and_a_line_over_a_day_are_rejected_without_a_misleading_exampl
     assert!(!text.contains("26 min"), "{text}");
     assert!(!text.contains("2026-11-26 2h"), "{text}");
     assert_eq!(t.count("time_entry").await, 1);
+}
+
+/// A time log longer than `[limits] text_bytes` is read up to the line the limit falls in: the
+/// lines before are logged, the cut line is not read as something else (`12h` as `1`), and the
+/// receipt says that what came after was not read.
+#[tokio::test]
+async fn a_time_log_cut_at_the_text_limit_says_so_in_its_receipt() {
+    let t = spawn_app_with(|_, text| text.replace("text_bytes = 1048576", "text_bytes = 40")).await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    t.deliver(
+        "1.hours",
+        &message(
+            "Sam Lee <sam@va.example>",
+            "<cut@va.example>",
+            "Hours",
+            "",
+            "2026-11-23 1h calls\n2026-11-24 12h trade fair\n2026-11-25 1h prep",
+        ),
+    );
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry").await, 1);
+    let (_, text, _) = last_sent(&t);
+    assert!(
+        text.contains(
+            "“…”\n    The message is longer than tandem reads: nothing after this point was read."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Write it like this: \n"), "{text}");
 }
 
 /// A receipt lists 200 entries and 200 rejected lines at most, and counts the rest: a time log
