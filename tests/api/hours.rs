@@ -1,16 +1,27 @@
 use chrono::Datelike;
 use mail_parser::MessageParser;
 
-use crate::helpers::{describe, message, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, describe, message, spawn_app, spawn_app_with};
 
 /// Reads the newest `.eml` in the outbox folder.
-fn last_sent(t: &crate::helpers::TestApp) -> (String, String, Vec<u8>) {
+fn last_sent(t: &TestApp) -> (String, String, Vec<u8>) {
     let path = t.sent_files().pop().expect("nothing was sent");
     let raw = std::fs::read(&path).unwrap();
     let m = MessageParser::default().parse(&raw).unwrap();
     let subject = m.subject().unwrap().to_string();
     let text = m.body_text(0).unwrap().replace("\r\n", "\n");
     (subject, text, raw)
+}
+
+/// Sam's time log `body` under the Message-ID `<ID@va.example>`, read and answered: the
+/// receipt's text.
+async fn sam_logs(t: &TestApp, id: &str, body: &str) -> String {
+    let from = "Sam Lee <sam@va.example>";
+    let mail = message(from, &format!("<{id}@va.example>"), "Hours", "", body);
+    t.deliver(&format!("{id}.hours"), &mail);
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    last_sent(t).1
 }
 
 /// Acceptance: an assistant's mail yields stored entries and a receipt; a `cancel` reply to the
@@ -349,19 +360,12 @@ async fn hours_before_the_engagement_started_are_rejected_with_the_reason() {
     t.add_people().await;
     t.start_engagement_for_hours().await;
     t.app.outbox().drain().await.unwrap();
-    t.deliver(
-        "1.hours",
-        &message(
-            "Sam Lee <sam@va.example>",
-            "<h1@va.example>",
-            "Hours",
-            "",
-            "2026-11-20 3h onboarding prep\n2026-11-23 2h invoices",
-        ),
-    );
-    t.app.reader().drain().await.unwrap();
-    t.app.outbox().drain().await.unwrap();
-    let (_, text, _) = last_sent(&t);
+    let text = sam_logs(
+        &t,
+        "h1",
+        "2026-11-20 3h onboarding prep\n2026-11-23 2h invoices",
+    )
+    .await;
     assert!(
         text.contains("“2026-11-20 3h onboarding prep”")
             && text.contains(
@@ -392,19 +396,12 @@ async fn tomorrow_and_a_line_over_a_day_are_rejected_without_a_misleading_exampl
     t.start_engagement_for_hours().await;
     t.app.outbox().drain().await.unwrap();
     // Thursday 26 Nov 2026 in Lisbon.
-    t.deliver(
-        "1.hours",
-        &message(
-            "Sam Lee <sam@va.example>",
-            "<h1@va.example>",
-            "Hours",
-            "",
-            "2026-11-23 1h calls\nmorgen 2h Termine\ntomorrow 1h prep\nyesterday 26h trade fair",
-        ),
-    );
-    t.app.reader().drain().await.unwrap();
-    t.app.outbox().drain().await.unwrap();
-    let (_, text, _) = last_sent(&t);
+    let text = sam_logs(
+        &t,
+        "h1",
+        "2026-11-23 1h calls\nmorgen 2h Termine\ntomorrow 1h prep\nyesterday 26h trade fair",
+    )
+    .await;
     for expected in [
         "“morgen 2h Termine”\n    27 November 2026 is in the future.\n    Write it like this: 2026-11-27 2h Termine",
         "“tomorrow 1h prep”\n    27 November 2026 is in the future.\n    Write it like this: 2026-11-27 1h prep",
@@ -426,20 +423,9 @@ async fn a_time_log_cut_at_the_text_limit_says_so_in_its_receipt() {
     t.add_people().await;
     t.start_engagement_for_hours().await;
     t.app.outbox().drain().await.unwrap();
-    t.deliver(
-        "1.hours",
-        &message(
-            "Sam Lee <sam@va.example>",
-            "<cut@va.example>",
-            "Hours",
-            "",
-            "2026-11-23 1h calls\n2026-11-24 12h trade fair\n2026-11-25 1h prep",
-        ),
-    );
-    t.app.reader().drain().await.unwrap();
-    t.app.outbox().drain().await.unwrap();
+    let body = "2026-11-23 1h calls\n2026-11-24 12h trade fair\n2026-11-25 1h prep";
+    let text = sam_logs(&t, "cut", body).await;
     assert_eq!(t.count("time_entry").await, 1);
-    let (_, text, _) = last_sent(&t);
     assert!(
         text.contains(
             "“…”\n    The message is longer than tandem reads: nothing after this point was read."
