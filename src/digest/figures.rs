@@ -80,12 +80,15 @@ pub struct EngagementFigures {
     pub scores: Vec<Score>,
     /// The period of the survey the scores come from.
     pub scores_period: Option<String>,
-    /// Kinds still waiting for a signature (pending or received, not confirmed) and not yet
-    /// overdue.
+    /// Kinds still waiting for a signature (pending) and not yet overdue.
     pub pending_agreements: Vec<String>,
-    /// Kinds still waiting when the first reminder was due (`[schedule]
+    /// Kinds still waiting for a signature when the first reminder was due (`[schedule]
     /// agreement_reminders` from the engagement's creation): late, not just new.
     pub overdue_agreements: Vec<String>,
+    /// Kinds sent back (a reply that says signed, or a PDF) and waiting for the operator to
+    /// confirm them (`tandem agreement sign`): the signers did their part, so they are
+    /// neither pending nor overdue.
+    pub received_agreements: Vec<String>,
     pub unanswered_surveys: i64,
     /// The trial's last day, when it is within [`TRIAL_SOON_DAYS`] and the trial still runs.
     pub trial_ends: Option<NaiveDate>,
@@ -290,11 +293,13 @@ pub async fn read(
         let id = e.id;
         let this_week = sum(id, week.monday, week.sunday());
         let mine = agreements.get(&id).cloned().unwrap_or_default();
-        let waiting: Vec<String> = mine
-            .iter()
-            .filter(|(_, status)| status == "pending" || status == "received")
-            .map(|(kind, _)| kind.clone())
-            .collect();
+        let with_status = |wanted: &str| -> Vec<String> {
+            mine.iter()
+                .filter(|(_, status)| status == wanted)
+                .map(|(kind, _)| kind.clone())
+                .collect()
+        };
+        let (unsigned, received) = (with_status("pending"), with_status("received"));
         // Overdue: still unsigned when the first reminder was due (the reminders' cadence
         // from the engagement's creation, as the scheduler plans them); before that an
         // agreement is pending, however early the engagement started.
@@ -304,7 +309,8 @@ pub async fn read(
             .agreement_reminders
             .next_after(anchor, anchor);
         let overdue = now.with_timezone(&zone).naive_local() >= first_reminder;
-        if this_week > 0 && waiting.iter().any(|k| k == "dpa") {
+        // A DPA received but not confirmed is not signed yet either.
+        if this_week > 0 && unsigned.iter().chain(&received).any(|k| k == "dpa") {
             hours_without_dpa.push((id, this_week));
         }
         let working = matches!(e.status, EngagementStatus::Trial | EngagementStatus::Active);
@@ -350,8 +356,13 @@ pub async fn read(
                 .collect(),
             scores,
             scores_period,
-            overdue_agreements: if overdue { waiting.clone() } else { Vec::new() },
-            pending_agreements: if overdue { Vec::new() } else { waiting },
+            overdue_agreements: if overdue {
+                unsigned.clone()
+            } else {
+                Vec::new()
+            },
+            pending_agreements: if overdue { Vec::new() } else { unsigned },
+            received_agreements: received,
             unanswered_surveys: unanswered.get(&id).copied().unwrap_or(0),
             trial_ends,
             checkin: checkins.get(&id).map(|(_, period, answers)| {

@@ -458,6 +458,50 @@ async fn the_figures_are_the_data() {
     assert!(f.needs_attention());
 }
 
+/// An agreement sent back (received, for the operator to confirm) is listed to confirm, not
+/// as waiting for a signature or overdue; a DPA received but not confirmed still counts as
+/// unsigned beside the hours logged.
+#[tokio::test]
+async fn a_received_agreement_is_to_confirm_not_overdue() {
+    let t = spawn_app().await;
+    seed(&t).await;
+    t.execute(
+        "UPDATE agreement SET status = 'received' \
+         WHERE (engagement_id = 1 AND kind = 'dpa') OR (engagement_id = 2 AND kind = 'nda')",
+    )
+    .await;
+    let week = Week::parse(WEEK).unwrap();
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    let f = tandem::digest::figures::read(&mut conn, &t.app.config, week, now())
+        .await
+        .unwrap();
+    let e1 = f.engagement(1).unwrap();
+    assert!(e1.overdue_agreements.is_empty() && e1.pending_agreements.is_empty());
+    assert_eq!(e1.received_agreements, ["dpa"]);
+    let e2 = f.engagement(2).unwrap();
+    assert_eq!(e2.pending_agreements.len(), 4);
+    assert!(!e2.pending_agreements.contains(&"nda".to_string()));
+    assert_eq!(e2.received_agreements, ["nda"]);
+    assert_eq!(f.hours_without_dpa, [(1, 750), (2, 300)]);
+    let d = digest::render(
+        &mut conn,
+        &t.app.config,
+        &t.app.templates,
+        week,
+        Locale::En,
+        now(),
+        ChartSrc::Cid,
+    )
+    .await
+    .unwrap();
+    let text = &d.rendered.text;
+    assert!(
+        text.contains("  To confirm:          Data processing agreement (Art. 28 GDPR)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("OVERDUE"), "{text}");
+}
+
 /// Acceptance 1: the digest in both languages, text and HTML, against golden files; the
 /// numbers of the figures appear in it.
 #[tokio::test]
