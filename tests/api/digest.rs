@@ -372,6 +372,22 @@ pub async fn seed(t: &TestApp) {
     t.clock.set(now());
 }
 
+/// The digest of `week` in `locale`, rendered now, its chart by `cid:`.
+async fn week_in(t: &TestApp, week: Week, locale: Locale) -> digest::Digest {
+    let mut conn = t.app.pool.acquire().await.unwrap();
+    digest::render(
+        &mut conn,
+        &t.app.config,
+        &t.app.templates,
+        week,
+        locale,
+        now(),
+        ChartSrc::Cid,
+    )
+    .await
+    .unwrap()
+}
+
 /// Acceptance 1: every figure of the seeded week, checked against what was seeded.
 #[tokio::test]
 async fn the_figures_are_the_data() {
@@ -483,17 +499,8 @@ async fn a_received_agreement_is_to_confirm_not_overdue() {
     assert!(!e2.pending_agreements.contains(&"nda".to_string()));
     assert_eq!(e2.received_agreements, ["nda"]);
     assert_eq!(f.hours_without_dpa, [(1, 750), (2, 300)]);
-    let d = digest::render(
-        &mut conn,
-        &t.app.config,
-        &t.app.templates,
-        week,
-        Locale::En,
-        now(),
-        ChartSrc::Cid,
-    )
-    .await
-    .unwrap();
+    drop(conn);
+    let d = week_in(&t, week, Locale::En).await;
     let text = &d.rendered.text;
     assert!(
         text.contains("  To confirm:          Data processing agreement (Art. 28 GDPR)\n"),
@@ -510,18 +517,7 @@ async fn the_digest_renders_in_both_languages() {
     seed(&t).await;
     let week = Week::parse(WEEK).unwrap();
     for locale in [Locale::De, Locale::En] {
-        let mut conn = t.app.pool.acquire().await.unwrap();
-        let d = digest::render(
-            &mut conn,
-            &t.app.config,
-            &t.app.templates,
-            week,
-            locale,
-            now(),
-            ChartSrc::Cid,
-        )
-        .await
-        .unwrap();
+        let d = week_in(&t, week, locale).await;
         let text = &d.rendered.text;
         for figure in [
             "12:30 h",
@@ -567,18 +563,7 @@ async fn the_digest_lists_fifty_filed_mails_of_a_kind_and_counts_the_rest() {
         .map(|r| r.rows_affected()))
         .unwrap();
     }
-    let mut conn = t.app.pool.acquire().await.unwrap();
-    let d = digest::render(
-        &mut conn,
-        &t.app.config,
-        &t.app.templates,
-        Week::parse(WEEK).unwrap(),
-        Locale::En,
-        now(),
-        ChartSrc::Cid,
-    )
-    .await
-    .unwrap();
+    let d = week_in(&t, Week::parse(WEEK).unwrap(), Locale::En).await;
     // The seed's one stranger and 49 of the 60; 11 counted.
     let text = &d.rendered.text;
     assert_eq!(text.matches(", from flood").count(), 49, "{text}");
