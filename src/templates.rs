@@ -17,10 +17,10 @@
 //! from their sources, kept in memory as read at start-up, the first time the mail is
 //! written, and kept from then on. A start whose templates were checked before compiles no
 //! partial either: each is compiled with the first template that calls it (the digest's
-//! sections were most of a start's compiling, a quarter of `run --once` on an empty inbox). Compiled, the 162 templates took about 1.5 MB, more than
-//! half of an idle daemon's heap (issue 12's idle-RSS goal); their sources take 250 kB, and a
-//! daemon writes a few kinds of mail most days (receipts) and others once a week (the digest)
-//! or never.
+//! sections were most of a start's compiling, a quarter of `run --once` on an empty inbox).
+//! Compiled, the 162 templates took about 1.5 MB, more than half of an idle daemon's heap
+//! (issue 12's idle-RSS goal); their sources take 250 kB, and a daemon writes a few kinds of
+//! mail most days (receipts) and others once a week (the digest) or never.
 //!
 //! The [`CATALOGUE`] of mails lives beside the templates: `templates/samples/NAME.json` holds
 //! the sample contexts of mail `NAME` (every variable the flow that writes it passes, and each

@@ -313,6 +313,10 @@ pub async fn read(
         if this_week > 0 && unsigned.iter().chain(&received).any(|k| k == "dpa") {
             hours_without_dpa.push((id, this_week));
         }
+        let (overdue_agreements, pending_agreements) = match overdue {
+            true => (unsigned, Vec::new()),
+            false => (Vec::new(), unsigned),
+        };
         let working = matches!(e.status, EngagementStatus::Trial | EngagementStatus::Active);
         if this_week == 0 && working && e.start_date <= week.sunday() {
             no_hours.push(id);
@@ -356,12 +360,8 @@ pub async fn read(
                 .collect(),
             scores,
             scores_period,
-            overdue_agreements: if overdue {
-                unsigned.clone()
-            } else {
-                Vec::new()
-            },
-            pending_agreements: if overdue { Vec::new() } else { unsigned },
+            overdue_agreements,
+            pending_agreements,
             received_agreements: received,
             unanswered_surveys: unanswered.get(&id).copied().unwrap_or(0),
             trial_ends,

@@ -237,12 +237,18 @@ impl Text {
     fn finish(self) -> (String, bool) {
         let mut out = self.out;
         if self.in_line {
-            out.truncate(out.rfind('\n').map_or(0, |at| at + 1));
+            to_whole_lines(&mut out);
         }
         let end = out.trim_end().len();
         out.truncate(end);
         (out, self.full)
     }
+}
+
+/// `text` without what follows its last line end: a text cut at a limit loses the line the
+/// cut fell in, whose end was not read (a cut `12h` must not read as `1`).
+pub(super) fn to_whole_lines(text: &mut String) {
+    text.truncate(text.rfind('\n').map_or(0, |at| at + 1));
 }
 
 /// How far after its `&` an entity's `;` may stand: names of up to 9 bytes (`&#1114111;`,

@@ -532,7 +532,7 @@ fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> (String
             let was_cut = text.len() > limits.text_bytes;
             let mut text = cut(text.to_string(), limits.text_bytes);
             if was_cut {
-                text.truncate(text.rfind('\n').map_or(0, |at| at + 1));
+                super::html::to_whole_lines(&mut text);
             }
             let text = text.replace("\r\n", "\n").replace('\r', "\n");
             let flowed = part.content_type().is_some_and(|ct| {

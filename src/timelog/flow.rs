@@ -267,31 +267,27 @@ pub fn message_day(
 }
 
 /// `text` without the words that are one of `tags` (`#Acme,` for `acme`).
-fn without_tags(text: &str, tags: &[String]) -> String {
+fn without_tags(text: &str, tags: &[&String]) -> String {
     text.split_whitespace()
-        .filter(|word| {
-            let tag = word.strip_prefix('#').map(|t| {
-                t.trim_end_matches(|c: char| !c.is_alphanumeric())
-                    .to_lowercase()
-            });
-            !tag.is_some_and(|t| tags.contains(&t))
-        })
+        .filter(|word| !word_tag(word).is_some_and(|t| tags.contains(&&t)))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
+/// The tag a whitespace-separated word is (`#Acme,` is `acme`), lower-case; `None` for a word
+/// that is none.
+fn word_tag(word: &str) -> Option<String> {
+    let tag = word
+        .strip_prefix('#')?
+        .trim_start_matches('#')
+        .trim_end_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    (!tag.is_empty()).then_some(tag)
+}
+
 /// `#tag` words in a subject, lower-case (reply tokens in `[#...]` are not tags).
 pub fn subject_tags(subject: &str) -> Vec<String> {
-    subject
-        .split_whitespace()
-        .filter(|w| w.starts_with('#'))
-        .map(|w| {
-            w.trim_start_matches('#')
-                .trim_end_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|t| !t.is_empty())
-        .collect()
+    subject.split_whitespace().filter_map(word_tag).collect()
 }
 
 /// What [`plan`] read from the database, kept for the messages after it in one transaction of
@@ -496,16 +492,17 @@ pub async fn plan(
             }
         };
         let example_with_tag = |tag: &str| format!("{} #{tag}", entry.text);
-        let named: Vec<String> = entry
+        let named: Vec<&String> = entry
             .client
             .iter()
             .chain(&entry.other_tags)
             .filter(|t| known.contains(t))
-            .cloned()
             .collect();
         if named.len() > 1 {
             let example = without_tags(&entry.text, &named[1..]);
-            let reason = Reason::TwoClients { tags: named };
+            let reason = Reason::TwoClients {
+                tags: named.into_iter().cloned().collect(),
+            };
             rejected.push(reject(entry.line, entry.text.clone(), reason, example));
             continue;
         }

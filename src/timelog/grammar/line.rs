@@ -151,6 +151,10 @@ impl<'a> Analysis<'a> {
     /// is more likely 23.11 hours under it than a date.
     pub fn resolve(&self, in_block: bool) -> Parts {
         let tag = self.first(|w| matches!(w, What::Tag(_)));
+        let tag_name = tag.and_then(|f| match &self.found[f].what {
+            What::Tag(name) => Some(name.as_str()),
+            _ => None,
+        });
         let date = self.choose_date(in_block);
         let duration = self.choose_duration(date, tag);
         let used = [date, duration, tag];
@@ -184,11 +188,8 @@ impl<'a> Analysis<'a> {
                     negative: self.minus_before(found.start),
                 }
             }),
-            tag: tag.and_then(|f| match &self.found[f].what {
-                What::Tag(name) => Some(name.clone()),
-                _ => None,
-            }),
-            other_tags: self.other_tags(tag),
+            tag: tag_name.map(str::to_string),
+            other_tags: self.other_tags(tag_name),
             question: self.line.trim_end().ends_with('?'),
             date_only,
             heading: self.line.trim_end().ends_with(':'),
@@ -309,12 +310,8 @@ impl<'a> Analysis<'a> {
             )
     }
 
-    /// The tags found besides the one at `chosen`, each once and not that one's name.
-    fn other_tags(&self, chosen: Option<usize>) -> Vec<String> {
-        let chosen = chosen.and_then(|f| match &self.found[f].what {
-            What::Tag(name) => Some(name.as_str()),
-            _ => None,
-        });
+    /// The tags found besides `chosen`, each once.
+    fn other_tags(&self, chosen: Option<&str>) -> Vec<String> {
         // A set to keep them once: a line may hold any number of tags.
         let mut seen = std::collections::HashSet::new();
         self.found
