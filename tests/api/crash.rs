@@ -114,15 +114,23 @@ async fn killed_at_random_points_nothing_is_lost_or_doubled() {
         recorded == MESSAGES && unsent == 0
     };
 
-    // Kill it at random moments until it has finished between two kills.
+    // Kill it at random points until it has finished between two kills. A point is a random
+    // amount of work (rows recorded and mails arrived) or a random time, whichever comes first:
+    // a faster daemon is killed as often as a slower one.
+    let work = || async { t.count("inbound_message").await as usize + sink.count() };
+    let all_work = 2 * MESSAGES;
     let mut kills = 0;
     for _ in 0..60 {
         if done().await {
             break;
         }
+        let before = work().await;
+        let target = before + 1 + (rng.next() as usize) % (all_work.saturating_sub(before) / 2 + 1);
         let mut daemon = start_daemon(&t.config_path, &log);
-        let after = Duration::from_millis(50 + rng.next() % 450);
-        tokio::time::sleep(after).await;
+        let until = Instant::now() + Duration::from_millis(50 + rng.next() % 450);
+        while Instant::now() < until && work().await < target {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         if daemon.try_wait().unwrap().is_none() {
             daemon.kill().unwrap();
             kills += 1;

@@ -102,6 +102,11 @@ impl SmtpSink {
         files.iter().map(|f| std::fs::read(f).unwrap()).collect()
     }
 
+    /// How many messages it has received so far.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path()).unwrap().count()
+    }
+
     /// How often each Message-ID (`<...>`) arrived.
     pub fn arrivals(&self) -> std::collections::HashMap<String, usize> {
         let mut arrived = std::collections::HashMap::new();
