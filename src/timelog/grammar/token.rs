@@ -229,6 +229,19 @@ impl<'a> Lower<'a> {
 
     pub fn of(word: &'a str) -> Lower<'a> {
         let mut bytes = [0u8; Lower::MAX];
+        // Most words are ASCII: lower-cased a byte at a time (char by char, this was a sixth of
+        // the grammar's time).
+        if word.is_ascii() {
+            let Some(room) = bytes.get_mut(..word.len()) else {
+                return Lower::Long(word);
+            };
+            room.copy_from_slice(word.as_bytes());
+            room.make_ascii_lowercase();
+            return Lower::Short {
+                bytes,
+                len: word.len(),
+            };
+        }
         let mut len = 0;
         for c in word.chars().flat_map(char::to_lowercase) {
             let Some(room) = bytes.get_mut(len..len + c.len_utf8()) else {
@@ -341,6 +354,12 @@ mod tests {
         let full = "Ä".repeat(Lower::MAX / 2);
         assert_eq!(Lower::of(&full).as_str(), full.to_lowercase());
         let over = format!("{full}x");
+        assert_eq!(Lower::of(&over).as_str(), over);
+        // The same for ASCII, which is lower-cased a byte at a time.
+        let full = "MoNtAg".repeat(Lower::MAX / 6);
+        assert_eq!(full.len(), Lower::MAX);
+        assert_eq!(Lower::of(&full).as_str(), full.to_lowercase());
+        let over = format!("{full}X");
         assert_eq!(Lower::of(&over).as_str(), over);
     }
 
