@@ -96,6 +96,11 @@ const TABLE: &[(&str, &str)] = &[
         "with corrections: {} accepted, {} rejected",
         "mit Korrekturen: {0} angenommen, {1} abgelehnt",
     ),
+    ("refused, billed: {}", "abgelehnt, abgerechnet: {0}"),
+    (
+        "its corrections not logged",
+        "die Korrekturen nicht erfasst",
+    ),
     (
         "time log: {} entries accepted, {} lines rejected",
         "Stundenmeldung: {0} Einträge angenommen, {1} Zeilen abgelehnt",
@@ -261,6 +266,12 @@ mod tests {
                  dmarc=fail",
                 "Stundenmeldung: 2 Einträge angenommen, 1 Zeile abgelehnt; Absender nicht \
                  bestätigt: dmarc=fail",
+            ),
+            (
+                "cancel reply to the receipt of submission 7; refused, billed: 2026-10, \
+                 2026-11; its corrections not logged",
+                "Storno-Antwort auf die Bestätigung der Meldung 7; abgelehnt, abgerechnet: \
+                 2026-10, 2026-11; die Korrekturen nicht erfasst",
             ),
             ("something new", "Vermerk (englisch): something new"),
         ];

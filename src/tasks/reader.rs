@@ -396,10 +396,12 @@ impl Reader {
             Route::Cancel {
                 assistant,
                 submission_id,
+                corrected,
                 corrections,
                 ..
             } => {
-                timelog::flow::cancel(tx, compose, assistant, *submission_id, received).await?;
+                timelog::flow::cancel(tx, compose, assistant, *submission_id, *corrected, received)
+                    .await?;
                 if let Some(plan) = corrections {
                     // The cancel changed hours: what was kept is read again.
                     *lookups = Default::default();

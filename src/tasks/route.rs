@@ -28,6 +28,9 @@ pub enum Route {
         decision: Decision,
         assistant: Box<Assistant>,
         submission_id: i64,
+        /// The reply carried corrected hours.
+        corrected: bool,
+        /// Those corrected hours, to be logged: none where the cancel is refused.
         corrections: Option<Box<Plan>>,
     },
     /// Answers to a survey: store them, thank the client, alert the operator on a low score.
@@ -718,7 +721,7 @@ async fn decide(
         let submission = store::timelog::submission_by_receipt(conn, &sent.message_id).await?;
         return Ok(match submission {
             Some(s) if s.assistant_id == assistant.id => {
-                let plan = flow::plan(
+                let mut plan = flow::plan(
                     conn,
                     &mut people.hours,
                     assistant.clone(),
@@ -728,8 +731,22 @@ async fn decide(
                     now,
                 )
                 .await?;
+                // Corrections cut at the text limit say so in their receipt, as a time log does.
+                if plan.is_time_log() && incoming.text_cut {
+                    plan.note_text_cut(&incoming.new_text);
+                }
+                let corrected = plan.is_time_log();
+                // Corrections replace what is cancelled: where the cancel is refused (hours in
+                // a billed month), they are not logged beside the hours that stay.
+                let locked = flow::cancel_refused_by(conn, s.id).await?;
+                let refused = !locked.is_empty();
                 let mut reason = format!("cancel reply to the receipt of submission {}", s.id);
-                if plan.is_time_log() {
+                if refused {
+                    reason.push_str(&format!("; refused, billed: {}", locked.join(", ")));
+                    if corrected {
+                        reason.push_str("; its corrections not logged");
+                    }
+                } else if corrected {
                     reason.push_str(&format!(
                         "; with corrections: {} accepted, {} rejected",
                         plan.accepted.len(),
@@ -740,7 +757,8 @@ async fn decide(
                     decision: decision(Classification::Reply, Disposition::Processed, reason),
                     assistant: Box::new(assistant),
                     submission_id: s.id,
-                    corrections: plan.is_time_log().then(|| Box::new(plan)),
+                    corrected,
+                    corrections: (corrected && !refused).then(|| Box::new(plan)),
                 }
             }
             Some(_) => Route::File(decision(

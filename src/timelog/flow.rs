@@ -676,6 +676,9 @@ struct CancelledContext {
     already_void: bool,
     /// Why nothing was cancelled (a locked month), or empty.
     refused: String,
+    /// The reply carried corrected hours: logged with a receipt of their own, or, where the
+    /// cancel is refused, not logged either.
+    corrected: bool,
 }
 
 pub(crate) fn week_label(monday: NaiveDate, locale: Locale) -> String {
@@ -1071,24 +1074,47 @@ async fn locked_months(
     Ok(locked)
 }
 
+/// The entries of a submission that count (`logged`), and the locked (billed) months among
+/// their days, which refuse a `cancel` of it.
+async fn logged_and_locked(
+    conn: &mut Conn,
+    submission_id: i64,
+) -> Result<(Vec<store::timelog::EntryRow>, Vec<String>), StoreError> {
+    let entries: Vec<_> = store::timelog::entries_of_submission(conn, submission_id)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == "logged")
+        .collect();
+    let locked = locked_months(conn, entries.iter().map(|e| e.work_date)).await?;
+    Ok((entries, locked))
+}
+
+/// The locked (billed) months (`YYYY-MM`) that refuse a `cancel` of submission
+/// `submission_id` (see [`cancel`]); empty: it may be cancelled.
+pub async fn cancel_refused_by(
+    conn: &mut Conn,
+    submission_id: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(logged_and_locked(conn, submission_id).await?.1)
+}
+
 /// Voids the submission a `cancel` reply names and queues the confirmation. A submission with
 /// hours in a locked (billed) month is not voided: the answer says why and who can correct it,
-/// as a receipt does for a line in such a month. Returns how many entries were voided.
+/// as a receipt does for a line in such a month. `corrected`: the reply carries corrected hours
+/// (logged by the caller as a submission of their own, with its receipt, unless the cancel is
+/// refused), which the answer names instead of asking for them. Returns how many entries were
+/// voided.
 pub async fn cancel(
     tx: &mut Conn,
     compose: &Composer,
     assistant: &Assistant,
     submission_id: i64,
+    corrected: bool,
     received: Received<'_>,
 ) -> Result<u64, MailError> {
     let Received { incoming, now, .. } = received;
-    let entries: Vec<_> = store::timelog::entries_of_submission(tx, submission_id)
-        .await?
-        .into_iter()
-        .filter(|e| e.status == "logged")
-        .collect();
     let locale = assistant.locale;
-    let locked = locked_months(tx, entries.iter().map(|e| e.work_date)).await?;
+    let (entries, locked) = logged_and_locked(tx, submission_id).await?;
     let refused = if locked.is_empty() {
         String::new()
     } else {
@@ -1119,6 +1145,7 @@ pub async fn cancel(
             .collect(),
         already_void: refused.is_empty() && voided == 0,
         refused,
+        corrected,
     };
     let to = assistant_answered(assistant, incoming)?;
     let mail = compose.answer(&to, "hours_cancelled", &context, incoming)?;

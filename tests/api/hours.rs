@@ -239,8 +239,14 @@ fn assert_refused(output: &std::process::Output, expected: &str) {
     );
 }
 
-/// A receipt's `cancel` reply for Sam's mail `hours_id`, answering the receipt in `sent`.
-fn cancel_reply(sent: &(String, String, Vec<u8>), hours_id: &str, cancel_id: &str) -> Vec<u8> {
+/// A receipt's `cancel` reply (`body`) for Sam's mail `hours_id`, answering the receipt in
+/// `sent`.
+fn cancel_reply(
+    sent: &(String, String, Vec<u8>),
+    hours_id: &str,
+    cancel_id: &str,
+    body: &str,
+) -> Vec<u8> {
     let (subject, _, raw) = sent;
     let receipt = MessageParser::default().parse(raw).unwrap();
     let receipt_id = receipt.message_id().unwrap();
@@ -249,7 +255,7 @@ fn cancel_reply(sent: &(String, String, Vec<u8>), hours_id: &str, cancel_id: &st
         cancel_id,
         &format!("Re: {subject}"),
         &format!("In-Reply-To: <{receipt_id}>\r\nReferences: {hours_id} <{receipt_id}>\r\n"),
-        "storno",
+        body,
     )
 }
 
@@ -308,7 +314,7 @@ async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
     let before = t.sent_files().len();
     t.deliver(
         "2.cancel",
-        &cancel_reply(&receipt, "<h1@va.example>", "<c1@va.example>"),
+        &cancel_reply(&receipt, "<h1@va.example>", "<c1@va.example>", "storno"),
     );
     t.app.reader().drain().await.unwrap();
     t.app.outbox().drain().await.unwrap();
@@ -343,7 +349,7 @@ async fn a_locked_month_stays_as_billed_until_it_is_unlocked() {
     assert_eq!(t.count("locked_month").await, 1);
     t.deliver(
         "3.cancel",
-        &cancel_reply(&receipt, "<h1@va.example>", "<c2@va.example>"),
+        &cancel_reply(&receipt, "<h1@va.example>", "<c2@va.example>", "storno"),
     );
     t.app.reader().drain().await.unwrap();
     t.app.outbox().drain().await.unwrap();
@@ -433,6 +439,106 @@ async fn a_time_log_cut_at_the_text_limit_says_so_in_its_receipt() {
         "{text}"
     );
     assert!(!text.contains("Write it like this: \n"), "{text}");
+}
+
+/// A `cancel` reply that carries the corrected hours, cut at `[limits] text_bytes`: the
+/// corrections' receipt says that nothing after the cut was read, as a time log's does, and the
+/// line the cut fell in (`12h`, which would read as `1`) is not logged.
+#[tokio::test]
+async fn a_cancel_whose_corrections_are_cut_at_the_text_limit_says_so() {
+    let t = spawn_app_with(|_, text| text.replace("text_bytes = 1048576", "text_bytes = 40")).await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    sam_logs(&t, "h1", "2026-11-23 1h calls").await;
+    let receipt = last_sent(&t);
+    let before = t.sent_files().len();
+    let body = "storno\n2026-11-23 2h calls\n2026-11-24 12h trade fair\n2026-11-25 1h prep";
+    let reply = cancel_reply(&receipt, "<h1@va.example>", "<c1@va.example>", body);
+    t.deliver("2.cancel", &reply);
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    let logged: Vec<i64> = tandem::store::on!(&mut *t.app.pool.acquire().await.unwrap(), |c| {
+        sqlx::query_scalar("SELECT minutes FROM time_entry WHERE status = 'logged'")
+            .fetch_all(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(
+        logged,
+        vec![120],
+        "the first hours voided, the correction's 2h logged"
+    );
+    let texts: Vec<String> = t.sent_files()[before..]
+        .iter()
+        .map(|path| {
+            let raw = std::fs::read(path).unwrap();
+            let m = MessageParser::default().parse(&raw).unwrap();
+            m.body_text(0).unwrap().replace("\r\n", "\n")
+        })
+        .collect();
+    assert_eq!(
+        texts.len(),
+        2,
+        "the cancel's confirmation and the corrections' receipt"
+    );
+    let cut =
+        "“…”\n    The message is longer than tandem reads: nothing after this point was read.";
+    assert_eq!(
+        texts.iter().filter(|text| text.contains(cut)).count(),
+        1,
+        "{texts:#?}"
+    );
+    // The confirmation names the corrections it came with instead of asking for them.
+    let confirmation = texts
+        .iter()
+        .find(|text| text.contains("Cancelled as you asked"));
+    assert!(
+        confirmation.is_some_and(|text| text.contains(
+            "The corrected hours in your reply are logged as a new submission; its\nreceipt follows."
+        ) && !text.contains("Send the corrected hours")),
+        "{texts:#?}"
+    );
+}
+
+/// A `cancel` with corrected hours for a submission in a billed month is refused whole: the
+/// corrections (here a day of an open month, which a time log would log) are not logged beside
+/// the hours that stay, and the answer and the audit trail say so.
+#[tokio::test]
+async fn a_refused_cancel_logs_none_of_its_corrections() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_from(chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap())
+        .await;
+    t.app.outbox().drain().await.unwrap();
+    sam_logs(&t, "h1", "2026-10-30 1h calls").await;
+    let receipt = last_sent(&t);
+    let lock = t.tandem(&["hours", "lock", "--month", "2026-10"]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+    let before = t.sent_files().len();
+    let body = "storno\n2026-11-24 2h calls";
+    let reply = cancel_reply(&receipt, "<h1@va.example>", "<c1@va.example>", body);
+    t.deliver("2.cancel", &reply);
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry").await, 1);
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+    assert_eq!(
+        t.sent_files().len(),
+        before + 1,
+        "the refusal, and no receipt"
+    );
+    let text = last_sent(&t).1;
+    assert!(
+        text.contains("Nothing was cancelled: October 2026 has been billed")
+            && text.contains("The corrected hours in your reply were not logged either."),
+        "{text}"
+    );
+    let refused = "reason LIKE '%; refused, billed: 2026-10; its corrections not logged'";
+    assert_eq!(
+        t.count(&format!("inbound_message WHERE {refused}")).await,
+        1
+    );
 }
 
 /// A receipt lists 200 entries and 200 rejected lines at most, and counts the rest: a time log
