@@ -101,6 +101,11 @@ pub enum Reason {
     /// A duration with a minus (`2026-12-01 -5h`): hours are taken back by cancelling their
     /// submission, not by logging less.
     NegativeDuration,
+    /// Two durations on one line (`2h Telefonate, danach 1h Mails`): logging the first would
+    /// lose the second, and adding them up would be a guess.
+    TwoDurations,
+    /// Several days on one line (`23.11.-25.11. je 2h`): an entry is one day's.
+    SeveralDays,
 }
 
 impl Reason {
@@ -114,6 +119,8 @@ impl Reason {
             Reason::InvalidDate { .. } => "invalid_date",
             Reason::ZeroDuration => "zero_duration",
             Reason::NegativeDuration => "negative_duration",
+            Reason::TwoDurations => "two_durations",
+            Reason::SeveralDays => "several_days",
         }
     }
 }
@@ -419,6 +426,8 @@ impl<'c> Walker<'c> {
         let reason = match date {
             Err(reason) => reason,
             Ok(_) if negative => Reason::NegativeDuration,
+            Ok(_) if parts.several_days => Reason::SeveralDays,
+            Ok(_) if parts.more_durations => Reason::TwoDurations,
             Ok(_) if minutes > DAY => Reason::TooLong { minutes },
             Ok(_) if minutes == 0 => Reason::ZeroDuration,
             Ok(date) => {

@@ -120,6 +120,12 @@ pub(super) struct Parts {
     pub dates: usize,
     /// A sum of other lines (`Total: 7.5h`, `Summe 12 Std`), which must not be counted again.
     pub total: bool,
+    /// Another duration with a unit or a span of clock times beside the one chosen
+    /// (`2h Telefonate, danach 1h Mails`): which of them, or their sum, the line means is a guess.
+    pub more_durations: bool,
+    /// The date is one end of several days (`23.11.-25.11.`, `23.11. bis 25.11.`,
+    /// `23.11. und 25.11. je 2h`): an entry is one day's.
+    pub several_days: bool,
 }
 
 impl Parts {
@@ -203,8 +209,107 @@ impl<'a> Analysis<'a> {
                 .enumerate()
                 .filter(|&(i, f)| matches!(f.what, What::Date(_)) && Some(i) != duration)
                 .count(),
+            more_durations: self.more_durations(duration, [date, duration, tag]),
+            several_days: date.is_some_and(|d| self.several_days(d, [date, duration, tag])),
             description,
         }
+    }
+
+    /// Whether `f` shares a token with any of `used`.
+    fn overlaps(&self, f: usize, used: [Option<usize>; 3]) -> bool {
+        let found = &self.found[f];
+        used.iter()
+            .flatten()
+            .any(|&g| found.start < self.found[g].end && self.found[g].start < found.end)
+    }
+
+    /// Whether a strong duration (a unit, a span of clock times) stands on the line beside
+    /// `chosen`, sharing no token with what the line's parts took. A span of clock times with
+    /// its length (`9-12 Uhr (3h)`) is one duration, and durations that add up to the chosen
+    /// one are its parts (`1,5h Buchhaltung 1h, Mails 30min`).
+    fn more_durations(&self, chosen: Option<usize>, used: [Option<usize>; 3]) -> bool {
+        let Some(chosen) = chosen else {
+            return false;
+        };
+        let minutes = self.minutes_of(chosen);
+        let shape = |f: usize| match &self.found[f].what {
+            What::Duration(d) => d.shape,
+            _ => Shape::Bare,
+        };
+        let span = shape(chosen) == Shape::Range;
+        let others: Vec<u32> = (0..self.found.len())
+            .filter(|&f| !self.overlaps(f, used))
+            .filter_map(|f| match &self.found[f].what {
+                What::Duration(d) if d.strength == Strength::Strong && d.minutes > 0 => {
+                    let its_length = d.minutes == minutes && (span != (d.shape == Shape::Range));
+                    (!its_length).then_some(d.minutes)
+                }
+                _ => None,
+            })
+            .collect();
+        let parts = others.iter().fold(0u64, |sum, &m| sum + u64::from(m));
+        let breakdown = others.len() > 1 && parts == u64::from(minutes);
+        !others.is_empty() && !breakdown
+    }
+
+    /// The month and day of a date written as one (`23.11.`, `2026-11-23`, `23 Nov`); `None`
+    /// for a weekday, `gestern`, or a number that may be hours.
+    fn calendar_day(&self, f: usize) -> Option<(u32, u32)> {
+        match &self.found[f].what {
+            What::Date(d) if d.as_hours.is_none() => match d.spec {
+                DateSpec::Full { month, day, .. } | DateSpec::NoYear { month, day } => {
+                    Some((month, day))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether the date `chosen` is one end of several days: another calendar date right
+    /// before or after it, with nothing between them but a dash, a comma, a slash, `&` or
+    /// `bis`/`to`/`und`/`and`. A weekday or `gestern` beside a date (`23.11. Montag`) names the
+    /// same day again.
+    fn several_days(&self, chosen: usize, used: [Option<usize>; 3]) -> bool {
+        let Some(day) = self.calendar_day(chosen) else {
+            return false;
+        };
+        let date = &self.found[chosen];
+        let joins = |k: usize| {
+            let t = &self.tokens[k];
+            match t.kind {
+                Kind::Sym(c) => matches!(c, '-' | '–' | '—' | ',' | '/' | '&'),
+                Kind::Word => {
+                    lower_is_one_of(t.text, &["bis", "to", "until", "till", "und", "and"])
+                }
+                _ => false,
+            }
+        };
+        // `23.11.-25.11.`, `23.-25.11.`, `23.11./24.11.`: a day glued by a dash or a slash
+        // before the date is not read as a date of its own (`12-3` is no boundary), so its
+        // tokens are looked at.
+        let k = date.start;
+        let glued_before = k >= 2
+            && !self.tokens[k].spaced
+            && !self.tokens[k - 1].spaced
+            && matches!(self.tokens[k - 1].kind, Kind::Sym('-' | '–' | '/'))
+            && matches!(self.tokens[k - 2].kind, Kind::Num | Kind::Sym('.'));
+        glued_before
+            || (0..self.found.len()).any(|f| {
+                let other = &self.found[f];
+                let (from, to) = if other.start >= date.end {
+                    (date.end, other.start)
+                } else if other.end <= date.start {
+                    (other.end, date.start)
+                } else {
+                    return false;
+                };
+                self.calendar_day(f)
+                    .is_some_and(|other_day| other_day != day)
+                    && !self.overlaps(f, used)
+                    && to - from <= 2
+                    && (from..to).all(joins)
+            })
     }
 
     fn first(&self, pred: impl Fn(&What) -> bool) -> Option<usize> {

@@ -46,6 +46,18 @@ impl Reason {
             Reason::NegativeDuration => "A duration cannot be negative: to take logged hours \
                  back, reply “cancel” to their confirmation and send the right lines again."
                 .to_string(),
+            Reason::TwoDurations if de => "Die Zeile hat mehr als eine Dauer: Schreiben Sie jede \
+                 Tätigkeit in eine eigene Zeile, oder nur die Summe."
+                .to_string(),
+            Reason::TwoDurations => "This line has more than one duration: write each task on \
+                 a line of its own, or only their total."
+                .to_string(),
+            Reason::SeveralDays if de => "Die Zeile nennt mehrere Tage: Schreiben Sie jeden Tag \
+                 in eine eigene Zeile, mit seiner Dauer."
+                .to_string(),
+            Reason::SeveralDays => "This line names several days: write each day on a line of \
+                 its own, with its duration."
+                .to_string(),
         }
     }
 }
@@ -62,6 +74,11 @@ impl Rejected {
     /// (`2026-11-27`), to be sent once the work is done: today's date would log future work
     /// today.
     pub fn corrected_example(&self, ctx: &Context) -> String {
+        // Which duration or which day such a line means is the assistant's to say: the line
+        // rebuilt from its parts would guess, and be rejected again. The reason says what to do.
+        if matches!(self.reason, Reason::TwoDurations | Reason::SeveralDays) {
+            return String::new();
+        }
         let parts = Analysis::new(&self.text, ctx.day_first).resolve(false);
         let own_date = parts
             .date
@@ -188,6 +205,20 @@ mod tests {
                 "A duration cannot be negative: to take logged hours back, reply “cancel” to \
                  their confirmation and send the right lines again.",
             ),
+            (
+                Reason::TwoDurations,
+                "Die Zeile hat mehr als eine Dauer: Schreiben Sie jede Tätigkeit in eine eigene \
+                 Zeile, oder nur die Summe.",
+                "This line has more than one duration: write each task on a line of its own, or \
+                 only their total.",
+            ),
+            (
+                Reason::SeveralDays,
+                "Die Zeile nennt mehrere Tage: Schreiben Sie jeden Tag in eine eigene Zeile, mit \
+                 seiner Dauer.",
+                "This line names several days: write each day on a line of its own, with its \
+                 duration.",
+            ),
         ];
         for (reason, de, en) in cases {
             assert_eq!(reason.describe(Locale::De), de);
@@ -275,6 +306,13 @@ mod tests {
                 example,
                 "{text}"
             );
+        }
+        // Which duration or day such a line means is not guessed: no example.
+        for (text, reason) in [
+            ("Mo 2h Telefonate, danach 1h Mails", Reason::TwoDurations),
+            ("23.11.-25.11. je 2h Projekt", Reason::SeveralDays),
+        ] {
+            assert_eq!(rejected(text, reason).corrected_example(&ctx()), "");
         }
     }
 }

@@ -864,3 +864,38 @@ fn reason_codes_match_their_serialised_form() {
         assert_eq!(json["code"], reason.code(), "{reason:?}");
     }
 }
+
+#[test]
+fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
+    // Each was logged as its first duration or day, the rest left in the description: an hour
+    // or two days of work lost without a word.
+    let text = "2026-11-23 2h Telefonate, danach 1h Mails
+23.11. 9:00-11:00, 13:00-15:00 Messe
+23.11. 2h 1h Telefonate
+23.11.-25.11. je 2h Projekt
+23.-25.11. je 2h Projekt
+23.11. und 25.11. je 2h Projekt
+23.11. bis 25.11. 2h Projekt
+23.11. - 25.11. 2h Projekt
+23.11./24.11. 2h Projekt
+23.11. 2h Schulung (inkl. 15 min Pause)";
+    let reasons: Vec<(usize, Reason)> = (1..=3)
+        .map(|n| (n, Reason::TwoDurations))
+        .chain((4..=9).map(|n| (n, Reason::SeveralDays)))
+        .chain([(10, Reason::TwoDurations)])
+        .collect();
+    assert_eq!(rejections(text), reasons);
+    // A span with its length, a total with its parts, a date in the description and a day
+    // named twice are one entry each.
+    let text = "23.11. 9-12 Uhr (3h) Messe
+23.11. 3h (9-12 Uhr) Messe
+23.11. 1,5h Buchhaltung 1h, Mails 30min
+23.11. 2h Termin am 30.11. vorbereitet
+23.11. 2h Telefonate mit 3 Kunden
+2026-11-23 2h Q4-Planung
+23.11. Montag 2h Inbox
+heute, 26.11. 2h Inbox";
+    let minutes: Vec<u32> = entries(text).iter().map(|e| e.minutes).collect();
+    assert_eq!(minutes, [180, 180, 90, 120, 120, 120, 120, 120]);
+    assert!(rejections(text).is_empty());
+}
