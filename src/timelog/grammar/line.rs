@@ -231,6 +231,22 @@ impl<'a> Analysis<'a> {
         let Some(chosen) = chosen else {
             return false;
         };
+        // `9h-12h`, `9:00h-12:00h`, `2h-3h`: a duration glued by a dash before the chosen one
+        // is not read as one of its own (`12-3` is no boundary), and the chosen one alone
+        // (`12h`) would log the wrong amount, so its tokens are looked at.
+        let k = self.found[chosen].start;
+        let glued_before = k >= 2
+            && !self.tokens[k].spaced
+            && !self.tokens[k - 1].spaced
+            && matches!(self.tokens[k - 1].kind, Kind::Sym('-' | '–'))
+            && match self.tokens[k - 2].kind {
+                Kind::Num => true,
+                Kind::Word => lower_is_one_of(self.tokens[k - 2].text, &["h", "std", "min", "m"]),
+                _ => false,
+            };
+        if glued_before {
+            return true;
+        }
         let minutes = self.minutes_of(chosen);
         let shape = |f: usize| match &self.found[f].what {
             What::Duration(d) => d.shape,

@@ -878,11 +878,14 @@ fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
 23.11. bis 25.11. 2h Projekt
 23.11. - 25.11. 2h Projekt
 23.11./24.11. 2h Projekt
-23.11. 2h Schulung (inkl. 15 min Pause)";
+23.11. 2h Schulung (inkl. 15 min Pause)
+23.11. 9h-12h Büro
+23.11. 9:00h-12:00h Büro
+23.11. 2h-3h Recherche";
     let reasons: Vec<(usize, Reason)> = (1..=3)
         .map(|n| (n, Reason::TwoDurations))
         .chain((4..=9).map(|n| (n, Reason::SeveralDays)))
-        .chain([(10, Reason::TwoDurations)])
+        .chain((10..=13).map(|n| (n, Reason::TwoDurations)))
         .collect();
     assert_eq!(rejections(text), reasons);
     // A span with its length, a total with its parts, a date in the description and a day
@@ -894,8 +897,10 @@ fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
 23.11. 2h Telefonate mit 3 Kunden
 2026-11-23 2h Q4-Planung
 23.11. Montag 2h Inbox
-heute, 26.11. 2h Inbox";
+heute, 26.11. 2h Inbox
+23.11. 9-12h Büro
+23.11. Büro-2h";
     let minutes: Vec<u32> = entries(text).iter().map(|e| e.minutes).collect();
-    assert_eq!(minutes, [180, 180, 90, 120, 120, 120, 120, 120]);
+    assert_eq!(minutes, [180, 180, 90, 120, 120, 120, 120, 120, 180, 120]);
     assert!(rejections(text).is_empty());
 }
