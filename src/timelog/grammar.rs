@@ -106,6 +106,9 @@ pub enum Reason {
     TwoDurations,
     /// Several days on one line (`23.11.-25.11. je 2h`): an entry is one day's.
     SeveralDays,
+    /// A sentence about time off with a day and a time in it (`ich brauche am Montag 2 Stunden
+    /// frei`): not hours worked.
+    TimeOff,
 }
 
 impl Reason {
@@ -121,6 +124,7 @@ impl Reason {
             Reason::NegativeDuration => "negative_duration",
             Reason::TwoDurations => "two_durations",
             Reason::SeveralDays => "several_days",
+            Reason::TimeOff => "time_off",
         }
     }
 }
@@ -249,6 +253,15 @@ impl<'c> Walker<'c> {
             (Some(date), Some(duration), _)
                 if !date.at_start && !duration.at_start && parts.ends_sentence() =>
             {
+                self.prose(after_blank)
+            }
+            // So is one that speaks of time off without its full stop ("ich brauche am Montag
+            // 2 Stunden frei für einen Arzttermin"): in a mail of entries its receipt says it
+            // was not logged, in case it was work after all (`Urlaubsvertretung`).
+            (Some(date), Some(duration), _)
+                if !date.at_start && !duration.at_start && parts.time_off =>
+            {
+                self.reject(number, text, Reason::TimeOff, false);
                 self.prose(after_blank)
             }
             (Some(date), Some(duration), _) => {

@@ -8,7 +8,7 @@
 
 use super::date::{self, Certainty, DateMatch, DateSpec};
 use super::duration::{self, DurationMatch, Shape, Strength};
-use super::token::{Kind, Token, Tokens, tokenize};
+use super::token::{Kind, Lower, Token, Tokens, tokenize};
 use crate::domain::ClientTag;
 
 /// Words that may stand next to a date on a line that is only a date: `Datum: 23.11.`,
@@ -126,6 +126,30 @@ pub(super) struct Parts {
     /// The date is one end of several days (`23.11.-25.11.`, `23.11. bis 25.11.`,
     /// `23.11. und 25.11. je 2h`): an entry is one day's.
     pub several_days: bool,
+    /// The description speaks of time off (`frei`, `krank`, `Arzt...`, `Urlaub...`, `off`,
+    /// `sick`, `doctor`, ...).
+    pub time_off: bool,
+}
+
+/// Words of time off: a sentence with one of them and a day and a time is a note for a person
+/// (`ich brauche am Montag 2 Stunden frei für einen Arzttermin`), not hours worked.
+const TIME_OFF: &[&str] = &[
+    "frei", "abwesend", "feiertag", "off", "sick", "ill", "doctor", "doctors", "dentist",
+    "vacation", "holiday", "holidays", "leave", "absent",
+];
+
+/// Beginnings of German words of time off (`Arzttermin`, `krankgeschrieben`, `Urlaubstag`).
+const TIME_OFF_STEMS: &[&str] = &["krank", "arzt", "zahnarzt", "kinderarzt", "urlaub"];
+
+/// Whether `description` has a word of time off.
+fn speaks_of_time_off(description: &str) -> bool {
+    description
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let w = Lower::of(w);
+            lower_is_one_of(&w, TIME_OFF) || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
+        })
 }
 
 impl Parts {
@@ -211,6 +235,7 @@ impl<'a> Analysis<'a> {
                 .count(),
             more_durations: self.more_durations(duration, [date, duration, tag]),
             several_days: date.is_some_and(|d| self.several_days(d, [date, duration, tag])),
+            time_off: speaks_of_time_off(&description),
             description,
         }
     }

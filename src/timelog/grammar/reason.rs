@@ -58,6 +58,14 @@ impl Reason {
             Reason::SeveralDays => "This line names several days: write each day on a line of \
                  its own, with its duration."
                 .to_string(),
+            Reason::TimeOff if de => "Das liest sich wie eine Notiz über freie Zeit, nicht wie \
+                 gearbeitete Stunden, und wurde nicht erfasst. War es Arbeit, schreiben Sie \
+                 Datum und Dauer an den Anfang der Zeile."
+                .to_string(),
+            Reason::TimeOff => "This reads as a note about time off, not hours worked, and was \
+                 not logged. If it was work, put the date and the duration at the start of the \
+                 line."
+                .to_string(),
         }
     }
 }
@@ -76,7 +84,10 @@ impl Rejected {
     pub fn corrected_example(&self, ctx: &Context) -> String {
         // Which duration or which day such a line means is the assistant's to say: the line
         // rebuilt from its parts would guess, and be rejected again. The reason says what to do.
-        if matches!(self.reason, Reason::TwoDurations | Reason::SeveralDays) {
+        if matches!(
+            self.reason,
+            Reason::TwoDurations | Reason::SeveralDays | Reason::TimeOff
+        ) {
             return String::new();
         }
         let parts = Analysis::new(&self.text, ctx.day_first).resolve(false);
@@ -218,6 +229,14 @@ mod tests {
                  seiner Dauer.",
                 "This line names several days: write each day on a line of its own, with its \
                  duration.",
+            ),
+            (
+                Reason::TimeOff,
+                "Das liest sich wie eine Notiz über freie Zeit, nicht wie gearbeitete Stunden, \
+                 und wurde nicht erfasst. War es Arbeit, schreiben Sie Datum und Dauer an den \
+                 Anfang der Zeile.",
+                "This reads as a note about time off, not hours worked, and was not logged. If \
+                 it was work, put the date and the duration at the start of the line.",
             ),
         ];
         for (reason, de, en) in cases {

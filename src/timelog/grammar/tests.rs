@@ -904,3 +904,31 @@ heute, 26.11. 2h Inbox
     assert_eq!(minutes, [180, 180, 90, 120, 120, 120, 120, 120, 180, 120]);
     assert!(rejections(text).is_empty());
 }
+
+#[test]
+fn a_sentence_about_time_off_is_no_entry_even_without_its_full_stop() {
+    // Each was logged as hours worked: a client billed for a doctor's appointment.
+    for text in [
+        "ich brauche am Montag 2 Stunden frei für einen Arzttermin",
+        "ich war gestern 2 Stunden beim Arzt, daher fehlt die Zeit",
+        "can I take 2 hours off on Monday for the dentist",
+        "bin seit gestern 8h krankgeschrieben",
+    ] {
+        assert!(parse(text, &ctx()).is_empty(), "{text}");
+    }
+    // Beside entries, the receipt says it was not logged, in case it was work after all; a
+    // line in the form of an entry is one, whatever its words.
+    let text = "23.11. 2h Inbox
+ich habe am Montag 3h Urlaubsvertretung gemacht
+24.11. 1h Urlaubsplanung für den Kunden
+am Montag habe ich 3h an der Messe gearbeitet";
+    assert_eq!(rejections(text), vec![(2, Reason::TimeOff)]);
+    let minutes: Vec<u32> = parse(text, &ctx())
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Entry(entry) => Some(entry.minutes),
+            Line::Rejected(_) => None,
+        })
+        .collect();
+    assert_eq!(minutes, [120, 60, 180]);
+}
