@@ -137,6 +137,14 @@ pub fn html_to_text_cut(html: &str, limits: &HtmlLimits) -> (String, bool) {
             hidden = Some(name);
             continue;
         }
+        // A table's cells stand apart on their row's line: `<td>23.11.</td><td>2,5</td>` reads
+        // `23.11. 2,5`, as a person sees it (a time log pasted from a spreadsheet).
+        if matches!(name.as_str(), "td" | "th") {
+            if line_has_text && !closing {
+                push(&mut line, &mut line_has_text, " ");
+            }
+            continue;
+        }
         if !BLOCKS.contains(&name.as_str()) {
             continue;
         }
@@ -356,6 +364,17 @@ mod tests {
             html_to_text(html),
             "Hallo,\n\nMontag, 23.11.\n- 1,5 Std #acme Posteingang\n- 30 min Telefonate\n\
              Grüße & Dank\nLena\nAm 23.11.2026 schrieb Anna:\n> alt\n> > älter"
+        );
+    }
+
+    #[test]
+    fn a_tables_cells_stand_apart_on_its_rows_lines() {
+        let html = "<table><tr><th>Datum</th><th>Stunden</th><th>T&auml;tigkeit</th></tr>\
+            <tr><td>23.11.2026</td><td>2,5</td><td><b>Buchhaltung</b></td></tr>\
+            <tr>\n<td>24.11.2026</td>\n<td>1:30</td>\n<td></td><td>Telefonate</td></tr></table>";
+        assert_eq!(
+            html_to_text(html),
+            "Datum Stunden Tätigkeit\n23.11.2026 2,5 Buchhaltung\n24.11.2026 1:30 Telefonate"
         );
     }
 
