@@ -512,14 +512,23 @@ fn drop_flat(mut cut: Vec<mail_parser::Message<'_>>) {
     }
 }
 
-/// The first text body: the plain part, or, for HTML-only mail, the HTML turned into text by
+/// The first text body: the plain part, or, for HTML-only mail and mail whose plain part is
+/// blank (some clients send an empty one beside the HTML), the HTML turned into text by
 /// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
 /// Whether the text was cut at `limits.text_bytes` comes with it: then without the line the
 /// cut fell in, whose end was not read.
 fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> (String, bool) {
-    let Some(part) = message.text_part(0) else {
+    let Some(mut part) = message.text_part(0) else {
         return (String::new(), false);
     };
+    if let mail_parser::PartType::Text(text) = &part.body
+        && text.trim().is_empty()
+        && let Some(html) = message
+            .html_part(0)
+            .filter(|html| matches!(html.body, mail_parser::PartType::Html(_)))
+    {
+        part = html;
+    }
     match &part.body {
         mail_parser::PartType::Html(html) => {
             let limits = super::html::HtmlLimits {
@@ -1117,6 +1126,25 @@ mod tests {
             assert!(!whole.text_cut, "{raw}");
             assert!(whole.text.trim_end().ends_with("2026-11-24 1h x"), "{raw}");
         }
+    }
+
+    #[test]
+    fn a_blank_plain_part_beside_the_html_gives_way_to_it() {
+        let raw = format!(
+            "{PERSON}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n \r\n\r\n\
+             --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+             <p>2026-11-23 2h Buchhaltung</p><p>2026-11-24 1h Telefonate</p>\r\n--b--\r\n"
+        );
+        let m = Incoming::parse_with(raw.as_bytes(), &ReadLimits::default());
+        assert_eq!(
+            m.text.trim_end(),
+            "2026-11-23 2h Buchhaltung\n2026-11-24 1h Telefonate"
+        );
+        // A plain part with words is the text, whatever the HTML says.
+        let raw = raw.replace("\r\n \r\n", "\r\nSee below\r\n");
+        let m = Incoming::parse_with(raw.as_bytes(), &ReadLimits::default());
+        assert_eq!(m.text.trim_end(), "See below");
     }
 
     #[test]
