@@ -148,7 +148,7 @@ fn speaks_of_time_off(description: &str) -> bool {
         .filter(|w| !w.is_empty())
         .any(|w| {
             let w = Lower::of(w);
-            lower_is_one_of(&w, TIME_OFF) || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
+            TIME_OFF.contains(&w.as_str()) || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
         })
 }
 
@@ -259,26 +259,19 @@ impl<'a> Analysis<'a> {
         // `9h-12h`, `9:00h-12:00h`, `2h-3h`: a duration glued by a dash before the chosen one
         // is not read as one of its own (`12-3` is no boundary), and the chosen one alone
         // (`12h`) would log the wrong amount, so its tokens are looked at.
-        let k = self.found[chosen].start;
-        let glued_before = k >= 2
-            && !self.tokens[k].spaced
-            && !self.tokens[k - 1].spaced
-            && matches!(self.tokens[k - 1].kind, Kind::Sym('-' | '–'))
-            && match self.tokens[k - 2].kind {
+        let glued_before =
+            self.glued_before(self.found[chosen].start, &['-', '–'], |t| match t.kind {
                 Kind::Num => true,
-                Kind::Word => lower_is_one_of(self.tokens[k - 2].text, &["h", "std", "min", "m"]),
+                Kind::Word => lower_is_one_of(t.text, &["h", "std", "min", "m"]),
                 _ => false,
-            };
+            });
         if glued_before {
             return true;
         }
         let minutes = self.minutes_of(chosen);
-        let shape = |f: usize| match &self.found[f].what {
-            What::Duration(d) => d.shape,
-            _ => Shape::Bare,
-        };
-        let span = shape(chosen) == Shape::Range;
-        let others: Vec<u32> = (0..self.found.len())
+        let span = matches!(&self.found[chosen].what, What::Duration(d) if d.shape == Shape::Range);
+        // The other strong durations: how many, and their sum.
+        let (others, parts) = (0..self.found.len())
             .filter(|&f| !self.overlaps(f, used))
             .filter_map(|f| match &self.found[f].what {
                 What::Duration(d) if d.strength == Strength::Strong && d.minutes > 0 => {
@@ -287,10 +280,24 @@ impl<'a> Analysis<'a> {
                 }
                 _ => None,
             })
-            .collect();
-        let parts = others.iter().fold(0u64, |sum, &m| sum + u64::from(m));
-        let breakdown = others.len() > 1 && parts == u64::from(minutes);
-        !others.is_empty() && !breakdown
+            .fold((0usize, 0u64), |(n, sum), m| (n + 1, sum + u64::from(m)));
+        let breakdown = others > 1 && parts == u64::from(minutes);
+        others > 0 && !breakdown
+    }
+
+    /// Whether token `start` is glued to one of `joiners` right before it, itself glued to a
+    /// token that `before` takes (`9h-` before `12h`, `23.11.-` before `25.11.`).
+    fn glued_before(
+        &self,
+        start: usize,
+        joiners: &[char],
+        before: impl Fn(&Token) -> bool,
+    ) -> bool {
+        start >= 2
+            && !self.tokens[start].spaced
+            && !self.tokens[start - 1].spaced
+            && matches!(self.tokens[start - 1].kind, Kind::Sym(c) if joiners.contains(&c))
+            && before(&self.tokens[start - 2])
     }
 
     /// The month and day of a date written as one (`23.11.`, `2026-11-23`, `23 Nov`); `None`
@@ -329,12 +336,9 @@ impl<'a> Analysis<'a> {
         // `23.11.-25.11.`, `23.-25.11.`, `23.11./24.11.`: a day glued by a dash or a slash
         // before the date is not read as a date of its own (`12-3` is no boundary), so its
         // tokens are looked at.
-        let k = date.start;
-        let glued_before = k >= 2
-            && !self.tokens[k].spaced
-            && !self.tokens[k - 1].spaced
-            && matches!(self.tokens[k - 1].kind, Kind::Sym('-' | '–' | '/'))
-            && matches!(self.tokens[k - 2].kind, Kind::Num | Kind::Sym('.'));
+        let glued_before = self.glued_before(date.start, &['-', '–', '/'], |t| {
+            matches!(t.kind, Kind::Num | Kind::Sym('.'))
+        });
         glued_before
             || (0..self.found.len()).any(|f| {
                 let other = &self.found[f];

@@ -25,6 +25,17 @@ fn entries(text: &str) -> Vec<Entry> {
         .collect()
 }
 
+/// The minutes of the entries of `text`, its rejected lines left out.
+fn logged_minutes(text: &str) -> Vec<u32> {
+    parse(text, &ctx())
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Entry(entry) => Some(entry.minutes),
+            Line::Rejected(_) => None,
+        })
+        .collect()
+}
+
 fn one(text: &str) -> Entry {
     let all = entries(text);
     assert_eq!(all.len(), 1, "{text:?}: {all:?}");
@@ -516,14 +527,7 @@ Monday, 23 Nov
         rejections(text),
         vec![(1, Reason::NegativeDuration), (2, Reason::NegativeDuration)]
     );
-    let minutes: Vec<u32> = parse(text, &ctx())
-        .into_iter()
-        .filter_map(|line| match line {
-            Line::Entry(entry) => Some(entry.minutes),
-            Line::Rejected(_) => None,
-        })
-        .collect();
-    assert_eq!(minutes, [120, 90, 30]);
+    assert_eq!(logged_minutes(text), [120, 90, 30]);
 }
 
 #[test]
@@ -923,12 +927,5 @@ ich habe am Montag 3h Urlaubsvertretung gemacht
 24.11. 1h Urlaubsplanung für den Kunden
 am Montag habe ich 3h an der Messe gearbeitet";
     assert_eq!(rejections(text), vec![(2, Reason::TimeOff)]);
-    let minutes: Vec<u32> = parse(text, &ctx())
-        .into_iter()
-        .filter_map(|line| match line {
-            Line::Entry(entry) => Some(entry.minutes),
-            Line::Rejected(_) => None,
-        })
-        .collect();
-    assert_eq!(minutes, [120, 60, 180]);
+    assert_eq!(logged_minutes(text), [120, 60, 180]);
 }
