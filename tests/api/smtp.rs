@@ -152,6 +152,46 @@ async fn a_server_without_pipelining_gets_every_mail_once() {
     assert_eq!(received_ids(&sink), ids, "each message exactly once");
 }
 
+/// Lines that start with a dot (one alone would end the mail's data) arrive as they were
+/// written, in the pipelined session every other test here uses and without pipelining.
+#[tokio::test]
+async fn lines_that_start_with_a_dot_arrive_as_written() {
+    for options in [&[][..], &["-p"][..]] {
+        let sink = SmtpSink::start(options);
+        let t = app_with(&sink).await;
+        let text = ".htaccess fixed\n.\n..two dots\nthe end.\n";
+        let mail = Outgoing::new(
+            &t.app.config.agency.from,
+            vec![Mailbox::parse("Mia <mia@va.example>").unwrap()],
+            Rendered {
+                subject: "Dots".into(),
+                text: text.into(),
+                html: "<p>Dots</p>".into(),
+            },
+            Locale::En,
+            AutoSubmitted::Generated,
+        );
+        let mut tx = t.app.pool.begin().await.unwrap();
+        outbound::enqueue(&mut tx, "test:dots", "test", None, &mail, t.clock_now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let steps = drain_steps(&t).await;
+        assert!(
+            matches!(steps[..], [Step::Sent { .. }]),
+            "{options:?}: {steps:?}"
+        );
+        let received = sink.messages();
+        assert_eq!(received.len(), 1, "{options:?}");
+        let m = MessageParser::default().parse(&received[0]).unwrap();
+        assert_eq!(
+            m.body_text(0).unwrap().replace("\r\n", "\n"),
+            text,
+            "{options:?}"
+        );
+    }
+}
+
 /// A session that was just used is reused without a `NOOP`; when the server closed it
 /// meanwhile (restarted here), the send goes out on a new session at once, not after a retry.
 #[tokio::test]
