@@ -102,6 +102,11 @@ const TABLE: &[(&str, &str)] = &[
         "die Korrekturen nicht erfasst",
     ),
     (
+        "also for a person: “{}” and {} more",
+        "auch für eine Person: „{0}“ und {1} weitere",
+    ),
+    ("also for a person: “{}”", "auch für eine Person: „{0}“"),
+    (
         "time log: {} entries accepted, {} lines rejected",
         "Stundenmeldung: {0} Einträge angenommen, {1} Zeilen abgelehnt",
     ),
@@ -272,6 +277,18 @@ mod tests {
                  2026-11; its corrections not logged",
                 "Storno-Antwort auf die Bestätigung der Meldung 7; abgelehnt, abgerechnet: \
                  2026-10, 2026-11; die Korrekturen nicht erfasst",
+            ),
+            (
+                "time log: 1 entry accepted, 0 lines rejected; also for a person: “Kann ich \
+                 Freitag frei haben?” and 2 more",
+                "Stundenmeldung: 1 Eintrag angenommen, 0 Zeilen abgelehnt; auch für eine \
+                 Person: „Kann ich Freitag frei haben?“ und 2 weitere",
+            ),
+            (
+                "time log: 2 entries accepted, 0 lines rejected; also for a person: “I'm off \
+                 next week”",
+                "Stundenmeldung: 2 Einträge angenommen, 0 Zeilen abgelehnt; auch für eine \
+                 Person: „I'm off next week“",
             ),
             ("something new", "Vermerk (englisch): something new"),
         ];

@@ -603,6 +603,19 @@ pub fn reply_names(incoming: &Incoming) -> (Vec<String>, Vec<String>) {
     (ids, tokens)
 }
 
+/// The most characters of a line a reason quotes.
+const EXCERPT: usize = 100;
+
+/// `line` as a reason quotes it: up to [`EXCERPT`] characters (then "…"), and without the
+/// `; ` that separates a reason's parts.
+fn excerpt(line: &str) -> String {
+    let mut quoted: String = line.chars().take(EXCERPT).collect();
+    if quoted.len() < line.len() {
+        quoted.push('…');
+    }
+    quoted.replace("; ", ", ")
+}
+
 /// Decides what to do with `incoming`, reading the database through `conn`: with
 /// `[inbound.authentication]` not "off", judges the sender first (`inbound::auth::verdict`)
 /// and stores the verdict in the decision; with "require", mail from a known person whose
@@ -797,15 +810,27 @@ async fn decide(
             ),
             None => (Classification::Hours, String::new()),
         };
-        let reason = format!(
+        let mut reason = format!(
             "{replying}time log: {} entr{} accepted, {} line{} rejected",
             plan.accepted.len(),
             if plan.accepted.len() == 1 { "y" } else { "ies" },
             plan.rejected.len(),
             if plan.rejected.len() == 1 { "" } else { "s" },
         );
+        // A question or a request for time off beside the hours: logged and answered, and
+        // for a person too (PRODUCT.md: a question is for a person).
+        let disposition = match plan.for_a_person.as_slice() {
+            [] => Disposition::Processed,
+            [first, rest @ ..] => {
+                reason.push_str(&format!("; also for a person: “{}”", excerpt(first)));
+                if !rest.is_empty() {
+                    reason.push_str(&format!(" and {} more", rest.len()));
+                }
+                Disposition::Attention
+            }
+        };
         return Ok(Route::Hours(
-            decision(classification, Disposition::Processed, reason),
+            decision(classification, disposition, reason),
             Box::new(plan),
         ));
     }

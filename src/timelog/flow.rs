@@ -232,6 +232,9 @@ pub struct Plan {
     pub engagements: Vec<Engagement>,
     pub accepted: Vec<Accepted>,
     pub rejected: Vec<Rejection>,
+    /// The lines that are no time log and ask something of a person
+    /// ([`grammar::asks_a_person`]): a question, a request for time off.
+    pub for_a_person: Vec<String>,
 }
 
 impl Plan {
@@ -611,12 +614,31 @@ pub async fn plan(
             client_name: engagement.client_name.clone(),
         });
     }
+    // The lines read as entries or rejected, but for those rejected as time off, which may
+    // be a request as well.
+    let read: std::collections::HashSet<usize> = accepted
+        .iter()
+        .map(|a| a.line)
+        .chain(
+            rejected
+                .iter()
+                .filter(|r| r.detail != Reason::Grammar(grammar::Reason::TimeOff))
+                .map(|r| r.line),
+        )
+        .collect();
+    let for_a_person = text
+        .lines()
+        .enumerate()
+        .filter(|(index, line)| !read.contains(&(index + 1)) && grammar::asks_a_person(line))
+        .map(|(_, line)| line.trim().to_string())
+        .collect();
     Ok(Plan {
         assistant,
         context,
         engagements,
         accepted,
         rejected,
+        for_a_person,
     })
 }
 
@@ -660,6 +682,8 @@ struct ReceiptContext {
     help_examples: Vec<String>,
     several_clients: bool,
     tags: Vec<String>,
+    /// The message also asked something of a person (a question, time off): it went to one.
+    passed_on: bool,
 }
 
 /// The most entries, and the most rejected lines, a receipt lists one by one; the rest it
@@ -847,6 +871,7 @@ pub async fn apply(
             .iter()
             .map(|e| e.client_tag.clone())
             .collect(),
+        passed_on: !plan.for_a_person.is_empty(),
     };
     // A draft: its text and HTML are rendered when it is sent, not in the reader's transaction.
     let (mail, context) = compose.answer_draft(&to, "hours_receipt", &context, incoming)?;

@@ -606,6 +606,50 @@ async fn a_note_without_hours_goes_to_a_person() {
     assert_eq!(t.mailbox_files(), [".Attention/new/1.sick"]);
 }
 
+/// A time log that also asks something (a question, time off) is logged and answered, and goes
+/// to a person too: its receipt says so, the message waits in the attention folder, and the
+/// reason quotes the line. A greeting or a signature is no reason to.
+#[tokio::test]
+async fn a_time_log_that_also_asks_something_goes_to_a_person_too() {
+    let t = spawn_app().await;
+    t.add_people().await;
+    t.start_engagement_for_hours().await;
+    t.app.outbox().drain().await.unwrap();
+    let body = "Hallo Anna,\n2026-11-23 2h Buchhaltung\nKann ich am Freitag frei haben?\n\
+                Ich bin ab 7.12. im Urlaub.\nViele Grüße\nSam";
+    let text = sam_logs(&t, "ask", body).await;
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+    assert!(
+        text.contains("went to\na person at Example Agency."),
+        "{text}"
+    );
+    assert_eq!(t.mailbox_files(), [".Attention/new/ask.hours"]);
+    let reason = "reason = 'time log: 1 entry accepted, 0 lines rejected; also for a person: \
+                  “Kann ich am Freitag frei haben?” and 1 more'";
+    assert_eq!(
+        t.count(&format!(
+            "inbound_message WHERE disposition = 'attention' AND {reason}"
+        ))
+        .await,
+        1
+    );
+    let listed = t.tandem(&["attention", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("Kann ich am Freitag frei haben?"),
+        "{}",
+        describe(&listed)
+    );
+
+    // Hours with a greeting and a signature only: answered and processed, as before.
+    let text = sam_logs(&t, "plain", "Hallo Anna,\n2026-11-24 1h Mails\nDanke!\nSam").await;
+    assert!(!text.contains("a person at"), "{text}");
+    assert_eq!(
+        t.count("inbound_message WHERE disposition = 'processed'")
+            .await,
+        1
+    );
+}
+
 /// `hours restore` is refused when the entry would make the assistant's day longer than 24
 /// hours with what was logged since its void (as a new line would be), and changes nothing.
 #[tokio::test]

@@ -37,8 +37,8 @@
 //! Setup that is not measured: the people, the engagements and their welcome mails (and the
 //! scheduler's catch-up) are done before the mail is delivered, with `.eml` files as the
 //! outbound, so only the N answers go through SMTP. `TANDEM_BENCH_SENDERS` (default 1, as in
-//! the issue) spreads the mails over that many assistants: tandem never sends two messages to
-//! one recipient at once, so with one sender its answers go one at a time.
+//! the issue) spreads the mails over that many assistants (answers to one recipient go out in
+//! parallel too; only a mail that continues a thread waits for the earlier one).
 //!
 //! All of it on SQLite and then on PostgreSQL (a fresh database of the private server of
 //! `tests/api/servers.rs` for every tandem set up), or on the one `TANDEM_BENCH_DATABASE` names

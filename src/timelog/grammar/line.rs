@@ -142,7 +142,7 @@ const TIME_OFF: &[&str] = &[
 const TIME_OFF_STEMS: &[&str] = &["krank", "arzt", "zahnarzt", "kinderarzt", "urlaub"];
 
 /// Whether `description` has a word of time off.
-fn speaks_of_time_off(description: &str) -> bool {
+pub(super) fn speaks_of_time_off(description: &str) -> bool {
     description
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -929,3 +929,30 @@ am Montag habe ich 3h an der Messe gearbeitet";
     assert_eq!(rejections(text), vec![(2, Reason::TimeOff)]);
     assert_eq!(logged_minutes(text), [120, 60, 180]);
 }
+
+#[test]
+fn a_line_that_asks_a_person_is_a_question_or_time_off() {
+    for line in [
+        "Kann ich am Freitag frei haben?",
+        "Passt das so? Danke!",
+        "Is that ok?!",
+        "(geht das?)",
+        "Ich bin ab Montag krankgeschrieben.",
+        "I'm off next week",
+        "Morgen habe ich einen Arzttermin",
+        "Urlaubsantrag für Dezember folgt",
+    ] {
+        assert!(asks_a_person(line), "{line}");
+    }
+    for line in [
+        "Hallo Anna,",
+        "Viele Grüße",
+        "Danke!",
+        "Freitag war viel los",
+        "Link: https://example.com/?id=3&x=1",
+        "Sam",
+        "",
+    ] {
+        assert!(!asks_a_person(line), "{line}");
+    }
+}
