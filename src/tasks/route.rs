@@ -603,6 +603,20 @@ pub fn reply_names(incoming: &Incoming) -> (Vec<String>, Vec<String>) {
     (ids, tokens)
 }
 
+/// Where a time log or a `cancel` goes that is handled: processed, or, where it also asks
+/// something of a person (a question, a note of time off), to a person too (PRODUCT.md: a
+/// question is for a person), `reason` quoting the line.
+fn for_a_person_too(plan: &Plan, reason: &mut String) -> Disposition {
+    let [first, rest @ ..] = plan.for_a_person.as_slice() else {
+        return Disposition::Processed;
+    };
+    reason.push_str(&format!("; also for a person: “{}”", excerpt(first)));
+    if !rest.is_empty() {
+        reason.push_str(&format!(" and {} more", rest.len()));
+    }
+    Disposition::Attention
+}
+
 /// The most characters of a line a reason quotes.
 const EXCERPT: usize = 100;
 
@@ -766,8 +780,9 @@ async fn decide(
                         plan.rejected.len()
                     ));
                 }
+                let disposition = for_a_person_too(&plan, &mut reason);
                 Route::Cancel {
-                    decision: decision(Classification::Reply, Disposition::Processed, reason),
+                    decision: decision(Classification::Reply, disposition, reason),
                     assistant: Box::new(assistant),
                     submission_id: s.id,
                     corrected,
@@ -817,18 +832,7 @@ async fn decide(
             plan.rejected.len(),
             if plan.rejected.len() == 1 { "" } else { "s" },
         );
-        // A question or a request for time off beside the hours: logged and answered, and
-        // for a person too (PRODUCT.md: a question is for a person).
-        let disposition = match plan.for_a_person.as_slice() {
-            [] => Disposition::Processed,
-            [first, rest @ ..] => {
-                reason.push_str(&format!("; also for a person: “{}”", excerpt(first)));
-                if !rest.is_empty() {
-                    reason.push_str(&format!(" and {} more", rest.len()));
-                }
-                Disposition::Attention
-            }
-        };
+        let disposition = for_a_person_too(&plan, &mut reason);
         return Ok(Route::Hours(
             decision(classification, disposition, reason),
             Box::new(plan),

@@ -648,6 +648,24 @@ async fn a_time_log_that_also_asks_something_goes_to_a_person_too() {
             .await,
         1
     );
+
+    // A `cancel` that asks something: the hours are voided, and a person sees the question.
+    let receipt = last_sent(&t);
+    let body = "storno\nKann ich die richtigen Stunden erst morgen schicken?";
+    let reply = cancel_reply(&receipt, "<plain@va.example>", "<c1@va.example>", body);
+    t.deliver("c1.cancel", &reply);
+    t.app.reader().drain().await.unwrap();
+    t.app.outbox().drain().await.unwrap();
+    assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+    let asked = "reason LIKE 'cancel reply to the receipt of submission %; also for a person: \
+                 “Kann ich die richtigen Stunden erst morgen schicken?”'";
+    assert_eq!(
+        t.count(&format!(
+            "inbound_message WHERE disposition = 'attention' AND {asked}"
+        ))
+        .await,
+        1
+    );
 }
 
 /// `hours restore` is refused when the entry would make the assistant's day longer than 24
