@@ -614,22 +614,23 @@ pub async fn plan(
             client_name: engagement.client_name.clone(),
         });
     }
-    // The lines read as entries or rejected, but for those rejected as time off, which may
-    // be a request as well.
+    // The lines read as entries or rejected; of the others, those that ask a person. A line
+    // rejected as time off may be a request too.
+    let time_off = |r: &&Rejection| r.detail == Reason::Grammar(grammar::Reason::TimeOff);
     let read: std::collections::HashSet<usize> = accepted
         .iter()
         .map(|a| a.line)
-        .chain(
-            rejected
-                .iter()
-                .filter(|r| r.detail != Reason::Grammar(grammar::Reason::TimeOff))
-                .map(|r| r.line),
-        )
+        .chain(rejected.iter().map(|r| r.line))
         .collect();
+    let asked: std::collections::HashSet<usize> =
+        rejected.iter().filter(time_off).map(|r| r.line).collect();
     let for_a_person = text
         .lines()
         .enumerate()
-        .filter(|(index, line)| !read.contains(&(index + 1)) && grammar::asks_a_person(line))
+        .filter(|(index, line)| {
+            asked.contains(&(index + 1))
+                || (!read.contains(&(index + 1)) && grammar::asks_a_person(line))
+        })
         .map(|(_, line)| line.trim().to_string())
         .collect();
     Ok(Plan {

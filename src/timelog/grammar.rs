@@ -148,16 +148,12 @@ pub fn parse(text: &str, ctx: &Context) -> Vec<Line> {
 }
 
 /// Whether a line that is no entry asks something of a person: a question ("Kann ich am
-/// Freitag frei haben?", a `?` that ends a word, not one inside a link), or words of time off
-/// ("Ich bin ab Montag krankgeschrieben.", "I'm off next week"). In a time log such a line
-/// would otherwise reach no one: the mail is answered and filed.
+/// Freitag frei haben?"; a `?` that ends a word, not one in a link, and not a pleasantry such as
+/// "how are you?"), or a note of time off ("Ich bin ab Montag krankgeschrieben.", "I'm taking
+/// a day off on Friday"). In a time log such a line would otherwise reach no one: the mail is
+/// answered and filed.
 pub fn asks_a_person(line: &str) -> bool {
-    let question = line.match_indices('?').any(|(at, _)| {
-        line[at + 1..].chars().next().is_none_or(|c| {
-            c.is_whitespace() || matches!(c, '?' | '!' | ')' | '"' | '“' | '”' | '»')
-        })
-    });
-    question || line::speaks_of_time_off(line)
+    line::asks_a_question(line) || line::notes_time_off(line)
 }
 
 /// A line that looks like an item of a list: indented, bulleted or numbered (`1)`, `2.`).

@@ -666,6 +666,24 @@ async fn a_time_log_that_also_asks_something_goes_to_a_person_too() {
         .await,
         1
     );
+
+    // A sentence about time off beside hours is rejected as not logged, and a person sees it.
+    let text = sam_logs(
+        &t,
+        "off",
+        "2026-11-25 1h Mails\nich brauche am Freitag 2 Stunden frei",
+    )
+    .await;
+    assert!(text.contains("went to\na person at"), "{text}");
+    let off = "reason = 'time log: 1 entry accepted, 1 line rejected; also for a person: \
+               “ich brauche am Freitag 2 Stunden frei”'";
+    assert_eq!(
+        t.count(&format!(
+            "inbound_message WHERE disposition = 'attention' AND {off}"
+        ))
+        .await,
+        1
+    );
 }
 
 /// `hours restore` is refused when the entry would make the assistant's day longer than 24

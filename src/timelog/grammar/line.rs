@@ -152,6 +152,97 @@ pub(super) fn speaks_of_time_off(description: &str) -> bool {
         })
 }
 
+/// Words that tell of time off wherever they stand in a note (not `off`, `leave` or `frei`,
+/// which are as often about other things: [`OFF_PAIRS`]).
+const OFF_WORDS: &[&str] = &[
+    "sick", "ill", "doctor", "doctors", "dentist", "vacation", "holiday", "holidays", "absent",
+    "abwesend", "feiertag",
+];
+
+/// Two words in a row that tell of time off.
+const OFF_PAIRS: &[(&str, &str)] = &[
+    ("day", "off"),
+    ("days", "off"),
+    ("time", "off"),
+    ("off", "work"),
+    ("am", "off"),
+    ("m", "off"),
+    ("be", "off"),
+    ("of", "office"),
+    ("on", "leave"),
+    ("frei", "haben"),
+    ("frei", "nehmen"),
+    ("frei", "machen"),
+    ("frei", "genommen"),
+    ("frei", "gemacht"),
+];
+
+/// Whether a note (a line that is no entry) tells of time off: a word of [`OFF_WORDS`], a
+/// beginning of [`TIME_OFF_STEMS`] or a pair of [`OFF_PAIRS`].
+pub(super) fn notes_time_off(line: &str) -> bool {
+    let mut before = Lower::of("");
+    for word in line
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = Lower::of(word);
+        let (w, b) = (word.as_str(), before.as_str());
+        if OFF_WORDS.contains(&w)
+            || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
+            || OFF_PAIRS.contains(&(b, w))
+        {
+            return true;
+        }
+        before = word;
+    }
+    false
+}
+
+/// Questions that are greetings, not asked of a person (lower-case, `'` for `’`).
+const PLEASANTRIES: &[&str] = &[
+    "how are you",
+    "how are you doing",
+    "how's it going",
+    "how are things",
+    "wie geht's",
+    "wie gehts",
+    "wie geht es dir",
+    "wie geht es ihnen",
+    "wie geht es euch",
+    "alles gut",
+    "alles klar",
+];
+
+/// Whether `line` asks a question: a `?` that ends a word (not one inside a link), whose
+/// clause (from the last `.`, `!`, `?`, `,`, `;` or `:` before it) is no pleasantry.
+pub(super) fn asks_a_question(line: &str) -> bool {
+    line.match_indices('?').any(|(at, _)| {
+        let ends_word = line[at + 1..].chars().next().is_none_or(|c| {
+            c.is_whitespace() || matches!(c, '?' | '!' | ')' | '"' | '“' | '”' | '»' | '\'')
+        });
+        let clause = line[..at]
+            .rsplit(['.', '!', '?', ',', ';', ':'])
+            .next()
+            .unwrap_or_default();
+        ends_word && !clause.trim().is_empty() && !is_pleasantry(clause)
+    })
+}
+
+/// Whether `clause` (without its `?`) is one of [`PLEASANTRIES`], whatever its case, spaces
+/// and apostrophes; a name after it is allowed ("how are you Anna").
+fn is_pleasantry(clause: &str) -> bool {
+    let words: Vec<String> = clause
+        .split_whitespace()
+        .map(|w| w.replace('’', "'").to_lowercase())
+        .collect();
+    PLEASANTRIES.iter().any(|p| {
+        let said: Vec<&str> = p.split(' ').collect();
+        words.len() >= said.len()
+            && words.len() <= said.len() + 1
+            && words.iter().zip(&said).all(|(w, s)| w == s)
+    })
+}
+
 impl Parts {
     /// Words in the description.
     pub fn words(&self) -> usize {

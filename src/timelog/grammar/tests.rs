@@ -937,10 +937,15 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Passt das so? Danke!",
         "Is that ok?!",
         "(geht das?)",
+        "Hi Anna, how are you? Can I call you tomorrow?",
         "Ich bin ab Montag krankgeschrieben.",
-        "I'm off next week",
+        "I'm taking a day off on Friday",
         "Morgen habe ich einen Arzttermin",
         "Urlaubsantrag für Dezember folgt",
+        "Next week I am on leave",
+        "I'm off on Friday",
+        "I'll be out of office next week.",
+        "Am Montag war Feiertag.",
     ] {
         assert!(asks_a_person(line), "{line}");
     }
@@ -950,6 +955,14 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Danke!",
         "Freitag war viel los",
         "Link: https://example.com/?id=3&x=1",
+        "Hi Anna, how are you?",
+        "Hallo Anna, wie geht’s?",
+        "How are you doing Anna?",
+        "Alles gut?",
+        "I'll leave the files in the shared folder",
+        "Der Kalender ist jetzt frei.",
+        "Sign-off from the client came today",
+        "???",
         "Sam",
         "",
     ] {
