@@ -64,6 +64,10 @@ pub struct Parsed {
     pub entries: Vec<Accepted>,
     /// Time-log lines it would reject, with why.
     pub rejected: Vec<Rejection>,
+    /// Lines that are no time log and ask something of a person (a question, time off): the
+    /// message would go to a person too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub for_a_person: Vec<String>,
     /// Survey answers it would store.
     pub answers: Vec<ParsedAnswer>,
     /// Agreements it would mark received (for the operator to confirm).
@@ -145,13 +149,13 @@ pub async fn analyse(
         Route::Agreements { kinds, .. } => kinds.clone(),
         _ => Vec::new(),
     };
-    let (entries, rejected) = match route {
+    let (entries, rejected, for_a_person) = match route {
         Route::Hours(_, plan)
         | Route::Cancel {
             corrections: Some(plan),
             ..
-        } => (plan.accepted, plan.rejected),
-        _ => (Vec::new(), Vec::new()),
+        } => (plan.accepted, plan.rejected, plan.for_a_person),
+        _ => (Vec::new(), Vec::new(), Vec::new()),
     };
     Ok(Parsed {
         message_id: incoming.message_id.clone(),
@@ -182,6 +186,7 @@ pub async fn analyse(
         cut: incoming.cut,
         entries,
         rejected,
+        for_a_person,
         answers,
         agreements,
         attachments: incoming.attachments,
@@ -237,6 +242,9 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             "rejected:       line {}: {} ({})",
             r.line, r.text, r.message
         );
+    }
+    for line in &parsed.for_a_person {
+        println!("for a person:   {line}");
     }
     for a in &parsed.answers {
         println!(
