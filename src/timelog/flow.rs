@@ -277,6 +277,28 @@ fn without_tags(text: &str, tags: &[&String]) -> String {
         .join(" ")
 }
 
+/// `description` with its word that is the tag `client` (the first) in place of the tag
+/// `other`, spelt as in `text`, the line (`#Urgent`).
+fn swap_tag(description: &str, client: &str, other: &str, text: &str) -> String {
+    let spelt = text
+        .split_whitespace()
+        .find(|word| word_tag(word).as_deref() == Some(other))
+        .map_or_else(|| format!("#{other}"), str::to_string);
+    let mut swapped = false;
+    description
+        .split_whitespace()
+        .map(|word| {
+            if !swapped && word_tag(word).as_deref() == Some(client) {
+                swapped = true;
+                spelt.as_str()
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The tag a whitespace-separated word is (`#Acme,` is `acme`), lower-case; `None` for a word
 /// that is none.
 fn word_tag(word: &str) -> Option<String> {
@@ -494,6 +516,22 @@ pub async fn plan(
                 continue;
             }
         };
+        // A tag that names no client stays in the description wherever it stands: where it
+        // is the line's first and a later one names a client, that one is the line's client.
+        let mut entry = entry;
+        if let Some(first) = entry.client.as_ref().filter(|t| !known.contains(t))
+            && let [client] = entry
+                .other_tags
+                .iter()
+                .filter(|t| known.contains(t))
+                .collect::<Vec<_>>()[..]
+        {
+            entry.description = swap_tag(&entry.description, client, first, &entry.text);
+            let client = client.clone();
+            let first = std::mem::replace(&mut entry.client, Some(client.clone()));
+            entry.other_tags.retain(|t| *t != client);
+            entry.other_tags.extend(first);
+        }
         let example_with_tag = |tag: &str| format!("{} #{tag}", entry.text);
         let named: Vec<&String> = entry
             .client
