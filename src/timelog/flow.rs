@@ -528,7 +528,7 @@ pub async fn plan(
         {
             entry.description = swap_tag(&entry.description, client, first, &entry.text);
             let client = client.clone();
-            let first = std::mem::replace(&mut entry.client, Some(client.clone()));
+            let first = entry.client.replace(client.clone());
             entry.other_tags.retain(|t| *t != client);
             entry.other_tags.extend(first);
         }
