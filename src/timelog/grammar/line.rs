@@ -131,6 +131,20 @@ pub(super) struct Parts {
     pub time_off: bool,
 }
 
+/// Words after which a shorter duration is a part of the line's, not another task's:
+/// `2h Buchhaltung, davon 45 min Telefonat`, `3h Messe inkl. 30 min Pause`.
+const DETAIL_WORDS: [&str; 9] = [
+    "davon",
+    "inkl",
+    "inklusive",
+    "einschließlich",
+    "darin",
+    "incl",
+    "including",
+    "inc",
+    "thereof",
+];
+
 /// Words of time off: a sentence with one of them and a day and a time is a note for a person
 /// (`ich brauche am Montag 2 Stunden frei für einen Arzttermin`), not hours worked.
 const TIME_OFF: &[&str] = &[
@@ -361,13 +375,44 @@ impl<'a> Analysis<'a> {
         }
         let minutes = self.minutes_of(chosen);
         let span = matches!(&self.found[chosen].what, What::Duration(d) if d.shape == Shape::Range);
+        // Words of detail seen before each token (`davon`, `inkl.`, `including`), counted once
+        // for the line, where it has another duration.
+        let details = std::cell::OnceCell::new();
+        let details = || {
+            details.get_or_init(|| {
+                let mut seen = Vec::with_capacity(self.tokens.len() + 1);
+                seen.push(0usize);
+                for token in &self.tokens {
+                    let detail =
+                        token.kind == Kind::Word && lower_is_one_of(token.text, &DETAIL_WORDS);
+                    seen.push(seen.last().copied().unwrap_or(0) + usize::from(detail));
+                }
+                seen
+            })
+        };
+        // `2h Buchhaltung, davon 45 min Telefonat`, `2h Buchhaltung (45 min davon Telefonat)`,
+        // `3h Messe inkl. 30 min Pause`: a shorter duration after a word of detail that follows
+        // the chosen one, or right before `davon`, is part of it.
+        let chosen_end = self.found[chosen].end;
+        let is_detail = |f: usize, of: u32| {
+            let found = &self.found[f];
+            let after_word =
+                found.start > chosen_end && details()[found.start] > details()[chosen_end];
+            let next_word = self.tokens[found.end..]
+                .iter()
+                .find(|t| t.kind != Kind::Sym(','))
+                .is_some_and(|t| {
+                    t.kind == Kind::Word && lower_is_one_of(t.text, &["davon", "thereof"])
+                });
+            of < minutes && (after_word || next_word)
+        };
         // The other strong durations: how many, and their sum.
         let (others, parts) = (0..self.found.len())
             .filter(|&f| !self.overlaps(f, used))
             .filter_map(|f| match &self.found[f].what {
                 What::Duration(d) if d.strength == Strength::Strong && d.minutes > 0 => {
                     let its_length = d.minutes == minutes && (span != (d.shape == Shape::Range));
-                    (!its_length).then_some(d.minutes)
+                    (!its_length && !is_detail(f, d.minutes)).then_some(d.minutes)
                 }
                 _ => None,
             })

@@ -882,18 +882,19 @@ fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
 23.11. bis 25.11. 2h Projekt
 23.11. - 25.11. 2h Projekt
 23.11./24.11. 2h Projekt
-23.11. 2h Schulung (inkl. 15 min Pause)
+23.11. 2h Mails (45 min)
 23.11. 9h-12h Büro
 23.11. 9:00h-12:00h Büro
-23.11. 2h-3h Recherche";
+23.11. 2h-3h Recherche
+23.11. 2h Buchhaltung inkl. 3h Telefonat";
     let reasons: Vec<(usize, Reason)> = (1..=3)
         .map(|n| (n, Reason::TwoDurations))
         .chain((4..=9).map(|n| (n, Reason::SeveralDays)))
-        .chain((10..=13).map(|n| (n, Reason::TwoDurations)))
+        .chain((10..=14).map(|n| (n, Reason::TwoDurations)))
         .collect();
     assert_eq!(rejections(text), reasons);
-    // A span with its length, a total with its parts, a date in the description and a day
-    // named twice are one entry each.
+    // A span with its length, a total with its parts or a part of it after a word of detail
+    // (`davon`, `inkl.`), a date in the description and a day named twice are one entry each.
     let text = "23.11. 9-12 Uhr (3h) Messe
 23.11. 3h (9-12 Uhr) Messe
 23.11. 1,5h Buchhaltung 1h, Mails 30min
@@ -903,9 +904,18 @@ fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
 23.11. Montag 2h Inbox
 heute, 26.11. 2h Inbox
 23.11. 9-12h Büro
-23.11. Büro-2h";
+23.11. Büro-2h
+23.11. 2h Schulung (inkl. 15 min Pause)
+23.11. 2h Buchhaltung, davon 45 min Telefonat
+23.11. 2h Buchhaltung (Belege sortiert, 45 min davon Telefonat)
+23.11. 3h admin including 1h calls";
     let minutes: Vec<u32> = entries(text).iter().map(|e| e.minutes).collect();
-    assert_eq!(minutes, [180, 180, 90, 120, 120, 120, 120, 120, 180, 120]);
+    assert_eq!(
+        minutes,
+        [
+            180, 180, 90, 120, 120, 120, 120, 120, 180, 120, 120, 120, 120, 180
+        ]
+    );
     assert!(rejections(text).is_empty());
 }
 
