@@ -367,9 +367,13 @@ impl<'c> Walker<'c> {
             return self.prose(after_blank);
         }
         // Nobody logs work ahead: a future date without a duration is a plan ("30.11. Urlaub").
+        // "Mi frei", "Fr krank": a day off, not hours that lack their duration (whose example
+        // would log hours for it); in a mail of entries its receipt says it was not logged.
+        let time_off = parts.time_off && resolved.is_ok();
         let rejection = match &resolved {
             Err(Reason::FutureDate { .. }) => None,
             Err(reason) => Some(reason.clone()),
+            Ok(_) if time_off => Some(Reason::TimeOff),
             Ok(_) => Some(Reason::NoDuration),
         }
         .map(|reason| Rejected {
@@ -377,13 +381,17 @@ impl<'c> Walker<'c> {
             text: text.to_string(),
             reason,
         });
-        let explicit = date.certainty == Certainty::Explicit;
-        if parts.words() <= 6 && !parts.ends_sentence() {
-            self.open_block(resolved, parts, true, rejection.map(|r| (r, explicit)));
-        } else if let (Some(rejected), true) = (rejection, explicit) {
-            self.slots.push(Slot::Sure(Line::Rejected(rejected)));
-        } else {
-            self.prose(after_blank);
+        let explicit = date.certainty == Certainty::Explicit && !time_off;
+        match rejection {
+            rejection if parts.words() <= 6 && !parts.ends_sentence() => {
+                self.open_block(resolved, parts, true, rejection.map(|r| (r, explicit)))
+            }
+            Some(rejected) if explicit => self.slots.push(Slot::Sure(Line::Rejected(rejected))),
+            Some(rejected) if time_off => {
+                self.slots.push(Slot::Weak(rejected));
+                self.prose(after_blank);
+            }
+            _ => self.prose(after_blank),
         }
     }
 

@@ -979,3 +979,33 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         assert!(!asks_a_person(line), "{line}");
     }
 }
+
+#[test]
+fn a_day_off_is_no_line_without_its_duration() {
+    // Each was rejected as having no duration, its example logging hours for the day off
+    // (`2026-11-27 1.5h krank`).
+    let text = "Mo 2h Mails
+Mi frei
+Fr krank
+23.11. Urlaub";
+    assert_eq!(
+        rejections(text),
+        vec![
+            (2, Reason::TimeOff),
+            (3, Reason::TimeOff),
+            (4, Reason::TimeOff)
+        ]
+    );
+    for line in parse(text, &ctx()) {
+        if let Line::Rejected(rejected) = line {
+            assert_eq!(rejected.corrected_example(&ctx()), "", "{}", rejected.text);
+        }
+    }
+    // Alone, they are no time log: the mail goes to a person.
+    assert!(parse("Mi frei\nFr krank", &ctx()).is_empty());
+    // A day of time off with work listed under it is a block, as before.
+    assert_eq!(
+        logged_minutes("Mo 23.11. Urlaubsvertretung\n- 2h Mails"),
+        [120]
+    );
+}
