@@ -167,10 +167,28 @@ pub(super) fn speaks_of_time_off(description: &str) -> bool {
 }
 
 /// Words that tell of time off wherever they stand in a note (not `off`, `leave` or `frei`,
-/// which are as often about other things: [`OFF_PAIRS`]).
+/// which are as often about other things: [`OFF_PAIRS`]; nor `erreichbar`, which signatures
+/// say: "Erreichbar Mo-Fr 9-17 Uhr").
 const OFF_WORDS: &[&str] = &[
-    "sick", "ill", "doctor", "doctors", "dentist", "vacation", "holiday", "holidays", "absent",
-    "abwesend", "feiertag",
+    "sick",
+    "ill",
+    "doctor",
+    "doctors",
+    "dentist",
+    "vacation",
+    "holiday",
+    "holidays",
+    "absent",
+    "unavailable",
+    "pto",
+    "ooo",
+    "abwesend",
+    "abwesenheit",
+    "feiertag",
+    "erreichbar",
+    "unerreichbar",
+    "verreist",
+    "elternzeit",
 ];
 
 /// Two words in a row that tell of time off.

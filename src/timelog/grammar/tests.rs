@@ -955,6 +955,7 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Next week I am on leave",
         "I'm off on Friday",
         "I'll be out of office next week.",
+        "Ich bin ab 14.12. verreist",
         "Am Montag war Feiertag.",
     ] {
         assert!(asks_a_person(line), "{line}");
@@ -971,6 +972,7 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Alles gut?",
         "I'll leave the files in the shared folder",
         "Der Kalender ist jetzt frei.",
+        "Erreichbar Mo-Fr 9-17 Uhr",
         "Sign-off from the client came today",
         "???",
         "Sam",
