@@ -185,8 +185,6 @@ const OFF_WORDS: &[&str] = &[
     "abwesend",
     "abwesenheit",
     "feiertag",
-    "erreichbar",
-    "unerreichbar",
     "verreist",
     "elternzeit",
 ];
