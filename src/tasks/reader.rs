@@ -394,14 +394,20 @@ impl Reader {
                 timelog::flow::apply(tx, compose, lookups, plan, alert_client, received).await?
             }
             Route::Cancel {
+                decision,
                 assistant,
                 submission_id,
                 corrected,
                 corrections,
-                ..
             } => {
-                timelog::flow::cancel(tx, compose, assistant, *submission_id, *corrected, received)
-                    .await?;
+                // A cancel that also asks something goes to a person: its answer says so.
+                let passed_on = decision.disposition == Disposition::Attention;
+                let cancelled = timelog::flow::Cancelled {
+                    submission_id: *submission_id,
+                    corrected: *corrected,
+                    passed_on,
+                };
+                timelog::flow::cancel(tx, compose, assistant, cancelled, received).await?;
                 if let Some(plan) = corrections {
                     // The cancel changed hours: what was kept is read again.
                     *lookups = Default::default();

@@ -742,6 +742,8 @@ struct CancelledContext {
     /// The reply carried corrected hours: logged with a receipt of their own, or, where the
     /// cancel is refused, not logged either.
     corrected: bool,
+    /// The reply also asked something of a person, and went to one.
+    passed_on: bool,
 }
 
 pub(crate) fn week_label(monday: NaiveDate, locale: Locale) -> String {
@@ -1162,20 +1164,34 @@ pub async fn cancel_refused_by(
     Ok(logged_and_locked(conn, submission_id).await?.1)
 }
 
+/// What a `cancel` reply asks, as its route found it.
+#[derive(Debug, Clone, Copy)]
+pub struct Cancelled {
+    /// The submission it names.
+    pub submission_id: i64,
+    /// The reply carries corrected hours (logged by the caller as a submission of their own,
+    /// with its receipt, unless the cancel is refused), which the answer names instead of
+    /// asking for them.
+    pub corrected: bool,
+    /// The reply also asks something of a person (a question, time off), and went to one.
+    pub passed_on: bool,
+}
+
 /// Voids the submission a `cancel` reply names and queues the confirmation. A submission with
 /// hours in a locked (billed) month is not voided: the answer says why and who can correct it,
-/// as a receipt does for a line in such a month. `corrected`: the reply carries corrected hours
-/// (logged by the caller as a submission of their own, with its receipt, unless the cancel is
-/// refused), which the answer names instead of asking for them. Returns how many entries were
-/// voided.
+/// as a receipt does for a line in such a month. Returns how many entries were voided.
 pub async fn cancel(
     tx: &mut Conn,
     compose: &Composer,
     assistant: &Assistant,
-    submission_id: i64,
-    corrected: bool,
+    cancelled: Cancelled,
     received: Received<'_>,
 ) -> Result<u64, MailError> {
+    let Cancelled {
+        submission_id,
+        corrected,
+        passed_on,
+    } = cancelled;
     let Received { incoming, now, .. } = received;
     let locale = assistant.locale;
     let (entries, locked) = logged_and_locked(tx, submission_id).await?;
@@ -1210,6 +1226,7 @@ pub async fn cancel(
         already_void: refused.is_empty() && voided == 0,
         refused,
         corrected,
+        passed_on,
     };
     let to = assistant_answered(assistant, incoming)?;
     let mail = compose.answer(&to, "hours_cancelled", &context, incoming)?;

@@ -657,6 +657,11 @@ async fn a_time_log_that_also_asks_something_goes_to_a_person_too() {
     t.app.reader().drain().await.unwrap();
     t.app.outbox().drain().await.unwrap();
     assert_eq!(t.count("time_entry WHERE status = 'logged'").await, 1);
+    let text = last_sent(&t).1;
+    assert!(
+        text.contains("Cancelled as you asked") && text.contains("went to\na person at"),
+        "{text}"
+    );
     let asked = "reason LIKE 'cancel reply to the receipt of submission %; also for a person: \
                  “Kann ich die richtigen Stunden erst morgen schicken?”'";
     assert_eq!(
