@@ -109,6 +109,9 @@ pub enum Reason {
     /// A sentence about time off with a day and a time in it (`ich brauche am Montag 2 Stunden
     /// frei`): not hours worked.
     TimeOff,
+    /// A range of durations (`2-3 Stunden`, `1-2h`): it was logged as a span of clock times,
+    /// an hour, whatever the assistant meant.
+    DurationRange,
 }
 
 impl Reason {
@@ -123,6 +126,7 @@ impl Reason {
             Reason::ZeroDuration => "zero_duration",
             Reason::NegativeDuration => "negative_duration",
             Reason::TwoDurations => "two_durations",
+            Reason::DurationRange => "duration_range",
             Reason::SeveralDays => "several_days",
             Reason::TimeOff => "time_off",
         }
@@ -458,6 +462,14 @@ impl<'c> Walker<'c> {
             Ok(_) if negative => Reason::NegativeDuration,
             Ok(_) if parts.several_days => Reason::SeveralDays,
             Ok(_) if parts.more_durations => Reason::TwoDurations,
+            Ok(_)
+                if parts
+                    .duration
+                    .as_ref()
+                    .is_some_and(|d| d.shape == Shape::Estimate) =>
+            {
+                Reason::DurationRange
+            }
             Ok(_) if minutes > DAY => Reason::TooLong { minutes },
             Ok(_) if minutes == 0 => Reason::ZeroDuration,
             Ok(date) => {

@@ -38,6 +38,9 @@ pub(super) enum Shape {
     Range,
     /// `2`, `1.5`.
     Bare,
+    /// `2-3 Stunden`, `1-2h`: a range of durations, not of clock times (a unit of hours after
+    /// it, or a glued `h` after hours of the night): how long it took is a guess.
+    Estimate,
 }
 
 /// Every duration reading that starts at token `i` (right boundaries not yet checked).
@@ -440,6 +443,10 @@ fn is_uhr(t: Tokens<'_, '_>, j: usize) -> bool {
     t.word(j).as_deref() == Some("uhr")
 }
 
+/// The latest end of a span of whole hours with a glued `h` that is read as a range of durations
+/// (`1-2h`, `4-6h`) rather than clock times.
+const NIGHT_HOURS_END: u32 = 6 * 60;
+
 /// `09:00-11:30`, `9:00 - 11:30`, `9-11:30`, `9–11 Uhr`, `9 Uhr - 11 Uhr`, `9.30-11.30`,
 /// `9am-1pm`, `9:00 bis 11:00`, over midnight `22:00-01:00` (3 h).
 fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
@@ -456,7 +463,38 @@ fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
     }
     let to = clock(t, j + 1)?;
     let mut end = to.end;
-    if is_uhr(t, end) || (t.glued(end) && t.word(end).as_deref() == Some("h")) {
+    // `2-3 Stunden`, `2-3 hours`: the hours it took, one or the other; `1-2h`, `2-3h`: the
+    // same, since no one logs work from 1 to 2 at night (`9-12h` is a span, 3 h).
+    let whole_hours = !uhr
+        && !word_sep
+        && !from.has_minutes
+        && !to.has_minutes
+        && from.meridiem.is_none()
+        && to.meridiem.is_none();
+    let hours_unit = t.word(end).is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "stunden" | "stunde" | "std" | "hours" | "hour" | "hrs" | "hr"
+        )
+    });
+    let glued_h = t.glued(end) && t.word(end).as_deref() == Some("h");
+    let night = to.minute_of_day <= NIGHT_HOURS_END;
+    if whole_hours && from.minute_of_day < to.minute_of_day {
+        let estimate = |end: usize, strength: Strength| DurationMatch {
+            end,
+            minutes: to.minute_of_day - from.minute_of_day,
+            strength,
+            shape: Shape::Estimate,
+        };
+        if hours_unit || (glued_h && night) {
+            return Some(estimate(end + 1, Strength::Strong));
+        }
+        // `1-2 Recherche`: weak, as a bare span is (`Kapitel 1-2` beside `2h` is no duration).
+        if night && !glued_h && !is_uhr(t, end) {
+            return Some(estimate(end, Strength::Weak));
+        }
+    }
+    if is_uhr(t, end) || glued_h {
         uhr = true;
         end += 1;
     }

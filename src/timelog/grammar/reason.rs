@@ -58,6 +58,12 @@ impl Reason {
             Reason::SeveralDays => "This line names several days: write each day on a line of \
                  its own, with its duration."
                 .to_string(),
+            Reason::DurationRange if de => "Die Zeile nennt eine Spanne von Dauern (etwa \
+                 „2-3 Stunden“): Schreiben Sie, wie lange es gedauert hat."
+                .to_string(),
+            Reason::DurationRange => "This line gives a range of durations (such as \
+                 “2-3 hours”): write how long it took."
+                .to_string(),
             Reason::TimeOff if de => "Das liest sich wie eine Notiz über freie Zeit, nicht wie \
                  gearbeitete Stunden, und wurde nicht erfasst. War es Arbeit, schreiben Sie \
                  Datum und Dauer an den Anfang der Zeile."
@@ -86,7 +92,7 @@ impl Rejected {
         // rebuilt from its parts would guess, and be rejected again. The reason says what to do.
         if matches!(
             self.reason,
-            Reason::TwoDurations | Reason::SeveralDays | Reason::TimeOff
+            Reason::TwoDurations | Reason::SeveralDays | Reason::TimeOff | Reason::DurationRange
         ) {
             return String::new();
         }
@@ -330,6 +336,7 @@ mod tests {
         for (text, reason) in [
             ("Mo 2h Telefonate, danach 1h Mails", Reason::TwoDurations),
             ("23.11.-25.11. je 2h Projekt", Reason::SeveralDays),
+            ("23.11. 2-3 Stunden Recherche", Reason::DurationRange),
         ] {
             assert_eq!(rejected(text, reason).corrected_example(&ctx()), "");
         }

@@ -1011,3 +1011,27 @@ Fr krank
         [120]
     );
 }
+
+#[test]
+fn a_range_of_durations_is_rejected_not_logged_as_a_span() {
+    // Each was logged as the span of clock times, an hour, with `Stunden` left in the
+    // description: `2-3 Stunden` of work billed as 1.
+    let text = "23.11. 2-3 Stunden Recherche
+23.11. 2-3 Std. Recherche
+23.11. 2-3 hours research
+23.11. 1-2h Recherche
+23.11. 4-6h Recherche
+23.11. 1-2 Recherche";
+    let reasons: Vec<(usize, Reason)> = (1..=6).map(|n| (n, Reason::DurationRange)).collect();
+    assert_eq!(rejections(text), reasons);
+    // Spans of clock times stay spans; a bare range beside a duration is no duration.
+    let text = "23.11. 9-12h Büro
+23.11. 7-9h Büro
+23.11. 1-2 Uhr Call
+23.11. 1-2pm call
+23.11. 9-11 Recherche
+23.11. 9-12 Uhr (3 Stunden) Messe
+23.11. 2h Kapitel 1-2 gelesen";
+    assert_eq!(logged_minutes(text), [180, 120, 60, 60, 120, 180, 120]);
+    assert!(rejections(text).is_empty());
+}
