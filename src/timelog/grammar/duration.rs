@@ -260,6 +260,18 @@ fn with_units(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
     if let Some((j, half)) = fraction(t, i) {
         return unit(t, j, &HOUR_UNITS).map(|k| strong(k, half));
     }
+    // `.5h`, `.75 hrs`: a fraction of an hour without its zero, as some write it (not `.5.3`).
+    if t.is_sym(i, '.')
+        && t.glued(i + 1)
+        && !(t.is_sym(i + 2, '.') && t.glued(i + 2))
+        && let Some(frac) = t.num(i + 1, 1, usize::MAX)
+    {
+        let n = Number {
+            int: "0",
+            frac: Some(frac),
+        };
+        return unit(t, i + 2, &HOUR_UNITS).map(|k| strong(k, n.hours_to_minutes()));
+    }
     let (j, n) = number(t, i)?;
     if let Some(k) = unit(t, j, &MINUTE_UNITS) {
         return Some(strong(k, n.minutes()));
