@@ -261,8 +261,11 @@ pub(super) fn asks_a_question(line: &str) -> bool {
 /// Whether `clause` (without its `?`) is one of [`PLEASANTRIES`], whatever its case, spaces
 /// and apostrophes; a name after it is allowed ("how are you Anna").
 fn is_pleasantry(clause: &str) -> bool {
+    // No pleasantry is longer than five words, and a name: a long clause is not looked at
+    // whole.
     let words: Vec<String> = clause
         .split_whitespace()
+        .take(7)
         .map(|w| w.replace('’', "'").to_lowercase())
         .collect();
     PLEASANTRIES.iter().any(|p| {
