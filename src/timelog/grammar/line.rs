@@ -240,7 +240,18 @@ const PLEASANTRIES: &[&str] = &[
     "wie geht es ihnen",
     "wie geht es euch",
     "alles gut",
+    "alles gut bei dir",
+    "alles gut bei euch",
+    "alles gut bei ihnen",
     "alles klar",
+    "wie war dein wochenende",
+    "wie war euer wochenende",
+    "wie war ihr wochenende",
+    "wie war das wochenende",
+    "how was your weekend",
+    "how was the weekend",
+    "did you have a nice weekend",
+    "hattest du ein schönes wochenende",
 ];
 
 /// Whether `line` asks a question: a `?` that ends a word (not one inside a link), whose
@@ -261,11 +272,11 @@ pub(super) fn asks_a_question(line: &str) -> bool {
 /// Whether `clause` (without its `?`) is one of [`PLEASANTRIES`], whatever its case, spaces
 /// and apostrophes; a name after it is allowed ("how are you Anna").
 fn is_pleasantry(clause: &str) -> bool {
-    // No pleasantry is longer than five words, and a name: a long clause is not looked at
+    // No pleasantry is longer than six words, and a name: a long clause is not looked at
     // whole.
     let words: Vec<String> = clause
         .split_whitespace()
-        .take(7)
+        .take(8)
         .map(|w| w.replace('’', "'").to_lowercase())
         .collect();
     PLEASANTRIES.iter().any(|p| {

@@ -972,6 +972,8 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Hallo Anna, wie geht’s?",
         "How are you doing Anna?",
         "Alles gut?",
+        "Alles gut bei dir?",
+        "Hi Anna, how was your weekend?",
         "I'll leave the files in the shared folder",
         "Der Kalender ist jetzt frei.",
         "Erreichbar Mo-Fr 9-17 Uhr",
