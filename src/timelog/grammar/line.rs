@@ -228,7 +228,8 @@ pub(super) fn notes_time_off(line: &str) -> bool {
     false
 }
 
-/// Questions that are greetings, not asked of a person (lower-case, `'` for `’`).
+/// Questions that are greetings or invitations, not asked of a person (lower-case, `'` for
+/// `’`).
 const PLEASANTRIES: &[&str] = &[
     "how are you",
     "how are you doing",
@@ -252,6 +253,11 @@ const PLEASANTRIES: &[&str] = &[
     "how was the weekend",
     "did you have a nice weekend",
     "hattest du ein schönes wochenende",
+    // Invitations, as closings and signatures put them: "Questions? Just reply."
+    "questions",
+    "any questions",
+    "fragen",
+    "noch fragen",
 ];
 
 /// Whether `line` asks a question: a `?` that ends a word (not one inside a link), whose

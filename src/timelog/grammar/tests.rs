@@ -973,6 +973,8 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "How are you doing Anna?",
         "Alles gut?",
         "Alles gut bei dir?",
+        "Questions? Just reply to this email.",
+        "Noch Fragen? Ruf mich an: 0171 1234567",
         "Hi Anna, how was your weekend?",
         "I'll leave the files in the shared folder",
         "Der Kalender ist jetzt frei.",
