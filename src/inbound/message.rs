@@ -512,8 +512,22 @@ fn drop_flat(mut cut: Vec<mail_parser::Message<'_>>) {
     }
 }
 
+/// The longest plain part read as a stub that sends the reader to the HTML.
+const STUB_BYTES: usize = 300;
+
+/// Whether a plain part is a stub that points to the HTML beside it ("This message is in HTML
+/// format. Please view it in an HTML-capable mail program."): short, and naming HTML.
+fn is_html_stub(text: &str) -> bool {
+    text.len() <= STUB_BYTES
+        && text
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"html"))
+}
+
 /// The first text body: the plain part, or, for HTML-only mail and mail whose plain part is
-/// blank (some clients send an empty one beside the HTML), the HTML turned into text by
+/// blank (some clients send an empty one beside the HTML) or a stub that points to the HTML
+/// ([`is_html_stub`]), the HTML turned into text by
 /// [`super::html::html_to_text`] (lines and quotes kept, unlike mail-parser's own conversion).
 /// Whether the text was cut at `limits.text_bytes` comes with it: then without the line the
 /// cut fell in, whose end was not read.
@@ -522,7 +536,7 @@ fn body_text(message: &mail_parser::Message<'_>, limits: &ReadLimits) -> (String
         return (String::new(), false);
     };
     if let mail_parser::PartType::Text(text) = &part.body
-        && text.trim().is_empty()
+        && (text.trim().is_empty() || is_html_stub(text))
         && let Some(html) = message
             .html_part(0)
             .filter(|html| matches!(html.body, mail_parser::PartType::Html(_)))
@@ -1129,7 +1143,7 @@ mod tests {
     }
 
     #[test]
-    fn a_blank_plain_part_beside_the_html_gives_way_to_it() {
+    fn a_blank_or_stub_plain_part_beside_the_html_gives_way_to_it() {
         let raw = format!(
             "{PERSON}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
              --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n \r\n\r\n\
@@ -1141,6 +1155,19 @@ mod tests {
             m.text.trim_end(),
             "2026-11-23 2h Buchhaltung\n2026-11-24 1h Telefonate"
         );
+        // So does a stub that points to the HTML.
+        for stub in [
+            "This message is in HTML format. Please view it in an HTML-capable mail program.",
+            "Diese Nachricht ist im HTML-Format.",
+        ] {
+            let raw = raw.replace("\r\n \r\n", &format!("\r\n{stub}\r\n"));
+            let m = Incoming::parse_with(raw.as_bytes(), &ReadLimits::default());
+            assert_eq!(
+                m.text.trim_end(),
+                "2026-11-23 2h Buchhaltung\n2026-11-24 1h Telefonate",
+                "{stub}"
+            );
+        }
         // A plain part with words is the text, whatever the HTML says.
         let raw = raw.replace("\r\n \r\n", "\r\nSee below\r\n");
         let m = Incoming::parse_with(raw.as_bytes(), &ReadLimits::default());
