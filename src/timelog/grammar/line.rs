@@ -133,7 +133,8 @@ pub(super) struct Parts {
 
 /// Words after which a shorter duration is a part of the line's, not another task's:
 /// `2h Buchhaltung, davon 45 min Telefonat`, `3h Messe inkl. 30 min Pause`.
-const DETAIL_WORDS: [&str; 9] = [
+/// (Not `inc`, a company's `Inc`: `3h Meeting Foo Inc, then 1h emails`.)
+const DETAIL_WORDS: [&str; 8] = [
     "davon",
     "inkl",
     "inklusive",
@@ -141,7 +142,6 @@ const DETAIL_WORDS: [&str; 9] = [
     "darin",
     "incl",
     "including",
-    "inc",
     "thereof",
 ];
 
