@@ -131,6 +131,9 @@ pub(super) struct Parts {
     pub time_off: bool,
 }
 
+/// How many tokens before a duration a word of detail may stand (`davon ca. 45 min`).
+const DETAIL_REACH: usize = 3;
+
 /// Words after which a shorter duration is a part of the line's, not another task's:
 /// `2h Buchhaltung, davon 45 min Telefonat`, `3h Messe inkl. 30 min Pause`.
 /// (Not `inc`, a company's `Inc`: `3h Meeting Foo Inc, then 1h emails`.)
@@ -411,29 +414,17 @@ impl<'a> Analysis<'a> {
         }
         let minutes = self.minutes_of(chosen);
         let span = matches!(&self.found[chosen].what, What::Duration(d) if d.shape == Shape::Range);
-        // Words of detail seen before each token (`davon`, `inkl.`, `including`), counted once
-        // for the line, where it has another duration.
-        let details = std::cell::OnceCell::new();
-        let details = || {
-            details.get_or_init(|| {
-                let mut seen = Vec::with_capacity(self.tokens.len() + 1);
-                seen.push(0usize);
-                for token in &self.tokens {
-                    let detail =
-                        token.kind == Kind::Word && lower_is_one_of(token.text, &DETAIL_WORDS);
-                    seen.push(seen.last().copied().unwrap_or(0) + usize::from(detail));
-                }
-                seen
-            })
-        };
         // `2h Buchhaltung, davon 45 min Telefonat`, `2h Buchhaltung (45 min davon Telefonat)`,
-        // `3h Messe inkl. 30 min Pause`: a shorter duration after a word of detail that follows
-        // the chosen one, or right before `davon`, is part of it.
+        // `3h Messe inkl. 30 min Pause`: a shorter duration right after a word of detail (at
+        // most [`DETAIL_REACH`] tokens before it, after the chosen one), or right before
+        // `davon`, is part of it; `3h research including competitors, then 1h emails` is not.
         let chosen_end = self.found[chosen].end;
         let is_detail = |f: usize, of: u32| {
             let found = &self.found[f];
-            let after_word =
-                found.start > chosen_end && details()[found.start] > details()[chosen_end];
+            let from = found.start.saturating_sub(DETAIL_REACH).max(chosen_end);
+            let after_word = self.tokens[from..found.start.max(from)]
+                .iter()
+                .any(|t| t.kind == Kind::Word && lower_is_one_of(t.text, &DETAIL_WORDS));
             let next_word = self.tokens[found.end..]
                 .iter()
                 .find(|t| t.kind != Kind::Sym(','))

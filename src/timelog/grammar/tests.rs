@@ -889,11 +889,12 @@ fn a_line_of_several_durations_or_days_is_rejected_not_cut_short() {
 23.11. 9:00h-12:00h Büro
 23.11. 2h-3h Recherche
 23.11. 2h Buchhaltung inkl. 3h Telefonat
-23.11. 3h Meeting Foo Inc, then 1h emails";
+23.11. 3h Meeting Foo Inc, then 1h emails
+23.11. 3h research including competitors, then 1h emails";
     let reasons: Vec<(usize, Reason)> = (1..=3)
         .map(|n| (n, Reason::TwoDurations))
         .chain((4..=9).map(|n| (n, Reason::SeveralDays)))
-        .chain((10..=15).map(|n| (n, Reason::TwoDurations)))
+        .chain((10..=16).map(|n| (n, Reason::TwoDurations)))
         .collect();
     assert_eq!(rejections(text), reasons);
     // A span with its length, a total with its parts or a part of it after a word of detail
