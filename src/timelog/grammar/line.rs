@@ -220,7 +220,10 @@ pub(super) fn notes_time_off(line: &str) -> bool {
     {
         let word = Lower::of(word);
         let (w, b) = (word.as_str(), before.as_str());
-        if OFF_WORDS.contains(&w)
+        // "Happy holidays!", "Enjoy the holidays": a greeting of the season.
+        let greeting = matches!(w, "holiday" | "holidays")
+            && matches!(b, "happy" | "the" | "nice" | "merry" | "great");
+        if (OFF_WORDS.contains(&w) && !greeting)
             || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
             || OFF_PAIRS.contains(&(b, w))
         {

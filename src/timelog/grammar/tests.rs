@@ -959,6 +959,7 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Next week I am on leave",
         "I'm off on Friday",
         "I'll be out of office next week.",
+        "I'm on holiday from the 21st",
         "Ich bin ab 14.12. verreist",
         "Am Montag war Feiertag.",
     ] {
@@ -976,6 +977,8 @@ fn a_line_that_asks_a_person_is_a_question_or_time_off() {
         "Alles gut?",
         "Alles gut bei dir?",
         "Questions? Just reply to this email.",
+        "Happy holidays!",
+        "Enjoy the holidays and see you in January",
         "Noch Fragen? Ruf mich an: 0171 1234567",
         "Hi Anna, how was your weekend?",
         "I'll leave the files in the shared folder",
