@@ -483,13 +483,10 @@ fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
         && !to.has_minutes
         && from.meridiem.is_none()
         && to.meridiem.is_none();
-    let hours_unit = t.word(end).is_some_and(|w| {
-        matches!(
-            w.as_str(),
-            "stunden" | "stunde" | "std" | "hours" | "hour" | "hrs" | "hr"
-        )
-    });
+    // A unit of hours after it, its dot taken (`Std.`); not `h`, which after clock times reads
+    // as `Uhr` (`9-12 h`) unless it is glued to hours of the night.
     let glued_h = t.glued(end) && t.word(end).as_deref() == Some("h");
+    let hours_unit = unit(t, end, &HOUR_UNITS).filter(|_| t.word(end).as_deref() != Some("h"));
     let night = to.minute_of_day <= NIGHT_HOURS_END;
     if whole_hours && from.minute_of_day < to.minute_of_day {
         let estimate = |end: usize, strength: Strength| DurationMatch {
@@ -498,7 +495,10 @@ fn range(t: Tokens<'_, '_>, i: usize) -> Option<DurationMatch> {
             strength,
             shape: Shape::Estimate,
         };
-        if hours_unit || (glued_h && night) {
+        if let Some(after) = hours_unit {
+            return Some(estimate(after, Strength::Strong));
+        }
+        if glued_h && night {
             return Some(estimate(end + 1, Strength::Strong));
         }
         // `1-2 Recherche`: weak, as a bare span is (`Kapitel 1-2` beside `2h` is no duration).

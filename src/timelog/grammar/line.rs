@@ -158,15 +158,22 @@ const TIME_OFF: &[&str] = &[
 /// Beginnings of German words of time off (`Arzttermin`, `krankgeschrieben`, `Urlaubstag`).
 const TIME_OFF_STEMS: &[&str] = &["krank", "arzt", "zahnarzt", "kinderarzt", "urlaub"];
 
+/// The words of `text` (runs of letters and digits), lower-cased.
+fn lower_words(text: &str) -> impl Iterator<Item = Lower<'_>> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(Lower::of)
+}
+
+/// Whether `word` (lower-case) begins with one of [`TIME_OFF_STEMS`].
+fn has_time_off_stem(word: &str) -> bool {
+    TIME_OFF_STEMS.iter().any(|s| word.starts_with(s))
+}
+
 /// Whether `description` has a word of time off.
 pub(super) fn speaks_of_time_off(description: &str) -> bool {
-    description
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .any(|w| {
-            let w = Lower::of(w);
-            TIME_OFF.contains(&w.as_str()) || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
-        })
+    lower_words(description)
+        .any(|w| TIME_OFF.contains(&w.as_str()) || has_time_off_stem(w.as_str()))
 }
 
 /// Words that tell of time off wherever they stand in a note (not `off`, `leave` or `frei`,
@@ -214,17 +221,13 @@ const OFF_PAIRS: &[(&str, &str)] = &[
 /// beginning of [`TIME_OFF_STEMS`] or a pair of [`OFF_PAIRS`].
 pub(super) fn notes_time_off(line: &str) -> bool {
     let mut before = Lower::of("");
-    for word in line
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let word = Lower::of(word);
+    for word in lower_words(line) {
         let (w, b) = (word.as_str(), before.as_str());
         // "Happy holidays!", "Enjoy the holidays": a greeting of the season.
         let greeting = matches!(w, "holiday" | "holidays")
             && matches!(b, "happy" | "the" | "nice" | "merry" | "great");
         if (OFF_WORDS.contains(&w) && !greeting)
-            || TIME_OFF_STEMS.iter().any(|s| w.starts_with(s))
+            || has_time_off_stem(w)
             || OFF_PAIRS.contains(&(b, w))
         {
             return true;
@@ -273,11 +276,13 @@ pub(super) fn asks_a_question(line: &str) -> bool {
         let ends_word = line[at + 1..].chars().next().is_none_or(|c| {
             c.is_whitespace() || matches!(c, '?' | '!' | ')' | '"' | '“' | '”' | '»' | '\'')
         });
-        let clause = line[..at]
-            .rsplit(['.', '!', '?', ',', ';', ':'])
-            .next()
-            .unwrap_or_default();
-        ends_word && !clause.trim().is_empty() && !is_pleasantry(clause)
+        ends_word && {
+            let clause = line[..at]
+                .rsplit(['.', '!', '?', ',', ';', ':'])
+                .next()
+                .unwrap_or_default();
+            !clause.trim().is_empty() && !is_pleasantry(clause)
+        }
     })
 }
 
@@ -292,10 +297,9 @@ fn is_pleasantry(clause: &str) -> bool {
         .map(|w| w.replace('’', "'").to_lowercase())
         .collect();
     PLEASANTRIES.iter().any(|p| {
-        let said: Vec<&str> = p.split(' ').collect();
-        words.len() >= said.len()
-            && words.len() <= said.len() + 1
-            && words.iter().zip(&said).all(|(w, s)| w == s)
+        let said = p.split(' ').count();
+        (said..=said + 1).contains(&words.len())
+            && words.iter().zip(p.split(' ')).all(|(w, s)| w == s)
     })
 }
 
