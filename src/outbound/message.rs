@@ -360,26 +360,12 @@ const LONGEST_7BIT_LINE: usize = 998;
 /// character reference (`“` as `&#8220;`), which an HTML reader takes for the character
 /// itself. Quoted-printable spent more on the HTML than anything else in building a receipt
 /// (and made it longer: every `=` of an attribute is `=3D` in it). `None` where that cannot be
-/// done: a line longer than 7bit allows, a NUL or lone CR, or a `<style>` or `<script>`
-/// element, whose text is not HTML (a reference there would show as typed).
+/// done: a line longer than 7bit allows, a NUL or lone CR, or a character beyond ASCII inside
+/// a `<style>` or `<script>` element, whose text is not HTML (a reference there would show as
+/// typed). An ASCII `<style>`, as the layouts' style for Outlook, is passed as it is.
 fn html_as_7bit(html: &str) -> Option<Vec<u8>> {
     let bytes = html.as_bytes();
-    // `<style`, `<script`, not `<strong`: the name ends where a tag's name ends.
-    let raw_text = |at: usize| {
-        ["style", "script"].iter().any(|name| {
-            let end = at + 1 + name.len();
-            bytes
-                .get(at + 1..end)
-                .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
-                && bytes
-                    .get(end)
-                    .is_none_or(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
-        })
-    };
-    // Only a `<` before an `s` may open either: most of the tags are passed over at once.
-    let opens_raw_text = memchr::memchr_iter(b'<', bytes)
-        .any(|at| matches!(bytes.get(at + 1), Some(b's' | b'S')) && raw_text(at));
-    if opens_raw_text {
+    if !raw_text_is_ascii(bytes) {
         return None;
     }
     let mut out = Vec::with_capacity(html.len() + html.len() / 16);
@@ -411,6 +397,43 @@ fn html_as_7bit(html: &str) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Whether the text of every `<style>` and `<script>` element of `html` (up to its end tag, or
+/// the end of `html`) is ASCII. One pass: an element's text is not searched for another.
+fn raw_text_is_ascii(bytes: &[u8]) -> bool {
+    // `<style`, `<script`, not `<strong`: the name ends where a tag's name ends.
+    let named = |at: usize, name: &str| {
+        let end = at + name.len();
+        bytes
+            .get(at..end)
+            .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
+            && bytes
+                .get(end)
+                .is_none_or(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/')
+    };
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'<', bytes) {
+        // Only a `<` before an `s` may open either: most of the tags are passed over at once.
+        if at < from || !matches!(bytes.get(at + 1), Some(b's' | b'S')) {
+            continue;
+        }
+        let Some(name) = ["style", "script"]
+            .into_iter()
+            .find(|name| named(at + 1, name))
+        else {
+            continue;
+        };
+        let end = memchr::memchr_iter(b'<', &bytes[at + 1..])
+            .map(|i| at + 1 + i)
+            .find(|&i| bytes.get(i + 1) == Some(&b'/') && named(i + 2, name))
+            .unwrap_or(bytes.len());
+        if !bytes[at..end].is_ascii() {
+            return false;
+        }
+        from = end;
+    }
+    true
 }
 
 /// The `METHOD` of an iCalendar object (`REQUEST` if it names none or an odd one).
@@ -593,10 +616,17 @@ mod tests {
             "a\rb".into(),
             "a\0b".into(),
             "<STYLE>p::before { content: \"“\" }</STYLE>".into(),
-            "<p>x</p><Script>".into(),
+            "<p>x</p><Script>ä".into(),
+            "<style>a{}</style><style media=\"x\">p::after { content: \"ä\" }</style>".into(),
         ] {
             assert_eq!(seven(&html), None, "{html}");
         }
+        // An ASCII style or script is passed as it is, and what follows its end is HTML.
+        assert_eq!(
+            seven("<!--[if mso]><style>td { color:red }</style><![endif]--><p>ä</p><script>1</SCRIPT>ä")
+                .as_deref(),
+            Some("<!--[if mso]><style>td { color:red }</style><![endif]--><p>&#228;</p><script>1</SCRIPT>&#228;")
+        );
     }
 
     #[test]
