@@ -1106,6 +1106,17 @@ const MAX_SIGNATURE_LINES: usize = 8;
 /// The longest line of a signature block, in characters: longer ones are sentences.
 const MAX_SIGNATURE_LINE_CHARS: usize = 70;
 
+/// The line (counted from 0, as `text.lines()` counts them) from which `text` is its closing
+/// greeting and the signature block under it, as [`without_sign_off`] finds them (blank lines
+/// before it included); `None` where it has none.
+pub fn sign_off_at(text: &str) -> Option<usize> {
+    let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    trim_blank_end(&mut lines);
+    let before = lines.len();
+    strip_sign_off(&mut lines, 0);
+    (lines.len() < before).then_some(lines.len())
+}
+
 /// Free text without its closing greeting and signature block ("Kind regards,\nGina\n..."),
 /// trimmed: for comments read outside a questionnaire (the trial review's first-line answer).
 pub fn without_sign_off(text: &str) -> String {
@@ -1538,6 +1549,20 @@ mod tests {
         // A sentence is still one.
         let text = "Alles gut.\n\nViele Grüße, und noch etwas.\nDas war es.";
         assert_eq!(without_sign_off(text), text);
+    }
+
+    #[test]
+    fn the_sign_off_starts_at_its_greeting_line() {
+        let text = "Hallo,\n\n23.11. 2h Buchhaltung\n\nViele Grüße\nLena Vogel\n\
+                    Virtuelle Assistenz | Fragen? Rufen Sie an: 0171 2345678\n";
+        // Where the text without it ends: the blank line before the greeting.
+        assert_eq!(sign_off_at(text), Some(3));
+        assert_eq!(text.lines().nth(4), Some("Viele Grüße"));
+        assert_eq!(
+            sign_off_at("Hallo,\n\n23.11. 2h Buchhaltung\nKommt ihr morgen?"),
+            None
+        );
+        assert_eq!(sign_off_at(""), None);
     }
 
     #[test]

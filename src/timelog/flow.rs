@@ -662,9 +662,20 @@ pub async fn plan(
         .collect();
     let asked: std::collections::HashSet<usize> =
         rejected.iter().filter(time_off).map(|r| r.line).collect();
-    let for_a_person = text
-        .lines()
+    // The closing greeting and the signature under it ("Viele Grüße\nLena\nFragen? Rufen Sie
+    // an: ..."), which every mail of an assistant repeats, say nothing to a person; a
+    // postscript after them, and what follows it, does.
+    let lines: Vec<&str> = text.lines().collect();
+    let postscript = lines
+        .iter()
+        .position(|line| is_postscript(line))
+        .unwrap_or(lines.len());
+    let signed_off =
+        crate::survey::answers::sign_off_at(&lines[..postscript].join("\n")).unwrap_or(postscript);
+    let for_a_person = lines
+        .iter()
         .enumerate()
+        .filter(|(index, _)| *index < signed_off || *index >= postscript)
         .filter(|(index, line)| {
             asked.contains(&(index + 1))
                 || (!read.contains(&(index + 1)) && grammar::asks_a_person(line))
@@ -679,6 +690,20 @@ pub async fn plan(
         rejected,
         for_a_person,
     })
+}
+
+/// Whether a line is a postscript ("PS: ...", "P.S. ...", "PPS ..."), which a writer adds
+/// after the closing greeting to say something more.
+fn is_postscript(line: &str) -> bool {
+    let start: String = line
+        .trim_start()
+        .chars()
+        .take(5)
+        .flat_map(char::to_lowercase)
+        .collect();
+    ["ps:", "ps.", "ps ", "p.s.", "p. s.", "pps"]
+        .iter()
+        .any(|form| start.starts_with(form))
 }
 
 #[derive(Debug, Serialize)]
@@ -1238,6 +1263,22 @@ pub async fn cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postscript_is_told_by_its_first_letters() {
+        for line in [
+            "PS: Kommt ihr?",
+            "P.S. one more thing",
+            "  ps noch was",
+            "PPS: und",
+            "P. S. x",
+        ] {
+            assert!(is_postscript(line), "{line}");
+        }
+        for line in ["Psst", "Post folgt", "Projektstand?", "", "Mit PS: nein"] {
+            assert!(!is_postscript(line), "{line}");
+        }
+    }
 
     #[test]
     fn cancel_words() {
