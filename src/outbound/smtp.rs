@@ -137,7 +137,33 @@ async fn send_pipelined(
     for _ in 0..answers {
         conn.read_response().await?;
     }
-    Ok(conn.message(raw).await?)
+    match std::str::from_utf8(raw) {
+        Ok(text) => Ok(conn.command(Content(text)).await?),
+        Err(_) => Ok(conn.message(raw).await?),
+    }
+}
+
+/// A mail's content as `DATA` carries it (RFC 5321, 4.5.2): each `.` that starts a line
+/// doubled (a line starts where the text does and after each CRLF, as in lettre's codec),
+/// then `CRLF . CRLF`, written at once. lettre's `message` copies the text into a new buffer
+/// a byte at a time to double the dots; a message that is no UTF-8 still goes that way.
+struct Content<'a>(&'a str);
+
+impl std::fmt::Display for Content<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        if text.starts_with('.') {
+            f.write_str(".")?;
+        }
+        let mut from = 0;
+        for at in memchr::memmem::find_iter(text.as_bytes(), b"\r\n.") {
+            f.write_str(&text[from..at + 3])?;
+            f.write_str(".")?;
+            from = at + 3;
+        }
+        f.write_str(&text[from..])?;
+        f.write_str("\r\n.\r\n")
+    }
 }
 
 /// Why a send did not go through: the server's answer (or the connection's failure), or a
@@ -558,6 +584,18 @@ mod tests {
         ] {
             assert!(!offers_pipelining(&ehlo(text)), "{text:?}");
         }
+    }
+
+    #[test]
+    fn content_doubles_each_dot_that_starts_a_line_then_ends_the_data() {
+        let content = |text: &str| Content(text).to_string();
+        // A line starts where the text does and after each CRLF (not after a bare LF or CR).
+        assert_eq!(
+            content(".a\r\n.b\r\nc.d\n.e\r.f\r\r\n.g\r\n."),
+            "..a\r\n..b\r\nc.d\n.e\r.f\r\r\n..g\r\n..\r\n.\r\n"
+        );
+        assert_eq!(content(""), "\r\n.\r\n");
+        assert_eq!(content("ä\r\n.ü\r\n"), "ä\r\n..ü\r\n\r\n.\r\n");
     }
 
     #[test]
