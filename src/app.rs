@@ -586,7 +586,7 @@ impl App {
     /// and retention has run if it was due.
     /// For `tandem run --once` and for tests.
     pub async fn run_once(&self) -> anyhow::Result<Pass> {
-        let queued_all = std::sync::atomic::AtomicBool::new(false);
+        let queued_all = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reading = async {
             let read = async {
                 let report = self.reader().drain().await?;
@@ -601,20 +601,30 @@ impl App {
             self.outbox_wake.notify_one();
             read
         };
-        let sending = async {
-            let outbox = self.outbox();
+        // The sends are a task of their own, as the daemon's outbox worker is: polled in one
+        // future with the reader, they went on only when the reader awaited something, and it
+        // works for a while between its awaits (`run --once` of 2,000 time logs took 0.414 s
+        // against 0.389 s, the last receipts going out long after the last mail was read).
+        let outbox = self.outbox();
+        let wake = Arc::clone(&self.outbox_wake);
+        let all_queued = Arc::clone(&queued_all);
+        let sending = tokio::spawn(async move {
             let mut sent = 0;
             loop {
                 // Read before the drain: the drain after the last queueing is a whole one.
-                let last = queued_all.load(std::sync::atomic::Ordering::SeqCst);
+                let last = all_queued.load(std::sync::atomic::Ordering::SeqCst);
                 sent += outbox.drain().await?;
                 if last {
                     return anyhow::Ok(sent);
                 }
-                self.outbox_wake.notified().await;
+                wake.notified().await;
             }
-        };
+        });
         let (read, sent) = tokio::join!(reading, sending);
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
         let ((report, scheduled), sent) = (read?, sent?);
         // Retention too, when a day has passed since it last ran (a `run --once` from cron
         // keeps it as the daemon does).
