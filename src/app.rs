@@ -146,20 +146,28 @@ impl App {
     /// Opens (and creates, and migrates) the database, compiles and checks the templates, and
     /// creates the mailbox folders.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
-        // The templates are read while the database opens, and checked while the mailbox is
-        // prepared, which mostly wait for the servers: on the blocking pool of the runtime for
-        // CPU work, so on another CPU where the process is kept to one (see `runtime`). The
-        // check, most of a start's CPU, is skipped where this build checked these very
-        // templates before (`template_check`, by `Templates::digest`).
+        // The templates are read while the database opens and the mailbox is prepared, which
+        // mostly wait for the file system and the mail server, and checked after: on the
+        // blocking pool of the runtime for CPU work, so on another CPU where the process is
+        // kept to one (see `runtime`). The check, most of a start's CPU, is skipped where this
+        // build checked these very templates before (`template_check`, by
+        // `Templates::digest`).
         let dir = config.templates.dir.clone();
         let reading =
             crate::runtime::for_cpu_work().spawn_blocking(move || Templates::read_catalogue(&dir));
-        let pool = open_database(
-            &config.database,
-            config.database.max_connections,
-            store::Open::Create,
-        )
-        .await?;
+        let metrics = Metrics::new();
+        let mailbox = mailbox(&config, &metrics)?;
+        // The mailbox is prepared (for IMAP: connected, logged in, its folders made) while the
+        // database opens: both mostly wait, for the mail server and for the file system.
+        let (pool, prepared) = tokio::join!(
+            open_database(
+                &config.database,
+                config.database.max_connections,
+                store::Open::Create,
+            ),
+            mailbox.prepare()
+        );
+        let pool = pool?;
         let templates = joined(reading.await)?;
         let checked_before = store::health::templates_checked(
             &mut *store::acquire(&pool).await?,
@@ -172,11 +180,9 @@ impl App {
             }
             Ok::<_, TemplateError>(templates)
         });
-        let metrics = Metrics::new();
-        let mailbox = mailbox(&config, &metrics)?;
         // A local Maildir that cannot be made is a setup error; a mail server that is down now
         // is not: the reader connects when it can, and the health table shows the failure.
-        if let Err(e) = mailbox.prepare().await {
+        if let Err(e) = prepared {
             if config.inbound.backend == InboundBackend::Maildir {
                 return Err(e.into());
             }
