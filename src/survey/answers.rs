@@ -1106,11 +1106,11 @@ const MAX_SIGNATURE_LINES: usize = 8;
 /// The longest line of a signature block, in characters: longer ones are sentences.
 const MAX_SIGNATURE_LINE_CHARS: usize = 70;
 
-/// The line (counted from 0, as `text.lines()` counts them) from which `text` is its closing
-/// greeting and the signature block under it, as [`without_sign_off`] finds them (blank lines
-/// before it included); `None` where it has none.
-pub fn sign_off_at(text: &str) -> Option<usize> {
-    let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+/// The index of the line from which `lines` (a text's lines) are its closing greeting and the
+/// signature block under it, as [`without_sign_off`] finds them (blank lines before it
+/// included); `None` where it has none.
+pub fn sign_off_at(lines: &[&str]) -> Option<usize> {
+    let mut lines: Vec<&str> = lines.iter().map(|line| line.trim_end()).collect();
     trim_blank_end(&mut lines);
     let before = lines.len();
     strip_sign_off(&mut lines, 0);
@@ -1555,14 +1555,15 @@ mod tests {
     fn the_sign_off_starts_at_its_greeting_line() {
         let text = "Hallo,\n\n23.11. 2h Buchhaltung\n\nViele Grüße\nLena Vogel\n\
                     Virtuelle Assistenz | Fragen? Rufen Sie an: 0171 2345678\n";
+        let lines = |text: &'static str| text.lines().collect::<Vec<_>>();
         // Where the text without it ends: the blank line before the greeting.
-        assert_eq!(sign_off_at(text), Some(3));
+        assert_eq!(sign_off_at(&lines(text)), Some(3));
         assert_eq!(text.lines().nth(4), Some("Viele Grüße"));
         assert_eq!(
-            sign_off_at("Hallo,\n\n23.11. 2h Buchhaltung\nKommt ihr morgen?"),
+            sign_off_at(&lines("Hallo,\n\n23.11. 2h Buchhaltung\nKommt ihr morgen?")),
             None
         );
-        assert_eq!(sign_off_at(""), None);
+        assert_eq!(sign_off_at(&[]), None);
     }
 
     #[test]

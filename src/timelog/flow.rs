@@ -671,7 +671,7 @@ pub async fn plan(
         .position(|line| is_postscript(line))
         .unwrap_or(lines.len());
     let signed_off =
-        crate::survey::answers::sign_off_at(&lines[..postscript].join("\n")).unwrap_or(postscript);
+        crate::survey::answers::sign_off_at(&lines[..postscript]).unwrap_or(postscript);
     let for_a_person = lines
         .iter()
         .enumerate()
@@ -695,15 +695,14 @@ pub async fn plan(
 /// Whether a line is a postscript ("PS: ...", "P.S. ...", "PPS ..."), which a writer adds
 /// after the closing greeting to say something more.
 fn is_postscript(line: &str) -> bool {
-    let start: String = line
-        .trim_start()
-        .chars()
-        .take(5)
-        .flat_map(char::to_lowercase)
-        .collect();
+    let start = line.trim_start().as_bytes();
     ["ps:", "ps.", "ps ", "p.s.", "p. s.", "pps"]
         .iter()
-        .any(|form| start.starts_with(form))
+        .any(|form| {
+            start
+                .get(..form.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(form.as_bytes()))
+        })
 }
 
 #[derive(Debug, Serialize)]
