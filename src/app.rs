@@ -52,6 +52,13 @@ pub enum AppError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// The connections of the daemon's pool: the config's, else the backend's default.
+pub fn max_connections(database: &crate::config::Database) -> u32 {
+    database
+        .max_connections
+        .unwrap_or_else(|| store::default_connections(&database.url))
+}
+
 /// Opens the configured database, with its password read now from where the config says.
 pub async fn open_database(
     database: &crate::config::Database,
@@ -162,7 +169,7 @@ impl App {
         let (pool, prepared) = tokio::join!(
             open_database(
                 &config.database,
-                config.database.max_connections,
+                max_connections(&config.database),
                 store::Open::Create,
             ),
             mailbox.prepare()
@@ -252,7 +259,7 @@ impl App {
         let transport = transport(&config)?;
         let old = &self.config;
         let database_changed = old.database.url != config.database.url
-            || old.database.max_connections != config.database.max_connections
+            || max_connections(&old.database) != max_connections(&config.database)
             || old.database.password_env != config.database.password_env
             || old.database.password_file != config.database.password_file;
         if database_changed {

@@ -373,8 +373,9 @@ pub struct Database {
     /// `sqlite://PATH` (relative paths are relative to the working directory), or
     /// `postgres://USER@HOST:PORT/DATABASE?sslmode=...` (PostgreSQL).
     pub url: String,
-    #[serde(default = "default_max_connections")]
-    pub max_connections: u32,
+    /// Connections in the pool; unset, the store's default for the backend
+    /// (`store::default_connections`).
+    pub max_connections: Option<u32>,
     /// PostgreSQL: the environment variable holding the password (not the URL, not the config).
     pub password_env: Option<String>,
     /// PostgreSQL: a file holding the password (its first line).
@@ -767,9 +768,6 @@ fn default_send_timeout() -> Duration {
 fn default_pool() -> u32 {
     4
 }
-fn default_max_connections() -> u32 {
-    5
-}
 fn default_processed() -> String {
     "Processed".into()
 }
@@ -928,7 +926,7 @@ impl Config {
                 "a password is for PostgreSQL; SQLite has none",
             );
         }
-        if self.database.max_connections == 0 {
+        if self.database.max_connections == Some(0) {
             return invalid("database.max_connections", "must be at least 1");
         }
         for (key, value) in [

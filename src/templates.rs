@@ -19,8 +19,9 @@
 //! partial either: each is compiled with the first template that calls it (the digest's
 //! sections were most of a start's compiling, a quarter of `run --once` on an empty inbox).
 //! Compiled, the 162 templates took about 1.5 MB, more than half of an idle daemon's heap
-//! (issue 12's idle-RSS goal); their sources take 250 kB, and a daemon writes a few kinds of
-//! mail most days (receipts) and others once a week (the digest) or never.
+//! (issue 12's idle-RSS goal); their sources take 260 kB as read and are kept deflated
+//! ([`Kept`]: 90 kB), and a daemon writes a few kinds of mail most days
+//! (receipts) and others once a week (the digest) or never.
 //!
 //! The [`CATALOGUE`] of mails lives beside the templates: `templates/samples/NAME.json` holds
 //! the sample contexts of mail `NAME` (every variable the flow that writes it passes, and each
@@ -29,6 +30,7 @@
 //! knows every mail without knowing the flows.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -202,7 +204,7 @@ pub struct Rendered {
 pub struct Templates {
     dir: PathBuf,
     registries: RwLock<Registries>,
-    sources: HashMap<String, String>,
+    sources: HashMap<String, Kept>,
     /// The partials (`_NAME.html.hbs` under `(true, "LOCALE/NAME")`, `_NAME.txt.hbs` under
     /// `(false, ...)`), compiled when a template that calls them is first compiled: most
     /// mails call none, and the digest's sections were most of what a start compiled.
@@ -217,7 +219,38 @@ pub struct Templates {
 /// A partial's source, and its file for an error.
 struct Partial {
     path: PathBuf,
-    source: String,
+    source: Kept,
+}
+
+/// A template's text kept to be compiled later, deflated: the texts of mails that are written
+/// once a week or never are most of what an idle daemon would hold of them.
+struct Kept(Box<[u8]>);
+
+impl Kept {
+    fn new(text: &str) -> Kept {
+        let mut deflate =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        // Writing into a `Vec` does not fail.
+        deflate
+            .write_all(text.as_bytes())
+            .expect("deflating into memory");
+        Kept(
+            deflate
+                .finish()
+                .expect("deflating into memory")
+                .into_boxed_slice(),
+        )
+    }
+
+    /// The text as it was read.
+    fn text(&self) -> String {
+        let mut text = String::new();
+        // Deflated by `new` from a `str`: it inflates, and to UTF-8.
+        flate2::read::DeflateDecoder::new(&self.0[..])
+            .read_to_string(&mut text)
+            .expect("a text deflated by Kept::new");
+        text
+    }
 }
 
 /// The partials that `source` calls by name (`{{> NAME}}`, `{{#> NAME}}`, with `~` and
@@ -401,7 +434,7 @@ impl Templates {
                     (is_html, format!("{locale}/{stem}")),
                     Partial {
                         path: path.clone(),
-                        source,
+                        source: Kept::new(&source),
                     },
                 );
             }
@@ -435,7 +468,7 @@ impl Templates {
                     if part == Part::Html && source.contains(&format!("{locale}/layout")) {
                         in_own_layout.insert(key.clone());
                     }
-                    sources.insert(key, source);
+                    sources.insert(key, Kept::new(&source));
                 }
             }
         }
@@ -507,15 +540,16 @@ impl Templates {
         for (part, key) in Part::ALL.into_iter().zip(keys) {
             // Compiled meanwhile, or not a mail of the catalogue (rendering says that it is
             // missing).
-            let Some(source) = self.sources.get(key) else {
+            let Some(kept) = self.sources.get(key) else {
                 continue;
             };
             if registries.of(part).has_template(key) {
                 continue;
             }
+            let source = kept.text();
             registries
                 .of_mut(part)
-                .register_template_string(key, source)
+                .register_template_string(key, &source)
                 .map_err(|e| TemplateError::Syntax {
                     path: self.dir.join(key),
                     message: e.to_string(),
@@ -524,7 +558,7 @@ impl Templates {
                 &self.partials,
                 &mut registries,
                 part,
-                partials_called(source),
+                partials_called(&source),
             )?;
         }
         Ok(())
@@ -636,24 +670,26 @@ fn compile_partials(
         partials
             .keys()
             .filter(|(html, _)| *html == is_html)
-            .map(|(_, name)| name.as_str())
+            .map(|(_, name)| name.clone())
             .collect::<Vec<_>>()
     };
-    let mut pending = called.unwrap_or_else(every);
+    let owned = |names: Vec<&str>| names.into_iter().map(str::to_string).collect();
+    let mut pending: Vec<String> = called.map(owned).unwrap_or_else(every);
     while let Some(name) = pending.pop() {
-        if registry.has_template(name) {
+        if registry.has_template(&name) {
             continue;
         }
-        let Some((key, partial)) = partials.get_key_value(&(is_html, name.to_string())) else {
+        let Some((key, partial)) = partials.get_key_value(&(is_html, name)) else {
             continue;
         };
+        let source = partial.source.text();
         registry
-            .register_partial(&key.1, &partial.source)
+            .register_partial(&key.1, &source)
             .map_err(|e| TemplateError::Syntax {
                 path: partial.path.clone(),
                 message: e.to_string(),
             })?;
-        pending.extend(partials_called(&partial.source).unwrap_or_else(every));
+        pending.extend(partials_called(&source).map(owned).unwrap_or_else(every));
     }
     Ok(())
 }
@@ -696,6 +732,23 @@ fn read(path: &Path) -> Result<String, TemplateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_text_is_the_text_read_and_smaller() {
+        let text =
+            "{{#each entries}}<td style=\"padding:4px\">{{this.minutes}} Min. – Grüße</td>\n\
+                    {{/each}}"
+                .repeat(40);
+        let kept = Kept::new(&text);
+        assert_eq!(kept.text(), text);
+        assert!(
+            kept.0.len() * 10 < text.len(),
+            "{} of {}",
+            kept.0.len(),
+            text.len()
+        );
+        assert_eq!(Kept::new("").text(), "");
+    }
 
     fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

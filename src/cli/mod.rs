@@ -235,7 +235,7 @@ async fn run_command(command: Command, config: Config, path: &Path) -> anyhow::R
 async fn open_store(config: &Config) -> anyhow::Result<Pool> {
     Ok(crate::app::open_database(
         &config.database,
-        config.database.max_connections,
+        crate::app::max_connections(&config.database),
         store::Open::Existing,
     )
     .await?)

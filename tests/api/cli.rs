@@ -164,8 +164,8 @@ fn config_errors_name_the_variable_and_say_it_once_in_plain_words() {
             "error: config key 'agency' is missing\n",
         ),
         (
-            good.replace("max_connections = 5", "max_connections = 5.5"),
-            "error: config key 'database.max_connections' is invalid: found float `5.5`, \
+            good.replace("max_connections = 3", "max_connections = 3.5"),
+            "error: config key 'database.max_connections' is invalid: found float `3.5`, \
              expected a whole number, not negative\n",
         ),
         (

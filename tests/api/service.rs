@@ -230,7 +230,8 @@ async fn metrics_count_a_pass_over_dovecot_and_smtp_sink() {
         ("tandem_outbox_messages{state=\"failed\"}", 0.0),
         ("tandem_outbox_oldest_due_seconds", 0.0),
         ("tandem_imap_reconnects_total", 0.0),
-        ("tandem_db_pool_connections{state=\"max\"}", 5.0),
+        // config/tandem.toml's `max_connections`.
+        ("tandem_db_pool_connections{state=\"max\"}", 3.0),
     ];
     for (series, expected) in expect {
         assert_eq!(value(&metrics, series), expected, "{series} in:\n{metrics}");
