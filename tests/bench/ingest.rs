@@ -32,6 +32,10 @@ use tandem::domain::{ClientTag, Contact, EmailAddress, Locale, TimeZone};
 use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::people;
 
+/// The ingest allocates as the `tandem` binary does (`src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn hours_mail(i: usize) -> Vec<u8> {
     let day = 1 + i % 28;
     // About 2 KB, like a real short mail with a signature and a quoted receipt.

@@ -73,6 +73,10 @@ use tandem::onboarding::{EngagementRequest, TrialEnd};
 use tandem::store::{Backend, people};
 use tempfile::TempDir;
 
+/// The ingest measured in-process allocates as the `tandem` binary does (`src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
 /// The sessions of the send floor: `[outbound.smtp] pool_size` as shipped.
 const POOL_SIZE: usize = 4;
