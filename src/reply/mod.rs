@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use quotes::{Attribution, Headers};
 use text::content;
+pub(crate) use text::starts_with_ci;
 
 /// What ended the new text, or was the first thing taken out of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

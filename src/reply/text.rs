@@ -9,8 +9,9 @@ pub(super) fn content(line: &str) -> &str {
     line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
-/// Whether `s` starts with `prefix`, ASCII letters compared without case.
-pub(super) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+/// Whether `s` starts with `prefix`, ASCII letters compared without case. When `prefix` is
+/// ASCII and it does, `prefix.len()` is a char boundary of `s`.
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 

@@ -864,7 +864,7 @@ fn numbered(line: &str, count: usize) -> Option<Numbered<'_>> {
 /// by a digit.
 fn strip_label(s: &str) -> Option<&str> {
     LABELS.iter().find_map(|label| {
-        if !starts_with_ci(s, label) {
+        if !reply::starts_with_ci(s, label) {
             return None;
         }
         let rest = s[label.len()..].trim_start();
@@ -898,12 +898,6 @@ fn split_next(value: &str, index: usize, count: usize) -> (&str, Option<Numbered
 /// How many ASCII digits `s` starts with, counting at most 4.
 fn leading_digits(s: &str) -> usize {
     s.bytes().take(4).take_while(u8::is_ascii_digit).count()
-}
-
-/// Whether `s` starts with `prefix` (ASCII), ASCII letters compared without case. When it does,
-/// `prefix.len()` is a char boundary of `s`.
-fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 // ----------------------------------------------------------------------------------- values

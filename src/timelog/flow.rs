@@ -695,14 +695,10 @@ pub async fn plan(
 /// Whether a line is a postscript ("PS: ...", "P.S. ...", "PPS ..."), which a writer adds
 /// after the closing greeting to say something more.
 fn is_postscript(line: &str) -> bool {
-    let start = line.trim_start().as_bytes();
+    let start = line.trim_start();
     ["ps:", "ps.", "ps ", "p.s.", "p. s.", "pps"]
         .iter()
-        .any(|form| {
-            start
-                .get(..form.len())
-                .is_some_and(|s| s.eq_ignore_ascii_case(form.as_bytes()))
-        })
+        .any(|form| crate::reply::starts_with_ci(start, form))
 }
 
 #[derive(Debug, Serialize)]
@@ -1077,11 +1073,7 @@ async fn budget_alerts(
 pub fn strip_reply_prefixes(subject: &str) -> String {
     const PREFIXES: [&str; 6] = ["re:", "aw:", "wg:", "fw:", "fwd:", "antw:"];
     let mut s = subject.trim();
-    while let Some(prefix) = PREFIXES.iter().find(|p| {
-        s.as_bytes()
-            .get(..p.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes()))
-    }) {
+    while let Some(prefix) = PREFIXES.iter().find(|p| crate::reply::starts_with_ci(s, p)) {
         // The prefix matched ASCII bytes, so its length is a char boundary.
         s = s[prefix.len()..].trim_start();
     }
